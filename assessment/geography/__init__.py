@@ -1,0 +1,1 @@
+"""geography stage of the assessment workbench."""

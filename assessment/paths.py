@@ -1,0 +1,33 @@
+"""Every path the workbench uses is derived here, from one place.
+
+The project root is the folder holding ``data_catalogue.yaml``. Raw data for the
+demo partnership is generated under ``data/raw/``; run outputs go under
+``outputs/``. Notebooks and templates are found relative to the root.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = Path(os.environ.get("ASSESSMENT_ROOT", PACKAGE_DIR.parent)).resolve()
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+TEMPLATE_DIR = PROJECT_ROOT / "templates"
+OUTPUT_DIR = PROJECT_ROOT / "outputs"
+DATA_DIR = PROJECT_ROOT / "data"
+DEMO_RAW_DIR = DATA_DIR / "raw"
+DEMO_CATALOGUE = PROJECT_ROOT / "data_catalogue.yaml"
+PACKAGE_DATA_DIR = PACKAGE_DIR / "data"
+SHARED_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+SHARED_POLICE_UK_DIR = SHARED_DATA_DIR / "police_uk"
+
+
+def notebook_path(document: str) -> Path:
+    """Return the notebook file for a document name such as ``strategic-assessment``."""
+    return NOTEBOOK_DIR / f"{document.replace('-', '_')}.ipynb"
+
+
+def package_data_path(name: str) -> Path:
+    """Return a file shipped inside the package (weights, vocabularies)."""
+    return PACKAGE_DATA_DIR / name
