@@ -1,0 +1,438 @@
+"""Load and validate the partnership's data catalogue (``data_catalogue.yaml``).
+
+The catalogue is the one place where a partnership describes itself: its
+geographies, every dataset it receives (owner, format, column mapping, sharing
+basis, sensitivity) and its document settings. Everything downstream addresses a
+dataset by its catalogue key, never by a path.
+
+Validation happens on load. Every error names the key path and the offending
+value, for example::
+
+    datasets.fire_deliberate.columns: `date` must be mapped for an events dataset,
+    got mapping {'category': 'incident_type'}
+
+and a file that does not exist is named with its full path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .checks import check_type
+from .errors import CatalogueError
+
+SENSITIVITIES = ("public", "official", "sensitive", "personal")
+DATASET_FORMATS = (
+    "police_uk_street",
+    "police_uk_outcomes",
+    "police_uk_stop_search",
+    "csv",
+    "xlsx",
+    "yaml",
+)
+DATASET_KINDS = ("events", "area_counts", "persons", "survey", "premises", "table", "document")
+GEOGRAPHY_FORMATS = ("geojson", "gpkg", "shapefile", "zip_shapefile", "kml_folder")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def _check_crs(value: str) -> str:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError:
+        raise ValueError(f"must be a CRS that pyproj knows, such as EPSG:27700, got {value!r}") from None
+    return value
+
+
+def _check_month(value: str) -> str:
+    if not isinstance(value, str) or not _MONTH.match(value):
+        raise ValueError(f"must be YYYY-MM, got {value!r}")
+    return value
+
+
+class Window(_Strict):
+    """The assessment window, inclusive, as ``YYYY-MM`` months."""
+
+    start: str
+    end: str
+
+    _months = field_validator("start", "end")(classmethod(lambda cls, v: _check_month(v)))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.start > self.end:
+            raise ValueError(f"start must not be after end, got start={self.start!r} end={self.end!r}")
+        return self
+
+    @property
+    def months(self) -> list[str]:
+        """Every month in the window, in order."""
+        import pandas as pd
+
+        return [str(p) for p in pd.period_range(self.start, self.end, freq="M")]
+
+
+class Partnership(_Strict):
+    name: str
+    short_name: str
+    code: str
+    force: str = Field(description="data.police.uk force slug")
+    window: Window
+    edition: str
+    suppression_threshold: int = Field(ge=1)
+    marking: str = "OFFICIAL"
+    crs: str = "EPSG:27700"
+    pseudonym_key_env: str = "ASSESSMENT_PSEUDONYM_KEY"
+    logo: str | None = None
+
+    _crs = field_validator("crs")(classmethod(lambda cls, v: _check_crs(v)))
+
+
+class GeographyVersion(_Strict):
+    path: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    layer: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GeographyVersion":
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError(
+                f"valid_to must not be before valid_from, got {self.valid_from} to {self.valid_to}"
+            )
+        return self
+
+
+class Population(_Strict):
+    total: str
+    households: str | None = None
+    bands: dict[str, str] = Field(default_factory=dict)
+    source: str | None = None
+
+
+class Geography(_Strict):
+    title: str
+    format: Literal["geojson", "gpkg", "shapefile", "zip_shapefile", "kml_folder"]
+    crs: str
+    code_field: str
+    name_field: str | None = None
+    versions: list[GeographyVersion] = Field(min_length=1)
+    population: Population | None = None
+    owner: str | None = None
+
+    _crs = field_validator("crs")(classmethod(lambda cls, v: _check_crs(v)))
+
+    @model_validator(mode="after")
+    def _versions_do_not_overlap(self) -> "Geography":
+        ordered = sorted(self.versions, key=lambda v: v.valid_from)
+        for before, after in zip(ordered, ordered[1:]):
+            if before.valid_to is None or before.valid_to >= after.valid_from:
+                raise ValueError(
+                    f"versions must not overlap: {before.path} (valid_to {before.valid_to}) runs into "
+                    f"{after.path} (valid_from {after.valid_from})"
+                )
+        return self
+
+
+class Sharing(_Strict):
+    basis: str | None = Field(None, description="legal basis, e.g. s115 Crime and Disorder Act 1998")
+    agreement: str | None = Field(None, description="information-sharing agreement reference")
+    expires: dt.date | None = None
+    permitted_uses: list[str] = Field(default_factory=list)
+
+
+class Coordinates(_Strict):
+    x: str
+    y: str
+    crs: str
+
+    _crs = field_validator("crs")(classmethod(lambda cls, v: _check_crs(v)))
+
+
+class Duplicates(_Strict):
+    """How repeated reports of one incident are recognised (kept but flagged)."""
+
+    minutes: float = Field(60, gt=0)
+    metres: float = Field(100, gt=0)
+    same_category: bool = True
+
+
+class Dataset(_Strict):
+    title: str
+    agency: str
+    format: Literal["police_uk_street", "police_uk_outcomes", "police_uk_stop_search", "csv", "xlsx", "yaml"]
+    kind: Literal["events", "area_counts", "persons", "survey", "premises", "table", "document"]
+    path: str = Field(description="file or glob, relative to the catalogue's data_root")
+    columns: dict[str, str] = Field(default_factory=dict, description="harmonised field -> source column")
+    date_format: str | None = Field(None, description="strftime format, 'excel' for serials, or 'iso'")
+    coordinates: Coordinates | None = None
+    category_map: str | None = Field(None, description="key of a mapping in category_maps")
+    fixed_category: str | None = None
+    geography: str | None = Field(None, description="geography key that area codes refer to")
+    period: Literal["month", "quarter", "window"] | None = None
+    sensitivity: Literal["public", "official", "sensitive", "personal"]
+    identifiers: list[str] = Field(default_factory=list, description="personal identifier columns to pseudonymise")
+    sharing: Sharing
+    refresh: str
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    sheet: str | None = None
+    header_row: int = Field(1, ge=1, description="1-based row of the header in the file")
+    duplicates: Duplicates | None = None
+    caveats: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _mapping_complete(self) -> "Dataset":
+        cols = self.columns
+        police = self.format.startswith("police_uk")
+        needed: list[str] = []
+        if self.kind == "events" and not police:
+            needed = ["date"]
+            if not self.fixed_category:
+                needed.append("category")
+        elif self.kind == "area_counts":
+            needed = ["area_code", "period", "count"]
+        elif self.kind == "persons":
+            needed = ["person_id", "date", "role"]
+        elif self.kind == "survey":
+            needed = ["respondent_id", "area_code"]
+        elif self.kind == "premises":
+            needed = ["premises_id", "name"]
+        missing = [f for f in needed if f not in cols]
+        if missing:
+            raise ValueError(
+                f"columns: {missing} must be mapped for a {self.kind} dataset, got mapping {cols}"
+            )
+        if self.kind in ("events", "persons") and not police and "date" in cols and not self.date_format:
+            raise ValueError("date_format must be given when a date column is mapped, got none")
+        if self.kind == "area_counts" and not self.geography:
+            raise ValueError("geography must name the geography the area codes refer to, got none")
+        return self
+
+
+class SeriesBreak(_Strict):
+    dataset: str
+    category: str
+    month: str
+    description: str
+
+    _month = field_validator("month")(classmethod(lambda cls, v: _check_month(v)))
+
+
+class Service(_Strict):
+    name: str
+    provider: str
+    themes: list[str]
+    wards: list[str] | Literal["all"] = "all"
+    funded_to: dt.date | None = None
+
+
+class DocumentSettings(_Strict):
+    title: str
+    topics: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Catalogue(_Strict):
+    """A validated partnership catalogue. ``root`` is the folder of the YAML file."""
+
+    partnership: Partnership
+    data_root: str = "data/raw"
+    themes: dict[str, str]
+    category_maps: dict[str, dict[str, str]]
+    series_breaks: list[SeriesBreak] = Field(default_factory=list)
+    geographies: dict[str, Geography]
+    datasets: dict[str, Dataset]
+    services: list[Service] = Field(default_factory=list)
+    capacity: dict[str, int] = Field(default_factory=dict)
+    horizon_scan: str | None = None
+    documents: dict[str, DocumentSettings] = Field(default_factory=dict)
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> "Catalogue":
+        for key, ds in self.datasets.items():
+            if ds.category_map and ds.category_map not in self.category_maps:
+                raise ValueError(
+                    f"datasets.{key}.category_map must name a key of category_maps "
+                    f"{sorted(self.category_maps)}, got {ds.category_map!r}"
+                )
+            if ds.geography and ds.geography not in self.geographies:
+                raise ValueError(
+                    f"datasets.{key}.geography must name a key of geographies {sorted(self.geographies)}, "
+                    f"got {ds.geography!r}"
+                )
+        for name, mapping in self.category_maps.items():
+            unknown = sorted({t for t in mapping.values() if t not in self.themes})
+            if unknown:
+                raise ValueError(
+                    f"category_maps.{name} must map to themes {sorted(self.themes)}, got {unknown}"
+                )
+        for i, brk in enumerate(self.series_breaks):
+            if brk.dataset not in self.datasets:
+                raise ValueError(
+                    f"series_breaks[{i}].dataset must name a dataset, got {brk.dataset!r}"
+                )
+        for issue in self.capacity:
+            if issue not in self.themes:
+                raise ValueError(f"capacity.{issue} must be a theme of {sorted(self.themes)}, got {issue!r}")
+        return self
+
+    # -- paths ---------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        """The folder that dataset and geography paths are relative to."""
+        return (self.root / self.data_root).resolve()
+
+    def dataset(self, key: str) -> Dataset:
+        """Return the dataset entry for ``key``, or raise naming the known keys."""
+        if key not in self.datasets:
+            raise KeyError(f"dataset {key!r} is not in the catalogue; known datasets: {sorted(self.datasets)}")
+        return self.datasets[key]
+
+    def geography(self, key: str) -> Geography:
+        """Return the geography entry for ``key``, or raise naming the known keys."""
+        if key not in self.geographies:
+            raise KeyError(
+                f"geography {key!r} is not in the catalogue; known geographies: {sorted(self.geographies)}"
+            )
+        return self.geographies[key]
+
+    def dataset_files(self, key: str) -> list[Path]:
+        """The files a dataset's path or glob resolves to, sorted."""
+        pattern = str(self.data_dir / self.dataset(key).path)
+        return sorted(Path(p) for p in glob.glob(pattern))
+
+    def geography_path(self, key: str, version: int = -1) -> Path:
+        """The file (or KML folder) of one version of a geography; the latest by default."""
+        versions = sorted(self.geography(key).versions, key=lambda v: v.valid_from)
+        return self.data_dir / versions[version].path
+
+    def breaks_for(self, dataset: str, category: str | None = None) -> list[SeriesBreak]:
+        """Series breaks declared for a dataset (and optionally one category)."""
+        return [
+            b for b in self.series_breaks
+            if b.dataset == dataset and (category is None or b.category == category)
+        ]
+
+    def input_files(self) -> list[Path]:
+        """Every input file the catalogue refers to (for the run manifest)."""
+        files: list[Path] = []
+        for key, geo in self.geographies.items():
+            for v in geo.versions:
+                p = self.data_dir / v.path
+                files.extend(sorted(p.glob("*.kml")) if p.is_dir() else [p])
+        for key in self.datasets:
+            files.extend(self.dataset_files(key))
+        return files
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
+    node = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _errors_to_message(exc: ValidationError, raw: Any, source: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+        key = _format_location(loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            lines.append(f"{key}: is required but missing")
+        elif err["type"] == "extra_forbidden":
+            lines.append(f"{key}: is not a known key (got {err.get('input')!r}); check its spelling")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict) or got is None or repr(got) in msg else f" (got {got!r})"
+            lines.append(f"{key}: {msg}{shown}")
+    return f"data catalogue {source} is invalid:\n  " + "\n  ".join(lines)
+
+
+def load_catalogue(path: str | Path, check_files: bool = True) -> Catalogue:
+    """Load ``data_catalogue.yaml`` and validate it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The catalogue file.
+    check_files : bool, default True
+        Also require every geography file and every dataset path or glob to exist.
+        Turn this off to validate a catalogue before its data has arrived.
+
+    Returns
+    -------
+    Catalogue
+        The validated catalogue, with ``root`` set to the file's folder.
+
+    Raises
+    ------
+    CatalogueError
+        The file is missing, is not YAML, breaks the schema (the message names each
+        key path and offending value), or names a file that does not exist (the
+        message names the key and the full path).
+    """
+    check_type(path, "path", (str, Path))
+    source = Path(path)
+    if not source.is_file():
+        raise CatalogueError(f"data catalogue must be a file, got {str(source)!r} which does not exist")
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"data catalogue {source} must be valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"data catalogue {source} must be a mapping at the top level, got {type(raw).__name__}")
+    try:
+        cat = Catalogue.model_validate({**raw, "root": source.resolve().parent})
+    except ValidationError as exc:
+        raise CatalogueError(_errors_to_message(exc, raw, source)) from None
+    if check_files:
+        check_catalogue_files(cat)
+    return cat
+
+
+def check_catalogue_files(cat: Catalogue) -> None:
+    """Raise ``CatalogueError`` naming the key and path of any file the catalogue lacks."""
+    problems = []
+    if not cat.data_dir.is_dir():
+        problems.append(f"data_root: folder {str(cat.data_dir)!r} does not exist")
+    for key, geo in cat.geographies.items():
+        for i, v in enumerate(geo.versions):
+            p = cat.data_dir / v.path
+            if not p.exists():
+                problems.append(f"geographies.{key}.versions[{i}].path: file {str(p)!r} does not exist")
+    for key, ds in cat.datasets.items():
+        if not cat.dataset_files(key):
+            problems.append(f"datasets.{key}.path: no file matches {str(cat.data_dir / ds.path)!r}")
+    if cat.horizon_scan and not (cat.root / cat.horizon_scan).is_file():
+        problems.append(f"horizon_scan: file {str(cat.root / cat.horizon_scan)!r} does not exist")
+    if problems:
+        raise CatalogueError("data catalogue refers to missing files:\n  " + "\n  ".join(problems))

@@ -1,0 +1,94 @@
+"""Catalogue loading and validation: every error names the key path and the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assessment.catalogue import load_catalogue
+from assessment.errors import CatalogueError
+
+
+def _write(tmp_path: Path, raw: dict) -> Path:
+    p = tmp_path / "data_catalogue.yaml"
+    p.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return p
+
+
+@pytest.fixture()
+def raw(catalogue_path: Path) -> dict:
+    return yaml.safe_load(catalogue_path.read_text(encoding="utf-8"))
+
+
+def test_demo_catalogue_validates(catalogue_path):
+    cat = load_catalogue(catalogue_path, check_files=False)
+    assert cat.partnership.short_name == "Riverton"
+    assert len(cat.partnership.window.months) == 36
+    assert cat.partnership.suppression_threshold == 5
+    assert {"police_street", "fire_deliberate", "ed_assaults", "violence_nominals"} <= set(cat.datasets)
+    assert [b.month for b in cat.breaks_for("police_street", "Public order")] == ["2024-04"]
+    # every dataset carries sensitivity and a sharing basis
+    for key, ds in cat.datasets.items():
+        assert ds.sensitivity in {"public", "official", "sensitive", "personal"}, key
+        assert ds.sharing.basis, key
+
+
+def test_wrong_path_names_key_and_path(tmp_path, raw):
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    raw["datasets"] = {"fire_deliberate": raw["datasets"]["fire_deliberate"]}
+    raw["datasets"]["fire_deliberate"]["path"] = "fire/no_such_file.csv"
+    raw["geographies"] = {}
+    raw["series_breaks"] = []
+    raw.pop("horizon_scan")
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, raw))
+    msg = str(info.value)
+    assert "datasets.fire_deliberate.path" in msg
+    assert "no_such_file.csv" in msg
+
+
+def test_missing_column_mapping_names_key(tmp_path, raw):
+    del raw["datasets"]["fire_deliberate"]["columns"]["date"]
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+    msg = str(info.value)
+    assert "datasets.fire_deliberate" in msg
+    assert "'date'" in msg
+
+
+def test_unknown_crs_names_key_and_value(tmp_path, raw):
+    raw["geographies"]["wards"]["crs"] = "EPSG:999999"
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+    msg = str(info.value)
+    assert "geographies.wards.crs" in msg
+    assert "EPSG:999999" in msg
+
+
+def test_unknown_category_map_and_theme(tmp_path, raw):
+    raw["datasets"]["fire_deliberate"]["category_map"] = "nope"
+    with pytest.raises(CatalogueError, match=r"datasets.fire_deliberate.category_map.*'nope'"):
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+
+
+def test_misspelt_key_is_reported(tmp_path, raw):
+    raw["datasets"]["fire_deliberate"]["sensitivty"] = "official"
+    with pytest.raises(CatalogueError, match=r"datasets.fire_deliberate.sensitivty"):
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+
+
+def test_bad_month_and_threshold(tmp_path, raw):
+    raw["partnership"]["window"]["start"] = "13/2024"
+    raw["partnership"]["suppression_threshold"] = 0
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+    msg = str(info.value)
+    assert "partnership.window.start" in msg and "13/2024" in msg
+    assert "partnership.suppression_threshold" in msg
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(CatalogueError, match="does not exist"):
+        load_catalogue(tmp_path / "absent.yaml")
