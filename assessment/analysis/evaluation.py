@@ -452,7 +452,7 @@ def _check_cells(affected, others) -> tuple[float, np.ndarray]:
     check_positive(affected, "affected")
     if isinstance(others, (int, float)):
         others = [others]
-    if not isinstance(others, Sequence) and not isinstance(others, np.ndarray):
+    if isinstance(others, (str, bytes)) or not isinstance(others, (Sequence, np.ndarray)):
         raise TypeError(f"`others` must be a sequence of expected counts, got {type(others).__name__}")
     arr = np.asarray(others, dtype=float)
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
