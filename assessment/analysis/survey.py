@@ -1,0 +1,584 @@
+"""Consultation results from the residents' survey: who answered, feeling safe, concerns, comments.
+
+The survey frame has one row per respondent with ``respondent_id``, a ward column
+(``ward_code`` as in the raw file, or ``area_code`` after intake), ``safe_after_dark``
+(Very safe, Fairly safe, Neither safe nor unsafe, Fairly unsafe, Very unsafe; optionally
+Don't know), ``concern_1``..``concern_3`` and a free-text comments column (``comments`` or
+``comment``).
+
+Every table shows ``n``. Proportions carry Wilson 95% score intervals (statsmodels
+``proportion_confint(method="wilson")``), which behave well for the small ward samples
+typical of council surveys.
+
+**Free text is untrusted.** Nothing here returns comment text except
+:func:`survey_sample_comments`, whose strings are raw resident input and must be HTML-escaped
+by the reporting layer before they reach a document.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from statsmodels.stats.proportion import proportion_confint
+
+from assessment.checks import check_choice, check_dataframe, check_probability, check_type
+from assessment.paths import package_data_path
+
+__all__ = [
+    "SAFE_ANSWERS",
+    "SAFETY_SCALE",
+    "NON_ANSWERS",
+    "survey_wilson",
+    "survey_response_counts",
+    "survey_feeling_safe",
+    "survey_top_concerns",
+    "survey_load_themes",
+    "survey_comment_flags",
+    "survey_comment_themes",
+    "survey_sample_comments",
+    "survey_concerns_vs_data",
+]
+
+SAFETY_SCALE = ("Very safe", "Fairly safe", "Neither safe nor unsafe", "Fairly unsafe", "Very unsafe")
+SAFE_ANSWERS = ("Very safe", "Fairly safe")
+#: answers left out of the denominator of "feeling safe"
+NON_ANSWERS = ("Don't know", "Dont know", "Prefer not to say", "Not answered")
+
+_WARD_COLS = ("ward_code", "area_code")
+_COMMENT_COLS = ("comments", "comment")
+UNCATEGORISED = "Uncategorised"
+
+
+def _pick(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str) -> str:
+    if given is not None:
+        check_type(given, what, str)
+        check_dataframe(frame, "survey", [given])
+        return given
+    for c in candidates:
+        if c in frame.columns:
+            return c
+    raise ValueError(f"`survey` must have a {what} column (one of {list(candidates)}), got columns {list(frame.columns)}")
+
+
+def survey_wilson(successes, nobs, alpha: float = 0.05) -> pd.DataFrame:
+    """Proportion with a Wilson score interval, vectorised.
+
+    Parameters
+    ----------
+    successes, nobs : array-like of int
+        Counts of "yes" and of valid answers; ``nobs`` 0 gives NaN.
+    alpha : float
+        1 - confidence level (0.05 for 95%).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``proportion``, ``ci_low``, ``ci_high`` (floats in [0, 1]; NaN where ``nobs`` is 0).
+
+    Notes
+    -----
+    Wilson, E. B. (1927) "Probable inference, the law of succession, and statistical
+    inference", *JASA* 22, 209-212, computed by statsmodels
+    ``proportion_confint(method="wilson")``; recommended for small samples by Brown, Cai &
+    DasGupta (2001), *Statistical Science* 16(2), and used in the public-health indicator methods.
+    """
+    check_probability(alpha, "alpha")
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(nobs, dtype=float)
+    if (k < 0).any() or (n < 0).any() or (k > n).any():
+        raise ValueError("`successes` must lie between 0 and `nobs`, and both must be 0 or more")
+    ok = n > 0
+    lo = np.full(n.shape, np.nan)
+    hi = np.full(n.shape, np.nan)
+    if ok.any():
+        lo[ok], hi[ok] = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
+    p = np.divide(k, n, out=np.full(n.shape, np.nan), where=ok)
+    # the Wilson bounds are exactly 0 at k = 0 and exactly 1 at k = n; remove rounding error
+    lo = np.where(ok & (k == 0), 0.0, lo)
+    hi = np.where(ok & (k == n), 1.0, hi)
+    return pd.DataFrame({"proportion": p, "ci_low": np.clip(lo, 0, 1), "ci_high": np.clip(hi, 0, 1)})
+
+
+def survey_response_counts(survey: pd.DataFrame, ward_col: str | None = None, wards=None,
+                           overall_label: str = "Partnership") -> pd.DataFrame:
+    """Number of respondents per ward, with the partnership total (n always shown).
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent.
+    ward_col : str, optional
+        Ward column; default the first of ``ward_code``, ``area_code`` present.
+    wards : iterable of str, optional
+        All wards of the partnership, so that wards with no respondents show ``n = 0``.
+    overall_label : str
+        Label of the final all-respondents row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward`` (str; "Unknown ward" for a missing ward), ``n`` (int respondents),
+        ``share`` (float, share of all respondents), ``is_overall`` (bool, the total row).
+        Wards sorted by code, the total last.
+    """
+    ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
+    w = survey[ward_col].astype("string").fillna("Unknown ward")
+    counts = w.value_counts().sort_index()
+    if wards is not None:
+        counts = counts.reindex(counts.index.union(pd.Index(list(wards), dtype="string")), fill_value=0)
+    out = counts.rename_axis("ward").rename("n").reset_index()
+    total = int(out["n"].sum())
+    out = pd.concat([out, pd.DataFrame({"ward": [overall_label], "n": [total]})], ignore_index=True)
+    out["n"] = out["n"].astype(int)
+    out["share"] = out["n"] / total if total else np.nan
+    out["is_overall"] = np.arange(len(out)) == len(out) - 1
+    return out
+
+
+def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answer_col: str = "safe_after_dark",
+                        safe=SAFE_ANSWERS, exclude=NON_ANSWERS, alpha: float = 0.05, wards=None,
+                        overall_label: str = "Partnership") -> pd.DataFrame:
+    """Share feeling safe after dark by ward, with Wilson intervals and the partnership overall.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent, holding ``answer_col`` and a ward column.
+    ward_col : str, optional
+        Ward column; default ``ward_code`` or ``area_code``.
+    answer_col : str
+        Column of safety answers (default ``safe_after_dark``).
+    safe : iterable of str
+        Answers counted as feeling safe (default "Very safe", "Fairly safe").
+    exclude : iterable of str
+        Answers left out of the denominator (Don't know, Prefer not to say...). Missing answers
+        are also left out. Matching ignores case and surrounding spaces.
+    alpha : float
+        1 - confidence level.
+    wards : iterable of str, optional
+        All wards, so wards without respondents appear with ``n = 0`` and NaN proportions.
+    overall_label : str
+        Label of the partnership row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ward then the partnership:
+
+        - ``ward`` (str), ``is_overall`` (bool).
+        - ``n_respondents`` (int): everyone in the ward.
+        - ``n`` (int): valid answers (the denominator).
+        - ``n_safe`` (int): Very or Fairly safe.
+        - ``n_excluded`` (int): missing or excluded answers.
+        - ``proportion``, ``ci_low``, ``ci_high`` (float): share safe and its Wilson interval.
+        - ``vs_overall`` (str): "higher", "lower" or "similar" - whether the ward's interval
+          lies wholly above, below or overlaps the partnership proportion.
+
+    Notes
+    -----
+    Wilson score interval (Wilson 1927) via statsmodels ``proportion_confint(method="wilson")``.
+    Answers that are not on the five-point scale and not excluded raise a warning and are
+    counted as not safe.
+    """
+    ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
+    check_dataframe(survey, "survey", [answer_col])
+    ans = survey[answer_col].astype("string").str.strip().str.casefold()
+    safe_set = pd.Series(list(safe), dtype="string").str.casefold()
+    excl_set = pd.Series(list(exclude), dtype="string").str.casefold()
+    scale_set = pd.Series(list(SAFETY_SCALE) + list(safe), dtype="string").str.casefold()
+    valid = ans.notna() & ~ans.isin(excl_set)
+    unknown = valid & ~ans.isin(scale_set)
+    if unknown.any():
+        warnings.warn(
+            f"{int(unknown.sum())} `{answer_col}` answer(s) are not on the scale {list(SAFETY_SCALE)}, "
+            f"e.g. {survey.loc[unknown, answer_col].iloc[0]!r}: counted as not safe",
+            stacklevel=2,
+        )
+    frame = pd.DataFrame({
+        "ward": survey[ward_col].astype("string").fillna("Unknown ward"),
+        "resp": 1,
+        "valid": valid.astype(int),
+        "safe": (valid & ans.isin(safe_set)).astype(int),
+    })
+    g = frame.groupby("ward").agg(n_respondents=("resp", "sum"), n=("valid", "sum"), n_safe=("safe", "sum"))
+    if wards is not None:
+        g = g.reindex(g.index.union(pd.Index(list(wards), dtype="string")), fill_value=0)
+    g = g.sort_index()
+    tot = g.sum().to_frame().T
+    tot.index = pd.Index([overall_label], name="ward")
+    out = pd.concat([g, tot]).rename_axis("ward").reset_index()
+    out[["n_respondents", "n", "n_safe"]] = out[["n_respondents", "n", "n_safe"]].astype(int)
+    out["n_excluded"] = out["n_respondents"] - out["n"]
+    out["is_overall"] = np.arange(len(out)) == len(out) - 1
+    ci = survey_wilson(out["n_safe"], out["n"], alpha)
+    out[["proportion", "ci_low", "ci_high"]] = ci.to_numpy()
+    p0 = out["proportion"].iloc[-1]
+    out["vs_overall"] = np.select([out["ci_low"] > p0, out["ci_high"] < p0], ["higher", "lower"], default="similar")
+    out.loc[out["n"] == 0, "vs_overall"] = "no answers"
+    out.loc[out["is_overall"], "vs_overall"] = ""
+    return out[["ward", "is_overall", "n_respondents", "n", "n_safe", "n_excluded",
+                "proportion", "ci_low", "ci_high", "vs_overall"]]
+
+
+def _concern_long(survey: pd.DataFrame, concern_cols, mapping) -> tuple[pd.DataFrame, int]:
+    if concern_cols is None:
+        concern_cols = [c for c in survey.columns if re.fullmatch(r"concern_\d+", str(c))]
+        if not concern_cols:
+            raise ValueError(f"`survey` must have concern columns concern_1..concern_3, got {list(survey.columns)}")
+    check_dataframe(survey, "survey", concern_cols)
+    long = survey[list(concern_cols)].reset_index(drop=True).rename_axis("respondent").reset_index()
+    long = long.melt(id_vars="respondent", value_name="concern")["respondent concern".split()]
+    long["concern"] = long["concern"].astype("string").str.strip()
+    long = long[long["concern"].notna() & (long["concern"] != "")]
+    if mapping is not None:
+        check_type(mapping, "mapping", dict)
+        mapped = long["concern"].map(mapping)
+        unmapped = mapped.isna()
+        if unmapped.any():
+            warnings.warn(f"concerns {sorted(long.loc[unmapped, 'concern'].unique())} have no entry in `mapping`: "
+                          "kept under their own name", stacklevel=3)
+        long["concern"] = mapped.fillna(long["concern"]).astype("string")
+    return long.drop_duplicates(["respondent", "concern"]), len(survey)
+
+
+def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict | None = None,
+                        alpha: float = 0.05, top: int | None = None) -> pd.DataFrame:
+    """Concerns named by respondents, as a share of all respondents with Wilson intervals.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent.
+    concern_cols : list of str, optional
+        Columns holding the concerns; default every ``concern_<n>`` column.
+    mapping : dict, optional
+        Concern label -> theme, to count by partnership theme; a respondent who names two
+        concerns of one theme counts once for that theme.
+    alpha : float
+        1 - confidence level.
+    top : int, optional
+        Keep only the ``top`` most named.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``n_naming`` (highest first, then name):
+
+        - ``concern`` (str): concern label (or theme when ``mapping`` is given).
+        - ``n_naming`` (int): respondents naming it in any concern column (each counted once).
+        - ``n`` (int): all respondents (the denominator, shown with every share).
+        - ``share``, ``ci_low``, ``ci_high`` (float): share of respondents, Wilson interval.
+        - ``rank`` (int): 1 = most named (ties ``min``).
+
+    Notes
+    -----
+    Wilson score interval (Wilson 1927) via statsmodels ``proportion_confint``. The shares do
+    not sum to 1: each respondent may name up to three concerns.
+    """
+    check_dataframe(survey, "survey")
+    check_probability(alpha, "alpha")
+    long, n = _concern_long(survey, concern_cols, mapping)
+    counts = long["concern"].value_counts().rename_axis("concern").rename("n_naming").reset_index()
+    counts = counts.sort_values(["n_naming", "concern"], ascending=[False, True]).reset_index(drop=True)
+    counts["n"] = n
+    ci = survey_wilson(counts["n_naming"], counts["n"], alpha)
+    counts = pd.concat([counts, ci.rename(columns={"proportion": "share"})], axis=1)
+    counts["rank"] = counts["n_naming"].rank(ascending=False, method="min").astype(int)
+    counts["n_naming"] = counts["n_naming"].astype(int)
+    if top is not None:
+        check_type(top, "top", int)
+        counts = counts.head(top)
+    return counts[["concern", "n_naming", "n", "share", "ci_low", "ci_high", "rank"]]
+
+
+def survey_load_themes(path: str | Path | None = None) -> dict[str, dict]:
+    """Load and validate a comment-theme keyword dictionary (the shipped one by default).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        YAML file ``themes: {key: {label: str, keywords: [regex, ...]}}``; ``None`` loads the
+        shipped ``assessment/data/comment_themes.yaml`` (whose header documents the rules).
+
+    Returns
+    -------
+    dict
+        theme key -> ``{"label": str, "keywords": list[str], "pattern": str}`` where
+        ``pattern`` is the combined regular expression ``\\b(?:kw1|kw2|...)`` used for matching.
+
+    Raises
+    ------
+    ValueError
+        Missing ``themes``, a theme without keywords, or a keyword that is not a valid regex.
+    """
+    if path is None:
+        path = package_data_path("comment_themes.yaml")
+    check_type(path, "path", (str, Path))
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"`path` must be an existing comment-themes YAML, got {str(path)!r} (no such file)")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    themes = raw.get("themes") if isinstance(raw, dict) else None
+    if not isinstance(themes, dict) or not themes:
+        raise ValueError(f"`themes` must be a mapping of theme -> {{label, keywords}}, got {type(themes).__name__} "
+                         f"in {path.name}")
+    out: dict[str, dict] = {}
+    for key, spec in themes.items():  # one entry per theme: the dictionary, not the data
+        if not isinstance(spec, dict) or not spec.get("keywords"):
+            raise ValueError(f"themes.{key} must have a non-empty `keywords` list, got {spec!r} in {path.name}")
+        kws = [str(k) for k in spec["keywords"]]
+        for k in kws:
+            try:
+                re.compile(k)
+            except re.error as exc:
+                raise ValueError(f"themes.{key}.keywords must be regular expressions, got {k!r} ({exc}) "
+                                 f"in {path.name}") from None
+        out[str(key)] = {"label": str(spec.get("label", key)), "keywords": kws,
+                         "pattern": r"\b(?:" + "|".join(f"(?:{k})" for k in kws) + ")"}
+    return out
+
+
+def survey_comment_flags(comments: pd.Series, themes: dict | str | Path | None = None) -> pd.DataFrame:
+    """Flag each comment with every theme whose keywords it contains.
+
+    Parameters
+    ----------
+    comments : pandas.Series of str
+        Free-text comments (missing or blank comments are flagged as not commented).
+    themes : dict, path or None
+        As returned by :func:`survey_load_themes`; a path or ``None`` loads one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``comments``: one bool column per theme key, ``has_comment`` (bool),
+        ``n_themes`` (int) and ``uncategorised`` (bool: a comment that hit no theme).
+        No comment text is returned.
+
+    Notes
+    -----
+    Case-insensitive regular-expression keyword matching (pandas ``Series.str.contains``),
+    each theme's keywords combined into one word-start-anchored pattern. This is a dictionary
+    (lexicon) method of content analysis; its counts are only as good as the dictionary, so
+    read a sample of uncategorised comments and extend it.
+    """
+    check_type(comments, "comments", pd.Series)
+    if not isinstance(themes, dict):
+        themes = survey_load_themes(themes)
+    text = comments.astype("string")
+    has = text.notna() & (text.str.strip() != "")
+    has = has.fillna(False).astype(bool)
+    out = pd.DataFrame(index=comments.index)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="This pattern .* match groups")
+        for key, spec in themes.items():  # loop over the small dictionary, vectorised over comments
+            out[key] = text.str.contains(spec["pattern"], case=False, regex=True, na=False).astype(bool) & has
+    out["has_comment"] = has
+    out["n_themes"] = out[list(themes)].sum(axis=1).astype(int)
+    out["uncategorised"] = has & (out["n_themes"] == 0)
+    return out
+
+
+def survey_comment_themes(survey: pd.DataFrame, themes: dict | str | Path | None = None,
+                          comment_col: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Count free-text comments by theme, with uncategorised comments counted too.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent, with a comment column (``comments`` or ``comment``).
+    themes : dict, path or None
+        Keyword dictionary (:func:`survey_load_themes`); default the shipped one.
+    comment_col : str, optional
+        Comment column name.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per theme (sorted by count), then ``Uncategorised``:
+
+        - ``theme`` (str): theme key (``uncategorised`` for the last row).
+        - ``label`` (str): heading for documents.
+        - ``n_comments`` (int): comments mentioning the theme (a comment may hit several).
+        - ``n`` (int): respondents who left a comment (the denominator).
+        - ``share``, ``ci_low``, ``ci_high`` (float): share of comments, Wilson interval.
+
+        ``attrs["n_respondents"]`` holds the number of respondents. No comment text is returned.
+
+    Notes
+    -----
+    Dictionary-based content coding (see :func:`survey_comment_flags`) with Wilson intervals
+    (Wilson 1927; statsmodels ``proportion_confint``). Shares sum to more than 1 when comments
+    hit several themes.
+    """
+    comment_col = _pick(survey, comment_col, _COMMENT_COLS, "comment_col")
+    if not isinstance(themes, dict):
+        themes = survey_load_themes(themes)
+    flags = survey_comment_flags(survey[comment_col], themes)
+    n = int(flags["has_comment"].sum())
+    keys = list(themes) + ["uncategorised"]
+    out = pd.DataFrame({"theme": keys,
+                        "label": [themes[k]["label"] for k in themes] + [UNCATEGORISED],
+                        "n_comments": flags[keys].sum().to_numpy().astype(int)})
+    head = out.iloc[:-1].sort_values(["n_comments", "theme"], ascending=[False, True])
+    out = pd.concat([head, out.iloc[-1:]], ignore_index=True)
+    out["n"] = n
+    ci = survey_wilson(out["n_comments"], out["n"], alpha)
+    out[["share", "ci_low", "ci_high"]] = ci.to_numpy()
+    out.attrs["n_respondents"] = len(survey)
+    return out
+
+
+def survey_sample_comments(survey: pd.DataFrame, theme: str | None = None, n: int = 5, seed: int = 0,
+                           themes: dict | str | Path | None = None, comment_col: str | None = None) -> list[str]:
+    """A reproducible random sample of comments, optionally from one theme, as plain strings.
+
+    .. warning::
+       The strings are **raw resident input** and are **not escaped**. They must be
+       HTML-escaped (``html.escape``) by the reporting layer before they are put in any
+       document; a comment may contain ``<script>``. They may also contain names or other
+       personal details: read them before publishing.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent.
+    theme : str, optional
+        A theme key, or ``"uncategorised"``; ``None`` samples from all comments.
+    n : int
+        Number of comments (fewer if fewer exist).
+    seed : int
+        Random seed (same seed, same sample).
+    themes, comment_col
+        As in :func:`survey_comment_themes`.
+
+    Returns
+    -------
+    list of str
+        Unescaped comment texts, stripped of surrounding whitespace.
+    """
+    comment_col = _pick(survey, comment_col, _COMMENT_COLS, "comment_col")
+    check_type(n, "n", int)
+    check_type(seed, "seed", int)
+    if not isinstance(themes, dict):
+        themes = survey_load_themes(themes)
+    flags = survey_comment_flags(survey[comment_col], themes)
+    if theme is None:
+        keep = flags["has_comment"]
+    else:
+        check_choice(theme, "theme", list(themes) + ["uncategorised"])
+        keep = flags[theme]
+    pool = survey.loc[keep.to_numpy(), comment_col].astype(str).str.strip()
+    return pool.sample(n=min(n, len(pool)), random_state=seed).tolist()
+
+
+def survey_concerns_vs_data(concerns: pd.DataFrame, data: pd.DataFrame, concern_threshold: float = 0.2,
+                            top_fraction: float = 1 / 3, alpha: float = 0.05, options=None) -> pd.DataFrame:
+    """Set residents' concerns against what the data shows, theme by theme.
+
+    Parameters
+    ----------
+    concerns : pandas.DataFrame
+        ``concern`` (theme key or label, matching ``data['theme']``) and ``share`` (0-1), e.g.
+        :func:`survey_top_concerns` with a ``mapping`` to themes. ``n`` is carried if present.
+    data : pandas.DataFrame
+        ``theme`` and ``volume`` (count in the period); optionally ``trend_pct`` (% change a
+        year) and ``trend_p`` (its p-value).
+    concern_threshold : float
+        A theme is a resident concern when at least this share of respondents named it
+        (default 0.2, one in five).
+    top_fraction : float
+        A theme is a data problem when its volume ranks in this top fraction of themes
+        (default the top third), or when it is rising significantly (``trend_p < alpha``).
+    alpha : float
+        Significance level for the trend.
+    options : iterable of str, optional
+        The themes residents could name (the survey's closed list, mapped to themes). A data
+        theme outside ``options`` is "no survey data for this issue". When ``None`` (default)
+        every data theme is taken to be nameable, and one missing from ``concerns`` was named
+        by no respondent (share 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per theme present in either input, sorted by concern share:
+
+        - ``theme`` (str).
+        - ``concern_share`` (float): share of respondents naming it (NaN: not a survey option).
+        - ``n`` (Int64): survey respondents, if given.
+        - ``volume`` (float), ``volume_rank`` (Int64, 1 = highest), ``trend_pct``, ``trend_p``.
+        - ``resident_concern`` (bool), ``data_problem`` (bool).
+        - ``classification`` (str): "concern matches data", "concern higher than data suggests",
+          "data shows a problem residents did not raise", "neither a strong concern nor a data
+          priority", "no survey data for this issue" or "no data for this concern".
+        - ``sentence`` (str): the classification in words with the numbers.
+
+    Notes
+    -----
+    A simple two-by-two comparison of perception against recorded volume and trend, as used in
+    crime and disorder audits to set public concern against the evidence (Home Office 2007,
+    *Delivering Safer Communities*). The thresholds are conventions, shown in the output.
+    """
+    check_dataframe(concerns, "concerns", ["concern", "share"])
+    check_dataframe(data, "data", ["theme", "volume"])
+    check_probability(concern_threshold, "concern_threshold")
+    check_probability(top_fraction, "top_fraction")
+    check_probability(alpha, "alpha")
+    c = concerns.rename(columns={"concern": "theme", "share": "concern_share"})
+    ccols = ["theme", "concern_share"] + (["n"] if "n" in c.columns else [])
+    c = c[ccols].copy()
+    c["theme"] = c["theme"].astype("string")
+    d = data.copy()
+    d["theme"] = d["theme"].astype("string")
+    for col in ("trend_pct", "trend_p"):
+        if col not in d.columns:
+            d[col] = np.nan
+    d = d[["theme", "volume", "trend_pct", "trend_p"]]
+    out = c.merge(d, on="theme", how="outer", indicator=True)
+    if options is None:
+        askable = pd.Series(True, index=out.index)
+    else:
+        askable = out["theme"].isin(pd.Series(list(options), dtype="string")) | (out["_merge"] != "right_only")
+    fill0 = (out["_merge"] == "right_only") & askable
+    out.loc[fill0, "concern_share"] = 0.0
+    if "n" in out.columns and out["n"].notna().any():
+        out.loc[fill0, "n"] = out["n"].dropna().iloc[0]
+    out["volume"] = pd.to_numeric(out["volume"], errors="coerce").astype(float)
+    n_themes = int(out["volume"].notna().sum())
+    out["volume_rank"] = out["volume"].rank(ascending=False, method="min").astype("Int64")
+    cutoff = max(1, int(np.ceil(top_fraction * n_themes)))
+    rising = (pd.to_numeric(out["trend_p"], errors="coerce") < alpha) & (pd.to_numeric(out["trend_pct"], errors="coerce") > 0)
+    out["data_problem"] = ((out["volume_rank"] <= cutoff).fillna(False) | rising.fillna(False)).astype(bool)
+    out["resident_concern"] = (out["concern_share"] >= concern_threshold).fillna(False).astype(bool)
+    no_survey = (out["_merge"] == "right_only") & ~askable
+    no_data = out["_merge"] == "left_only"
+    out["classification"] = np.select(
+        [no_survey, no_data,
+         out["resident_concern"] & out["data_problem"],
+         out["resident_concern"] & ~out["data_problem"],
+         ~out["resident_concern"] & out["data_problem"]],
+        ["no survey data for this issue", "no data for this concern", "concern matches data",
+         "concern higher than data suggests", "data shows a problem residents did not raise"],
+        default="neither a strong concern nor a data priority")
+    share_txt = "named by " + (out["concern_share"] * 100).round().astype("Int64").astype("string") + "% of residents"
+    vol_txt = ("ranked " + out["volume_rank"].astype("string") + f" of {n_themes} by volume")
+    trend_txt = pd.Series(np.where(rising.fillna(False),
+                                   ", rising " + out["trend_pct"].round(0).astype("Int64").astype("string") + "% a year",
+                                   ""), index=out.index, dtype="string").fillna("")
+    sentence = (out["theme"] + ": " + out["classification"] + " (" + share_txt.fillna("not a survey option")
+                + "; " + vol_txt.fillna("no recorded data") + trend_txt + ").")
+    out["sentence"] = sentence
+    if "n" in out.columns:
+        out["n"] = out["n"].astype("Int64")
+    out = out.sort_values(["concern_share", "volume"], ascending=False, na_position="last").reset_index(drop=True)
+    cols = ["theme", "concern_share"] + (["n"] if "n" in out.columns else []) + [
+        "volume", "volume_rank", "trend_pct", "trend_p", "resident_concern", "data_problem",
+        "classification", "sentence"]
+    return out[cols]

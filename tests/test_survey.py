@@ -1,0 +1,178 @@
+"""Tests for assessment.analysis.survey."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assessment.analysis.survey import (
+    SAFETY_SCALE,
+    survey_comment_flags,
+    survey_comment_themes,
+    survey_concerns_vs_data,
+    survey_feeling_safe,
+    survey_load_themes,
+    survey_response_counts,
+    survey_sample_comments,
+    survey_top_concerns,
+    survey_wilson,
+)
+
+
+def wilson_by_hand(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson (1927) score interval, written out independently of statsmodels."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def _survey(n: int = 240, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "respondent_id": [f"R{i}" for i in range(n)],
+        "ward_code": rng.choice(["E05900001", "E05900002", "E05900003"], n),
+        "safe_after_dark": rng.choice(list(SAFETY_SCALE) + ["Don't know", None], n),
+        "concern_1": rng.choice(["Anti-social behaviour", "Drug dealing", "Speeding", None], n),
+        "concern_2": rng.choice(["Anti-social behaviour", "Burglary", None], n),
+        "concern_3": rng.choice(["Litter", None], n),
+        "comments": rng.choice(["Youths hanging around the shops", "SPEEDING on the high street",
+                                "<script>alert('x')</script>", "", None,
+                                "Drug dealing and antisocial behaviour in the park", "Lovely place to live"], n),
+    })
+
+
+def test_wilson_matches_hand_formula():
+    k = np.array([0, 3, 17, 50, 20])
+    n = np.array([10, 12, 40, 50, 20])
+    got = survey_wilson(k, n)
+    for i in range(len(k)):
+        lo, hi = wilson_by_hand(int(k[i]), int(n[i]))
+        assert got.loc[i, "ci_low"] == pytest.approx(lo, abs=1e-10)
+        assert got.loc[i, "ci_high"] == pytest.approx(hi, abs=1e-10)
+    assert ((got["ci_low"] <= got["proportion"]) & (got["proportion"] <= got["ci_high"])).all()
+    zero = survey_wilson([0], [0])
+    assert zero.isna().all().all()
+    with pytest.raises(ValueError):
+        survey_wilson([5], [3])
+
+
+def test_response_counts_conserve_n_and_show_empty_wards():
+    s = _survey()
+    out = survey_response_counts(s, wards=["E05900001", "E05900002", "E05900003", "E05900004"])
+    body = out[~out["is_overall"]]
+    assert body["n"].sum() == len(s) == out.loc[out["is_overall"], "n"].item()
+    assert body.set_index("ward").loc["E05900004", "n"] == 0
+    # harmonised column name is found too
+    out2 = survey_response_counts(s.rename(columns={"ward_code": "area_code"}))
+    assert out2["n"].iloc[-1] == len(s)
+
+
+def test_feeling_safe_by_ward_against_direct_computation():
+    s = _survey()
+    out = survey_feeling_safe(s).set_index("ward")
+    ward = s[s["ward_code"] == "E05900002"]
+    valid = ward["safe_after_dark"].isin(SAFETY_SCALE)
+    k = int(ward["safe_after_dark"].isin(["Very safe", "Fairly safe"]).sum())
+    n = int(valid.sum())
+    row = out.loc["E05900002"]
+    assert (row["n"], row["n_safe"]) == (n, k)
+    assert row["n_respondents"] == len(ward) and row["n_excluded"] == len(ward) - n
+    lo, hi = wilson_by_hand(k, n)
+    assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
+    overall = out.loc["Partnership"]
+    assert overall["n"] == out.drop("Partnership")["n"].sum()
+    assert overall["n_safe"] == out.drop("Partnership")["n_safe"].sum()
+    assert out["proportion"].between(0, 1).all()
+
+
+def test_feeling_safe_flags_wards_clearly_different():
+    s = pd.DataFrame({"ward_code": ["A"] * 100 + ["B"] * 100 + ["C"] * 100,
+                      "safe_after_dark": ["Very safe"] * 95 + ["Very unsafe"] * 5
+                      + ["Very unsafe"] * 90 + ["Fairly safe"] * 10
+                      + ["Fairly safe"] * 50 + ["Fairly unsafe"] * 50})
+    out = survey_feeling_safe(s).set_index("ward")
+    assert out.loc["A", "vs_overall"] == "higher"
+    assert out.loc["B", "vs_overall"] == "lower"
+    assert out.loc["C", "vs_overall"] == "similar"
+    with pytest.warns(UserWarning, match="not on the scale"):
+        survey_feeling_safe(s.assign(safe_after_dark="Quite safe"))
+
+
+def test_top_concerns_counts_each_respondent_once():
+    s = pd.DataFrame({"concern_1": ["ASB", "ASB", "Drugs", None],
+                      "concern_2": ["ASB", "Drugs", None, None],      # respondent 0 named ASB twice
+                      "concern_3": [None, None, None, "Speeding"]})
+    out = survey_top_concerns(s).set_index("concern")
+    assert out.loc["ASB", "n_naming"] == 2
+    assert out.loc["Drugs", "n_naming"] == 2
+    assert (out["n"] == 4).all()
+    assert out.loc["ASB", "rank"] == out.loc["Drugs", "rank"] == 1       # tie
+    lo, hi = wilson_by_hand(2, 4)
+    assert out.loc["ASB", "ci_low"] == pytest.approx(lo)
+    # mapping to themes: two concerns of one theme count once per respondent
+    themed = survey_top_concerns(s, mapping={"ASB": "asb", "Drugs": "asb", "Speeding": "roads"}).set_index("concern")
+    assert themed.loc["asb", "n_naming"] == 3
+    assert themed["share"].le(1).all()
+
+
+def test_comment_themes_shipped_dictionary_and_counts():
+    themes = survey_load_themes()
+    assert {"asb", "drugs", "vehicles_roads", "youth"} <= set(themes)
+    s = pd.DataFrame({"comments": ["Drug dealing and ANTISOCIAL behaviour", "speeders every night",
+                                   "Lovely place", "", None, "<b>rubbish</b> everywhere"]})
+    flags = survey_comment_flags(s["comments"], themes)
+    assert flags.loc[0, "drugs"] and flags.loc[0, "asb"] and flags.loc[0, "n_themes"] >= 2
+    assert flags.loc[1, "vehicles_roads"]
+    assert flags.loc[2, "uncategorised"]
+    assert not flags.loc[3, "has_comment"] and not flags.loc[4, "has_comment"]
+    assert flags.loc[5, "environment"]
+    out = survey_comment_themes(s, themes)
+    assert (out["n"] == 4).all()
+    assert out["theme"].iloc[-1] == "uncategorised" and out["n_comments"].iloc[-1] == 1
+    # conservation: each comment is counted at least once across themes + uncategorised
+    assert out["n_comments"].sum() >= out["n"].iloc[0]
+    assert out["n_comments"].sum() == flags[list(themes)].to_numpy().sum() + flags["uncategorised"].sum()
+    assert "comments" not in out.columns
+
+
+def test_custom_theme_file_validation(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("themes:\n  bad:\n    keywords: ['(unclosed']\n")
+    with pytest.raises(ValueError, match="regular expressions"):
+        survey_load_themes(f)
+    f.write_text("themes:\n  lights:\n    label: Lights\n    keywords: ['lamp']\n")
+    out = survey_comment_themes(pd.DataFrame({"comment": ["Lamp broken", "LAMPS out", "nothing"]}), f)
+    assert out.set_index("theme").loc["lights", "n_comments"] == 2
+
+
+def test_sample_comments_are_plain_unescaped_strings():
+    s = _survey()
+    got = survey_sample_comments(s, n=50, seed=1)
+    assert all(isinstance(x, str) and x for x in got)
+    assert survey_sample_comments(s, n=50, seed=1) == got           # reproducible
+    assert any("<script>" in x for x in got)                          # raw: reporting must escape
+    assert all("script" in x for x in survey_sample_comments(s, theme="uncategorised", n=100)
+               if "<" in x)
+
+
+def test_concerns_vs_data_classification():
+    concerns = pd.DataFrame({"concern": ["asb", "acquisitive", "roads", "drugs"],
+                             "share": [0.45, 0.30, 0.25, 0.05], "n": 300})
+    data = pd.DataFrame({"theme": ["asb", "acquisitive", "drugs", "violence", "criminal_damage_arson", "other"],
+                         "volume": [900, 200, 100, 1200, 300, 50],
+                         "trend_pct": [1, -5, 25, 6, 0, 0], "trend_p": [0.6, 0.3, 0.01, 0.02, 0.9, 0.9]})
+    out = survey_concerns_vs_data(concerns, data).set_index("theme")
+    assert out.loc["asb", "classification"] == "concern matches data"
+    assert out.loc["acquisitive", "classification"] == "concern higher than data suggests"
+    assert out.loc["violence", "classification"] == "data shows a problem residents did not raise"
+    assert out.loc["violence", "concern_share"] == 0
+    assert out.loc["drugs", "classification"] == "data shows a problem residents did not raise"   # rising
+    assert out.loc["roads", "classification"] == "no data for this concern"
+    assert out.loc["other", "classification"] == "neither a strong concern nor a data priority"
+    assert "45%" in out.loc["asb", "sentence"]
+    restricted = survey_concerns_vs_data(concerns, data, options=["asb", "acquisitive", "roads", "drugs"])
+    assert restricted.set_index("theme").loc["violence", "classification"] == "no survey data for this issue"
