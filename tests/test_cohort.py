@@ -1,0 +1,207 @@
+"""Tests for assessment.analysis.cohort: a hand-built dataset whose cohorts, counts and days at
+risk are worked out by hand, exact rate-ratio inference checked against statsmodels and the
+binomial tails, a planted effect in simulated nominals, and no person id in any output."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats import rates as sm_rates
+
+from assessment.analysis.cohort import SUMMARY_COLUMNS, cohort_comparison, cohort_summary
+
+PANEL = ["W1"]
+
+# person, role, crime_ref, date, ward
+ROWS = [
+    # A: W1 incidents 2024-01-10 and 2024-03-01 -> eligible 2024-03-01; later c3 (shared with B) inside
+    #    follow-up, c5 (2025-06-01) after the 365-day follow-up ends (2025-03-01)
+    ("secret-A", "victim", "c1", "2024-01-10", "W1"), ("secret-A", "offender", "c2", "2024-03-01", "W1"),
+    ("secret-A", "victim", "c3", "2024-05-01", "W1"), ("secret-A", "victim", "c5", "2025-06-01", "W1"),
+    # B: 2023-12-01 and 2024-02-15 in W1 -> eligible 2024-02-15 (pair spans the year end); later c2
+    #    (A's eligibility incident), c3 (shared with A) and c7 (another ward, still counted)
+    ("secret-B", "victim", "c4", "2023-12-01", "W1"), ("secret-B", "offender", "c6", "2024-02-15", "W1"),
+    ("secret-B", "victim", "c2", "2024-03-01", "W1"), ("secret-B", "offender", "c3", "2024-05-01", "W1"),
+    ("secret-B", "victim", "c7", "2024-08-01", "W9"),
+    # C: two W1 incidents 397 days apart -> never eligible
+    ("secret-C", "victim", "c8", "2024-01-01", "W1"), ("secret-C", "victim", "c9", "2025-02-01", "W1"),
+    # D: one incident recorded twice (victim and offender) -> one incident, not eligible
+    ("secret-D", "victim", "c10", "2024-06-01", "W1"), ("secret-D", "offender", "c10", "2024-06-01", "W1"),
+    # E: two W9 incidents -> rest of area 2024, eligible 2024-04-20; later c13
+    ("secret-E", "victim", "c11", "2024-04-01", "W9"), ("secret-E", "victim", "c12", "2024-04-20", "W9"),
+    ("secret-E", "victim", "c13", "2024-10-01", "W9"),
+    # F: historical: eligible 2022-09-01 (later c16), and again 2023-01-01 (later c17 by 2024-01-01)
+    ("secret-F", "victim", "c14", "2022-05-01", "W1"), ("secret-F", "victim", "c15", "2022-09-01", "W1"),
+    ("secret-F", "victim", "c16", "2023-01-01", "W1"), ("secret-F", "victim", "c17", "2023-10-01", "W1"),
+    # G: one incident in W1 and one in W9 -> eligible in neither
+    ("secret-G", "victim", "c18", "2024-07-01", "W1"), ("secret-G", "victim", "c19", "2024-07-05", "W9"),
+    # H: sets the data start at 2020-01-01
+    ("secret-H", "victim", "c20", "2020-01-01", "W5"),
+]
+
+
+@pytest.fixture
+def nominals():
+    df = pd.DataFrame(ROWS, columns=["person_id", "role", "crime_ref", "incident_date", "ward_code"])
+    df["incident_date"] = pd.to_datetime(df["incident_date"])
+    return df
+
+
+def _row(summary, cohort):
+    return summary.set_index("cohort").loc[cohort]
+
+
+def test_hand_built_cohorts(nominals):
+    s = cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31")
+    assert list(s.columns) == list(SUMMARY_COLUMNS)
+    assert list(s["cohort"]) == ["panel wards 2024", "panel wards 2021", "panel wards 2022", "panel wards 2023",
+                                 "rest of area 2024"]
+    panel = _row(s, "panel wards 2024")
+    assert panel["n_people"] == 2                   # A and B
+    assert panel["n_subsequent_incidents"] == 3     # c2, c3 (shared, counted once), c7
+    assert panel["days_at_risk"] == 730             # 365 + 365
+    assert panel["rate_per_1000_days"] == pytest.approx(1000 * 3 / 730)
+    assert _row(s, "panel wards 2021")["n_people"] == 0
+    for year, n in ((2022, 1), (2023, 1)):
+        r = _row(s, f"panel wards {year}")
+        assert (r["n_people"], r["n_subsequent_incidents"], r["days_at_risk"]) == (1, n, 365)
+    rest = _row(s, "rest of area 2024")
+    assert (rest["n_people"], rest["n_subsequent_incidents"], rest["days_at_risk"]) == (1, 1, 365)
+    assert (s["n_follow_up_truncated"] == 0).all()
+
+
+def test_days_at_risk_truncated_by_period_end(nominals):
+    with pytest.warns(UserWarning, match="cut short"):
+        s = cohort_summary(nominals, PANEL, 2024, period_end="2024-12-31", earlier_years=[2022])
+    panel = _row(s, "panel wards 2024")
+    # A: 2024-03-01 -> 2024-12-31 = 305 days; B: 2024-02-15 -> 2024-12-31 = 320 days
+    assert panel["days_at_risk"] == 305 + 320
+    assert panel["n_follow_up_truncated"] == 2
+    assert panel["n_subsequent_incidents"] == 3
+
+
+def test_follow_up_to_period_end(nominals):
+    s = cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31", follow_up_days=None, earlier_years=[])
+    panel = _row(s, "panel wards 2024")
+    # A: 2024-03-01 -> 2025-12-31 = 670 days; B: 2024-02-15 -> 2025-12-31 = 685 days
+    assert panel["days_at_risk"] == 670 + 685
+    assert panel["n_subsequent_incidents"] == 4     # c5 now inside A's follow-up
+
+
+def test_shared_incident_counted_once_not_per_member(nominals):
+    # move c7 onto A as well: B and A now share c3 and c7, still one incident each
+    extra = pd.DataFrame([("secret-A", "offender", "c7", pd.Timestamp("2024-08-01"), "W9")],
+                         columns=nominals.columns)
+    s = cohort_summary(pd.concat([nominals, extra], ignore_index=True), PANEL, 2024, period_end="2025-12-31")
+    assert _row(s, "panel wards 2024")["n_subsequent_incidents"] == 3
+
+
+def test_first_only_keeps_each_person_once(nominals):
+    s = cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31", first_only=True)
+    assert _row(s, "panel wards 2022")["n_people"] == 1
+    assert _row(s, "panel wards 2023")["n_people"] == 0   # F's 2023 eligibility is a repeat
+
+
+def test_no_person_id_in_any_output(nominals):
+    s = cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = cohort_comparison(s)
+    ids = set(nominals["person_id"])
+    for frame in (s, c):
+        cells = [str(x) for x in frame.to_numpy().ravel()]
+        text = " ".join(cells + [str(x) for x in frame.columns] + [str(x) for x in frame.index])
+        assert not any(pid in text for pid in ids)
+        assert "person_id" not in frame.columns
+
+
+def test_comparison_matches_statsmodels_exact_conditional_test():
+    summary = pd.DataFrame({
+        "cohort": ["panel wards 2024", "panel wards 2022", "panel wards 2023", "rest of area 2024"],
+        "group": ["panel", "historical", "historical", "rest_of_area"],
+        "cohort_year": [2024, 2022, 2023, 2024], "n_people": [40, 35, 38, 300],
+        "n_subsequent_incidents": [18, 20, 24, 260], "days_at_risk": [14000.0, 12000.0, 13500.0, 105000.0],
+        "rate_per_1000_days": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_follow_up_truncated": 0,
+    })
+    out = cohort_comparison(summary).set_index("comparison")
+    hist = out.loc["panel vs earlier years"]
+    assert hist["reference_incidents"] == 44 and hist["reference_days"] == 25500
+    assert hist["rate_ratio"] == pytest.approx((18 / 14000) / (44 / 25500))
+    sm_p = sm_rates.test_poisson_2indep(18, 14000, 44, 25500, method="exact-cond").pvalue
+    assert hist["p_value"] == pytest.approx(sm_p, rel=1e-9)
+    # Clopper-Pearson definition: at the interval ends the one-sided binomial tails equal alpha/2
+    n, e1, e0 = 62, 14000.0, 25500.0
+    p_hi = hist["ci_upper"] * e1 / (hist["ci_upper"] * e1 + e0)
+    p_lo = hist["ci_lower"] * e1 / (hist["ci_lower"] * e1 + e0)
+    assert stats.binom.cdf(18, n, p_hi) == pytest.approx(0.025, abs=1e-6)
+    assert stats.binom.sf(17, n, p_lo) == pytest.approx(0.025, abs=1e-6)
+    assert out["p_value"].between(0, 1).all()
+    assert (out["power_at_target"].between(0, 1)).all()
+    rest = out.loc["panel vs rest of area"]
+    assert rest["mde_rate_ratio"] < 1 and rest["mde_percent"] > 0
+
+
+def _simulated_nominals(seed, n_panel=1500, n_rest=1500, base_rate=0.004, effect=0.6):
+    """People each with two qualifying incidents in 2024 and Poisson later incidents at a known rate."""
+    rng = np.random.default_rng(seed)
+    n = n_panel + n_rest
+    pid = np.array([f"sim-{i:05d}" for i in range(n)])
+    ward = np.where(np.arange(n) < n_panel, "W1", "W2")
+    first = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    second = first + pd.to_timedelta(rng.integers(1, 100, n), unit="D")
+    rate = np.where(ward == "W1", base_rate * effect, base_rate)
+    k = rng.poisson(rate * 365)
+    owner = np.repeat(np.arange(n), k)
+    later = second[owner] + pd.to_timedelta(rng.integers(1, 366, k.sum()), unit="D")
+    people = np.concatenate([np.arange(n), np.arange(n), owner])
+    dates = np.concatenate([first.to_numpy(), second.to_numpy(), later.to_numpy()])
+    return pd.DataFrame({
+        "person_id": pid[people], "role": "victim",
+        "crime_ref": [f"cr{i}" for i in range(len(people))],
+        "incident_date": pd.to_datetime(dates), "ward_code": np.concatenate([ward, ward, ward[owner]]),
+    })
+
+
+def test_planted_rate_ratio_recovered():
+    df = _simulated_nominals(5)
+    s = cohort_summary(df, PANEL, 2024, period_end="2025-12-31", earlier_years=[])
+    assert _row(s, "panel wards 2024")["n_people"] == 1500
+    assert _row(s, "rest of area 2024")["n_people"] == 1500
+    assert (s.loc[s["group"] != "historical", "days_at_risk"] == 1500 * 365).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rest = cohort_comparison(s).set_index("comparison").loc["panel vs rest of area"]
+    assert rest["ci_lower"] < 0.6 < rest["ci_upper"] and rest["ci_upper"] < 1
+    assert rest["power_at_target"] > 0.8     # about 2,200 and 1,300 events: well powered for 20%
+
+
+def test_null_effect_interval_includes_one_in_most_runs():
+    hits = 0
+    for seed in range(12):
+        df = _simulated_nominals(100 + seed, n_panel=150, n_rest=150, effect=1.0)
+        s = cohort_summary(df, PANEL, 2024, period_end="2025-12-31", earlier_years=[])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = cohort_comparison(s).set_index("comparison").loc["panel vs rest of area"]
+        hits += r["ci_lower"] <= 1 <= r["ci_upper"]
+    assert hits >= 10   # expected 11.4 of 12; 10 or more has probability about 0.98
+
+
+def test_rejects_bad_input(nominals):
+    with pytest.raises(ValueError, match="role"):
+        cohort_summary(nominals.assign(role="witness"), PANEL, 2024, period_end="2025-12-31")
+    with pytest.raises(TypeError, match="datetime64"):
+        cohort_summary(nominals.assign(incident_date=nominals["incident_date"].astype(str)), PANEL, 2024,
+                       period_end="2025-12-31")
+    with pytest.raises(ValueError, match="person_id"):
+        cohort_summary(nominals.drop(columns="person_id"), PANEL, 2024, period_end="2025-12-31")
+    with pytest.raises(TypeError, match="wards"):
+        cohort_summary(nominals, "W1", 2024, period_end="2025-12-31")
+    with pytest.raises(ValueError, match="earlier_years"):
+        cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31", earlier_years=[2025])
+    with pytest.warns(UserWarning, match="look-back"):
+        cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31", earlier_years=[2020])
