@@ -1,0 +1,442 @@
+"""Rates, proportions and comparison with a benchmark or a peer group (the ``rate_*`` family).
+
+Methods follow the public-health indicator methods that partners already know:
+Public Health England (now OHID), *Technical Guide: Confidence Intervals* (Fingertips
+technical guidance, 2018), and Spiegelhalter's funnel plots.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from assessment.checks import (
+    check_dataframe,
+    check_nonnegative_counts,
+    check_positive,
+    check_probability,
+    check_type,
+)
+
+__all__ = [
+    "rate_count_ci",
+    "rate_per_1000",
+    "rate_proportion",
+    "rate_funnel_limits",
+    "rate_funnel_position",
+    "rate_significance",
+    "rate_peer_position",
+]
+
+_BYAR_MIN = 10
+
+
+def _level_tag(level: float) -> str:
+    """0.95 -> '95', 0.998 -> '99_8'."""
+    txt = f"{100 * level:.10g}"
+    return txt.replace(".", "_")
+
+
+def _counts(values: Any, name: str) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    check_nonnegative_counts(pd.Series(arr), name)
+    return arr
+
+
+def rate_count_ci(counts: Any, alpha: float = 0.05) -> pd.DataFrame:
+    """Confidence interval for a Poisson count: Byar's method for 10 or more, exact below 10.
+
+    Parameters
+    ----------
+    counts : int or array-like
+        Observed counts ``O`` (whole numbers, 0 or more).
+    alpha : float, default 0.05
+        The interval has confidence ``1 - alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per count:
+
+        - ``count`` (float): ``O``;
+        - ``lower``, ``upper`` (float): confidence limits for the expected count;
+        - ``method`` (str): ``"byar"`` (``O >= 10``) or ``"exact"`` (``O < 10``).
+
+    Notes
+    -----
+    As in Public Health England, *Technical Guide: Confidence Intervals* (2018, now
+    OHID Fingertips), sections on rates and counts:
+
+    * Byar's approximation (Breslow & Day 1987), used for ``O >= 10``::
+
+          lower = O * (1 - 1/(9 O) - z / (3 sqrt(O)))**3
+          upper = (O + 1) * (1 - 1/(9 (O + 1)) + z / (3 sqrt(O + 1)))**3
+
+    * exact Poisson limits from the chi-square distribution, used for ``O < 10``::
+
+          lower = chi2.ppf(alpha/2, 2 O) / 2        (0 when O = 0)
+          upper = chi2.ppf(1 - alpha/2, 2 O + 2) / 2
+
+    with ``z = norm.ppf(1 - alpha/2)``.
+    """
+    check_probability(alpha, "alpha")
+    o = _counts(counts, "counts")
+    z = stats.norm.ppf(1 - alpha / 2)
+    byar = o >= _BYAR_MIN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_low = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
+        b_high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
+        e_low = np.where(o > 0, stats.chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
+        e_high = stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+    return pd.DataFrame({
+        "count": o,
+        "lower": np.where(byar, b_low, e_low),
+        "upper": np.where(byar, b_high, e_high),
+        "method": np.where(byar, "byar", "exact"),
+    })
+
+
+def rate_per_1000(frame: pd.DataFrame, count_col: str = "count", population_col: str = "population",
+                  per: float = 1000, alpha: float = 0.05) -> pd.DataFrame:
+    """Crude rate per 1,000 (or per ``per``) with a confidence interval, for every row.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per area (or group), with a count and a population.
+    count_col, population_col : str
+        Columns holding the count ``O`` and the population ``N`` (> 0).
+    per : float, default 1000
+        Rate multiplier (1000 gives rates per 1,000 population).
+    alpha : float, default 0.05
+        The interval has confidence ``1 - alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with
+
+        - ``rate`` (float): ``per * O / N``;
+        - ``ci_low``, ``ci_high`` (float): ``per * limits / N``, limits from
+          :func:`rate_count_ci`;
+        - ``ci_method`` (str): ``"byar"`` or ``"exact"``.
+
+    Notes
+    -----
+    Public Health England, *Technical Guide: Confidence Intervals* (2018): Byar's method
+    for counts of 10 or more, exact Poisson (chi-square) limits below 10; the
+    population is treated as fixed (no error).
+    """
+    check_dataframe(frame, "frame", [count_col, population_col])
+    check_positive(per, "per")
+    check_probability(alpha, "alpha")
+    check_nonnegative_counts(frame[count_col], count_col, "frame")
+    pop = pd.to_numeric(frame[population_col], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(pop) & (pop > 0))
+    if bad.any():
+        i = frame.index[bad][0]
+        raise ValueError(f"`{population_col}` must be a number greater than 0, got "
+                         f"{frame[population_col].loc[i]!r} in frame row {i}")
+    ci = rate_count_ci(frame[count_col].to_numpy(), alpha=alpha)
+    out = frame.copy()
+    out["rate"] = per * ci["count"].to_numpy() / pop
+    out["ci_low"] = per * ci["lower"].to_numpy() / pop
+    out["ci_high"] = per * ci["upper"].to_numpy() / pop
+    out["ci_method"] = ci["method"].to_numpy()
+    return out
+
+
+def rate_proportion(frame: pd.DataFrame, count_col: str, total_col: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Proportion with a Wilson score interval, for every row.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per group.
+    count_col : str
+        Number with the characteristic ``O`` (e.g. repeat victims).
+    total_col : str
+        Number in the group ``n`` (``n >= O``, ``n > 0``).
+    alpha : float, default 0.05
+        The interval has confidence ``1 - alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with
+
+        - ``proportion`` (float): ``O / n``;
+        - ``ci_low``, ``ci_high`` (float): Wilson score limits, in [0, 1].
+
+    Notes
+    -----
+    Wilson (1927), "Probable inference, the law of succession, and statistical
+    inference", *JASA* 22, 209-212, in the closed form of Public Health England,
+    *Technical Guide: Confidence Intervals* (2018)::
+
+        (2 O + z^2 -/+ z sqrt(z^2 + 4 O (1 - O/n))) / (2 (n + z^2))
+
+    It keeps good coverage for proportions near 0 or 1 and never leaves [0, 1]
+    (Newcombe 1998, *Statistics in Medicine* 17, 857-872).
+    """
+    check_dataframe(frame, "frame", [count_col, total_col])
+    check_probability(alpha, "alpha")
+    check_nonnegative_counts(frame[count_col], count_col, "frame")
+    check_nonnegative_counts(frame[total_col], total_col, "frame")
+    o = frame[count_col].to_numpy(dtype=float)
+    n = frame[total_col].to_numpy(dtype=float)
+    bad = (n <= 0) | (o > n)
+    if bad.any():
+        i = frame.index[bad][0]
+        raise ValueError(f"`{total_col}` must be greater than 0 and at least `{count_col}`, got "
+                         f"{count_col}={o[bad][0]:g}, {total_col}={n[bad][0]:g} in frame row {i}")
+    z = stats.norm.ppf(1 - alpha / 2)
+    p = o / n
+    root = z * np.sqrt(z**2 + 4 * o * (1 - p))
+    out = frame.copy()
+    out["proportion"] = p
+    out["ci_low"] = np.clip((2 * o + z**2 - root) / (2 * (n + z**2)), 0, 1)
+    out["ci_high"] = np.clip((2 * o + z**2 + root) / (2 * (n + z**2)), 0, 1)
+    return out
+
+
+def _poisson_limit(p: float, expected: np.ndarray) -> np.ndarray:
+    """Spiegelhalter's interpolated Poisson p-quantile of a count with mean ``expected``."""
+    r = stats.poisson.ppf(p, expected)
+    f_r = stats.poisson.cdf(r, expected)
+    f_rm1 = stats.poisson.cdf(r - 1, expected)
+    a = (f_r - p) / (f_r - f_rm1)
+    return r - a
+
+
+def rate_funnel_limits(population: Any, benchmark_rate: float, per: float = 1000,
+                       levels: tuple[float, ...] = (0.95, 0.998)) -> pd.DataFrame:
+    """Funnel-plot control limits for rates around a benchmark, as a function of population.
+
+    Parameters
+    ----------
+    population : float or array-like
+        Populations at which to compute the limits (e.g. each ward's, or a smooth grid
+        for drawing the funnel), all > 0.
+    benchmark_rate : float
+        The benchmark (e.g. partnership-wide) rate, per ``per`` population, > 0.
+    per : float, default 1000
+        Rate multiplier.
+    levels : tuple of float, default (0.95, 0.998)
+        Coverage of each pair of limits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per population:
+
+        - ``population`` (float);
+        - ``expected`` (float): expected count ``benchmark_rate * population / per``;
+        - ``benchmark`` (float): the benchmark rate (constant);
+        - ``lower_<L>``, ``upper_<L>`` (float): limits on the rate scale for each level,
+          with ``<L>`` the level in percent and ``_`` for the decimal point
+          (``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8``).
+
+    Notes
+    -----
+    Spiegelhalter (2005), "Funnel plots for comparing institutional performance",
+    *Statistics in Medicine* 24, 1185-1202, exact Poisson limits. For expected count
+    ``E`` and tail probability ``p`` (``(1 - level)/2`` and ``(1 + level)/2``),
+    ``r_p`` is the ``p``-quantile of Poisson(``E``) and the smooth limit is
+    ``r_p - a`` with ``a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))`` (Spiegelhalter's
+    interpolation for discrete data, in the paper's appendix); the rate limit is ``per * (r_p - a) / population``.
+    An area outside the 95% limits is unusual; outside 99.8% (about 3 standard errors)
+    it is very unlikely to be chance.
+    """
+    check_positive(benchmark_rate, "benchmark_rate")
+    check_positive(per, "per")
+    check_type(levels, "levels", (tuple, list))
+    for lv in levels:
+        check_probability(lv, "levels")
+    pop = np.atleast_1d(np.asarray(population, dtype=float))
+    if not np.all(np.isfinite(pop) & (pop > 0)):
+        raise ValueError(f"`population` must hold numbers greater than 0, got {pop[~(np.isfinite(pop) & (pop > 0))][:3]}")
+    expected = benchmark_rate * pop / per
+    out = pd.DataFrame({"population": pop, "expected": expected, "benchmark": float(benchmark_rate)})
+    for lv in levels:
+        tag = _level_tag(lv)
+        out[f"lower_{tag}"] = np.maximum(_poisson_limit((1 - lv) / 2, expected), 0.0) * per / pop
+        out[f"upper_{tag}"] = _poisson_limit((1 + lv) / 2, expected) * per / pop
+    return out
+
+
+def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", population_col: str = "population",
+                         benchmark_rate: float | None = None, per: float = 1000) -> pd.DataFrame:
+    """Place each area on a funnel plot around a benchmark rate.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per area with a count and a population.
+    count_col, population_col : str
+        Count and population columns.
+    benchmark_rate : float, optional
+        Benchmark rate per ``per``; by default the pooled rate
+        ``per * sum(count) / sum(population)`` of the frame.
+    per : float, default 1000
+        Rate multiplier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with
+
+        - ``rate`` (float): ``per * count / population``;
+        - ``expected`` (float): count expected at the benchmark rate;
+        - ``benchmark`` (float);
+        - ``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8`` (float): funnel limits
+          at this area's population (see :func:`rate_funnel_limits`);
+        - ``funnel`` (str): ``"above 99.8%"``, ``"above 95%"``, ``"within"``,
+          ``"below 95%"`` or ``"below 99.8%"`` (outside means strictly beyond the limit).
+
+    Notes
+    -----
+    Spiegelhalter (2005), *Statistics in Medicine* 24, 1185-1202. Comparing each ward
+    with the partnership's own pooled rate is the usual use in a strategic assessment.
+    """
+    check_dataframe(frame, "frame", [count_col, population_col])
+    check_positive(per, "per")
+    check_nonnegative_counts(frame[count_col], count_col, "frame")
+    pop = pd.to_numeric(frame[population_col], errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(pop) & (pop > 0)):
+        i = frame.index[~(np.isfinite(pop) & (pop > 0))][0]
+        raise ValueError(f"`{population_col}` must be a number greater than 0, got "
+                         f"{frame[population_col].loc[i]!r} in frame row {i}")
+    cnt = frame[count_col].to_numpy(dtype=float)
+    if benchmark_rate is None:
+        benchmark_rate = float(per * cnt.sum() / pop.sum())
+        if benchmark_rate <= 0:
+            raise ValueError("the pooled benchmark rate is 0 (no events at all); pass `benchmark_rate`")
+    lim = rate_funnel_limits(pop, benchmark_rate, per=per)
+    out = frame.copy()
+    rate = per * cnt / pop
+    out["rate"] = rate
+    for c in ("expected", "benchmark", "lower_95", "upper_95", "lower_99_8", "upper_99_8"):
+        out[c] = lim[c].to_numpy()
+    out["funnel"] = np.select(
+        [rate > lim["upper_99_8"].to_numpy(), rate > lim["upper_95"].to_numpy(),
+         rate < lim["lower_99_8"].to_numpy(), rate < lim["lower_95"].to_numpy()],
+        ["above 99.8%", "above 95%", "below 99.8%", "below 95%"], default="within")
+    return out
+
+
+def rate_significance(frame: pd.DataFrame, benchmark: Any, low_col: str = "ci_low",
+                      high_col: str = "ci_high") -> pd.Series:
+    """Label each value "higher", "similar" or "lower" than a benchmark by its confidence interval.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with a confidence interval (e.g. output of :func:`rate_per_1000`).
+    benchmark : float or array-like
+        Benchmark value(s) on the same scale (e.g. the England or partnership rate).
+    low_col, high_col : str
+        Interval columns.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``significance``, aligned with ``frame``: ``"higher"`` when the whole
+        interval lies above the benchmark (``ci_low > benchmark``), ``"lower"`` when it lies
+        below (``ci_high < benchmark``), ``"similar"`` when it contains the benchmark, and
+        ``"not compared"`` when the interval or benchmark is missing.
+
+    Notes
+    -----
+    The rule used by PHE/OHID Fingertips ("compared with benchmark": significantly
+    higher, similar, significantly lower), which compares the area's confidence interval
+    with the benchmark's point value; see Public Health England, *Technical Guide:
+    Confidence Intervals* (2018). It is not a test of two intervals overlapping.
+    """
+    check_dataframe(frame, "frame", [low_col, high_col])
+    lo = pd.to_numeric(frame[low_col], errors="coerce").to_numpy(dtype=float)
+    hi = pd.to_numeric(frame[high_col], errors="coerce").to_numpy(dtype=float)
+    bm = np.broadcast_to(np.asarray(benchmark, dtype=float), lo.shape)
+    missing = np.isnan(lo) | np.isnan(hi) | np.isnan(bm)
+    lab = np.select([missing, lo > bm, hi < bm], ["not compared", "higher", "lower"], default="similar")
+    return pd.Series(lab, index=frame.index, name="significance", dtype=object)
+
+
+def rate_peer_position(peers: pd.DataFrame, code: str, rate_col: str, code_col: str = "csp_code",
+                       name_col: str | None = "csp_name", z: float = 1.96,
+                       rate_label: str = "per 1,000 population") -> pd.DataFrame:
+    """The partnership's position in its most-similar group (MSG) for one rate.
+
+    Parameters
+    ----------
+    peers : pandas.DataFrame
+        One row per partnership in the group (the partnership itself included), with a
+        code column and a rate column (e.g. ``peers/most_similar_group.csv``).
+    code : str
+        The partnership's code (e.g. ``"E07900001"``).
+    rate_col : str
+        The rate to compare (e.g. crimes per 1,000 of one crime type).
+    code_col, name_col : str
+        Code and (optional) name columns.
+    z : float, default 1.96
+        Width of the group's band in standard deviations: ``mean +/- z * SD``.
+        ``z = 1.96`` holds about 95% of peers if rates are roughly normal;
+        ``z = 1.0`` gives a mean +/- 1 SD band.
+    rate_label : str
+        Units used in the sentence.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row:
+
+        - ``code``, ``name`` (str); ``rate`` (float): the partnership's rate;
+        - ``rank`` (int): 1 = highest rate in the group (ties share the better rank);
+        - ``n_peers`` (int): partnerships in the group with a rate;
+        - ``group_mean``, ``group_sd`` (float): mean and sample SD (ddof=1) over the group,
+          the partnership included;
+        - ``band_low``, ``band_high`` (float): ``group_mean -/+ z * group_sd``;
+        - ``position`` (str): ``"above"``, ``"within"`` or ``"below"`` the band;
+        - ``outside`` (bool): ``position != "within"``;
+        - ``sentence`` (str): a plain-English summary (:func:`describe_peer_position`).
+
+    Notes
+    -----
+    Most-similar-group comparison as used by the Home Office (iQuanta / Police.uk MSG
+    comparisons): the group average is the unweighted mean of members' rates. The band
+    is a descriptive range of the group, ``mean +/- z SD`` (normal reference range); it
+    is not a significance test, and with 15 members it is itself uncertain.
+    """
+    from assessment.analysis.wording import describe_peer_position
+
+    cols = [code_col, rate_col] + ([name_col] if name_col else [])
+    check_dataframe(peers, "peers", cols)
+    check_type(code, "code", str)
+    check_positive(z, "z")
+    codes = peers[code_col].astype(str)
+    if (codes == code).sum() != 1:
+        raise ValueError(f"`code` must appear exactly once in peers column `{code_col}`, got {code!r} "
+                         f"{int((codes == code).sum())} times")
+    rates = pd.to_numeric(peers[rate_col], errors="coerce")
+    mine = float(rates[(codes == code).to_numpy()].iloc[0])
+    if np.isnan(mine):
+        raise ValueError(f"`{rate_col}` must be a number for {code!r}, got {peers.loc[codes == code, rate_col].iloc[0]!r}")
+    valid = rates.dropna()
+    if len(valid) < 3:
+        raise ValueError(f"`peers` must hold at least 3 partnerships with a `{rate_col}`, got {len(valid)}")
+    rank = int((valid > mine).sum() + 1)
+    mean = float(valid.mean())
+    sd = float(valid.std(ddof=1))
+    lo, hi = mean - z * sd, mean + z * sd
+    position = "above" if mine > hi else "below" if mine < lo else "within"
+    name = str(peers.loc[(codes == code).to_numpy(), name_col].iloc[0]) if name_col else code
+    sentence = describe_peer_position(name, mine, rank, len(valid), mean, lo, hi, position,
+                                      rate_label=rate_label, z=z)
+    return pd.DataFrame([{
+        "code": code, "name": name, "rate": mine, "rank": rank, "n_peers": int(len(valid)),
+        "group_mean": mean, "group_sd": sd, "band_low": lo, "band_high": hi,
+        "position": position, "outside": position != "within", "sentence": sentence,
+    }])

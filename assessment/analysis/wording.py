@@ -1,0 +1,458 @@
+"""Plain-English sentences for results that never overclaim (the ``describe_*`` family).
+
+Rules used throughout:
+
+* A change is called "statistically significant" only when its p-value is below
+  ``alpha`` (default 0.05); otherwise it is "within normal variation" -- never "a rise".
+* With too few events (default fewer than 10) no judgement is offered at all:
+  "too few events to judge a change (n = 7)".
+* A series break is described as a step, and the sentence says it is not a trend.
+* p-values are shown as ``p < 0.001``, ``p < 0.01``, ``p = 0.03``, ``p = 0.41``
+  (see :func:`describe_p`).
+
+Functions taking scalars return ``str``; those given arrays or Series return a
+``pandas.Series`` of str (vectorised; no per-row Python).
+"""
+
+from __future__ import annotations
+
+import calendar
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assessment.checks import check_choice, check_dataframe, check_probability, check_type
+
+__all__ = [
+    "describe_p",
+    "describe_change",
+    "describe_year_on_year",
+    "describe_break",
+    "describe_trend",
+    "describe_seasonality",
+    "describe_exceptions",
+    "describe_comparison",
+    "describe_peer_position",
+]
+
+
+def _is_scalar(*values: Any) -> bool:
+    return all(np.ndim(v) == 0 for v in values)
+
+
+def _index_of(*values: Any) -> pd.Index | None:
+    for v in values:
+        if isinstance(v, pd.Series):
+            return v.index
+    return None
+
+
+def _out(arr: np.ndarray, scalar: bool, index: pd.Index | None, name: str) -> Any:
+    arr = np.asarray(arr, dtype=object)
+    if scalar:
+        return str(arr.reshape(-1)[0])
+    return pd.Series(arr, index=index, name=name, dtype=object)
+
+
+def _cat(*parts: Any) -> np.ndarray:
+    """Element-wise string concatenation of arrays/strings."""
+    out = np.asarray(parts[0], dtype=object)
+    for p in parts[1:]:
+        out = out + np.asarray(p, dtype=object)
+    return out
+
+
+def _fmt(fmt: str, values: np.ndarray) -> np.ndarray:
+    return np.char.mod(fmt, np.asarray(values, dtype=float)).astype(object)
+
+
+def _p_text(p: np.ndarray) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    safe = np.nan_to_num(p, nan=1.0)
+    two_sig = _fmt("%.2g", safe)
+    three_sig = _fmt("%.3g", safe)
+    two_dp = _fmt("%.2f", safe)
+    near_05 = (safe >= 0.045) & (safe < 0.055)
+    return np.select(
+        [np.isnan(p), p < 0.001, p < 0.01, p < 0.1, p > 0.99],
+        ["p not available", "p < 0.001", "p < 0.01",
+         _cat("p = ", np.where(near_05, three_sig, two_sig)), "p > 0.99"],
+        default=_cat("p = ", two_dp),
+    ).astype(object)
+
+
+def describe_p(p: Any) -> Any:
+    """Format a p-value for partners.
+
+    Parameters
+    ----------
+    p : float or array-like
+        p-value(s) in [0, 1] (NaN allowed: "p not available").
+
+    Returns
+    -------
+    str or pandas.Series
+        ``"p < 0.001"`` below 0.001; ``"p < 0.01"`` below 0.01; two significant figures
+        below 0.1 (``"p = 0.03"``, ``"p = 0.049"``; three figures between 0.045 and 0.055
+        so a value is never rounded across 0.05); two decimals up to 0.99
+        (``"p = 0.41"``); ``"p > 0.99"`` above.
+
+    Notes
+    -----
+    Common reporting style for p-values: exact values to two significant figures,
+    thresholds below 0.01, and a floor of 0.001 (smaller values are not meaningful
+    given model assumptions).
+    """
+    arr = np.asarray(p, dtype=float)
+    finite = arr[~np.isnan(arr)]
+    if np.any((finite < 0) | (finite > 1)):
+        raise ValueError(f"`p` must lie in [0, 1], got {finite[(finite < 0) | (finite > 1)][:3]}")
+    return _out(_p_text(np.atleast_1d(arr)), _is_scalar(p), _index_of(p), "p_text")
+
+
+def _pct_words(pct: np.ndarray) -> np.ndarray:
+    """'up 4%', 'down 12%', 'up less than 1%', 'unchanged', 'up from zero'."""
+    a = np.abs(np.nan_to_num(pct, nan=0.0, posinf=0.0, neginf=0.0))
+    r = _fmt("%.0f", a)
+    direction = np.where(pct > 0, "up ", "down ")
+    return np.select(
+        [np.isnan(pct), np.isposinf(pct), pct == 0, a < 0.5],
+        ["no events in either period", "up from zero", "unchanged", _cat(direction, "less than 1%")],
+        default=_cat(direction, r, "%"),
+    ).astype(object)
+
+
+def describe_change(pct_change: Any, p_value: Any, n: Any = None, alpha: float = 0.05,
+                    min_events: int = 10) -> Any:
+    """Describe a percentage change with its significance, without overclaiming.
+
+    Parameters
+    ----------
+    pct_change : float or array-like
+        Percentage change (e.g. ``pct_change`` from ``trend_year_on_year``).
+    p_value : float or array-like
+        p-value of the change.
+    n : int or array-like, optional
+        Events behind the comparison (e.g. current + previous). Below ``min_events`` no
+        judgement is made.
+    alpha : float, default 0.05
+        Significance level.
+    min_events : int, default 10
+        Fewest events for which a change is described.
+
+    Returns
+    -------
+    str or pandas.Series
+        e.g. ``"up 4%, within normal variation (p = 0.41)"``,
+        ``"up 23%, statistically significant (p < 0.01)"``,
+        ``"too few events to judge a change (n = 7)"``.
+
+    Notes
+    -----
+    "Within normal variation" means the change is compatible with chance at level
+    ``alpha``; it does not say there is no change.
+    """
+    check_probability(alpha, "alpha")
+    pct = np.atleast_1d(np.asarray(pct_change, dtype=float))
+    pv = np.atleast_1d(np.asarray(p_value, dtype=float))
+    pct, pv = np.broadcast_arrays(pct, pv)
+    nn = np.full(pct.shape, np.nan) if n is None else np.broadcast_to(np.asarray(n, dtype=float), pct.shape)
+    sig = np.where(pv < alpha, "statistically significant (", "within normal variation (")
+    text = _cat(_pct_words(pct), ", ", sig, _p_text(pv), ")")
+    text = np.where(np.isnan(pct), "no events in either period", text)
+    small = ~np.isnan(nn) & (nn < min_events)
+    text = np.where(small, _cat("too few events to judge a change (n = ", _fmt("%d", np.nan_to_num(nn)), ")"), text)
+    return _out(text, _is_scalar(pct_change, p_value) and (n is None or np.ndim(n) == 0),
+                _index_of(pct_change, p_value, n), "description")
+
+
+def describe_year_on_year(yoy: pd.DataFrame, alpha: float = 0.05, min_events: int = 10) -> pd.Series:
+    """One sentence per row of ``trend_year_on_year`` output.
+
+    Parameters
+    ----------
+    yoy : pandas.DataFrame
+        Output of ``trend_year_on_year`` (``current``, ``previous``, ``current_period``,
+        ``pct_change``, ``p_value``).
+    alpha : float, default 0.05
+        Significance level.
+    min_events : int, default 10
+        Fewest events (current + previous) for which a change is described.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``description``, e.g.
+        ``"412 in 2025-01 to 2025-12 against 335 a year earlier: up 23%, statistically significant (p < 0.01)"``.
+
+    Notes
+    -----
+    Wording from :func:`describe_change`; the test is the exact conditional Poisson test.
+    """
+    check_dataframe(yoy, "yoy", ["current", "previous", "current_period", "pct_change", "p_value"])
+    change = describe_change(yoy["pct_change"].to_numpy(float), yoy["p_value"].to_numpy(float),
+                             n=(yoy["current"] + yoy["previous"]).to_numpy(float), alpha=alpha,
+                             min_events=min_events)
+    text = _cat(_fmt("%d", yoy["current"].to_numpy(float)), " in ", yoy["current_period"].astype(str).to_numpy(),
+                " against ", _fmt("%d", yoy["previous"].to_numpy(float)), " a year earlier: ", change.to_numpy())
+    return pd.Series(text, index=yoy.index, name="description", dtype=object)
+
+
+def _signed_pct(x: float) -> str:
+    return f"{x:+.0f}%"
+
+
+def describe_break(month: str, step_pct: float, label: str | None = None, p_value: float | None = None,
+                   alpha: float = 0.05) -> str:
+    """Describe a series break as a step, never as a trend.
+
+    Parameters
+    ----------
+    month : str
+        First month under the new rule (``YYYY-MM``).
+    step_pct : float
+        Estimated % step in level at the break (``trend_glm`` step row).
+    label : str, optional
+        What changed (e.g. "counting rule change").
+    p_value : float, optional
+        p-value of the step.
+    alpha : float, default 0.05
+        Significance level.
+
+    Returns
+    -------
+    str
+        e.g. ``"a series break in 2024-04 (counting rule change) accounts for a step of
+        +41%; it is not a trend"``; when the step is not significant,
+        ``"a series break in 2024-04 (...) shows no clear step (+5%, within normal
+        variation, p = 0.62); it is not counted as a trend"``.
+
+    Notes
+    -----
+    Matches the segmented-regression model of ``trend_glm``, where the step is
+    estimated separately from the slope.
+    """
+    check_type(month, "month", str)
+    check_probability(alpha, "alpha")
+    what = f"a series break in {month}" + (f" ({label})" if label else "")
+    if p_value is None or p_value < alpha:
+        ptxt = "" if p_value is None else f" ({describe_p(p_value)})"
+        return f"{what} accounts for a step of {_signed_pct(step_pct)}{ptxt}; it is not a trend"
+    return (f"{what} shows no clear step ({_signed_pct(step_pct)}, within normal variation, "
+            f"{describe_p(p_value)}); it is not counted as a trend")
+
+
+def describe_trend(glm: pd.DataFrame, breaks: pd.DataFrame | None = None, alpha: float = 0.05,
+                   min_events: int = 20) -> str:
+    """Describe the output of ``trend_glm`` in one sentence (plus one clause per break).
+
+    Parameters
+    ----------
+    glm : pandas.DataFrame
+        Output of ``trend_glm`` (a ``trend`` row, then ``step`` rows).
+    breaks : pandas.DataFrame, optional
+        Output of ``trend_breaks``, used for the break labels.
+    alpha : float, default 0.05
+        Significance level; must match the one used for the intervals in ``glm``.
+    min_events : int, default 20
+        Fewest events in the series for which a trend is described.
+
+    Returns
+    -------
+    str
+        e.g. ``"falling by about 15% a year (95% CI 9% to 20%), statistically
+        significant (p < 0.001), allowing for season; a series break in 2024-04
+        (counting rule change) accounts for a step of +41% (p < 0.001); it is not a trend"``
+        or ``"no clear trend (+2% a year, 95% CI -6% to +10%), within normal variation
+        (p = 0.61), allowing for season"``.
+
+    Notes
+    -----
+    The annual % change is ``100 (exp(b) - 1)`` from the log-linear model; the
+    wording calls it a trend only when its p-value is below ``alpha``.
+    """
+    check_dataframe(glm, "glm", ["term", "month", "estimate_pct", "ci_low", "ci_high", "p_value", "total"])
+    check_probability(alpha, "alpha")
+    tr = glm[glm["term"] == "trend"]
+    if len(tr) != 1:
+        raise ValueError(f"`glm` must have exactly one 'trend' row, got {len(tr)}")
+    t = tr.iloc[0]
+    total = int(t["total"])
+    if total < min_events:
+        return f"too few events to judge a trend (n = {total})"
+    level = f"{100 * (1 - alpha):g}% CI"
+    if t["p_value"] < alpha:
+        word = "rising" if t["estimate_pct"] > 0 else "falling"
+        lo, hi = sorted([abs(t["ci_low"]), abs(t["ci_high"])])
+        text = (f"{word} by about {abs(t['estimate_pct']):.0f}% a year ({level} {lo:.0f}% to {hi:.0f}%), "
+                f"statistically significant ({describe_p(t['p_value'])})")
+    else:
+        text = (f"no clear trend ({_signed_pct(t['estimate_pct'])} a year, {level} {_signed_pct(t['ci_low'])} "
+                f"to {_signed_pct(t['ci_high'])}), within normal variation ({describe_p(t['p_value'])})")
+    steps = glm[glm["term"] == "step"]
+    allowing = []
+    if "seasonal" in glm.columns and bool(t["seasonal"]):
+        allowing.append("season")
+    if len(steps):
+        allowing.append("the series break" + ("s" if len(steps) > 1 else ""))
+    if allowing:
+        text += ", allowing for " + " and ".join(allowing)
+    labels = {}
+    if breaks is not None:
+        check_dataframe(breaks, "breaks", ["month", "label"])
+        labels = dict(zip(breaks["month"].astype(str), breaks["label"].astype(str)))
+    clauses = [describe_break(m, pct, labels.get(m), p, alpha)
+               for m, pct, p in zip(steps["month"], steps["estimate_pct"], steps["p_value"])]
+    return "; ".join([text, *clauses])
+
+
+def describe_seasonality(season: pd.DataFrame, alpha: float = 0.05, summer_name: str = "summer",
+                         winter_name: str = "winter") -> str:
+    """Describe the output of ``trend_seasonality``.
+
+    Parameters
+    ----------
+    season : pandas.DataFrame
+        One-row output of ``trend_seasonality``.
+    alpha : float, default 0.05
+        Significance level.
+    summer_name, winter_name : str
+        Names of the compared month groups.
+
+    Returns
+    -------
+    str
+        e.g. ``"a clear seasonal pattern (p < 0.001): summer months run at 1.5 times the
+        winter level (95% CI 1.3 to 1.7), peaking in July"`` or
+        ``"no clear seasonal pattern (p = 0.44)"``.
+
+    Notes
+    -----
+    The overall statement uses the likelihood-ratio test of all month effects; the
+    summer/winter ratio is reported as significant only if its own p-value is below ``alpha``.
+    """
+    check_dataframe(season, "season", ["p_value", "summer_winter_ratio", "ci_low", "ci_high",
+                                       "summer_winter_p", "peak_month"])
+    check_probability(alpha, "alpha")
+    s = season.iloc[0]
+    if s["p_value"] >= alpha:
+        return f"no clear seasonal pattern ({describe_p(s['p_value'])})"
+    text = f"a clear seasonal pattern ({describe_p(s['p_value'])})"
+    level = f"{100 * (1 - alpha):g}% CI"
+    if s["summer_winter_p"] < alpha:
+        text += (f": {summer_name} months run at {s['summer_winter_ratio']:.2g} times the {winter_name} level "
+                 f"({level} {s['ci_low']:.2g} to {s['ci_high']:.2g})")
+    else:
+        text += f": no clear {summer_name}-{winter_name} difference ({describe_p(s['summer_winter_p'])})"
+    return text + f", peaking in {calendar.month_name[int(s['peak_month'])]}"
+
+
+def describe_exceptions(exceptions: pd.DataFrame, level: float = 0.998) -> str:
+    """Describe the months flagged by ``trend_exceptions``.
+
+    Parameters
+    ----------
+    exceptions : pandas.DataFrame
+        Output of ``trend_exceptions``.
+    level : float, default 0.998
+        The limits' coverage (for the wording only).
+
+    Returns
+    -------
+    str
+        e.g. ``"no month was outside the 99.8% control limits"`` or
+        ``"2 exceptional months outside the 99.8% control limits: 2024-07 (high: 85
+        against 52 expected), 2025-02 (low: 12 against 30 expected)"``.
+
+    Notes
+    -----
+    The expected levels already allow for season, trend and breaks.
+    """
+    check_dataframe(exceptions, "exceptions", ["month", "observed", "expected", "flag"])
+    check_probability(level, "level")
+    lv = f"{100 * level:g}%"
+    ex = exceptions[exceptions["flag"] != ""]
+    if ex.empty:
+        return f"no month was outside the {lv} control limits"
+    items = _cat(ex["month"].astype(str).to_numpy(), " (", ex["flag"].astype(str).to_numpy(), ": ",
+                 _fmt("%d", ex["observed"].to_numpy(float)), " against ", _fmt("%.0f", ex["expected"].to_numpy(float)),
+                 " expected)")
+    noun = "month" if len(ex) == 1 else "months"
+    return f"{len(ex)} exceptional {noun} outside the {lv} control limits: " + ", ".join(items)
+
+
+def describe_comparison(labels: Any, benchmark_name: str = "the benchmark") -> Any:
+    """Turn ``rate_significance`` labels into phrases.
+
+    Parameters
+    ----------
+    labels : str or array-like of str
+        ``"higher"``, ``"similar"``, ``"lower"`` or ``"not compared"``.
+    benchmark_name : str
+        e.g. ``"the partnership"``, ``"England"``.
+
+    Returns
+    -------
+    str or pandas.Series
+        ``"significantly higher than the partnership"``, ``"similar to the partnership"``
+        (not significantly different), ``"significantly lower than ..."`` or
+        ``"not compared (no interval)"``.
+
+    Notes
+    -----
+    Fingertips wording; "similar" means the interval includes the benchmark.
+    """
+    check_type(benchmark_name, "benchmark_name", str)
+    arr = np.atleast_1d(np.asarray(labels, dtype=object))
+    for v in pd.unique(arr):
+        check_choice(v, "labels", ["higher", "similar", "lower", "not compared"])
+    text = np.select([arr == "higher", arr == "lower", arr == "similar"],
+                     [f"significantly higher than {benchmark_name}", f"significantly lower than {benchmark_name}",
+                      f"similar to {benchmark_name}"], default="not compared (no interval)")
+    return _out(text, _is_scalar(labels), _index_of(labels), "comparison")
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def describe_peer_position(name: str, rate: float, rank: int, n_peers: int, group_mean: float, band_low: float,
+                           band_high: float, position: str, rate_label: str = "per 1,000 population",
+                           z: float = 1.96) -> str:
+    """Describe a partnership's place in its most-similar group.
+
+    Parameters
+    ----------
+    name : str
+        Partnership name.
+    rate, group_mean, band_low, band_high : float
+        Its rate, the group mean and the group band.
+    rank, n_peers : int
+        Rank (1 = highest) and group size.
+    position : {"above", "within", "below"}
+        Position relative to the band.
+    rate_label : str
+        Units.
+    z : float
+        Band width in SDs (for the wording).
+
+    Returns
+    -------
+    str
+        e.g. ``"Riverton's rate of 12.3 per 1,000 population is the 3rd highest of 15 in
+        its most similar group (group mean 10.1; usual range 6.0 to 14.2, mean ± 1.96 SD).
+        It is within the group's usual range."``
+
+    Notes
+    -----
+    "Usual range" is descriptive (see ``rate_peer_position``), not a significance test.
+    """
+    check_choice(position, "position", ["above", "within", "below"])
+    rank_txt = "the highest" if rank == 1 else f"the {_ordinal(int(rank))} highest"
+    where = {"above": "above the group's usual range", "below": "below the group's usual range",
+             "within": "within the group's usual range"}[position]
+    return (f"{name}'s rate of {rate:.1f} {rate_label} is {rank_txt} of {n_peers} in its most similar group "
+            f"(group mean {group_mean:.1f}; usual range {max(band_low, 0):.1f} to {band_high:.1f}, "
+            f"mean ± {z:g} SD). It is {where}.")
