@@ -354,7 +354,12 @@ def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: floa
     and power use :func:`assessment.analysis.evaluation.evaluate_mde` with two cells: the
     reference count and the panel count expected at the reference rate (reference rate x
     panel days), so they use nothing of the panel's outcome. The historical comparison
-    pools the earlier cohorts' incidents and days. This is an observational comparison:
+    pools the earlier cohorts' incidents and days; because the rule is applied afresh each
+    year the same person can sit in several yearly cohorts (and in the panel cohort), so the
+    pooled comparison is not between independent groups and its interval is optimistic; use
+    ``first_only=True`` in :func:`cohort_summary` for disjoint cohorts. The exact interval
+    assumes Poisson counts; people's incidents cluster, which ``dispersion`` allows for in the
+    MDE and power only. This is an observational comparison:
     a panel cohort that differs from the reference (regression to the mean after a burst
     of incidents affects both, but case mix may not) is not proof of a panel effect.
     """
