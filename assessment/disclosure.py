@@ -251,10 +251,11 @@ def _intervals(M: np.ndarray, values: np.ndarray, mask: np.ndarray) -> tuple[np.
         lo[cell] = res_min.fun
         hi[cell] = np.inf if res_max.status == 3 else -res_max.fun
     # 2-D tables with margins have totally unimodular constraints, so LP bounds are integers.
-    near = np.isfinite(lo) & (np.abs(lo - np.round(lo)) < _TOL)
-    lo[near] = np.round(lo[near])
-    near = np.isfinite(hi) & (np.abs(hi - np.round(hi)) < _TOL)
-    hi[near] = np.round(hi[near])
+    for bound in (lo, hi):
+        finite = np.isfinite(bound)
+        near = np.abs(bound[finite] - np.round(bound[finite])) < _TOL
+        idx = np.flatnonzero(finite)[near]
+        bound[idx] = np.round(bound[idx])
     return lo, hi
 
 
@@ -870,7 +871,7 @@ def _grey(counts: np.ndarray, threshold: int, sensitivity: str, suppress_zeros: 
 
 def suppress_areas(gdf, count_col: str, threshold: int, sensitivity: str = "sensitive", *,
                    method: str = "grey", area_col: str | None = None, suppress_zeros: bool = False,
-                   publish_total: bool = True, protection: str = "interval"):
+                   publish_total: bool = True, protection: str = "interval", contiguity: str = "rook"):
     """Apply the threshold rule to a choropleth of counts by area, by greying or by merging areas.
 
     Parameters
@@ -897,6 +898,11 @@ def suppress_areas(gdf, count_col: str, threshold: int, sensitivity: str = "sens
         total. If so, secondary suppression stops a single greyed area being
         worked out as total minus the rest.
     protection : {'interval', 'exact'}, default 'interval'
+    contiguity : {'rook', 'queen'}, default 'rook'
+        ``'merge'`` only: which areas count as neighbours. ``'queen'`` joins
+        areas sharing any boundary point (libpysal Queen weights); ``'rook'``
+        (default) needs a shared edge of positive length, so a merged area is
+        one visible shape rather than two touching at a corner.
 
     Returns
     -------
@@ -919,10 +925,11 @@ def suppress_areas(gdf, count_col: str, threshold: int, sensitivity: str = "sens
     form a one-way table with a total, protected by ``suppress_table``.
     Merging is the "aggregation of areas" alternative in the same guidance
     (Hundepool et al. 2012, §4.2, global recoding): it keeps every part of the
-    map coloured, at the cost of coarser areas. Adjacency is Queen contiguity
-    (sharing any boundary point), found with the shapely spatial index
-    (``intersects``, which also tolerates the slivers of imperfect coverages),
-    as libpysal's ``Queen`` weights would give for a clean coverage. Merging is
+    map coloured, at the cost of coarser areas. Adjacency is found with the
+    shapely spatial index (``intersects``, which also tolerates the slivers and
+    small overlaps of imperfect coverages): all such pairs for Queen
+    contiguity, as libpysal's ``Queen`` weights give for a clean coverage, and
+    for Rook those whose shared boundary has positive length. Merging is
     greedy: each pass joins the smallest below-threshold area to its
     smallest-count neighbour.
     """
@@ -930,6 +937,7 @@ def suppress_areas(gdf, count_col: str, threshold: int, sensitivity: str = "sens
     _check_threshold(threshold)
     check_choice(sensitivity, "sensitivity", SENSITIVITIES)
     check_choice(method, "method", ("grey", "merge"))
+    check_choice(contiguity, "contiguity", ("rook", "queen"))
     check_choice(protection, "protection", PROTECTIONS)
     check_nonnegative_counts(gdf[count_col], count_col, where="gdf")
     if area_col is not None:
@@ -945,7 +953,7 @@ def suppress_areas(gdf, count_col: str, threshold: int, sensitivity: str = "sens
         out["suppression"] = kind
     else:
         out, total_hidden = _merge_areas(gdf, counts, count_col, threshold, sensitivity, area_col,
-                                         suppress_zeros, publish_total, protection)
+                                         suppress_zeros, publish_total, protection, contiguity)
     any_sup = bool(out["suppressed"].any())
     out.attrs["published_total"] = None if (total_hidden or not publish_total) else int(counts.sum())
     footnote = ""
@@ -959,7 +967,7 @@ def suppress_areas(gdf, count_col: str, threshold: int, sensitivity: str = "sens
 
 
 def _merge_areas(gdf, counts, count_col, threshold, sensitivity, area_col, suppress_zeros, publish_total,
-                 protection):
+                 protection, contiguity):
     import scipy.sparse as sp
 
     n = len(gdf)
@@ -969,6 +977,10 @@ def _merge_areas(gdf, counts, count_col, threshold, sensitivity, area_col, suppr
         geoms = gdf.geometry.reset_index(drop=True)
         left, right = geoms.sindex.query(geoms, predicate="intersects")
         keep = left != right
+        if contiguity == "rook":
+            shared = geoms.iloc[left].reset_index(drop=True).intersection(
+                geoms.iloc[right].reset_index(drop=True), align=False)
+            keep &= (shared.length > 0).to_numpy()
         adj = sp.csr_matrix((np.ones(keep.sum(), dtype=bool), (left[keep], right[keep])), shape=(n, n))
         low = 0 if suppress_zeros else 1
         stuck = np.zeros(n, dtype=bool)  # group labels that have no neighbour to merge with
@@ -1060,7 +1072,7 @@ def check_published(df: pd.DataFrame, count_cols: Sequence[str], threshold: int,
     bad = (nums >= low) & (nums <= threshold - 1)
     if bad.any():
         cells = np.argwhere(bad)
-        shown = "; ".join(f"row {df.index[i]!r} column {count_cols[j]!r} = {df[count_cols[j]].iloc[i]!r}"
+        shown = "; ".join(f"row {df.index[i]!r} column {count_cols[j]!r} = {df[count_cols[j]].iloc[i]}"
                           for i, j in cells[:5])
         more = f" (and {len(cells) - 5} more)" if len(cells) > 5 else ""
         raise DisclosureError(f"published counts must be suppressed below {threshold} for {sensitivity} data, "
