@@ -514,8 +514,11 @@ def _gistar_core(z_values: np.ndarray, events: np.ndarray, share: np.ndarray, gr
         p = np.ones(n)
     else:
         y = z_values - z_values.min() + 1.0  # Gi* z is unchanged by a shift; G needs positive sums
-        g = G_Local(y, w, transform="B", star=True, permutations=permutations,
-                    keep_simulations=False, seed=seed, n_jobs=1)
+        with warnings.catch_warnings():
+            # esda warns that its permutation p-value will become two-sided; we double it here
+            warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
+            g = G_Local(y, w, transform="B", star=True, permutations=permutations,
+                        keep_simulations=False, seed=seed, n_jobs=1)
         gi_z = np.asarray(g.Zs, float)
         if p_method == "exact":
             p_hot = stats.binom.sf(neigh_events - 1, int(round(total)), neigh_share)

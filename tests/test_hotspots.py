@@ -1,0 +1,431 @@
+"""Tests for assessment.analysis.hotspots on small seeded synthetic data.
+
+Checks are against independent computations (numpy histograms, scipy binomial tests,
+closed-form Gi*, Lorenz-curve Gini) and invariants (conservation, p-values in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from scipy import stats
+
+from assessment.analysis.hotspots import (
+    hotspot_classify,
+    hotspot_concentration,
+    hotspot_count,
+    hotspot_gistar,
+    hotspot_grid,
+    hotspot_kde,
+    hotspot_rate,
+    hotspot_repeat_locations,
+    hotspot_summary,
+    hotspot_weights,
+)
+
+X0, Y0, X1, Y1 = 432000.0, 284000.0, 447000.0, 296000.0  # the demo's 15 x 12 km box
+
+
+def box_boundary():
+    return gpd.GeoSeries([shapely.box(X0, Y0, X1, Y1)], crs=27700)
+
+
+def uniform_points(n, seed, bounds=(X0, Y0, X1, Y1)):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(bounds[0], bounds[2], n)
+    y = rng.uniform(bounds[1], bounds[3], n)
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=27700)
+
+
+def cluster_points(n, cx, cy, sd, seed):
+    rng = np.random.default_rng(seed)
+    return gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(cx + rng.normal(0, sd, n), cy + rng.normal(0, sd, n)), crs=27700
+    )
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return hotspot_grid(box_boundary())
+
+
+@pytest.fixture(scope="module")
+def weights(grid):
+    return hotspot_weights(grid)
+
+
+# ------------------------------------------------------------------ grid
+def test_default_cell_size_is_shorter_side_over_50_rounded(grid):
+    # 12 km / 50 = 240 m, rounded down to a multiple of 100 m
+    assert grid.attrs["hotspot_grid"]["cell_size"] == 200.0
+    assert len(grid) == 75 * 60
+    assert grid["cell_id"].is_unique
+    assert np.isclose(grid["area"].sum(), 15000 * 12000)
+
+
+def test_cell_size_can_be_overridden():
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    assert g.attrs["hotspot_grid"]["cell_size"] == 500.0
+    assert len(g) == 30 * 24
+    assert np.allclose(g.geometry.area, 500 * 500)
+
+
+def test_geographic_crs_refused_with_hint():
+    pts = uniform_points(10, 1).to_crs(4326)
+    with pytest.raises(ValueError, match="must be in a projected CRS.*hint"):
+        hotspot_grid(pts)
+
+
+def test_clip_to_boundary_keeps_area():
+    circle = gpd.GeoSeries([shapely.Point(440000, 290000).buffer(3000)], crs=27700)
+    g = hotspot_grid(circle, cell_size=250, clip=True)
+    assert np.isclose(g["area"].sum(), circle.area.iloc[0], rtol=1e-9)
+    assert g["clipped"].any() and not g["clipped"].all()
+    assert shapely.covers(circle.iloc[0].buffer(1e-6), g.geometry.values).all()
+
+
+def test_not_a_geodataframe_is_a_type_error():
+    with pytest.raises(TypeError, match="must be GeoDataFrame or GeoSeries"):
+        hotspot_grid(pd.DataFrame({"x": [1]}))
+
+
+# ------------------------------------------------------------------ counts
+def test_counts_match_numpy_histogram_and_are_conserved(grid):
+    pts = uniform_points(5000, 3)
+    out = hotspot_count(pts, grid)
+    assert out["count"].sum() == 5000
+    xy = np.column_stack([pts.geometry.x, pts.geometry.y])
+    hist, _, _ = np.histogram2d(xy[:, 0], xy[:, 1], bins=[75, 60], range=[[X0, X1], [Y0, Y1]])
+    mine = np.zeros((75, 60))
+    mine[out["col"], out["row"]] = out["count"]
+    assert np.array_equal(hist, mine)
+
+
+def test_points_on_shared_edges_and_outer_edge_counted_once(grid):
+    xs = [X0, X0 + 200, X0 + 200, X1, X0 + 400.0]
+    ys = [Y0, Y0 + 200, Y0 + 100, Y1, Y1]
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xs, ys), crs=27700)
+    out = hotspot_count(pts, grid)
+    assert out["count"].sum() == len(xs)
+    assert out.loc[(out.row == 1) & (out.col == 1), "count"].item() == 1  # corner at (200, 200)
+
+
+def test_points_outside_warned_and_not_counted(grid):
+    pts = pd.concat([uniform_points(100, 4), uniform_points(7, 5, (X1 + 10, Y0, X1 + 500, Y1))])
+    with pytest.warns(UserWarning, match="7 of 107 point"):
+        out = hotspot_count(pts, grid)
+    assert out["count"].sum() == 100
+
+
+def test_clipped_grid_counts_points_inside_boundary_once():
+    circle = gpd.GeoSeries([shapely.Point(440000, 290000).buffer(3000)], crs=27700)
+    g = hotspot_grid(circle, cell_size=250, clip=True)
+    pts = uniform_points(4000, 6, (436000, 286000, 444000, 294000))
+    inside = int(shapely.covers(circle.iloc[0], pts.geometry.values).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = hotspot_count(pts, g)
+    assert out["count"].sum() == inside
+
+
+def test_count_crs_mismatch_message(grid):
+    pts = uniform_points(10, 1).to_crs(3857)
+    with pytest.raises(ValueError, match="must share one CRS.*hint"):
+        hotspot_count(pts, grid)
+
+
+# ------------------------------------------------------------------ kde
+def test_kde_single_point_matches_quartic_formula():
+    g = hotspot_grid(box_boundary(), cell_size=1000)
+    pt = gpd.GeoDataFrame(geometry=[shapely.Point(440100, 290300)], crs=27700)
+    h = 1500.0
+    out = hotspot_kde(pt, g, bandwidth=h)
+    d = np.hypot(out["x"] - 440100, out["y"] - 290300).to_numpy()
+    expected = np.where(d < h, 3 / (math.pi * h * h) * (1 - (d / h) ** 2) ** 2, 0.0) * 1e6
+    assert np.allclose(out["kde"], expected)
+
+
+@pytest.mark.parametrize("kernel", ["quartic", "gaussian"])
+def test_kde_integrates_to_number_of_points(kernel):
+    g = hotspot_grid(box_boundary(), cell_size=100)
+    pts = cluster_points(300, 440000, 290000, 400, 7)
+    out = hotspot_kde(pts, g, bandwidth=800, kernel=kernel)
+    total = (out["kde"] / 1e6 * out["area"]).sum()
+    assert total == pytest.approx(300, rel=0.01)
+
+
+def test_kde_default_bandwidth_is_mean_of_nrd():
+    pts = cluster_points(500, 440000, 290000, 600, 8)
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+
+    def nrd(v):  # MASS::bandwidth.nrd, written out independently
+        q75, q25 = np.percentile(v, [75, 25])
+        return 4 * 1.06 * min(np.std(v, ddof=1), (q75 - q25) / 1.34) * len(v) ** -0.2
+
+    out = hotspot_kde(pts, hotspot_grid(box_boundary(), cell_size=500))
+    assert out["bandwidth"].iloc[0] == pytest.approx((nrd(x) + nrd(y)) / 2)
+
+
+# ------------------------------------------------------------------ Gi*
+def test_gistar_uniform_poisson_rarely_reports_hotspots(grid, weights):
+    # demo intensity: about 12,000 events over 15 x 12 km, default 200 m grid (4,500 cells)
+    runs_with_hotspot = 0
+    for seed in range(100):
+        rng = np.random.default_rng(10_000 + seed)
+        n = rng.poisson(12_000)
+        counts = hotspot_count(uniform_points(n, seed), grid)
+        res = hotspot_gistar(counts, weights=weights)
+        runs_with_hotspot += bool((res["hotspot"] == "hot").any())
+    assert runs_with_hotspot <= 10
+
+
+def test_planted_cluster_is_hot_and_summary_says_so(grid, weights):
+    pts = pd.concat([uniform_points(12_000, 21), cluster_points(80, 439500, 290200, 150, 22)])
+    res = hotspot_gistar(hotspot_count(pts, grid), weights=weights)
+    centre = res.loc[(res["x"] - 439500).abs().lt(100) & (res["y"] - 290200).abs().lt(100)]
+    assert (centre["hotspot"] == "hot").all()
+    hot = res[res["hotspot"] == "hot"]
+    assert np.hypot(hot["x"] - 439500, hot["y"] - 290200).max() < 1000  # nothing spurious elsewhere
+    assert "statistically significant hotspots" in hotspot_summary(res)
+    assert "no statistically" not in hotspot_summary(res)
+
+
+def test_summary_says_no_significant_hotspots(grid, weights):
+    res = hotspot_gistar(hotspot_count(uniform_points(12_000, 1), grid), weights=weights)
+    assert not (res["hotspot"] == "hot").any()
+    assert "no statistically significant hotspots" in hotspot_summary(res)
+
+
+def test_gistar_columns_and_p_values_in_unit_interval(grid, weights):
+    pts = pd.concat([uniform_points(3000, 31), cluster_points(60, 440000, 290000, 200, 32)])
+    res = hotspot_gistar(hotspot_count(pts, grid), weights=weights)
+    for col in ("count", "gi_z", "p_value", "p_adjusted", "hotspot"):
+        assert col in res.columns
+    for col in ("p_value", "p_adjusted"):
+        assert res[col].between(0, 1).all()
+    assert (res["p_adjusted"] >= res["p_value"] - 1e-15).all()
+    assert set(res["hotspot"]) <= {"hot", "cold", "not significant"}
+    norm = hotspot_gistar(hotspot_count(pts, grid), weights=weights, p_method="normal")
+    assert norm["p_value"].between(0, 1).all()
+
+
+def test_gi_z_matches_closed_form_getis_ord():
+    g = hotspot_grid(box_boundary(), cell_size=1000)
+    pts = pd.concat([uniform_points(800, 41), cluster_points(50, 440000, 290000, 500, 42)])
+    res = hotspot_gistar(hotspot_count(pts, g))
+    # Ord & Getis (1995) Gi* with binary weights incl. self, written out with numpy
+    x = res["count"].to_numpy(float)
+    xy = res[["x", "y"]].to_numpy()
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    w = (d <= 1500).astype(float)
+    n = len(x)
+    xbar, s = x.mean(), np.sqrt((x ** 2).mean() - x.mean() ** 2)
+    wi = w.sum(1)
+    z = (w @ x - xbar * wi) / (s * np.sqrt((n * wi - wi ** 2) / (n - 1)))
+    assert np.allclose(res["gi_z"], z)
+
+
+def test_exact_p_value_matches_scipy_binomtest():
+    g = hotspot_grid(box_boundary(), cell_size=1000)
+    pts = pd.concat([uniform_points(600, 51), cluster_points(40, 440000, 290000, 300, 52)])
+    res = hotspot_gistar(hotspot_count(pts, g), correction=None)
+    i = int(res["neighbourhood_count"].to_numpy().argmax())
+    k = int(res["neighbourhood_count"].iloc[i])
+    n = int(res["count"].sum())
+    share = res["neighbourhood_expected"].iloc[i] / n
+    expected = stats.binomtest(k, n, share, alternative="greater").pvalue * 2
+    assert res["p_value"].iloc[i] == pytest.approx(min(1.0, expected), rel=1e-9)
+    assert (res["p_adjusted"] == res["p_value"]).all()
+
+
+def test_holm_is_no_more_liberal_than_fdr(grid, weights):
+    pts = pd.concat([uniform_points(6000, 61), cluster_points(40, 440000, 290000, 200, 62),
+                     cluster_points(30, 435000, 286000, 200, 63)])
+    counts = hotspot_count(pts, grid)
+    fdr = hotspot_gistar(counts, weights=weights)
+    holm = hotspot_gistar(counts, weights=weights, correction="holm")
+    assert (holm["hotspot"] != "not significant").sum() <= (fdr["hotspot"] != "not significant").sum()
+    assert ((holm["hotspot"] == "hot") <= (fdr["hotspot"] == "hot")).all()
+
+
+def test_permutation_floor_is_warned(grid, weights):
+    counts = hotspot_count(uniform_points(500, 71), grid)
+    with pytest.warns(UserWarning, match="can never be significant"):
+        res = hotspot_gistar(counts, weights=weights, permutations=9, seed=1)
+    assert res["p_value"].between(0, 1).all()
+
+
+def test_gistar_bad_arguments():
+    counts = hotspot_count(uniform_points(50, 1), hotspot_grid(box_boundary(), cell_size=1000))
+    with pytest.raises(ValueError, match="`correction` must be one of"):
+        hotspot_gistar(counts, correction="bonferroni")
+    with pytest.raises(ValueError, match="`alpha` must lie strictly between 0 and 1"):
+        hotspot_gistar(counts, alpha=5)
+    with pytest.raises(ValueError, match="must have column"):
+        hotspot_gistar(counts.drop(columns="count"))
+    with pytest.raises(ValueError, match="must hold whole counts"):
+        hotspot_gistar(counts.assign(count=-1))
+
+
+def test_no_events_is_not_significant_with_warning():
+    counts = hotspot_count(uniform_points(0, 1), hotspot_grid(box_boundary(), cell_size=1000))
+    with pytest.warns(UserWarning, match="no cell is significant"):
+        res = hotspot_gistar(counts)
+    assert (res["hotspot"] == "not significant").all()
+    assert "no statistically significant hotspots" in hotspot_summary(res)
+
+
+# ------------------------------------------------------------------ classification
+def _yearly(points_by_year):
+    frames = []
+    for year, pts in points_by_year.items():
+        rng = np.random.default_rng(year)
+        days = rng.integers(0, 365, len(pts))
+        frames.append(pts.assign(date=pd.Timestamp(f"{year}-01-01") + pd.to_timedelta(days, "D")))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def classified():
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    sites = {"emerging": (443000, 287000, [2025]), "persistent": (436000, 293000, [2023, 2024, 2025]),
+             "former": (436000, 286000, [2023]), "intermittent": (444000, 294000, [2023, 2025])}
+    by_year = {}
+    for year in (2023, 2024, 2025):
+        parts = [uniform_points(1500, year)]
+        for k, (cx, cy, years) in enumerate(sites.values()):
+            if year in years:
+                parts.append(cluster_points(40, cx, cy, 150, year * 10 + k))
+        by_year[year] = pd.concat(parts, ignore_index=True)
+    return hotspot_classify(_yearly(by_year), g, periods="Y"), sites
+
+
+def test_classify_planted_patterns(classified):
+    res, sites = classified
+    for pattern, (cx, cy, _) in sites.items():
+        cell = res.loc[(res["x"] - cx).abs().le(250) & (res["y"] - cy).abs().le(250)]
+        assert (cell["pattern"] == pattern).all(), (pattern, cell["pattern"].tolist())
+
+
+def test_classify_columns_and_background(classified):
+    res, _ = classified
+    for col in ("count_2023", "hot_2025", "periods_hot", "hot_latest", "pattern"):
+        assert col in res.columns
+    assert set(res["pattern"]) <= {"persistent", "emerging", "intermittent", "former", "no pattern"}
+    assert (res["pattern"] == "no pattern").mean() > 0.9
+    assert res[["count_2023", "count_2024", "count_2025"]].to_numpy().sum() == 3 * 1500 + 7 * 40
+
+
+def test_classify_needs_two_periods():
+    pts = uniform_points(50, 1).assign(date=pd.Timestamp("2024-03-01"))
+    with pytest.raises(ValueError, match="at least two periods"):
+        hotspot_classify(pts, hotspot_grid(box_boundary(), cell_size=1000))
+
+
+# ------------------------------------------------------------------ concentration
+def test_gini_matches_lorenz_curve_area():
+    x = np.array([0, 0, 1, 1, 2, 3, 5, 8, 13, 40], float)
+    res = hotspot_concentration(pd.Series(x))
+    # independent: one minus twice the area under the Lorenz curve (trapezoids)
+    lorenz = np.concatenate([[0], np.cumsum(np.sort(x)) / x.sum()])
+    area = np.trapezoid(lorenz, dx=1 / len(x))
+    assert res["gini"].item() == pytest.approx(1 - 2 * area)
+    assert hotspot_concentration(np.full(20, 3))["gini"].item() == pytest.approx(0.0)
+
+
+def test_top_shares_on_known_vector():
+    x = np.arange(1, 101)  # 100 units, total 5050
+    res = hotspot_concentration(x)
+    assert res["units_top_5pct"].item() == 5 and res["units_top_10pct"].item() == 10
+    assert res["share_top_5pct"].item() == pytest.approx(sum(range(96, 101)) / 5050)
+    assert res["share_top_10pct"].item() == pytest.approx(sum(range(91, 101)) / 5050)
+
+
+def test_concentration_of_map_points_and_grid(grid):
+    events = pd.DataFrame({"easting": [1, 1, 1, 2, 3, 3], "northing": [5, 5, 5, 5, 6, 6]})
+    res = hotspot_concentration(events, by=["easting", "northing"])
+    assert res["units"].item() == 3 and res["events"].item() == 6
+    assert res["share_top_5pct"].item() == pytest.approx(0.5)
+    counts = hotspot_count(uniform_points(1000, 2), grid)
+    assert hotspot_concentration(counts)["events"].item() == 1000
+
+
+# ------------------------------------------------------------------ repeats
+def test_repeat_locations():
+    events = pd.DataFrame({"location": ["A", "B", "A", "C", "A", "B", "D", None]})
+    with pytest.warns(UserWarning, match="1 event"):
+        table = hotspot_repeat_locations(events, "location")
+    assert table["location"].tolist() == ["A", "B"]
+    assert table["events"].tolist() == [3, 2]
+    assert table["share_of_events"].tolist() == pytest.approx([3 / 7, 2 / 7])
+    with pytest.warns(UserWarning):
+        summ = hotspot_repeat_locations(events, "location", summary=True)
+    assert summ["repeat_locations"].item() == 2
+    assert summ["share_at_repeat_locations"].item() == pytest.approx(5 / 7)
+
+
+# ------------------------------------------------------------------ rates
+@pytest.fixture(scope="module")
+def town():
+    """Four small areas; a dense town of 40,000 residents in one of them."""
+    areas = gpd.GeoDataFrame(
+        {"sa_code": ["A", "B", "C", "D"], "pop_total": [40_000, 3_000, 3_000, 4_000]},
+        geometry=[shapely.box(438000, 288000, 442000, 292000), shapely.box(432000, 284000, 447000, 288000),
+                  shapely.box(432000, 288000, 438000, 296000), shapely.box(438000, 292000, 447000, 296000)],
+        crs=27700,
+    ).overlay(gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X1, Y1)], crs=27700), how="intersection")
+    # remaining strip east of the town
+    east = gpd.GeoDataFrame({"sa_code": ["E"], "pop_total": [2_000]},
+                            geometry=[shapely.box(442000, 288000, 447000, 292000)], crs=27700)
+    return pd.concat([areas, east], ignore_index=True)
+
+
+def _events_following_population(areas, rate_per_person, seed):
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, (geom, pop) in enumerate(zip(areas.geometry, areas["pop_total"])):
+        x0, y0, x1, y1 = geom.bounds
+        parts.append(uniform_points(rng.poisson(pop * rate_per_person), seed * 100 + k, (x0, y0, x1, y1)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_population_apportioned_and_conserved(grid, town):
+    counts = hotspot_count(uniform_points(100, 1), grid)
+    res = hotspot_rate(counts, town)
+    assert res["population"].sum() == pytest.approx(town["pop_total"].sum())
+    assert res["p_value"].between(0, 1).all() and res["p_adjusted"].between(0, 1).all()
+    assert res["expected"].sum() == pytest.approx(100)
+
+
+def test_population_map_is_not_a_rate_hotspot(grid, weights, town):
+    pts = _events_following_population(town, 0.1, 3)  # about 5,200 events, all from residents
+    counts = hotspot_count(pts, grid)
+    assert (hotspot_gistar(counts, weights=weights)["hotspot"] == "hot").any()  # counts: the town
+    res = hotspot_rate(counts, town, weights=weights)
+    assert not (res["hotspot"] == "hot").any()
+    assert "no statistically significant hotspots" in hotspot_summary(res)
+
+
+def test_excess_over_population_is_hot(grid, weights, town):
+    pts = pd.concat([_events_following_population(town, 0.1, 4), cluster_points(60, 445000, 294000, 150, 5)])
+    res = hotspot_rate(hotspot_count(pts, grid), town, weights=weights)
+    hot = res[res["hotspot"] == "hot"]
+    assert len(hot) > 0
+    assert np.hypot(hot["x"] - 445000, hot["y"] - 294000).max() < 1000
+    assert res.loc[res["population"] > 0, "rate"].notna().all()
+
+
+def test_rate_accepts_population_per_cell(grid, weights):
+    counts = hotspot_count(uniform_points(2000, 9), grid)
+    per_cell = pd.DataFrame({"cell_id": grid["cell_id"], "pop_total": 10.0})
+    res = hotspot_rate(counts, per_cell, weights=weights)
+    assert res["population"].sum() == pytest.approx(10.0 * len(grid))
+    assert res["rate"].to_numpy() == pytest.approx(counts["count"].to_numpy() / 10 * 1000)
+    with pytest.raises(ValueError, match="must be a population of 0 or more"):
+        hotspot_rate(counts, per_cell.assign(pop_total=-1.0))
