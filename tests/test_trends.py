@@ -1,0 +1,323 @@
+"""Tests for assessment.analysis.trends: independent numbers (scipy/statsmodels computed
+here), invariants, and seeded synthetic series with known truth."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats import rates as sm_rates
+
+from assessment.analysis import trends as T
+
+MONTHS = list(pd.period_range("2023-01", "2025-12", freq="M").strftime("%Y-%m"))
+
+
+def _series(mu, seed):
+    rng = np.random.default_rng(seed)
+    return pd.Series(rng.poisson(mu), index=MONTHS[: len(mu)])
+
+
+def _events(seed=0, n=600):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "month": rng.choice(MONTHS[:30], n),  # the last six months have no events at all
+        "category": rng.choice(["Burglary", "Robbery", "Vehicle crime"], n),
+        "area_code": rng.choice(["E01", "E02"], n),
+    })
+
+
+# --------------------------------------------------------------------------- monthly
+def test_monthly_fills_missing_months_and_conserves_totals():
+    ev = _events()
+    out = T.trend_monthly(ev, "2023-01", "2025-12", by=("category", "area_code"))
+    assert list(out.columns) == ["month", "category", "area_code", "count"]
+    assert len(out) == 36 * 3 * 2
+    assert out["count"].sum() == len(ev)
+    assert (out.loc[out["month"] >= "2025-07", "count"] == 0).all()
+    # every group has all 36 months exactly once
+    assert (out.groupby(["category", "area_code"])["month"].nunique() == 36).all()
+    # spot check against a direct count
+    direct = ((ev["month"] == "2024-03") & (ev["category"] == "Robbery") & (ev["area_code"] == "E02")).sum()
+    got = out.query("month == '2024-03' and category == 'Robbery' and area_code == 'E02'")["count"].item()
+    assert got == direct
+
+
+def test_monthly_wide_matches_crosstab_and_count_col():
+    ev = _events(1)
+    wide = T.trend_monthly(ev, "2023-01", "2025-12", wide=True)
+    ct = pd.crosstab(ev["month"], ev["category"]).reindex(MONTHS, fill_value=0)
+    np.testing.assert_array_equal(wide.to_numpy(), ct.to_numpy())
+    agg = pd.DataFrame({"period": ["2023-01", "2023-01", "2023-03"], "category": ["a", "a", "b"], "count": [2, 5, 4]})
+    out = T.trend_monthly(agg, "2023-01", "2023-03", month_col="period", count_col="count")
+    assert out.set_index(["category", "month"])["count"].to_dict() == {
+        ("a", "2023-01"): 7, ("a", "2023-02"): 0, ("a", "2023-03"): 0,
+        ("b", "2023-01"): 0, ("b", "2023-02"): 0, ("b", "2023-03"): 4}
+
+
+def test_monthly_validation_and_window_warning():
+    ev = pd.DataFrame({"month": ["2023-01", "13/2024"], "category": ["a", "a"]})
+    with pytest.raises(ValueError, match=r"`month` must be YYYY-MM, got '13/2024' in events row 1"):
+        T.trend_monthly(ev, "2023-01", "2023-12")
+    with pytest.raises(ValueError, match="must have column"):
+        T.trend_monthly(ev.drop(columns="category"), "2023-01", "2023-12")
+    with pytest.raises(ValueError, match="must not be after"):
+        T.trend_monthly(ev, "2024-01", "2023-12")
+    ev = pd.DataFrame({"month": ["2022-12", "2023-01"], "category": ["a", "a"]})
+    with pytest.warns(UserWarning, match="1 of 2 rows"):
+        out = T.trend_monthly(ev, "2023-01", "2023-02")
+    assert out["count"].tolist() == [1, 0]
+
+
+def test_rolling_12_matches_pandas_rolling():
+    monthly = T.trend_monthly(_events(2), "2023-01", "2025-12", by="category")
+    out = T.trend_rolling_12(monthly)
+    for cat, g in monthly.groupby("category"):
+        expected = g["count"].astype(float).rolling(12).sum().to_numpy()
+        got = out.loc[out["category"] == cat, "rolling_12"].to_numpy()
+        np.testing.assert_allclose(got, expected, equal_nan=True)
+        prev = out.loc[out["category"] == cat, "rolling_12_previous"].to_numpy()
+        np.testing.assert_allclose(prev[24:], expected[12:24])
+    with pytest.raises(ValueError, match="consecutive month"):
+        T.trend_rolling_12(monthly.drop(index=5))
+
+
+# --------------------------------------------------------------------------- rate ratio
+GRID = [(60, 40, 1, 1), (0, 5, 1, 1), (5, 0, 1, 1), (13, 2, 1, 1), (7, 30, 2.5, 1.0),
+        (412, 335, 12, 12), (1, 1, 1, 3), (1200, 1100, 1, 1), (9, 9, 1, 1), (3, 17, 4, 7)]
+
+
+@pytest.mark.parametrize("c1,c2,e1,e2", GRID)
+def test_rate_ratio_matches_statsmodels_exact_conditional(c1, c2, e1, e2):
+    got = T.trend_rate_ratio(c1, c2, e1, e2).iloc[0]
+    ref = sm_rates.test_poisson_2indep(c1, e1, c2, e2, method="exact-cond")
+    assert got["p_value"] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-12)
+    assert 0 <= got["p_value"] <= 1
+    # Clopper-Pearson interval for the conditional binomial, transformed (statsmodels 'beta')
+    lo, hi = proportion_confint(c1, c1 + c2, alpha=0.05, method="beta")
+    with np.errstate(divide="ignore"):
+        assert got["ci_low"] == pytest.approx(lo / (1 - lo) * e2 / e1, rel=1e-8)
+        exp_hi = np.inf if hi >= 1 else hi / (1 - hi) * e2 / e1
+    assert got["ci_high"] == pytest.approx(exp_hi, rel=1e-8)
+
+
+def test_rate_ratio_vectorised_equals_scipy_binomtest_and_brackets_estimate():
+    rng = np.random.default_rng(5)
+    c1 = rng.integers(0, 300, 200)
+    c2 = rng.integers(0, 300, 200)
+    e1 = rng.uniform(0.5, 2, 200)
+    out = T.trend_rate_ratio(c1, c2, e1, 1.0)
+    ref = np.array([stats.binomtest(int(a), int(a + b), e / (e + 1)).pvalue if a + b else 1.0
+                    for a, b, e in zip(c1, c2, e1)])
+    np.testing.assert_allclose(out["p_value"], ref, rtol=1e-9, atol=1e-12)
+    ok = (c1 > 0) & (c2 > 0)
+    rr = out["rate_ratio"].to_numpy()[ok]
+    assert np.all(out["ci_low"].to_numpy()[ok] <= rr) and np.all(rr <= out["ci_high"].to_numpy()[ok])
+
+
+def test_rate_ratio_ci_close_to_score_interval_for_large_counts():
+    got = T.trend_rate_ratio(1200, 1000).iloc[0]
+    lo, hi = sm_rates.confint_poisson_2indep(1200, 1, 1000, 1, method="score", compare="ratio")
+    assert got["ci_low"] == pytest.approx(lo, rel=0.01)
+    assert got["ci_high"] == pytest.approx(hi, rel=0.01)
+
+
+def test_rate_ratio_coverage_is_at_least_nominal():
+    rng = np.random.default_rng(11)
+    c1 = rng.poisson(15 * 1.3, 2000)
+    c2 = rng.poisson(15, 2000)
+    out = T.trend_rate_ratio(c1, c2)
+    covered = (out["ci_low"] <= 1.3) & (1.3 <= out["ci_high"])
+    assert covered.mean() >= 0.94
+
+
+def test_year_on_year_sums_and_p_value():
+    monthly = T.trend_monthly(_events(3, 2000), "2023-01", "2025-12", by="category")
+    out = T.trend_year_on_year(monthly, "2025-06", months=6)
+    assert list(out.columns[:3]) == ["category", "current_period", "previous_period"]
+    assert out["current_period"].iloc[0] == "2025-01 to 2025-06"
+    assert out["previous_period"].iloc[0] == "2024-01 to 2024-06"
+    for row in out.to_dict("records"):  # three categories
+        g = monthly[monthly["category"] == row["category"]]
+        cur = g.loc[g["month"].between("2025-01", "2025-06"), "count"].sum()
+        prev = g.loc[g["month"].between("2024-01", "2024-06"), "count"].sum()
+        assert (row["current"], row["previous"]) == (cur, prev)
+        ref = sm_rates.test_poisson_2indep(cur, 1, prev, 1, method="exact-cond").pvalue
+        assert row["p_value"] == pytest.approx(ref, rel=1e-9)
+    with pytest.raises(ValueError, match="must cover"):
+        T.trend_year_on_year(monthly, "2023-12")
+
+
+# --------------------------------------------------------------------------- season
+def _seasonal_mu(n=36, base=40.0, summer=1.5):
+    moy = pd.PeriodIndex(MONTHS[:n], freq="M").month.to_numpy()
+    return base * np.where(np.isin(moy, [6, 7, 8]), summer, 1.0)
+
+
+def test_stl_needs_24_months_and_adds_up():
+    with pytest.raises(ValueError, match="at least 24 months"):
+        T.trend_stl(_series(np.full(23, 30.0), 0))
+    s = _series(_seasonal_mu(), 1)
+    out = T.trend_stl(s)
+    assert list(out.columns) == ["month", "observed", "trend", "seasonal", "resid"]
+    np.testing.assert_allclose(out["trend"] + out["seasonal"] + out["resid"], s.to_numpy(), atol=1e-8)
+    fs = out.attrs["seasonal_strength"]
+    manual = max(0.0, 1 - np.var(out["resid"], ddof=1) / np.var(out["seasonal"] + out["resid"], ddof=1))
+    assert fs == pytest.approx(manual)
+    assert 0 <= fs <= 1
+    flat_fs = T.trend_stl(_series(np.full(36, 40.0), 1)).attrs["seasonal_strength"]
+    assert fs > 0.5 and fs > flat_fs
+
+
+def test_seasonality_detects_planted_summer_peak_and_lr_matches_formula_glm():
+    s = _series(_seasonal_mu(summer=1.5), 2)
+    out = T.trend_seasonality(s).iloc[0]
+    assert out["p_value"] < 0.001
+    assert out["ci_low"] < 1.5 < out["ci_high"]
+    assert out["summer_winter_p"] < 0.001
+    assert out["peak_month"] in (6, 7, 8)
+    if out["family"] == "poisson":
+        df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12,
+                           "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+        full = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+        null = smf.glm("y ~ t", df, family=sm.families.Poisson()).fit()
+        assert out["lr_stat"] == pytest.approx(2 * (full.llf - null.llf), rel=1e-6)
+
+
+def test_seasonality_flat_series_mostly_not_significant():
+    ps = [T.trend_seasonality(_series(np.full(36, 40.0), seed))["p_value"].item() for seed in range(20)]
+    assert all(0 <= p <= 1 for p in ps)
+    assert sum(p < 0.05 for p in ps) <= 4
+
+
+# --------------------------------------------------------------------------- trend
+def test_trend_recovers_planted_annual_fall():
+    t = np.arange(36) / 12
+    s = _series(_seasonal_mu() * 0.85 ** t, 3)
+    out = T.trend_glm(s)
+    tr = out[out["term"] == "trend"].iloc[0]
+    assert tr["p_value"] < 0.001
+    assert tr["ci_low"] < -15 < tr["ci_high"]
+    assert tr["estimate_pct"] < 0
+    assert bool(tr["seasonal"])
+
+
+def test_trend_matches_independent_poisson_glm():
+    s = _series(np.full(36, 25.0) * 1.1 ** (np.arange(36) / 12), 4)
+    out = T.trend_glm(s, family="poisson")
+    df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+    tr = out.iloc[0]
+    assert tr["estimate_pct"] == pytest.approx(100 * np.expm1(ref.params["t"]), rel=1e-6)
+    assert tr["p_value"] == pytest.approx(ref.pvalues["t"], rel=1e-5)
+
+
+def test_level_shift_at_declared_break_is_a_step_not_a_trend():
+    months = np.array(MONTHS)
+    mu = np.full(36, 50.0) * np.where(months >= "2024-04", 1.4, 1.0)
+    s = _series(mu, 6)
+    out = T.trend_glm(s, breaks=["2024-04"])
+    tr = out[out["term"] == "trend"].iloc[0]
+    st = out[out["term"] == "step"].iloc[0]
+    assert st["month"] == "2024-04"
+    assert tr["p_value"] > 0.05
+    assert st["p_value"] < 0.001
+    assert st["ci_low"] < 40 < st["ci_high"]
+    # the same data without the break declared would wrongly show a trend
+    naive = T.trend_glm(s).iloc[0]
+    assert naive["p_value"] < 0.001 and naive["estimate_pct"] > 10
+
+
+def test_flat_poisson_series_rarely_shows_a_trend():
+    sig = 0
+    for seed in range(50):
+        out = T.trend_glm(_series(np.full(36, 30.0), 100 + seed))
+        p = out["p_value"].item()
+        assert 0 <= p <= 1
+        sig += p < 0.05
+    # expected 2.5 of 50; P(Binomial(50, 0.05) > 7) is about 0.01
+    assert sig <= 7
+
+
+def test_overdispersed_series_uses_negative_binomial():
+    rng = np.random.default_rng(8)
+    y = rng.negative_binomial(n=3, p=3 / (3 + 40.0), size=36)  # mean 40, var 573
+    out = T.trend_glm(pd.Series(y, index=MONTHS))
+    assert out["family"].item() == "negative_binomial"
+    assert out["dispersion"].item() > 3
+    assert 0 <= out["p_value"].item() <= 1
+
+
+def test_short_series_warns_and_breaks_outside_warn():
+    with pytest.warns(UserWarning, match="not adjusted for season"):
+        T.trend_glm(_series(np.full(18, 30.0), 1))
+    with pytest.warns(UserWarning, match="not inside the series"):
+        T.trend_glm(_series(np.full(36, 30.0), 1), breaks=["2023-01"])
+    with pytest.raises(ValueError, match="at least 12 months"):
+        T.trend_glm(_series(np.full(8, 30.0), 1))
+    with pytest.raises(ValueError, match="no gaps"):
+        T.trend_glm(_series(np.full(36, 30.0), 1).drop("2024-02"))
+
+
+# --------------------------------------------------------------------------- exceptions
+def test_exceptions_flag_planted_spike_with_poisson_limits():
+    mu = _seasonal_mu()
+    s = _series(mu, 9)
+    s.iloc[20] = int(mu[20] * 2.5)
+    out = T.trend_exceptions(s, family="poisson")
+    assert out.loc[20, "flag"] == "high" and out.loc[20, "exceptional"]
+    np.testing.assert_allclose(out["lower"], stats.poisson.ppf(0.001, out["expected"]))
+    np.testing.assert_allclose(out["upper"], stats.poisson.ppf(0.999, out["expected"]))
+    assert out["p_value"].between(0, 1).all()
+    assert out["exceptional"].sum() <= 2
+    # a usual summer peak is not flagged
+    flat = T.trend_exceptions(_series(mu, 10), family="poisson")
+    assert not flat.loc[flat["month"].str[5:].isin(["06", "07", "08"]), "exceptional"].any()
+
+
+# --------------------------------------------------------------------------- forecast
+def test_forecast_shape_bounds_and_season():
+    mu = _seasonal_mu(summer=1.8)
+    s = _series(mu, 12)
+    out = T.trend_forecast(s)
+    assert list(out.columns) == ["month", "forecast", "pi_low", "pi_high", "model"]
+    assert out["month"].tolist() == list(pd.period_range("2026-01", "2026-12", freq="M").strftime("%Y-%m"))
+    assert (out["pi_low"] >= 0).all()
+    assert (out["pi_low"] <= out["forecast"]).all() and (out["forecast"] <= out["pi_high"]).all()
+    summer = out.loc[out["month"].str[5:].isin(["06", "07", "08"]), "forecast"].mean()
+    winter = out.loc[out["month"].str[5:].isin(["01", "02", "12"]), "forecast"].mean()
+    assert summer > 1.3 * winter
+    # a fresh year from the same process lies mostly inside the 95% intervals
+    future = np.random.default_rng(99).poisson(mu[:12])
+    assert ((future >= out["pi_low"]) & (future <= out["pi_high"])).mean() >= 0.75
+
+
+def test_forecast_small_counts_lower_bound_zero_and_break_level():
+    out = T.trend_forecast(_series(np.full(24, 1.0), 13))
+    assert (out["pi_low"] >= 0).all() and (out["forecast"] >= 0).all()
+    months = np.array(MONTHS)
+    s = _series(np.where(months >= "2024-04", 70.0, 50.0), 14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = T.trend_forecast(s, breaks=["2024-04"])
+    assert 60 < out["forecast"].mean() < 80
+
+
+# --------------------------------------------------------------------------- breaks
+def test_breaks_frame_forms():
+    a = T.trend_breaks({"2024-04": "counting rule change"})
+    assert list(a.columns) == ["month", "label", "category", "month_start"]
+    assert a.loc[0, "label"] == "counting rule change"
+    assert a.loc[0, "month_start"] == pd.Timestamp("2024-04-01")
+    b = T.trend_breaks([{"month": "2024-04", "category": "Public order"}, {"month": "2023-02", "label": "x"}])
+    assert b["month"].tolist() == ["2023-02", "2024-04"]
+    assert b["label"].tolist() == ["x", "series break"]
+    assert len(T.trend_breaks(None)) == 0
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        T.trend_breaks(["2024/04"])
