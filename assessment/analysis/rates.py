@@ -40,6 +40,11 @@ def _level_tag(level: float) -> str:
     return txt.replace(".", "_")
 
 
+def _show(value: Any) -> str:
+    """repr of a value, with numpy scalars shown as plain Python values."""
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
 def _counts(values: Any, name: str) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(values, dtype=float))
     check_nonnegative_counts(pd.Series(arr), name)
@@ -139,7 +144,7 @@ def rate_per_1000(frame: pd.DataFrame, count_col: str = "count", population_col:
     if bad.any():
         i = frame.index[bad][0]
         raise ValueError(f"`{population_col}` must be a number greater than 0, got "
-                         f"{frame[population_col].loc[i]!r} in frame row {i}")
+                         f"{_show(frame[population_col].loc[i])} in frame row {i}")
     ci = rate_count_ci(frame[count_col].to_numpy(), alpha=alpha)
     out = frame.copy()
     out["rate"] = per * ci["count"].to_numpy() / pop
@@ -309,7 +314,7 @@ def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", populati
     if not np.all(np.isfinite(pop) & (pop > 0)):
         i = frame.index[~(np.isfinite(pop) & (pop > 0))][0]
         raise ValueError(f"`{population_col}` must be a number greater than 0, got "
-                         f"{frame[population_col].loc[i]!r} in frame row {i}")
+                         f"{_show(frame[population_col].loc[i])} in frame row {i}")
     cnt = frame[count_col].to_numpy(dtype=float)
     if benchmark_rate is None:
         benchmark_rate = float(per * cnt.sum() / pop.sum())
@@ -423,7 +428,7 @@ def rate_peer_position(peers: pd.DataFrame, code: str, rate_col: str, code_col: 
     rates = pd.to_numeric(peers[rate_col], errors="coerce")
     mine = float(rates[(codes == code).to_numpy()].iloc[0])
     if np.isnan(mine):
-        raise ValueError(f"`{rate_col}` must be a number for {code!r}, got {peers.loc[codes == code, rate_col].iloc[0]!r}")
+        raise ValueError(f"`{rate_col}` must be a number for {code!r}, got {_show(peers.loc[codes == code, rate_col].iloc[0])}")
     valid = rates.dropna()
     if len(valid) < 3:
         raise ValueError(f"`peers` must hold at least 3 partnerships with a `{rate_col}`, got {len(valid)}")

@@ -1,0 +1,183 @@
+"""Tests for assessment.analysis.rates against independent computations (scipy,
+statsmodels, closed forms written out here) and invariants."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from assessment.analysis import rates as R
+
+
+# --------------------------------------------------------------------------- count and rate CIs
+def test_exact_branch_equals_chi_square_limits():
+    o = np.arange(0, 10)
+    out = R.rate_count_ci(o, alpha=0.05)
+    assert (out["method"] == "exact").all()
+    lower = np.where(o > 0, stats.chi2.ppf(0.025, 2 * o) / 2, 0.0)
+    upper = stats.chi2.ppf(0.975, 2 * o + 2) / 2
+    np.testing.assert_allclose(out["lower"], lower, rtol=1e-12)
+    np.testing.assert_allclose(out["upper"], upper, rtol=1e-12)
+    # the same limits are the exact Poisson (gamma) quantiles
+    np.testing.assert_allclose(out["upper"], stats.gamma.ppf(0.975, o + 1), rtol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.002])
+def test_byar_close_to_exact_poisson_quantiles(alpha):
+    o = np.array([10, 20, 50, 100, 500, 1000, 10000])
+    out = R.rate_count_ci(o, alpha=alpha)
+    assert (out["method"] == "byar").all()
+    exact_low = stats.gamma.ppf(alpha / 2, o)
+    exact_high = stats.gamma.ppf(1 - alpha / 2, o + 1)
+    rel_low = np.abs(out["lower"] / exact_low - 1)
+    rel_high = np.abs(out["upper"] / exact_high - 1)
+    tol = 0.01 if alpha == 0.05 else 0.02  # Byar is least accurate at O = 10 in the far tail
+    assert rel_low.max() < tol and rel_high.max() < tol
+    big = o >= 100
+    assert rel_low[big].max() < 1e-3 and rel_high[big].max() < 1e-3
+
+
+def test_byar_formula_written_out():
+    o, z = 37.0, stats.norm.ppf(0.975)
+    out = R.rate_count_ci([o]).iloc[0]
+    assert out["lower"] == pytest.approx(o * (1 - 1 / (9 * o) - z / (3 * math.sqrt(o))) ** 3)
+    assert out["upper"] == pytest.approx((o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * math.sqrt(o + 1))) ** 3)
+
+
+def test_rate_per_1000_scales_and_switches_method_at_10():
+    f = pd.DataFrame({"ward": ["a", "b", "c"], "count": [9, 10, 250], "population": [3000, 4000, 12500]})
+    out = R.rate_per_1000(f)
+    assert out["ci_method"].tolist() == ["exact", "byar", "byar"]
+    np.testing.assert_allclose(out["rate"], [3.0, 2.5, 20.0])
+    ci = R.rate_count_ci(f["count"])
+    np.testing.assert_allclose(out["ci_low"], 1000 * ci["lower"] / f["population"])
+    assert (out["ci_low"] < out["rate"]).all() and (out["rate"] < out["ci_high"]).all()
+    assert list(out.columns) == ["ward", "count", "population", "rate", "ci_low", "ci_high", "ci_method"]
+
+
+def test_rate_validation_names_the_row():
+    f = pd.DataFrame({"count": [1, 2], "population": [100, 0]})
+    with pytest.raises(ValueError, match="`population` must be a number greater than 0, got 0 in frame row 1"):
+        R.rate_per_1000(f)
+    with pytest.raises(ValueError, match="whole counts"):
+        R.rate_per_1000(pd.DataFrame({"count": [1.5], "population": [10]}))
+    with pytest.raises(TypeError):
+        R.rate_per_1000([1, 2])
+
+
+# --------------------------------------------------------------------------- Wilson
+def test_wilson_matches_statsmodels():
+    rng = np.random.default_rng(3)
+    n = rng.integers(1, 500, 100)
+    o = rng.integers(0, n + 1)
+    f = pd.DataFrame({"o": o, "n": n})
+    for alpha in (0.05, 0.01):
+        out = R.rate_proportion(f, "o", "n", alpha=alpha)
+        lo, hi = proportion_confint(o, n, alpha=alpha, method="wilson")
+        np.testing.assert_allclose(out["ci_low"], lo, atol=1e-12)
+        np.testing.assert_allclose(out["ci_high"], hi, atol=1e-12)
+    assert out["ci_low"].between(0, 1).all() and out["ci_high"].between(0, 1).all()
+    with pytest.raises(ValueError, match="at least `o`"):
+        R.rate_proportion(pd.DataFrame({"o": [5], "n": [3]}), "o", "n")
+
+
+# --------------------------------------------------------------------------- funnel
+def _spiegelhalter_closed_form(expected: float, p: float) -> float:
+    """Interpolated Poisson p-quantile written out from Spiegelhalter (2005), pure Python."""
+    term, cdf, r = math.exp(-expected), 0.0, 0
+    prev_cdf = 0.0
+    while True:
+        prev_cdf = cdf
+        cdf += term
+        if cdf >= p:
+            break
+        r += 1
+        term *= expected / r
+    a = (cdf - p) / (cdf - prev_cdf)
+    return r - a
+
+
+@pytest.mark.parametrize("pop", [150.0, 800.0, 2500.0, 9000.0, 40000.0])
+def test_funnel_limits_match_closed_form(pop):
+    bench = 6.0  # per 1,000
+    out = R.rate_funnel_limits([pop], bench).iloc[0]
+    e = bench * pop / 1000
+    for tag, lv in (("95", 0.95), ("99_8", 0.998)):
+        lo = max(_spiegelhalter_closed_form(e, (1 - lv) / 2), 0.0) * 1000 / pop
+        hi = _spiegelhalter_closed_form(e, (1 + lv) / 2) * 1000 / pop
+        assert out[f"lower_{tag}"] == pytest.approx(lo, rel=1e-9, abs=1e-12)
+        assert out[f"upper_{tag}"] == pytest.approx(hi, rel=1e-9)
+    assert out["expected"] == pytest.approx(e)
+
+
+def test_funnel_shape_invariants_and_normal_limit():
+    pops = np.geomspace(500, 5e6, 25)
+    out = R.rate_funnel_limits(pops, 10.0)
+    assert list(out.columns) == ["population", "expected", "benchmark", "lower_95", "upper_95",
+                                 "lower_99_8", "upper_99_8"]
+    assert (out["lower_99_8"] <= out["lower_95"]).all() and (out["upper_95"] <= out["upper_99_8"]).all()
+    assert (out["lower_95"] < 10).all() and (out["upper_95"] > 10).all()
+    width = out["upper_95"] - out["lower_95"]
+    assert (np.diff(width) < 0).all()  # the funnel narrows as population grows
+    big = out.iloc[-1]
+    half = stats.norm.ppf(0.999) * math.sqrt(big["expected"]) * 1000 / big["population"]
+    assert big["upper_99_8"] - 10 == pytest.approx(half, rel=0.02)
+
+
+def test_funnel_position_labels_and_false_alarm_rate():
+    f = pd.DataFrame({"count": [40, 55, 95, 25, 5], "population": [10000] * 5})
+    out = R.rate_funnel_position(f, benchmark_rate=4.0)  # expected 40 in each area
+    assert out["funnel"].tolist() == ["within", "above 95%", "above 99.8%", "below 95%", "below 99.8%"]
+    lim = R.rate_funnel_limits([10000], 4.0).iloc[0]
+    assert lim["upper_95"] < 5.5 < lim["upper_99_8"] and lim["lower_99_8"] < 2.5 < lim["lower_95"]
+    # under the null, about 5% of areas fall outside the 95% limits (at most about 5%)
+    rng = np.random.default_rng(4)
+    pop = rng.integers(2000, 20000, 4000)
+    null = pd.DataFrame({"count": rng.poisson(5.0 * pop / 1000), "population": pop})
+    lab = R.rate_funnel_position(null, benchmark_rate=5.0)["funnel"]
+    assert (lab != "within").mean() < 0.07
+    assert lab.str.contains("99.8").mean() < 0.01
+
+
+# --------------------------------------------------------------------------- significance
+def test_significance_labels_by_interval_against_benchmark():
+    f = pd.DataFrame({"ci_low": [5.1, 3.0, 1.0, 5.0, np.nan], "ci_high": [7.0, 6.0, 4.9, 6.0, 6.0]})
+    lab = R.rate_significance(f, 5.0)
+    assert lab.tolist() == ["higher", "similar", "lower", "similar", "not compared"]
+    assert lab.name == "significance"
+    lab2 = R.rate_significance(f.iloc[:3], [8.0, 4.0, 0.5])
+    assert lab2.tolist() == ["lower", "similar", "higher"]
+
+
+# --------------------------------------------------------------------------- peers
+def _peers(riverton_rate):
+    rng = np.random.default_rng(7)
+    rates = rng.normal(20, 3, 15)
+    rates[4] = riverton_rate
+    return pd.DataFrame({"csp_code": [f"E079{i:05d}" for i in range(15)],
+                         "csp_name": [f"CSP {i}" for i in range(15)], "violence": rates})
+
+
+def test_peer_position_rank_mean_band():
+    peers = _peers(24.0)
+    out = R.rate_peer_position(peers, "E07900004", "violence").iloc[0]
+    ranks = stats.rankdata(-peers["violence"], method="min")
+    assert out["rank"] == ranks[4]
+    assert out["group_mean"] == pytest.approx(peers["violence"].mean())
+    assert out["group_sd"] == pytest.approx(np.std(peers["violence"], ddof=1))
+    assert out["band_low"] == pytest.approx(out["group_mean"] - 1.96 * out["group_sd"])
+    assert out["position"] == "within" and not out["outside"]
+    assert "CSP 4" in out["sentence"] and f"of {15}" in out["sentence"]
+
+
+def test_peer_position_outlier_is_outside_and_highest():
+    out = R.rate_peer_position(_peers(60.0), "E07900004", "violence").iloc[0]
+    assert out["rank"] == 1 and out["position"] == "above" and out["outside"]
+    assert "the highest" in out["sentence"]
+    with pytest.raises(ValueError, match="exactly once"):
+        R.rate_peer_position(_peers(20.0), "E0790XXXX", "violence")
