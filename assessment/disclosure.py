@@ -34,9 +34,18 @@ Secondary suppression
     pattern is then audited by linear programming and further cells are
     suppressed until the audit passes.
 
-The analyst's own unsuppressed tables are kept only in
-``<out>/restricted_unsuppressed/`` (see ``restricted_dir``), which is never
-published.
+For the reporting layer
+    * Build every table of protected data with ``suppress_table`` and print its
+      ``footnote`` under it whenever it is non-empty; write ``display`` to
+      ``tables/*.csv``; pass rate columns through ``suppress_rates``.
+    * Draw maps of protected counts from ``suppress_areas`` (grey areas with
+      ``suppressed`` True) and print ``attrs['footnote']``.
+    * Mark each rendered ``<table>`` with ``data-sensitivity="<catalogue
+      sensitivity>"``; ``check_published_text`` skips ``"public"`` tables and,
+      with ``only_marked=True``, scans only protected ones.
+    * The analyst's own unsuppressed tables are kept only in
+      ``<out>/restricted_unsuppressed/`` (see ``restricted_dir``); never copy,
+      link or publish anything for which ``is_restricted`` is True.
 """
 
 from __future__ import annotations
@@ -439,7 +448,9 @@ def add_margins(df: pd.DataFrame, count_cols: Sequence[str], margins: str = "bot
         total_row = pd.DataFrame([out[numeric].sum().astype("int64")], index=[total_label])
         for i, col in enumerate(labels):
             total_row[col] = total_label if i == 0 else pd.NA
+        name = out.index.name
         out = pd.concat([out, total_row[out.columns]])
+        out.index.name = name
         out[numeric] = out[numeric].astype("int64")
     return out
 

@@ -154,6 +154,7 @@ def test_row_with_one_small_cell_gets_a_second_suppression_in_that_row():
     assert res.mask.loc["A"].sum() >= 2
     assert res.kind.at["A", "x"] == "primary"
     assert res.kind.at["A", "y"] == "secondary"  # the smallest other non-zero cell
+    assert list(res.display.index) == ["A", "B"] and list(res.display.columns) == ["x", "y", "z", "Total"]
     assert not res.mask.loc["B"].any()
     assert _recoverable(_independent_intervals(res.display, ["x", "y", "z", "Total"])) == []
 
@@ -169,7 +170,9 @@ def test_column_with_one_small_cell_gets_a_second_suppression_in_that_column():
 
 def test_one_way_table_with_total():
     df = pd.DataFrame({"count": [2, 40, 17, 9]}, index=list("ABCD"))
+    df.index.name = "ward"
     res = suppress_table(df, ["count"], T, "sensitive", margins="column_totals")
+    assert res.display.index.name == "ward" and res.display.index[-1] == "Total"
     assert res.kind["count"].tolist() == ["primary", "", "", "secondary", ""]
     assert res.display.at["Total", "count"] == "68"
     assert _recoverable(_independent_intervals(res.display, ["count"])) == []
@@ -289,23 +292,27 @@ def _tables(draw):
                         index=[f"r{i}" for i in range(n_rows)])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(df=_tables(), margins=st.sampled_from(["both", "row_totals", "column_totals"]))
-def test_secondary_suppression_cannot_be_undone_from_totals(df, margins):
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(df=_tables(), margins=st.sampled_from(["both", "row_totals", "column_totals"]),
+       protection=st.sampled_from(["interval", "exact"]), suppress_zeros=st.booleans())
+def test_secondary_suppression_cannot_be_undone_from_totals(df, margins, protection, suppress_zeros):
     cols = list(df.columns)
-    res = suppress_table(df, cols, T, "sensitive", margins=margins)
+    res = suppress_table(df, cols, T, "sensitive", margins=margins, protection=protection,
+                         suppress_zeros=suppress_zeros)
     out_cols = [c for c in res.display.columns]
-    # 1. no published count from 1 to threshold - 1 (margins included)
+    low = 0 if suppress_zeros else 1
+    # 1. no published count from 1 (or 0) to threshold - 1 (margins included)
     assert _small_published(res.display, out_cols) == []
-    check_published(res.display, out_cols, T)
-    # 2. the independent attacker's LP recovers no suppressed cell, nor confines one to 1..T-1
+    check_published(res.display, out_cols, T, suppress_zeros=suppress_zeros)
+    # 2. the independent attacker's LP recovers no suppressed cell (nor confines one to 1..T-1)
     intervals = _independent_intervals(res.display, out_cols)
     assert len(intervals) == res.mask.to_numpy().sum()
     assert _recoverable(intervals) == []
-    assert not any(lo >= 1 and hi <= T - 1 for lo, hi in intervals.values())
+    if protection == "interval":
+        assert not any(lo >= 1 and hi <= T - 1 for lo, hi in intervals.values())
     # 3. every primary cell is suppressed, and published cells are the true values
     truth = add_margins(df, cols, margins)
-    small = (truth[out_cols] >= 1) & (truth[out_cols] <= T - 1)
+    small = (truth[out_cols] >= low) & (truth[out_cols] <= T - 1)
     assert res.mask[small.to_numpy()].isna().sum().sum() == 0
     assert (res.mask | ~small).all().all()
     shown = ~res.mask.to_numpy()
@@ -315,6 +322,17 @@ def test_secondary_suppression_cannot_be_undone_from_totals(df, margins):
         assert (truth.loc[df.index, "Total"] == df.sum(axis=1)).all()
     if "Total" in truth.index:
         assert (truth.loc["Total", cols] == df.sum(axis=0)).all()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(df=_tables().map(lambda t: t % 9), margins=st.sampled_from(["both", "row_totals", "column_totals"]))
+def test_heavily_suppressed_small_count_tables_stay_protected(df, margins):
+    res = suppress_table(df, list(df.columns), T, "personal", margins=margins)
+    cols = list(res.display.columns)
+    assert _small_published(res.display, cols) == []
+    intervals = _independent_intervals(res.display, cols)
+    assert _recoverable(intervals) == []
+    assert not any(lo >= 1 and hi <= T - 1 for lo, hi in intervals.values())
 
 
 @settings(max_examples=25, deadline=None)
@@ -471,6 +489,14 @@ def test_merge_map_dissolves_small_areas_with_neighbours_until_all_reach_the_thr
     members = sorted(code for codes in out["code"] for code in codes.split("+"))
     assert members == sorted(gdf["code"])
     check_published(pd.DataFrame(out.drop(columns="geometry")), ["n"], T)
+
+
+def test_merge_map_with_queen_contiguity_may_join_at_corners():
+    counts = [2, 30, 30, 30]  # area 0 touches area 3 only at a corner
+    gdf = _grid_areas(counts)
+    out = suppress_areas(gdf, "n", T, method="merge", area_col="code", contiguity="queen")
+    assert ((out["n"] >= T) | (out["n"] == 0)).all() and out["n"].sum() == sum(counts)
+    assert out["n_areas"].max() == 2
 
 
 def test_merge_map_greys_a_small_island():
