@@ -1,0 +1,187 @@
+"""The ``assess`` command line: a thin layer over the package.
+
+Exit codes: 0 success; 1 the data or catalogue cannot be used (the message names the
+dataset, file, row and column); 2 a bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import __version__, paths
+from .errors import AssessmentError
+
+DEMO_DOCUMENTS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("strategic_assessment", {}, "strategic_assessment"),
+    ("problem_profile", {"topic": "violence"}, "problem_profile_violence"),
+    ("problem_profile", {"topic": "burglary"}, "problem_profile_burglary"),
+    ("audit", {}, "audit"),
+    ("evaluation", {}, "evaluation"),
+    ("data_quality", {}, "data_quality"),
+)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    import yaml
+
+    params: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise argparse.ArgumentTypeError(f"--param must be key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        if not key.isidentifier():
+            raise argparse.ArgumentTypeError(f"--param key must be a Python identifier, got {key!r}")
+        params[key] = yaml.safe_load(value) if value else ""
+    return params
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo_partnership
+    from .reporting.execute import run_document
+    from .reporting.index import write_index
+
+    t0 = time.perf_counter()
+    raw = paths.DEMO_RAW_DIR
+    stamp = raw / ".seed"
+    if args.regenerate or not stamp.is_file() or stamp.read_text().strip() != str(args.seed):
+        _say(f"Building the Riverton demo partnership's raw files in {raw} (seed {args.seed})")
+        write_demo_partnership(raw, seed=args.seed)
+        stamp.write_text(f"{args.seed}\n")
+    else:
+        _say(f"Using the Riverton demo partnership's raw files in {raw} (seed {args.seed})")
+    out = Path(args.out) if args.out else paths.OUTPUT_DIR / "riverton"
+    runs = []
+    wanted = set(args.only or [])
+    for document, params, stem in DEMO_DOCUMENTS:
+        if wanted and stem not in wanted and document not in wanted:
+            continue
+        runs.append(
+            run_document(document, paths.DEMO_CATALOGUE, out, parameters=params, offline=args.offline,
+                         progress=_say, output_name=stem)
+        )
+    index = write_index(out, paths.DEMO_CATALOGUE, runs)
+    _say(f"Done in {time.perf_counter() - t0:,.0f} s. Open {index}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .reporting.execute import run_document
+
+    params = _parse_params(args.param or [])
+    stem = args.document.replace("-", "_")
+    if "topic" in params:
+        stem = f"{stem}_{params['topic']}"
+    run = run_document(args.document, args.catalogue, args.out, parameters=params, offline=args.offline,
+                       progress=_say, output_name=stem)
+    _say(f"Wrote {run.html}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .reporting.workbench import validate_catalogue
+
+    ok, summary = validate_catalogue(args.catalogue, out_dir=args.out, progress=_say)
+    _say(summary)
+    return 0 if ok else 1
+
+
+def _cmd_coterminosity(args: argparse.Namespace) -> int:
+    from .reporting.workbench import coterminosity_report
+
+    text = coterminosity_report(args.catalogue, args.from_geog, args.to_geog, out_dir=args.out, progress=_say)
+    _say(text)
+    return 0
+
+
+def _cmd_fetch_police(args: argparse.Namespace) -> int:
+    from .intake.fetch import fetch_police
+
+    result = fetch_police(args.force, args.start, args.end, Path(args.dest), progress=_say)
+    _say(str(result))
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .demo import write_demo_partnership
+
+    written = write_demo_partnership(Path(args.dest), seed=args.seed)
+    (Path(args.dest) / ".seed").write_text(f"{args.seed}\n")
+    _say(f"Wrote {len(written)} demo files under {args.dest}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``assess``."""
+    parser = argparse.ArgumentParser(prog="assess", description="Community safety assessment workbench")
+    parser.add_argument("--version", action="version", version=f"assess {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="build the synthetic Riverton partnership and render every document")
+    demo.add_argument("--out", help="output folder (default outputs/riverton)")
+    demo.add_argument("--seed", type=int, default=2026, help="generator seed (default 2026)")
+    demo.add_argument("--offline", action="store_true", help="inline map libraries for use without network")
+    demo.add_argument("--regenerate", action="store_true", help="rebuild the raw files even if present")
+    demo.add_argument("--only", nargs="*", help="render only these documents (e.g. strategic_assessment)")
+    demo.set_defaults(func=_cmd_demo)
+
+    run = sub.add_parser("run", help="execute and render one document")
+    run.add_argument("document", choices=["strategic-assessment", "problem-profile", "audit", "evaluation", "data-quality"])
+    run.add_argument("--catalogue", required=True, help="data catalogue YAML")
+    run.add_argument("--out", required=True, help="output folder")
+    run.add_argument("--param", action="append", metavar="KEY=VALUE", help="notebook parameter (repeatable)")
+    run.add_argument("--offline", action="store_true", help="inline map libraries for use without network")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="run intake alone and print a per-dataset summary")
+    val.add_argument("--catalogue", required=True)
+    val.add_argument("--out", help="write quality/ files here")
+    val.set_defaults(func=_cmd_validate)
+
+    cot = sub.add_parser("coterminosity", help="how two geographies fit together")
+    cot.add_argument("--catalogue", required=True)
+    cot.add_argument("--from", dest="from_geog", required=True, help="source geography key")
+    cot.add_argument("--to", dest="to_geog", required=True, help="target geography key")
+    cot.add_argument("--out", help="write tables/ and the map here")
+    cot.set_defaults(func=_cmd_coterminosity)
+
+    fetch = sub.add_parser("fetch-police", help="fetch data.police.uk files for a force")
+    fetch.add_argument("--force", required=True, help="force slug, e.g. city-of-london")
+    fetch.add_argument("--from", dest="start", required=True, help="first month YYYY-MM")
+    fetch.add_argument("--to", dest="end", required=True, help="last month YYYY-MM")
+    fetch.add_argument("--dest", required=True, help="destination folder")
+    fetch.set_defaults(func=_cmd_fetch_police)
+
+    gen = sub.add_parser("generate-demo", help="write the demo partnership's raw files only")
+    gen.add_argument("--dest", default=str(paths.DEMO_RAW_DIR))
+    gen.add_argument("--seed", type=int, default=2026)
+    gen.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on a bad command line
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except argparse.ArgumentTypeError as exc:
+        print(f"assess: error: {exc}", file=sys.stderr)
+        return 2
+    except (AssessmentError, ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+        print(f"assess {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

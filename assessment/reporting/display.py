@@ -1,0 +1,186 @@
+"""Displayable pieces of a partner-facing document: sections, tables, figures and maps.
+
+A notebook cell returns one of these objects; Jupyter shows it through ``_repr_html_``
+and nbconvert copies that HTML into the rendered document. Every string that comes
+from data (street names, comments, category labels) is escaped here, so a comment
+holding ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+def escape(value: Any) -> str:
+    """Escape any value for safe inclusion in HTML text."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def slugify(text: str) -> str:
+    """A file- and anchor-safe slug."""
+    slug = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return slug[:60] or "item"
+
+
+def format_number(value: Any, decimals: int | None = None) -> str:
+    """Format a number for a partner table: thousands separators, fixed decimals."""
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (decimals is None and float(value).is_integer()):
+        return f"{int(round(float(value))):,}"
+    return f"{float(value):,.{1 if decimals is None else decimals}f}"
+
+
+@dataclass
+class HTMLPart:
+    """A fragment of already-safe HTML."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def paragraph(text: str, css: str | None = None) -> HTMLPart:
+    """A paragraph of text, escaped."""
+    cls = f' class="{css}"' if css else ""
+    return HTMLPart(f"<p{cls}>{escape(text)}</p>")
+
+
+def bullet_list(items: list[str]) -> HTMLPart:
+    """A bulleted list, each item escaped."""
+    if not items:
+        return HTMLPart("")
+    return HTMLPart("<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>")
+
+
+def callout(text: str, caveat: bool = False) -> HTMLPart:
+    """A highlighted box: key messages, or (``caveat=True``) honest limits of the data."""
+    cls = "callout caveat" if caveat else "callout"
+    return HTMLPart(f'<div class="{cls}" role="note"><p>{escape(text)}</p></div>')
+
+
+@dataclass
+class TableView:
+    """A numbered table with caption and footnotes, rendered from a data frame."""
+
+    frame: pd.DataFrame
+    number: int
+    caption: str
+    notes: list[str] = field(default_factory=list)
+    csv_name: str | None = None
+    decimals: dict[str, int] = field(default_factory=dict)
+    max_rows: int | None = 60
+
+    def _repr_html_(self) -> str:
+        df = self.frame
+        shown = df if self.max_rows is None or len(df) <= self.max_rows else df.head(self.max_rows)
+        numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
+        head = "".join(
+            f'<th scope="col" class="{"num" if numeric[c] else ""}">{escape(c)}</th>' for c in df.columns
+        )
+        body_rows = []
+        columns = {c: shown[c].tolist() for c in df.columns}
+        for i in range(len(shown)):
+            cells = []
+            for c in df.columns:
+                v = columns[c][i]
+                text = format_number(v, self.decimals.get(c)) if numeric[c] or isinstance(v, (int, float)) else v
+                cells.append(f'<td class="{"num" if numeric[c] else ""}">{escape(text)}</td>')
+            body_rows.append("<tr>" + "".join(cells) + "</tr>")
+        notes = list(self.notes)
+        if len(shown) < len(df):
+            notes.append(f"The first {len(shown):,} of {len(df):,} rows are shown; the full table is in the tables folder.")
+        if self.csv_name:
+            notes.append(f"Data: tables/{self.csv_name}")
+        note_html = "".join(f'<p class="table-note">{escape(n)}</p>' for n in notes)
+        return (
+            f'<div class="table-wrap"><table class="doc-table" id="table-{self.number}">'
+            f"<caption>Table {self.number}: {escape(self.caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table></div>{note_html}"
+        )
+
+
+@dataclass
+class FigureView:
+    """A numbered figure holding a PNG image, with alt text for screen readers."""
+
+    png: bytes
+    number: int
+    caption: str
+    alt: str
+    notes: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        notes = "".join(f'<p class="table-note">{escape(n)}</p>' for n in self.notes)
+        return (
+            f'<figure id="figure-{self.number}"><img src="data:image/png;base64,{data}" alt="{escape(self.alt)}">'
+            f"<figcaption>Figure {self.number}: {escape(self.caption)}</figcaption>{notes}</figure>"
+        )
+
+
+@dataclass
+class MapView:
+    """A numbered interactive map (a self-contained Leaflet page in an iframe)."""
+
+    page: str
+    number: int
+    caption: str
+    alt: str
+    notes: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f'<p class="table-note">{escape(n)}</p>' for n in self.notes)
+        srcdoc = html.escape(self.page, quote=True)
+        return (
+            f'<figure id="figure-{self.number}" class="map-figure">'
+            f'<iframe class="map-frame" title="{escape(self.alt)}" srcdoc="{srcdoc}"></iframe>'
+            f'<p class="map-print-note">Interactive map: open the HTML document to explore it.</p>'
+            f"<figcaption>Figure {self.number} (map): {escape(self.caption)}</figcaption>"
+            f'<p class="table-note">Description: {escape(self.alt)}</p>{notes}</figure>'
+        )
+
+
+@dataclass
+class Section:
+    """A titled section: a heading followed by parts (paragraphs, tables, figures, maps)."""
+
+    title: str
+    parts: list[Any] = field(default_factory=list)
+    level: int = 2
+
+    def add(self, *parts: Any) -> "Section":
+        """Append parts; strings become escaped paragraphs."""
+        for part in parts:
+            if part is None:
+                continue
+            self.parts.append(paragraph(part) if isinstance(part, str) else part)
+        return self
+
+    def _repr_html_(self) -> str:
+        inner = "".join(p._repr_html_() for p in self.parts)
+        return f'<section><h{self.level} id="{slugify(self.title)}">{escape(self.title)}</h{self.level}>{inner}</section>'
+
+
+def figure_png(fig: Any, dpi: int = 110) -> bytes:
+    """Render a matplotlib figure to PNG bytes (deterministic metadata) and close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()

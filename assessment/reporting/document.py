@@ -1,0 +1,239 @@
+"""The state of one document while its notebook runs.
+
+``open_document`` is the first call in every notebook. It loads and validates the
+catalogue, runs intake (cached between the documents of one run), and returns a
+:class:`Document` that numbers tables and figures, writes every table it shows to
+``tables/`` (and to an Excel workbook at the end), and applies disclosure control to
+counts from sensitive datasets before they are shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__, paths
+from ..catalogue import Catalogue, load_catalogue
+from ..checks import check_choice, check_dataframe, check_type
+from .display import FigureView, MapView, TableView, figure_png, slugify
+
+DOCUMENTS = ("strategic_assessment", "problem_profile", "audit", "evaluation", "data_quality")
+
+
+@dataclass
+class Document:
+    """One document being built. Create it with :func:`open_document`."""
+
+    name: str
+    kind: str
+    title: str
+    catalogue: Catalogue
+    out_dir: Path
+    edition: str
+    offline: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    run_date: dt.date = field(default_factory=dt.date.today)
+    slug: str = ""
+    tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
+    cache_dir: Path | None = None
+    _figures: int = 0
+    _workbench: Any = None
+
+    @property
+    def tables_dir(self) -> Path:
+        """Where every table the document shows is written as CSV."""
+        return self.out_dir / "tables"
+
+    @property
+    def threshold(self) -> int:
+        """The partnership's suppression threshold for sensitive counts."""
+        return self.catalogue.partnership.suppression_threshold
+
+    @property
+    def workbench(self) -> Any:
+        """The harmonised data for this run (intake, geography), built once and cached."""
+        if self._workbench is None:
+            from .workbench import load_workbench
+
+            self._workbench = load_workbench(
+                self.catalogue, out_dir=self.out_dir, run_date=self.run_date, cache_dir=self.cache_dir
+            )
+        return self._workbench
+
+    # -- numbering and outputs ------------------------------------------------
+    def table(
+        self,
+        frame: pd.DataFrame,
+        caption: str,
+        *,
+        sensitivity: str = "public",
+        count_columns: tuple[str, ...] | list[str] = (),
+        rate_columns: dict[str, str] | None = None,
+        notes: list[str] | None = None,
+        decimals: dict[str, int] | None = None,
+        max_rows: int | None = 60,
+    ) -> TableView:
+        """Register a table: apply disclosure control, write it to ``tables/`` and return its view.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The table as the analyst computed it.
+        caption : str
+            The caption shown above the table.
+        sensitivity : {'public', 'official', 'sensitive', 'personal'}
+            The most sensitive source of any count in the table. Counts from datasets not
+            marked public are suppressed below the partnership's threshold, with secondary
+            suppression, before anything is written or shown; the unsuppressed table is kept
+            only in the restricted folder for the analyst.
+        count_columns : sequence of str
+            Columns holding counts subject to suppression.
+        rate_columns : dict, optional
+            Rate column -> the count column it derives from; suppressed with it.
+        """
+        check_dataframe(frame, "frame")
+        check_type(caption, "caption", str)
+        check_choice(sensitivity, "sensitivity", ("public", "official", "sensitive", "personal"))
+        number = len(self.tables) + 1
+        notes = list(notes or [])
+        published = frame
+        if sensitivity != "public" and count_columns:
+            from ..disclosure import publish_table
+
+            published, footnote = publish_table(
+                frame,
+                count_columns=list(count_columns),
+                threshold=self.threshold,
+                sensitivity=sensitivity,
+                rate_columns=rate_columns or {},
+                restricted_path=self._restricted_path(number, caption),
+            )
+            if footnote:
+                notes.append(footnote)
+        csv_name = f"{self.name}-{number:02d}-{slugify(caption)}.csv"
+        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        published.to_csv(self.tables_dir / csv_name, index=False, lineterminator="\n")
+        self.tables.append((csv_name, caption, published))
+        return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows)
+
+    def _restricted_path(self, number: int, caption: str) -> Path:
+        from ..disclosure import restricted_dir
+
+        return restricted_dir(self.out_dir) / f"{self.name}-{number:02d}-{slugify(caption)}.csv"
+
+    def figure(self, fig: Any, caption: str, alt: str, notes: list[str] | None = None) -> FigureView:
+        """Number a matplotlib figure and return its view (PNG with alt text)."""
+        check_type(caption, "caption", str)
+        check_type(alt, "alt", str)
+        if not alt.strip():
+            raise ValueError("`alt` must describe the chart for screen-reader users, got an empty string")
+        self._figures += 1
+        return FigureView(figure_png(fig), self._figures, caption, alt, list(notes or []))
+
+    def map(self, page: str, caption: str, alt: str, notes: list[str] | None = None) -> MapView:
+        """Number a map (a complete Leaflet HTML page) and return its view."""
+        check_type(page, "page", str)
+        if not alt.strip():
+            raise ValueError("`alt` must describe the map for screen-reader users, got an empty string")
+        self._figures += 1
+        return MapView(page, self._figures, caption, alt, list(notes or []))
+
+    def write_workbook(self) -> Path:
+        """Write every table shown so far into one Excel workbook, a sheet per table."""
+        path = self.tables_dir / f"{self.name}.xlsx"
+        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            index = pd.DataFrame(
+                {"sheet": [f"T{i + 1:02d}" for i in range(len(self.tables))],
+                 "table": [c for _, c, _ in self.tables],
+                 "csv": [n for n, _, _ in self.tables]}
+            )
+            index.to_excel(writer, sheet_name="Contents", index=False)
+            for i, (_, _, frame) in enumerate(self.tables):
+                frame.to_excel(writer, sheet_name=f"T{i + 1:02d}", index=False)
+        return path
+
+
+def open_document(
+    catalogue: str | Path | None = None,
+    document: str = "strategic_assessment",
+    out_dir: str | Path | None = None,
+    edition: str | None = None,
+    offline: bool = False,
+    run_date: str | None = None,
+    output_name: str | None = None,
+    cache_dir: str | Path | None = None,
+    **params: Any,
+) -> Document:
+    """Start a document: validate the catalogue and prepare numbering and outputs.
+
+    Parameters
+    ----------
+    catalogue : path, optional
+        The data catalogue. Defaults to the demo partnership's ``data_catalogue.yaml``,
+        so a notebook opened in JupyterLab runs top to bottom as it stands.
+    document : str
+        One of ``strategic_assessment``, ``problem_profile``, ``audit``, ``evaluation``,
+        ``data_quality``.
+    out_dir : path, optional
+        Where tables and quality files go. Defaults to ``outputs/interactive``.
+    edition : str, optional
+        Overrides the catalogue's edition.
+    offline : bool
+        Inline the map libraries so maps draw without network access.
+    run_date : str, optional
+        ``YYYY-MM-DD``; the date against which sharing agreements are checked. Today by default.
+    output_name : str, optional
+        The stem for this document's files (tables, workbook); defaults to ``document``.
+        A problem profile run per topic uses e.g. ``problem_profile_violence``.
+    cache_dir : path, optional
+        Where harmonised intake results are cached between the documents of one run.
+    **params
+        Document-specific parameters (for example ``topic`` for a problem profile).
+    """
+    doc_name = document.replace("-", "_")
+    check_choice(doc_name, "document", DOCUMENTS)
+    cat = load_catalogue(catalogue if catalogue is not None else paths.DEMO_CATALOGUE)
+    out = Path(out_dir) if out_dir is not None else paths.OUTPUT_DIR / "interactive"
+    out.mkdir(parents=True, exist_ok=True)
+    settings = cat.documents.get(doc_name)
+    title = settings.title if settings else doc_name.replace("_", " ").capitalize()
+    when = dt.date.fromisoformat(run_date) if run_date else dt.date.today()
+    merged = {**(settings.parameters if settings else {}), **{k: v for k, v in params.items() if v is not None}}
+    return Document(
+        name=output_name or doc_name,
+        kind=doc_name,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        title=title,
+        catalogue=cat,
+        out_dir=out,
+        edition=edition or cat.partnership.edition,
+        offline=bool(offline),
+        params=merged,
+        run_date=when,
+    )
+
+
+def document_metadata(doc: Document, subtitle: str | None = None) -> dict[str, Any]:
+    """The metadata the template prints in the header (title, partnership, edition, marking)."""
+    p = doc.catalogue.partnership
+    return {
+        "title": doc.title,
+        "subtitle": subtitle,
+        "partnership": p.name,
+        "edition": doc.edition,
+        "marking": p.marking,
+        "logo": p.logo,
+        "produced": doc.run_date.isoformat(),
+        "version": __version__,
+    }
+
+
+def warn_once(message: str) -> None:
+    """Warn (never print) when data is still usable."""
+    warnings.warn(message, stacklevel=2)

@@ -1,0 +1,287 @@
+"""Run a document: execute its notebook with papermill, render it with nbconvert.
+
+The run writes everything into a staging folder beside the output folder and moves
+the results into place only when the notebook has executed and rendered completely,
+so a failing run leaves the previous edition's output intact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, paths
+from ..catalogue import load_catalogue
+from ..checks import check_choice, check_type
+from ..errors import DocumentError
+from .document import DOCUMENTS
+from .toc import insert_toc
+
+PACKAGES = (
+    "pandas", "numpy", "scipy", "geopandas", "shapely", "pyproj", "pyogrio", "statsmodels",
+    "esda", "libpysal", "mapclassify", "folium", "matplotlib", "papermill", "nbconvert",
+    "nbformat", "ipykernel", "pydantic", "pyyaml", "openpyxl",
+)
+
+
+@dataclass
+class DocumentRun:
+    """What one run of a document produced."""
+
+    document: str
+    html: Path
+    notebook: Path
+    tables: list[Path]
+    parameters: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _noop(message: str) -> None:  # progress sink when the caller wants none
+    return None
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, this package and the libraries its numbers depend on."""
+    out = {"python": platform.python_version(), "assessment": __version__}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _render_html(executed: Path, meta: dict[str, Any]) -> str:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata["assessment"] = meta
+    exporter = HTMLExporter(
+        template_name="assessment",
+        extra_template_basedirs=[str(paths.TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return insert_toc(body)
+
+
+def _failure_message(document: str, exc: Exception, nb_path: Path) -> str:
+    import nbformat
+
+    cell_no, source = "?", ""
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                cell_no, source = str(i + 1), cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                break
+    except Exception:  # the executed notebook may not have been written
+        pass
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    return (
+        f"document {document!r} failed in code cell {cell_no} (`{source}`): {ename}: {evalue}. "
+        f"The executed notebook is kept at {nb_path}; the previous output was left intact."
+    )
+
+
+def _commit(staging: Path, out_dir: Path, document: str) -> None:
+    """Move a finished document's files from staging into the output folder."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = out_dir / "tables"
+    if tables.is_dir():
+        for old in tables.glob(f"{document}-*.csv"):
+            old.unlink()
+    for src in sorted(p for p in staging.rglob("*") if p.is_file()):
+        rel = src.relative_to(staging)
+        if rel.name == "manifest.json" or rel.parts[0] == ".cache":
+            continue
+        dest = out_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+
+
+def _write_manifest(out_dir: Path, catalogue_path: Path, run: DocumentRun, inputs: dict[str, str]) -> Path:
+    path = out_dir / "manifest.json"
+    manifest: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            manifest = {}
+    manifest.update(
+        {
+            "catalogue": str(catalogue_path),
+            "inputs": inputs,
+            "versions": package_versions(),
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        }
+    )
+    docs = manifest.setdefault("documents", {})
+    docs[run.document] = {
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": run.parameters,
+        "timings_seconds": run.timings,
+        "outputs": {
+            "html": run.html.name,
+            "notebook": f"notebooks/{run.notebook.name}",
+            "tables": [f"tables/{t.name}" for t in run.tables],
+        },
+    }
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def input_hashes(catalogue_path: Path) -> dict[str, str]:
+    """SHA-256 of the catalogue and every input file it names, keyed by path relative to its folder."""
+    cat = load_catalogue(catalogue_path)
+    files = [Path(catalogue_path).resolve(), *cat.input_files()]
+    if cat.horizon_scan:
+        files.append(cat.root / cat.horizon_scan)
+    out = {}
+    for f in files:
+        try:
+            key = str(f.resolve().relative_to(cat.root))
+        except ValueError:
+            key = str(f.resolve())
+        out[key] = sha256_file(f)
+    return dict(sorted(out.items()))
+
+
+def run_document(
+    document: str,
+    catalogue: str | Path,
+    out_dir: str | Path,
+    parameters: dict[str, Any] | None = None,
+    offline: bool = False,
+    progress: Callable[[str], None] | None = None,
+    output_name: str | None = None,
+) -> DocumentRun:
+    """Execute and render one document into ``out_dir``.
+
+    Parameters
+    ----------
+    document : str
+        ``strategic-assessment``, ``problem-profile``, ``audit``, ``evaluation`` or
+        ``data-quality`` (underscores also accepted).
+    catalogue : path
+        The partnership's data catalogue.
+    out_dir : path
+        The output folder. Files of this document are replaced only when the run succeeds.
+    parameters : dict, optional
+        Extra notebook parameters (``--param key=value`` on the command line).
+    offline : bool
+        Inline the map libraries so that maps draw without network access.
+    progress : callable, optional
+        Receives one line per step (the CLI prints them).
+    output_name : str, optional
+        The file stem of the HTML and notebook (defaults to the document name); used
+        when one document is rendered for several topics.
+
+    Raises
+    ------
+    DocumentError
+        A cell failed (the message names the document, the cell and the error) or
+        rendering failed. The output folder is left as it was.
+    """
+    check_type(document, "document", str)
+    name = document.replace("-", "_")
+    check_choice(name, "document", DOCUMENTS)
+    say = progress or _noop
+    params = dict(parameters or {})
+    stem = output_name or name
+    catalogue_path = Path(catalogue).resolve()
+    out_dir = Path(out_dir).resolve()
+    nb_source = paths.notebook_path(name)
+    if not nb_source.is_file():
+        raise DocumentError(f"document {document!r} must have a notebook at {nb_source}, got none")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say(f"[{stem}] checking the catalogue and hashing inputs")
+    inputs = input_hashes(catalogue_path)
+    timings["hash_inputs"] = round(time.perf_counter() - t0, 3)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.staging-{stem}-{uuid.uuid4().hex[:8]}"
+    (staging / "notebooks").mkdir(parents=True)
+    executed = staging / "notebooks" / f"{stem}.ipynb"
+    nb_params = {
+        "catalogue": str(catalogue_path),
+        "out_dir": str(staging),
+        "cache_dir": str(out_dir / ".cache"),
+        "offline": bool(offline),
+        "output_name": stem,
+        **params,
+    }
+    say(f"[{stem}] executing notebooks/{nb_source.name} with papermill")
+    t1 = time.perf_counter()
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(
+            str(nb_source),
+            str(executed),
+            parameters=nb_params,
+            kernel_name="python3",
+            cwd=str(paths.NOTEBOOK_DIR),
+            progress_bar=False,
+            log_output=False,
+        )
+    except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
+        raise DocumentError(_failure_message(stem, exc, executed)) from None
+    timings["execute"] = round(time.perf_counter() - t1, 3)
+
+    say(f"[{stem}] rendering HTML with nbconvert")
+    t2 = time.perf_counter()
+    from .document import document_metadata, open_document
+
+    meta_doc = open_document(catalogue_path, name, out_dir=staging, **{k: v for k, v in params.items() if k in ("edition",)})
+    subtitle = params.get("topic") or params.get("intervention")
+    meta = document_metadata(meta_doc, subtitle=str(subtitle).replace("_", " ").capitalize() if subtitle else None)
+    try:
+        page = _render_html(executed, meta)
+    except Exception as exc:
+        raise DocumentError(f"document {stem!r} executed but could not be rendered: {type(exc).__name__}: {exc}") from None
+    html_path = staging / f"{stem}.html"
+    html_path.write_text(page, encoding="utf-8")
+    timings["render"] = round(time.perf_counter() - t2, 3)
+
+    tables = sorted((staging / "tables").glob(f"{stem}-*.csv")) if (staging / "tables").is_dir() else []
+    _commit(staging, out_dir, stem)
+    shutil.rmtree(staging, ignore_errors=True)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    run = DocumentRun(
+        document=stem,
+        html=out_dir / html_path.name,
+        notebook=out_dir / "notebooks" / executed.name,
+        tables=[out_dir / "tables" / t.name for t in tables],
+        parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir")},
+        timings=timings,
+    )
+    _write_manifest(out_dir, catalogue_path, run, inputs)
+    say(f"[{stem}] wrote {run.html} ({run.html.stat().st_size / 1024:,.0f} KiB) in {timings['total']:.1f} s")
+    return run

@@ -1,0 +1,225 @@
+"""The harmonised picture of a partnership that every document draws on.
+
+``load_workbench`` runs intake over the whole catalogue, reads every geography into a
+boundary registry, puts every event with coordinates onto the small areas, the wards
+(the version in force at the event's date) and the police neighbourhoods, and builds
+population denominators. The result is cached on disk between the documents of one run,
+keyed by the SHA-256 of every input and the package version, so six documents do not
+read the same files six times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from .. import __version__
+from ..catalogue import Catalogue, load_catalogue
+from ..checks import check_type
+
+
+@dataclass
+class Workbench:
+    """Everything the documents need, harmonised.
+
+    Attributes
+    ----------
+    catalogue : Catalogue
+    intake : IntakeResult
+        Harmonised events, area counts, persons, survey, premises, tables, documents,
+        the quality summary, quarantines and the sharing register.
+    registry : BoundaryRegistry
+        Every geography and version, in EPSG:27700.
+    events : DataFrame
+        All point and non-point events with ``small_area_code``, ``ward_code``
+        (version in force at the event's date), ``ward_code_version`` and
+        ``neighbourhood_code`` added.
+    assignment : DataFrame
+        Per dataset and geography: points assigned, outside every unit, without coordinates.
+    small_areas, wards, neighbourhoods, boundary : GeoDataFrame
+        The current version of each geography (wards: the latest version) with population.
+    """
+
+    catalogue: Catalogue
+    intake: Any
+    registry: Any
+    events: pd.DataFrame
+    assignment: pd.DataFrame
+    small_areas: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    neighbourhoods: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def window(self) -> list[str]:
+        """The months of the assessment window."""
+        return self.catalogue.partnership.window.months
+
+    def dataset_events(self, key: str) -> pd.DataFrame:
+        """Events of one dataset, in the assessment window."""
+        ev = self.events
+        return ev[(ev["dataset"] == key) & ev["month"].isin(self.window)]
+
+
+def _cache_key(cat: Catalogue, run_date: dt.date) -> str:
+    from .execute import sha256_file
+
+    digest = hashlib.sha256()
+    digest.update(__version__.encode())
+    digest.update(run_date.isoformat().encode())
+    digest.update(cat.model_dump_json().encode())
+    for f in cat.input_files():
+        digest.update(str(f).encode())
+        digest.update(sha256_file(f).encode())
+    return digest.hexdigest()[:24]
+
+
+def _population(units: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame, code: str) -> gpd.GeoDataFrame:
+    """Population and households per unit from the small areas, by population-weighted crosswalk."""
+    from ..geography.crosswalk import crosswalk_apply, crosswalk_population
+
+    weights = crosswalk_population(
+        small_areas, units, small_areas, source_code="code", target_code="code", small_code="code",
+        population="population",
+    )
+    counts = pd.DataFrame(
+        {"area_code": small_areas["code"].astype(str), "population": small_areas["population"].astype(float),
+         "households": small_areas["households"].astype(float)}
+    )
+    out = units.copy()
+    for col in ("population", "households"):
+        applied = crosswalk_apply(counts[["area_code", col]].rename(columns={col: "count"}), weights)
+        table = applied[0] if isinstance(applied, tuple) else applied
+        value_col = "count" if "count" in table.columns else table.columns[-1]
+        code_col = "area_code" if "area_code" in table.columns else table.columns[0]
+        per = table.groupby(code_col)[value_col].sum()
+        out[col] = out["code"].astype(str).map(per).fillna(0.0).to_numpy()
+    return out
+
+
+def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.date) -> Workbench:
+    """Run intake and geography for a whole catalogue (uncached)."""
+    from ..geography.assign import assign_points, assign_points_versioned
+    from ..geography.registry import registry_from_catalogue, registry_version_at
+    from ..intake.harmonise import intake_catalogue
+
+    intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date)
+    registry = registry_from_catalogue(catalogue)
+    pop = catalogue.geography("small_areas").population
+    end = pd.Timestamp(catalogue.partnership.window.end) + pd.offsets.MonthEnd(0)
+    sa = registry_version_at(registry, "small_areas", end).units.copy()
+    sa["population"] = pd.to_numeric(sa[pop.total], errors="coerce").fillna(0)
+    sa["households"] = pd.to_numeric(sa[pop.households], errors="coerce").fillna(0) if pop.households else 0.0
+    wards = registry_version_at(registry, "wards", end).units.copy()
+    hoods = registry_version_at(registry, "neighbourhoods", end).units.copy()
+    boundary = registry_version_at(registry, "partnership", end).units.copy()
+    wards = _population(wards, sa, "code")
+    hoods = _population(hoods, sa, "code")
+    boundary["population"] = float(sa["population"].sum())
+    boundary["households"] = float(sa["households"].sum())
+
+    events = intake.events.copy()
+    reports = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events, rep = assign_points(events, sa, column="small_area_code")
+        reports.append({"geography": "small_areas", **rep.to_dict()})
+        events, rep_w = assign_points_versioned(events, registry, "wards", column="ward_code")
+        reports.append({"geography": "wards", **rep_w.drop(columns="version").sum().to_dict()})
+        events, rep = assign_points(events, hoods, column="neighbourhood_code")
+        reports.append({"geography": "neighbourhoods", **rep.to_dict()})
+    assignment = pd.DataFrame(reports)
+    return Workbench(
+        catalogue=catalogue, intake=intake, registry=registry, events=events, assignment=assignment,
+        small_areas=sa, wards=wards, neighbourhoods=hoods, boundary=boundary,
+        extras={"ward_versions": rep_w},
+    )
+
+
+def load_workbench(
+    catalogue: Catalogue | str | Path,
+    out_dir: Path | None = None,
+    run_date: dt.date | None = None,
+    cache_dir: Path | None = None,
+) -> Workbench:
+    """Build (or load from cache) the harmonised workbench for a catalogue.
+
+    Intake's quality files are written under ``out_dir/quality`` every time, from the
+    cached result when there is one, so each run folder carries them.
+    """
+    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    when = run_date or dt.date.today()
+    wb: Workbench | None = None
+    cache_file = None
+    if cache_dir is not None:
+        cache_dir = Path(cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cache_file = cache_dir / f"workbench-{_cache_key(cat, when)}.pkl"
+        if cache_file.is_file():
+            with open(cache_file, "rb") as fh:
+                wb = pickle.load(fh)
+    if wb is None:
+        wb = build_workbench(cat, None, when)
+        if cache_file is not None:
+            with open(cache_file, "wb") as fh:
+                pickle.dump(wb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    wb.catalogue = cat
+    if out_dir is not None:
+        from ..intake.quality import write_quality
+
+        write_quality(Path(out_dir), wb.intake.quality, wb.intake.quarantine)
+    return wb
+
+
+def validate_catalogue(
+    catalogue: str | Path, out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None,
+    run_date: dt.date | None = None,
+) -> tuple[bool, str]:
+    """Run intake alone and return (all usable, a printable per-dataset summary)."""
+    from ..intake.harmonise import intake_catalogue
+
+    check_type(catalogue, "catalogue", (str, Path))
+    cat = load_catalogue(catalogue)
+    if progress:
+        progress(f"Reading {len(cat.datasets)} datasets from {cat.data_dir}")
+    result = intake_catalogue(cat, out_dir=Path(out_dir) if out_dir else None, run_date=run_date)
+    q = result.quality
+    cols = [c for c in ("dataset", "status", "rows_read", "rows_accepted", "rows_quarantined", "share_geocoded",
+                        "message") if c in q.columns]
+    text = q[cols].to_string(index=False)
+    ok = bool((q["status"] == "ok").all()) if "status" in q.columns else True
+    return ok, text
+
+
+def coterminosity_report(
+    catalogue: str | Path, source: str, target: str, out_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> str:
+    """Build the co-terminosity tables (and map) for two geographies; return a printable summary."""
+    from ..geography.coterminosity import coterminosity_table
+    from ..geography.registry import registry_from_catalogue, registry_version_at
+
+    cat = load_catalogue(catalogue)
+    for key, name in ((source, "--from"), (target, "--to")):
+        if key not in cat.geographies:
+            raise ValueError(f"{name} must be a geography of the catalogue {sorted(cat.geographies)}, got {key!r}")
+    if progress:
+        progress(f"Reading geographies {source!r}, {target!r} and the small areas")
+    registry = registry_from_catalogue(cat, keys=sorted({source, target, "small_areas"}))
+    end = pd.Timestamp(cat.partnership.window.end)
+    src = registry_version_at(registry, source, end).units
+    tgt = registry_version_at(registry, target, end).units
+    sa = registry_version_at(registry, "small_areas", end).units.copy()
+    sa["population"] = pd.to_numeric(sa[cat.geography("small_areas").population.total], errors="coerce")
+    report = coterminosity_table(src, tgt, sa)
+    return str(report)
