@@ -192,6 +192,11 @@ class Dataset(_Strict):
     sheet: str | None = None
     header_row: int = Field(1, ge=1, description="1-based row of the header in the file")
     duplicates: Duplicates | None = None
+    require_coordinates: bool = Field(
+        False, description="quarantine rows without coordinates (by default they are kept and flagged not geocoded)")
+    outside_partnership_buffer: float | None = Field(
+        None, ge=0, description="quarantine points farther than this many metres outside the partnership "
+                                "geography (by default points outside are kept)")
     caveats: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

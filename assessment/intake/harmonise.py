@@ -1,0 +1,702 @@
+"""Intake driven by the catalogue: read, check sharing, map, validate, quarantine, pseudonymise.
+
+Everything about a dataset comes from its catalogue entry: the reader is chosen by
+``format`` (data.police.uk street/outcomes/stop-and-search, csv, xlsx, yaml), the
+harmonised table by ``kind``, and the rest (column mapping, date format,
+coordinates and CRS, category map, identifiers, sharing, duplicates window) from its
+fields. There is no code path for any particular dataset.
+
+Harmonised outputs by kind (see ``docs/CONVENTIONS.md`` for the events and area
+counts contract):
+
+``events``
+    ``dataset, agency, event_id, source_file, source_row, date, month, category,
+    theme, easting, northing, location, area_code, is_repeat, duplicate_id``, then
+    any other mapped fields (e.g. ``outcome``) as text. ``date`` is NaT when the
+    source gives only the month; ``theme`` is the theme key from ``themes``
+    (e.g. ``'violence'``); ``duplicate_id`` marks an event id that several
+    accepted rows share.
+``area_counts``
+    ``dataset, agency, geography, area_code, period, period_start, category, theme,
+    count, source_file, source_row``.
+``persons``
+    ``dataset, agency, source_file, source_row``, every mapped field (identifier
+    fields such as ``person_id`` and ``date_of_birth`` hold HMAC pseudonyms, never
+    raw values), ``date``, ``month``.
+``survey``, ``premises``
+    ``dataset, agency, source_file, source_row`` and every mapped field (premises
+    also ``easting, northing``).
+``table``
+    every source column, mapped ones renamed to their harmonised names, then
+    ``source_file, source_row`` (and ``month``/``date`` when a date is mapped).
+``document``
+    the parsed YAML (a dict).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from assessment.catalogue import Catalogue, Dataset
+from assessment.checks import check_choice, check_type
+from assessment.errors import AssessmentError, IntakeError, SharingRefused
+from assessment.intake import police_uk
+from assessment.intake.coords import to_bng
+from assessment.intake.dates import is_month_only, month_strings, parse_dates
+from assessment.intake.quality import (
+    COMPLETENESS_COLUMNS,
+    COVERAGE_COLUMNS,
+    QUARANTINE_COLUMNS,
+    Reasons,
+    coverage_by_month,
+    field_completeness,
+    flag_exact_duplicates,
+    flag_repeats,
+    quality_record,
+    quality_summary,
+    write_quality,
+)
+from assessment.intake.sharing import (
+    check_permitted_use,
+    check_sharing,
+    holds_personal_data,
+    pseudonym_key,
+    pseudonymise_columns,
+    sharing_register,
+)
+from assessment.intake.tables import EXTRA_COLUMNS, read_csv_table, read_xlsx_table
+
+EVENT_COLUMNS = ["dataset", "agency", "event_id", "source_file", "source_row", "date", "month", "category",
+                 "theme", "easting", "northing", "location", "area_code", "is_repeat", "duplicate_id"]
+AREA_COUNT_COLUMNS = ["dataset", "agency", "geography", "area_code", "period", "period_start", "category",
+                      "theme", "count", "source_file", "source_row"]
+_EVENT_FIELDS = {"event_id", "date", "category", "location", "area_code"}
+_POLICE_READERS = {
+    "police_uk_street": police_uk.read_police_street,
+    "police_uk_outcomes": police_uk.read_police_outcomes,
+    "police_uk_stop_search": police_uk.read_police_stop_search,
+}
+_QUARTER = r"^\s*(\d{4})\s*-?\s*Q([1-4])\s*$"
+
+
+@dataclass
+class DatasetIntake:
+    """One dataset after intake.
+
+    Attributes
+    ----------
+    key, kind, agency : str
+        Catalogue key, kind and owning agency.
+    data : DataFrame or dict
+        The harmonised rows (see the module docstring), or the parsed document.
+    quarantine : DataFrame
+        Every quarantined row: ``dataset, source_file, source_row, reason, detail`` then
+        the source columns as read (identifier columns pseudonymised).
+    quality : dict
+        The dataset's row of ``quality/intake.csv``.
+    completeness : DataFrame
+        ``dataset, field, source_column, rows, filled, share_filled``.
+    coverage : DataFrame
+        ``dataset, month, rows`` (accepted rows per month; zero months are gaps).
+    """
+
+    key: str
+    kind: str
+    agency: str
+    data: Any
+    quarantine: pd.DataFrame
+    quality: dict
+    completeness: pd.DataFrame
+    coverage: pd.DataFrame
+
+
+@dataclass
+class IntakeResult:
+    """The whole catalogue after intake.
+
+    Attributes
+    ----------
+    events : DataFrame
+        Every ``events`` dataset, harmonised and concatenated (columns :data:`EVENT_COLUMNS`
+        then extra mapped fields).
+    area_counts : DataFrame
+        Every ``area_counts`` dataset (columns :data:`AREA_COUNT_COLUMNS`).
+    persons, survey, premises : DataFrame
+        Person-level (pseudonymised), survey and premises datasets, concatenated.
+    tables : dict of str -> DataFrame
+        ``table`` datasets by key.
+    documents : dict of str -> dict
+        ``document`` datasets (e.g. the previous strategy) by key.
+    quality : DataFrame
+        ``quality/intake.csv``: per dataset ``rows_read, rows_accepted, rows_quarantined``,
+        one ``quarantined_<reason>`` count per reason, ``not_geocoded``, ``share_geocoded``,
+        ``duplicate_ids``, ``repeats``, ``first_month``, ``last_month``, ``status``
+        (``ok``, ``refused``, ``not permitted``, ``unreadable``) and ``message``.
+    quarantine : dict of str -> DataFrame
+        Quarantined rows by dataset key.
+    completeness, coverage : DataFrame
+        Field completeness and accepted rows per month, all datasets.
+    sharing : DataFrame
+        The information-sharing register (:func:`~assessment.intake.sharing.sharing_register`).
+    errors : dict of str -> str
+        Datasets refused or unreadable (when ``errors='collect'``), with the message.
+    """
+
+    events: pd.DataFrame
+    area_counts: pd.DataFrame
+    persons: pd.DataFrame
+    survey: pd.DataFrame
+    premises: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    documents: dict[str, dict]
+    quality: pd.DataFrame
+    quarantine: dict[str, pd.DataFrame]
+    completeness: pd.DataFrame
+    coverage: pd.DataFrame
+    sharing: pd.DataFrame
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        """True when no dataset was refused or unreadable."""
+        return not self.errors
+
+
+# -- reading -----------------------------------------------------------------------------
+
+def _source_columns(ds: Dataset) -> list[str]:
+    cols = list(ds.columns.values())
+    if ds.coordinates:
+        cols += [ds.coordinates.x, ds.coordinates.y]
+    return list(dict.fromkeys(cols))
+
+
+def read_dataset(catalogue: Catalogue, key: str) -> pd.DataFrame | dict:
+    """Read a dataset's files as they are, with the reader its ``format`` names.
+
+    Returns
+    -------
+    DataFrame or dict
+        For tabular formats, the rows of every matching file as text with
+        ``source_file``, ``source_row`` and ``read_problem`` (see
+        :func:`assessment.intake.tables.read_csv_table`); for ``yaml``, the document.
+
+    Raises
+    ------
+    IntakeError
+        No file matches the dataset's path, or a file cannot be read (the message names
+        dataset, file, row and column).
+    """
+    check_type(catalogue, "catalogue", Catalogue)
+    ds = catalogue.dataset(key)
+    files = catalogue.dataset_files(key)
+    if not files:
+        raise IntakeError(f"dataset {key}: no file matches {catalogue.data_dir / ds.path}")
+    required = _source_columns(ds)
+    if ds.format in _POLICE_READERS:
+        frame = _POLICE_READERS[ds.format](files, dataset=key)
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            raise IntakeError(f"dataset {key}: column(s) {missing} named in the catalogue are not in the "
+                              f"data.police.uk files (got {[c for c in frame.columns if c not in EXTRA_COLUMNS]})")
+        return frame
+    if ds.format == "yaml":
+        if len(files) != 1:
+            raise IntakeError(f"dataset {key}: a yaml document must be one file, got {len(files)}")
+        try:
+            doc = yaml.safe_load(files[0].read_text(encoding=ds.encoding))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise IntakeError(f"dataset {key} file {files[0].name}: must be valid YAML: {exc}") from None
+        if not isinstance(doc, dict):
+            raise IntakeError(f"dataset {key} file {files[0].name}: must be a YAML mapping, got {type(doc).__name__}")
+        return doc
+    floats = [ds.coordinates.x, ds.coordinates.y] if ds.coordinates else []
+    if ds.format == "csv":
+        frames = [read_csv_table(f, delimiter=ds.delimiter, encoding=ds.encoding, header_row=ds.header_row,
+                                 required=required, float_columns=floats, dataset=key) for f in files]
+    else:
+        frames = [read_xlsx_table(f, sheet=ds.sheet, header_row=ds.header_row, required=required, dataset=key)
+                  for f in files]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def _text(frame: pd.DataFrame, col: str | None) -> pd.Series:
+    """A source column as stripped text with blanks as NA (all-NA when unmapped)."""
+    if col is None:
+        return pd.Series(np.nan, index=frame.index, dtype="str")
+    values = frame[col]
+    if values.dtype != "str":
+        values = values.astype("str")
+    if len(values) and values.str.startswith(" ").any() | values.str.endswith(" ").any():
+        values = values.str.strip()
+    return values.where(values != "")
+
+
+def _window_months(catalogue: Catalogue, window: tuple[str, str] | None | bool) -> tuple[str, str] | None:
+    if window is False:
+        return None
+    if window is None or window is True:
+        return catalogue.partnership.window.start, catalogue.partnership.window.end
+    start, end = window
+    from assessment.checks import check_month
+
+    check_month(start, "window start")
+    check_month(end, "window end")
+    return start, end
+
+
+def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str) -> tuple[pd.Series, pd.Series]:
+    """Parse the mapped date column; quarantine missing and unparseable; return (date, month)."""
+    raw = _text(frame, col)
+    fmt = ds.date_format or "%Y-%m"
+    parsed = parse_dates(raw, fmt)
+    reasons.mark(raw.isna().to_numpy(), "date missing", f"{col} is empty")
+    reasons.mark((parsed.isna() & raw.notna()).to_numpy(), "unparseable date",
+                 f"{col} must match {fmt!r}, got " + raw.astype("str").fillna(""))
+    month = month_strings(parsed)
+    date = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]") if is_month_only(fmt) else parsed
+    return date, month
+
+
+def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons) -> pd.DataFrame:
+    q = reasons.quarantined
+    src = [c for c in frame.columns if c not in EXTRA_COLUMNS]
+    sub = frame.loc[q]
+    out = pd.DataFrame({
+        "dataset": pd.Series(key, index=sub.index, dtype="str"),
+        "source_file": sub["source_file"],
+        "source_row": sub["source_row"],
+        "reason": pd.Series(reasons.reason[q], index=sub.index, dtype="str"),
+        "detail": pd.Series(reasons.detail[q], index=sub.index, dtype="str"),
+    })
+    return pd.concat([out, sub[src]], axis=1).reset_index(drop=True)
+
+
+def _partnership_geometry(catalogue: Catalogue):
+    import geopandas as gpd
+
+    if "partnership" not in catalogue.geographies:
+        raise IntakeError("outside_partnership_buffer needs a geography keyed 'partnership' in the catalogue")
+    geo = catalogue.geography("partnership")
+    gdf = gpd.read_file(catalogue.geography_path("partnership"))
+    if gdf.crs is None:
+        gdf = gdf.set_crs(geo.crs)
+    return gdf.to_crs(27700).union_all()
+
+
+# -- per kind --------------------------------------------------------------------------
+
+def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary) -> tuple[np.ndarray, np.ndarray]:
+    n = len(frame)
+    if not ds.coordinates:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    c = ds.coordinates
+    east, north, status = to_bng(frame[c.x], frame[c.y], c.crs)
+    invalid = np.asarray(status == "invalid")
+    if invalid.any():
+        detail = (f"{c.x}, {c.y} must be a location in {c.crs} within Great Britain, got "
+                  + _text(frame, c.x).fillna("") + ", " + _text(frame, c.y).fillna(""))
+        reasons.mark(invalid, "coordinates invalid", detail)
+    if ds.require_coordinates:
+        reasons.mark(np.asarray(status == "missing"), "coordinates missing", f"{c.x}/{c.y} empty")
+    if ds.outside_partnership_buffer is not None and boundary is not None:
+        import shapely
+
+        zone = boundary.buffer(ds.outside_partnership_buffer)
+        geocoded = np.isfinite(east)
+        inside = np.zeros(n, dtype=bool)
+        inside[geocoded] = shapely.contains_xy(zone, east[geocoded], north[geocoded])
+        reasons.mark(geocoded & ~inside, "coordinates outside the partnership",
+                     f"more than {ds.outside_partnership_buffer:g} m outside the partnership boundary")
+    return east, north
+
+
+def _categories(frame: pd.DataFrame, ds: Dataset, catalogue: Catalogue, reasons: Reasons) -> tuple[pd.Series, pd.Series]:
+    col = ds.columns.get("category")
+    if ds.fixed_category:
+        category = pd.Series(ds.fixed_category, index=frame.index, dtype="str")
+    else:
+        category = _text(frame, col)
+    if not ds.category_map:
+        return category, pd.Series(np.nan, index=frame.index, dtype="str")
+    mapping = catalogue.category_maps[ds.category_map]
+    codes, uniques = pd.factorize(category, use_na_sentinel=True)
+    themes = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)  # one lookup per distinct value
+    theme = pd.Series(themes[codes], index=frame.index, dtype="str")
+    unknown = theme.isna().to_numpy()
+    reasons.mark(unknown, "unknown category",
+                 f"{col or 'category'} must be one of category_maps.{ds.category_map} {sorted(mapping)}, got "
+                 + category.astype("str").fillna("(empty)"))
+    return category, theme
+
+
+def _extras(frame: pd.DataFrame, ds: Dataset, skip: set[str]) -> dict[str, pd.Series]:
+    return {f: _text(frame, col) for f, col in ds.columns.items() if f not in skip}
+
+
+_ID_FIELDS = ("event_id", "person_id", "respondent_id", "premises_id")
+
+
+def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset) -> None:
+    """Quarantine later exact copies of a whole source row that carries an id.
+
+    A row that repeats another in every column is a double submission only when the
+    source gives it an identifier (an event, person, respondent or premises id), or
+    when the data are aggregated counts. Rows without an id are never judged
+    duplicates: data.police.uk ASB rows and stop-and-searches have no id and are
+    coarsened (month, anonymised map point), so identical rows are separate incidents.
+    """
+    src = [c for c in frame.columns if c not in EXTRA_COLUMNS]
+    ok = frame["read_problem"].isna().to_numpy()
+    if ds.kind != "area_counts":
+        id_cols = [ds.columns[f] for f in _ID_FIELDS if f in ds.columns]
+        if not id_cols:
+            return
+        ok = ok & frame[id_cols].notna().any(axis=1).to_numpy()
+    dup = np.zeros(len(frame), dtype=bool)
+    dup[ok] = flag_exact_duplicates(frame.loc[ok], src)
+    reasons.mark(dup, "duplicate", "exact copy of an earlier row")
+
+
+def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
+    cols = ds.columns
+    date, month = _mark_dates(frame, ds, reasons, cols["date"]) if "date" in cols else (
+        pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"), pd.Series(np.nan, index=frame.index, dtype="str"))
+    if window is not None and "date" in cols:
+        outside = month.notna() & ((month < window[0]) | (month > window[1]))
+        reasons.mark(outside.to_numpy(), "date outside the window",
+                     f"month must lie in {window[0]}..{window[1]}, got " + month.fillna(""))
+    east, north = _coordinates(frame, ds, reasons, boundary)
+    category, theme = _categories(frame, ds, catalogue, reasons)
+    _exact_duplicates(frame, reasons, ds)
+    keep = ~reasons.quarantined
+    n_keep = int(keep.sum())
+    base = {
+        "dataset": pd.Series(key, index=range(n_keep), dtype="str"),
+        "agency": pd.Series(ds.agency, index=range(n_keep), dtype="str"),
+    }
+    take = {
+        "event_id": _text(frame, cols.get("event_id")),
+        "source_file": frame["source_file"],
+        "source_row": frame["source_row"],
+        "date": date,
+        "month": month,
+        "category": category,
+        "theme": theme,
+        "easting": pd.Series(east, index=frame.index),
+        "northing": pd.Series(north, index=frame.index),
+        "location": _text(frame, cols.get("location")),
+        "area_code": _text(frame, cols.get("area_code")),
+    }
+    out = pd.DataFrame({**base, **{k: v[keep].reset_index(drop=True) for k, v in take.items()}})
+    out["is_repeat"] = False
+    if ds.duplicates is not None and n_keep:
+        out["is_repeat"] = flag_repeats(out["easting"].to_numpy(), out["northing"].to_numpy(), out["date"],
+                                        minutes=ds.duplicates.minutes, metres=ds.duplicates.metres,
+                                        category=out["category"] if ds.duplicates.same_category else None)
+    ids = out["event_id"]
+    out["duplicate_id"] = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
+    for f, values in _extras(frame, ds, _EVENT_FIELDS).items():
+        out[f] = values[keep].reset_index(drop=True)
+    return out[EVENT_COLUMNS + [c for c in out.columns if c not in EVENT_COLUMNS]]
+
+
+def _harmonise_area_counts(catalogue, key, ds, frame, reasons, window):
+    cols = ds.columns
+    raw_period = _text(frame, cols["period"])
+    reasons.mark(raw_period.isna().to_numpy(), "date missing", f"{cols['period']} is empty")
+    kind = ds.period or "month"
+    if kind == "quarter":
+        parts = raw_period.str.extract(_QUARTER)
+        year = pd.to_numeric(parts[0], errors="coerce")
+        q = pd.to_numeric(parts[1], errors="coerce")
+        start = pd.to_datetime(pd.DataFrame({"year": year, "month": (q - 1) * 3 + 1, "day": 1}), errors="coerce")
+        period = (year.astype("Int64").astype("str") + "-Q" + q.astype("Int64").astype("str")).where(start.notna())
+        last_month = month_strings(start + pd.DateOffset(months=2))
+    elif kind == "window":
+        start = pd.Series(pd.Timestamp(window[0] if window else catalogue.partnership.window.start),
+                          index=frame.index)
+        period = raw_period
+        last_month = month_strings(start)
+    else:
+        start = parse_dates(raw_period, ds.date_format or "%Y-%m")
+        period = month_strings(start)
+        last_month = period
+    start = start.astype("datetime64[ns]")
+    reasons.mark((start.isna() & raw_period.notna()).to_numpy(), "unparseable date",
+                 f"{cols['period']} must be a {kind} such as "
+                 + ("2024-Q1" if kind == "quarter" else "2024-01") + ", got " + raw_period.fillna(""))
+    if window is not None and kind != "window":
+        first_month = month_strings(start)
+        outside = start.notna() & ((last_month < window[0]) | (first_month > window[1]))
+        reasons.mark(outside.to_numpy(), "date outside the window",
+                     f"period must overlap {window[0]}..{window[1]}, got " + period.fillna(""))
+    area = _text(frame, cols["area_code"])
+    reasons.mark(area.isna().to_numpy(), "area code missing", f"{cols['area_code']} is empty")
+    raw_count = _text(frame, cols["count"])
+    count = pd.to_numeric(raw_count, errors="coerce")
+    bad = count.isna() | (count < 0) | (count != count.round())
+    reasons.mark(bad.to_numpy(), "invalid count",
+                 f"{cols['count']} must be a whole number of 0 or more, got " + raw_count.fillna("(empty)"))
+    category, theme = _categories(frame, ds, catalogue, reasons)
+    _exact_duplicates(frame, reasons, ds)
+    keep = ~reasons.quarantined
+    n = int(keep.sum())
+    out = pd.DataFrame({
+        "dataset": pd.Series(key, index=range(n), dtype="str"),
+        "agency": pd.Series(ds.agency, index=range(n), dtype="str"),
+        "geography": pd.Series(ds.geography, index=range(n), dtype="str"),
+        "area_code": area[keep].reset_index(drop=True),
+        "period": period[keep].reset_index(drop=True).astype("str"),
+        "period_start": start[keep].reset_index(drop=True),
+        "category": category[keep].reset_index(drop=True),
+        "theme": theme[keep].reset_index(drop=True),
+        "count": count[keep].reset_index(drop=True).astype("int64"),
+        "source_file": frame["source_file"][keep].reset_index(drop=True),
+        "source_row": frame["source_row"][keep].reset_index(drop=True),
+    })
+    return out[AREA_COUNT_COLUMNS]
+
+
+def _harmonise_records(key, ds, frame, reasons, boundary):
+    """persons, survey, premises and table kinds: mapped fields, dates and coordinates where declared."""
+    cols = ds.columns
+    date = month = None
+    if "date" in cols and ds.date_format:
+        date, month = _mark_dates(frame, ds, reasons, cols["date"])
+    east, north = _coordinates(frame, ds, reasons, boundary)
+    _exact_duplicates(frame, reasons, ds)
+    keep = ~reasons.quarantined
+    n = int(keep.sum())
+    out = pd.DataFrame({"dataset": pd.Series(key, index=range(n), dtype="str"),
+                        "agency": pd.Series(ds.agency, index=range(n), dtype="str"),
+                        "source_file": frame["source_file"][keep].reset_index(drop=True),
+                        "source_row": frame["source_row"][keep].reset_index(drop=True)})
+    skip = {"date"} if date is not None else set()
+    for f, values in _extras(frame, ds, skip).items():
+        out[f] = values[keep].reset_index(drop=True)
+    if ds.kind == "table":
+        mapped = set(cols.values())
+        for c in frame.columns:
+            if c not in mapped and c not in EXTRA_COLUMNS and c not in out.columns:
+                out[c] = frame[c][keep].reset_index(drop=True)
+    if date is not None:
+        out["date"] = date[keep].reset_index(drop=True)
+        out["month"] = month[keep].reset_index(drop=True)
+    if ds.coordinates:
+        out["easting"] = east[keep]
+        out["northing"] = north[keep]
+    return out
+
+
+# -- public ----------------------------------------------------------------------------
+
+def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | None = None,
+                   use: str | None = None, window: tuple[str, str] | bool | None = None,
+                   boundary: Any = None) -> DatasetIntake:
+    """Take in one catalogue dataset: check sharing, read, harmonise, quarantine and account.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The partnership catalogue (:func:`assessment.catalogue.load_catalogue`).
+    key : str
+        The dataset's catalogue key.
+    run_date : date or 'YYYY-MM-DD', optional
+        The date agreements are checked against (today by default).
+    use : str, optional
+        The intended use (e.g. ``'strategic assessment'``); refused unless permitted.
+    window : (start, end) months, False, or None
+        Event and area-count rows outside it are quarantined. None uses the catalogue's
+        assessment window; False turns the check off.
+    boundary : shapely geometry, optional
+        The partnership boundary in EPSG:27700, for datasets that set
+        ``outside_partnership_buffer``; read from the catalogue's ``partnership``
+        geography when needed and not given.
+
+    Returns
+    -------
+    DatasetIntake
+        Harmonised rows, quarantined rows, the quality record, completeness and coverage.
+        ``quality['rows_read'] == quality['rows_accepted'] + quality['rows_quarantined']``.
+
+    Raises
+    ------
+    SharingRefused
+        No legal basis, an expired agreement, personal data without an agreement or
+        without the pseudonym key, or a use the agreement does not permit.
+    IntakeError
+        A file cannot be read at all (the message names dataset, file, row and column).
+    """
+    check_type(catalogue, "catalogue", Catalogue)
+    check_type(key, "key", str)
+    ds = catalogue.dataset(key)
+    check_sharing(ds, run_date, key)
+    if use is not None:
+        check_permitted_use(ds, use, key)
+    secret = pseudonym_key(catalogue) if holds_personal_data(ds) else None
+    win = _window_months(catalogue, window)
+    files = catalogue.dataset_files(key)
+    raw = read_dataset(catalogue, key)
+    empty_cov = pd.DataFrame(columns=COVERAGE_COLUMNS)
+    if isinstance(raw, dict):
+        rec = quality_record(key, ds.kind, ds.agency, files=len(files), rows_read=1)
+        return DatasetIntake(key, ds.kind, ds.agency, raw, pd.DataFrame(columns=QUARANTINE_COLUMNS), rec,
+                             pd.DataFrame(columns=COMPLETENESS_COLUMNS), empty_cov)
+    if ds.identifiers:
+        missing = [c for c in ds.identifiers if c not in raw.columns]
+        if missing:
+            raise IntakeError(f"dataset {key}: identifier column(s) {missing} are not in the file(s); got "
+                              f"{[c for c in raw.columns if c not in EXTRA_COLUMNS]}")
+        raw = pseudonymise_columns(raw, list(ds.identifiers), secret)  # before anything else sees them
+    elif secret is not None:
+        warnings.warn(f"dataset {key} is marked personal but declares no identifiers to pseudonymise",
+                      stacklevel=2)
+    reasons = Reasons(len(raw))
+    reasons.mark(raw["read_problem"].notna().to_numpy(), "malformed row", raw["read_problem"])
+    if ds.outside_partnership_buffer is not None and boundary is None and ds.coordinates:
+        boundary = _partnership_geometry(catalogue)
+    if ds.kind == "events":
+        data = _harmonise_events(catalogue, key, ds, raw, reasons, win, boundary)
+    elif ds.kind == "area_counts":
+        data = _harmonise_area_counts(catalogue, key, ds, raw, reasons, win)
+    else:
+        data = _harmonise_records(key, ds, raw, reasons, boundary)
+    fields = {f: c for f, c in ds.columns.items()}
+    if ds.coordinates:
+        fields.update({"x": ds.coordinates.x, "y": ds.coordinates.y})
+    completeness = field_completeness(raw, fields, key)
+    geocoded = ds.coordinates is not None and "easting" in data.columns
+    not_geo = int(data["easting"].isna().sum()) if geocoded else None
+    months = data["month"] if "month" in data.columns else (
+        month_strings(data["period_start"]) if "period_start" in data.columns else None)
+    rec = quality_record(
+        key, ds.kind, ds.agency, files=len(files), rows_read=len(raw), reasons=reasons.reason,
+        not_geocoded=not_geo, geocodable=len(data) if geocoded else None,
+        duplicate_ids=int(data["duplicate_id"].sum()) if "duplicate_id" in data.columns else None,
+        repeats=int(data["is_repeat"].sum()) if "is_repeat" in data.columns else None, months=months)
+    if months is None:
+        coverage = empty_cov
+    elif win is not None and ds.kind in ("events", "area_counts"):
+        coverage = coverage_by_month(pd.DataFrame({"month": months}), key,
+                                     [str(p) for p in pd.period_range(win[0], win[1], freq="M")])
+    else:
+        coverage = coverage_by_month(pd.DataFrame({"month": months}), key)
+    return DatasetIntake(key, ds.kind, ds.agency, data, _quarantine_frame(key, raw, reasons), rec,
+                         completeness, coverage)
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
+    frames = [f for f in frames if len(f.columns)]
+    if not frames:
+        return pd.DataFrame(columns=columns or [])
+    non_empty = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(non_empty, ignore_index=True)
+
+
+def intake_catalogue(catalogue: Catalogue, out_dir: str | Path | None = None, *,
+                     run_date: dt.date | str | None = None, use: str | None = None,
+                     keys: list[str] | None = None, window: tuple[str, str] | bool | None = None,
+                     boundary: Any = None, errors: str = "raise") -> IntakeResult:
+    """Take in every dataset of a catalogue and (optionally) write the quality files.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The partnership catalogue.
+    out_dir : str or Path, optional
+        When given, writes ``quality/intake.csv``, ``quality/quarantine/<dataset>.csv``,
+        ``quality/completeness.csv``, ``quality/coverage.csv`` and
+        ``quality/sharing_register.csv`` there. Identifier columns are pseudonymised
+        before anything is written; raw identifiers never reach these files.
+    run_date : date or 'YYYY-MM-DD', optional
+        The date agreements are checked against (today by default).
+    use : str, optional
+        The intended use. Datasets whose agreement does not permit it are left out
+        (status ``not permitted`` in the quality table), not treated as errors.
+    keys : list of str, optional
+        Only these datasets (all by default).
+    window : (start, end), False or None
+        As :func:`intake_dataset`.
+    boundary : shapely geometry, optional
+        As :func:`intake_dataset`.
+    errors : {'raise', 'collect'}
+        ``'raise'`` stops at the first refused or unreadable dataset; ``'collect'``
+        records it in ``IntakeResult.errors`` and the quality table and carries on
+        (for ``assess validate``).
+
+    Returns
+    -------
+    IntakeResult
+        See :class:`IntakeResult`.
+    """
+    check_type(catalogue, "catalogue", Catalogue)
+    check_choice(errors, "errors", ["raise", "collect"])
+    keys = list(catalogue.datasets) if keys is None else keys
+    for k in keys:
+        catalogue.dataset(k)
+    register = sharing_register(catalogue, run_date)
+    results: list[DatasetIntake] = []
+    records: list[dict] = []
+    problems: dict[str, str] = {}
+    for k in keys:
+        ds = catalogue.datasets[k]
+        if use is not None:
+            try:
+                check_permitted_use(ds, use, k)
+            except SharingRefused as exc:
+                records.append(quality_record(k, ds.kind, ds.agency, files=0, rows_read=0,
+                                              status="not permitted", message=str(exc)))
+                continue
+        try:
+            res = intake_dataset(catalogue, k, run_date=run_date, window=window, boundary=boundary)
+        except AssessmentError as exc:
+            if errors == "raise":
+                raise
+            status = "refused" if isinstance(exc, SharingRefused) else "unreadable"
+            problems[k] = str(exc)
+            records.append(quality_record(k, ds.kind, ds.agency, files=len(catalogue.dataset_files(k)),
+                                          rows_read=0, status=status, message=str(exc)))
+            continue
+        results.append(res)
+        records.append(res.quality)
+    by_kind: dict[str, list] = {}
+    for r in results:
+        by_kind.setdefault(r.kind, []).append(r)
+    frames = lambda kind: [r.data for r in by_kind.get(kind, [])]  # noqa: E731
+    result = IntakeResult(
+        events=_concat(frames("events"), EVENT_COLUMNS),
+        area_counts=_concat(frames("area_counts"), AREA_COUNT_COLUMNS),
+        persons=_concat(frames("persons")),
+        survey=_concat(frames("survey")),
+        premises=_concat(frames("premises")),
+        tables={r.key: r.data for r in by_kind.get("table", [])},
+        documents={r.key: r.data for r in by_kind.get("document", [])},
+        quality=quality_summary(records),
+        quarantine={r.key: r.quarantine for r in results},
+        completeness=_concat([r.completeness for r in results], COMPLETENESS_COLUMNS),
+        coverage=_concat([r.coverage for r in results], COVERAGE_COLUMNS),
+        sharing=register,
+        errors=problems,
+    )
+    if out_dir is not None:
+        write_intake(result, out_dir)
+    return result
+
+
+def write_intake(result: IntakeResult, out_dir: str | Path) -> list[Path]:
+    """Write an :class:`IntakeResult`'s quality files under ``out_dir/quality/`` (see
+    :func:`assessment.intake.quality.write_quality`) and return the paths written."""
+    check_type(result, "result", IntakeResult)
+    return write_quality(out_dir, result.quality, result.quarantine, result.completeness, result.coverage,
+                         result.sharing)

@@ -1,0 +1,319 @@
+"""Row-by-row quality accounting for intake.
+
+Every row read ends up either accepted or quarantined with exactly one reason (the
+first that applies, in the order of :data:`REASONS`), so that for every dataset
+``rows_read == rows_accepted + rows_quarantined``.
+
+What is quarantined and what is only flagged
+--------------------------------------------
+Quarantined (the row is unusable or would be counted twice):
+
+- ``malformed row``: the line could not be split into the header's fields;
+- ``date missing`` / ``unparseable date``: no date, or not in the declared format
+  (impossible dates such as 31/02/2024 included);
+- ``date outside the window``: event and area-count rows outside the assessment
+  window (person-level histories are kept whatever their date);
+- ``coordinates invalid``: present but unusable: not numbers, (0, 0), out of range
+  for the CRS, or off the British grid (e.g. longitude and latitude swapped);
+- ``coordinates missing``: only for datasets whose catalogue entry sets
+  ``require_coordinates: true``;
+- ``coordinates outside the partnership``: only for datasets whose catalogue entry
+  sets ``outside_partnership_buffer`` (metres), farther than that outside the
+  partnership boundary;
+- ``unknown category``: a category (or an empty one) that the dataset's category map
+  does not list;
+- ``area code missing`` and ``invalid count``: aggregated rows that cannot be placed
+  or counted;
+- ``duplicate``: a later exact copy of a whole source row.
+
+Flagged and kept:
+
+- not geocoded: point events without coordinates (normal in data.police.uk: a
+  row with no location is still a crime for monthly counts); reported as
+  ``not_geocoded`` and ``share_geocoded``;
+- ``duplicate_id``: an event id shared by several accepted rows (data.police.uk
+  repeats a Crime ID on legitimately different rows);
+- ``is_repeat``: a later report of the same incident, within the dataset's
+  ``duplicates`` window (minutes, metres, optionally the same category).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from assessment.checks import check_dataframe, check_positive, check_type
+
+REASONS = (
+    "malformed row",
+    "date missing",
+    "unparseable date",
+    "date outside the window",
+    "coordinates invalid",
+    "coordinates missing",
+    "coordinates outside the partnership",
+    "unknown category",
+    "area code missing",
+    "invalid count",
+    "duplicate",
+)
+QUARANTINE_COLUMNS = ["dataset", "source_file", "source_row", "reason", "detail"]
+SUMMARY_COLUMNS = (
+    ["dataset", "kind", "agency", "status", "files", "rows_read", "rows_accepted", "rows_quarantined"]
+    + [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
+    + ["not_geocoded", "share_geocoded", "duplicate_ids", "repeats", "first_month", "last_month", "message"]
+)
+COMPLETENESS_COLUMNS = ["dataset", "field", "source_column", "rows", "filled", "share_filled"]
+COVERAGE_COLUMNS = ["dataset", "month", "rows"]
+
+
+class Reasons:
+    """Assign at most one quarantine reason per row, first come first kept (vectorised)."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, None, dtype=object)
+        self.detail = np.full(n, None, dtype=object)
+
+    def mark(self, mask: np.ndarray | pd.Series, reason: str, detail: np.ndarray | pd.Series | str | None = None) -> None:
+        """Give ``reason`` (and ``detail``) to rows in ``mask`` that have no reason yet."""
+        if reason not in REASONS:
+            raise ValueError(f"`reason` must be one of {list(REASONS)}, got {reason!r}")
+        mask = np.asarray(mask, dtype=bool)
+        new = mask & pd.isna(self.reason)
+        if not new.any():
+            return
+        self.reason[new] = reason
+        if isinstance(detail, (pd.Series, np.ndarray)):
+            values = np.asarray(pd.Series(detail).astype("str").to_numpy(dtype=object, na_value="(empty)"))
+            self.detail[new] = values[new]
+        else:
+            self.detail[new] = detail
+
+    @property
+    def quarantined(self) -> np.ndarray:
+        return ~pd.isna(self.reason)
+
+
+def flag_exact_duplicates(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """True for each row that repeats an earlier row in every one of ``columns``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows as read.
+    columns : list of str
+        The source columns to compare (the whole source row, not file or row number).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The second and later copies are True; first occurrences are False.
+    """
+    check_dataframe(frame, "frame", columns)
+    if len(frame) == 0 or not columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame.duplicated(subset=columns, keep="first").to_numpy()
+
+
+def flag_repeats(easting: np.ndarray, northing: np.ndarray, dates: pd.Series, *, minutes: float, metres: float,
+                 category: pd.Series | None = None) -> np.ndarray:
+    """Flag repeat reports of one incident: close in time and in space.
+
+    Parameters
+    ----------
+    easting, northing : ndarray
+        EPSG:27700 metres (NaN rows are never repeats).
+    dates : pandas.Series
+        datetime64 of each report (NaT rows are never repeats).
+    minutes, metres : float
+        The window: a report is a repeat when an earlier report lies within
+        ``minutes`` and within ``metres`` (straight-line distance).
+    category : pandas.Series, optional
+        When given, only reports of the same category count.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for every report that has an earlier report within the window (the first
+        report of a chain is kept unflagged; ties in time go by row order).
+
+    Notes
+    -----
+    Candidate pairs come from a k-d tree (:class:`scipy.spatial.cKDTree`,
+    ``query_pairs`` with the Chebyshev metric) on (x / metres, y / metres,
+    t / minutes), with categories placed far apart on a fourth axis; pairs are
+    then kept when their Euclidean distance is within ``metres``. This is the
+    time-space window of near-repeat analysis (Townsley, Homel and Chaseling 2003,
+    British Journal of Criminology 43(3), 615-633), used here to find duplicates.
+    """
+    check_positive(minutes, "minutes")
+    check_positive(metres, "metres")
+    check_type(dates, "dates", pd.Series)
+    e = np.asarray(easting, dtype="float64")
+    n = np.asarray(northing, dtype="float64")
+    t_ns = dates.to_numpy(dtype="datetime64[ns]")
+    ok = np.isfinite(e) & np.isfinite(n) & ~np.isnat(t_ns)
+    out = np.zeros(len(e), dtype=bool)
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return out
+    t_min = (t_ns[idx] - t_ns[idx].min()).astype("timedelta64[s]").astype("float64") / 60.0
+    cols = [e[idx] / metres, n[idx] / metres, t_min / minutes]
+    if category is not None:
+        codes, _ = pd.factorize(pd.Series(category).iloc[idx] if len(category) == len(e) else category)
+        cols.append(codes.astype("float64") * 4.0)
+    pts = np.column_stack(cols)
+    pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
+    if len(pairs) == 0:
+        return out
+    i, j = pairs[:, 0], pairs[:, 1]
+    close = np.hypot(e[idx][i] - e[idx][j], n[idx][i] - n[idx][j]) <= metres
+    i, j = i[close], j[close]
+    later = np.where((t_min[i] > t_min[j]) | ((t_min[i] == t_min[j]) & (i > j)), i, j)
+    out[idx[later]] = True
+    return out
+
+
+def field_completeness(frame: pd.DataFrame, fields: dict[str, str], dataset: str) -> pd.DataFrame:
+    """Share of rows with a value in each mapped field.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows as read (before harmonisation).
+    fields : dict
+        Harmonised field -> source column (the catalogue's ``columns`` plus coordinates).
+    dataset : str
+        Catalogue key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, field, source_column, rows, filled, share_filled`` (share in [0, 1],
+        NaN when there are no rows). Blank text counts as empty.
+    """
+    check_dataframe(frame, "frame", list(fields.values()))
+    rows = []
+    for field, col in fields.items():
+        values = frame[col]
+        filled = values.notna()
+        if not pd.api.types.is_numeric_dtype(values.dtype):
+            filled &= values.astype("str").str.strip().ne("").fillna(False)
+        k = int(filled.sum())
+        rows.append({"dataset": dataset, "field": field, "source_column": col, "rows": len(frame),
+                     "filled": k, "share_filled": k / len(frame) if len(frame) else np.nan})
+    return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
+
+
+def quality_record(dataset: str, kind: str, agency: str, *, files: int, rows_read: int,
+                   reasons: np.ndarray | None = None, not_geocoded: int | None = None,
+                   geocodable: int | None = None, duplicate_ids: int | None = None,
+                   repeats: int | None = None, months: pd.Series | None = None,
+                   status: str = "ok", message: str | None = None) -> dict:
+    """One row of ``quality/intake.csv`` for a dataset (see :data:`SUMMARY_COLUMNS`).
+
+    ``reasons`` holds each row's quarantine reason (None when accepted); its length
+    must equal ``rows_read``. ``share_geocoded`` is the share of accepted rows with
+    coordinates among those ``geocodable`` (NaN when the dataset has no coordinates).
+    """
+    reasons = np.full(rows_read, None, dtype=object) if reasons is None else np.asarray(reasons, dtype=object)
+    if len(reasons) != rows_read:
+        raise ValueError(f"`reasons` must have one entry per row read ({rows_read}), got {len(reasons)}")
+    quarantined = ~pd.isna(reasons)
+    rec = {"dataset": dataset, "kind": kind, "agency": agency, "status": status, "files": files,
+           "rows_read": rows_read, "rows_accepted": int((~quarantined).sum()),
+           "rows_quarantined": int(quarantined.sum())}
+    counts = pd.Series(reasons[quarantined]).value_counts()
+    for r in REASONS:
+        rec[f"quarantined_{r.replace(' ', '_')}"] = int(counts.get(r, 0))
+    rec["not_geocoded"] = not_geocoded
+    rec["share_geocoded"] = (
+        (geocodable - not_geocoded) / geocodable if geocodable and not_geocoded is not None else np.nan
+    )
+    rec["duplicate_ids"] = duplicate_ids
+    rec["repeats"] = repeats
+    m = months.dropna() if months is not None else pd.Series([], dtype="str")
+    rec["first_month"] = m.min() if len(m) else None
+    rec["last_month"] = m.max() if len(m) else None
+    rec["message"] = message
+    return rec
+
+
+def quality_summary(records: list[dict]) -> pd.DataFrame:
+    """The per-dataset quality table (``quality/intake.csv``) from :func:`quality_record` rows."""
+    check_type(records, "records", list)
+    frame = pd.DataFrame(records, columns=SUMMARY_COLUMNS)
+    for c in ("files", "rows_read", "rows_accepted", "rows_quarantined",
+              *[c for c in SUMMARY_COLUMNS if c.startswith("quarantined_")]):
+        frame[c] = frame[c].fillna(0).astype("int64")
+    for c in ("not_geocoded", "duplicate_ids", "repeats"):
+        frame[c] = frame[c].astype("Int64")
+    frame["share_geocoded"] = frame["share_geocoded"].astype("float64")
+    return frame
+
+
+def coverage_by_month(frame: pd.DataFrame, dataset: str, months: list[str] | None = None) -> pd.DataFrame:
+    """Accepted rows per month, with zero for months that have none (a visible gap).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Harmonised rows with a ``month`` column (``YYYY-MM``).
+    dataset : str
+        Catalogue key.
+    months : list of str, optional
+        The months to report (e.g. the assessment window); by default every month
+        from the first to the last in the data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, month, rows``.
+    """
+    check_dataframe(frame, "frame", ["month"])
+    counts = frame["month"].value_counts()
+    if months is None:
+        present = counts.index.dropna()
+        if len(present) == 0:
+            return pd.DataFrame(columns=COVERAGE_COLUMNS)
+        months = [str(p) for p in pd.period_range(min(present), max(present), freq="M")]
+    rows = counts.reindex(months, fill_value=0).astype("int64").to_numpy()
+    return pd.DataFrame({"dataset": dataset, "month": months, "rows": rows}, columns=COVERAGE_COLUMNS)
+
+
+def write_quality(out_dir: str | Path, summary: pd.DataFrame, quarantine: dict[str, pd.DataFrame],
+                  completeness: pd.DataFrame | None = None, coverage: pd.DataFrame | None = None,
+                  register: pd.DataFrame | None = None) -> list[Path]:
+    """Write the quality files under ``out_dir/quality/``.
+
+    Writes ``intake.csv`` (the summary), ``quarantine/<dataset>.csv`` (every quarantined
+    row with its reason, source file and row; one file per dataset, header only when
+    nothing was quarantined), and when given ``completeness.csv``, ``coverage.csv``
+    and ``sharing_register.csv``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    check_type(out_dir, "out_dir", (str, Path))
+    check_dataframe(summary, "summary", ["dataset", "rows_read", "rows_accepted", "rows_quarantined"])
+    qdir = Path(out_dir) / "quality"
+    (qdir / "quarantine").mkdir(parents=True, exist_ok=True)
+    written = []
+    target = qdir / "intake.csv"
+    summary.to_csv(target, index=False)
+    written.append(target)
+    for key, frame in quarantine.items():
+        target = qdir / "quarantine" / f"{key}.csv"
+        frame.to_csv(target, index=False)
+        written.append(target)
+    for name, frame in (("completeness", completeness), ("coverage", coverage), ("sharing_register", register)):
+        if frame is not None:
+            target = qdir / f"{name}.csv"
+            frame.to_csv(target, index=False)
+            written.append(target)
+    return written
