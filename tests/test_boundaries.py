@@ -59,6 +59,7 @@ def test_missing_gpkg_layer_named(tmp_path):
         read_boundary(tmp_path / "w.gpkg", "ward_code", layer="beats", crs="EPSG:27700")
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_crs_assigned_when_missing_and_mismatch_refused(tmp_path):
     sq = _squares()
     sq.set_crs(None, allow_override=True).to_file(tmp_path / "nocrs.shp")
