@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import io
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,8 +105,11 @@ def gdal_fixed_date(seed: int) -> Iterator[None]:
 def rezip_fixed(data: bytes, stamp: dt.datetime) -> bytes:
     """Rewrite a zip archive (an xlsx) with every member's timestamp set to ``stamp``.
 
-    openpyxl writes members with the current local time, which would make two runs differ.
+    openpyxl writes members with the current local time, and stamps ``dcterms:modified`` in
+    ``docProps/core.xml`` with the time of saving whatever the workbook properties say; both
+    would make two runs differ, so both are replaced here.
     """
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
@@ -113,7 +117,11 @@ def rezip_fixed(data: bytes, stamp: dt.datetime) -> bytes:
             member = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o600 << 16
-            target.writestr(member, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + iso + rb"\g<2>",
+                                 content)
+            target.writestr(member, content)
     return out.getvalue()
 
 
@@ -132,16 +140,3 @@ def hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random 64-character lower-case hex strings, like data.police.uk Crime IDs."""
     raw = rng.integers(0, 256, size=(n, 32), dtype=np.uint8).tobytes().hex()
     return np.frombuffer(raw.encode("ascii"), dtype="S64").astype(str).astype(object)
-
-
-def random_datetimes(rng: np.random.Generator, month_index: np.ndarray,
-                     hour_weights: np.ndarray) -> pd.DatetimeIndex:
-    """A date-time within each given month (index into MONTHS), hours drawn from ``hour_weights``."""
-    month_index = np.asarray(month_index)
-    starts = MONTHS.to_timestamp().to_numpy()[month_index]
-    days_in = MONTHS.days_in_month.to_numpy()[month_index]
-    day = np.floor(rng.random(month_index.size) * days_in).astype(int)
-    hour = weighted_choice(rng, hour_weights, month_index.size)
-    minute = rng.integers(0, 60, size=month_index.size)
-    offsets = (day * 1440 + hour * 60 + minute).astype("timedelta64[m]")
-    return pd.DatetimeIndex(starts + offsets)
