@@ -122,7 +122,6 @@ disclosure control. They contain small counts that can identify people.
 """
 
 _TOL = 1e-6
-_TOTAL_KIND = "total"
 
 
 def is_protected(sensitivity: str) -> bool:

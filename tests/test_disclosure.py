@@ -292,7 +292,7 @@ def _tables(draw):
                         index=[f"r{i}" for i in range(n_rows)])
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=_tables(), margins=st.sampled_from(["both", "row_totals", "column_totals"]),
        protection=st.sampled_from(["interval", "exact"]), suppress_zeros=st.booleans())
 def test_secondary_suppression_cannot_be_undone_from_totals(df, margins, protection, suppress_zeros):
