@@ -674,8 +674,9 @@ def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots") -> str:
     -------
     str
         ``"There are no statistically significant hotspots (Getis-Ord Gi*, ... corrected
-        p < 0.05, 4,500 cells)."`` when no cell is significantly hot, otherwise the numbers of
-        significantly hot and cold cells with the same method statement.
+        p < 0.05, 4,500 cells)."`` when no cell is significantly hot, otherwise
+        ``"There are statistically significant hotspots: 12 hot cells (...)"``; significant cold
+        cells are added in either case.
     """
     check_dataframe(gistar, "gistar", ("hotspot",))
     check_type(what, "what", str)
@@ -683,16 +684,16 @@ def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots") -> str:
     correction = info.get("correction", "fdr_bh")
     alpha = info.get("alpha", 0.05)
     cells = len(gistar)
-    method = (f"Getis-Ord Gi*, {_CORRECTION_NAMES.get(correction, correction)}-corrected p < {alpha:g},"
-              f" {cells:,} cells")
+    corrected = "uncorrected" if correction is None else f"{_CORRECTION_NAMES.get(correction, correction)}-corrected"
+    method = f"Getis-Ord Gi*, {corrected} p < {alpha:g}, {cells:,} cells"
     hot = int((gistar["hotspot"] == "hot").sum())
     cold = int((gistar["hotspot"] == "cold").sum())
+    cold_text = ""
+    if cold:
+        cold_text = f"; {cold:,} cell{' is a' if cold == 1 else 's are'} significant cold spot{'s' if cold > 1 else ''}"
     if hot == 0:
-        tail = f"; {cold:,} cell(s) are significant cold spots" if cold else ""
-        return f"There are no statistically significant {what} ({method}){tail}."
-    plural = "cell is a" if hot == 1 else "cells are"
-    cold_text = f", and {cold:,} {'is a' if cold == 1 else 'are'} significant cold spot(s)" if cold else ""
-    return (f"{hot:,} {plural} statistically significant {what.rstrip('s') if hot == 1 else what}"
+        return f"There are no statistically significant {what} ({method}){cold_text}."
+    return (f"There are statistically significant {what}: {hot:,} hot cell{'' if hot == 1 else 's'}"
             f" ({method}){cold_text}.")
 
 
@@ -965,11 +966,12 @@ def hotspot_repeat_locations(events: pd.DataFrame, location_col: str | list[str]
 # hotspots per population
 # --------------------------------------------------------------------------------------
 def _population_to_cells(grid: gpd.GeoDataFrame, population: pd.DataFrame, col: str) -> np.ndarray:
-    if "cell_id" in population.columns and not (
-        isinstance(population, gpd.GeoDataFrame)
-        and np.isin(shapely.get_type_id(population.geometry.values), (3, 6)).any()
-        and "row" not in population.columns
-    ):
+    """Population per grid cell: summed by ``cell_id``, or apportioned from polygons by area."""
+    has_polygons = isinstance(population, gpd.GeoDataFrame) and np.isin(
+        shapely.get_type_id(population.geometry.values), (3, 6)).any()
+    if not has_polygons:
+        check_dataframe(population, "population", ("cell_id", col),
+                        where="population (give polygons, or a table with cell_id)")
         per_cell = population.groupby("cell_id")[col].sum()
         values = per_cell.reindex(grid["cell_id"]).fillna(0.0).to_numpy(float)
         lost = float(population[col].sum()) - values.sum()
