@@ -94,6 +94,7 @@ GRID = [(60, 40, 1, 1), (0, 5, 1, 1), (5, 0, 1, 1), (13, 2, 1, 1), (7, 30, 2.5, 
 
 
 @pytest.mark.parametrize("c1,c2,e1,e2", GRID)
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 def test_rate_ratio_matches_statsmodels_exact_conditional(c1, c2, e1, e2):
     got = T.trend_rate_ratio(c1, c2, e1, e2).iloc[0]
     ref = sm_rates.test_poisson_2indep(c1, e1, c2, e2, method="exact-cond")
@@ -321,3 +322,19 @@ def test_breaks_frame_forms():
     assert len(T.trend_breaks(None)) == 0
     with pytest.raises(ValueError, match="YYYY-MM"):
         T.trend_breaks(["2024/04"])
+
+
+def test_exceptions_leave_one_out_catches_spike_in_overdispersed_series_without_masking():
+    rng = np.random.default_rng(8)
+    y = rng.negative_binomial(n=3, p=3 / 43, size=36)
+    y[20] = 400
+    out = T.trend_exceptions(pd.Series(y, index=MONTHS))
+    assert out.loc[20, "flag"] == "high"
+    assert (out["family"] == "negative_binomial").all()
+    # fitted once to all months, the spike absorbs into its own month effect and hides
+    assert not T.trend_exceptions(pd.Series(y, index=MONTHS), leave_one_out=False).loc[20, "exceptional"]
+    # the same calendar month in other years is not wrongly flagged low (second pass)
+    flat = np.random.default_rng(1).poisson(40, 36)
+    flat[20] = 100
+    out = T.trend_exceptions(pd.Series(flat, index=MONTHS))
+    assert out["exceptional"].tolist() == [i == 20 for i in range(36)]

@@ -823,7 +823,24 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     return out
 
 
-def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, family: str = "auto") -> pd.DataFrame:
+def _count_limits(mu: np.ndarray, nb_alpha: np.ndarray, q: float):
+    """Lower and upper q-quantile limits of Poisson (alpha 0) or NB2 counts, plus the distributions."""
+    use_nb = nb_alpha > 0
+    a = np.where(use_nb, nb_alpha, 1.0)
+    nbd = stats.nbinom(1.0 / a, 1.0 / (1.0 + a * mu))
+    pod = stats.poisson(mu)
+    lower = np.where(use_nb, nbd.ppf(q), pod.ppf(q))
+    upper = np.where(use_nb, nbd.ppf(1 - q), pod.ppf(1 - q))
+    return lower, upper, nbd, pod, use_nb
+
+
+def _outside_limits(y: np.ndarray, mu: np.ndarray, nb_alpha: np.ndarray, q: float) -> np.ndarray:
+    lower, upper, *_ = _count_limits(mu, nb_alpha, q)
+    return (y > upper) | (y < lower)
+
+
+def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, family: str = "auto",
+                     leave_one_out: bool = True) -> pd.DataFrame:
     """Flag exceptional months against control limits around the expected seasonal level.
 
     Parameters
@@ -837,6 +854,10 @@ def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, fami
         for funnel plots, close to 3-sigma limits).
     family : {"auto", "poisson", "negative_binomial"}
         Count model for the expected level and the limits.
+    leave_one_out : bool, default True
+        Judge each month against a model fitted to all *other* months, so that an
+        extreme month cannot raise its own expected level (or the overdispersion) and
+        hide itself. ``False`` fits once to all months (faster, less sensitive).
 
     Returns
     -------
@@ -844,7 +865,8 @@ def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, fami
         One row per month:
 
         - ``month`` (str); ``observed`` (int);
-        - ``expected`` (float): fitted mean from the trend + season + break model;
+        - ``expected`` (float): mean predicted by the trend + season + break model;
+        - ``family`` (str): count model behind this month's limits;
         - ``lower``, ``upper`` (float): control limits (counts);
         - ``p_value`` (float in [0, 1]): two-sided tail probability of a count at least as
           extreme, ``min(1, 2 * min(P(Y <= y), P(Y >= y)))``;
@@ -859,28 +881,62 @@ def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, fami
     (Poisson, or negative binomial NB2 if overdispersed) at the expected value: the exact
     discrete-distribution limits of Spiegelhalter (2005, "Funnel plots for comparing
     institutional performance", *Statistics in Medicine* 24, 1185-1202) rather than a
-    normal 3-sigma rule. The model is fitted to all months including the one being judged
-    (a Phase I control chart), so a single extreme month pulls the expectation only slightly.
+    normal 3-sigma rule. By default each month's expectation and limits come from the
+    model refitted without that month (leave-one-out prediction), because with only two
+    or three years a month-of-year effect rests on two or three values, and an extreme
+    month would otherwise absorb itself into its own expectation. Months flagged in this
+    pass are then left out of all fits in one second pass for the expected level (the
+    dispersion is kept from the first pass, since trimming would shrink it), as when
+    out-of-control points are removed before recomputing Phase I control limits
+    (Montgomery, *Introduction to Statistical Quality Control*, ch. 6); otherwise an
+    extreme month would distort the expectation for the same month in other years.
     """
     check_probability(level, "level")
     check_choice(family, "family", ["auto", "poisson", "negative_binomial"])
+    check_type(leave_one_out, "leave_one_out", bool)
     s, br, use_season = _prepare_model(series, breaks, True)
     X = _design(s.index, br, use_season)
-    res, fam, _, _ = _fit_count_model(s, X, family)
-    mu = _fitted_mean(res, X)
     y = s.to_numpy()
-    if fam == "negative_binomial":
-        a = _nb_alpha(res)
-        dist = stats.nbinom(1.0 / a, 1.0 / (1.0 + a * mu))
-    else:
-        dist = stats.poisson(mu)
+    n = len(s)
+    mu = np.empty(n)
+    nb_alpha = np.zeros(n)
+    fams = np.empty(n, dtype=object)
     q = (1 - level) / 2
-    lower = dist.ppf(q)
-    upper = dist.ppf(1 - q)
-    pv = np.clip(2 * np.minimum(dist.cdf(y), dist.sf(y - 1)), 0, 1)
+    if leave_one_out:
+        # One refit per month of the series (months, not data rows). Months flagged in a
+        # pass are left out of every fit in the next pass, until the flagged set is stable.
+        flagged = np.zeros(n, dtype=bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for pass_no in range(2):
+                for i in range(n):
+                    mask = ~flagged
+                    mask[i] = False
+                    Xi = X.loc[mask]
+                    Xi = Xi.loc[:, (Xi.to_numpy() != 0).any(axis=0)]  # a dummy may lose its only month
+                    res, fam, _, _ = _fit_count_model(s[mask], Xi, family if pass_no == 0 else
+                                                      ("negative_binomial" if fams[i] == "negative_binomial"
+                                                       else "poisson"))
+                    mu[i] = float(_fitted_mean(res, X.iloc[[i]][Xi.columns])[0])
+                    if pass_no == 0:  # dispersion from the first pass only (trimming would shrink it)
+                        nb_alpha[i] = _nb_alpha(res) if fam == "negative_binomial" else 0.0
+                        fams[i] = fam
+                new_flag = _outside_limits(y, mu, nb_alpha, q)
+                if pass_no == 0 and not new_flag.any():
+                    break
+                flagged = new_flag
+    else:
+        res, fam, _, _ = _fit_count_model(s, X, family)
+        mu[:] = _fitted_mean(res, X)
+        nb_alpha[:] = _nb_alpha(res) if fam == "negative_binomial" else 0.0
+        fams[:] = fam
+    lower, upper, nbd, pod, use_nb = _count_limits(mu, nb_alpha, q)
+    cdf = np.where(use_nb, nbd.cdf(y), pod.cdf(y))
+    sf = np.where(use_nb, nbd.sf(y - 1), pod.sf(y - 1))
+    pv = np.clip(2 * np.minimum(cdf, sf), 0, 1)
     flag = np.where(y > upper, "high", np.where(y < lower, "low", ""))
     return pd.DataFrame({"month": s.index.to_numpy(dtype=object), "observed": y.astype("int64"),
-                         "expected": mu, "lower": lower, "upper": upper, "p_value": pv,
+                         "expected": mu, "family": fams, "lower": lower, "upper": upper, "p_value": pv,
                          "flag": flag, "exceptional": flag != ""})
 
 
