@@ -322,6 +322,39 @@ def test_classify_columns_and_background(classified):
     assert res[["count_2023", "count_2024", "count_2025"]].to_numpy().sum() == 3 * 1500 + 7 * 40
 
 
+def test_classify_rise_p_value_matches_statsmodels(classified):
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    res, sites = classified
+    cx, cy, _ = sites["emerging"]
+    i = int(np.argmin(np.hypot(res["x"] - cx, res["y"] - cy)))
+    w = hotspot_weights(hotspot_grid(box_boundary(), cell_size=500))
+    counts = res[["count_2023", "count_2024", "count_2025"]].to_numpy(float)
+    neigh = w.sparse @ counts
+    totals = counts.sum(axis=0)
+    busiest = int(np.argmax(neigh[i, :2] / totals[:2]))
+    expected = test_poisson_2indep(neigh[i, 2], totals[2], neigh[i, busiest], totals[busiest],
+                                   method="exact-cond", alternative="larger").pvalue
+    assert res["p_increase"].iloc[i] == pytest.approx(expected, rel=1e-9)
+    assert res["p_increase"].between(0, 1).all() and res["p_increase_adjusted"].between(0, 1).all()
+
+
+def test_already_hot_place_that_doubles_is_emerging_not_persistent():
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    by_year = {}
+    for year, n_cluster in ((2023, 30), (2024, 30), (2025, 90)):
+        by_year[year] = pd.concat([uniform_points(1500, year + 50),
+                                   cluster_points(n_cluster, 440000, 290000, 150, year + 60)], ignore_index=True)
+    events = _yearly(by_year)
+    res = hotspot_classify(events, g, periods="Y")
+    cell = res.loc[(res["x"] - 440000).abs().le(250) & (res["y"] - 290000).abs().le(250)]
+    assert cell[["hot_2023", "hot_2024", "hot_2025"]].to_numpy().all()
+    assert (cell["pattern"] == "emerging").all()
+    flags_only = hotspot_classify(events, g, periods="Y", increase_test=False)
+    cell = flags_only.loc[cell.index]
+    assert (cell["pattern"] == "persistent").all()
+
+
 def test_classify_needs_two_periods():
     pts = uniform_points(50, 1).assign(date=pd.Timestamp("2024-03-01"))
     with pytest.raises(ValueError, match="at least two periods"):

@@ -703,7 +703,7 @@ def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots") -> str:
 def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: str = "Y",
                      date_col: str = "date", distance: float | None = None,
                      correction: str | None = "fdr_bh", alpha: float = 0.05, weights=None,
-                     persistent_share: float = 0.9) -> gpd.GeoDataFrame:
+                     persistent_share: float = 0.9, increase_test: bool = True) -> gpd.GeoDataFrame:
     """Classify grid cells as persistent, emerging, intermittent or former hotspots over periods.
 
     Parameters
@@ -723,6 +723,9 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
         As in :func:`hotspot_gistar`, applied in each period.
     persistent_share : float, default 0.9
         Share of periods a cell must be hot in to be persistent.
+    increase_test : bool, default True
+        Emerging requires a significant rise (rule 3 below). ``False`` uses the pure
+        flag-sequence rule instead.
 
     Returns
     -------
@@ -733,6 +736,11 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
           significant Gi* hot spot (after correction) in each period, oldest first.
         - ``periods_hot`` (int): number of periods in which the cell is hot.
         - ``hot_latest`` (bool): hot in the latest period.
+        - ``increase_ratio`` (float): the neighbourhood's share of the grid's events in the
+          latest period divided by its share in its busiest earlier period (above 1: higher
+          than ever before, relative to the partnership).
+        - ``p_increase`` (float), ``p_increase_adjusted`` (float): one-sided p-value of that
+          rise, and after ``correction`` over the cells hot in the latest period (1 elsewhere).
         - ``pattern`` (str): one of ``'persistent'``, ``'emerging'``, ``'intermittent'``,
           ``'former'``, ``'no pattern'`` by the rules below.
 
@@ -746,16 +754,35 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
     1. **no pattern**: never significantly hot.
     2. **former**: hot in at least one earlier period but not in the latest (ESRI
        "historical"/"diminishing").
-    3. **persistent**: hot in the latest period and in at least ``persistent_share`` of all
-       periods, rounded up (so all of them when ``T < 10``) (ESRI "persistent").
-    4. **emerging**: hot in the latest period, and its hot periods form one unbroken run ending
-       with the latest period (hot only in the latest period(s), not before) (ESRI "new" and
-       "consecutive").
-    5. **intermittent**: hot in the latest period and in some earlier period, with a gap
-       between (ESRI "sporadic"/"oscillating").
+    3. **emerging**: hot in the latest period, and its neighbourhood's events in the latest
+       period are significantly above its busiest earlier period (``p_increase_adjusted <
+       alpha``; ESRI "new", "consecutive" and "intensifying"): higher than it has ever been,
+       not merely back to an earlier level. With ``increase_test=False`` the flag rule is used
+       instead: hot periods form one unbroken run ending with the latest period, shorter than
+       the persistent threshold (hot only in the latest period(s), not before).
+    4. **persistent**: hot in the latest period and in at least ``persistent_share`` of all
+       periods, rounded up (so all of them when ``T < 10``), without a significant rise.
+    5. **intermittent**: hot in the latest period but neither persistent nor emerging: hot in
+       non-consecutive periods (ESRI "sporadic"/"oscillating"), or newly hot without a
+       significant rise.
 
-    ESRI's Mann-Kendall trend categories (intensifying, diminishing) are not used: with the
-    three yearly periods of a typical assessment a Mann-Kendall test cannot reach p < 0.05.
+    Why a rise test and not only the sequence of flags: a cell that crosses the significance
+    line this year but not last year has not been shown to have changed (the difference between
+    significant and not significant is not itself significant; Gelman & Stern 2006). On a
+    partnership where events follow population, the edges of the population hotspot flicker
+    in and out of significance from year to year, and a flag rule calls them "emerging". And
+    with three yearly periods a place that was already mildly hot and then doubled would be
+    called persistent. The rise test answers both: emerging means hot now *and* significantly
+    busier than before.
+
+    The rise test is the exact conditional test for two Poisson counts (Przyborowski &
+    Wilenski 1940): with ``a`` events in the neighbourhood in the latest period and ``b`` in its
+    busiest earlier period (the highest share of that period's grid total), ``a`` is
+    Binomial(``a + b``, ``N_latest / (N_latest + N_b)``) when the neighbourhood keeps its share
+    of the grid's events, so a partnership-wide rise is not mistaken for an emerging hotspot.
+    Comparing with the busiest earlier period (not their average) is conservative and keeps
+    an oscillating place from being called emerging. ESRI's Mann-Kendall trend test is not used:
+    with the three yearly periods of a typical assessment it cannot reach p < 0.05.
     """
     check_geodataframe(points, "points", projected=True)
     _check_grid(grid)
@@ -808,11 +835,43 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
     not_hot_rev = ~hot[:, ::-1]
     run = np.where(not_hot_rev.any(axis=1), not_hot_rev.argmax(axis=1), T)
     need = math.ceil(persistent_share * T - 1e-9)
+    # increase test: the neighbourhood's events in the latest period against its busiest earlier
+    # period, relative to the grid's totals (exact conditional binomial test, one-sided)
+    from scipy import stats
+
+    wsp = w.sparse.tocsr()
+    neigh = wsp @ counts.astype(float)
+    totals = counts.sum(axis=0).astype(float)
+    recent, n_recent = neigh[:, -1], totals[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        earlier_share = np.where(totals[None, :-1] > 0, neigh[:, :-1] / totals[None, :-1], -np.inf)
+    busiest = earlier_share.argmax(axis=1)
+    before = neigh[np.arange(n), busiest]
+    n_before = totals[:-1][busiest]
+    p_increase = np.ones(n)
+    tested = (n_recent > 0) & (n_before > 0) & (recent + before > 0)
+    if tested.any():
+        trials = np.rint(recent + before).astype(np.int64)[tested]
+        share_recent = n_recent / (n_recent + n_before[tested])
+        p_increase[tested] = stats.binom.sf(recent[tested] - 1, trials, share_recent)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tested, (recent / n_recent) / (before / n_before), np.nan)
+    p_increase = np.clip(p_increase, 0.0, 1.0)
+    p_increase_adj = np.ones(n)
+    if latest.any():
+        p_increase_adj[latest] = np.clip(_multiple_testing(p_increase[latest], correction, alpha), 0.0, 1.0)
+    if increase_test:
+        emerging = latest & (p_increase_adj < alpha)
+    else:
+        emerging = latest & (run == periods_hot) & (periods_hot < need)
     pattern = np.select(
-        [periods_hot == 0, ~latest, periods_hot >= need, run == periods_hot],
-        ["no pattern", "former", "persistent", "emerging"],
+        [periods_hot == 0, ~latest, emerging, periods_hot >= need],
+        ["no pattern", "former", "emerging", "persistent"],
         default="intermittent",
     )
+    out["increase_ratio"] = ratio
+    out["p_increase"] = p_increase
+    out["p_increase_adjusted"] = p_increase_adj
     out["periods_hot"] = periods_hot
     out["hot_latest"] = latest
     out["pattern"] = pattern
