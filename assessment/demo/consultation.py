@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ._common import MONTH_LABELS, PARTNERSHIP_CODE, PARTNERSHIP_NAME, weighted_choice, write_csv
+from ._common import (MONTH_LABELS, PARTNERSHIP_CODE, PARTNERSHIP_NAME, TOWN_CENTRE, distance, weighted_choice,
+                      write_csv)
 from .geography import Geography
 from .partners import ward_populations
 from .police import ASB, CRIME_TYPES
@@ -43,7 +44,10 @@ XSS_COMMENT = "Great survey <script>alert(1)</script> please read"
 
 def _ward_urbanity(geo: Geography) -> pd.DataFrame:
     wp = ward_populations(geo, "2024")
-    wp["urban"] = np.clip(np.log1p(wp.density) / np.log1p(4000.0), 0, 1)
+    wards = geo.wards_2024.set_index("ward_code").geometry.reindex(wp.ward_code)
+    rep = wards.representative_point()
+    near_centre = np.exp(-distance(rep.x.to_numpy(), rep.y.to_numpy(), TOWN_CENTRE) ** 2 / (2 * 1500.0**2))
+    wp["urban"] = np.clip(0.7 * near_centre + 0.3 * wp.density.to_numpy() / wp.density.max(), 0, 1)
     return wp
 
 
@@ -53,9 +57,9 @@ def residents_survey(rng: np.random.Generator, geo: Geography) -> pd.DataFrame:
     n = 1200 + int(rng.integers(-40, 40))
     ward = weighted_choice(rng, wp.population.to_numpy(), n)
     u = wp.urban.to_numpy()[ward][:, None]
-    rural_p = np.array([0.30, 0.45, 0.12, 0.09, 0.04])
-    urban_p = np.array([0.07, 0.30, 0.20, 0.27, 0.16])
-    p = rural_p + (urban_p - rural_p) * u**2
+    rural_p = np.array([0.33, 0.46, 0.11, 0.07, 0.03])
+    urban_p = np.array([0.04, 0.22, 0.20, 0.32, 0.22])
+    p = rural_p + (urban_p - rural_p) * u
     cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
     safe = np.array(SAFE_SCALE, dtype=object)[(rng.random((n, 1)) > cum).sum(axis=1)]
     names = np.array(list(CONCERNS), dtype=object)

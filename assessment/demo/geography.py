@@ -139,6 +139,23 @@ def _spread_seeds(rng: np.random.Generator, cells: pd.DataFrame, weights: np.nda
     return pts + rng.uniform(-40, 40, pts.shape)
 
 
+def _lloyd_seeds(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
+                 iterations: int = 8) -> np.ndarray:
+    """Population-weighted k-means++ seeding then Lloyd steps: seeds of roughly equal-population cells."""
+    seeds = np.column_stack([x, y])[weighted_choice(rng, w, 1)]
+    for _ in range(1, k):
+        d2 = np.min((x[:, None] - seeds[:, 0]) ** 2 + (y[:, None] - seeds[:, 1]) ** 2, axis=1)
+        pick = weighted_choice(rng, w * d2, 1)[0]
+        seeds = np.vstack([seeds, [x[pick], y[pick]]])
+    for _ in range(iterations):
+        lab = np.argmin((x[:, None] - seeds[:, 0]) ** 2 + (y[:, None] - seeds[:, 1]) ** 2, axis=1)
+        tot = np.bincount(lab, w, minlength=k)
+        good = tot > 0
+        seeds[good, 0] = np.bincount(lab, w * x, minlength=k)[good] / tot[good]
+        seeds[good, 1] = np.bincount(lab, w * y, minlength=k)[good] / tot[good]
+    return seeds
+
+
 def _voronoi(seeds: np.ndarray, clip: Polygon) -> list:
     cells = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=clip.buffer(2000), ordered=True)
     return [shapely.intersection(g, clip) for g in shapely.get_parts(cells)]
@@ -151,7 +168,12 @@ def _order(seeds: np.ndarray) -> np.ndarray:
 
 def _wards(rng: np.random.Generator, boundary: Polygon, cells: pd.DataFrame
            ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    seeds = _spread_seeds(rng, cells, cells.density.to_numpy() ** 0.55, 20, 1100.0)
+    # Wards hold roughly equal numbers of electors. k-means places centres with density
+    # proportional to the square root of the weight, so weighting by population squared gives
+    # centres in proportion to population, hence cells of roughly equal population.
+    weight = (cells.population.to_numpy() + 2.0) ** 2
+    seeds = _lloyd_seeds(rng, cells.x.to_numpy(), cells.y.to_numpy(), weight, 20, 10)
+    seeds = seeds + rng.uniform(-5, 5, seeds.shape)
     seeds = seeds[_order(seeds)]
     geoms = _voronoi(seeds, boundary)
     names = list(WARD_NAMES[:20])
@@ -175,7 +197,10 @@ def _wards(rng: np.random.Generator, boundary: Polygon, cells: pd.DataFrame
     assert best is not None
     union = shapely.union_all([geoms[i] for i in best])
     mask = shapely.contains_xy(union, cells.x.to_numpy(), cells.y.to_numpy()).astype(float)
-    new_seeds = _spread_seeds(rng, cells, cells.density.to_numpy() ** 0.5, 3, 700.0, mask)
+    inu = mask > 0
+    new_seeds = _lloyd_seeds(rng, cells.x.to_numpy()[inu], cells.y.to_numpy()[inu],
+                             (cells.population.to_numpy()[inu] + 2.0) ** 2, 3, 10)
+    new_seeds = new_seeds + rng.uniform(-5, 5, new_seeds.shape)
     new_seeds = new_seeds[_order(new_seeds)]
     new_geoms = _voronoi(new_seeds, union)
     keep = [i for i in range(20) if i not in best]
@@ -206,18 +231,7 @@ def _small_areas(rng: np.random.Generator, wards: gpd.GeoDataFrame, cells: pd.Da
         inw = ward_of == w
         k = max(1, int(round(pop[inw].sum() / 1450.0)))
         wx, wy, wp = cx[inw], cy[inw], pop[inw] + 0.5
-        seeds = np.column_stack([wx, wy])[weighted_choice(rng, wp, 1)]
-        # k-means++ style seeding then a few weighted Lloyd steps: roughly equal populations.
-        for _ in range(1, k):
-            d2 = np.min((wx[:, None] - seeds[:, 0]) ** 2 + (wy[:, None] - seeds[:, 1]) ** 2, axis=1)
-            pick = weighted_choice(rng, wp * d2, 1)[0]
-            seeds = np.vstack([seeds, [wx[pick], wy[pick]]])
-        for _ in range(6):
-            lab = np.argmin((wx[:, None] - seeds[:, 0]) ** 2 + (wy[:, None] - seeds[:, 1]) ** 2, axis=1)
-            tot = np.bincount(lab, wp, minlength=k)
-            good = tot > 0
-            seeds[good, 0] = np.bincount(lab, wp * wx, minlength=k)[good] / tot[good]
-            seeds[good, 1] = np.bincount(lab, wp * wy, minlength=k)[good] / tot[good]
+        seeds = _lloyd_seeds(rng, wx, wy, wp**2, k, 6)
         seeds = seeds + rng.uniform(-5, 5, seeds.shape)
         seeds = seeds[_order(seeds)]
         for j, g in enumerate(_voronoi(seeds, geom)):
@@ -230,7 +244,7 @@ def _small_areas(rng: np.random.Generator, wards: gpd.GeoDataFrame, cells: pd.Da
     n = len(pieces)
     arr = np.array(pieces, dtype=object)
     tree = shapely.STRtree(arr)
-    a_idx, b_idx = tree.query(arr, predicate="touches")
+    a_idx, b_idx = tree.query(arr, predicate="dwithin", distance=0.05)
     cand = (a_idx < b_idx) & (np.array(ward_idx)[a_idx] != np.array(ward_idx)[b_idx])
     a_idx, b_idx = a_idx[cand], b_idx[cand]
     order = rng.permutation(a_idx.size)
@@ -238,18 +252,18 @@ def _small_areas(rng: np.random.Generator, wards: gpd.GeoDataFrame, cells: pd.Da
     straddled = 0
     for o in order:
         a, b = int(a_idx[o]), int(b_idx[o])
-        if straddled == 6 or a in used or b in used:
+        if straddled == 7 or a in used or b in used:
             continue
-        shared = shapely.line_merge(shapely.intersection(pieces[a].boundary, pieces[b].boundary))
-        if shapely.length(shared) < 250:
+        shared = shapely.line_merge(shapely.intersection(pieces[a].boundary, pieces[b].buffer(0.05)))
+        if shapely.length(shared) < 120:
             continue
         mid = shapely.line_interpolate_point(shared, 0.5, normalized=True) if shared.geom_type == "LineString" \
             else shapely.centroid(shared)
-        radius = 0.5 * np.sqrt(pieces[a].area)
+        radius = 0.6 * np.sqrt(pieces[a].area)
         bite = shapely.intersection(pieces[b], mid.buffer(radius, 32))
         rest = shapely.difference(pieces[b], bite)
-        grown = shapely.union_all([pieces[a], bite]).buffer(0)
-        if (rest.geom_type != "Polygon" or grown.geom_type != "Polygon" or bite.area > 0.45 * pieces[b].area
+        grown = shapely.union_all([pieces[a], bite]).buffer(0.01).buffer(-0.01)
+        if (rest.geom_type != "Polygon" or grown.geom_type != "Polygon" or bite.area > 0.5 * pieces[b].area
                 or pieces[a].area / grown.area > 0.9):
             continue
         pieces[a], pieces[b] = grown, rest
@@ -334,6 +348,9 @@ def _map_points(rng: np.random.Generator, boundary: Polygon, cells: pd.DataFrame
     x = np.concatenate([x, ox + vx / norm * out])
     y = np.concatenate([y, oy + vy / norm * out])
     x, y = np.round(x), np.round(y)
+    for _ in range(5):  # every map point has its own coordinates
+        clash = pd.Series(x * 1e7 + y).duplicated().to_numpy()
+        x[clash] += 7.0
 
     n = x.size
     sa_index = _assign(sa.geometry, x, y)

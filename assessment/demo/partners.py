@@ -20,7 +20,7 @@ DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 def _days(rng: np.random.Generator, n: int, dow_weight: np.ndarray, month_weight: np.ndarray | None = None
           ) -> pd.DatetimeIndex:
-    w = np.asarray(dow_weight, dtype=float)[WINDOW_DAYS.dayofweek]
+    w = np.asarray(dow_weight, dtype=float)[WINDOW_DAYS.day_of_week]
     if month_weight is not None:
         w = w * np.asarray(month_weight, dtype=float)[WINDOW_DAYS.month - 1]
     return WINDOW_DAYS[weighted_choice(rng, w, n)]
@@ -91,7 +91,8 @@ def _sa_violence_weight(geo: Geography, police: pd.DataFrame) -> np.ndarray:
 
 def ed_assaults(rng: np.random.Generator, geo: Geography, police: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ED assault attendances, aggregated by small area and month, and a time/method profile."""
-    w = _sa_violence_weight(geo, police) + 0.3
+    # ED sees the more serious assaults, which cluster even more in the night-time economy.
+    w = _sa_violence_weight(geo, police) ** 1.4 + 0.3
     n = int(rng.poisson(70 * len(MONTHS)))
     sa = weighted_choice(rng, w, n)
     days = _days(rng, n, WEEKEND)
@@ -111,7 +112,7 @@ def ed_assaults(rng: np.random.Generator, geo: Geography, police: pd.DataFrame) 
     band = (when.hour.to_numpy() // 3) * 3
     hour_band = pd.Series(band).astype(str).str.zfill(2) + ":00-" + pd.Series(band + 2).astype(str).str.zfill(2) + ":59"
     prof = pd.DataFrame({
-        "day_of_week": pd.Categorical(np.array(DAY_NAMES)[when.dayofweek], categories=DAY_NAMES, ordered=True),
+        "day_of_week": pd.Categorical(np.array(DAY_NAMES)[when.day_of_week], categories=DAY_NAMES, ordered=True),
         "hour_band": hour_band.to_numpy(), "assault_method": method, "location_type": location,
     })
     profile = (prof.groupby(["day_of_week", "hour_band", "assault_method", "location_type"], observed=True)
@@ -210,10 +211,16 @@ def write_council(frame: pd.DataFrame, dest: Path, seed: int) -> dict[str, Path]
 
 # -------------------------------------------------------------------------------------- licensing
 
-PUB_A = ["Red", "White", "Black", "Golden", "Royal", "Old", "Green", "Blue", "Three", "Kings", "Queens", "George"]
-PUB_B = ["Lion", "Hart", "Swan", "Horse", "Bell", "Crown", "Anchor", "Plough", "Oak", "Bull", "Feathers", "Arms"]
+PUBS = ["The Red Lion", "The White Hart", "The Royal Oak", "The Crown", "The Plough", "The Swan", "The Bell",
+        "The Kings Arms", "The Queens Head", "The George", "The Black Horse", "The Anchor", "The Wheatsheaf",
+        "The Golden Fleece", "The Fox and Hounds", "The Rose and Crown", "The Green Man", "The Coach and Horses",
+        "The Railway", "The Bull", "The Feathers", "The Star", "The Nags Head", "The Three Tuns", "The Old Mill",
+        "The Farmers Arms", "The Cricketers", "The New Inn", "The Boat", "The Duke of York", "The Oddfellows Arms",
+        "The Prince of Wales", "The Masons Arms", "The Woolpack", "The Hare and Hounds", "The Malt Shovel",
+        "The Dog and Partridge", "The Eagle"]
+LOCALITIES = ["Northwick", "Eastbank", "Southmoor", "Hollins Park", "Market Street", "Station Road", "Abbey"]
 PREMISES = {  # kind: (count, share within the town centre, late-night probability, name stems)
-    "pub": (38, 0.55, 0.35, None),
+    "pub": (38, 0.55, 0.35, PUBS),
     "bar": (12, 0.9, 0.85, ["Vault", "Cellar Bar", "Social", "Tap Room", "Lounge", "Cocktail Club", "Gin Bar"]),
     "nightclub": (5, 1.0, 1.0, ["Club Neon", "Pulse", "Mirage", "The Warehouse", "Electric"]),
     "restaurant": (24, 0.6, 0.15, ["Spice Garden", "La Piazza", "Golden Dragon", "The Brasserie", "Taj Mahal",
@@ -234,14 +241,11 @@ def licensed_premises(rng: np.random.Generator, geo: Geography) -> pd.DataFrame:
     for kind, (count, tc_share, late_p, stems) in PREMISES.items():
         in_tc = rng.random(count) < tc_share
         c = np.where(in_tc, weighted_choice(rng, tc_w, count), weighted_choice(rng, cells.population.to_numpy(), count))
-        if stems is None:
-            names = ("The " + pd.Series(np.array(PUB_A)[rng.integers(0, len(PUB_A), count)]) + " "
-                     + pd.Series(np.array(PUB_B)[rng.integers(0, len(PUB_B), count)])).to_numpy()
-        else:
-            names = np.array(stems, dtype=object)[np.arange(count) % len(stems)]
-            suffix = np.where(np.arange(count) >= len(stems), " " + pd.Series(np.arange(count) // len(stems) + 1)
-                              .astype(str).to_numpy(), "")
-            names = (pd.Series(names) + pd.Series(suffix)).to_numpy()
+        names = np.array(stems, dtype=object)[np.arange(count) % len(stems)]
+        # A second branch of the same name carries its locality, as real registers do.
+        repeat = np.arange(count) >= len(stems)
+        prefix = np.array(LOCALITIES, dtype=object)[(np.arange(count) // len(stems) + np.arange(count)) % len(LOCALITIES)]
+        names = np.where(repeat, prefix + " " + names, names)
         late = rng.random(count) < late_p * np.where(in_tc, 1.0, 0.5)
         late_close = np.array(["00:00", "00:30", "01:00", "02:00", "03:00"])[
             weighted_choice(rng, np.array([3, 3, 3, 2, 1.0 if kind == "nightclub" else 0.2]), count)]
@@ -289,7 +293,7 @@ def yos_first_time_entrants(rng: np.random.Generator, geo: Geography) -> pd.Data
     parts = []
     for version in ("2019", "2024"):
         wp = ward_populations(geo, version)
-        rate = 0.22 / 1000 * (1 + wp.density.to_numpy() / 3000.0)  # per person per quarter
+        rate = 0.035 / 1000 * (1 + wp.density.to_numpy() / 3000.0)  # per resident per quarter
         qs = [q for q in quarters if (q.start_time < pd.Timestamp("2024-05-01")) == (version == "2019")]
         for q in qs:
             parts.append(pd.DataFrame({"ward_code": wp.ward_code, "quarter": f"{q.year}-Q{q.quarter}",

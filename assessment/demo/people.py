@@ -89,7 +89,8 @@ def generate_nominals(rng: np.random.Generator, geo: Geography, violence_weight:
     first_day = pd.Series(inc_day[frame.inc.to_numpy()]).groupby(frame.person.to_numpy()).min()
     first = np.full(n_people, span // 2)
     first[first_day.index.to_numpy()] = first_day.to_numpy()
-    age_years = np.concatenate([16 + rng.gamma(2.2, 8.0, n_victims), 14 + rng.gamma(1.8, 7.0, n_offenders)])
+    age_years = np.minimum(np.concatenate([16 + rng.gamma(2.2, 8.0, n_victims),
+                                           14 + rng.gamma(1.8, 7.0, n_offenders)]), 88.0)
     dob = START + (first - np.round(age_years * 365.25)).astype("timedelta64[D]")
     dob_year = dob.astype("datetime64[Y]").astype(int) + 1970
     recorded = np.minimum(dob_year + 18 + rng.integers(0, 6, n_people), 2025) % 100

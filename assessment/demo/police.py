@@ -232,10 +232,17 @@ def _outcomes(rng: np.random.Generator, ev: pd.DataFrame, is_asb: np.ndarray) ->
     court = np.isin(outcome, list(_COURT))
     mean_lag = np.where(court, 5.0, np.where(outcome == "Awaiting court outcome", 2.0, 1.3))
     lag = rng.geometric(1.0 / (mean_lag + 1.0)) - 1
-    out_month = ev.month_index.to_numpy() + lag
-    late = out_month > len(MONTHS) - 1
-    outcome[late & court] = "Awaiting court outcome"
-    outcome[late & ~court] = "Under investigation"
+    last = len(MONTHS) - 1
+    month = ev.month_index.to_numpy()
+    out_month = month + lag
+    # A court result not reached by the end of the window leaves the crime awaiting court,
+    # charged at about a third of the way to the result; otherwise it is still under investigation.
+    charge_month = month + lag // 3
+    awaiting = court & (out_month > last) & (charge_month <= last)
+    outcome[awaiting] = "Awaiting court outcome"
+    out_month[awaiting] = charge_month[awaiting]
+    late = out_month > last
+    outcome[late] = "Under investigation"
     out_month = np.where(late | np.isin(outcome, list(NO_ROW_OUTCOMES)) | is_asb, -1, out_month)
     outcome[is_asb] = ""
     return outcome, out_month
