@@ -69,6 +69,13 @@ def test_default_cell_size_is_shorter_side_over_50_rounded(grid):
     assert np.isclose(grid["area"].sum(), 15000 * 12000)
 
 
+@pytest.mark.parametrize("short_side, expected", [(12_000, 200), (30_000, 600), (3_700, 70), (5_000, 100)])
+def test_default_cell_size_rounding(short_side, expected):
+    g = hotspot_grid(gpd.GeoSeries([shapely.box(0, 0, 20_000, short_side)], crs=27700))
+    assert g.attrs["hotspot_grid"]["cell_size"] == expected
+    assert math.ceil(short_side / expected) >= 50
+
+
 def test_cell_size_can_be_overridden():
     g = hotspot_grid(box_boundary(), cell_size=500)
     assert g.attrs["hotspot_grid"]["cell_size"] == 500.0

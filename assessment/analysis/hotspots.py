@@ -638,8 +638,10 @@ def hotspot_gistar(counts_grid: gpd.GeoDataFrame, distance: float | None = None,
     of 200 m) FDR-corrected normal p-values flagged a spurious hotspot in 36 runs (18%). The
     exact binomial tail is accurate at any depth, so the correction keeps its promise: in the
     same simulations it flagged one in 2 runs (1%), within the 5% that FDR allows under the
-    complete null (the tests check at most 10 of 100 seeded runs; see docs/BENCHMARKS.md). For values that are not counts (rates, excess) use
-    :func:`hotspot_rate`, which applies the same exact test against population.
+    complete null (the tests check at most 10 of 100 seeded runs; see docs/BENCHMARKS.md).
+    The binomial is discrete, so the test is slightly conservative; a planted cluster of 80
+    events among 12,000 is still found. For hotspots relative to population, use
+    :func:`hotspot_rate`, which applies the same exact test with population shares.
     """
     _check_grid(counts_grid, "counts_grid", (column,))
     check_nonnegative_counts(counts_grid[column], column, where="counts_grid")
