@@ -71,7 +71,7 @@ def test_default_cell_size_is_shorter_side_over_50_rounded(grid):
 
 @pytest.mark.parametrize("short_side, expected", [(12_000, 200), (30_000, 600), (3_700, 70), (5_000, 100)])
 def test_default_cell_size_rounding(short_side, expected):
-    g = hotspot_grid(gpd.GeoSeries([shapely.box(0, 0, 20_000, short_side)], crs=27700))
+    g = hotspot_grid(gpd.GeoSeries([shapely.box(0, 0, 40_000, short_side)], crs=27700))
     assert g.attrs["hotspot_grid"]["cell_size"] == expected
     assert math.ceil(short_side / expected) >= 50
 
