@@ -27,6 +27,15 @@ FORCE = "city-of-london"
 CITY_BOX = [(51.505, -0.115), (51.525, -0.115), (51.525, -0.070), (51.505, -0.070)]
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any real HTTP request through requests fails the test."""
+    def refuse(self, request, **kwargs):
+        raise AssertionError(f"real HTTP request attempted: {request.method} {request.url}")
+
+    monkeypatch.setattr(requests.Session, "send", refuse)
+
+
 class FakeResponse:
     def __init__(self, status: int, body=None, content: bytes = b"", headers=None):
         self.status_code = status
@@ -288,6 +297,31 @@ def test_resume_after_interruption_leaves_finished_months_untouched(tmp_path):
     assert "Offender given a caution" in set(feb["Outcome type"])
 
 
+def test_month_torn_between_files_is_fetched_again(tmp_path, monkeypatch):
+    real = fetch._write_csv
+
+    class Killed(BaseException):
+        pass
+
+    def write(frame, path):  # the process dies just before February's street file is renamed into place
+        if path.name == f"2024-02-{FORCE}-street.csv":
+            raise Killed()
+        return real(frame, path)
+
+    monkeypatch.setattr(fetch, "_write_csv", write)
+    with pytest.raises(Killed):
+        run(tmp_path)
+    feb = tmp_path / "2024-02"
+    assert (feb / f"2024-02-{FORCE}-outcomes.csv").exists() and not (feb / f"2024-02-{FORCE}-street.csv").exists()
+    (feb / f"2024-02-{FORCE}-outcomes.csv").write_text("torn\n")
+    january = snapshot(tmp_path / "2024-01")
+    monkeypatch.setattr(fetch, "_write_csv", real)
+    result = run(tmp_path)
+    assert result.skipped == ["2024-01"] and result.fetched == ["2024-02", "2024-03"]
+    assert snapshot(tmp_path / "2024-01") == january
+    assert (feb / f"2024-02-{FORCE}-outcomes.csv").read_text().startswith("Crime ID,Month")
+
+
 def test_manual_download_month_without_marker_is_never_overwritten(tmp_path):
     folder = tmp_path / "2024-01"
     folder.mkdir()
@@ -418,6 +452,13 @@ def test_cli_fetch_police_with_recorded_session(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr()
     assert "fetched 2 month(s)" in out.out + out.err
     assert (tmp_path / "2024-02" / f"2024-02-{FORCE}-street.csv").exists()
+
+
+def test_default_session_is_requests_with_user_agent():
+    session = fetch.make_session()
+    assert isinstance(session, requests.Session) and "assessment-workbench" in session.headers["User-Agent"]
+    with pytest.raises(AssertionError, match="real HTTP request attempted"):
+        session.get("https://data.police.uk/api/forces")
 
 
 def test_cli_reversed_months_exit_1(tmp_path, monkeypatch, capsys):

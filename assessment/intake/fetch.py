@@ -43,8 +43,8 @@ Resume rules
 ------------
 - Every file is written to ``<name>.part`` and renamed into place atomically, so a
   file with its final name is always whole.
-- A month folder holding a ``.complete`` marker, or every file expected for that
-  month, is finished: it is never fetched again nor overwritten.
+- A month folder whose ``.complete`` marker names the force (a line per force
+  finished there), or that holds every file expected for that month, is finished: it is never fetched again nor overwritten.
 - Any other month folder is partial: its ``*.part`` leftovers are removed and the
   month is fetched again in full.
 - Requests are polite: a configurable delay between requests, retries with
@@ -351,10 +351,12 @@ def month_is_complete(dest: Path, month: str, force: str, expected: Sequence[str
     Returns
     -------
     bool
-        True when ``dest/month/.complete`` exists or every expected file does.
+        True when ``dest/month/.complete`` names the force (one line per force
+        finished in that folder) or every expected file exists.
     """
     folder = Path(dest) / month
-    if (folder / COMPLETE_MARKER).exists():
+    marker = folder / COMPLETE_MARKER
+    if marker.exists() and any(line.split(" ")[0] == force for line in marker.read_text().splitlines()):
         return True
     files = month_files(dest, month, force)
     return folder.is_dir() and all(files[k].exists() for k in expected)
@@ -373,6 +375,12 @@ def _write_atomic(path: Path, payload: bytes) -> Path:
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return _write_atomic(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+
+
+def _mark_complete(folder: Path, force: str, note: str) -> None:
+    marker = folder / COMPLETE_MARKER
+    before = marker.read_text() if marker.exists() else ""
+    _write_atomic(marker, (before + f"{force} {note} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n").encode())
 
 
 def _clear_partial(folder: Path) -> None:
@@ -398,13 +406,22 @@ def _booleans(series: pd.Series) -> pd.Series:
     return series.map({True: "True", False: "False"}).fillna("").astype(str)
 
 
-def crimes_to_street(records: list[dict], force_name: str) -> pd.DataFrame:
+def _normalise(records: list[dict] | pd.DataFrame, name: str) -> pd.DataFrame:
+    """API records as a flat frame (``pandas.json_normalize``); frames pass through."""
+    if isinstance(records, pd.DataFrame):
+        return records.reset_index(drop=True)
+    check_type(records, name, list)
+    return pd.json_normalize(records) if records else pd.DataFrame()
+
+
+def crimes_to_street(records: list[dict] | pd.DataFrame, force_name: str) -> pd.DataFrame:
     """Convert API crime records to the rows of a ``-street.csv`` file.
 
     Parameters
     ----------
-    records : list of dict
-        As returned by ``crimes-street`` or ``crimes-no-location`` (``category``,
+    records : list of dict or pandas.DataFrame
+        As returned by ``crimes-street`` or ``crimes-no-location``, or already
+        flattened by ``pandas.json_normalize`` (``category``,
         ``location_type``, ``location{latitude, longitude, street{id, name}}``,
         ``context``, ``outcome_status{category, date}``, ``persistent_id``, ``id``,
         ``location_subtype``, ``month``).
@@ -429,9 +446,8 @@ def crimes_to_street(records: list[dict], force_name: str) -> pd.DataFrame:
         - ``Last outcome category``: ``outcome_status.category`` (codes mapped by
           :data:`OUTCOME_NAMES`), empty when there is none.
     """
-    check_type(records, "records", list)
     check_type(force_name, "force_name", str)
-    raw = pd.json_normalize(records) if records else pd.DataFrame()
+    raw = _normalise(records, "records")
     n = len(raw)
     street = _text(_column(raw, "location.street.name")).str.strip()
     has_place = street.ne("")
@@ -463,12 +479,12 @@ def crimes_to_street(records: list[dict], force_name: str) -> pd.DataFrame:
     return out.astype(str).reset_index(drop=True) if n else out
 
 
-def outcome_status_rows(records: list[dict], force_name: str) -> pd.DataFrame:
+def outcome_status_rows(records: list[dict] | pd.DataFrame, force_name: str) -> pd.DataFrame:
     """The latest outcome of each API crime record, as rows of an ``-outcomes.csv`` file.
 
     Parameters
     ----------
-    records : list of dict
+    records : list of dict or pandas.DataFrame
         API crime records (see :func:`crimes_to_street`).
     force_name : str
         The force's name.
@@ -481,8 +497,8 @@ def outcome_status_rows(records: list[dict], force_name: str) -> pd.DataFrame:
         outcome (``outcome_status.date``), for records with a Crime ID and an
         outcome status. Earlier outcomes of the same crime are not in the API.
     """
-    street = crimes_to_street(records, force_name)
-    raw = pd.json_normalize(records) if records else pd.DataFrame()
+    raw = _normalise(records, "records")
+    street = crimes_to_street(raw, force_name)
     date = _text(_column(raw, "outcome_status.date")).str[:7].reset_index(drop=True)
     keep = street["Crime ID"].ne("") & street["Last outcome category"].ne("") & date.ne("")
     out = street.loc[keep, list(OUTCOMES_COLUMNS[:-1])].copy()
@@ -513,8 +529,7 @@ def stops_to_frame(records: list[dict]) -> pd.DataFrame:
         empty), falling back to ``outcome_object.name``; coordinates empty when
         the stop has no location.
     """
-    check_type(records, "records", list)
-    raw = pd.json_normalize(records) if records else pd.DataFrame()
+    raw = _normalise(records, "records")
     outcome = _column(raw, "outcome").astype(object)
     outcome = outcome.where(outcome.notna() & ~outcome.isin([False, True, ""]), None)
     outcome = outcome.fillna(_column(raw, "outcome_object.name").astype(object).replace("", None))
@@ -646,8 +661,8 @@ def _street_crimes(client: _Client, base: str, polygon, month: str, depth: int =
         return found
 
 
-def street_crimes_in(client: _Client, base: str, boundary, month: str) -> list[dict]:
-    """Every street crime of a month inside ``boundary``, each once.
+def street_crimes_in(client: _Client, base: str, boundary, month: str) -> pd.DataFrame:
+    """Every street crime of a month inside ``boundary``, each once, as a flat frame.
 
     The request polygons are the boundary's parts, simplified (about 10 m) and
     grown by about 20 m so that no edge point is lost; points are then kept only
@@ -662,15 +677,14 @@ def street_crimes_in(client: _Client, base: str, boundary, month: str) -> list[d
     for part in _polygons(query):
         records.extend(_street_crimes(client, base, part, month))
     if not records:
-        return []
+        return pd.DataFrame()
     frame = pd.json_normalize(records)
     lng = pd.to_numeric(_column(frame, "location.longitude"), errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(_column(frame, "location.latitude"), errors="coerce").to_numpy(dtype=float)
     inside = shapely.intersects_xy(boundary, np.nan_to_num(lng, nan=1e9), np.nan_to_num(lat, nan=1e9))
     ids = _column(frame, "id").astype(str)
     first = ~ids.duplicated().to_numpy() | ids.isin(["None", "nan", ""]).to_numpy()
-    keep = np.flatnonzero(inside & first)
-    return [records[i] for i in keep]
+    return frame[inside & first].reset_index(drop=True)
 
 
 def force_boundary(client: _Client, base: str, force: str, dest: Path):
@@ -772,7 +786,8 @@ def catalogue_stub(force: str, force_name: str, source: str, kinds: Sequence[str
             "caveats": common + ([
                 "Derived from the API, not the published outcomes files: only the latest outcome of each crime "
                 "fetched here, filed under the month of that outcome. Intermediate outcomes and outcomes of crimes "
-                "from before the first fetched month are missing; LSOA columns are empty.",
+                "from before the first fetched month are missing; LSOA columns are empty. Fetch months in order: "
+                "a finished month's outcomes file is never rewritten when earlier months are fetched later.",
             ] if source == "api" else []),
         }
     if "stop-and-search" in kinds:
@@ -823,8 +838,10 @@ def _fetch_api_month(client: _Client, base: str, force: str, force_name: str, mo
     files = month_files(dest, month, force)
     records = street_crimes_in(client, base, area, month)
     if whole_force:
-        records = records + client.json(f"{base}/crimes-no-location",
-                                        params={"category": "all-crime", "force": force, "date": month})
+        unmapped = client.json(f"{base}/crimes-no-location",
+                               params={"category": "all-crime", "force": force, "date": month})
+        if unmapped:
+            records = pd.concat([records, pd.json_normalize(unmapped)], ignore_index=True)
     street = crimes_to_street(records, force_name)
     status = outcome_status_rows(records, force_name)
     written = []
@@ -843,7 +860,7 @@ def _fetch_api_month(client: _Client, base: str, force: str, force_name: str, mo
     if stops and stop_records is not None:
         written.append(_write_csv(stops_frame, files["stop-and-search"]))
     written.append(_write_csv(street, files["street"]))
-    _write_atomic(folder / COMPLETE_MARKER, f"{month} fetched {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
+    _mark_complete(folder, force, f"{month} fetched from the API")
     return [p for p in written if not p.name.startswith(".")]
 
 
@@ -897,7 +914,7 @@ def _fetch_archive(client: _Client, force: str, months: list[str], dest: Path, a
             for kind in ("outcomes", "stop-and-search", "street"):  # street last, as in API runs
                 if inside[kind]:
                     result.files.append(_write_atomic(files[kind], zf.read(inside[kind])))
-            _write_atomic(files["street"].parent / COMPLETE_MARKER, f"{month} from {archive_month}.zip\n".encode())
+            _mark_complete(files["street"].parent, force, f"{month} extracted from {archive_month}.zip")
             result.fetched.append(month)
             progress(f"{month}: extracted {', '.join(expected)}")
 
