@@ -302,7 +302,11 @@ def _kml_geometry(path: Path):
         polys.append(shapely.Polygon(outer, inner) if len(outer) >= 4 else shapely.Polygon())
     if not polys:
         raise GeographyError(f"KML file {path} holds no <Polygon>")
-    name_el = next((e for e in root.iter() if _local(e.tag) == "name" and (e.text or "").strip()), None)
+    # The Placemark's own <name> names the neighbourhood; a Document <name> often repeats the id.
+    placemark = next((e for e in root.iter() if _local(e.tag) == "Placemark"), root)
+    name_el = next((e for e in placemark if _local(e.tag) == "name" and (e.text or "").strip()), None)
+    if name_el is None:
+        name_el = next((e for e in root.iter() if _local(e.tag) == "name" and (e.text or "").strip()), None)
     name = name_el.text.strip() if name_el is not None else None
     geom = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
     return geom, name

@@ -115,12 +115,26 @@ def parse_dates(values: pd.Series, date_format: str) -> pd.Series:
     return pd.Series(out, index=values.index, dtype="datetime64[ns]")
 
 
+def text_from_codes(labels, codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """A ``str`` Series holding ``labels[codes]`` (NA where a code is -1), built in Arrow.
+
+    Broadcasting a few distinct labels over millions of rows this way avoids making a
+    Python string object per row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = np.asarray(codes)
+    dictionary = pa.array(list(labels), type=pa.large_string())  # pandas str storage
+    indices = pa.array(np.clip(codes, 0, None).astype(np.int32), mask=codes < 0)
+    taken = pc.take(dictionary, indices) if len(dictionary) else pa.nulls(len(codes), pa.large_string())
+    return pd.Series(pd.array(taken, dtype="str"), index=index)
+
+
 def month_strings(dates: pd.Series) -> pd.Series:
     """``YYYY-MM`` text for each date (NA for NaT), formatted once per distinct month."""
     check_type(dates, "dates", pd.Series)
     months = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
     codes, uniques = pd.factorize(months, use_na_sentinel=True)
-    labels = np.datetime_as_string(np.asarray(uniques, dtype="datetime64[M]"), unit="M").astype(object)
-    picked = labels[np.clip(codes, 0, None)] if len(labels) else np.full(len(codes), None, dtype=object)
-    picked = np.where(codes >= 0, picked, None)
-    return pd.Series(picked, index=dates.index, dtype="str")
+    labels = np.datetime_as_string(np.asarray(uniques, dtype="datetime64[M]"), unit="M").tolist()
+    return text_from_codes(labels, codes, dates.index)

@@ -50,7 +50,7 @@ from assessment.checks import check_choice, check_type
 from assessment.errors import AssessmentError, IntakeError, SharingRefused
 from assessment.intake import police_uk
 from assessment.intake.coords import to_bng
-from assessment.intake.dates import is_month_only, month_strings, parse_dates
+from assessment.intake.dates import is_month_only, month_strings, parse_dates, text_from_codes
 from assessment.intake.quality import (
     COMPLETENESS_COLUMNS,
     COVERAGE_COLUMNS,
@@ -59,6 +59,7 @@ from assessment.intake.quality import (
     coverage_by_month,
     field_completeness,
     flag_exact_duplicates,
+    flag_repeated_values,
     flag_repeats,
     quality_record,
     quality_summary,
@@ -234,12 +235,17 @@ def _text(frame: pd.DataFrame, col: str | None) -> pd.Series:
     """A source column as stripped text with blanks as NA (all-NA when unmapped)."""
     if col is None:
         return pd.Series(np.nan, index=frame.index, dtype="str")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     values = frame[col]
     if values.dtype != "str":
         values = values.astype("str")
-    if len(values) and values.str.startswith(" ").any() | values.str.endswith(" ").any():
+    arr = pa.array(values.array)
+    if len(values) and pc.any(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))).as_py():
         values = values.str.strip()
-    return values.where(values != "")
+        values = values.where(values != "")
+    return values
 
 
 def _window_months(catalogue: Catalogue, window: tuple[str, str] | None | bool) -> tuple[str, str] | None:
@@ -262,7 +268,7 @@ def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str) ->
     parsed = parse_dates(raw, fmt)
     reasons.mark(raw.isna().to_numpy(), "date missing", f"{col} is empty")
     reasons.mark((parsed.isna() & raw.notna()).to_numpy(), "unparseable date",
-                 f"{col} must match {fmt!r}, got " + raw.astype("str").fillna(""))
+                 (f"{col} must match {fmt!r}, got ", raw))
     month = month_strings(parsed)
     date = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]") if is_month_only(fmt) else parsed
     return date, month
@@ -304,9 +310,11 @@ def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary) -
     east, north, status = to_bng(frame[c.x], frame[c.y], c.crs)
     invalid = np.asarray(status == "invalid")
     if invalid.any():
-        detail = (f"{c.x}, {c.y} must be a location in {c.crs} within Great Britain, got "
-                  + _text(frame, c.x).fillna("") + ", " + _text(frame, c.y).fillna(""))
-        reasons.mark(invalid, "coordinates invalid", detail)
+        pair = np.full(n, None, dtype=object)
+        pair[invalid] = (_text(frame, c.x)[invalid].astype("str").fillna("") + ", "
+                         + _text(frame, c.y)[invalid].astype("str").fillna("")).to_numpy(dtype=object)
+        reasons.mark(invalid, "coordinates invalid",
+                     (f"{c.x}, {c.y} must be a location in {c.crs} within Great Britain, got ", pair))
     if ds.require_coordinates:
         reasons.mark(np.asarray(status == "missing"), "coordinates missing", f"{c.x}/{c.y} empty")
     if ds.outside_partnership_buffer is not None and boundary is not None:
@@ -331,12 +339,13 @@ def _categories(frame: pd.DataFrame, ds: Dataset, catalogue: Catalogue, reasons:
         return category, pd.Series(np.nan, index=frame.index, dtype="str")
     mapping = catalogue.category_maps[ds.category_map]
     codes, uniques = pd.factorize(category, use_na_sentinel=True)
-    themes = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)  # one lookup per distinct value
-    theme = pd.Series(themes[codes], index=frame.index, dtype="str")
+    themes = [mapping.get(u) for u in uniques]  # one lookup per distinct value
+    theme_codes = np.array([i if t is not None else -1 for i, t in enumerate(themes)] + [-1])[codes]
+    theme = text_from_codes([t or "" for t in themes], theme_codes, frame.index)
     unknown = theme.isna().to_numpy()
     reasons.mark(unknown, "unknown category",
-                 f"{col or 'category'} must be one of category_maps.{ds.category_map} {sorted(mapping)}, got "
-                 + category.astype("str").fillna("(empty)"))
+                 (f"{col or 'category'} must be one of category_maps.{ds.category_map} {sorted(mapping)}, got ",
+                  category))
     return category, theme
 
 
@@ -347,7 +356,8 @@ def _extras(frame: pd.DataFrame, ds: Dataset, skip: set[str]) -> dict[str, pd.Se
 _ID_FIELDS = ("event_id", "person_id", "respondent_id", "premises_id")
 
 
-def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset) -> None:
+def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset,
+                      id_repeated: np.ndarray | None = None) -> None:
     """Quarantine later exact copies of a whole source row that carries an id.
 
     A row that repeats another in every column is a double submission only when the
@@ -362,7 +372,14 @@ def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset) -> Non
         id_cols = [ds.columns[f] for f in _ID_FIELDS if f in ds.columns]
         if not id_cols:
             return
-        ok = ok & frame[id_cols].notna().any(axis=1).to_numpy()
+        # a whole-row copy repeats its id too: compare whole rows only where an id repeats
+        if id_repeated is None:
+            id_repeated = np.zeros(len(frame), dtype=bool)
+            for c in id_cols:
+                id_repeated |= flag_repeated_values(frame[c])
+        ok = ok & id_repeated
+        if not ok.any():
+            return
     dup = np.zeros(len(frame), dtype=bool)
     dup[ok] = flag_exact_duplicates(frame.loc[ok], src)
     reasons.mark(dup, "duplicate", "exact copy of an earlier row")
@@ -375,10 +392,12 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     if window is not None and "date" in cols:
         outside = month.notna() & ((month < window[0]) | (month > window[1]))
         reasons.mark(outside.to_numpy(), "date outside the window",
-                     f"month must lie in {window[0]}..{window[1]}, got " + month.fillna(""))
+                     (f"month must lie in {window[0]}..{window[1]}, got ", month))
     east, north = _coordinates(frame, ds, reasons, boundary)
     category, theme = _categories(frame, ds, catalogue, reasons)
-    _exact_duplicates(frame, reasons, ds)
+    event_id = _text(frame, cols.get("event_id"))
+    id_repeated = flag_repeated_values(event_id)
+    _exact_duplicates(frame, reasons, ds, id_repeated if "event_id" in cols else None)
     keep = ~reasons.quarantined
     n_keep = int(keep.sum())
     base = {
@@ -386,7 +405,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
         "agency": pd.Series(ds.agency, index=range(n_keep), dtype="str"),
     }
     take = {
-        "event_id": _text(frame, cols.get("event_id")),
+        "event_id": event_id,
+        "duplicate_id": pd.Series(id_repeated, index=frame.index),
         "source_file": frame["source_file"],
         "source_row": frame["source_row"],
         "date": date,
@@ -398,16 +418,16 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
         "location": _text(frame, cols.get("location")),
         "area_code": _text(frame, cols.get("area_code")),
     }
-    out = pd.DataFrame({**base, **{k: v[keep].reset_index(drop=True) for k, v in take.items()}})
+    every = bool(keep.all())
+    pick = (lambda v: v.reset_index(drop=True)) if every else (lambda v: v[keep].reset_index(drop=True))  # noqa: E731
+    out = pd.DataFrame({**base, **{k: pick(v) for k, v in take.items()}})
     out["is_repeat"] = False
     if ds.duplicates is not None and n_keep:
         out["is_repeat"] = flag_repeats(out["easting"].to_numpy(), out["northing"].to_numpy(), out["date"],
                                         minutes=ds.duplicates.minutes, metres=ds.duplicates.metres,
                                         category=out["category"] if ds.duplicates.same_category else None)
-    ids = out["event_id"]
-    out["duplicate_id"] = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
     for f, values in _extras(frame, ds, _EVENT_FIELDS).items():
-        out[f] = values[keep].reset_index(drop=True)
+        out[f] = pick(values)
     return out[EVENT_COLUMNS + [c for c in out.columns if c not in EVENT_COLUMNS]]
 
 
@@ -434,20 +454,20 @@ def _harmonise_area_counts(catalogue, key, ds, frame, reasons, window):
         last_month = period
     start = start.astype("datetime64[ns]")
     reasons.mark((start.isna() & raw_period.notna()).to_numpy(), "unparseable date",
-                 f"{cols['period']} must be a {kind} such as "
-                 + ("2024-Q1" if kind == "quarter" else "2024-01") + ", got " + raw_period.fillna(""))
+                 (f"{cols['period']} must be a {kind} such as "
+                  + ("2024-Q1" if kind == "quarter" else "2024-01") + ", got ", raw_period))
     if window is not None and kind != "window":
         first_month = month_strings(start)
         outside = start.notna() & ((last_month < window[0]) | (first_month > window[1]))
         reasons.mark(outside.to_numpy(), "date outside the window",
-                     f"period must overlap {window[0]}..{window[1]}, got " + period.fillna(""))
+                     (f"period must overlap {window[0]}..{window[1]}, got ", period))
     area = _text(frame, cols["area_code"])
     reasons.mark(area.isna().to_numpy(), "area code missing", f"{cols['area_code']} is empty")
     raw_count = _text(frame, cols["count"])
     count = pd.to_numeric(raw_count, errors="coerce")
     bad = count.isna() | (count < 0) | (count != count.round())
     reasons.mark(bad.to_numpy(), "invalid count",
-                 f"{cols['count']} must be a whole number of 0 or more, got " + raw_count.fillna("(empty)"))
+                 (f"{cols['count']} must be a whole number of 0 or more, got ", raw_count))
     category, theme = _categories(frame, ds, catalogue, reasons)
     _exact_duplicates(frame, reasons, ds)
     keep = ~reasons.quarantined

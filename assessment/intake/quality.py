@@ -76,25 +76,58 @@ class Reasons:
     def __init__(self, n: int) -> None:
         self.reason = np.full(n, None, dtype=object)
         self.detail = np.full(n, None, dtype=object)
+        self._marked = np.zeros(n, dtype=bool)
 
-    def mark(self, mask: np.ndarray | pd.Series, reason: str, detail: np.ndarray | pd.Series | str | None = None) -> None:
-        """Give ``reason`` (and ``detail``) to rows in ``mask`` that have no reason yet."""
+    def mark(self, mask: np.ndarray | pd.Series, reason: str,
+             detail: tuple | np.ndarray | pd.Series | str | None = None) -> None:
+        """Give ``reason`` (and ``detail``) to rows in ``mask`` that have no reason yet.
+
+        ``detail`` is one text for all, one value per row, or ``(prefix, values)`` where
+        the text ``prefix + value`` is built only for the rows newly marked.
+        """
         if reason not in REASONS:
             raise ValueError(f"`reason` must be one of {list(REASONS)}, got {reason!r}")
         mask = np.asarray(mask, dtype=bool)
-        new = mask & pd.isna(self.reason)
+        new = mask & ~self._marked
         if not new.any():
             return
+        self._marked |= new
         self.reason[new] = reason
-        if isinstance(detail, (pd.Series, np.ndarray)):
-            values = np.asarray(pd.Series(detail).astype("str").to_numpy(dtype=object, na_value="(empty)"))
-            self.detail[new] = values[new]
+        if isinstance(detail, tuple):  # (prefix, values): text built only for the rows marked
+            prefix, values = detail
+            picked = pd.Series(np.asarray(values, dtype=object)[new]).astype("str").fillna("(empty)")
+            self.detail[new] = (prefix + picked).to_numpy(dtype=object)
+        elif isinstance(detail, (pd.Series, np.ndarray)):
+            picked = pd.Series(np.asarray(detail, dtype=object)[new]).astype("str").fillna("(empty)")
+            self.detail[new] = picked.to_numpy(dtype=object)
         else:
             self.detail[new] = detail
 
     @property
     def quarantined(self) -> np.ndarray:
-        return ~pd.isna(self.reason)
+        return self._marked.copy()
+
+
+def flag_repeated_values(values: pd.Series) -> np.ndarray:
+    """True where a value occurs more than once in ``values`` (NA never counts).
+
+    Uses Arrow's hash-based ``dictionary_encode`` and a bincount, several times faster
+    than ``Series.duplicated`` on millions of long ids.
+    """
+    check_type(values, "values", pd.Series)
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.array if values.dtype == "str" else values.astype("str").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()  # one dictionary: far cheaper than unifying per-chunk ones
+    enc = pc.dictionary_encode(arr)
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    present = idx >= 0
+    counts = np.bincount(idx[present], minlength=len(enc.dictionary))
+    return present & (counts[np.clip(idx, 0, None)] > 1)
 
 
 def flag_exact_duplicates(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:

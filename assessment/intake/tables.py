@@ -120,10 +120,21 @@ def _finish(frame: pd.DataFrame, path: Path, bad: list[tuple[int, str]], header_
         problem = problem.iloc[order].reset_index(drop=True)
     else:
         rows = np.arange(1, n_good + 1, dtype=np.int64)
-    frame = frame.assign(source_file=pd.Series(path.name, index=frame.index, dtype="str"),
-                         source_row=rows.astype(np.int64), read_problem=problem.to_numpy())
-    frame["read_problem"] = frame["read_problem"].astype("str")
+    frame["source_file"] = pd.Series(path.name, index=frame.index, dtype="str")
+    frame["source_row"] = rows.astype(np.int64)
+    frame["read_problem"] = pd.Series(problem.to_numpy(dtype=object), index=frame.index, dtype="str") \
+        if bad else pd.Series(np.nan, index=frame.index, dtype="str")
     return frame
+
+
+def _line_count(path: Path) -> int:
+    """Lines in a file (a last line without a newline counts), read in 16 MiB chunks."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "utf-8", header_row: int = 1,
@@ -241,7 +252,8 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
             f"declare the file's encoding in the catalogue (e.g. encoding: cp1252)"
         ) from None
     broken = None
-    if not newlines_in_values:
+    if not newlines_in_values and _line_count(path) - header_row > table.num_rows + len(bad):
+        # more lines than records: a quoted field swallowed line breaks (or blank lines); find which
         import pyarrow.compute as pc
 
         for col in table.columns:

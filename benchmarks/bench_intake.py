@@ -1,0 +1,176 @@
+"""Benchmark: police street intake throughput vs a bare pandas read (not a test).
+
+Generates a synthetic data.police.uk street file (default 2,000,000 rows, exact
+street columns, ~25% ASB rows without Crime ID, ~5% rows without coordinates,
+locations snapped to 50,000 map points as on data.police.uk) in a temporary folder,
+then times, each in a fresh subprocess so peak memory (``ru_maxrss``) is its own:
+
+- ``bare``: ``pandas.read_csv(path, engine="pyarrow")``;
+- ``intake``: ``assessment.intake.harmonise.intake_dataset`` through a catalogue
+  pointing at the file (read, dates, coordinates to EPSG:27700, category map,
+  duplicate checks, quality accounting).
+
+Run: ``.venv/bin/python benchmarks/bench_intake.py [--rows N] [--repeat K]``.
+The goal is intake within 3x the bare read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CRIME_TYPES = ["Anti-social behaviour", "Violence and sexual offences", "Shoplifting", "Other theft", "Burglary",
+               "Vehicle crime", "Criminal damage and arson", "Public order", "Drugs", "Theft from the person",
+               "Bicycle theft", "Robbery", "Possession of weapons", "Other crime"]
+WEIGHTS = np.array([25, 30, 8, 8, 5, 6, 6, 4, 2, 2, 1, 1, 1, 1], dtype=float)
+OUTCOMES = ["Investigation complete; no suspect identified", "Unable to prosecute suspect", "Under investigation",
+            "Status update unavailable", "Offender given a caution", "Awaiting court outcome"]
+
+
+def generate(path: Path, rows: int, seed: int = 1) -> None:
+    """Write a data.police.uk-like street CSV of ``rows`` rows (vectorised)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    n_points = 50_000
+    px = np.round(rng.uniform(-1.60, -1.38, n_points), 6)
+    py = np.round(rng.uniform(52.40, 52.51, n_points), 6)
+    streets = np.array([f"On or near Street {i:05d}" for i in range(n_points)], dtype=object)
+    lsoa = np.array([f"E01{900000 + i:06d}" for i in range(1000)], dtype=object)
+    lsoa_names = np.array([f"Riverton {i // 5 + 1:03d}{'ABCDE'[i % 5]}" for i in range(1000)], dtype=object)
+    months = np.array([f"{2023 + m // 12}-{m % 12 + 1:02d}" for m in range(36)], dtype=object)
+    point = rng.integers(0, n_points, rows)
+    ctype = rng.choice(len(CRIME_TYPES), rows, p=WEIGHTS / WEIGHTS.sum())
+    asb = ctype == 0
+    ids = pa.array(np.frombuffer(rng.bytes(32 * rows).hex().encode(), dtype="S64")).cast(pa.string())
+    ids = pa.compute.if_else(pa.array(asb), pa.scalar(None, pa.string()), ids)
+    no_loc = rng.random(rows) < 0.05
+    lon = np.where(no_loc, np.nan, px[point])
+    lat = np.where(no_loc, np.nan, py[point])
+    area = rng.integers(0, 1000, rows)
+    outcome = np.array(OUTCOMES, dtype=object)[rng.integers(0, len(OUTCOMES), rows)]
+    outcome = np.where(asb, None, outcome)
+    table = pa.table({
+        "Crime ID": ids,
+        "Month": pa.array(months[np.sort(rng.integers(0, 36, rows))]),
+        "Reported by": pa.array(np.full(rows, "Riverton Police", dtype=object)),
+        "Falls within": pa.array(np.full(rows, "Riverton Police", dtype=object)),
+        "Longitude": pa.array(lon, mask=no_loc),
+        "Latitude": pa.array(lat, mask=no_loc),
+        "Location": pa.array(np.where(no_loc, "No location", streets[point])),
+        "LSOA code": pa.array(np.where(no_loc, None, lsoa[area])),
+        "LSOA name": pa.array(np.where(no_loc, None, lsoa_names[area])),
+        "Crime type": pa.array(np.array(CRIME_TYPES, dtype=object)[ctype]),
+        "Last outcome category": pa.array(outcome),
+        "Context": pa.array(np.full(rows, None, dtype=object), type=pa.string()),
+    })
+    pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="none"))
+
+
+def write_catalogue(folder: Path) -> Path:
+    """A catalogue copy whose police_street points at ``folder``; other datasets dropped."""
+    import yaml
+
+    from assessment.paths import DEMO_CATALOGUE
+
+    raw = yaml.safe_load(DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    street = raw["datasets"]["police_street"]
+    street["path"] = "*/*-street.csv"
+    raw["data_root"] = str(folder)
+    raw["datasets"] = {"police_street": street}
+    raw["series_breaks"] = []
+    target = folder / "data_catalogue.yaml"
+    target.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
+    """Time one mode in this process; return seconds, rows and peak RSS."""
+    import resource
+
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    if mode == "bare":
+        frame = pd.read_csv(path, engine="pyarrow")
+        rows = len(frame)
+    else:
+        from assessment.catalogue import load_catalogue
+        from assessment.intake.harmonise import intake_dataset
+
+        cat = load_catalogue(catalogue, check_files=False)
+        res = intake_dataset(cat, "police_street", run_date="2025-06-01")
+        rows = res.quality["rows_read"]
+        assert res.quality["rows_read"] == res.quality["rows_accepted"] + res.quality["rows_quarantined"]
+    seconds = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"mode": mode, "seconds": seconds, "rows": int(rows), "peak_mib": peak_kib / 1024}
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kib = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines()
+                           if l.startswith("MemTotal")))
+    except (OSError, StopIteration):
+        mem_kib = 0
+    import pandas as pd
+    import pyarrow as pa
+
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kib / 1024**2, 1),
+            "python": platform.python_version(), "pandas": pd.__version__, "pyarrow": pa.__version__}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one", choices=["bare", "intake"], help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--catalogue", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, Path(args.path), Path(args.catalogue) if args.catalogue else None)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench_intake_") as tmp:
+        folder = Path(tmp)
+        (folder / "2025-01").mkdir()
+        path = folder / "2025-01" / "2025-01-riverton-street.csv"
+        t0 = time.perf_counter()
+        generate(path, args.rows)
+        print(f"generated {args.rows:,} rows ({path.stat().st_size / 1024**2:.0f} MiB) "
+              f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        catalogue = write_catalogue(folder)
+        results: dict[str, list[dict]] = {"bare": [], "intake": []}
+        for _ in range(args.repeat):
+            for mode in ("bare", "intake"):
+                out = subprocess.run([sys.executable, __file__, "--one", mode, "--path", str(path),
+                                      "--catalogue", str(catalogue)], capture_output=True, text=True, check=True)
+                results[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        best = {m: min(r, key=lambda x: x["seconds"]) for m, r in results.items()}
+        report = {"machine": machine(), "rows": args.rows, "file_mib": round(path.stat().st_size / 1024**2, 1),
+                  "repeats": args.repeat}
+        for m, r in best.items():
+            report[m] = {"best_seconds": round(r["seconds"], 2), "rows_per_second": round(r["rows"] / r["seconds"]),
+                         "peak_rss_mib": round(r["peak_mib"])}
+        report["ratio_intake_to_bare"] = round(best["intake"]["seconds"] / best["bare"]["seconds"], 2)
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
