@@ -233,6 +233,7 @@ class SeriesBreak(_Strict):
     category: str
     month: str
     description: str
+    label: str = "series break"
 
     _month = field_validator("month")(classmethod(lambda cls, v: _check_month(v)))
 

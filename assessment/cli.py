@@ -49,6 +49,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .reporting.index import write_index
 
     t0 = time.perf_counter()
+    import os
+
+    # The demo's violence nominals are fictional; a fixed demo key pseudonymises them. Real use
+    # must set its own secret key in the environment.
+    os.environ.setdefault("ASSESSMENT_PSEUDONYM_KEY", "riverton-demo-key-not-for-real-data")
     raw = paths.DEMO_RAW_DIR
     stamp = raw / ".seed"
     if args.regenerate or not stamp.is_file() or stamp.read_text().strip() != str(args.seed):

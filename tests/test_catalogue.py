@@ -29,6 +29,7 @@ def test_demo_catalogue_validates(catalogue_path):
     assert cat.partnership.suppression_threshold == 5
     assert {"police_street", "fire_deliberate", "ed_assaults", "violence_nominals"} <= set(cat.datasets)
     assert [b.month for b in cat.breaks_for("police_street", "Public order")] == ["2024-04"]
+    assert len(cat.breaks_for("police_street")) == 2
     # every dataset carries sensitivity and a sharing basis
     for key, ds in cat.datasets.items():
         assert ds.sensitivity in {"public", "official", "sensitive", "personal"}, key

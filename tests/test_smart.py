@@ -87,3 +87,11 @@ def test_validation():
         smart_check([{"id": 1, "priority": "x", "text": "Reduce crime", "size": "lots"}])
     with pytest.raises(TypeError):
         smart_check(["Reduce crime"])
+
+
+def test_size_written_with_percent_sign_is_a_number():
+    out = smart_check([{"id": "T1", "priority": "P1", "text": "Reduce violence", "metric": "violence",
+                        "baseline": 100, "direction": "reduce", "size": "10%", "deadline": "2025-12",
+                        "owner": "Police"}])
+    assert out["size"].iloc[0] == 10.0
+    assert out["verdict"].iloc[0] == "SMART"

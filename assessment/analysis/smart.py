@@ -210,7 +210,9 @@ def smart_check(targets) -> pd.DataFrame:
     d = df["direction"].astype("string").str.strip()
     norm = _direction_of(d)
     df["direction"] = norm.where(norm.notna(), d.mask(_blank(d)))
-    size = pd.to_numeric(df["size"], errors="coerce")
+    # Sizes written as "10%" or "10 per cent" are numbers with a unit; keep the number.
+    size_text = df["size"].astype("string").str.strip().str.replace(r"\s*(%|per ?cent|percent)$", "", regex=True)
+    size = pd.to_numeric(size_text, errors="coerce")
     bad_size = size.isna() & ~_blank(df["size"])
     if bad_size.any():
         i = int(np.flatnonzero(bad_size.to_numpy())[0])

@@ -84,6 +84,7 @@ class TableView:
     csv_name: str | None = None
     decimals: dict[str, int] = field(default_factory=dict)
     max_rows: int | None = 60
+    sensitivity: str = "public"
 
     def _repr_html_(self) -> str:
         df = self.frame
@@ -108,7 +109,8 @@ class TableView:
             notes.append(f"Data: tables/{self.csv_name}")
         note_html = "".join(f'<p class="table-note">{escape(n)}</p>' for n in notes)
         return (
-            f'<div class="table-wrap"><table class="doc-table" id="table-{self.number}">'
+            f'<div class="table-wrap"><table class="doc-table" id="table-{self.number}" '
+            f'data-sensitivity="{escape(self.sensitivity)}">'
             f"<caption>Table {self.number}: {escape(self.caption)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table></div>{note_html}"
         )

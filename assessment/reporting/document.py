@@ -41,6 +41,7 @@ class Document:
     slug: str = ""
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
     cache_dir: Path | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
     _figures: int = 0
     _workbench: Any = None
 
@@ -103,23 +104,30 @@ class Document:
         notes = list(notes or [])
         published = frame
         if sensitivity != "public" and count_columns:
-            from ..disclosure import publish_table
-
-            published, footnote = publish_table(
-                frame,
-                count_columns=list(count_columns),
-                threshold=self.threshold,
-                sensitivity=sensitivity,
-                rate_columns=rate_columns or {},
-                restricted_path=self._restricted_path(number, caption),
-            )
+            published, footnote = self._publish(frame, list(count_columns), sensitivity, rate_columns or {},
+                                                number, caption)
             if footnote:
                 notes.append(footnote)
         csv_name = f"{self.name}-{number:02d}-{slugify(caption)}.csv"
         self.tables_dir.mkdir(parents=True, exist_ok=True)
         published.to_csv(self.tables_dir / csv_name, index=False, lineterminator="\n")
         self.tables.append((csv_name, caption, published))
-        return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows)
+        return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows, sensitivity)
+
+    def _publish(self, frame: pd.DataFrame, count_columns: list[str], sensitivity: str,
+                 rate_columns: dict[str, str], number: int, caption: str) -> tuple[pd.DataFrame, str]:
+        """Primary and secondary suppression; the unsuppressed table goes to the restricted folder only."""
+        from ..disclosure import suppress_rates, suppress_table
+
+        margins = "column_totals" if len(count_columns) == 1 else "both"
+        result = suppress_table(frame, count_columns, self.threshold, sensitivity, margins=margins)
+        published = result.display
+        if rate_columns:
+            published = suppress_rates(published, rate_columns, mask=result.mask, marker="[c]")
+        if result.mask.to_numpy().any():
+            restricted = self._restricted_path(number, caption)
+            frame.to_csv(restricted, index=False, lineterminator="\n")
+        return published, result.footnote
 
     def _restricted_path(self, number: int, caption: str) -> Path:
         from ..disclosure import restricted_dir

@@ -84,25 +84,17 @@ def _cache_key(cat: Catalogue, run_date: dt.date) -> str:
     return digest.hexdigest()[:24]
 
 
-def _population(units: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame, code: str) -> gpd.GeoDataFrame:
-    """Population and households per unit from the small areas, by population-weighted crosswalk."""
+def _population(units: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Residents and households per unit from the small areas, by population-weighted apportionment."""
     from ..geography.crosswalk import crosswalk_apply, crosswalk_population
 
-    weights = crosswalk_population(
-        small_areas, units, small_areas, source_code="code", target_code="code", small_code="code",
-        population="population",
-    )
-    counts = pd.DataFrame(
-        {"area_code": small_areas["code"].astype(str), "population": small_areas["population"].astype(float),
-         "households": small_areas["households"].astype(float)}
-    )
+    weights = crosswalk_population(small_areas, units, small_areas, population="population")
     out = units.copy()
     for col in ("population", "households"):
-        applied = crosswalk_apply(counts[["area_code", col]].rename(columns={col: "count"}), weights)
-        table = applied[0] if isinstance(applied, tuple) else applied
-        value_col = "count" if "count" in table.columns else table.columns[-1]
-        code_col = "area_code" if "area_code" in table.columns else table.columns[0]
-        per = table.groupby(code_col)[value_col].sum()
+        counts = pd.DataFrame({"area_code": small_areas["code"].astype(str),
+                               "count": small_areas[col].astype(float).to_numpy()})
+        table, _ = crosswalk_apply(counts, weights, tolerance=1e-6)
+        per = table.groupby("target_code")["count"].sum()
         out[col] = out["code"].astype(str).map(per).fillna(0.0).to_numpy()
     return out
 
@@ -113,7 +105,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     from ..geography.registry import registry_from_catalogue, registry_version_at
     from ..intake.harmonise import intake_catalogue
 
-    intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date)
+    intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date, errors="collect")
     registry = registry_from_catalogue(catalogue)
     pop = catalogue.geography("small_areas").population
     end = pd.Timestamp(catalogue.partnership.window.end) + pd.offsets.MonthEnd(0)
@@ -123,8 +115,8 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     wards = registry_version_at(registry, "wards", end).units.copy()
     hoods = registry_version_at(registry, "neighbourhoods", end).units.copy()
     boundary = registry_version_at(registry, "partnership", end).units.copy()
-    wards = _population(wards, sa, "code")
-    hoods = _population(hoods, sa, "code")
+    wards = _population(wards, sa)
+    hoods = _population(hoods, sa)
     boundary["population"] = float(sa["population"].sum())
     boundary["households"] = float(sa["households"].sum())
 
@@ -175,9 +167,9 @@ def load_workbench(
                 pickle.dump(wb, fh, protocol=pickle.HIGHEST_PROTOCOL)
     wb.catalogue = cat
     if out_dir is not None:
-        from ..intake.quality import write_quality
+        from ..intake.harmonise import write_intake
 
-        write_quality(Path(out_dir), wb.intake.quality, wb.intake.quarantine)
+        write_intake(wb.intake, Path(out_dir))
     return wb
 
 
@@ -192,7 +184,7 @@ def validate_catalogue(
     cat = load_catalogue(catalogue)
     if progress:
         progress(f"Reading {len(cat.datasets)} datasets from {cat.data_dir}")
-    result = intake_catalogue(cat, out_dir=Path(out_dir) if out_dir else None, run_date=run_date)
+    result = intake_catalogue(cat, out_dir=Path(out_dir) if out_dir else None, run_date=run_date, errors="collect")
     q = result.quality
     cols = [c for c in ("dataset", "status", "rows_read", "rows_accepted", "rows_quarantined", "share_geocoded",
                         "message") if c in q.columns]
@@ -206,7 +198,8 @@ def coterminosity_report(
     progress: Callable[[str], None] | None = None,
 ) -> str:
     """Build the co-terminosity tables (and map) for two geographies; return a printable summary."""
-    from ..geography.coterminosity import coterminosity_table
+    from ..geography.coterminosity import coterminosity_tables
+    from ..geography.maps import coterminosity_map
     from ..geography.registry import registry_from_catalogue, registry_version_at
 
     cat = load_catalogue(catalogue)
@@ -221,5 +214,29 @@ def coterminosity_report(
     tgt = registry_version_at(registry, target, end).units
     sa = registry_version_at(registry, "small_areas", end).units.copy()
     sa["population"] = pd.to_numeric(sa[cat.geography("small_areas").population.total], errors="coerce")
-    report = coterminosity_table(src, tgt, sa)
-    return str(report)
+    tables = coterminosity_tables(src, tgt, source, target, small_areas=sa, population="population")
+    summary_key = next(k for k in tables if k.endswith("summary"))
+    split_key = next(k for k in tables if k.endswith("split"))
+    units_key = next(k for k in tables if k.endswith("units"))
+    if out_dir is not None:
+        out = Path(out_dir)
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            frame.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+        fmap = coterminosity_map(src, tgt, tables[units_key], cat.geography(source).title, cat.geography(target).title)
+        fmap.save(str(out / f"coterminosity_{source}_to_{target}.html"))
+        if progress:
+            progress(f"Wrote {len(tables)} tables and the map under {out}")
+    s = tables[summary_key].iloc[0]
+    split = tables[split_key]
+    lines = [
+        f"Co-terminosity of {cat.geography(source).title} ({source}) with {cat.geography(target).title} ({target})",
+        f"  index (population-weighted share of {source} lying at least {float(s['threshold']):.0%} inside one {target}): "
+        f"{float(s['index']):.3f}",
+        f"  {int(s['n_coterminous'])} of {int(s['n_source_units'])} units coterminous; {int(s['n_split'])} split",
+    ]
+    if len(split):
+        cols = [c for c in ("source_code", "source_name", "best_fit_target", "area_share", "population_share", "targets")
+                if c in split.columns]
+        lines.append(split[cols].to_string(index=False))
+    return "\n".join(lines)

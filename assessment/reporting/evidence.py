@@ -1,0 +1,382 @@
+"""Evidence shared by the documents: computed once per document and cached on it.
+
+Each ``evidence_*`` function takes a :class:`~assessment.reporting.document.Document`
+and returns plain frames built with the analysis library; sections format them.
+Nothing here is hard-coded about Riverton: every number comes from the catalogue's data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..analysis import harm, hotspots, priorities, rates, trends, wording
+from .document import Document
+
+CRIME_DATASET = "police_street"
+ASB = "Anti-social behaviour"
+
+
+def _cached(doc: Document, key: str, build: Callable[[], Any]) -> Any:
+    if key not in doc.cache:
+        doc.cache[key] = build()
+    return doc.cache[key]
+
+
+def window(doc: Document) -> tuple[str, str]:
+    """First and last month of the assessment window."""
+    w = doc.catalogue.partnership.window
+    return w.start, w.end
+
+
+def last_year(doc: Document) -> list[str]:
+    """The latest 12 months of the window."""
+    return doc.catalogue.partnership.window.months[-12:]
+
+
+def evidence_police(doc: Document) -> pd.DataFrame:
+    """Police street-level crime and ASB in the window, with areas assigned."""
+    return _cached(doc, "police", lambda: doc.workbench.dataset_events(CRIME_DATASET).copy())
+
+
+def evidence_ward_month_counts(doc: Document) -> pd.DataFrame:
+    """Police events by ward (boundary version in force) and month; unlocated rows kept.
+
+    Returns
+    -------
+    DataFrame
+        ``month, ward_version, ward_code, ward_name, count``. Rows without coordinates
+        carry ``ward_code`` = ``(no coordinates)``; rows with coordinates outside every
+        ward carry ``(outside the partnership)``. The counts sum to every accepted row.
+    """
+
+    def build() -> pd.DataFrame:
+        ev = evidence_police(doc)
+        has_xy = ev["easting"].notna() & ev["northing"].notna()
+        code = ev["ward_code"].astype("string")
+        code = code.mask(~has_xy, "(no coordinates)").fillna("(outside the partnership)")
+        version = ev["ward_code_version"].astype("string").fillna("")
+        frame = pd.DataFrame({"month": ev["month"].to_numpy(), "ward_version": version.to_numpy(),
+                              "ward_code": code.to_numpy()})
+        out = frame.groupby(["month", "ward_version", "ward_code"], as_index=False).size()
+        out = out.rename(columns={"size": "count"})
+        names = {}
+        for v in doc.workbench.registry.geographies["wards"]:
+            names.update(dict(zip(v.units["code"].astype(str), v.units["name"].astype(str))))
+        out["ward_name"] = out["ward_code"].map(names).fillna(out["ward_code"])
+        return out[["month", "ward_version", "ward_code", "ward_name", "count"]].sort_values(
+            ["month", "ward_code"], ignore_index=True)
+
+    return _cached(doc, "ward_month", build)
+
+
+def evidence_monthly(doc: Document, by: str = "category", dataset: str = CRIME_DATASET) -> pd.DataFrame:
+    """Monthly counts per ``by`` over the window, zeros filled."""
+    start, end = window(doc)
+    return _cached(
+        doc, f"monthly-{dataset}-{by}",
+        lambda: trends.trend_monthly(doc.workbench.dataset_events(dataset), start, end, by=by),
+    )
+
+
+def breaks_frame(doc: Document, category: str | None = None, dataset: str = CRIME_DATASET) -> pd.DataFrame:
+    """The catalogue's series breaks for a dataset (and category) as a chartable frame."""
+    found = doc.catalogue.breaks_for(dataset, category)
+    return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
+
+
+def _series(monthly: pd.DataFrame, by: str, value: str) -> pd.Series:
+    sub = monthly[monthly[by] == value]
+    return pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
+
+
+def evidence_category_trends(doc: Document) -> pd.DataFrame:
+    """Per crime type: volume, year-on-year change, trend net of season and breaks, wording.
+
+    Returns
+    -------
+    DataFrame
+        ``category, theme, total_window, last_12, previous_12, pct_change, yoy_p,
+        trend_pct, trend_low, trend_high, trend_p, family, break_months, step_pct,
+        step_p, yoy_sentence, trend_sentence``.
+    """
+
+    def build() -> pd.DataFrame:
+        monthly = evidence_monthly(doc, "category")
+        _, end = window(doc)
+        yoy = trends.trend_year_on_year(monthly, end=end, by="category").set_index("category")
+        themes = doc.catalogue.category_maps.get("police_crime_type", {})
+        rows = []
+        for cat in sorted(monthly["category"].unique()):  # one model per crime type (14), not per row
+            series = _series(monthly, "category", cat)
+            brks = breaks_frame(doc, cat)
+            brk_months = list(brks["month"]) if len(brks) else None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                glm = trends.trend_glm(series, breaks=brk_months)
+            trend = glm[glm["term"] == "trend"].iloc[0]
+            steps = glm[glm["term"] == "step"]
+            y = yoy.loc[cat]
+            yoy_text = wording.describe_year_on_year(yoy.loc[[cat]].reset_index()).iloc[0]
+            rows.append({
+                "category": cat, "theme": themes.get(cat, "other"),
+                "total_window": int(series.sum()), "last_12": int(y["current"]), "previous_12": int(y["previous"]),
+                "pct_change": float(y["pct_change"]), "yoy_p": float(y["p_value"]),
+                "trend_pct": float(trend["estimate_pct"]), "trend_low": float(trend["ci_low"]),
+                "trend_high": float(trend["ci_high"]), "trend_p": float(trend["p_value"]),
+                "family": trend["family"],
+                "break_months": ", ".join(brk_months or []),
+                "step_pct": float(steps["estimate_pct"].iloc[0]) if len(steps) else np.nan,
+                "step_p": float(steps["p_value"].iloc[0]) if len(steps) else np.nan,
+                "yoy_sentence": yoy_text,
+                "trend_sentence": wording.describe_trend(glm, brks if len(brks) else None),
+            })
+        return pd.DataFrame(rows).sort_values("last_12", ascending=False, ignore_index=True)
+
+    return _cached(doc, "category_trends", build)
+
+
+def evidence_seasonality(doc: Document, category: str = ASB) -> pd.DataFrame:
+    """Seasonality test (month-of-year GLM and STL strength) for one crime type."""
+    def build() -> pd.DataFrame:
+        series = _series(evidence_monthly(doc, "category"), "category", category)
+        brks = [b.month for b in doc.catalogue.breaks_for(CRIME_DATASET, category)] or None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return trends.trend_seasonality(series, breaks=brks)
+
+    return _cached(doc, f"season-{category}", build)
+
+
+def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> gpd.GeoDataFrame:
+    """Crimes per 1,000 residents by current ward over the latest 12 months, with CIs and labels.
+
+    Events are re-aggregated exactly from their points to the current ward boundaries
+    (all of the latest 12 months fall under them); population comes from the small
+    areas by population-weighted apportionment.
+    """
+    key = "ward_rates-" + ",".join(categories or ["all"])
+
+    def build() -> gpd.GeoDataFrame:
+        ev = evidence_police(doc)
+        ev = ev[ev["month"].isin(last_year(doc))]
+        if categories:
+            ev = ev[ev["category"].isin(categories)]
+        wards = doc.workbench.wards
+        counts = ev.groupby("ward_code").size()
+        out = wards[["code", "name", "population", "geometry"]].copy()
+        out["count"] = out["code"].astype(str).map(counts).fillna(0).astype(int)
+        out = rates.rate_per_1000(out, count_col="count", population_col="population")
+        overall = 1000 * out["count"].sum() / out["population"].sum()
+        out["compared_with_partnership"] = rates.rate_significance(out, overall).to_numpy()
+        out["partnership_rate"] = overall
+        return out.sort_values("rate", ascending=False, ignore_index=True)
+
+    return _cached(doc, key, build)
+
+
+def evidence_grid(doc: Document) -> gpd.GeoDataFrame:
+    """The analysis grid over the partnership boundary (default cell size from the extent)."""
+    return _cached(doc, "grid", lambda: hotspots.hotspot_grid(doc.workbench.boundary, clip=doc.workbench.boundary))
+
+
+def points_of(events: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Events with coordinates as a point GeoDataFrame in EPSG:27700."""
+    ev = events[events["easting"].notna() & events["northing"].notna()]
+    return gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["easting"], ev["northing"]), crs=27700)
+
+
+def hotspot_count_grid(doc: Document, categories: list[str], months: list[str] | None = None) -> gpd.GeoDataFrame:
+    """Events of some crime types per grid cell over some months (the latest 12 by default)."""
+    months = months or last_year(doc)
+    key = f"counts-{','.join(categories)}-{months[0]}-{months[-1]}"
+
+    def build() -> gpd.GeoDataFrame:
+        ev = evidence_police(doc)
+        pts = points_of(ev[ev["category"].isin(categories) & ev["month"].isin(months)])
+        return hotspots.hotspot_count(pts, evidence_grid(doc))
+
+    return _cached(doc, key, build)
+
+
+def evidence_hotspots(doc: Document, categories: list[str], months: list[str] | None = None) -> gpd.GeoDataFrame:
+    """Gi* hot spots (FDR-corrected) for some crime types over some months."""
+    months = months or last_year(doc)
+    key = f"gistar-{','.join(categories)}-{months[0]}-{months[-1]}"
+    return _cached(doc, key, lambda: hotspots.hotspot_gistar(hotspot_count_grid(doc, categories, months)))
+
+
+def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDataFrame:
+    """Emerging, persistent, intermittent and former hot spots by year of the window."""
+    key = f"classify-{','.join(categories)}"
+
+    def build() -> gpd.GeoDataFrame:
+        ev = evidence_police(doc)
+        ev = ev[ev["category"].isin(categories)].copy()
+        ev["date"] = pd.PeriodIndex(ev["month"], freq="M").to_timestamp()
+        return hotspots.hotspot_classify(points_of(ev), evidence_grid(doc), periods="Y")
+
+    return _cached(doc, key, build)
+
+
+def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]) -> str:
+    """The most common location description among events inside some cells."""
+    if cells.empty:
+        return ""
+    ev = evidence_police(doc)
+    pts = points_of(ev[ev["category"].isin(categories)])
+    inside = gpd.sjoin(pts[["location", "geometry"]], cells[["geometry"]], predicate="within")
+    if inside.empty:
+        return ""
+    loc = inside["location"].dropna().astype(str).str.replace(r"^On or near ", "", regex=True)
+    return str(loc.mode().iloc[0]) if len(loc) else ""
+
+
+def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
+    """Per crime type: significant hot cells in the latest year and emerging cells over the window."""
+
+    def build() -> pd.DataFrame:
+        rows = []
+        for cat in evidence_category_trends(doc)["category"]:  # 14 crime types
+            hot = evidence_hotspots(doc, [cat])
+            classes = evidence_hotspot_classes(doc, [cat])
+            hot_cells = hot[hot["hotspot"] == "hot"]
+            emerging = classes[classes["pattern"] == "emerging"]
+            persistent = classes[classes["pattern"] == "persistent"]
+            rows.append({
+                "category": cat,
+                "hot_cells": len(hot_cells),
+                "events_in_hot_cells": int(hot_cells["count"].sum()),
+                "hot_place": nearest_street(doc, hot_cells, [cat]),
+                "emerging_cells": len(emerging),
+                "emerging_place": nearest_street(doc, emerging, [cat]),
+                "persistent_cells": len(persistent),
+            })
+        return pd.DataFrame(rows)
+
+    return _cached(doc, "hotspot_headlines", build)
+
+
+def evidence_harm(doc: Document) -> pd.DataFrame:
+    """Volume and harm by crime type over the latest 12 months (shipped weights)."""
+    def build() -> pd.DataFrame:
+        ev = evidence_police(doc)
+        return harm.harm_by_category(ev[ev["month"].isin(last_year(doc))])
+
+    return _cached(doc, "harm", build)
+
+
+def _concern_share(doc: Document) -> dict[str, float]:
+    """Share of survey respondents naming a concern that matches each crime type."""
+    from ..analysis import survey
+
+    sv = getattr(doc.workbench.intake, "survey", None)
+    if sv is None or len(sv) == 0:
+        return {}
+    top = survey.survey_top_concerns(sv)
+    shares = dict(zip(top["concern"].astype(str).str.lower(), top["share"]))
+    mapping = {
+        "Violence and sexual offences": ("violence", "violent crime", "knife crime"),
+        "Anti-social behaviour": ("anti-social behaviour", "asb"),
+        "Burglary": ("burglary",),
+        "Drugs": ("drug dealing", "drugs", "drug use"),
+        "Vehicle crime": ("vehicle crime", "car crime"),
+        "Criminal damage and arson": ("vandalism", "criminal damage", "graffiti"),
+        "Shoplifting": ("shoplifting",),
+        "Robbery": ("robbery", "mugging"),
+        "Public order": ("public order", "rowdy behaviour"),
+        "Possession of weapons": ("knife crime", "weapons"),
+        "Bicycle theft": ("bicycle theft", "cycle theft"),
+        "Theft from the person": ("theft from the person", "pickpocketing"),
+    }
+    out = {}
+    for cat, words in mapping.items():
+        found = [shares[w] for w in words if w in shares]
+        if found:
+            out[cat] = float(max(found))
+    return out
+
+
+def evidence_repeat_locations(doc: Document) -> pd.Series:
+    """Per crime type: share of the latest year's events at map points with 3 or more of them."""
+    def build() -> pd.Series:
+        ev = evidence_police(doc)
+        ev = ev[ev["month"].isin(last_year(doc)) & ev["easting"].notna()]
+        point = ev["easting"].round(0).astype("int64").astype(str) + ":" + ev["northing"].round(0).astype("int64").astype(str)
+        frame = pd.DataFrame({"category": ev["category"].to_numpy(), "point": point.to_numpy()})
+        per = frame.groupby(["category", "point"]).size().rename("n").reset_index()
+        total = per.groupby("category")["n"].sum()
+        repeat = per[per["n"] >= 3].groupby("category")["n"].sum()
+        return (repeat / total).reindex(total.index).fillna(0.0)
+
+    return _cached(doc, "repeat_locations", build)
+
+
+def evidence_priorities(doc: Document) -> pd.DataFrame:
+    """The prioritisation matrix over crime types, with an emerging-hotspot flag.
+
+    Volume and harm are the latest 12 months; trend is the seasonally adjusted annual
+    change with series breaks modelled as steps; vulnerability is the share of events at
+    repeat locations; concern is the share of residents naming the issue; capacity comes
+    from the catalogue by theme.
+    """
+
+    def build() -> pd.DataFrame:
+        tr = evidence_category_trends(doc).set_index("category")
+        tr = tr.drop(index=[c for c in ("Other crime",) if c in tr.index])
+        hm = evidence_harm(doc).set_index("category")
+        cap_by_theme = doc.catalogue.capacity
+        capacity = {c: float(cap_by_theme.get(tr.loc[c, "theme"], np.nan)) for c in tr.index}
+        crit = priorities.priority_criteria(
+            volume=tr["last_12"].astype(float),
+            trend=tr[["trend_pct", "trend_p"]],
+            harm=hm["harm"].reindex(tr.index),
+            vulnerability=evidence_repeat_locations(doc).reindex(tr.index),
+            concern=pd.Series(_concern_share(doc)).reindex(tr.index),
+            capacity=pd.Series(capacity),
+        )
+        matrix = priorities.priority_matrix(crit)
+        heads = evidence_hotspot_headlines(doc).set_index("category")
+        matrix["emerging_cells"] = matrix["issue"].map(heads["emerging_cells"]).fillna(0).astype(int)
+        matrix["emerging_place"] = matrix["issue"].map(heads["emerging_place"]).fillna("")
+        matrix["hot_cells"] = matrix["issue"].map(heads["hot_cells"]).fillna(0).astype(int)
+        matrix["hot_place"] = matrix["issue"].map(heads["hot_place"]).fillna("")
+        return matrix
+
+    return _cached(doc, "priorities", build)
+
+
+def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
+    """Recommended priorities: the top of the matrix, plus any issue with an emerging hot spot.
+
+    Each row carries ``reason`` (``ranked`` or ``emerging hotspot``) and an evidence sentence
+    that names the numbers behind it.
+    """
+
+    def build() -> pd.DataFrame:
+        m = evidence_priorities(doc).sort_values("rank")
+        chosen = m.head(top).assign(reason="ranked in the top of the prioritisation matrix")
+        emerging = m[(m["emerging_cells"] > 0) & ~m["issue"].isin(chosen["issue"])]
+        emerging = emerging.assign(reason="emerging hotspot")
+        out = pd.concat([chosen, emerging], ignore_index=True)
+        tr = evidence_category_trends(doc).set_index("category")
+        sentences = []
+        for _, r in out.iterrows():  # a handful of recommended priorities, not data rows
+            t = tr.loc[r["issue"]]
+            parts = [f"{r['issue']}: {int(t['last_12']):,} recorded in the latest 12 months; {t['trend_sentence']}"]
+            if r["hot_cells"]:
+                place = f" around {r['hot_place']}" if r["hot_place"] else ""
+                parts.append(f"a statistically significant hotspot of {int(r['hot_cells'])} grid cells{place} (Getis-Ord Gi*, FDR-corrected)")
+            if r["emerging_cells"]:
+                place = f" around {r['emerging_place']}" if r["emerging_place"] else ""
+                parts.append(f"an emerging hotspot of {int(r['emerging_cells'])} cells{place}, hot only in the latest year")
+            sentences.append("; ".join(parts) + ".")
+        out["evidence"] = sentences
+        return out
+
+    return _cached(doc, "recommended", build)

@@ -1,0 +1,524 @@
+"""Sections of the annual joint strategic assessment.
+
+Each ``section_*`` function takes the open :class:`Document` and returns a
+:class:`Section` that a notebook cell shows. Numbers come from
+:mod:`assessment.reporting.evidence` and the analysis library; every table shown is
+written to ``tables/``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..analysis import hotspots, rates, smart, trends, wording
+from ..analysis.overlap import overlap_compare, overlap_counts, overlap_sentences
+from . import evidence as ev
+from .charts import chart_bars, chart_heatmap, chart_monthly
+from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
+from .document import Document, open_document
+from .maps import map_choropleth, map_layers
+
+__all__ = [
+    "open_document", "section_summary", "section_profile", "section_data_sources", "section_trends",
+    "section_multi_agency", "section_places", "section_comparison", "section_progress", "section_horizon",
+    "section_priorities", "section_gaps", "section_appendix",
+]
+
+
+def _n(x: float) -> str:
+    return f"{int(round(float(x))):,}"
+
+
+def section_summary(doc: Document) -> Section:
+    """Executive summary: the recommended priorities with their evidence, and the headlines."""
+    rec = ev.evidence_recommended(doc)
+    tr = ev.evidence_category_trends(doc)
+    total_12 = int(tr.loc[tr["category"] != ev.ASB, "last_12"].sum())
+    prev_12 = int(tr.loc[tr["category"] != ev.ASB, "previous_12"].sum())
+    yoy = trends.trend_rate_ratio(total_12, prev_12).iloc[0]
+    pct = 100 * (total_12 - prev_12) / prev_12 if prev_12 else np.nan
+    change = wording.describe_change(pct, float(yoy["p_value"]), n=total_12 + prev_12)
+    asb = tr[tr["category"] == ev.ASB].iloc[0] if (tr["category"] == ev.ASB).any() else None
+    months = ev.last_year(doc)
+    sec = Section("Executive summary")
+    sec.add(
+        f"In the 12 months {months[0]} to {months[-1]} the police recorded {total_12:,} crimes in "
+        f"{doc.catalogue.partnership.short_name}, {change} on the previous 12 months."
+        + (f" Anti-social behaviour incidents numbered {int(asb['last_12']):,}; {asb['yoy_sentence']}." if asb is not None else "")
+    )
+    sec.add(HTMLPart("<h3 id=\"recommended-priorities\">Recommended priorities</h3>"))
+    items = [f"{r['issue']} ({r['reason']}). {r['evidence']}" for _, r in rec.iterrows()]
+    sec.add(HTMLPart('<ol class="priorities">' + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"))
+    sec.add(callout(
+        "Each priority is scored on volume, trend, harm, repeat locations, residents' concern and the "
+        "partnership's capacity (see the prioritisation matrix). A change is called significant only "
+        "when the statistical test supports it; series breaks are shown as steps, not trends."
+    ))
+    return sec
+
+
+def section_profile(doc: Document) -> Section:
+    """The partnership profile: population, area, geographies and co-terminosity."""
+    from ..geography.coterminosity import coterminosity_summary, coterminosity_table
+
+    wb = doc.workbench
+    p = doc.catalogue.partnership
+    area_km2 = float(wb.boundary.geometry.area.sum()) / 1e6
+    pop = float(wb.small_areas["population"].sum())
+    hh = float(wb.small_areas["households"].sum())
+    sec = Section("Partnership profile")
+    sec.add(
+        f"{p.name} covers {area_km2:,.0f} km² with about {pop:,.0f} residents in {hh:,.0f} households "
+        f"({pop / area_km2:,.0f} residents per km²)."
+    )
+    rows = []
+    for key, geo in doc.catalogue.geographies.items():
+        versions = wb.registry.geographies.get(key, [])
+        latest = versions[-1].units if versions else None
+        rows.append({
+            "geography": geo.title, "key": key, "units (current)": len(latest) if latest is not None else 0,
+            "versions": len(versions),
+            "valid from": ", ".join(str(v.valid_from.date()) for v in versions),
+            "owner": geo.owner or "",
+        })
+    sec.add(doc.table(pd.DataFrame(rows), "Geographies used in this assessment"))
+    bands = doc.catalogue.geography("small_areas").population
+    if bands and bands.bands:
+        age = pd.DataFrame({
+            "age band": list(bands.bands),
+            "residents": [float(pd.to_numeric(wb.small_areas[c], errors="coerce").sum()) for c in bands.bands.values()],
+        })
+        age["share (%)"] = 100 * age["residents"] / age["residents"].sum()
+        sec.add(doc.table(age, "Residents by age band", decimals={"share (%)": 1}))
+    table = coterminosity_table(wb.neighbourhoods, wb.wards, wb.small_areas, population="population")
+    summ = coterminosity_summary(table).iloc[0]
+    split = table[~table["coterminous"]]
+    sec.add(HTMLPart('<h3 id="coterminosity">Co-terminosity of police neighbourhoods and wards</h3>'))
+    sec.add(
+        f"Police neighbourhoods do not line up with wards: the co-terminosity index is {float(summ['index']):.2f} "
+        f"(the population-weighted share of neighbourhoods lying at least {float(summ['threshold']):.0%} inside one ward; "
+        f"1 would mean every neighbourhood sits inside a ward). {int(summ['n_split'])} of {int(summ['n_source_units'])} "
+        "neighbourhoods are split. Rates by ward in this document are therefore computed from the points "
+        "themselves (exact), not apportioned from neighbourhood totals."
+    )
+    shown = split[["source_code", "source_name", "best_fit_target_name", "area_share", "population_share", "targets"]].rename(
+        columns={"source_code": "neighbourhood", "source_name": "name", "best_fit_target_name": "best-fit ward",
+                 "area_share": "area share in best-fit ward", "population_share": "population share in best-fit ward",
+                 "targets": "wards it spans"})
+    sec.add(doc.table(shown, "Split police neighbourhoods and their best-fit wards",
+                      decimals={"area share in best-fit ward": 2, "population share in best-fit ward": 2}))
+    return sec
+
+
+def section_data_sources(doc: Document) -> Section:
+    """Data sources and their quality, from intake."""
+    q = doc.workbench.intake.quality
+    ds = doc.catalogue.datasets
+    table = pd.DataFrame({
+        "dataset": [ds[k].title for k in q["dataset"]],
+        "agency": q["agency"].to_numpy(),
+        "sensitivity": [ds[k].sensitivity for k in q["dataset"]],
+        "status": q["status"].to_numpy(),
+        "rows read": q["rows_read"].to_numpy(),
+        "rows accepted": q["rows_accepted"].to_numpy(),
+        "rows quarantined": q["rows_quarantined"].to_numpy(),
+        "share geocoded (%)": (100 * pd.to_numeric(q["share_geocoded"], errors="coerce")).to_numpy(),
+    })
+    sec = Section("Data sources and quality")
+    sec.add(
+        f"{len(q)} datasets from {q['agency'].nunique()} agencies were read through the data catalogue. "
+        f"Of {int(q['rows_read'].sum()):,} rows read, {int(q['rows_accepted'].sum()):,} were accepted and "
+        f"{int(q['rows_quarantined'].sum()):,} quarantined with a reason; none was dropped silently. "
+        "The data quality document gives the detail, row by row."
+    )
+    sec.add(doc.table(table, "Datasets used, with intake quality", decimals={"share geocoded (%)": 1}))
+    refused = q[q["status"] != "ok"]
+    for _, r in refused.iterrows():  # a handful of datasets, not data rows
+        sec.add(callout(f"{ds[r['dataset']].title} was not used ({r['status']}): {r['message']}", caveat=True))
+    police = q[q["dataset"] == ev.CRIME_DATASET]
+    if len(police):
+        r = police.iloc[0]
+        sec.add(
+            f"Police street-level data: {int(r['not_geocoded']):,} accepted rows have no coordinates; they are counted in "
+            "every total and trend, and reported as '(no coordinates)' in the ward tables rather than lost."
+        )
+    return sec
+
+
+def section_trends(doc: Document) -> Section:
+    """The overall picture and trends per crime type, with significance wording."""
+    tr = ev.evidence_category_trends(doc)
+    monthly = ev.evidence_monthly(doc, "category")
+    police = ev.evidence_police(doc)
+    sec = Section("Overall picture and trends")
+    crime = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
+    crime["series"] = "All crime"
+    asb = monthly[monthly["category"] == ev.ASB][["month", "count"]].assign(series="Anti-social behaviour")
+    both = pd.concat([crime, asb], ignore_index=True)
+    brks = ev.breaks_frame(doc)
+    sec.add(doc.figure(
+        chart_monthly(both, group="series", title="Police-recorded crime and ASB per month", breaks=brks, rolling=True),
+        "Police-recorded crime and anti-social behaviour per month, with 12-month rolling means",
+        alt=(f"Line chart of monthly counts from {monthly['month'].min()} to {monthly['month'].max()}. "
+             f"All crime ranges from {int(crime['count'].min()):,} to {int(crime['count'].max()):,} a month; "
+             f"ASB from {int(asb['count'].min()):,} to {int(asb['count'].max()):,}, peaking in summer."),
+    ))
+    total_series = pd.Series(crime["count"].to_numpy(), index=crime["month"].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glm = trends.trend_glm(total_series, breaks=list(brks["month"]) if len(brks) else None)
+        exc = trends.trend_exceptions(total_series, breaks=list(brks["month"]) if len(brks) else None)
+        fc = trends.trend_forecast(total_series)
+    sec.add(f"All crime: {wording.describe_trend(glm, brks if len(brks) else None)}.")
+    sec.add(wording.describe_exceptions(exc))
+    season = ev.evidence_seasonality(doc)
+    sec.add(f"Anti-social behaviour: {wording.describe_seasonality(season)}.")
+    shown = tr[["category", "last_12", "previous_12", "pct_change", "yoy_p", "trend_pct", "trend_low", "trend_high",
+                "trend_p", "break_months", "step_pct"]].rename(columns={
+        "category": "crime type", "last_12": "latest 12 months", "previous_12": "previous 12 months",
+        "pct_change": "change (%)", "yoy_p": "p (exact test)", "trend_pct": "trend (% a year)",
+        "trend_low": "trend 95% CI low", "trend_high": "trend 95% CI high", "trend_p": "p (trend)",
+        "break_months": "series break", "step_pct": "step at break (%)"})
+    sec.add(doc.table(shown, "Crime types: latest 12 months against the previous 12, and the seasonally adjusted trend",
+                      decimals={"change (%)": 1, "p (exact test)": 3, "trend (% a year)": 1, "trend 95% CI low": 1,
+                                "trend 95% CI high": 1, "p (trend)": 3, "step at break (%)": 1},
+                      notes=["Change: exact conditional test on two Poisson counts. Trend: Poisson or negative-binomial "
+                             "regression on month with month-of-year terms; a series break enters as a step, never as trend."]))
+    sec.add(bullet_list([f"{r['category']}: {r['yoy_sentence']}; {r['trend_sentence']}." for _, r in tr.iterrows()]))
+    for _, r in tr[tr["break_months"] != ""].iterrows():
+        sec.add(callout(
+            f"Series break in {r['category']} from {r['break_months']}: "
+            f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, r['category'])[0].description} "
+            + wording.describe_break(r["break_months"].split(",")[0], r["step_pct"], p_value=r["step_p"]),
+            caveat=True))
+    fc_tab = fc[["month", "forecast", "pi_low", "pi_high"]].rename(columns={
+        "pi_low": "95% prediction interval low", "pi_high": "95% prediction interval high"})
+    sec.add(doc.figure(
+        chart_monthly(crime[["month", "count"]], title="All crime: observed and 12-month forecast",
+                      forecast=fc.rename(columns={"pi_low": "lower", "pi_high": "upper"}), breaks=brks),
+        "All crime with a 12-month forecast and its 95% prediction interval",
+        alt=f"Line chart of monthly crime with a dashed forecast for {fc['month'].iloc[0]} to {fc['month'].iloc[-1]} "
+            f"averaging {fc['forecast'].mean():,.0f} a month.",
+    ))
+    sec.add(doc.table(fc_tab, "Forecast of all crime for the next 12 months", decimals={
+        "forecast": 0, "95% prediction interval low": 0, "95% prediction interval high": 0}))
+    share_geo = police["easting"].notna().mean()
+    sec.add(paragraph(f"{share_geo:.1%} of police records carry map coordinates.", css="table-note"))
+    return sec
+
+
+def section_multi_agency(doc: Document) -> Section:
+    """Health, fire, ambulance, council and youth justice beside the police picture."""
+    wb = doc.workbench
+    months = ev.last_year(doc)
+    sec = Section("The multi-agency view")
+    rows = []
+    for key in ("police_street", "ambulance_assaults", "fire_deliberate", "council_reports"):
+        if key not in doc.catalogue.datasets:
+            continue
+        e = wb.dataset_events(key)
+        e = e[e["month"].isin(months)]
+        if key == "police_street":
+            e = e[e["category"] == "Violence and sexual offences"]
+        rows.append({"source": doc.catalogue.datasets[key].title + (" (violence)" if key == "police_street" else ""),
+                     "agency": doc.catalogue.datasets[key].agency, "latest 12 months": len(e)})
+    ac = wb.intake.area_counts
+    for key in ("ed_assaults", "yos_fte"):
+        if key in doc.catalogue.datasets and len(ac):
+            a = ac[ac["dataset"] == key]
+            a = a[a["period_start"] >= pd.Timestamp(months[0])]
+            rows.append({"source": doc.catalogue.datasets[key].title, "agency": doc.catalogue.datasets[key].agency,
+                         "latest 12 months": int(a["count"].sum())})
+    sec.add(doc.table(pd.DataFrame(rows), "Each agency's count for the latest 12 months"))
+    # Common areas: small areas. ED arrives aggregated by small area (sensitive).
+    police_v = wb.dataset_events("police_street")
+    police_v = police_v[(police_v["category"] == "Violence and sexual offences") & police_v["month"].isin(months)]
+    amb = wb.dataset_events("ambulance_assaults")
+    amb = amb[amb["month"].isin(months)]
+    ed = ac[(ac["dataset"] == "ed_assaults") & (ac["period_start"] >= pd.Timestamp(months[0]))] if len(ac) else ac
+    prem = wb.intake.premises
+    areas = wb.small_areas[["code", "geometry"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = overlap_counts(
+            areas=areas.rename(columns={"code": "area_code"}),
+            points={"police": ev.points_of(police_v)[["geometry"]], "ambulance": ev.points_of(amb)[["geometry"]],
+                    **({"licensed premises": ev.points_of(prem)[["geometry"]]} if len(prem) else {})},
+            area_counts={"emergency department": ed.groupby("area_code", as_index=False)["count"].sum()} if len(ed) else None,
+        )
+        from ..analysis.overlap import overlap_hotspots
+
+        hot = overlap_hotspots(counts)
+        comp = overlap_compare(counts, reference="police", hotspots=hot)
+    sentences = overlap_sentences(hot, comp)
+    sec.add(bullet_list(sentences))
+    shown = comp[["layer", "events", "spearman_rho", "share_in_reference_top", "jaccard"]].rename(columns={
+        "layer": "agency data", "events": "events", "spearman_rho": "rank correlation with police (Spearman)",
+        "share_in_reference_top": "share in police top-10% areas", "jaccard": "overlap of hot areas (Jaccard)"})
+    sec.add(doc.table(shown, "How far each agency's picture of violence differs from the police picture",
+                      decimals={"rank correlation with police (Spearman)": 2, "share in police top-10% areas": 2,
+                                "overlap of hot areas (Jaccard)": 2},
+                      notes=["Counts on the partnership's small areas. Emergency department data arrive aggregated by "
+                             "small area and are shown only as correlations, never as small counts."]))
+    coloc = hot[hot["colocated"]] if "colocated" in hot.columns else hot.iloc[0:0]
+    sec.add(f"{len(coloc)} small areas are hot for two or more agencies at once (co-located hotspots).")
+    return sec
+
+
+def _ward_map(doc: Document, rates_gdf, legend: str, caption: str) -> object:
+    page = map_choropleth(rates_gdf, "rate", name_column="name", legend=legend,
+                          tooltip_columns={"count": "Crimes", "population": "Residents",
+                                           "compared_with_partnership": "Compared with the partnership"},
+                          offline=doc.offline)
+    top = rates_gdf.iloc[0]
+    return doc.map(page, caption,
+                   alt=(f"Choropleth map of {len(rates_gdf)} wards shaded by {legend.lower()}; the highest is "
+                        f"{top['name']} at {top['rate']:,.1f}. Grey means no data."))
+
+
+def section_places(doc: Document) -> Section:
+    """Places: ward and neighbourhood rates, hotspot maps and emerging hotspots."""
+    wb = doc.workbench
+    months = ev.last_year(doc)
+    sec = Section("Places")
+    wr = ev.evidence_ward_rates(doc, categories=[c for c in ev.evidence_category_trends(doc)["category"] if c != ev.ASB])
+    sec.add(HTMLPart('<h3 id="ward-rates">Crime rates by ward</h3>'))
+    sec.add(_ward_map(doc, wr, "Crimes per 1,000 residents",
+                      f"Crimes per 1,000 residents by ward, {months[0]} to {months[-1]}"))
+    higher = wr[wr["compared_with_partnership"] == "higher"]
+    sec.add(
+        f"The partnership rate is {float(wr['partnership_rate'].iloc[0]):,.1f} crimes per 1,000 residents. "
+        f"{len(higher)} wards are significantly higher (95% confidence interval above the partnership rate): "
+        + (", ".join(higher["name"].astype(str)) if len(higher) else "none") + "."
+    )
+    table = wr[["code", "name", "count", "population", "rate", "ci_low", "ci_high", "compared_with_partnership"]].rename(
+        columns={"code": "ward code", "name": "ward", "count": "crimes", "population": "residents",
+                 "rate": "per 1,000", "ci_low": "95% CI low", "ci_high": "95% CI high",
+                 "compared_with_partnership": "compared with partnership"})
+    sec.add(doc.table(pd.DataFrame(table.drop(columns="geometry", errors="ignore")),
+                      "Crimes per 1,000 residents by ward (latest 12 months, current boundaries)",
+                      decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
+                      notes=["Confidence intervals: Byar's method for 10 or more events, exact Poisson below. "
+                             "Residents apportioned from small areas by population."]))
+    # Neighbourhood rates (exact from points).
+    pol = ev.evidence_police(doc)
+    pol = pol[pol["month"].isin(months) & (pol["category"] != ev.ASB)]
+    nh = wb.neighbourhoods[["code", "name", "population"]].copy()
+    nh["count"] = nh["code"].astype(str).map(pol.groupby("neighbourhood_code").size()).fillna(0).astype(int)
+    nh = rates.rate_per_1000(nh, "count", "population")
+    sec.add(doc.table(nh.rename(columns={"code": "neighbourhood", "name": "name", "count": "crimes", "population": "residents",
+                                          "rate": "per 1,000", "ci_low": "95% CI low", "ci_high": "95% CI high"})
+                      .drop(columns=["ci_method"]),
+                      "Crimes per 1,000 residents by police neighbourhood (latest 12 months)",
+                      decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1}))
+    # Hotspots: violence.
+    sec.add(HTMLPart('<h3 id="hotspots">Hotspots</h3>'))
+    viol = ev.evidence_hotspots(doc, ["Violence and sexual offences"])
+    sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol)}")
+    hot = viol[viol["hotspot"] == "hot"]
+    page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
+        cell=hot.index.astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[["cell", "events", "z", "geometry"]],
+        highlight_label="Significant violence hotspot cells", offline=doc.offline)
+    place = ev.nearest_street(doc, hot, ["Violence and sexual offences"])
+    sec.add(doc.map(page, f"Violence and sexual offences: significant Getis-Ord Gi* hotspot cells, {months[0]} to {months[-1]}",
+                    alt=f"Map of wards with {len(hot)} grid cells shaded as significant violence hotspots"
+                        + (f", centred on {place}." if place else ".")))
+    rate_hot = hotspots.hotspot_rate(ev.hotspot_count_grid(doc, ["Violence and sexual offences"]),
+                                     wb.small_areas[["population", "geometry"]], population_col="population")
+    n_rate_hot = int((rate_hot["hotspot"] == "hot").sum())
+    sec.add(
+        f"Allowing for where people live, {n_rate_hot} cells remain significant hotspots of violence relative to "
+        "their resident population, so the hotspot is not simply a map of population."
+    )
+    heads = ev.evidence_hotspot_headlines(doc)
+    shown = heads.rename(columns={"category": "crime type", "hot_cells": "hot cells (latest year)",
+                                  "events_in_hot_cells": "events in hot cells", "hot_place": "hot area",
+                                  "emerging_cells": "emerging cells", "emerging_place": "emerging area",
+                                  "persistent_cells": "persistent cells"})
+    sec.add(doc.table(shown, "Hotspots by crime type: significant cells in the latest year, and emerging or persistent cells over three years",
+                      notes=["Gi* with binary distance weights on a regular grid, p-values corrected by the "
+                             "Benjamini-Hochberg false discovery rate. Emerging: hot only in the latest year."]))
+    emerging = heads[heads["emerging_cells"] > 0]
+    for _, r in emerging.iterrows():  # one line per crime type with an emerging hotspot
+        sec.add(callout(f"Emerging hotspot: {r['category']} around {r['emerging_place'] or 'a new area'} "
+                        f"({int(r['emerging_cells'])} cells hot in the latest year only)."))
+    return sec
+
+
+def section_comparison(doc: Document) -> Section:
+    """Comparison with the most-similar group of partnerships."""
+    peers = doc.workbench.intake.tables.get("peer_group")
+    sec = Section("Comparison with similar partnerships")
+    if peers is None or len(peers) == 0:
+        sec.add(callout("No most-similar-group table was available.", caveat=True))
+        return sec
+    code = doc.catalogue.partnership.code
+    skip = {"csp_code", "csp_name", "population", "dataset", "agency", "source_file", "source_row"}
+    peers = peers.copy()
+    for c in peers.columns:
+        if c not in skip and c != "csp_name":
+            peers[c] = pd.to_numeric(peers[c], errors="coerce")
+    rate_cols = [c for c in peers.columns if c not in skip and peers[c].notna().any()]
+    me = doc.catalogue.partnership.short_name
+    rows = []
+    for col in rate_cols:  # one per crime type column
+        pos = rates.rate_peer_position(peers, code, col)
+        r = pos.iloc[0]
+        rows.append({"measure": col.replace("_", " ").capitalize(), f"{me} rate": r["rate"], "rank (1 = highest)": int(r["rank"]),
+                     "group mean": r["group_mean"], "band low": r["band_low"], "band high": r["band_high"],
+                     "position": r["position"], "sentence": r["sentence"]})
+    table = pd.DataFrame(rows)
+    sec.add(f"{doc.catalogue.partnership.short_name} is compared with {len(peers) - 1} similar partnerships.")
+    sec.add(doc.table(table.drop(columns="sentence"), "Position in the most-similar group (crimes per 1,000 residents)",
+                      decimals={f"{me} rate": 2, "group mean": 2, "band low": 2, "band high": 2},
+                      notes=["Band: group mean ± 1.96 standard deviations."]))
+    outside = table[table["position"] != "within"]
+    sec.add(bullet_list(list(outside["sentence"])) if len(outside) else paragraph(
+        "The partnership lies within its group's band on every measure."))
+    return sec
+
+
+def _target_progress(doc: Document, targets: list[dict]) -> pd.DataFrame:
+    """Latest calendar-year value for targets whose metric names a crime type (and optionally a ward)."""
+    pol = ev.evidence_police(doc)
+    cats = sorted(pol["category"].dropna().unique(), key=len, reverse=True)
+    last_year = doc.catalogue.partnership.window.end[:4]
+    rows = []
+    for t in targets:  # a strategy's handful of targets
+        metric = str(t.get("metric") or t.get("text") or "")
+        cat = next((c for c in cats if c.lower() in metric.lower()), None)
+        ward = next((w for w in pol["ward_code"].dropna().unique() if str(w) in metric), None)
+        value = np.nan
+        if cat:
+            sel = pol[(pol["category"] == cat) & pol["month"].str.startswith(last_year)]
+            if ward:
+                sel = sel[sel["ward_code"] == ward]
+            value = float(len(sel))
+        rows.append({"id": t.get("id"), "latest value": value, "latest year": last_year if cat else ""})
+    return pd.DataFrame(rows)
+
+
+def section_progress(doc: Document) -> Section:
+    """Changes since the last assessment and progress against the previous strategy's targets."""
+    strategy = doc.workbench.intake.documents.get("previous_strategy") or {}
+    targets = strategy.get("targets", [])
+    sec = Section("Progress against the previous strategy")
+    if not targets:
+        sec.add(callout("The previous strategy has no targets in the catalogue.", caveat=True))
+        return sec
+    check = smart.smart_check(targets)
+    prog = _target_progress(doc, targets)
+    merged = check.merge(prog, on="id", how="left")
+    merged["baseline"] = pd.to_numeric(merged["baseline"], errors="coerce")
+    merged["change from baseline (%)"] = 100 * (merged["latest value"] - merged["baseline"]) / merged["baseline"]
+    shown = merged[["id", "text", "baseline", "baseline_year", "latest value", "latest year", "change from baseline (%)",
+                    "verdict", "missing"]].rename(columns={"text": "target", "baseline_year": "baseline year",
+                                                         "verdict": "SMART verdict", "missing": "what is missing"})
+    sec.add(f"The previous strategy ({strategy.get('title', 'previous strategy')}) set {len(targets)} targets. "
+            f"{int((check['verdict'] == 'SMART').sum())} are SMART; the rest cannot be measured as written.")
+    sec.add(doc.table(shown, "Previous strategy targets: progress where measurable, and SMART check",
+                      decimals={"baseline": 0, "latest value": 0, "change from baseline (%)": 1}))
+    vague = check[check["vague_verbs"].astype(str).str.len() > 0]
+    if len(vague):
+        sec.add(callout("Vague targets: " + "; ".join(f"{r['id']} ({r['vague_verbs']}): {r['text']}" for _, r in vague.iterrows()),
+                        caveat=True))
+    return sec
+
+
+def section_horizon(doc: Document) -> Section:
+    """Horizon scanning (PESTELO) from the analyst's text file."""
+    sec = Section("Horizon scanning (PESTELO)")
+    path = doc.catalogue.root / doc.catalogue.horizon_scan if doc.catalogue.horizon_scan else None
+    if path is None or not path.is_file():
+        sec.add(callout("No horizon-scanning file is named in the catalogue.", caveat=True))
+        return sec
+    scan = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rows = [{"factor": k.capitalize(), "what may change": item} for k, items in scan.items() for item in (items or [])]
+    sec.add(doc.table(pd.DataFrame(rows), "Political, economic, social, technological, environmental, legal and organisational factors",
+                      notes=[f"Edited by the analyst in {doc.catalogue.horizon_scan}."]))
+    return sec
+
+
+def section_priorities(doc: Document) -> Section:
+    """The prioritisation matrix, the 4x4 impact-by-likelihood grid and the recommended priorities."""
+    from ..analysis.priorities import priority_grid, priority_grid_pivot
+
+    m = ev.evidence_priorities(doc)
+    rec = ev.evidence_recommended(doc)
+    sec = Section("Prioritisation")
+    cols = ["rank", "issue", "total_score", "score_volume", "score_trend", "score_harm", "score_vulnerability",
+            "score_concern", "score_capacity"]
+    shown = m.sort_values("rank")[cols].rename(columns={"total_score": "total (0-4)", "score_volume": "volume",
+                                                        "score_trend": "trend", "score_harm": "harm",
+                                                        "score_vulnerability": "repeat locations",
+                                                        "score_concern": "public concern", "score_capacity": "capacity"})
+    sec.add(doc.table(shown, "Prioritisation matrix: each criterion scored 0 to 4 and weighted",
+                      decimals={c: 2 for c in shown.columns if c not in ("rank", "issue")}))
+    sec.add(bullet_list(list(m.sort_values("rank")["explanation"].head(8))))
+    grid = priority_grid(m)
+    pivot = priority_grid_pivot(grid)
+    sec.add(doc.table(pivot.reset_index().rename(columns={pivot.index.name or "index": "impact"}),
+                      "Impact by likelihood (4 = highest)"))
+    sec.add(HTMLPart('<h3 id="recommended">Recommended priorities and their evidence</h3>'))
+    concern = ev._concern_share(doc)
+    items = []
+    for _, r in rec.iterrows():  # the handful of recommended priorities
+        share = concern.get(r["issue"])
+        view = f" {share:.0%} of survey respondents named it among their top concerns." if share is not None else \
+            " Residents did not name it among their top concerns."
+        items.append(r["evidence"] + view)
+    sec.add(bullet_list(items))
+    return sec
+
+
+def section_gaps(doc: Document) -> Section:
+    """Intelligence gaps: what the data could not show."""
+    q = doc.workbench.intake.quality
+    gaps = []
+    for _, r in q[q["status"] != "ok"].iterrows():
+        gaps.append(f"{doc.catalogue.datasets[r['dataset']].title}: not available to this assessment ({r['status']}).")
+    geo = q[pd.to_numeric(q["share_geocoded"], errors="coerce") < 0.99]
+    for _, r in geo.iterrows():
+        gaps.append(f"{doc.catalogue.datasets[r['dataset']].title}: {1 - float(r['share_geocoded']):.1%} of records "
+                    "cannot be mapped, so place analysis understates them.")
+    for key, ds in doc.catalogue.datasets.items():
+        for c in ds.caveats:
+            gaps.append(f"{ds.title}: {c}")
+    gaps.append("Domestic abuse and hate crime cannot be separated in data.police.uk categories; a police extract "
+                "with the domestic abuse flag would close this gap.")
+    gaps.append("Emergency department data arrive aggregated by small area and month, so individual assaults "
+                "cannot be linked to police records.")
+    sec = Section("Intelligence gaps")
+    sec.add(bullet_list(gaps))
+    return sec
+
+
+def section_appendix(doc: Document) -> Section:
+    """Appendices: the ward-by-month counts, definitions and methods; writes the Excel workbook."""
+    sec = Section("Appendix: definitions, methods and tables")
+    wm = ev.evidence_ward_month_counts(doc)
+    sec.add(doc.table(wm, "Police-recorded crime and ASB by ward and month (ward boundaries in force at the time)",
+                      notes=["Rows without coordinates are counted as '(no coordinates)'; points outside every ward as "
+                             "'(outside the partnership)'. Together with the wards they sum to every accepted record."],
+                      max_rows=40))
+    defs = pd.DataFrame([
+        ("Crime", "A crime recorded by the police and published on data.police.uk, excluding anti-social behaviour."),
+        ("Rate per 1,000", "Events divided by residents, times 1,000. Residents from small-area estimates."),
+        ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
+        ("Series break", "A change in counting rules or recording practice; modelled as a step, never a trend."),
+        ("Hotspot", "A grid cell whose neighbourhood has significantly more events than expected (Getis-Ord Gi*, FDR-corrected)."),
+        ("Emerging hotspot", "Significantly hot in the latest year only."),
+        ("Co-terminosity index", "Population-weighted share of one geography's units lying at least 95% inside one unit of another."),
+        ("[c]", "A count suppressed to protect individuals (below the partnership's threshold, or secondary suppression)."),
+    ], columns=["term", "meaning"])
+    sec.add(doc.table(defs, "Definitions"))
+    hw = pd.read_csv(__import__("assessment.paths", fromlist=["package_data_path"]).package_data_path("harm_weights.csv"))
+    sec.add(doc.table(hw[["crime_type", "cchi_days", "css_weight", "source"]], "Harm weights used",
+                      notes=["Illustrative weights shipped with the workbench; replace them with the partnership's own."]))
+    doc.write_workbook()
+    sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
+    return sec

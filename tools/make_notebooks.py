@@ -1,0 +1,62 @@
+"""Write the thin document notebooks (no outputs) from one place.
+
+Each notebook: a `parameters` cell, an opening cell that imports one reporting module
+and opens the document, then one cell per section, each calling one public function.
+Run: .venv/bin/python tools/make_notebooks.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent / "notebooks"
+
+COMMON_PARAMS = '''# Parameters: papermill injects these; the defaults run the demo partnership in JupyterLab.
+catalogue = None      # path to data_catalogue.yaml (None: the demo catalogue)
+out_dir = None        # where tables and quality files go (None: outputs/interactive)
+cache_dir = None      # where intake results are cached between documents
+edition = None        # overrides the catalogue's edition
+offline = False       # inline map libraries for partners without network access
+run_date = None       # YYYY-MM-DD against which sharing agreements are checked
+output_name = None    # file stem of this document's tables'''
+
+DOCUMENTS = {
+    "strategic_assessment": {
+        "module": "strategic",
+        "intro": "Joint strategic assessment. Each cell calls one function of `assessment.reporting.strategic`.",
+        "extra": "",
+        "sections": ["section_summary", "section_profile", "section_data_sources", "section_trends",
+                     "section_multi_agency", "section_places", "section_comparison", "section_progress",
+                     "section_horizon", "section_priorities", "section_gaps", "section_appendix"],
+    },
+}
+
+
+def build(name: str, spec: dict) -> nbformat.NotebookNode:
+    params = COMMON_PARAMS + spec["extra"]
+    keys = [line.split("=")[0].strip() for line in params.splitlines() if "=" in line and not line.startswith("#")]
+    call = ", ".join(f"{k}={k}" for k in keys if k != "catalogue")
+    cells = [
+        new_markdown_cell(f"<!-- {spec['intro']} -->"),
+        new_code_cell(params, metadata={"tags": ["parameters"]}),
+        new_code_cell(f"from assessment.reporting import {spec['module']} as document\n"
+                      f"doc = document.open_document(catalogue, document=\"{name}\", {call})"),
+    ]
+    cells += [new_code_cell(f"document.{fn}(doc)") for fn in spec["sections"]]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def main() -> None:
+    ROOT.mkdir(exist_ok=True)
+    for name, spec in DOCUMENTS.items():
+        nbformat.write(build(name, spec), ROOT / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
