@@ -32,6 +32,42 @@ DOCUMENTS = {
                      "section_multi_agency", "section_places", "section_comparison", "section_progress",
                      "section_horizon", "section_priorities", "section_gaps", "section_appendix"],
     },
+    "problem_profile": {
+        "module": "profile",
+        "intro": "Problem profile on one topic. Each cell calls one function of `assessment.reporting.profile`.",
+        "extra": "\ntopic = \"violence\"       # violence, asb, burglary, vehicle_crime, criminal_damage, drugs, ...",
+        "sections": ["section_terms_of_reference", "section_scanning", "section_triangle", "section_time",
+                     "section_places", "section_partner_data", "section_gaps", "section_recommendations",
+                     "section_appendix"],
+    },
+    "audit": {
+        "module": "audit",
+        "intro": "Three-yearly crime and disorder audit. Each cell calls one function of `assessment.reporting.audit`.",
+        "extra": "",
+        "sections": ["section_summary", "section_patterns", "section_consultation", "section_concerns_vs_data",
+                     "section_provision", "section_strategy_options", "section_previous_strategy",
+                     "section_public_summary", "section_appendix"],
+    },
+    "evaluation": {
+        "module": "evaluation",
+        "intro": "Evaluation of an intervention. Each cell calls one function of `assessment.reporting.evaluation`.",
+        "extra": ("\nintervention = None   # name of the intervention (None: from the catalogue's documents settings)"
+                  "\nstart = None          # YYYY-MM the intervention began"
+                  "\nintervention_wards = None  # ward codes or names where it ran"
+                  "\ncomparison_wards = None    # comparison ward codes or names (None: the rest of the partnership)"
+                  "\ncategory = None       # crime type evaluated (None: Violence and sexual offences)"
+                  "\ncohort_wards = None   # wards for the violence-panel cohort design"),
+        "sections": ["section_design", "section_power", "section_did", "section_its", "section_verdict",
+                     "section_cohort", "section_appendix"],
+    },
+    "data_quality": {
+        "module": "quality",
+        "intro": "Data quality and information sharing. Each cell calls one function of `assessment.reporting.quality`.",
+        "extra": "",
+        "sections": ["section_summary", "section_datasets", "section_quarantine", "section_coverage",
+                     "section_duplicates", "section_geography", "section_sharing_register", "section_caveats",
+                     "section_appendix"],
+    },
 }
 
 
