@@ -49,8 +49,8 @@ DOCUMENTS = {
                      "section_public_summary", "section_appendix"],
     },
     "evaluation": {
-        "module": "evaluation",
-        "intro": "Evaluation of an intervention. Each cell calls one function of `assessment.reporting.evaluation`.",
+        "module": "evaluation_report",
+        "intro": "Evaluation of an intervention. Each cell calls one function of `assessment.reporting.evaluation_report`.",
         "extra": ("\nintervention = None   # name of the intervention (None: from the catalogue's documents settings)"
                   "\nstart = None          # YYYY-MM the intervention began"
                   "\nintervention_wards = None  # ward codes or names where it ran"
@@ -61,8 +61,8 @@ DOCUMENTS = {
                      "section_cohort", "section_appendix"],
     },
     "data_quality": {
-        "module": "quality",
-        "intro": "Data quality and information sharing. Each cell calls one function of `assessment.reporting.quality`.",
+        "module": "quality_report",
+        "intro": "Data quality and information sharing. Each cell calls one function of `assessment.reporting.quality_report`.",
         "extra": "",
         "sections": ["section_summary", "section_datasets", "section_quarantine", "section_coverage",
                      "section_duplicates", "section_geography", "section_sharing_register", "section_caveats",
