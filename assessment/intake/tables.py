@@ -317,7 +317,7 @@ def read_xlsx_table(path: str | Path, *, sheet: str | None = None, header_row: i
     with book:
         if sheet is not None and sheet not in book.sheet_names:
             raise IntakeError(f"{label}: sheet {sheet!r} must exist, got sheets {book.sheet_names}")
-        raw = book.parse(sheet_name=sheet if sheet is not None else 0, header=None, dtype=object)
+        raw = pd.read_excel(book, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object)
     if len(raw) < header_row:
         raise IntakeError(f"{label}: sheet has fewer than {header_row} rows, so it has no header row {header_row}")
     columns = [str(c).strip() if pd.notna(c) else "" for c in raw.iloc[header_row - 1].tolist()]

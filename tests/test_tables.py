@@ -1,0 +1,104 @@
+"""Generic CSV and Excel readers: delimiters, encodings, header offsets, row accounting."""
+
+from __future__ import annotations
+
+import csv
+import warnings
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from assessment.errors import IntakeError
+from assessment.intake.tables import read_csv_table, read_xlsx_table
+
+
+def test_semicolon_and_header_offset(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("Export from system\n\nref;street\nA1;High St\nA2;\n", encoding="utf-8")
+    got = read_csv_table(p, delimiter=";", header_row=3, required=["ref"])
+    assert list(got["ref"]) == ["A1", "A2"] and pd.isna(got["street"].iloc[1])
+    assert list(got["source_row"]) == [1, 2] and (got["source_file"] == "x.csv").all()
+    assert got["read_problem"].isna().all()
+
+
+def test_cp1252_declared_and_detected(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes("ref,street\n1,Caf\u00e9 Row\n2,Cr\u00e8me Lane \u2013 East\n".encode("cp1252"))
+    declared = read_csv_table(p, encoding="cp1252")
+    assert list(declared["street"]) == ["Caf\u00e9 Row", "Cr\u00e8me Lane \u2013 East"]
+    with pytest.warns(UserWarning, match="Windows-1252"):
+        detected = read_csv_table(p, dataset="council_reports_csv")
+    assert list(detected["street"]) == list(declared["street"])
+
+
+def test_undecodable_byte_names_dataset_file_row_column(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"ref,street\n1,ok\n2,\x81bad\n")
+    with pytest.raises(IntakeError, match=r"council file bad.csv row 2 column 2 \(street\)"):
+        read_csv_table(p, encoding="cp1252", dataset="council")
+
+
+def test_wrong_field_counts_become_read_problems_in_place(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n", encoding="utf-8")
+    got = read_csv_table(p)
+    with open(p, newline="") as fh:
+        n_rows = sum(1 for _ in csv.reader(fh)) - 1
+    assert len(got) == n_rows == 4
+    assert list(got["source_row"]) == [1, 2, 3, 4]
+    assert got["read_problem"].notna().tolist() == [False, True, True, False]
+    assert "expected 3 fields, got 2" in got["read_problem"].iloc[1]
+    assert list(got["a"].iloc[[0, 3]]) == ["1", "10"]
+
+
+def test_empty_file_header_only_and_missing_columns(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_bytes(b"")
+    with pytest.raises(IntakeError, match="empty"):
+        read_csv_table(p, dataset="fire")
+    p.write_text("a,b\n", encoding="utf-8")
+    assert len(read_csv_table(p)) == 0
+    with pytest.raises(IntakeError, match=r"\['c'\] must be present"):
+        read_csv_table(p, required=["a", "c"])
+    p.write_text("a,a\n1,2\n", encoding="utf-8")
+    with pytest.raises(IntakeError, match="unique"):
+        read_csv_table(p)
+
+
+def test_unbalanced_quote_flagged_when_line_breaks_not_allowed(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('a,b\n1,"open\n2,3\n', encoding="utf-8")
+    got = read_csv_table(p, newlines_in_values=False)
+    assert got["read_problem"].notna().all()
+
+
+def test_float_columns_fall_back_to_text(tmp_path):
+    p = tmp_path / "f.csv"
+    p.write_text("x,y\n1.5,2\nabc,3\n", encoding="utf-8")
+    got = read_csv_table(p, float_columns=["x", "y"])
+    assert list(got["x"]) == ["1.5", "abc"]
+    p.write_text("x,y\n1.5,2\n,3\n", encoding="utf-8")
+    got = read_csv_table(p, float_columns=["x", "y"])
+    assert got["x"].dtype == "float64" and pd.isna(got["x"].iloc[1])
+
+
+def test_xlsx_sheet_and_header_row(tmp_path):
+    p = tmp_path / "r.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Reports"
+    ws.append(["Council ASB reports"])
+    ws.append([])
+    ws.append(["Ref", "Date Reported", "Easting"])
+    ws.append(["R1", "05/01/2024", 439500])
+    ws.append([None, None, None])
+    ws.append(["R2", "06/01/2024", 440000.5])
+    wb.create_sheet("Notes")
+    wb.save(p)
+    got = read_xlsx_table(p, sheet="Reports", header_row=3, required=["Ref"])
+    assert list(got["Ref"]) == ["R1", "R2"]
+    assert list(got["Easting"]) == ["439500", "440000.5"]
+    assert list(got["source_row"]) == [1, 3]
+    with pytest.raises(IntakeError, match=r"sheet 'Missing' must exist, got sheets \['Reports', 'Notes'\]"):
+        read_xlsx_table(p, sheet="Missing", dataset="council_reports")
