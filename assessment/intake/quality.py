@@ -126,6 +126,8 @@ def flag_repeated_values(values: pd.Series) -> np.ndarray:
     enc = pc.dictionary_encode(arr)
     idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     present = idx >= 0
+    if not present.any():
+        return present
     counts = np.bincount(idx[present], minlength=len(enc.dictionary))
     return present & (counts[np.clip(idx, 0, None)] > 1)
 

@@ -1,0 +1,214 @@
+"""Catalogue-driven intake on the demo partnership and on the real police files."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from assessment import paths
+from assessment.catalogue import load_catalogue
+from assessment.errors import IntakeError, SharingRefused
+from assessment.intake.harmonise import AREA_COUNT_COLUMNS, EVENT_COLUMNS, intake_catalogue, intake_dataset
+
+KEY = "riverton-test-key-0123456789"
+RUN_DATE = "2026-01-15"
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory) -> Path:
+    try:
+        from assessment.demo import write_demo_partnership
+    except ImportError as exc:  # the demo generator is written by a colleague
+        pytest.skip(f"assessment.demo.write_demo_partnership is not importable yet: {exc}")
+    root = tmp_path_factory.mktemp("demo")
+    write_demo_partnership(root / "raw", seed=2026)
+    raw = yaml.safe_load(paths.DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    raw["data_root"] = "raw"
+    (root / "data_catalogue.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def _catalogue(root: Path, edit=None):
+    raw = yaml.safe_load((root / "data_catalogue.yaml").read_text(encoding="utf-8"))
+    if edit:
+        edit(raw)
+    target = root / f"cat_{abs(hash(repr(raw))) % 10**8}.yaml"
+    target.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return load_catalogue(target, check_files=False)
+
+
+@pytest.fixture(scope="session")
+def demo_result(demo_root, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ASSESSMENT_PSEUDONYM_KEY", KEY)
+    out = tmp_path_factory.mktemp("out")
+    try:
+        res = intake_catalogue(_catalogue(demo_root), out, run_date=RUN_DATE)
+    finally:
+        mp.undo()
+    return res, out
+
+
+def test_every_demo_dataset_read_through_catalogue(demo_root, demo_result):
+    res, out = demo_result
+    cat = _catalogue(demo_root)
+    q = res.quality.set_index("dataset")
+    assert list(q.index) == list(cat.datasets)
+    assert (q["status"] == "ok").all() and not res.errors
+    assert (q["rows_read"] == q["rows_accepted"] + q["rows_quarantined"]).all()
+    assert (q["rows_read"] > 0).all()
+    assert list(res.events.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
+    assert list(res.area_counts.columns) == AREA_COUNT_COLUMNS
+    assert set(res.events["dataset"]) == {k for k, d in cat.datasets.items() if d.kind == "events"}
+    assert res.events["date"].dtype == "datetime64[ns]"
+    assert res.events["theme"].notna().all()
+    geo = res.events.dropna(subset=["easting"])
+    assert geo["easting"].between(420_000, 460_000).mean() > 0.99
+    assert "previous_strategy" in res.documents and isinstance(res.documents["previous_strategy"], dict)
+    for f in ("intake.csv", "coverage.csv", "completeness.csv", "sharing_register.csv"):
+        assert (out / "quality" / f).is_file()
+    for key in cat.datasets:
+        if cat.datasets[key].kind != "document":
+            assert (out / "quality" / "quarantine" / f"{key}.csv").is_file()
+    written = pd.read_csv(out / "quality" / "intake.csv")
+    assert (written["rows_read"] == written["rows_accepted"] + written["rows_quarantined"]).all()
+
+
+def test_accepted_rows_match_independent_count(demo_root, demo_result):
+    res, _ = demo_result
+    cat = _catalogue(demo_root)
+    fire = pd.read_csv(cat.dataset_files("fire_deliberate")[0], dtype=str)
+    q = res.quality.set_index("dataset").loc["fire_deliberate"]
+    assert q["rows_read"] == len(fire)
+    when = pd.to_datetime(fire["call_datetime"], format="%d/%m/%Y %H:%M", errors="coerce")
+    in_window = when.between("2023-01-01", "2025-12-31 23:59:59")
+    assert q["rows_accepted"] <= int(in_window.sum())
+    mine = res.events[res.events["dataset"] == "fire_deliberate"]
+    assert len(mine) == q["rows_accepted"]
+
+
+def test_no_raw_identifier_anywhere_under_outputs(demo_root, demo_result):
+    res, out = demo_result
+    cat = _catalogue(demo_root)
+    nominals = pd.read_csv(cat.dataset_files("violence_nominals")[0], dtype=str)
+    raw_ids = set(nominals["pnc_id"].dropna()) | set(nominals["date_of_birth"].dropna())
+    assert raw_ids
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    for p in files:
+        text = p.read_text(encoding="utf-8", errors="replace")
+        leaked = [v for v in raw_ids if v in text]
+        assert not leaked, f"{p} holds raw identifiers, e.g. {leaked[:3]}"
+    persons = res.persons
+    assert not set(persons["person_id"]) & raw_ids and not set(persons["date_of_birth"]) & raw_ids
+    assert persons["person_id"].str.fullmatch(r"[0-9a-f]{64}").all()
+
+
+def test_personal_dataset_refusals(demo_root, monkeypatch):
+    monkeypatch.delenv("ASSESSMENT_PSEUDONYM_KEY", raising=False)
+    cat = _catalogue(demo_root)
+    with pytest.raises(SharingRefused, match="ASSESSMENT_PSEUDONYM_KEY"):
+        intake_dataset(cat, "violence_nominals", run_date=RUN_DATE)
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", KEY)
+
+    def no_agreement(raw):
+        raw["datasets"]["violence_nominals"]["sharing"].pop("agreement")
+
+    with pytest.raises(SharingRefused, match="no information-sharing agreement"):
+        intake_dataset(_catalogue(demo_root, no_agreement), "violence_nominals", run_date=RUN_DATE)
+    with pytest.raises(SharingRefused, match="expired"):
+        intake_dataset(cat, "violence_nominals", run_date="2027-04-01")
+    with pytest.raises(SharingRefused, match="may not be used"):
+        intake_dataset(cat, "violence_nominals", run_date=RUN_DATE, use="publication")
+    res = intake_catalogue(cat, run_date="2027-04-01", keys=["violence_nominals", "fire_deliberate"],
+                           errors="collect")
+    assert set(res.errors) == {"violence_nominals"}
+    assert res.quality.set_index("dataset").loc["violence_nominals", "status"] == "refused"
+
+
+def test_use_leaves_out_datasets_not_permitted(demo_root, monkeypatch):
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", KEY)
+    res = intake_catalogue(_catalogue(demo_root), run_date=RUN_DATE, use="strategic assessment",
+                           keys=["council_reports_csv", "fire_deliberate"])
+    q = res.quality.set_index("dataset")
+    assert q.loc["council_reports_csv", "status"] == "not permitted"
+    assert set(res.events["dataset"]) == {"fire_deliberate"}
+
+
+def test_bad_rows_quarantined_with_reason_file_and_row(demo_root, tmp_path, monkeypatch):
+    root = tmp_path / "d"
+    shutil.copytree(demo_root, root, ignore=shutil.ignore_patterns("police", "cat_*"))
+    fire = root / "raw" / "fire" / "deliberate_fires.csv"
+    with open(fire, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, first = rows[0], dict(zip(rows[0], rows[1]))
+    extra = [first | {"call_datetime": "31/02/2024 10:00", "incident_number": "BAD1"},
+             first | {"easting": "0", "northing": "0", "incident_number": "BAD2"},
+             first | {"incident_type": "Chimney fire", "incident_number": "BAD3"}]
+    with open(fire, "a", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerows([[r[h] for h in header] for r in extra] + [rows[1]])
+    lines = rows
+    res = intake_dataset(_catalogue(root), "fire_deliberate", run_date=RUN_DATE)
+    q = res.quarantine.set_index("source_row")
+    n = len(lines) - 1
+    assert q.loc[n + 1, "reason"] == "unparseable date" and "31/02/2024" in q.loc[n + 1, "detail"]
+    assert q.loc[n + 2, "reason"] == "coordinates invalid"
+    assert q.loc[n + 3, "reason"] == "unknown category" and "Chimney fire" in q.loc[n + 3, "detail"]
+    assert q.loc[n + 4, "reason"] == "duplicate"
+    assert (res.quarantine["source_file"] == "deliberate_fires.csv").all()
+    rec = res.quality
+    assert rec["rows_read"] == n + 4 == rec["rows_accepted"] + rec["rows_quarantined"]
+
+
+def test_unreadable_file_is_intake_error(demo_root, tmp_path):
+    root = tmp_path / "d"
+    shutil.copytree(demo_root, root, ignore=shutil.ignore_patterns("police", "cat_*"))
+    (root / "raw" / "fire" / "deliberate_fires.csv").write_bytes(b"incident_number,call_datetime\n1,x\n")
+    with pytest.raises(IntakeError, match=r"fire_deliberate file deliberate_fires.csv row 1 \(header\)"):
+        intake_dataset(_catalogue(root), "fire_deliberate", run_date=RUN_DATE)
+
+
+def _real_catalogue(tmp_path: Path, shared: Path):
+    raw = yaml.safe_load(paths.DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    raw["data_root"] = str(shared)
+    raw["partnership"]["window"] = {"start": "2016-01", "end": "2017-06"}
+    street = copy.deepcopy(raw["datasets"]["police_street"])
+    street["path"] = "*/*-street.csv"
+    ss = {"title": "Stop and search", "agency": "City of London Police", "format": "police_uk_stop_search",
+          "kind": "events", "path": "*/*-stop-and-search.csv",
+          "columns": {"date": "Date", "category": "Object of search", "outcome": "Outcome"},
+          "date_format": "iso", "coordinates": {"x": "Longitude", "y": "Latitude", "crs": "EPSG:4326"},
+          "sensitivity": "public", "sharing": street["sharing"], "refresh": "monthly"}
+    raw["datasets"] = {"police_street": street, "police_stop_search": ss}
+    raw["series_breaks"] = []
+    p = tmp_path / "data_catalogue.yaml"
+    p.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return load_catalogue(p, check_files=False)
+
+
+def test_real_police_files_through_catalogue(shared_police_dir, tmp_path):
+    cat = _real_catalogue(tmp_path, shared_police_dir)
+    res = intake_catalogue(cat, tmp_path / "out", run_date=RUN_DATE)
+    q = res.quality.set_index("dataset")
+    street = res.events[res.events["dataset"] == "police_street"]
+    raw = pd.concat([pd.read_csv(f, dtype=str) for f in sorted(shared_police_dir.glob("*/*-street.csv"))])
+    assert q.loc["police_street", "rows_read"] == len(raw)
+    assert q.loc["police_street", "rows_quarantined"] == 0  # ASB rows alike are separate incidents, kept
+    asb_no_id = int(((raw["Crime type"] == "Anti-social behaviour") & raw["Crime ID"].isna()).sum())
+    assert int(((street["theme"] == "asb") & street["event_id"].isna()).sum()) == asb_no_id
+    assert q.loc["police_street", "not_geocoded"] == int(raw["Longitude"].isna().sum())
+    assert q.loc["police_street", "duplicate_ids"] == int(raw["Crime ID"].dropna().duplicated(keep=False).sum())
+    assert street["date"].isna().all() and street["month"].notna().all()
+    assert street.groupby("month").size().to_dict() == raw.groupby("Month").size().to_dict()
+    cov = res.coverage[res.coverage["dataset"] == "police_stop_search"]
+    assert cov.loc[cov["rows"] == 0, "month"].tolist() == ["2017-04", "2017-05", "2017-06"]
+    assert np.isclose(q.loc["police_street", "share_geocoded"],
+                      1 - q.loc["police_street", "not_geocoded"] / q.loc["police_street", "rows_accepted"])
