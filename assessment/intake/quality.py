@@ -234,10 +234,11 @@ def field_completeness(frame: pd.DataFrame, fields: dict[str, str], dataset: str
     rows = []
     for field, col in fields.items():
         values = frame[col]
-        filled = values.notna()
-        if not pd.api.types.is_numeric_dtype(values.dtype):
-            filled &= values.astype("str").str.strip().ne("").fillna(False)
-        k = int(filled.sum())
+        k = int(values.notna().sum())
+        if k and values.dtype == "str":  # text that is only spaces counts as empty
+            spaced = values.str.startswith(" ") | values.str.endswith(" ")
+            if spaced.any():
+                k -= int(values[spaced].str.strip().eq("").sum())
         rows.append({"dataset": dataset, "field": field, "source_column": col, "rows": len(frame),
                      "filled": k, "share_filled": k / len(frame) if len(frame) else np.nan})
     return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
