@@ -237,6 +237,28 @@ def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]
     return str(loc.mode().iloc[0]) if len(loc) else ""
 
 
+def hotspot_clusters(cells: gpd.GeoDataFrame, flag: str = "hotspot", value: str = "hot") -> gpd.GeoDataFrame:
+    """Group flagged grid cells into clusters of touching cells (queen contiguity).
+
+    Returns one row per cluster, largest event count first: ``cluster, cells, events,
+    geometry`` (the dissolved cells). Uses :func:`scipy.ndimage.label` on the grid's
+    row/column layout, so it is vectorised whatever the number of cells.
+    """
+    from scipy import ndimage
+
+    hot = cells[cells[flag] == value]
+    if hot.empty:
+        return gpd.GeoDataFrame({"cluster": [], "cells": [], "events": []}, geometry=[], crs=cells.crs)
+    rows, cols = cells["row"].to_numpy(int), cells["col"].to_numpy(int)
+    grid = np.zeros((rows.max() + 1, cols.max() + 1), dtype=bool)
+    grid[hot["row"].to_numpy(int), hot["col"].to_numpy(int)] = True
+    labels, _ = ndimage.label(grid, structure=np.ones((3, 3), dtype=int))
+    hot = hot.assign(cluster=labels[hot["row"].to_numpy(int), hot["col"].to_numpy(int)])
+    out = hot.dissolve(by="cluster", aggfunc={"count": "sum", "row": "size"}).rename(
+        columns={"count": "events", "row": "cells"}).reset_index()
+    return out.sort_values("events", ascending=False, ignore_index=True)[["cluster", "cells", "events", "geometry"]]
+
+
 def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
     """Per crime type: significant hot cells in the latest year and emerging cells over the window."""
 
@@ -246,15 +268,24 @@ def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
             hot = evidence_hotspots(doc, [cat])
             classes = evidence_hotspot_classes(doc, [cat])
             hot_cells = hot[hot["hotspot"] == "hot"]
+            clusters = hotspot_clusters(hot)
+            top = clusters.iloc[:1]
             emerging = classes[classes["pattern"] == "emerging"]
+            em_clusters = hotspot_clusters(classes.assign(count=classes[[c for c in classes.columns if c.startswith("count_")][-1]]),
+                                           flag="pattern", value="emerging")
             persistent = classes[classes["pattern"] == "persistent"]
+            total = int(hot["count"].sum())
             rows.append({
                 "category": cat,
                 "hot_cells": len(hot_cells),
                 "events_in_hot_cells": int(hot_cells["count"].sum()),
-                "hot_place": nearest_street(doc, hot_cells, [cat]),
+                "hot_clusters": len(clusters),
+                "top_cluster_cells": int(top["cells"].iloc[0]) if len(top) else 0,
+                "top_cluster_events": int(top["events"].iloc[0]) if len(top) else 0,
+                "top_cluster_share": float(top["events"].iloc[0]) / total if len(top) and total else 0.0,
+                "hot_place": nearest_street(doc, top, [cat]) if len(top) else "",
                 "emerging_cells": len(emerging),
-                "emerging_place": nearest_street(doc, emerging, [cat]),
+                "emerging_place": nearest_street(doc, em_clusters.iloc[:1], [cat]) if len(em_clusters) else "",
                 "persistent_cells": len(persistent),
             })
         return pd.DataFrame(rows)
@@ -346,6 +377,8 @@ def evidence_priorities(doc: Document) -> pd.DataFrame:
         matrix["emerging_place"] = matrix["issue"].map(heads["emerging_place"]).fillna("")
         matrix["hot_cells"] = matrix["issue"].map(heads["hot_cells"]).fillna(0).astype(int)
         matrix["hot_place"] = matrix["issue"].map(heads["hot_place"]).fillna("")
+        matrix["top_cluster_cells"] = matrix["issue"].map(heads["top_cluster_cells"]).fillna(0).astype(int)
+        matrix["top_cluster_share"] = matrix["issue"].map(heads["top_cluster_share"]).fillna(0.0)
         return matrix
 
     return _cached(doc, "priorities", build)
@@ -371,7 +404,8 @@ def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
             parts = [f"{r['issue']}: {int(t['last_12']):,} recorded in the latest 12 months; {t['trend_sentence']}"]
             if r["hot_cells"]:
                 place = f" around {r['hot_place']}" if r["hot_place"] else ""
-                parts.append(f"a statistically significant hotspot of {int(r['hot_cells'])} grid cells{place} (Getis-Ord Gi*, FDR-corrected)")
+                parts.append(f"its largest statistically significant hotspot{place} holds {r['top_cluster_share']:.0%} of "
+                             f"the latest year's events in {int(r['top_cluster_cells'])} grid cells (Getis-Ord Gi*, FDR-corrected)")
             if r["emerging_cells"]:
                 place = f" around {r['emerging_place']}" if r["emerging_place"] else ""
                 parts.append(f"an emerging hotspot of {int(r['emerging_cells'])} cells{place}, hot only in the latest year")

@@ -45,11 +45,13 @@ def section_summary(doc: Document) -> Section:
     asb = tr[tr["category"] == ev.ASB].iloc[0] if (tr["category"] == ev.ASB).any() else None
     months = ev.last_year(doc)
     sec = Section("Executive summary")
-    sec.add(
-        f"In the 12 months {months[0]} to {months[-1]} the police recorded {total_12:,} crimes in "
-        f"{doc.catalogue.partnership.short_name}, {change} on the previous 12 months."
-        + (f" Anti-social behaviour incidents numbered {int(asb['last_12']):,}; {asb['yoy_sentence']}." if asb is not None else "")
-    )
+    text = (f"In the 12 months {months[0]} to {months[-1]} the police recorded {total_12:,} crimes in "
+            f"{doc.catalogue.partnership.short_name}: {change}, compared with the previous 12 months.")
+    if asb is not None:
+        asb_pct = 100 * (asb["last_12"] - asb["previous_12"]) / asb["previous_12"] if asb["previous_12"] else np.nan
+        text += (f" Anti-social behaviour incidents numbered {int(asb['last_12']):,}: "
+                 f"{wording.describe_change(asb_pct, asb['yoy_p'], n=int(asb['last_12'] + asb['previous_12']))}.")
+    sec.add(text)
     sec.add(HTMLPart("<h3 id=\"recommended-priorities\">Recommended priorities</h3>"))
     items = [f"{r['issue']} ({r['reason']}). {r['evidence']}" for _, r in rec.iterrows()]
     sec.add(HTMLPart('<ol class="priorities">' + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"))
@@ -335,8 +337,11 @@ def section_places(doc: Document) -> Section:
         "their resident population, so the hotspot is not simply a map of population."
     )
     heads = ev.evidence_hotspot_headlines(doc)
+    heads = heads.drop(columns=["top_cluster_share"])
     shown = heads.rename(columns={"category": "crime type", "hot_cells": "hot cells (latest year)",
-                                  "events_in_hot_cells": "events in hot cells", "hot_place": "hot area",
+                                  "events_in_hot_cells": "events in hot cells", "hot_clusters": "separate hotspots",
+                                  "top_cluster_cells": "cells in largest hotspot",
+                                  "top_cluster_events": "events in largest hotspot", "hot_place": "largest hotspot near",
                                   "emerging_cells": "emerging cells", "emerging_place": "emerging area",
                                   "persistent_cells": "persistent cells"})
     sec.add(doc.table(shown, "Hotspots by crime type: significant cells in the latest year, and emerging or persistent cells over three years",
