@@ -1,0 +1,686 @@
+"""Sections of the data-quality and information-sharing document.
+
+Each ``section_*`` function takes the open :class:`~assessment.reporting.document.Document`
+and returns a :class:`~assessment.reporting.display.Section`. Everything comes from the
+workbench (``doc.workbench``): intake's quality accounting (``wb.intake.quality``,
+``.quarantine``, ``.completeness``, ``.coverage``, ``.sharing``), the harmonised events,
+the point-assignment report and the boundary registry. Nothing here names a particular
+dataset: the datasets, their windows and caveats come from the catalogue.
+
+Disclosure
+----------
+Row accounting (rows read, accepted and quarantined, per reason, per month) counts
+records handled by intake, not people or incidents in a place, and is shown as in the
+strategic assessment's data-sources table. Quarantined rows are shown row by row only
+for datasets marked ``public`` or ``official``: rows of ``sensitive`` datasets could
+reveal a small count, and rows of ``personal`` datasets (or any dataset declaring
+identifiers) are never shown, even though their identifiers are already pseudonymised.
+Monthly coverage of non-public datasets passes through disclosure control (zeros, the
+gaps this document looks for, identify nobody and stay visible).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..intake.dates import is_month_only
+from ..intake.quality import REASONS
+from .charts import chart_heatmap
+from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
+from .document import Document, open_document
+
+__all__ = [
+    "open_document", "section_summary", "section_datasets", "section_quarantine", "section_coverage",
+    "section_duplicates", "section_geography", "section_sharing_register", "section_caveats",
+    "section_appendix", "quality_coverage_table", "quality_sharing_flags", "quality_export_pairs",
+]
+
+GAP = "gap"
+EXPIRY_MONTHS = 6
+EXAMPLE_ROWS = 5
+_SENSITIVITY_ORDER = ("public", "official", "sensitive", "personal")
+
+
+def _h3(title: str) -> HTMLPart:
+    from .display import slugify
+
+    return HTMLPart(f'<h3 id="{slugify(title)}">{escape(title)}</h3>')
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or pd.isna(x) else f"{100 * float(x):.1f}%"
+
+
+def _is_personal(doc: Document, key: str) -> bool:
+    ds = doc.catalogue.datasets[key]
+    return ds.sensitivity == "personal" or bool(ds.identifiers)
+
+
+def _quality(doc: Document) -> pd.DataFrame:
+    """Intake's quality table with one row per catalogue dataset (a dataset intake never
+    recorded shows as status ``not read``)."""
+    q = doc.workbench.intake.quality.set_index("dataset")
+    keys = list(doc.catalogue.datasets)
+    out = q.reindex(keys)
+    missing = out["status"].isna()
+    out.loc[missing, "status"] = "not read"
+    out.loc[missing, "message"] = "intake did not record this dataset"
+    for c in ("rows_read", "rows_accepted", "rows_quarantined"):
+        out[c] = out[c].fillna(0).astype("int64")
+    return out.rename_axis("dataset").reset_index()
+
+
+def _most_sensitive(levels: list[str]) -> str:
+    ranks = [_SENSITIVITY_ORDER.index(s) for s in levels if s in _SENSITIVITY_ORDER]
+    return _SENSITIVITY_ORDER[max(ranks)] if ranks else "public"
+
+
+# -- reusable computations (tested directly) ---------------------------------------------
+
+def quality_coverage_table(coverage: pd.DataFrame, months: list[str], quarterly: tuple[str, ...] = ()) -> tuple[
+        pd.DataFrame, pd.DataFrame]:
+    """Accepted rows per dataset and month over ``months``, with gaps flagged.
+
+    Parameters
+    ----------
+    coverage : DataFrame
+        ``dataset, month, rows`` (intake's coverage; months absent from it count as 0).
+    months : list of str
+        The months to show, ``YYYY-MM`` (e.g. the assessment window).
+    quarterly : tuple of str
+        Datasets that arrive by quarter: their rows sit in the quarter's first month,
+        so a gap is a quarter with no rows, not a month.
+
+    Returns
+    -------
+    (wide, gaps) : tuple of DataFrame
+        ``wide``: ``month``, one column of rows per monthly dataset, and ``gaps`` (the
+        datasets with no rows that month, ``'; '``-joined, empty when none).
+        ``gaps``: ``dataset, period, rows, flag`` with one row per month (or quarter)
+        inside ``months`` that has no rows, ``flag`` = ``'gap'``.
+    """
+    from ..checks import check_dataframe
+
+    check_dataframe(coverage, "coverage", ["dataset", "month", "rows"])
+    if not months:
+        raise ValueError("`months` must list at least one YYYY-MM month, got none")
+    datasets = list(dict.fromkeys(coverage["dataset"].astype(str)))
+    counts = (coverage.assign(rows=pd.to_numeric(coverage["rows"], errors="coerce").fillna(0))
+              .pivot_table(index="month", columns="dataset", values="rows", aggfunc="sum")
+              .reindex(index=months, columns=datasets).fillna(0).astype("int64"))
+    monthly = [d for d in datasets if d not in quarterly]
+    wide = counts[monthly].copy()
+    zero = wide.eq(0)
+    labels = np.array(monthly, dtype=object)
+    wide["gaps"] = ["; ".join(labels[row]) for row in zero.to_numpy()]  # one join per month (36), not per data row
+    wide = wide.rename_axis(None, axis=1).rename_axis("month").reset_index()
+    gaps = [pd.DataFrame({"dataset": d, "period": zero.index[zero[d].to_numpy()], "rows": 0}) for d in monthly]
+    q_idx = pd.PeriodIndex(months, freq="M").asfreq("Q").astype(str)
+    for d in (x for x in datasets if x in quarterly):
+        by_q = counts[d].groupby(q_idx.to_numpy()).sum()
+        empty = by_q[by_q == 0]
+        gaps.append(pd.DataFrame({"dataset": d, "period": empty.index.astype(str), "rows": 0}))
+    gap_frame = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame(columns=["dataset", "period", "rows"])
+    gap_frame["flag"] = GAP
+    return wide, gap_frame[["dataset", "period", "rows", "flag"]]
+
+
+def quality_sharing_flags(register: pd.DataFrame, run_date: dt.date, months: int = EXPIRY_MONTHS) -> pd.Series:
+    """Flag each agreement in a sharing register by its expiry, relative to ``run_date``.
+
+    Returns
+    -------
+    Series of str
+        ``'expired'`` (before ``run_date``), ``'expires within N months'`` (on or before
+        ``run_date`` + ``months``), ``'no expiry date'`` or ``''`` (more than ``months`` away).
+    """
+    from ..checks import check_dataframe
+
+    check_dataframe(register, "register", ["expires"])
+    raw = register["expires"].astype("str")
+    expires = pd.to_datetime(raw.where(~raw.isin(["None", "nan", "<NA>", ""])), errors="coerce")
+    day = pd.Timestamp(run_date)
+    soon = day + pd.DateOffset(months=months)
+    flag = np.select([expires.isna(), expires < day, expires <= soon],
+                     ["no expiry date", "expired", f"expires within {months} months"], default="")
+    return pd.Series(flag, index=register.index, dtype="str")
+
+
+def quality_export_pairs(doc: Document) -> pd.DataFrame:
+    """Datasets that are two exports of the same records (same agency, kind and column
+    mapping, different files), with their row counts compared.
+
+    Returns
+    -------
+    DataFrame
+        ``dataset, duplicate_of, rows_read, rows_read_other, rows_match, ids_match``
+        (``ids_match``: the accepted event ids are the same set; NA without ids),
+        ``use`` (``'data quality only'`` when that dataset's permitted uses are only data quality).
+    """
+    cat = doc.catalogue
+    q = _quality(doc).set_index("dataset")
+    events = doc.workbench.intake.events
+    keys = list(cat.datasets)
+    rows = []
+    for i, a in enumerate(keys):  # pairs of catalogue entries (a dozen datasets), not data rows
+        for b in keys[i + 1:]:
+            da, db = cat.datasets[a], cat.datasets[b]
+            if (da.agency, da.kind, da.columns) != (db.agency, db.kind, db.columns) or da.path == db.path:
+                continue
+            if not da.columns:
+                continue
+            dq_a = [u.lower() for u in da.sharing.permitted_uses] == ["data quality"]
+            dup, orig = (a, b) if dq_a else (b, a)
+            ids_match = pd.NA
+            if "event_id" in cat.datasets[dup].columns and len(events):
+                ia = set(events.loc[events["dataset"] == dup, "event_id"].dropna())
+                ib = set(events.loc[events["dataset"] == orig, "event_id"].dropna())
+                ids_match = bool(ia == ib) if (ia or ib) else pd.NA
+            only_dq = [u.lower() for u in cat.datasets[dup].sharing.permitted_uses] == ["data quality"]
+            rows.append({"dataset": dup, "duplicate_of": orig, "rows_read": int(q.loc[dup, "rows_read"]),
+                         "rows_read_other": int(q.loc[orig, "rows_read"]),
+                         "rows_match": bool(q.loc[dup, "rows_read"] == q.loc[orig, "rows_read"]),
+                         "ids_match": ids_match, "use": "data quality only" if only_dq else "analysis"})
+    return pd.DataFrame(rows, columns=["dataset", "duplicate_of", "rows_read", "rows_read_other", "rows_match",
+                                       "ids_match", "use"])
+
+
+def _coverage_parts(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """(wide, gaps, monthly datasets, quarterly datasets) over each dataset's own span."""
+    def build():
+        cat = doc.catalogue
+        cov = doc.workbench.intake.coverage
+        quarterly = tuple(k for k, d in cat.datasets.items() if d.period == "quarter")
+        window = cat.partnership.window.months
+        wide, gaps = quality_coverage_table(cov, window, quarterly)
+        # gaps outside the window (datasets with a longer history, e.g. person-level records)
+        extra = cov[~cov["month"].isin(window)]
+        if len(extra):
+            for key, sub in extra.groupby("dataset"):  # one per dataset
+                span = [str(p) for p in pd.period_range(sub["month"].min(), sub["month"].max(), freq="M")]
+                _, g = quality_coverage_table(sub, span, quarterly)
+                gaps = pd.concat([gaps, g], ignore_index=True)
+        gaps = gaps.sort_values(["dataset", "period"], ignore_index=True)
+        monthly = [c for c in wide.columns if c not in ("month", "gaps")]
+        present = list(dict.fromkeys(cov["dataset"].astype(str)))
+        return wide, gaps, monthly, [k for k in quarterly if k in present]
+
+    if "dq-coverage" not in doc.cache:
+        doc.cache["dq-coverage"] = build()
+    return doc.cache["dq-coverage"]
+
+
+# -- sections -------------------------------------------------------------------------------
+
+def section_summary(doc: Document) -> Section:
+    """What was read, what was accepted, what was refused, and the headline problems."""
+    cat = doc.catalogue
+    q = _quality(doc)
+    _, gaps, _, _ = _coverage_parts(doc)
+    reg = doc.workbench.intake.sharing
+    flags = quality_sharing_flags(reg, doc.run_date)
+    balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"])
+    sec = Section("Summary")
+    sec.add(
+        f"{len(q)} datasets from {q['agency'].nunique()} agencies are described in the data catalogue and every one "
+        f"was read through it. Of {int(q['rows_read'].sum()):,} rows read, {int(q['rows_accepted'].sum()):,} were "
+        f"accepted and {int(q['rows_quarantined'].sum()):,} quarantined with a reason; "
+        + ("for every dataset rows read equal rows accepted plus rows quarantined, so nothing was dropped silently."
+           if balanced.all() else
+           f"for {int((~balanced).sum())} dataset(s) the rows do not balance ({', '.join(q.loc[~balanced, 'dataset'])}); "
+           "treat their figures with caution.")
+    )
+    shown = pd.DataFrame({
+        "dataset": q["dataset"], "title": [cat.datasets[k].title for k in q["dataset"]],
+        "agency": q["agency"].fillna(""), "kind": [cat.datasets[k].kind for k in q["dataset"]],
+        "status": q["status"], "rows read": q["rows_read"], "rows accepted": q["rows_accepted"],
+        "rows quarantined": q["rows_quarantined"],
+        "share geocoded (%)": 100 * pd.to_numeric(q["share_geocoded"], errors="coerce"),
+        "first month": q["first_month"].fillna(""), "last month": q["last_month"].fillna(""),
+    })
+    sec.add(doc.table(shown, "Every catalogue dataset: status and row accounting at intake",
+                      decimals={"share geocoded (%)": 1}, max_rows=None,
+                      notes=["Share geocoded: accepted rows with usable coordinates, for datasets that carry "
+                             "coordinates (blank otherwise)."]))
+    findings = []
+    bad = q[q["status"] != "ok"]
+    for _, r in bad.iterrows():  # refused datasets: a handful of catalogue rows
+        findings.append(f"{r['dataset']} was not used ({r['status']}): {r['message']}")
+    if len(gaps):
+        by = gaps.groupby("dataset")["period"].agg(lambda s: ", ".join(s.astype(str)))
+        findings += [f"{k} has no rows in {v}." for k, v in by.items()]
+    soon = reg.loc[flags.str.startswith("expires") | flags.eq("expired"), ["dataset", "expires"]]
+    findings += [f"The sharing agreement for {d} has {f.replace('expires', 'an expiry')}: {e}." if f != "expired"
+                 else f"The sharing agreement for {d} expired on {e}."
+                 for d, e, f in zip(soon["dataset"], soon["expires"], flags[soon.index])]
+    quarantined = q[q["rows_quarantined"] > 0]
+    for _, r in quarantined.iterrows():  # datasets with quarantined rows (a handful)
+        reasons = {c[len("quarantined_"):].replace("_", " "): int(r[c]) for c in q.columns
+                   if c.startswith("quarantined_") and pd.notna(r[c]) and int(r[c]) > 0}
+        findings.append(f"{r['dataset']}: {int(r['rows_quarantined']):,} rows quarantined ("
+                        + ", ".join(f"{k}: {v:,}" for k, v in reasons.items()) + ").")
+    if findings:
+        sec.add(_h3("Points to act on"), bullet_list(findings))
+    else:
+        sec.add(callout("No dataset was refused, no month is missing and no agreement expires within "
+                        f"{EXPIRY_MONTHS} months."))
+    return sec
+
+
+def section_datasets(doc: Document) -> Section:
+    """Per dataset: source, format and field completeness."""
+    cat = doc.catalogue
+    q = _quality(doc).set_index("dataset")
+    comp = doc.workbench.intake.completeness
+    sec = Section("Datasets and field completeness")
+    rows = pd.DataFrame({
+        "dataset": list(cat.datasets),
+        "agency": [d.agency for d in cat.datasets.values()],
+        "format": [d.format for d in cat.datasets.values()],
+        "files": [int(q.loc[k, "files"]) if pd.notna(q.loc[k, "files"]) else 0 for k in cat.datasets],
+        "sensitivity": [d.sensitivity for d in cat.datasets.values()],
+        "refresh": [d.refresh for d in cat.datasets.values()],
+        "date format": [d.date_format or "" for d in cat.datasets.values()],
+        "coordinates": [f"{d.coordinates.x}/{d.coordinates.y} ({d.coordinates.crs})" if d.coordinates else ""
+                        for d in cat.datasets.values()],
+    })
+    sec.add(doc.table(rows, "Datasets, their source format and how they are read", max_rows=None))
+    table = comp.assign(share=100 * pd.to_numeric(comp["share_filled"], errors="coerce"))[
+        ["dataset", "field", "source_column", "rows", "filled", "share"]].rename(columns={
+            "source_column": "source column", "rows": "rows read", "filled": "rows filled", "share": "filled (%)"})
+    sec.add(doc.table(table, "Field completeness: share of rows read with a value in each mapped field",
+                      decimals={"filled (%)": 1}, max_rows=None,
+                      notes=["Blank text counts as empty. x and y are the coordinate columns."]))
+    low = comp[pd.to_numeric(comp["share_filled"], errors="coerce") < 0.95]
+    if len(low):
+        sec.add("Fields less than 95% complete:", bullet_list(
+            [f"{r['dataset']}.{r['field']} ({r['source_column']}): {_pct(r['share_filled'])} filled"
+             for _, r in low.iterrows()]))  # a handful of summary rows
+    else:
+        sec.add("Every mapped field is at least 95% complete.")
+    no_fields = [k for k in cat.datasets if k not in set(comp["dataset"])]
+    if no_fields:
+        sec.add(paragraph("No field completeness applies to " + ", ".join(no_fields)
+                          + " (documents, or tables read whole without a column mapping).", css="table-note"))
+    return sec
+
+
+def section_quarantine(doc: Document) -> Section:
+    """Quarantined rows: counts per reason per dataset, and a few examples where they may be shown."""
+    cat = doc.catalogue
+    q = _quality(doc)
+    reason_cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
+    sec = Section("Quarantined rows and why")
+    table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + reason_cols].copy()
+    used = [c for c in reason_cols if table[c].sum() > 0]
+    table = table[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + used].rename(
+        columns={c: c[len("quarantined_"):].replace("_", " ") for c in used} | {
+            "rows_read": "rows read", "rows_accepted": "rows accepted", "rows_quarantined": "rows quarantined"})
+    table["balances"] = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"]).map({True: "yes", False: "NO"})
+    sec.add(
+        "A row is quarantined, with exactly one reason (the first that applies), when it cannot be used or would be "
+        "counted twice. Quarantined rows are written, with their source file, row number and reason, to "
+        "quality/quarantine/<dataset>.csv in the run folder."
+    )
+    sec.add(doc.table(table, "Rows quarantined per dataset and reason", max_rows=None,
+                      notes=["Reasons that quarantined no row in any dataset are left out. Balances: rows read = "
+                             "rows accepted + rows quarantined."]))
+    if not used:
+        sec.add(callout("No row was quarantined in any dataset."))
+        return sec
+    for key, qframe in doc.workbench.intake.quarantine.items():  # one per dataset
+        if key not in cat.datasets or not len(qframe):
+            continue
+        ds = cat.datasets[key]
+        if _is_personal(doc, key) or ds.sensitivity in ("sensitive", "personal"):
+            sec.add(paragraph(
+                f"{key}: {len(qframe):,} quarantined rows. This dataset is marked {ds.sensitivity}, so its "
+                "quarantined rows are not shown here; the analyst can inspect them in the restricted quarantine file.",
+                css="table-note"))
+            continue
+        per = qframe["reason"].value_counts()
+        examples = qframe.groupby("reason", sort=False).head(2).head(EXAMPLE_ROWS)
+        drop = [c for c in examples.columns if c in set(ds.identifiers) or c == "dataset"]
+        sec.add(doc.table(
+            examples.drop(columns=drop),
+            f"{key}: examples of quarantined rows ({len(qframe):,} in all; "
+            + ", ".join(f"{r}: {n:,}" for r, n in per.items()) + ")",
+            max_rows=EXAMPLE_ROWS))
+    return sec
+
+
+def _gap_chart(doc: Document, wide: pd.DataFrame, monthly: list[str]):
+    """Heat map of each dataset's monthly rows as a share of its median month; gaps marked."""
+    counts = wide.set_index("month")[monthly].T
+    median = counts.median(axis=1).replace(0, np.nan)
+    share = counts.div(median, axis=0) * 100
+    fig = chart_heatmap(share.round(0), title="Rows per month as % of each dataset's median month",
+                        xlabel="month", ylabel="dataset", fmt="{:,.0f}")
+    ax = fig.axes[0]
+    ax.set_xticks(range(share.shape[1]), [m if i % 3 == 0 else "" for i, m in enumerate(share.columns)],
+                  rotation=90, fontsize=7)
+    r, c = np.nonzero(counts.to_numpy() == 0)
+    if len(r):
+        ax.scatter(c, r, marker="x", s=60, color="#1b1b1b", linewidths=2, label="gap (no rows)")
+        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.25), fontsize=8, frameon=False)
+    return fig, share
+
+
+def section_coverage(doc: Document) -> Section:
+    """Coverage over time: accepted rows per dataset and month, with gaps flagged."""
+    cat = doc.catalogue
+    wide, gaps, monthly, quarterly = _coverage_parts(doc)
+    window = cat.partnership.window.months
+    sec = Section("Coverage over time")
+    sec.add(f"Accepted rows per month for every dataset with dates, over the assessment window {window[0]} to "
+            f"{window[-1]}. A month with no rows is a gap: the file for that month may be missing, or the agency "
+            "sent nothing. Gaps are flagged 'gap' and marked with a cross on the chart.")
+    if monthly:
+        fig, share = _gap_chart(doc, wide, monthly)
+        win_gaps = gaps[gaps["period"].isin(window) & gaps["dataset"].isin(monthly)]
+        sec.add(doc.figure(
+            fig, "Coverage: rows per dataset and month as a percentage of the dataset's median month",
+            alt=(f"Heat map of {len(monthly)} datasets by {len(window)} months. "
+                 + (f"{len(win_gaps)} dataset-months have no rows and are marked with a cross: "
+                    + ", ".join(f"{d} {p}" for d, p in zip(win_gaps['dataset'], win_gaps['period'])) + "."
+                    if len(win_gaps) else "No month is empty for any dataset.")
+                 + f" Shares range from {np.nanmin(share.to_numpy()):.0f}% to {np.nanmax(share.to_numpy()):.0f}% "
+                   "of the median month."),
+        ))
+        sens = [cat.datasets[k].sensitivity for k in monthly if k in cat.datasets]
+        protected = _most_sensitive(sens) != "public"
+        table = wide[["month", "gaps"] + monthly].copy()
+        table["gaps"] = table["gaps"].where(table["gaps"] == "", GAP + ": " + table["gaps"])
+        sec.add(doc.table(table, "Accepted rows per dataset and month over the assessment window",
+                          sensitivity=_most_sensitive(sens), count_columns=monthly if protected else (),
+                          max_rows=None,
+                          notes=["Rows are records accepted at intake (for aggregated datasets, one row per area and "
+                                 "period). The gaps column flags every dataset with no rows in that month."]
+                          + (["Some datasets are not public, so the table passes through disclosure control, which "
+                              "adds the Total row and column (rows across all datasets)."] if protected else [])))
+    if quarterly:
+        cov = doc.workbench.intake.coverage
+        qc = cov[cov["dataset"].isin(quarterly) & cov["month"].isin(window)].copy()
+        qc["quarter"] = pd.PeriodIndex(qc["month"], freq="M").asfreq("Q").astype(str)
+        qt = qc.pivot_table(index="quarter", columns="dataset", values="rows", aggfunc="sum").fillna(0).astype(
+            "int64").rename_axis(None, axis=1).reset_index()
+        sens_q = [cat.datasets[k].sensitivity for k in quarterly]
+        sec.add(doc.table(qt, "Accepted rows per quarter for datasets that arrive by quarter",
+                          sensitivity=_most_sensitive(sens_q), count_columns=[k for k in quarterly
+                                                                             if cat.datasets[k].sensitivity != "public"],
+                          max_rows=None,
+                          notes=["Quarterly data sits in the quarter's first month in the monthly accounting; "
+                                 "its gaps are judged by quarter, not month."]))
+    if len(gaps):
+        sec.add(callout(f"{len(gaps)} gap(s) found: "
+                        + "; ".join(f"{d} {p}" for d, p in zip(gaps["dataset"], gaps["period"]))
+                        + ". Figures for these periods understate activity; check with the owning agency.",
+                        caveat=True))
+        sec.add(doc.table(gaps, "Months (or quarters) with no accepted rows", max_rows=None))
+    else:
+        sec.add(callout("No dataset has a month (or, for quarterly data, a quarter) without rows."))
+    q = _quality(doc).set_index("dataset")
+    longer = [k for k in q.index if pd.notna(q.loc[k, "first_month"]) and q.loc[k, "first_month"] < window[0]]
+    if longer:
+        sec.add(paragraph("Datasets with history before the window (kept for cohort analysis): "
+                          + ", ".join(f"{k} from {q.loc[k, 'first_month']}" for k in longer) + ".", css="table-note"))
+    undated = [k for k, d in cat.datasets.items() if k not in set(doc.workbench.intake.coverage["dataset"])]
+    if undated:
+        sec.add(paragraph("Coverage over time does not apply to datasets without dates: " + ", ".join(undated) + ".",
+                          css="table-note"))
+    return sec
+
+
+def section_duplicates(doc: Document) -> Section:
+    """Duplicate ids, exact duplicates quarantined and repeat reports flagged."""
+    cat = doc.catalogue
+    q = _quality(doc).set_index("dataset")
+    ev = doc.workbench.intake.events
+    sec = Section("Duplicates and repeat reports")
+    sec.add("Three kinds of double counting are checked. An exact copy of a whole source row that carries an id is "
+            "quarantined. An id shared by several accepted rows is kept but counted here. A later report of the "
+            "same incident (close in time and place, within the window the catalogue sets) is kept and flagged "
+            "as a repeat, so counts of incidents can leave it out.")
+    rows = []
+    for key, ds in cat.datasets.items():  # catalogue entries (a dozen), not data rows
+        if ds.kind != "events":
+            continue
+        e = ev[ev["dataset"] == key]
+        ids = e["event_id"]
+        shared = ids.notna() & ids.duplicated(keep=False)
+        win = ds.duplicates
+        rows.append({
+            "dataset": key,
+            "rows accepted": int(q.loc[key, "rows_accepted"]) if key in q.index else 0,
+            "exact duplicates quarantined": int(q.loc[key, "quarantined_duplicate"]) if key in q.index else 0,
+            "rows without an id": int(ids.isna().sum()),
+            "accepted rows sharing an id": int(shared.sum()),
+            "distinct ids shared": int(ids[shared].nunique()),
+            "repeat reports flagged": int(e["is_repeat"].sum()) if len(e) else 0,
+            "repeat window": (f"{win.minutes:g} min, {win.metres:g} m"
+                              + (", same category" if win.same_category else ", any category")) if win else "not checked",
+        })
+    table = pd.DataFrame(rows)
+    sec.add(doc.table(table, "Duplicates and repeat reports in event datasets", max_rows=None,
+                      notes=["Accepted rows sharing an id: rows left after exact copies are quarantined whose id "
+                             "another accepted row also carries. Rows without an id (e.g. data.police.uk ASB) "
+                             "are never judged duplicates: identical ASB rows are separate incidents."]))
+    flagged = q["duplicate_ids"] if "duplicate_ids" in q.columns else None
+    if flagged is not None and len(table):
+        differ = [(r["dataset"], int(flagged.get(r["dataset"]))) for _, r in table.iterrows()  # a dozen rows
+                  if pd.notna(flagged.get(r["dataset"])) and int(flagged.get(r["dataset"])) != r["accepted rows sharing an id"]]
+        if differ:
+            sec.add(paragraph(
+                "Intake's duplicate-id flag counts ids repeated among all rows read, before exact copies were "
+                "quarantined: " + ", ".join(f"{k} {n:,}" for k, n in differ)
+                + ". The table counts accepted rows only.", css="table-note"))
+    for _, r in table.iterrows():  # a dozen summary rows
+        if r["repeat reports flagged"]:
+            sec.add(f"{r['dataset']}: {r['repeat reports flagged']:,} of {r['rows accepted']:,} accepted reports "
+                    f"({r['repeat reports flagged'] / max(r['rows accepted'], 1):.1%}) repeat an earlier report within "
+                    f"{r['repeat window']}.")
+    return sec
+
+
+def section_geography(doc: Document) -> Section:
+    """Geocoding, points outside the partnership, boundary repairs and co-terminosity."""
+    from ..geography.coterminosity import coterminosity_summary, coterminosity_table
+    from ..geography.maps import coterminosity_map
+    from .maps import map_page
+
+    cat = doc.catalogue
+    wb = doc.workbench
+    q = _quality(doc).set_index("dataset")
+    sec = Section("Geocoding and geography")
+    ev = wb.events
+    geo_keys = [k for k, d in cat.datasets.items() if d.coordinates is not None and k in q.index]
+    rows = []
+    sa_codes = set(wb.small_areas["code"].astype(str))
+    for key in geo_keys:  # catalogue entries, not data rows
+        e = ev[ev["dataset"] == key] if key in set(ev["dataset"]) else None
+        has_xy = e["easting"].notna() & e["northing"].notna() if e is not None else None
+        outside = int((has_xy & e["small_area_code"].isna()).sum()) if e is not None else None
+        area_out = (int((e["area_code"].notna() & ~e["area_code"].astype(str).isin(sa_codes)).sum())
+                    if e is not None and e["area_code"].notna().any() else None)
+        rows.append({
+            "dataset": key, "rows accepted": int(q.loc[key, "rows_accepted"]),
+            "without coordinates": q.loc[key, "not_geocoded"],
+            "share geocoded (%)": 100 * float(q.loc[key, "share_geocoded"]) if pd.notna(q.loc[key, "share_geocoded"]) else np.nan,
+            "points outside the partnership (kept)": outside,
+            "quarantined as outside": int(q.loc[key, "quarantined_coordinates_outside_the_partnership"]),
+            "area codes from outside": area_out,
+        })
+    sec.add(doc.table(pd.DataFrame(rows), "Geocoding per dataset", decimals={"share geocoded (%)": 1}, max_rows=None,
+                      notes=["Points outside the partnership: geocoded rows that fall in no small area. Area codes "
+                             "from outside: rows whose source area code (e.g. LSOA) is not one of the partnership's "
+                             "small areas. Premises are not events and are placed on maps only."]))
+    a = wb.assignment.rename(columns={"n_points": "points", "n_assigned": "assigned", "n_on_edge_resolved":
+                                      "on an edge (resolved)", "n_outside": "outside every unit",
+                                      "n_no_coordinates": "without coordinates"})
+    sec.add(doc.table(a, "Assignment of event points to each geography", max_rows=None,
+                      notes=["Every event row of every point dataset, inside and outside the window; wards use the "
+                             "boundary version in force on the event's date."]))
+    versions = wb.extras.get("ward_versions") if isinstance(wb.extras, dict) else None
+    if versions is not None and len(versions):
+        sec.add(doc.table(versions.rename(columns={"n_points": "points", "n_assigned": "assigned",
+                                                   "n_on_edge_resolved": "on an edge (resolved)",
+                                                   "n_outside": "outside every ward",
+                                                   "n_no_coordinates": "without coordinates"}),
+                          "Events per ward boundary version in force", max_rows=None))
+    reps = []
+    for key, vs in wb.registry.geographies.items():  # geographies and versions (a handful)
+        for v in vs:
+            if len(v.repairs):
+                reps.append(v.repairs.assign(geography=key, version=v.version))
+    sec.add(_h3("Boundary repairs"))
+    if reps:
+        rep = pd.concat(reps, ignore_index=True)[["geography", "version", "source_file", "unit_code", "problem",
+                                                  "action"]]
+        sec.add(doc.table(rep, "Repairs made to boundary files when they were read", max_rows=None))
+    else:
+        sec.add("No boundary file needed a repair.")
+    sec.add(_h3("Co-terminosity"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nb = coterminosity_table(wb.neighbourhoods, wb.wards, wb.small_areas, population="population")
+        sw = coterminosity_table(wb.small_areas, wb.wards, wb.small_areas, population="population")
+    summ = pd.concat([coterminosity_summary(nb).assign(pair="police neighbourhoods in wards"),
+                      coterminosity_summary(sw).assign(pair="small areas in wards")], ignore_index=True)
+    summ = summ[["pair", "n_source_units", "n_coterminous", "n_split", "threshold", "weighting", "index"]].rename(
+        columns={"n_source_units": "units", "n_coterminous": "co-terminous", "n_split": "split"})
+    sec.add(doc.table(summ, "Co-terminosity with wards (latest ward boundaries)",
+                      decimals={"threshold": 2, "index": 3}, max_rows=None,
+                      notes=["A unit is co-terminous when at least the threshold share of its area lies in one ward; "
+                             "the index is the population-weighted share of co-terminous units (1 = perfect fit)."]))
+    for label, t in (("police neighbourhoods", nb), ("small areas", sw)):
+        s = coterminosity_summary(t).iloc[0]
+        sec.add(f"{label.capitalize()}: {int(s['n_split'])} of {int(s['n_source_units'])} are split across wards "
+                f"(index {float(s['index']):.2f}). "
+                + ("Counts by these units cannot be added up into wards exactly; rates by ward in the documents are "
+                   "computed from the points themselves or apportioned by population." if int(s["n_split"]) else
+                   "They nest within wards."))
+    split = nb[~nb["coterminous"].astype(bool)][["source_code", "source_name", "best_fit_target_name", "area_share",
+                                                 "population_share", "targets"]]
+    if len(split):
+        sec.add(doc.table(split.rename(columns={"source_code": "neighbourhood", "source_name": "name",
+                                                "best_fit_target_name": "best-fit ward",
+                                                "area_share": "area share in best-fit ward",
+                                                "population_share": "population share in best-fit ward",
+                                                "targets": "wards it spans"}),
+                          "Police neighbourhoods split across wards",
+                          decimals={"area share in best-fit ward": 2, "population share in best-fit ward": 2},
+                          max_rows=None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fmap = coterminosity_map(wb.neighbourhoods, wb.wards, nb, "neighbourhood", "ward")
+    sec.add(doc.map(map_page(fmap, offline=doc.offline), "Police neighbourhoods and wards: split neighbourhoods in red",
+                    alt=(f"Map of {len(wb.wards)} wards (blue outlines) and {len(nb)} police neighbourhoods; "
+                         f"{len(split)} neighbourhoods that straddle wards are filled red.")))
+    return sec
+
+
+def section_sharing_register(doc: Document) -> Section:
+    """The information-sharing register, with agreements near expiry flagged."""
+    reg = doc.workbench.intake.sharing.copy()
+    cat = doc.catalogue
+    flags = quality_sharing_flags(reg, doc.run_date)
+    missing = [k for k in cat.datasets if k not in set(reg["dataset"])]
+    clean = lambda s: s.where(~s.isin(["None", "nan", "<NA>"]), "")  # noqa: E731
+    table = pd.DataFrame({
+        "dataset": reg["dataset"], "agency": reg["agency"], "legal basis": clean(reg["basis"]),
+        "agreement": clean(reg["agreement"]), "expires": clean(reg["expires"]), "sensitivity": reg["sensitivity"],
+        "permitted uses": reg["permitted_uses"], "status": reg["status"], "expiry": flags,
+    })
+    sec = Section("Information-sharing register")
+    sec.add(f"Every dataset's legal basis, agreement and permitted uses, checked against the run date "
+            f"{doc.run_date.isoformat()}. Intake refuses a dataset with no legal basis, an expired agreement, or "
+            "personal data without an agreement; personal identifiers are pseudonymised at intake.")
+    sec.add(doc.table(table, "Information-sharing register", max_rows=None,
+                      notes=[f"Expiry: agreements that have expired or expire within {EXPIRY_MONTHS} months of the "
+                             "run date are flagged for renewal."]))
+    soon = table[table["expiry"].isin(["expired", f"expires within {EXPIRY_MONTHS} months"])]
+    if len(soon):
+        sec.add(callout("Renew before the next assessment: " + "; ".join(
+            f"{d} (agreement {a or 'unnamed'}, {f} on {e})"
+            for d, a, f, e in zip(soon["dataset"], soon["agreement"], soon["expiry"], soon["expires"])) + ".",
+            caveat=True))
+    refused = reg[reg["status"] != "usable"]
+    for _, r in refused.iterrows():  # refused datasets (a handful)
+        sec.add(callout(f"{r['dataset']} refused: {r['reason']}", caveat=True))
+    if missing:
+        sec.add(callout("Not in the register: " + ", ".join(missing), caveat=True))
+    ids = reg[reg["identifiers"].str.strip().ne("") & reg["identifiers"].ne("nan")]
+    if len(ids):
+        sec.add(paragraph("Pseudonymised at intake (keyed HMAC-SHA256; the raw values are never written): "
+                          + "; ".join(f"{d}: {i}" for d, i in zip(ids["dataset"], ids["identifiers"])) + ".",
+                          css="table-note"))
+    return sec
+
+
+def section_caveats(doc: Document) -> Section:
+    """Caveats: the catalogue's per dataset and the standard ones for these sources."""
+    cat = doc.catalogue
+    sec = Section("Caveats")
+    standard = [
+        "Domestic abuse and hate crime are under-reported: recorded volumes understate them, and a rise can "
+        "mean more confidence to report rather than more harm.",
+    ]
+    police = [k for k, d in cat.datasets.items() if d.format.startswith("police_uk") and d.coordinates is not None]
+    if police:
+        standard.append(f"data.police.uk locations ({', '.join(police)}) are snapped to anonymised map points "
+                        "(the centre of a street or a public place), not the exact place of the crime; counts for "
+                        "very small areas are approximate.")
+    month_only = [k for k, d in cat.datasets.items()
+                  if (d.date_format and is_month_only(d.date_format)) or d.period in ("month", "quarter")]
+    if month_only:
+        standard.append("Dates are known only to the month (or quarter) for " + ", ".join(month_only)
+                        + ": no day-of-week or time-of-day analysis is possible for them.")
+    sec.add(_h3("Standard caveats"), bullet_list(standard))
+    pairs = quality_export_pairs(doc)
+    for _, r in pairs.iterrows():  # pairs of catalogue datasets (one or two)
+        match = "match" if r["rows_match"] else "DO NOT match"
+        ids = ("" if pd.isna(r["ids_match"]) else
+               (" and the same record references" if r["ids_match"] else " but the record references differ"))
+        text = (f"{r['dataset']} is another export of the same records as {r['duplicate_of']} "
+                f"({'used only for data quality' if r['use'] == 'data quality only' else 'both used'}). "
+                f"Their row counts {match} ({r['rows_read']:,} and {r['rows_read_other']:,} rows read){ids}.")
+        sec.add(callout(text, caveat=not (r["rows_match"] and r["ids_match"] is not False)))
+    if len(pairs):
+        sec.add(doc.table(pairs.rename(columns={"duplicate_of": "same records as", "rows_read": "rows read",
+                                                "rows_read_other": "rows read (other)", "rows_match": "rows match",
+                                                "ids_match": "references match"}),
+                          "Datasets that duplicate another export, and whether they agree", max_rows=None))
+    items = [f"{k}: {c}" for k, d in cat.datasets.items() for c in d.caveats]
+    sec.add(_h3("Caveats recorded in the data catalogue"))
+    sec.add(bullet_list(items) if items else paragraph("The catalogue records no dataset caveats."))
+    return sec
+
+
+def section_appendix(doc: Document) -> Section:
+    """Definitions, the full intake quality table, where the files are; writes the Excel workbook."""
+    sec = Section("Appendix: definitions and files")
+    from ..intake.quality import __doc__ as quality_doc
+
+    sec.add("Quarantine reasons, in the order they are applied (a row gets the first that applies):")
+    sec.add(bullet_list(list(REASONS)))
+    if quality_doc:
+        sec.add(HTMLPart(f'<pre class="methods">{escape(quality_doc.split("What is quarantined")[1].strip() if "What is quarantined" in quality_doc else quality_doc)}</pre>'))
+    q = _quality(doc)
+    sec.add(doc.table(q, "The intake quality table (quality/intake.csv) in full", max_rows=None,
+                      decimals={"share_geocoded": 3}))
+    sec.add(bullet_list([
+        "quality/intake.csv: per dataset rows read, accepted and quarantined, counts per reason, geocoding, "
+        "duplicates, first and last month, status and message.",
+        "quality/quarantine/<dataset>.csv: every quarantined row with its source file, row and reason "
+        "(identifiers pseudonymised).",
+        "quality/completeness.csv, quality/coverage.csv, quality/sharing_register.csv: the tables above in full.",
+        "tables/: every table this document shows, as CSV and in one Excel workbook.",
+    ]))
+    sec.add(paragraph(f"Run date {doc.run_date.isoformat()}; catalogue {doc.catalogue.partnership.name}.",
+                      css="table-note"))
+    doc.write_workbook()
+    return sec
