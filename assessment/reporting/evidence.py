@@ -283,6 +283,7 @@ def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
                 "top_cluster_cells": int(top["cells"].iloc[0]) if len(top) else 0,
                 "top_cluster_events": int(top["events"].iloc[0]) if len(top) else 0,
                 "top_cluster_share": float(top["events"].iloc[0]) / total if len(top) and total else 0.0,
+                "top_cluster_area_share": float(top["cells"].iloc[0]) / len(hot) if len(top) else 0.0,
                 "hot_place": nearest_street(doc, top, [cat]) if len(top) else "",
                 "emerging_cells": len(emerging),
                 "emerging_place": nearest_street(doc, em_clusters.iloc[:1], [cat]) if len(em_clusters) else "",
@@ -379,6 +380,7 @@ def evidence_priorities(doc: Document) -> pd.DataFrame:
         matrix["hot_place"] = matrix["issue"].map(heads["hot_place"]).fillna("")
         matrix["top_cluster_cells"] = matrix["issue"].map(heads["top_cluster_cells"]).fillna(0).astype(int)
         matrix["top_cluster_share"] = matrix["issue"].map(heads["top_cluster_share"]).fillna(0.0)
+        matrix["top_cluster_area_share"] = matrix["issue"].map(heads["top_cluster_area_share"]).fillna(0.0)
         return matrix
 
     return _cached(doc, "priorities", build)
@@ -405,7 +407,8 @@ def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
             if r["hot_cells"]:
                 place = f" around {r['hot_place']}" if r["hot_place"] else ""
                 parts.append(f"its largest statistically significant hotspot{place} holds {r['top_cluster_share']:.0%} of "
-                             f"the latest year's events in {int(r['top_cluster_cells'])} grid cells (Getis-Ord Gi*, FDR-corrected)")
+                             f"the latest year's events in {int(r['top_cluster_cells'])} grid cells, {r['top_cluster_area_share']:.0%} of the "
+                             "area (Getis-Ord Gi*, FDR-corrected)")
             if r["emerging_cells"]:
                 place = f" around {r['emerging_place']}" if r["emerging_place"] else ""
                 parts.append(f"an emerging hotspot of {int(r['emerging_cells'])} cells{place}, hot only in the latest year")

@@ -337,7 +337,7 @@ def section_places(doc: Document) -> Section:
         "their resident population, so the hotspot is not simply a map of population."
     )
     heads = ev.evidence_hotspot_headlines(doc)
-    heads = heads.drop(columns=["top_cluster_share"])
+    heads = heads.drop(columns=["top_cluster_share", "top_cluster_area_share"])
     shown = heads.rename(columns={"category": "crime type", "hot_cells": "hot cells (latest year)",
                                   "events_in_hot_cells": "events in hot cells", "hot_clusters": "separate hotspots",
                                   "top_cluster_cells": "cells in largest hotspot",
