@@ -95,6 +95,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     ok, summary = validate_catalogue(args.catalogue, out_dir=args.out, progress=_say)
     _say(summary)
+    if not ok:
+        print("assess validate: some data cannot be used; see the messages above", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -175,22 +175,69 @@ def load_workbench(
 
 def validate_catalogue(
     catalogue: str | Path, out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None,
-    run_date: dt.date | None = None,
+    run_date: dt.date | None = None, width: int = 100,
 ) -> tuple[bool, str]:
-    """Run intake alone and return (all usable, a printable per-dataset summary)."""
+    """Run intake alone and return (all usable, a printable per-dataset summary).
+
+    The summary has fixed columns (dataset, status, rows read, accepted, quarantined,
+    share geocoded); each dataset's message (why it was refused or unreadable, naming
+    the dataset, file, row and column) and its quarantine reasons are wrapped below
+    its line. ``all usable`` is False when any dataset is refused or unreadable, or
+    when rows read differ from rows accepted plus rows quarantined.
+    """
+    import textwrap
+
     from ..intake.harmonise import intake_catalogue
 
     check_type(catalogue, "catalogue", (str, Path))
     cat = load_catalogue(catalogue)
     if progress:
         progress(f"Reading {len(cat.datasets)} datasets from {cat.data_dir}")
-    result = intake_catalogue(cat, out_dir=Path(out_dir) if out_dir else None, run_date=run_date, errors="collect")
-    q = result.quality
-    cols = [c for c in ("dataset", "status", "rows_read", "rows_accepted", "rows_quarantined", "share_geocoded",
-                        "message") if c in q.columns]
-    text = q[cols].to_string(index=False)
-    ok = bool((q["status"] == "ok").all()) if "status" in q.columns else True
-    return ok, text
+    out = Path(out_dir) if out_dir else None
+    result = intake_catalogue(cat, out_dir=out, run_date=run_date, errors="collect")
+    q = result.quality.set_index("dataset").reindex(list(cat.datasets))
+    name_w = max(12, *(len(k) for k in cat.datasets)) + 2
+    header = (f"{'dataset':<{name_w}}{'status':<14}{'read':>10}{'accepted':>10}{'quarantined':>13}"
+              f"{'geocoded':>10}")
+    lines = [header, "-" * len(header)]
+    ok = result.usable
+    indent = " " * 4
+    for key, r in q.iterrows():  # one line per catalogue dataset (a dozen), not per data row
+        status = r["status"] if isinstance(r["status"], str) else "not read"
+        read, acc, qua = (int(r[c]) if pd.notna(r[c]) else 0 for c in ("rows_read", "rows_accepted", "rows_quarantined"))
+        geo = r["share_geocoded"]
+        geo_txt = f"{100 * float(geo):.1f}%" if pd.notna(geo) else "-"
+        lines.append(f"{key:<{name_w}}{status:<14}{read:>10,}{acc:>10,}{qua:>13,}{geo_txt:>10}")
+        notes = []
+        if status != "ok":
+            ok = False
+            files = cat.dataset_files(key)
+            where = ", ".join(str(f.relative_to(cat.data_dir)) if f.is_relative_to(cat.data_dir) else str(f)
+                              for f in files[:3]) + (f" (+{len(files) - 3} more)" if len(files) > 3 else "")
+            msg = r["message"] if isinstance(r["message"], str) else "no message recorded"
+            if key not in msg:
+                msg = f"dataset {key}: {msg}"
+            notes.append(f"{status.upper()}: {msg}" + (f" [file: {where}]" if where and where not in msg else ""))
+        if read != acc + qua:
+            ok = False
+            notes.append(f"ROWS DO NOT BALANCE: {read:,} read but {acc:,} accepted + {qua:,} quarantined")
+        reasons = {c[len("quarantined_"):].replace("_", " "): int(r[c]) for c in q.columns
+                   if c.startswith("quarantined_") and pd.notna(r[c]) and int(r[c]) > 0}
+        if reasons:
+            notes.append("quarantined: " + ", ".join(f"{k} {v:,}" for k, v in reasons.items())
+                         + (f" (see quality/quarantine/{key}.csv)" if out is not None else ""))
+        for note in notes:
+            lines += textwrap.wrap(note, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
+                                   break_on_hyphens=False)
+    lines.append("-" * len(header))
+    n_bad = int((q["status"].fillna("not read") != "ok").sum())
+    lines.append(f"{'total':<{name_w}}{'':<14}{int(q['rows_read'].fillna(0).sum()):>10,}"
+                 f"{int(q['rows_accepted'].fillna(0).sum()):>10,}{int(q['rows_quarantined'].fillna(0).sum()):>13,}")
+    lines.append(f"{len(q) - n_bad} of {len(q)} datasets usable"
+                 + ("." if ok else f"; {n_bad} refused or unreadable: " + ", ".join(q.index[q['status'].fillna('') != 'ok']) + "."))
+    if out is not None:
+        lines.append(f"Quality files written under {out / 'quality'}")
+    return ok, "\n".join(lines)
 
 
 def coterminosity_report(
