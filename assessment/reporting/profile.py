@@ -1,0 +1,1134 @@
+"""Sections of a problem profile: one crime or disorder problem, looked at from every angle.
+
+A problem profile follows the National Intelligence Model's template: the aim and terms of
+reference, scanning (how big, which way, compared with whom), the problem analysis
+triangle (victims or targets, offenders, locations), time, places, partner data on the same
+problem, intelligence gaps and recommendations under prevent / pursue / protect / prepare.
+
+The ``topic`` parameter (``doc.params["topic"]``, default ``violence``) chooses the
+problem. :data:`TOPICS` maps each topic to partnership themes of the catalogue, and from
+them to data.police.uk crime types and to partner datasets and categories; a partner
+dataset is used only when its sharing agreement permits "problem profiles". Each
+``section_*`` function takes the open :class:`Document` and returns a :class:`Section`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import warnings
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..analysis import hotspots, nearrepeat, rates, survey, trends, wording
+from ..analysis.overlap import overlap_compare, overlap_counts, overlap_hotspots, overlap_sentences
+from . import evidence as ev
+from .charts import chart_heatmap, chart_monthly
+from .display import HTMLPart, Section, bullet_list, callout, paragraph
+from .document import Document, open_document
+from .maps import map_choropleth, map_layers
+
+__all__ = [
+    "open_document", "TOPICS", "USE", "topic_spec", "topic_events", "topic_monthly", "profile_emerging",
+    "profile_repeat_persons", "section_terms_of_reference", "section_scanning", "section_triangle",
+    "section_time", "section_places", "section_partner_data", "section_gaps", "section_recommendations",
+    "section_appendix",
+]
+
+#: The use asked of every sharing agreement (the catalogue's ``permitted_uses``).
+USE = "problem profiles"
+
+#: The topic table. ``themes`` are keys of the catalogue's ``themes``; police crime types and
+#: partner categories are derived from the catalogue's ``category_maps`` through them, unless
+#: ``crime_types`` names the data.police.uk types (themes such as "acquisitive" hold several
+#: problems) and ``partner_by_theme`` is False. ``partner_extra`` adds partner categories of
+#: another theme that belong to the problem (graffiti is criminal damage, a stabbing call-out
+#: is a weapons incident). ``premises`` and ``time_tables`` are catalogue keys of context
+#: layers; ``persons`` the person-level dataset; ``peer_column`` the most-similar-group column;
+#: ``concerns`` the residents' survey concern labels; ``victims`` what the victim/target corner
+#: of the triangle can show; ``gaps`` what is known to be missing for the problem.
+TOPICS: dict[str, dict[str, Any]] = {
+    "violence": {
+        "label": "Violence", "themes": ("violence",), "crime_types": None, "partner_by_theme": True,
+        "partner_extra": {}, "premises": ("licensed_premises",), "time_tables": ("ed_assaults_time",),
+        "persons": "violence_nominals", "peer_column": "violence_and_sexual_offences",
+        "concerns": ("Violence", "Knife crime", "Domestic abuse", "Street drinking"), "victims": "persons",
+        "gaps": [
+            "Domestic abuse cannot be separated from other violence in data.police.uk categories; a police "
+            "extract with the domestic abuse flag would show how much of the problem is behind closed doors.",
+            "Alcohol involvement is not recorded in any dataset received; the emergency department's ISTV "
+            "questions on where the patient last drank would link assaults to premises.",
+            "Violence with injury and without injury, and sexual offences, share one data.police.uk category, "
+            "so harm cannot be graded within it.",
+        ],
+    },
+    "asb": {
+        "label": "Anti-social behaviour", "themes": ("asb", "environmental"), "crime_types": None,
+        "partner_by_theme": True, "partner_extra": {}, "premises": (), "time_tables": (), "persons": None,
+        "peer_column": None, "concerns": ("Anti-social behaviour", "Noise", "Litter and fly-tipping",
+                                          "Street drinking", "Begging"),
+        "victims": "locations",
+        "gaps": [
+            "Police ASB incidents in data.police.uk carry no incident type (personal, nuisance, environmental), "
+            "so repeat and vulnerable callers cannot be identified.",
+            "Housing providers' ASB case data were not received; nuisance neighbour cases they manage are "
+            "missing from this picture.",
+        ],
+    },
+    "burglary": {
+        "label": "Burglary", "themes": ("acquisitive",), "crime_types": ("Burglary",), "partner_by_theme": False,
+        "partner_extra": {}, "premises": (), "time_tables": (), "persons": None, "peer_column": "burglary",
+        "concerns": ("Burglary",), "victims": "locations",
+        "gaps": [
+            "data.police.uk does not separate residential from business burglary, nor attempts from completed "
+            "burglaries; a police extract with the HO offence code would.",
+            "Property-level repeat victimisation cannot be measured: locations are snapped to anonymised map "
+            "points shared by several addresses.",
+            "Modus operandi (entry point, time of day, property stolen) is not in the data received.",
+        ],
+    },
+    "vehicle_crime": {
+        "label": "Vehicle crime", "themes": ("acquisitive",), "crime_types": ("Vehicle crime",),
+        "partner_by_theme": False, "partner_extra": {}, "premises": (), "time_tables": (), "persons": None,
+        "peer_column": "vehicle_crime", "concerns": ("Vehicle crime",), "victims": "locations",
+        "gaps": ["Theft of and theft from vehicles, and interference, share one data.police.uk category.",
+                 "Car park locations are not identified separately from streets."],
+    },
+    "robbery": {
+        "label": "Robbery", "themes": ("acquisitive",), "crime_types": ("Robbery",), "partner_by_theme": False,
+        "partner_extra": {}, "premises": (), "time_tables": (), "persons": None, "peer_column": "robbery",
+        "concerns": ("Knife crime",), "victims": "locations",
+        "gaps": ["Personal and business robbery are not separated in data.police.uk.",
+                 "Victim age (a key driver of youth robbery) is not in the data received."],
+    },
+    "criminal_damage": {
+        "label": "Criminal damage and arson", "themes": ("criminal_damage_arson",), "crime_types": None,
+        "partner_by_theme": True, "partner_extra": {"council_reports": ("Graffiti",)}, "premises": (),
+        "time_tables": (), "persons": None, "peer_column": "criminal_damage_and_arson",
+        "concerns": ("Graffiti and vandalism",), "victims": "locations",
+        "gaps": ["Damage to vehicles, dwellings and other buildings share one data.police.uk category.",
+                 "Fire and rescue data hold the property type but not the owner, so repeat targets cannot "
+                 "be identified."],
+    },
+    "drugs": {
+        "label": "Drugs", "themes": ("drugs",), "crime_types": None, "partner_by_theme": True, "partner_extra": {},
+        "premises": (), "time_tables": (), "persons": None, "peer_column": "drugs",
+        "concerns": ("Drug dealing",), "victims": "none",
+        "gaps": ["Recorded drug offences measure police activity (stop and search, warrants) more than the "
+                 "drug market itself.",
+                 "Treatment, needle-exchange and drug-related hospital admissions were not received."],
+    },
+    "shoplifting": {
+        "label": "Shoplifting", "themes": ("acquisitive",), "crime_types": ("Shoplifting",), "partner_by_theme": False,
+        "partner_extra": {}, "premises": (), "time_tables": (), "persons": None, "peer_column": "shoplifting",
+        "concerns": (), "victims": "locations",
+        "gaps": ["Retailers report only part of shoplifting; business crime surveys suggest most goes unreported.",
+                 "Store-level data from a business crime reduction partnership were not received."],
+    },
+    "public_order": {
+        "label": "Public order", "themes": ("public_order",), "crime_types": None, "partner_by_theme": True,
+        "partner_extra": {}, "premises": ("licensed_premises",), "time_tables": (), "persons": None,
+        "peer_column": "public_order", "concerns": ("Street drinking", "Anti-social behaviour"),
+        "victims": "locations",
+        "gaps": ["Harassment moved into public order in the counting rules, so the series before and after "
+                 "the change are not comparable."],
+    },
+    "weapons": {
+        "label": "Possession of weapons", "themes": ("weapons",), "crime_types": None, "partner_by_theme": True,
+        "partner_extra": {"ambulance_assaults": ("Assault - stab or gunshot",)}, "premises": (),
+        "time_tables": (), "persons": None, "peer_column": "possession_of_weapons", "concerns": ("Knife crime",),
+        "victims": "none",
+        "gaps": ["Knife and firearm possession are not separated in data.police.uk.",
+                 "Hospital admissions for assault by a sharp object were not received."],
+    },
+}
+
+_DAYS = list(calendar.day_name)
+_BANDS = [f"{h:02d}:00-{h + 2:02d}:59" for h in range(0, 24, 3)]
+
+
+# --------------------------------------------------------------------------- topic data
+def _cached(doc: Document, key: str, build):
+    key = f"profile-{doc.params.get('topic', 'violence')}-{key}"
+    if key not in doc.cache:
+        doc.cache[key] = build()
+    return doc.cache[key]
+
+
+def _permission(doc: Document, key: str) -> tuple[bool, str]:
+    """Whether a dataset's agreement permits problem profiles, with the reason if not."""
+    from ..errors import SharingRefused
+    from ..intake.sharing import check_permitted_use
+
+    if key not in doc.catalogue.datasets:
+        return False, f"{key} is not in the catalogue"
+    try:
+        check_permitted_use(doc.catalogue.datasets[key], USE, key)
+    except SharingRefused as exc:
+        return False, str(exc)
+    return True, ""
+
+
+def topic_spec(doc: Document) -> dict[str, Any]:
+    """The chosen topic resolved against the catalogue.
+
+    Returns
+    -------
+    dict
+        ``topic``, ``label``, ``crime_types`` (data.police.uk types), ``partner_events``
+        (dataset key -> categories, permitted datasets only), ``partner_counts`` (area-count
+        datasets -> categories), ``premises``, ``time_tables``, ``persons`` (or None),
+        ``peer_column``, ``concerns``, ``victims``, ``gaps`` and ``refused`` (dataset key ->
+        reason, for relevant datasets whose agreement does not permit problem profiles).
+
+    Raises
+    ------
+    ValueError
+        If the topic is not one of :data:`TOPICS`.
+    """
+    topic = str(doc.params.get("topic") or "violence").strip().lower()
+    if topic not in TOPICS:
+        raise ValueError(f"`topic` must be one of {sorted(TOPICS)}, got {topic!r}")
+
+    def build() -> dict[str, Any]:
+        t = TOPICS[topic]
+        cat = doc.catalogue
+        maps = cat.category_maps
+        police_map = maps.get("police_crime_type", {})
+        crime_types = list(t["crime_types"] or [c for c, th in police_map.items() if th in t["themes"]])
+        refused: dict[str, str] = {}
+        partner_events: dict[str, list[str]] = {}
+        partner_counts: dict[str, list[str]] = {}
+        for key, ds in cat.datasets.items():  # a dozen catalogue entries
+            if key == ev.CRIME_DATASET or ds.kind not in ("events", "area_counts"):
+                continue
+            cats: list[str] = []
+            if t["partner_by_theme"] and ds.category_map:
+                cats = [c for c, th in maps.get(ds.category_map, {}).items() if th in t["themes"]]
+            cats += [c for c in t["partner_extra"].get(key, ()) if c not in cats]
+            if not cats:
+                continue
+            ok, why = _permission(doc, key)
+            if not ok:
+                refused[key] = why
+                continue
+            (partner_events if ds.kind == "events" else partner_counts)[key] = cats
+        extras = {}
+        for field in ("premises", "time_tables"):
+            keep = []
+            for key in t[field]:
+                ok, why = _permission(doc, key)
+                (keep.append(key) if ok else refused.__setitem__(key, why))
+            extras[field] = keep
+        persons = t["persons"]
+        if persons:
+            ok, why = _permission(doc, persons)
+            if not ok:
+                refused[persons] = why
+                persons = None
+        peer = t["peer_column"]
+        if peer and "peer_group" in cat.datasets:
+            ok, why = _permission(doc, "peer_group")
+            if not ok:
+                refused["peer_group"] = why
+                peer = None
+        return {"topic": topic, "label": t["label"], "themes": list(t["themes"]), "crime_types": crime_types,
+                "partner_events": partner_events, "partner_counts": partner_counts, "persons": persons,
+                "peer_column": peer, "concerns": list(t["concerns"]), "victims": t["victims"],
+                "gaps": list(t["gaps"]), "refused": refused, **extras}
+
+    return _cached(doc, "spec", build)
+
+
+def topic_events(doc: Document) -> pd.DataFrame:
+    """Police events of the topic's crime types in the assessment window."""
+    spec = topic_spec(doc)
+    return _cached(doc, "police", lambda: ev.evidence_police(doc)[
+        ev.evidence_police(doc)["category"].isin(spec["crime_types"])].copy())
+
+
+def partner_events(doc: Document, key: str) -> pd.DataFrame:
+    """A permitted partner dataset's events of the topic's categories, in the window."""
+    cats = topic_spec(doc)["partner_events"][key]
+    return _cached(doc, f"partner-{key}", lambda: doc.workbench.dataset_events(key).loc[
+        lambda e: e["category"].isin(cats)].copy())
+
+
+def topic_monthly(doc: Document) -> pd.Series:
+    """The topic's police count per month over the window (zeros filled), indexed by month."""
+    def build() -> pd.Series:
+        start, end = ev.window(doc)
+        m = trends.trend_monthly(topic_events(doc), start, end, by=None)
+        return pd.Series(m["count"].to_numpy(), index=m["month"].astype(str).to_numpy(), name="count")
+
+    return _cached(doc, "monthly", build)
+
+
+def _breaks(doc: Document) -> pd.DataFrame:
+    found = [b for c in topic_spec(doc)["crime_types"] for b in doc.catalogue.breaks_for(ev.CRIME_DATASET, c)]
+    return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
+
+
+def _glm(doc: Document) -> pd.DataFrame:
+    def build() -> pd.DataFrame:
+        brks = _breaks(doc)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return trends.trend_glm(topic_monthly(doc), breaks=sorted(set(brks["month"])) or None)
+
+    return _cached(doc, "glm", build)
+
+
+def _yoy(doc: Document) -> pd.Series:
+    def build() -> pd.Series:
+        s = topic_monthly(doc)
+        frame = pd.DataFrame({"month": s.index, "count": s.to_numpy()})
+        return trends.trend_year_on_year(frame, end=ev.window(doc)[1]).iloc[0]
+
+    return _cached(doc, "yoy", build)
+
+
+def _season(doc: Document) -> pd.DataFrame:
+    def build() -> pd.DataFrame:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return trends.trend_seasonality(topic_monthly(doc), breaks=sorted(set(_breaks(doc)["month"])) or None)
+
+    return _cached(doc, "season", build)
+
+
+def _noun(doc: Document) -> str:
+    return "incidents" if topic_spec(doc)["crime_types"] == [ev.ASB] else "crimes"
+
+
+def _n(x: float) -> str:
+    return f"{int(round(float(x))):,}"
+
+
+# --------------------------------------------------------------------------- analyses
+def profile_repeat_persons(persons: pd.DataFrame, role: str, months: list[str], days: int = 365) -> pd.Series:
+    """Repeat share among people recorded in a role (victim or offender) in some months.
+
+    Parameters
+    ----------
+    persons : DataFrame
+        Pseudonymised person-level records: ``person_id``, ``role``, ``date`` (datetime),
+        ``month`` (``YYYY-MM``) and ``crime_ref``; earlier records count as history.
+    role : str
+        ``victim`` or ``offender``.
+    months : list of str
+        The period whose people are counted (e.g. the latest 12 months).
+    days : int, default 365
+        A record is a repeat when the same person has another record in the same role within
+        this many days before it.
+
+    Returns
+    -------
+    Series
+        ``people`` (distinct people in the role in the period), ``repeat_people`` (of them,
+        those with at least one repeat record in the period), ``share_people`` (0-1),
+        ``records``, ``repeat_records`` and ``share_records`` (0-1).
+
+    Notes
+    -----
+    Repeat victimisation measured as in Farrell & Pease (1993): a person victimised again
+    within a fixed window (here 365 days, as in the multi-agency violence panels' eligibility
+    rule). Only these aggregates may leave the function; identities never do.
+    """
+    p = persons[persons["role"].astype(str).str.lower() == role].drop_duplicates(["person_id", "crime_ref"])
+    p = p.sort_values(["person_id", "date"], kind="stable")
+    gap = (p["date"] - p.groupby("person_id")["date"].shift()).dt.days
+    repeat = gap.le(days).to_numpy()
+    inside = p["month"].isin(months).to_numpy()
+    people = p.loc[inside, "person_id"].nunique()
+    rep_people = p.loc[inside & repeat, "person_id"].nunique()
+    records = int(inside.sum())
+    rep_records = int((inside & repeat).sum())
+    return pd.Series({"people": people, "repeat_people": rep_people,
+                      "share_people": rep_people / people if people else np.nan,
+                      "records": records, "repeat_records": rep_records,
+                      "share_records": rep_records / records if records else np.nan})
+
+
+def _hot(doc: Document) -> gpd.GeoDataFrame:
+    return ev.evidence_hotspots(doc, topic_spec(doc)["crime_types"])
+
+
+def _classes(doc: Document) -> gpd.GeoDataFrame:
+    return ev.evidence_hotspot_classes(doc, topic_spec(doc)["crime_types"])
+
+
+def profile_emerging(doc: Document) -> gpd.GeoDataFrame:
+    """Grid cells where the topic is an emerging hotspot, with counts by year and households.
+
+    Returns
+    -------
+    GeoDataFrame
+        The emerging cells of :func:`evidence.evidence_hotspot_classes` with ``x``, ``y`` (cell
+        centre), ``count_<year>`` columns and ``households`` (from the small areas, by area).
+    """
+    def build() -> gpd.GeoDataFrame:
+        cl = _classes(doc)
+        em = cl[cl["pattern"] == "emerging"].copy()
+        sa = doc.workbench.small_areas[["households", "geometry"]].copy()
+        sa["_a"] = sa.geometry.area
+        if len(em):
+            pieces = gpd.overlay(sa, em[["cell_id", "geometry"]], how="intersection", keep_geom_type=True)
+            pieces["_h"] = pieces["households"].astype(float) * pieces.geometry.area / pieces["_a"]
+            em["households"] = em["cell_id"].map(pieces.groupby("cell_id")["_h"].sum()).fillna(0.0).to_numpy()
+        else:
+            em["households"] = pd.Series(dtype=float)
+        return em
+
+    return _cached(doc, "emerging", build)
+
+
+def _near_repeat(doc: Document) -> dict[str, Any]:
+    """Knox tests: day resolution on partner date-times where the topic has them, month resolution on police."""
+    def build() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        spec = topic_spec(doc)
+        for key in spec["partner_events"]:
+            e = partner_events(doc, key)
+            e = e[e["date"].notna() & e["easting"].notna()]
+            if len(e) >= 30 and (e["date"].dt.hour + e["date"].dt.minute > 0).any():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out[key] = nearrepeat.nearrepeat_knox(e, [0, 100, 200, 400], [0, 7, 14, 28], permutations=99,
+                                                          seed=1)
+        pol = topic_events(doc)
+        pol = pol[pol["easting"].notna()]
+        if len(pol) > 4000:  # keep the permutation test quick: the latest year only
+            pol = pol[pol["month"].isin(ev.last_year(doc))]
+        pol = pol.assign(date=pd.PeriodIndex(pol["month"], freq="M").to_timestamp())
+        if len(pol) >= 30:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                k = nearrepeat.nearrepeat_knox(pol, [0, 1, 200, 400], [0, 15, 46, 76], permutations=99, seed=1)
+            k["distance_band"] = k["distance_band"].replace({"0-1 m": "same map point"})
+            k["time_band"] = k["time_band"].map({"0-15 days": "same month", "15-46 days": "next month",
+                                                 "46-76 days": "two months later"})
+            out[ev.CRIME_DATASET] = k
+            out["police_months"] = sorted(pol["month"].unique())
+        return out
+
+    return _cached(doc, "knox", build)
+
+
+def _knox_sentence(k: pd.DataFrame, what: str) -> str:
+    sig = k[(k["p_value"] <= 0.05) & (k["knox_ratio"] > 1)]
+    if sig.empty:
+        return (f"{what}: no space-time band has significantly more pairs than chance (Knox test, 99 "
+                "permutations), so the data show no near-repeat pattern.")
+    top = sig.sort_values("knox_ratio", ascending=False).iloc[0]
+    return (f"{what}: {len(sig)} of {len(k)} space-time bands have more pairs than chance; the strongest is "
+            f"{top['distance_band']} and {top['time_band']} apart, with {top['knox_ratio']:.2f} times the expected "
+            f"pairs ({wording.describe_p(top['p_value'])}).")
+
+
+# --------------------------------------------------------------------------- sections
+def section_terms_of_reference(doc: Document) -> Section:
+    """Aim and terms of reference: scope, period, geography and sources (from the catalogue)."""
+    spec = topic_spec(doc)
+    cat = doc.catalogue
+    p = cat.partnership
+    doc.title = f"Problem profile: {spec['label']}"
+    months = ev.last_year(doc)
+    sec = Section(f"Problem profile: {spec['label']} - aim and terms of reference")
+    sec.add(
+        f"Aim: to describe {spec['label'].lower()} in {p.name} well enough for partners to choose what to do about "
+        "it: how much there is and which way it is going, who and what is affected, where and when it happens, "
+        "what partners' own records add, what we still do not know, and what we recommend."
+    )
+    wards = doc.workbench.wards
+    sec.add(bullet_list([
+        "Scope: police-recorded " + ", ".join(spec["crime_types"]) + " (data.police.uk categories)"
+        + (", with partner records of " + "; ".join(
+            f"{cat.datasets[k].title.lower()} ({', '.join(v)})"
+            for k, v in {**spec["partner_events"], **spec["partner_counts"]}.items()) if
+           spec["partner_events"] or spec["partner_counts"] else "; no partner dataset in the catalogue records it")
+        + ".",
+        f"Period: {p.window.start} to {p.window.end} (36 months) for trends; the latest 12 months, {months[0]} to "
+        f"{months[-1]}, for places and comparisons.",
+        f"Geography: the {p.short_name} partnership area, its {len(wards)} electoral wards (boundaries in force "
+        f"from the latest review), {len(doc.workbench.small_areas)} small areas and "
+        f"{len(doc.workbench.neighbourhoods)} police neighbourhoods; hotspots on a regular grid.",
+        "Use: every dataset below was checked against its sharing agreement for use in problem profiles.",
+    ]))
+    keys = [ev.CRIME_DATASET, "police_outcomes", *spec["partner_events"], *spec["partner_counts"],
+            *spec["time_tables"], *spec["premises"], "residents_survey", *spec["refused"]]
+    if spec["topic"] == "asb" and "council_reports_csv" in cat.datasets:
+        keys.append("council_reports_csv")
+    rows = []
+    for key in dict.fromkeys(k for k in keys if k in cat.datasets):  # a handful of catalogue entries
+        ds = cat.datasets[key]
+        ok, why = _permission(doc, key)
+        role = ("police (primary)" if key == ev.CRIME_DATASET else "police outcomes" if key == "police_outcomes"
+                else "context" if key in spec["premises"] or key == "residents_survey" else "partner")
+        rows.append({"dataset": ds.title, "owner": ds.agency, "role": role, "sensitivity": ds.sensitivity,
+                     "agreement": ds.sharing.agreement or "", "expires": str(ds.sharing.expires or ""),
+                     "used": "yes" if ok else "no: not permitted for problem profiles"})
+    sec.add(doc.table(pd.DataFrame(rows), f"Sources for the {spec['label'].lower()} profile, their owners, "
+                                          "sensitivity and sharing agreements"))
+    for key, why in spec["refused"].items():  # a few refused datasets
+        sec.add(callout(f"{cat.datasets[key].title} is not used: {why}. The profile says where this leaves a gap.",
+                        caveat=True))
+    if spec["topic"] == "asb" and "council_reports_csv" in cat.datasets:
+        sec.add(callout("The council's CSV export of ASB reports duplicates the spreadsheet row for row and is "
+                        "permitted for data-quality work only; it is not counted here.", caveat=True))
+    return sec
+
+
+def section_scanning(doc: Document) -> Section:
+    """Scanning: volume, trend with significance, and comparators (peers, wards, residents)."""
+    spec = topic_spec(doc)
+    pol = topic_events(doc)
+    noun = _noun(doc)
+    s = topic_monthly(doc)
+    y = _yoy(doc)
+    glm = _glm(doc)
+    brks = _breaks(doc)
+    months = ev.last_year(doc)
+    sec = Section("Scanning: volume, trend and comparators")
+    all_crime = ev.evidence_police(doc)
+    base = all_crime[all_crime["category"] != ev.ASB] if noun == "crimes" else all_crime[all_crime["category"] == ev.ASB]
+    share = len(pol) / len(base) if len(base) else np.nan
+    change = wording.describe_change(float(y["pct_change"]), float(y["p_value"]), n=int(y["current"] + y["previous"]))
+    sec.add(
+        f"The police recorded {len(pol):,} {spec['label'].lower()} {noun} from {s.index[0]} to {s.index[-1]}"
+        + (f" ({share:.0%} of all police-recorded crime)" if noun == "crimes" else "")
+        + f". In the latest 12 months there were {int(y['current']):,}, against {int(y['previous']):,} in the "
+        f"12 months before: {change}."
+    )
+    sec.add(f"Trend over the 36 months: {wording.describe_trend(glm, brks if len(brks) else None)}.")
+    frame = pd.DataFrame({"month": s.index, "count": s.to_numpy()})
+    sec.add(doc.figure(
+        chart_monthly(frame, title=f"{spec['label']}: police-recorded {noun} per month", breaks=brks, rolling=True),
+        f"{spec['label']}: police-recorded {noun} per month with the 12-month rolling mean",
+        alt=(f"Line chart of monthly {spec['label'].lower()} {noun} from {s.index[0]} to {s.index[-1]}, between "
+             f"{int(s.min()):,} and {int(s.max()):,} a month"
+             + (f", with a series break marked at {', '.join(brks['month'])}." if len(brks) else "."))))
+    for _, b in glm[glm["term"] == "step"].iterrows():  # one row per series break
+        sec.add(callout("Series break: " + wording.describe_break(b["month"], b["estimate_pct"], "counting rule change",
+                                                                  b["p_value"]) + ".", caveat=True))
+    if len(spec["crime_types"]) > 1:
+        per = pol.groupby("category").size().rename("events").reset_index()
+        sec.add(doc.table(per, "Police-recorded events by crime type over the window"))
+    # Comparators: the most-similar group.
+    sec.add(HTMLPart('<h3 id="comparators">Comparators</h3>'))
+    peers = doc.workbench.intake.tables.get("peer_group")
+    if spec["peer_column"] and peers is not None and spec["peer_column"] in peers.columns:
+        pos = rates.rate_peer_position(peers, doc.catalogue.partnership.code, spec["peer_column"]).iloc[0]
+        sec.add(f"Most similar group: {pos['sentence']}")
+    elif "peer_group" in spec["refused"]:
+        sec.add(paragraph("Most similar group: not shown. " + spec["refused"]["peer_group"] + ".", css="table-note"))
+    else:
+        sec.add(paragraph(f"Most similar group: the benchmarking table has no {spec['label'].lower()} rate "
+                          "(data.police.uk comparisons exclude anti-social behaviour).", css="table-note"))
+    # Ward rates against the partnership.
+    wr = ev.evidence_ward_rates(doc, categories=spec["crime_types"])
+    higher = wr[wr["compared_with_partnership"] == "higher"]
+    partnership_rate = float(wr["partnership_rate"].iloc[0])
+    sec.add(
+        f"Across the partnership the rate is {partnership_rate:,.1f} {noun} per 1,000 residents in the latest 12 months. "
+        f"{len(higher)} of {len(wr)} wards are significantly higher (95% confidence interval above the partnership rate)"
+        + (": " + ", ".join(higher["name"].astype(str)) if len(higher) else "") + "."
+    )
+    page = map_choropleth(wr, "rate", name_column="name", legend=f"{spec['label']} per 1,000 residents",
+                          tooltip_columns={"count": noun.capitalize(), "population": "Residents",
+                                           "compared_with_partnership": "Compared with the partnership"},
+                          offline=doc.offline)
+    top = wr.iloc[0]
+    sec.add(doc.map(page, f"{spec['label']} per 1,000 residents by ward, {months[0]} to {months[-1]}",
+                    alt=f"Choropleth of {len(wr)} wards; the highest rate is {top['name']} at {top['rate']:,.1f} per 1,000."))
+    table = pd.DataFrame(wr[["code", "name", "count", "population", "rate", "ci_low", "ci_high",
+                             "compared_with_partnership"]]).rename(columns={
+        "code": "ward code", "name": "ward", "count": noun, "population": "residents", "rate": "per 1,000",
+        "ci_low": "95% CI low", "ci_high": "95% CI high", "compared_with_partnership": "compared with partnership"})
+    sec.add(doc.table(table, f"{spec['label']} per 1,000 residents by ward (latest 12 months, current boundaries)",
+                      decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
+                      notes=["Byar's confidence interval for 10 or more events, exact Poisson below; compared with "
+                             f"the partnership rate of {partnership_rate:,.1f}."]))
+    # Residents' view.
+    sv = doc.workbench.intake.survey
+    if _permission(doc, "residents_survey")[0] and sv is not None and len(sv) and spec["concerns"]:
+        top_c = survey.survey_top_concerns(sv)
+        mine = top_c[top_c["concern"].isin(spec["concerns"])]
+        if len(mine):
+            sec.add("Residents' view (residents' survey, n = " + f"{int(top_c['n'].iloc[0]):,}): " + "; ".join(
+                f"{r['concern']} was named among their top three concerns by {r['share']:.0%} "
+                f"(95% CI {r['ci_low']:.0%} to {r['ci_high']:.0%}), ranked {int(r['rank'])} of {len(top_c)}"
+                for _, r in mine.iterrows()) + ".")
+    return sec
+
+
+def section_triangle(doc: Document) -> Section:
+    """The problem analysis triangle: victims or targets, offenders and locations."""
+    spec = topic_spec(doc)
+    pol = topic_events(doc)
+    months = ev.last_year(doc)
+    noun = _noun(doc)
+    sec = Section("The problem analysis triangle")
+    sec.add("The problem analysis triangle asks who is harmed, who causes the harm and where it happens; a "
+            "problem usually persists where all three meet. Each corner is described as far as the data allow.")
+    # Victims or targets.
+    sec.add(HTMLPart('<h3 id="victims">Victims and targets</h3>'))
+    persons = getattr(doc.workbench.intake, "persons", None)
+    if spec["victims"] == "persons" and spec["persons"]:
+        if persons is None or len(persons) == 0:
+            sec.add(callout("The person-level nominals could not be read (the pseudonymisation key was not set), so "
+                            "repeat victimisation cannot be measured in this run.", caveat=True))
+        else:
+            rv = profile_repeat_persons(persons, "victim", months)
+            sec.add(f"Of {int(rv['people']):,} people recorded as victims of violence in {months[0]} to {months[-1]}, "
+                    f"{rv['share_people']:.0%} were victimised again within 365 days (repeat victims).")
+    elif spec["victims"] == "persons":
+        key = TOPICS[spec["topic"]]["persons"]
+        sec.add(callout(f"Victims: the person-level {doc.catalogue.datasets[key].title.lower()} would show repeat "
+                        "victimisation, but their sharing agreement does not permit problem profiles "
+                        f"({doc.catalogue.datasets[key].sharing.agreement} permits "
+                        f"{', '.join(doc.catalogue.datasets[key].sharing.permitted_uses)} only). data.police.uk "
+                        "holds no victim details, so who is harmed cannot be described from the data received.",
+                        caveat=True))
+    elif spec["victims"] == "none":
+        sec.add(paragraph(f"{spec['label']} has no direct victim in the data: offences are mostly found by police "
+                          "activity, so the victim corner is the community where they occur (see Places)."))
+    else:
+        rep = hotspots.hotspot_repeat_locations(pol[pol["easting"].notna()], ["easting", "northing"], summary=True).iloc[0]
+        sec.add(f"Targets: data.police.uk gives no victim details, so repeat targets are measured at map points. Over "
+                f"the window {int(rep['repeat_locations']):,} of {int(rep['locations']):,} map points with "
+                f"{spec['label'].lower()} had two or more {noun}, accounting for {rep['share_at_repeat_locations']:.0%} "
+                f"of located {noun} (up to {int(rep['max_events_at_one_location'])} at one point). A map point "
+                "stands for several nearby addresses, so this is an upper bound on repeat victimisation of "
+                "single properties.")
+    # Offenders.
+    sec.add(HTMLPart('<h3 id="offenders">Offenders</h3>'))
+    if spec["persons"] and persons is not None and len(persons):
+        ro = profile_repeat_persons(persons, "offender", months)
+        sec.add(f"Of {int(ro['people']):,} people recorded as offenders in violence in the latest 12 months, "
+                f"{ro['share_people']:.0%} offended again within 365 days.")
+    else:
+        sec.add("No offender data were received for this problem, so repeat offending cannot be measured. The "
+                "police outcome of each crime shows how often an offender was identified:")
+        last = pol[pol["month"] < months[0]]  # outcomes of older crimes are settled
+        out = last["outcome"].fillna("(none)").astype(str)
+        groups = np.select(
+            [out.str.contains("no suspect identified", case=False),
+             out.str.contains("Offender|Suspect charged|Awaiting court|Defendant|Court", case=False, regex=True),
+             out.str.contains("Unable to prosecute|not in the public interest", case=False, regex=True),
+             out.str.contains("Under investigation|Status update unavailable|\\(none\\)", case=False, regex=True)],
+            ["no suspect identified", "suspect identified and dealt with (charge, caution, court or other)",
+             "suspect identified, not prosecuted", "open or unknown"], default="other (e.g. another organisation)")
+        tab = pd.Series(groups).value_counts().rename_axis("outcome group").rename(noun).reset_index()
+        tab["share (%)"] = 100 * tab[noun] / tab[noun].sum()
+        sec.add(doc.table(tab, f"Outcomes of {spec['label'].lower()} {noun} recorded before {months[0]} (last known "
+                               "outcome)", decimals={"share (%)": 1},
+                          notes=["Crimes of the latest 12 months are left out: many are still under investigation."]))
+    # Locations.
+    sec.add(HTMLPart('<h3 id="locations">Locations</h3>'))
+    recent = pol[pol["month"].isin(months)]
+    conc = hotspots.hotspot_concentration(ev.hotspot_count_grid(doc, spec["crime_types"])).iloc[0]
+    sec.add(f"{spec['label']} is concentrated: in the latest 12 months the busiest 5% of grid cells "
+            f"({int(conc['units_top_5pct'])} of {int(conc['units'])}) held {conc['share_top_5pct']:.0%} of located "
+            f"{noun} and the busiest 10% held {conc['share_top_10pct']:.0%} (Gini coefficient {conc['gini']:.2f}; 0 "
+            "would be an even spread).")
+    loc = recent[recent["location"].notna() & (recent["location"] != "No Location")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reps = hotspots.hotspot_repeat_locations(loc, "location", min_events=3)
+    shown = reps.head(10).rename(columns={"location": "location (data.police.uk street description)",
+                                          "events": noun, "share_of_events": "share of located (%)",
+                                          "cumulative_share": "cumulative share (%)"})
+    shown["share of located (%)"] *= 100
+    shown["cumulative share (%)"] *= 100
+    sec.add(doc.table(shown, f"The ten locations with most {spec['label'].lower()} {noun} (latest 12 months)",
+                      decimals={"share of located (%)": 1, "cumulative share (%)": 1},
+                      notes=["Street descriptions are data.police.uk's anonymised map points ('On or near ...'): a "
+                             "description may cover several nearby points."]))
+    if spec["premises"]:
+        prem = doc.workbench.intake.premises
+        prem = prem[prem["dataset"].isin(spec["premises"])] if "dataset" in prem.columns else prem
+        pts = recent[recent["easting"].notna()]
+        if len(prem) and len(pts):
+            from scipy.spatial import cKDTree
+
+            late = prem[prem["late_night"].astype(str).str.upper().isin(["Y", "YES", "TRUE"])]
+            tree = cKDTree(prem[["easting", "northing"]].to_numpy(float))
+            d, _ = tree.query(pts[["easting", "northing"]].to_numpy(float))
+            near = float((d <= 100).mean())
+            sec.add(f"Licensed premises: {near:.0%} of located {spec['label'].lower()} {noun} in the latest 12 months "
+                    f"were within 100 m of one of the {len(prem):,} licensed premises ({len(late):,} with a late-night "
+                    "licence). Proximity is not cause: premises cluster where people gather.")
+    return sec
+
+
+def _month_profile_figure(s: pd.Series, title: str):
+    import matplotlib.pyplot as plt
+
+    by = pd.Series(s.to_numpy(), index=pd.PeriodIndex(s.index, freq="M").month).groupby(level=0).mean()
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.bar([calendar.month_abbr[m] for m in by.index], by.to_numpy(), color="#0b4f6c")
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_ylabel("Mean per month")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, by
+
+
+def _day_hour(dates: pd.Series) -> pd.DataFrame:
+    """Day of week (rows) by 3-hour band (columns) counts of date-times."""
+    day = pd.Categorical(dates.dt.day_name(), categories=_DAYS)
+    band = pd.Categorical(np.asarray(_BANDS, dtype=object)[(dates.dt.hour // 3).to_numpy()], categories=_BANDS)
+    return pd.crosstab(day, band, dropna=False).reindex(index=_DAYS, columns=_BANDS, fill_value=0)
+
+
+def _published_matrix(view, bands: list[str]) -> pd.DataFrame:
+    """The numbers a published (suppressed) day x band table shows; suppressed cells NaN."""
+    f = view.frame
+    f = f[f[f.columns[0]].astype(str) != "Total"].set_index(f.columns[0])[bands]
+    return f.apply(lambda c: pd.to_numeric(c.astype(str).str.replace(",", "", regex=False), errors="coerce"))
+
+
+def section_time(doc: Document) -> Section:
+    """Time: month and season always; day of week and hour where a dataset has times."""
+    spec = topic_spec(doc)
+    cat = doc.catalogue
+    s = topic_monthly(doc)
+    season = _season(doc)
+    noun = _noun(doc)
+    sec = Section("Time: season, day and hour")
+    sec.add(f"Season: {spec['label']} shows {wording.describe_seasonality(season)} (month-of-year effects tested in a "
+            f"count model allowing for trend{' and the series break' if len(_breaks(doc)) else ''}; STL seasonal "
+            f"strength {season['seasonal_strength'].iloc[0]:.2f} on a 0 to 1 scale).")
+    fig, by = _month_profile_figure(s, f"{spec['label']}: mean {noun} per calendar month")
+    sec.add(doc.figure(fig, f"{spec['label']}: mean police-recorded {noun} in each calendar month, "
+                            f"{s.index[0]} to {s.index[-1]}",
+                       alt=(f"Bar chart by calendar month; the highest mean is {calendar.month_name[int(by.idxmax())]} "
+                            f"({by.max():,.0f}) and the lowest {calendar.month_name[int(by.idxmin())]} ({by.min():,.0f}).")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stl = trends.trend_stl(s)
+    both = pd.concat([pd.DataFrame({"month": stl["month"], "count": stl["observed"], "series": "observed"}),
+                      pd.DataFrame({"month": stl["month"], "count": stl["trend"], "series": "STL trend (season removed)"})])
+    sec.add(doc.figure(chart_monthly(both, group="series", title=f"{spec['label']}: observed and deseasonalised trend",
+                                     breaks=_breaks(doc)),
+                       f"{spec['label']}: monthly {noun} and the STL trend component",
+                       alt=f"Line chart of monthly {noun} with a smooth STL trend line from {stl['trend'].iloc[0]:,.0f} "
+                           f"to {stl['trend'].iloc[-1]:,.0f} a month."))
+    sec.add(HTMLPart('<h3 id="day-hour">Day of week and time of day</h3>'))
+    sec.add(paragraph("data.police.uk gives only the month of each crime, so police data cannot show the day or hour. "
+                      "Partner datasets with date-times are used instead where they record the same problem.",
+                      css="table-note"))
+    timed = [k for k in spec["partner_events"] if partner_events(doc, k)["date"].dt.hour.gt(0).any()]
+    for key in timed:  # one or two timed partner datasets
+        e = partner_events(doc, key)
+        ds = cat.datasets[key]
+        mat = _day_hour(e["date"])
+        view = doc.table(mat.rename_axis("day").reset_index(), f"{ds.title}: {spec['label'].lower()} by day of week "
+                                                              "and time of day (window)",
+                         sensitivity=ds.sensitivity, count_columns=_BANDS)
+        shown = _published_matrix(view, _BANDS)
+        peak = shown.stack().idxmax()
+        sec.add(f"{ds.title}: the busiest time is {peak[0]} {peak[1]}; "
+                f"{shown.loc[['Friday', 'Saturday', 'Sunday']].sum().sum() / shown.sum().sum():.0%} of call-outs with a "
+                "published count fall on Friday to Sunday.")
+        sec.add(doc.figure(chart_heatmap(shown, title=f"{ds.title} by day and time", xlabel="time of day",
+                                         ylabel="day of week"),
+                           f"{ds.title}: day of week by time of day",
+                           alt=f"Heat map of {ds.title.lower()} by day (rows) and 3-hour band (columns); darkest at "
+                               f"{peak[0]} {peak[1]}."))
+        sec.add(view)
+    for key in spec["time_tables"]:  # the ED time profile (sensitive): aggregate before publishing
+        t = doc.workbench.intake.tables.get(key)
+        if t is None or len(t) == 0:
+            continue
+        ds = cat.datasets[key]
+        t = t.assign(attendances=pd.to_numeric(t["attendances"], errors="coerce").fillna(0).astype(int))
+        mat = t.pivot_table(index="day_of_week", columns="hour_band", values="attendances", aggfunc="sum",
+                            fill_value=0).reindex(index=_DAYS, columns=_BANDS, fill_value=0)
+        view = doc.table(mat.rename_axis("day").reset_index().rename_axis(None, axis=1),
+                         f"{ds.title}: attendances by day of week and time of day (window)",
+                         sensitivity=ds.sensitivity, count_columns=_BANDS)
+        shown = _published_matrix(view, _BANDS)
+        peak = shown.stack().idxmax()
+        sec.add(f"Emergency department assault attendances (ISTV) peak on {peak[0]} {peak[1]}; night-time hours "
+                "(21:00 to 02:59) dominate at weekends. Small counts are suppressed before anything is shown.")
+        sec.add(doc.figure(chart_heatmap(shown, title="ED assault attendances by day and time", xlabel="time of day",
+                                         ylabel="day of week"),
+                           "Emergency department assault attendances: day of week by time of day (suppressed cells "
+                           "shown as [c])",
+                           alt=f"Heat map of ED assault attendances by day and 3-hour band; darkest at {peak[0]} {peak[1]}."))
+        sec.add(view)
+        for col, caption in (("location_type", "where the assault happened"), ("assault_method", "assault method")):
+            agg = t.groupby(col, as_index=False)["attendances"].sum().sort_values("attendances", ascending=False)
+            sec.add(doc.table(agg.rename(columns={col: caption}),
+                              f"Emergency department assault attendances by {caption} (window)",
+                              sensitivity=ds.sensitivity, count_columns=["attendances"]))
+    if not timed and not spec["time_tables"]:
+        sec.add(callout(f"No dataset received records the day or time of {spec['label'].lower()}, so when in the week "
+                        "or day it happens is unknown (see intelligence gaps).", caveat=True))
+    return sec
+
+
+def section_places(doc: Document) -> Section:
+    """Places: Gi* hotspots, per-population hotspots, emerging hotspots and the near-repeat result."""
+    spec = topic_spec(doc)
+    wb = doc.workbench
+    months = ev.last_year(doc)
+    noun = _noun(doc)
+    label = spec["label"]
+    sec = Section("Places: hotspots, emerging hotspots and near repeats")
+    hot_all = _hot(doc)
+    hot = hot_all[hot_all["hotspot"] == "hot"]
+    place = ev.nearest_street(doc, hot, spec["crime_types"])
+    sec.add(f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all)}"
+            + (f" The largest share of {noun} in hot cells is at {place}." if place else ""))
+    page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
+        cell=hot["cell_id"].astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[
+        ["cell", "events", "z", "geometry"]], highlight_label=f"Significant {label.lower()} hotspot cells",
+        offline=doc.offline)
+    sec.add(doc.map(page, f"{label}: significant Getis-Ord Gi* hotspot cells, {months[0]} to {months[-1]}",
+                    alt=f"Map of wards with {len(hot)} grid cells shaded as significant {label.lower()} hotspots"
+                        + (f" around {place}." if place else ".")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per_pop = hotspots.hotspot_rate(ev.hotspot_count_grid(doc, spec["crime_types"]),
+                                        wb.small_areas[["population", "geometry"]], population_col="population")
+    hot_pop = per_pop[per_pop["hotspot"] == "hot"]
+    both = int(hot["cell_id"].isin(hot_pop["cell_id"]).sum())
+    sec.add(f"Allowing for where people live: {len(hot_pop)} cells have significantly more {noun} than their resident "
+            f"population predicts; {both} of the {len(hot)} count hotspots are among them"
+            + (", so the hotspot is not simply a map of population." if both else
+               ", so the count hotspots largely follow where people live.")
+            + " Cells with few residents but many visitors (town centres) show as hot here: footfall is not residents.")
+    # Emerging hotspots.
+    sec.add(HTMLPart('<h3 id="emerging">Emerging hotspots</h3>'))
+    cl = _classes(doc)
+    em = profile_emerging(doc)
+    year_cols = sorted(c for c in cl.columns if c.startswith("count_"))
+    pattern = cl["pattern"].value_counts()
+    if len(em):
+        em_place = ev.nearest_street(doc, em, spec["crime_types"])
+        first, last = year_cols[0], year_cols[-1]
+        sec.add(callout(
+            f"Emerging hotspot: {len(em)} grid cells" + (f" around {em_place}" if em_place else "")
+            + f" are hot in {last[6:]} only and significantly busier than in any earlier year: {int(em[last].sum()):,} "
+            f"{noun} in {last[6:]} against {int(em[first].sum()):,} in {first[6:]}. About "
+            f"{_n(em['households'].sum())} households live in these cells."))
+        page = map_layers([(wb.wards, "name", "Wards")], highlight=em.assign(
+            cell=em["cell_id"].astype(str), **{f"{last[6:]}": em[last].astype(int), f"{first[6:]}": em[first].astype(int)})[
+            ["cell", last[6:], first[6:], "geometry"]], highlight_label=f"Emerging {label.lower()} hotspot cells",
+            offline=doc.offline)
+        sec.add(doc.map(page, f"{label}: emerging hotspot cells (hot in the latest year only, with a significant rise)",
+                        alt=f"Map of wards with {len(em)} emerging hotspot cells" + (f" around {em_place}." if em_place else ".")))
+        tab = pd.DataFrame(em[["cell_id", *year_cols, "increase_ratio", "p_increase_adjusted", "households"]]).copy()
+        tab.insert(1, "easting", em.geometry.centroid.x.round(0).to_numpy())
+        tab.insert(2, "northing", em.geometry.centroid.y.round(0).to_numpy())
+        tab = tab.rename(columns={c: f"{noun} {c[6:]}" for c in year_cols} | {
+            "cell_id": "cell", "increase_ratio": "rise against busiest earlier year (ratio)",
+            "p_increase_adjusted": "p (rise, FDR-adjusted)", "households": "households (estimated)"})
+        sec.add(doc.table(tab, f"{label}: emerging hotspot cells by year",
+                          decimals={"rise against busiest earlier year (ratio)": 2, "p (rise, FDR-adjusted)": 4,
+                                    "households (estimated)": 0, "easting": 0, "northing": 0}))
+    else:
+        sec.add(f"No emerging hotspot: no cell is both hot in the latest year and significantly busier than in any "
+                "earlier year.")
+    sec.add(paragraph("Across the three years: " + ", ".join(f"{int(pattern.get(p, 0))} {p}" for p in
+                                                              ("persistent", "emerging", "intermittent", "former"))
+                      + " hotspot cells.", css="table-note"))
+    # Near repeats.
+    sec.add(HTMLPart('<h3 id="near-repeat">Near repeats</h3>'))
+    knox = _near_repeat(doc)
+    for key, k in knox.items():
+        if key in ("police_months",):
+            continue
+        if key == ev.CRIME_DATASET:
+            pm = knox["police_months"]
+            sec.add(_knox_sentence(k, f"Police {label.lower()} ({pm[0]} to {pm[-1]}, month resolution)"))
+            sec.add(callout("data.police.uk dates are months only, so the police test can only ask whether events at "
+                            "the same or nearby map points fall in the same or following months; it cannot see the "
+                            "days-long near-repeat window that burglary studies find, and a place that becomes busy "
+                            "for a whole year (an emerging hotspot) also produces same-month pairs.", caveat=True))
+        else:
+            sec.add(_knox_sentence(k, f"{doc.catalogue.datasets[key].title} (day resolution)"))
+        shown = k[["distance_band", "time_band", "observed", "expected", "knox_ratio", "p_value"]].rename(columns={
+            "distance_band": "distance apart", "time_band": "time apart", "observed": "pairs observed",
+            "expected": "pairs expected", "knox_ratio": "Knox ratio", "p_value": "p (99 permutations)"})
+        src = doc.catalogue.datasets[key]
+        sec.add(doc.table(shown, f"Knox near-repeat test: {src.title} ({label.lower()})",
+                          sensitivity=src.sensitivity, count_columns=["pairs observed"] if src.sensitivity != "public" else (),
+                          decimals={"pairs expected": 1, "Knox ratio": 2, "p (99 permutations)": 2},
+                          notes=["Knox (1964) test with dates permuted across events (Ratcliffe's Near Repeat "
+                                 "Calculator method); ratio above 1 means more pairs than chance."]))
+    if not knox:
+        sec.add(f"Too few located {noun} to test for near repeats.")
+    return sec
+
+
+def _partner_counts_frame(doc: Document, key: str, months: list[str] | None = None) -> pd.DataFrame:
+    ac = doc.workbench.intake.area_counts
+    cats = topic_spec(doc)["partner_counts"][key]
+    a = ac[(ac["dataset"] == key) & ac["category"].isin(cats)]
+    a = a[a["period"].astype(str).str[:7].isin(months or doc.workbench.window)]
+    return a
+
+
+def section_partner_data(doc: Document) -> Section:
+    """Partner data on the same problem: counts beside the police and overlap on small areas."""
+    spec = topic_spec(doc)
+    wb = doc.workbench
+    cat = doc.catalogue
+    months = ev.last_year(doc)
+    label = spec["label"]
+    sec = Section("Partner data on the same problem")
+    if not spec["partner_events"] and not spec["partner_counts"]:
+        sec.add(callout(f"No partner dataset in the catalogue records {label.lower()} (or none is permitted for "
+                        "problem profiles), so this profile rests on police data alone. See intelligence gaps for "
+                        "what partners could add.", caveat=True))
+        return sec
+    pol = topic_events(doc)
+    rows = [{"source": f"{cat.datasets[ev.CRIME_DATASET].title} ({', '.join(spec['crime_types'])})",
+             "agency": cat.datasets[ev.CRIME_DATASET].agency, "sensitivity": "public",
+             "window": len(pol), "latest 12 months": int(pol["month"].isin(months).sum())}]
+    worst = "public"
+    order = ["public", "official", "sensitive", "personal"]
+    for key in spec["partner_events"]:
+        e = partner_events(doc, key)
+        rows.append({"source": f"{cat.datasets[key].title} ({', '.join(spec['partner_events'][key])})",
+                     "agency": cat.datasets[key].agency, "sensitivity": cat.datasets[key].sensitivity,
+                     "window": len(e), "latest 12 months": int(e["month"].isin(months).sum())})
+    for key in spec["partner_counts"]:
+        a = _partner_counts_frame(doc, key)
+        rows.append({"source": cat.datasets[key].title, "agency": cat.datasets[key].agency,
+                     "sensitivity": cat.datasets[key].sensitivity, "window": int(a["count"].sum()),
+                     "latest 12 months": int(a.loc[a["period"].astype(str).str[:7].isin(months), "count"].sum())})
+    for r in rows:
+        worst = max(worst, r["sensitivity"], key=order.index)
+    sec.add(f"{len(rows) - 1} partner dataset(s) record {label.lower()} beside the police. Each counts a different "
+            "thing (a call-out, an attendance, a report), so the totals are not expected to agree; what matters is "
+            "whether they point to the same places.")
+    sec.add(doc.table(pd.DataFrame(rows).drop(columns="sensitivity"),
+                      f"{label}: each agency's count over the window and the latest 12 months",
+                      sensitivity=worst, count_columns=["window", "latest 12 months"]))
+    # Overlap on small areas, latest 12 months.
+    areas = wb.small_areas[["code", "geometry"]].rename(columns={"code": "area_code"})
+    points = {"police": ev.points_of(pol[pol["month"].isin(months)])[["geometry"]]}
+    for key in spec["partner_events"]:
+        e = partner_events(doc, key)
+        points[key] = ev.points_of(
+            e[e["month"].isin(months)])[["geometry"]]
+    counts_by = {}
+    for key in spec["partner_counts"]:
+        a = _partner_counts_frame(doc, key, months)
+        counts_by[key] = a.groupby("area_code", as_index=False)["count"].sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = overlap_counts(areas=areas, points=points, area_counts=counts_by or None)
+        hot = overlap_hotspots(counts)
+        comp = overlap_compare(counts, reference="police", hotspots=hot)
+    sec.add(bullet_list(overlap_sentences(hot, comp)))
+    shown = comp[["layer", "spearman_rho", "share_in_reference_top", "reference_share_in_top", "hot_areas",
+                  "hot_both", "jaccard"]].rename(columns={
+        "layer": "partner data", "spearman_rho": "rank correlation with police (Spearman)",
+        "share_in_reference_top": "share in police top-10% small areas",
+        "reference_share_in_top": "police share there", "hot_areas": "hot small areas",
+        "hot_both": "hot for police too", "jaccard": "overlap of hot areas (Jaccard)"})
+    shown["partner data"] = shown["partner data"].map(lambda k: cat.datasets[k].title if k in cat.datasets else k)
+    sec.add(doc.table(shown, f"{label}: how far each partner's picture agrees with the police picture "
+                             f"(small areas, {months[0]} to {months[-1]})",
+                      decimals={"rank correlation with police (Spearman)": 2, "share in police top-10% small areas": 2,
+                                "police share there": 2, "overlap of hot areas (Jaccard)": 2},
+                      notes=["Hot small areas: Poisson excess over each layer's expected share, FDR-corrected. Small "
+                             "areas' counts are never shown for sensitive data, only correlations and shares."]))
+    doc.cache[f"profile-{spec['topic']}-overlap"] = comp
+    return sec
+
+
+def section_gaps(doc: Document) -> Section:
+    """Intelligence gaps specific to the topic and the data received."""
+    spec = topic_spec(doc)
+    cat = doc.catalogue
+    pol = topic_events(doc)
+    noun = _noun(doc)
+    gaps = []
+    no_xy = float(pol["easting"].isna().mean()) if len(pol) else 0.0
+    gaps.append(f"{no_xy:.1%} of police-recorded {spec['label'].lower()} {noun} have no map point, so hotspots and "
+                "ward rates understate them (they are counted in every total and trend).")
+    gaps.append("data.police.uk gives months, not dates or times: day-of-week, time-of-day and near-repeat patterns "
+                "within days cannot be seen in police data.")
+    for key, why in spec["refused"].items():  # a few refused datasets
+        gaps.append(f"{cat.datasets[key].title}: held by the partnership but not usable here ({why}). Extending "
+                    "the agreement to problem profiles would close this gap.")
+    for b in _breaks(doc).itertuples():  # one per series break
+        gaps.append(f"Series break from {b.month} ({b.label}): comparisons across it measure recording, not "
+                    "behaviour.")
+    if not spec["partner_events"] and not spec["partner_counts"]:
+        gaps.append(f"No partner records {spec['label'].lower()}: the picture is police-recorded only, and so shaped "
+                    "by what is reported to and recorded by the police.")
+    for key in [*spec["partner_counts"], *spec["time_tables"]]:
+        gaps.append(f"{cat.datasets[key].title} arrive aggregated, so attendances cannot be linked to police records "
+                    "or to places finer than a small area.")
+    for key in spec["partner_events"]:
+        for c in cat.datasets[key].caveats:
+            gaps.append(f"{cat.datasets[key].title}: {c}")
+    gaps.extend(spec["gaps"])
+    sec = Section("Intelligence gaps")
+    sec.add(f"What the data received cannot tell us about {spec['label'].lower()}, and what would close each gap:")
+    sec.add(bullet_list(gaps))
+    return sec
+
+
+def _findings(doc: Document) -> dict[str, Any]:
+    """The computed findings the recommendations rest on (cached analyses, recomputed if needed)."""
+    spec = topic_spec(doc)
+    hot_all = _hot(doc)
+    hot = hot_all[hot_all["hotspot"] == "hot"]
+    em = profile_emerging(doc)
+    knox = _near_repeat(doc)
+    wr = ev.evidence_ward_rates(doc, categories=spec["crime_types"])
+    pol = topic_events(doc)
+    recent = pol[pol["month"].isin(ev.last_year(doc))]
+    f: dict[str, Any] = {
+        "hot_cells": len(hot), "hot_events": int(hot["count"].sum()),
+        "hot_share": float(hot["count"].sum() / max(1, recent["easting"].notna().sum())),
+        "hot_place": ev.nearest_street(doc, hot, spec["crime_types"]),
+        "emerging_cells": len(em), "emerging_place": ev.nearest_street(doc, em, spec["crime_types"]) if len(em) else "",
+        "emerging_households": float(em["households"].sum()) if len(em) else 0.0,
+        "higher_wards": list(wr.loc[wr["compared_with_partnership"] == "higher", "name"].astype(str)),
+        "season": _season(doc).iloc[0], "glm": _glm(doc), "yoy": _yoy(doc),
+        "recent": len(recent),
+    }
+    year_cols = sorted(c for c in em.columns if c.startswith("count_"))
+    if len(em) and year_cols:
+        f["emerging_last"], f["emerging_first"] = int(em[year_cols[-1]].sum()), int(em[year_cols[0]].sum())
+        f["emerging_years"] = (year_cols[0][6:], year_cols[-1][6:])
+    nr = []
+    for key, k in knox.items():
+        if key == "police_months":
+            continue
+        sig = k[(k["p_value"] <= 0.05) & (k["knox_ratio"] > 1)]
+        if len(sig):
+            top = sig.sort_values("knox_ratio", ascending=False).iloc[0]
+            nr.append((key, top["distance_band"], top["time_band"], float(top["knox_ratio"])))
+    f["near_repeat"] = nr
+    loc = recent[recent["location"].notna() & (recent["location"] != "No Location")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reps = hotspots.hotspot_repeat_locations(loc, "location", min_events=3)
+    f["top_locations"] = reps.head(5)
+    return f
+
+
+def section_recommendations(doc: Document) -> Section:
+    """Recommendations under prevent / pursue / protect / prepare, each tied to a computed finding."""
+    spec = topic_spec(doc)
+    f = _findings(doc)
+    label = spec["label"].lower()
+    noun = _noun(doc)
+    cat = doc.catalogue
+    sec = Section("Recommendations")
+    sec.add("Each recommendation names the finding it rests on. Prevent stops the problem arising; pursue deals with "
+            "those responsible; protect reduces harm to likely victims and places; prepare readies the partnership "
+            "for what the data say is coming, and for what they cannot yet show.")
+    season, trend = f["season"], f["glm"][f["glm"]["term"] == "trend"].iloc[0]
+    top_loc = f["top_locations"]
+    streets = ", ".join(top_loc.iloc[:3, 0].astype(str).str.replace(r"^On or near ", "", regex=True)) if len(top_loc) else ""
+    prevent, pursue, protect, prepare = [], [], [], []
+    if f["hot_cells"]:
+        where = f" around {f['hot_place']}" if f["hot_place"] else ""
+        prevent.append(f"Focus prevention (problem-solving with place managers, design, lighting, guardianship) on the "
+                       f"{f['hot_cells']} hotspot cells{where}, which held {f['hot_events']:,} {noun} "
+                       f"({f['hot_share']:.0%} of located {noun}) in the latest 12 months.")
+    else:
+        prevent.append(f"No significant hotspot of {label} was found, so area-wide rather than place-based prevention "
+                       "is indicated.")
+    if spec["premises"]:
+        prevent.append("Use licensing conditions and the night-time economy partnership at premises near the hotspot; "
+                       "the time profile shows when.")
+    if len(top_loc):
+        pursue.append(f"Direct patrol and investigation to the busiest repeat locations ({streets}), where the top five "
+                      f"locations hold {top_loc['share_of_events'].sum():.0%} of located {noun} in the latest 12 months.")
+    if spec["persons"]:
+        pursue.append("Use the violence nominals to identify repeat offenders for multi-agency offender management.")
+    else:
+        pursue.append(f"Request offender data (police extract with suspect and offender flags) for {label}: "
+                      "the outcome profile shows how rarely a suspect is identified, and nothing received names "
+                      "repeat offenders.")
+    if f["emerging_cells"]:
+        y0, y1 = f["emerging_years"]
+        where = f" around {f['emerging_place']}" if f["emerging_place"] else ""
+        verb = "target-harden the" if spec["topic"] == "burglary" else "protect the"
+        protect.append(f"Protect: {verb} about {_n(f['emerging_households'])} households{where}, where {label} is "
+                       f"emerging ({f['emerging_last']:,} {noun} in {y1} against {f['emerging_first']:,} in {y0} in "
+                       f"{f['emerging_cells']} grid cells).")
+    for key, d, t, ratio in f["near_repeat"]:
+        if key == ev.CRIME_DATASET:
+            protect.append(f"After each {label} offence, alert neighbours at the {d} band (events {d} apart and {t} "
+                           f"apart are {ratio:.1f} times more common than chance in police data; month resolution).")
+        else:
+            protect.append(f"{cat.datasets[key].title}: events {d} apart within {t} are {ratio:.1f} times more common "
+                           "than chance, so a rapid response around each incident is worth testing.")
+    if f["higher_wards"]:
+        protect.append(f"Prioritise victim support and crime prevention advice in the wards with significantly higher "
+                       f"rates: {', '.join(f['higher_wards'][:6])}.")
+    if not protect:
+        protect.append(f"No emerging hotspot, near-repeat pattern or ward with a significantly higher rate was found for "
+                       f"{label}; keep the standard offer of victim support.")
+    if season["p_value"] < 0.05:
+        prepare.append(f"Plan resources ahead of {calendar.month_name[int(season['peak_month'])]}, the seasonal peak "
+                       f"({wording.describe_seasonality(_season(doc))}).")
+    else:
+        prepare.append(f"No seasonal peak was found, so resources need not follow the calendar "
+                       f"({wording.describe_seasonality(_season(doc))}).")
+    if trend["p_value"] < 0.05:
+        prepare.append(f"Plan for a {'rising' if trend['estimate_pct'] > 0 else 'falling'} demand: "
+                       f"{wording.describe_trend(f['glm'], _breaks(doc) if len(_breaks(doc)) else None)}.")
+    for key in spec["refused"]:
+        prepare.append(f"Seek to extend {cat.datasets[key].sharing.agreement} ({cat.datasets[key].title}) to problem "
+                       "profiles before the next profile.")
+    sec.add(HTMLPart('<h3 id="prevent">Prevent</h3>'), bullet_list(prevent))
+    sec.add(HTMLPart('<h3 id="pursue">Pursue</h3>'), bullet_list(pursue))
+    sec.add(HTMLPart('<h3 id="protect">Protect</h3>'), bullet_list(protect))
+    sec.add(HTMLPart('<h3 id="prepare">Prepare</h3>'), bullet_list(prepare))
+    doc.cache[f"profile-{spec['topic']}-recommendations"] = {"prevent": prevent, "pursue": pursue, "protect": protect,
+                                                             "prepare": prepare}
+    return sec
+
+
+def section_appendix(doc: Document) -> Section:
+    """Data appendix: definitions, the monthly counts, sources and methods; writes the Excel workbook."""
+    spec = topic_spec(doc)
+    cat = doc.catalogue
+    sec = Section("Appendix: data, definitions and methods")
+    s = topic_monthly(doc)
+    sec.add(doc.table(pd.DataFrame({"month": s.index, f"police-recorded {_noun(doc)}": s.to_numpy()}),
+                      f"{spec['label']}: police-recorded {_noun(doc)} by month", max_rows=40))
+    defs = pd.DataFrame([
+        ("Topic", f"{spec['label']}: data.police.uk crime types " + ", ".join(spec["crime_types"])
+         + "; partner categories " + ("; ".join(f"{k}: {', '.join(v)}" for k, v in
+                                               {**spec["partner_events"], **spec["partner_counts"]}.items()) or "none")),
+        ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
+        ("Trend", "Annual % change from a Poisson or negative-binomial regression with month-of-year terms; a series "
+                  "break enters as a step."),
+        ("Hotspot", "A grid cell whose neighbourhood has significantly more events than expected (Getis-Ord Gi*, "
+                    "Benjamini-Hochberg FDR)."),
+        ("Hotspot per population", "Gi* on the excess of events over what the resident population predicts."),
+        ("Emerging hotspot", "Hot in the latest year and significantly busier than in any earlier year."),
+        ("Repeat location", "A map point or street description with two (or three, in the location table) or more "
+                            "events."),
+        ("Near repeat", "More pairs of events close in space and time than chance (Knox test, 99 permutations)."),
+        ("Repeat victim", "A person recorded as a victim again within 365 days (person-level data, where permitted)."),
+        ("[c]", "A count suppressed to protect individuals (below the threshold of "
+                f"{doc.threshold}, or secondary suppression)."),
+    ], columns=["term", "meaning"])
+    sec.add(doc.table(defs, "Definitions"))
+    used = [ev.CRIME_DATASET, *spec["partner_events"], *spec["partner_counts"], *spec["time_tables"], *spec["premises"]]
+    src = pd.DataFrame([{"dataset": cat.datasets[k].title, "key": k, "owner": cat.datasets[k].agency,
+                         "basis": cat.datasets[k].sharing.basis, "refresh": cat.datasets[k].refresh or ""}
+                        for k in used if k in cat.datasets])
+    sec.add(doc.table(src, "Sources used and their legal basis"))
+    doc.write_workbook()
+    sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
+    return sec
+
