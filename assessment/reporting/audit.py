@@ -1,0 +1,1092 @@
+"""Sections of the three-yearly crime and disorder audit.
+
+The audit follows the statutory cycle (Crime and Disorder Act 1998 s.6): audit the
+local picture over three years, consult residents, set it against what the data shows,
+review existing provision and the previous strategy, and set out strategy options, with
+a plain-language version for public consultation.
+
+Each ``section_*`` function takes the open :class:`Document` and returns a
+:class:`Section`. Numbers come from :mod:`assessment.reporting.evidence` and the
+analysis library (:mod:`~assessment.analysis.survey`, :mod:`~assessment.analysis.smart`,
+:mod:`~assessment.analysis.trends`); every table shown goes through ``doc.table``.
+
+Survey tables
+    The residents' survey is marked ``official``. It counts people giving their views,
+    not victims, so respondent numbers (``n``) are always shown; counts of respondents
+    naming something (feeling safe, a concern, a comment theme) are still put through
+    the partnership's threshold rule (:func:`assessment.disclosure.suppress_table`,
+    secondary suppression against the partnership total) before they are shown. Wards
+    with fewer than :data:`MIN_RELIABLE_N` respondents are flagged as unreliable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import smart, survey, trends, wording
+from . import evidence as ev
+from .charts import chart_bars
+from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
+from .document import Document, open_document
+from .maps import map_choropleth
+
+__all__ = [
+    "open_document", "section_summary", "section_patterns", "section_consultation", "section_concerns_vs_data",
+    "section_provision", "section_strategy_options", "section_previous_strategy", "section_public_summary",
+    "section_appendix", "SURVEY_CONCERN_THEMES", "MIN_RELIABLE_N",
+]
+
+SURVEY_DATASET = "residents_survey"
+STRATEGY_DATASET = "previous_strategy"
+#: wards with fewer respondents than this are flagged as unreliable
+MIN_RELIABLE_N = 30
+#: pseudo-theme for survey concerns that no crime or disorder dataset records
+ROAD_SAFETY = "road_safety"
+
+#: The documented mapping from the residents' survey's closed list of concerns to the
+#: partnership's themes (catalogue ``themes``), used to set concerns against the data.
+#: "Graffiti and vandalism" is criminal damage in police data; "Noise" and "Begging" are
+#: anti-social behaviour; "Street drinking" is alcohol-related harm; "Knife crime" is the
+#: weapons theme; "Speeding" and "Parking" are road safety, which no dataset here records.
+SURVEY_CONCERN_THEMES: dict[str, str] = {
+    "Anti-social behaviour": "asb",
+    "Noise": "asb",
+    "Begging": "asb",
+    "Burglary": "acquisitive",
+    "Vehicle crime": "acquisitive",
+    "Violence": "violence",
+    "Knife crime": "weapons",
+    "Drug dealing": "drugs",
+    "Graffiti and vandalism": "criminal_damage_arson",
+    "Litter and fly-tipping": "environmental",
+    "Street drinking": "alcohol_harm",
+    "Domestic abuse": "domestic_abuse",
+    "Speeding": ROAD_SAFETY,
+    "Parking": ROAD_SAFETY,
+}
+
+#: where each theme's recorded volume comes from (dataset key, categories or None for the theme)
+_THEME_SOURCES = {"environmental": "council_reports"}
+
+#: comments that need a person to read them before any publication
+_MARKUP = r"<\s*/?\s*[a-zA-Z][^>]*>"
+_PERSONAL = r"[\w.+-]+@[\w-]+\.[\w.]+|\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b"
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def _cached(doc: Document, key: str, build):
+    key = "audit-" + key
+    if key not in doc.cache:
+        doc.cache[key] = build()
+    return doc.cache[key]
+
+
+def _years(doc: Document) -> list[str]:
+    """Calendar years of the assessment window with all 12 months present."""
+    months = pd.Series(doc.catalogue.partnership.window.months)
+    per = months.str[:4].value_counts()
+    return sorted(per[per == 12].index.tolist())
+
+
+def _theme_label(doc: Document, key: str) -> str:
+    if key == ROAD_SAFETY:
+        return "Road safety (speeding, parking)"
+    return doc.catalogue.themes.get(key, str(key).replace("_", " ").capitalize())
+
+
+def _ward_names(doc: Document) -> dict[str, str]:
+    """Ward code -> name for every boundary version; codes retired at the review say so."""
+    versions = doc.workbench.registry.geographies["wards"]
+    current = set(doc.workbench.wards["code"].astype(str))
+    names: dict[str, str] = {}
+    for v in versions:
+        year = pd.Timestamp(v.valid_from).year
+        for code, name in zip(v.units["code"].astype(str), v.units["name"].astype(str)):
+            names.setdefault(code, name if code in current else f"{name} ({year} boundaries)")
+    return names
+
+
+def _fmt_pct(x: float, decimals: int = 0) -> str:
+    return "not available" if x is None or pd.isna(x) else f"{100 * x:.{decimals}f}%"
+
+
+def _survey(doc: Document) -> pd.DataFrame | None:
+    sv = getattr(doc.workbench.intake, "survey", None)
+    return sv if sv is not None and len(sv) else None
+
+
+def _survey_sensitivity(doc: Document) -> str:
+    ds = doc.catalogue.datasets.get(SURVEY_DATASET)
+    return ds.sensitivity if ds else "official"
+
+
+def _controlled(doc: Document, body: pd.DataFrame, count_col: str, rate_cols: list[str],
+                sensitivity: str, total: pd.Series | None = None) -> tuple[pd.DataFrame, str]:
+    """Threshold rule (and secondary suppression against ``total``) on one count column.
+
+    ``body`` has one row per ward or concern and a first label column. When ``total``
+    (the overall row, same columns) is given it is published as the last row and
+    suppression makes sure no cell can be recovered by subtraction from it. Rate columns
+    derived from the count are suppressed with it. Denominators (``n``) are never
+    suppressed: they count people who answered, not events.
+    """
+    from ..disclosure import suppress_rates, suppress_table
+
+    label = body.columns[0]
+    frame = body.reset_index(drop=True)
+    work = frame[[label, count_col]].copy()
+    work[count_col] = work[count_col].astype("int64")
+    margins = "column_totals" if total is not None else "none"
+    tlabel = str(total[label]) if total is not None else "Total"
+    res = suppress_table(work, [count_col], doc.threshold, sensitivity, margins=margins, total_label=tlabel)
+    published = frame.copy()
+    if total is not None:
+        published = pd.concat([published, total.to_frame().T], ignore_index=True)
+    mask = res.mask.reset_index(drop=True)[[count_col]]
+    published[count_col] = res.display[count_col].reset_index(drop=True).to_numpy()
+    if mask[count_col].any():
+        published = published.astype({c: object for c in rate_cols})
+        published = suppress_rates(published, {c: count_col for c in rate_cols}, mask=mask, marker="[c]")
+    return published, res.footnote
+
+
+# -- shared computations ---------------------------------------------------------------------
+
+def _police_current_wards(doc: Document) -> pd.DataFrame:
+    """Police events with ``ward_now``: exact point re-aggregation to the current wards."""
+    from ..geography.assign import assign_points
+
+    def build() -> pd.DataFrame:
+        pol = ev.evidence_police(doc)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out, _ = assign_points(pol, doc.workbench.wards, column="ward_now", warn_outside=False)
+        out["year"] = out["month"].str[:4]
+        return out
+
+    return _cached(doc, "police-wards-now", build)
+
+
+def _annual_by(doc: Document, by: str) -> pd.DataFrame:
+    """Police counts per calendar year of the window by ``by`` (category or theme), wide."""
+    def build() -> pd.DataFrame:
+        monthly = ev.evidence_monthly(doc, by)
+        years = _years(doc)
+        m = monthly.assign(year=monthly["month"].str[:4])
+        m = m[m["year"].isin(years)]
+        return m.pivot_table(index=by, columns="year", values="count", aggfunc="sum", fill_value=0)[years]
+
+    return _cached(doc, f"annual-{by}", build)
+
+
+def _change_first_last(annual: pd.DataFrame) -> pd.DataFrame:
+    """Year 3 against year 1: exact conditional Poisson test, with wording."""
+    y1, y3 = annual.columns[0], annual.columns[-1]
+    rr = trends.trend_rate_ratio(annual[y3].to_numpy(), annual[y1].to_numpy())
+    rr.index = annual.index
+    rr["sentence"] = wording.describe_change(rr["pct_change"], rr["p_value"], n=rr["count1"] + rr["count2"]).to_numpy()
+    return rr
+
+
+def _theme_trends(doc: Document) -> pd.DataFrame:
+    """Per theme: annual totals, year 3 against year 1, and the trend net of season and breaks."""
+    def build() -> pd.DataFrame:
+        annual = _annual_by(doc, "theme")
+        chg = _change_first_last(annual)
+        monthly = ev.evidence_monthly(doc, "theme")
+        cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+        rows = []
+        for theme in annual.index:  # a dozen themes, one model each
+            sub = monthly[monthly["theme"] == theme]
+            series = pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
+            brk_months = sorted({b.month for b in doc.catalogue.breaks_for(ev.CRIME_DATASET)
+                                 if cat_theme.get(b.category) == theme})
+            brks = trends.trend_breaks([{"month": m, "label": "counting rule change"} for m in brk_months])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                glm = trends.trend_glm(series, breaks=brk_months or None)
+            t = glm[glm["term"] == "trend"].iloc[0]
+            rows.append({"theme": theme, "trend_pct": float(t["estimate_pct"]), "trend_p": float(t["p_value"]),
+                         "break_months": ", ".join(brk_months),
+                         "trend_sentence": wording.describe_trend(glm, brks if brk_months else None)})
+        out = annual.reset_index().merge(pd.DataFrame(rows), on="theme")
+        out["pct_change"] = chg["pct_change"].reindex(out["theme"]).to_numpy()
+        out["p_value"] = chg["p_value"].reindex(out["theme"]).to_numpy()
+        out["change_sentence"] = chg["sentence"].reindex(out["theme"]).to_numpy()
+        return out.sort_values(annual.columns[-1], ascending=False, ignore_index=True)
+
+    return _cached(doc, "theme-trends", build)
+
+
+def _ward_change(doc: Document) -> pd.DataFrame:
+    """Crimes (excluding ASB) per 1,000 residents by current ward, year 1 against year 3."""
+    def build() -> pd.DataFrame:
+        years = _years(doc)
+        y1, y3 = years[0], years[-1]
+        pol = _police_current_wards(doc)
+        pol = pol[(pol["category"] != ev.ASB) & pol["year"].isin([y1, y3])]
+        counts = pol.groupby(["ward_now", "year"]).size().unstack(fill_value=0).reindex(columns=[y1, y3], fill_value=0)
+        w = doc.workbench.wards[["code", "name", "population", "geometry"]].copy()
+        w["code"] = w["code"].astype(str)
+        c1 = w["code"].map(counts[y1]).fillna(0).astype(int)
+        c3 = w["code"].map(counts[y3]).fillna(0).astype(int)
+        rr = trends.trend_rate_ratio(c3.to_numpy(), c1.to_numpy())
+        w["count_1"] = c1.to_numpy()
+        w["count_3"] = c3.to_numpy()
+        w["rate_1"] = 1000 * w["count_1"] / w["population"]
+        w["rate_3"] = 1000 * w["count_3"] / w["population"]
+        w["pct_change"] = rr["pct_change"].to_numpy()
+        w["ci_low"] = 100 * (rr["ci_low"].to_numpy() - 1)
+        w["ci_high"] = 100 * (rr["ci_high"].to_numpy() - 1)
+        w["p_value"] = rr["p_value"].to_numpy()
+        w["sentence"] = wording.describe_change(rr["pct_change"], rr["p_value"], n=rr["count1"] + rr["count2"]).to_numpy()
+        return w.sort_values("pct_change", ascending=False, ignore_index=True)
+
+    return _cached(doc, "ward-change", build)
+
+
+def _consultation(doc: Document) -> dict | None:
+    """Response counts, feeling safe after dark, top concerns and comment themes."""
+    sv = _survey(doc)
+    if sv is None:
+        return None
+
+    def build() -> dict:
+        names = _ward_names(doc)
+        current = list(doc.workbench.wards["code"].astype(str))
+        ward_col = "area_code" if "area_code" in sv.columns else "ward_code"
+        counts = survey.survey_response_counts(sv, ward_col=ward_col, wards=current)
+        safe = survey.survey_feeling_safe(sv, ward_col=ward_col, wards=current)
+        for f in (counts, safe):
+            f["ward_name"] = f["ward"].map(names).fillna(f["ward"]).where(~f["is_overall"], "All respondents")
+        safe["unreliable"] = (~safe["is_overall"]) & (safe["n"] < MIN_RELIABLE_N)
+        top = survey.survey_top_concerns(sv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            by_theme = survey.survey_top_concerns(sv, mapping=SURVEY_CONCERN_THEMES)
+        themes = survey.survey_load_themes()
+        comment_col = "comment" if "comment" in sv.columns else "comments"
+        comments = survey.survey_comment_themes(sv, themes=themes, comment_col=comment_col)
+        text = sv[comment_col].astype("string")
+        markup = text.str.contains(_MARKUP, regex=True, na=False)
+        personal = text.str.contains(_PERSONAL, regex=True, na=False)
+        clean = sv[~markup.to_numpy() & ~personal.to_numpy()]
+        samples = []
+        for key in comments.loc[comments["n_comments"] > 0, "theme"].head(6):  # a handful of themes
+            got = survey.survey_sample_comments(clean, theme=key, n=1, seed=2, themes=themes, comment_col=comment_col)
+            label = themes[key]["label"] if key in themes else survey.UNCATEGORISED
+            samples += [(label, c) for c in got]
+        return {"counts": counts, "safe": safe, "top": top, "by_theme": by_theme, "comments": comments,
+                "samples": samples, "markup": text[markup].str.strip().tolist(), "n_personal": int(personal.sum()),
+                "ward_col": ward_col}
+
+    return _cached(doc, "consultation", build)
+
+
+def _data_by_theme(doc: Document) -> pd.DataFrame:
+    """What the data shows per theme: latest-12-month volume and trend (police; council for environmental)."""
+    def build() -> pd.DataFrame:
+        tt = _theme_trends(doc)
+        months = ev.last_year(doc)
+        monthly = ev.evidence_monthly(doc, "theme")
+        last = monthly[monthly["month"].isin(months)].groupby("theme")["count"].sum()
+        data = pd.DataFrame({"theme": tt["theme"], "volume": tt["theme"].map(last).to_numpy(dtype=float),
+                             "trend_pct": tt["trend_pct"], "trend_p": tt["trend_p"],
+                             "source": doc.catalogue.datasets[ev.CRIME_DATASET].title})
+        data = data[data["theme"] != "other"]
+        for theme, key in _THEME_SOURCES.items():  # extra sources for themes the police do not record
+            if key not in doc.catalogue.datasets or theme in set(data["theme"]):
+                continue
+            start, end = ev.window(doc)
+            m = trends.trend_monthly(doc.workbench.dataset_events(key).query("theme == @theme"), start, end, by=None)
+            if m["count"].sum() == 0:
+                continue
+            series = pd.Series(m["count"].to_numpy(), index=m["month"].to_numpy())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                glm = trends.trend_glm(series)
+            t = glm[glm["term"] == "trend"].iloc[0]
+            data = pd.concat([data, pd.DataFrame([{
+                "theme": theme, "volume": float(m.loc[m["month"].isin(months), "count"].sum()),
+                "trend_pct": float(t["estimate_pct"]), "trend_p": float(t["p_value"]),
+                "source": doc.catalogue.datasets[key].title}])], ignore_index=True)
+        return data.reset_index(drop=True)
+
+    return _cached(doc, "data-by-theme", build)
+
+
+def _concerns_vs_data(doc: Document) -> pd.DataFrame | None:
+    con = _consultation(doc)
+    if con is None:
+        return None
+
+    def build() -> pd.DataFrame:
+        data = _data_by_theme(doc)
+        options = sorted(set(SURVEY_CONCERN_THEMES.values()))
+        out = survey.survey_concerns_vs_data(con["by_theme"], data[["theme", "volume", "trend_pct", "trend_p"]],
+                                             options=options)
+        out["label"] = [_theme_label(doc, t) for t in out["theme"]]
+        out["source"] = out["theme"].map(dict(zip(data["theme"], data["source"]))).fillna("")
+        labels = pd.Series(SURVEY_CONCERN_THEMES)
+        out["survey concerns"] = out["theme"].map(
+            labels.groupby(labels.values).apply(lambda s: ", ".join(s.index))).fillna("")  # a dozen themes
+        return out
+
+    return _cached(doc, "concerns-vs-data", build)
+
+
+def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The services register with funding status, and the priority themes with their cover."""
+    def build():
+        run = doc.run_date
+        horizon = run + dt.timedelta(days=365)
+        rows = []
+        for s in doc.catalogue.services:  # the register's handful of services
+            if s.funded_to is None:
+                status = "no end date recorded"
+            elif s.funded_to < run:
+                status = "funding ended"
+            elif s.funded_to <= horizon:
+                status = "funding ends within 12 months"
+            else:
+                status = "funded beyond 12 months"
+            rows.append({"service": s.name, "provider": s.provider,
+                         "themes": ", ".join(_theme_label(doc, t) for t in s.themes), "theme_keys": list(s.themes),
+                         "wards": "all" if s.wards == "all" else ", ".join(s.wards),
+                         "funded to": s.funded_to.isoformat() if s.funded_to else "", "funding": status})
+        services = pd.DataFrame(rows, columns=["service", "provider", "themes", "theme_keys", "wards", "funded to",
+                                               "funding"])
+        # priority themes: those of the recommended priorities and of strong resident concerns
+        cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+        rec = ev.evidence_recommended(doc)
+        why: dict[str, list[str]] = {}
+        for issue in rec["issue"]:
+            why.setdefault(cat_theme.get(issue, issue), []).append(f"recommended priority ({issue})")
+        cvd = _concerns_vs_data(doc)
+        if cvd is not None:
+            for _, r in cvd[cvd["resident_concern"]].iterrows():  # a few themes
+                why.setdefault(r["theme"], []).append(f"named by {r['concern_share']:.0%} of residents")
+        live = services[services["funding"] != "funding ended"]
+        out = []
+        for theme, reasons in why.items():  # a handful of priority themes
+            has = services[services["theme_keys"].map(lambda ks, t=theme: t in ks)]
+            has_live = live[live["theme_keys"].map(lambda ks, t=theme: t in ks)]
+            ending = has_live[has_live["funding"] == "funding ends within 12 months"]
+            if has.empty:
+                gap = "no service in the register"
+            elif has_live.empty:
+                gap = "only service(s) whose funding has ended"
+            elif len(ending) == len(has_live):
+                gap = "all services' funding ends within 12 months"
+            else:
+                gap = ""
+            out.append({"theme": _theme_label(doc, theme), "theme_key": theme, "why a priority": "; ".join(reasons),
+                        "services": ", ".join(has["service"]) or "none", "gap": gap})
+        return services, pd.DataFrame(out, columns=["theme", "theme_key", "why a priority", "services", "gap"])
+
+    return _cached(doc, "provision", build)
+
+
+def _strategy(doc: Document) -> dict:
+    return doc.workbench.intake.documents.get(STRATEGY_DATASET) or {}
+
+
+def _smart(doc: Document) -> pd.DataFrame | None:
+    targets = _strategy(doc).get("targets", [])
+    if not targets:
+        return None
+    return _cached(doc, "smart", lambda: smart.smart_check(targets))
+
+
+def _vague(check: pd.DataFrame) -> pd.DataFrame:
+    """Targets that are vague: a vague verb, or no metric or no baseline to measure them by."""
+    verbs = check["vague_verbs"].astype(str).str.len() > 0
+    return check[verbs | ~check["specific"] | ~check["measurable"]]
+
+
+def _category_sources(doc: Document) -> list[tuple[str, str]]:
+    """(dataset, category) pairs a target's metric may name, longest category first."""
+    pairs = []
+    for key in (ev.CRIME_DATASET, "fire_deliberate"):
+        if key in doc.catalogue.datasets:
+            cats = doc.workbench.dataset_events(key)["category"].dropna().unique()
+            pairs += [(key, str(c)) for c in cats]
+    return sorted(pairs, key=lambda p: len(p[1]), reverse=True)
+
+
+def _progress(doc: Document) -> pd.DataFrame:
+    """Per target whose metric names a recorded category: counts per year and the judgement."""
+    check = _smart(doc)
+    if check is None:
+        return pd.DataFrame()
+
+    def build() -> pd.DataFrame:
+        years = _years(doc)
+        pairs = _category_sources(doc)
+        names = _ward_names(doc)
+        police_now = _police_current_wards(doc)
+        rows = []
+        for _, t in check.iterrows():  # a strategy's handful of targets
+            metric = str(t["metric"] if isinstance(t["metric"], str) else t["text"])
+            hit = next(((k, c) for k, c in pairs if c.lower().rstrip("s") in metric.lower()), None)
+            if hit is None:
+                continue
+            key, cat = hit
+            ward = next((w for w in re.findall(r"E05\d{6}", metric)), None)
+            if key == ev.CRIME_DATASET:
+                e = police_now[police_now["category"] == cat]
+                if ward:
+                    e = e[e["ward_now"] == ward] if ward in set(doc.workbench.wards["code"].astype(str)) \
+                        else e[e["ward_code"] == ward]
+            else:
+                e = doc.workbench.dataset_events(key)
+                e = e[e["category"] == cat].assign(year=lambda f: f["month"].str[:4])
+            per_year = e["year"].value_counts().reindex(years, fill_value=0).astype(int)
+            base = pd.to_numeric(t["baseline"], errors="coerce")
+            size = t["size"]
+            direction = t["direction"] if isinstance(t["direction"], str) else ""
+            latest = int(per_year.iloc[-1])
+            if pd.isna(base):
+                target_level, status = np.nan, "cannot be judged: no baseline"
+            elif pd.isna(size) or not direction:
+                target_level, status = np.nan, "cannot be judged: no size or direction of change"
+            else:
+                sign = -1 if direction == "decrease" else (1 if direction == "increase" else 0)
+                target_level = float(base) * (1 + sign * float(size) / 100)
+                ok = latest <= target_level if sign <= 0 else latest >= target_level
+                status = "met in the latest year" if ok else "not met in the latest year"
+                if "every year" in str(t["text"]).lower():
+                    met = (per_year <= target_level) if sign <= 0 else (per_year >= target_level)
+                    status = "met every year" if met.all() else f"not met in {', '.join(per_year.index[~met])}"
+            brk = [b for b in doc.catalogue.breaks_for(key, cat)]
+            rows.append({
+                "id": t["id"], "target": t["text"], "dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
+                **{y: int(per_year[y]) for y in years},
+                "baseline": float(base) if pd.notna(base) else np.nan,
+                "baseline year": t["baseline_year"],
+                "target level": target_level,
+                "change from baseline (%)": 100 * (latest - base) / base if pd.notna(base) and base else np.nan,
+                "status": status,
+                "caveat": "; ".join(f"series break {b.month} ({b.label}): part of any change is the counting rule, "
+                                    "not a real change" for b in brk),
+            })
+        return pd.DataFrame(rows)
+
+    return _cached(doc, "progress", build)
+
+
+def _strategy_options(doc: Document) -> pd.DataFrame:
+    """Candidate issues from the priorities matrix and residents' concerns, each with options and evidence."""
+    def build() -> pd.DataFrame:
+        m = ev.evidence_priorities(doc).sort_values("rank")
+        rec = ev.evidence_recommended(doc)
+        cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+        cvd = _concerns_vs_data(doc)
+        cls = dict(zip(cvd["theme"], cvd["classification"])) if cvd is not None else {}
+        share = dict(zip(cvd["theme"], cvd["concern_share"])) if cvd is not None else {}
+        _, gaps = _provision(doc)
+        gap = dict(zip(gaps["theme_key"], gaps["gap"]))
+        tr = ev.evidence_category_trends(doc).set_index("category")
+        last = ev.last_year(doc)
+        candidates = list(rec["issue"]) + [i for i in m["issue"].head(6) if i not in set(rec["issue"])]
+        rows = []
+        for issue in candidates:  # the handful of candidate issues
+            r = m[m["issue"] == issue].iloc[0]
+            theme = cat_theme.get(issue, "other")
+            opts = []
+            if issue in set(rec["issue"]):
+                opts.append(
+                    f"Adopt as a strategic priority with a SMART target, e.g. reduce {issue.lower()} by an agreed % "
+                    f"from the {last[-1][:4]} baseline of {int(tr.loc[issue, 'last_12']):,} by an agreed date, "
+                    "with a named owner")
+            else:
+                opts.append("Keep under review in the annual strategic assessment (no new priority)")
+            if int(r["emerging_cells"]):
+                place = f" around {r['emerging_place']}" if r["emerging_place"] else ""
+                opts.append(f"Commission a problem profile of the emerging hotspot{place}")
+            if int(r["hot_cells"]) and not int(r["emerging_cells"]):
+                place = f" around {r['hot_place']}" if r["hot_place"] else ""
+                opts.append(f"Target the persistent hotspot{place} with place-based problem solving")
+            c = cls.get(theme, "")
+            if c == "concern higher than data suggests":
+                opts.append("Reassure residents: share what the data show and act visibly where they worry")
+            elif c == "data shows a problem residents did not raise":
+                opts.append("Tell residents about the problem and how to report it")
+            elif c in ("", "no survey data for this issue"):
+                opts.append("Ask about it in the next residents' survey (it was not a survey option)")
+            g = gap.get(theme, "")
+            if g:
+                opts.append(f"Fill the provision gap ({g})")
+            shr = share.get(theme)
+            view = (f"{shr:.0%} of residents named a concern in this theme ({c})" if shr is not None and pd.notna(shr)
+                    else "not asked in the residents' survey")
+            rows.append({"issue": issue, "rank": int(r["rank"]), "score": float(r["total_score"]),
+                         "options": opts, "evidence": r["explanation"], "residents": view})
+        return pd.DataFrame(rows)
+
+    return _cached(doc, "options", build)
+
+
+# -- sections --------------------------------------------------------------------------------
+
+def section_summary(doc: Document) -> Section:
+    """Summary: the three-year picture, what residents said, the gaps and the previous strategy."""
+    years = _years(doc)
+    y1, y3 = years[0], years[-1]
+    annual = _annual_by(doc, "category")
+    crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
+    asb = annual.loc[ev.ASB] if ev.ASB in annual.index else None
+    rr = trends.trend_rate_ratio(int(crime[y3]), int(crime[y1])).iloc[0]
+    name = doc.catalogue.partnership.short_name
+    sec = Section("Summary")
+    sec.add(callout(
+        "This audit follows the statutory cycle: it sets out crime and disorder over three years, what residents "
+        "told the consultation, how their concerns compare with the data, the services in place, the previous "
+        "strategy's record and the options for the next strategy."))
+    text = (f"The police recorded {int(crime[y1]):,} crimes in {name} in {y1} and {int(crime[y3]):,} in {y3}: "
+            f"{wording.describe_change(rr['pct_change'], rr['p_value'], n=int(crime[y1] + crime[y3]))}.")
+    if asb is not None:
+        ra = trends.trend_rate_ratio(int(asb[y3]), int(asb[y1])).iloc[0]
+        text += (f" Anti-social behaviour incidents numbered {int(asb[y1]):,} in {y1} and {int(asb[y3]):,} in {y3}: "
+                 f"{wording.describe_change(ra['pct_change'], ra['p_value'], n=int(asb[y1] + asb[y3]))}.")
+    sec.add(text)
+    items = []
+    con = _consultation(doc)
+    if con is not None:
+        overall = con["safe"][con["safe"]["is_overall"]].iloc[0]
+        top3 = con["top"].head(3)
+        items.append(
+            f"Consultation: {int(overall['n_respondents']):,} residents answered the survey; {overall['proportion']:.0%} "
+            f"feel safe after dark (95% CI {overall['ci_low']:.0%} to {overall['ci_high']:.0%}, n = {int(overall['n']):,}). "
+            "Their top concerns: " + ", ".join(f"{c} ({s:.0%})" for c, s in zip(top3["concern"], top3["share"])) + ".")
+        lower = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
+        if len(lower):
+            items.append("Wards where significantly fewer residents feel safe after dark: "
+                         + ", ".join(f"{w} ({p:.0%}, n = {n})" for w, p, n in
+                                     zip(lower["ward_name"], lower["proportion"], lower["n"])) + ".")
+    rec = ev.evidence_recommended(doc)
+    items.append("Issues the evidence points to for the next strategy: " + ", ".join(
+        f"{i} ({'emerging hotspot' if r == 'emerging hotspot' else 'ranked ' + str(int(k))})"
+        for i, r, k in zip(rec["issue"], rec["reason"], rec["rank"])) + ".")
+    _, gaps = _provision(doc)
+    g = gaps[gaps["gap"] != ""]
+    if len(g):
+        items.append("Gaps in provision: " + "; ".join(f"{t}: {x}" for t, x in zip(g["theme"], g["gap"])) + ".")
+    check = _smart(doc)
+    if check is not None:
+        vague = _vague(check)
+        items.append(f"The previous strategy set {len(check)} targets; {int((check['verdict'] == 'SMART').sum())} are "
+                     f"SMART. {len(vague)} are vague and cannot be measured as written: "
+                     + "; ".join(f"{i} \u201c{t}\u201d" for i, t in zip(vague["id"], vague["text"])) + ".")
+    sec.add(bullet_list(items))
+    return sec
+
+
+def section_patterns(doc: Document) -> Section:
+    """Patterns and trends over three years, by theme and crime type; ward rates year 1 against year 3."""
+    years = _years(doc)
+    y1, y3 = years[0], years[-1]
+    sec = Section("Patterns and trends over three years")
+    tt = _theme_trends(doc)
+    sec.add(f"Police-recorded crime and anti-social behaviour for each calendar year {y1} to {y3}, by partnership "
+            f"theme and by crime type. The change from {y1} to {y3} is tested with the exact conditional test for two "
+            "Poisson counts; the trend uses every month, allowing for season, with counting-rule changes (series "
+            "breaks) fitted as steps so that they are never read as trends.")
+    shown = tt[["theme", *years, "pct_change", "p_value", "trend_pct", "trend_p", "break_months"]].copy()
+    shown["theme"] = [_theme_label(doc, t) for t in shown["theme"]]
+    shown = shown.rename(columns={"pct_change": f"change {y1} to {y3} (%)", "p_value": "p (exact test)",
+                                  "trend_pct": "trend (% a year)", "trend_p": "p (trend)", "break_months": "series break"})
+    sec.add(doc.table(shown, f"Police-recorded crime and ASB by theme, {y1} to {y3}",
+                      decimals={f"change {y1} to {y3} (%)": 1, "p (exact test)": 3, "trend (% a year)": 1, "p (trend)": 3}))
+    sec.add(bullet_list([f"{_theme_label(doc, r['theme'])}: {int(r[y1]):,} in {y1}, {int(r[y3]):,} in {y3} "
+                         f"({r['change_sentence']}); trend {r['trend_sentence']}." for _, r in tt.iterrows()]))
+    # crime types
+    annual = _annual_by(doc, "category")
+    chg = _change_first_last(annual)
+    tr = ev.evidence_category_trends(doc).set_index("category")
+    ct = annual.reset_index()
+    ct["theme"] = [_theme_label(doc, tr.loc[c, "theme"]) if c in tr.index else "" for c in ct["category"]]
+    ct["pct_change"] = chg["pct_change"].reindex(ct["category"]).to_numpy()
+    ct["ci_low"] = 100 * (chg["ci_low"].reindex(ct["category"]).to_numpy() - 1)
+    ct["ci_high"] = 100 * (chg["ci_high"].reindex(ct["category"]).to_numpy() - 1)
+    ct["p_value"] = chg["p_value"].reindex(ct["category"]).to_numpy()
+    ct["trend"] = tr["trend_sentence"].reindex(ct["category"]).to_numpy()
+    ct["break"] = tr["break_months"].reindex(ct["category"]).fillna("").to_numpy()
+    ct = ct.sort_values(y3, ascending=False, ignore_index=True)
+    sec.add(doc.table(
+        ct[["category", "theme", *years, "pct_change", "ci_low", "ci_high", "p_value", "break", "trend"]].rename(columns={
+            "category": "crime type", "pct_change": f"change {y1} to {y3} (%)", "ci_low": "95% CI low (%)",
+            "ci_high": "95% CI high (%)", "p_value": "p (exact test)", "break": "series break",
+            "trend": "trend net of season (and breaks)"}),
+        f"Crime types: annual totals {y1} to {y3}, the change over the three years and the trend",
+        decimals={f"change {y1} to {y3} (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1, "p (exact test)": 3},
+        notes=["Confidence interval of the rate ratio by the exact (Clopper-Pearson) method, shown as % change.",
+               "Where a crime type has a series break, the change between the first and last year includes the step "
+               "at the break; read the trend column, which separates the two."]))
+    chart = ct[ct["category"] != "Other crime"].copy()
+    brk_cats = list(chart.loc[chart["break"] != "", "category"])
+    sec.add(doc.figure(
+        chart_bars(chart, label="category", value="pct_change", lower="ci_low", upper="ci_high", reference=0.0,
+                   title=f"Change in recorded crime, {y1} to {y3}", xlabel=f"% change {y1} to {y3} (95% CI)",
+                   highlight=brk_cats),
+        f"Percentage change in police-recorded crime by type from {y1} to {y3}, with 95% confidence intervals; "
+        "types with a counting-rule change are highlighted",
+        alt=(f"Bar chart of the % change from {y1} to {y3} for {len(chart)} crime types. The largest rise is "
+             f"{chart.iloc[chart['pct_change'].argmax()]['category']} ({chart['pct_change'].max():+.0f}%) and the largest "
+             f"fall {chart.iloc[chart['pct_change'].argmin()]['category']} ({chart['pct_change'].min():+.0f}%). "
+             + (f"Highlighted because of a series break: {', '.join(brk_cats)}." if brk_cats else "")),
+    ))
+    for _, r in tr[tr["break_months"] != ""].iterrows():
+        sec.add(callout(f"Series break in {r.name} from {r['break_months']}: "
+                        f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, r.name)[0].description} "
+                        + wording.describe_break(r["break_months"].split(",")[0], r["step_pct"], p_value=r["step_p"]) + ".",
+                        caveat=True))
+    # wards, year 1 against year 3, on the current boundaries
+    sec.add(HTMLPart('<h3 id="ward-change">Ward rates: first year against latest year</h3>'))
+    versions = doc.workbench.registry.geographies["wards"]
+    old_codes = set(versions[0].units["code"].astype(str)) if len(versions) > 1 else set()
+    new = versions[-1]
+    new_codes = set(new.units["code"].astype(str))
+    names = _ward_names(doc)
+    retired = sorted(old_codes - new_codes)
+    created = sorted(new_codes - old_codes)
+    pol = _police_current_wards(doc)
+    moved = pol[(pol["year"] == y1) & pol["ward_now"].notna() & (pol["ward_code"].astype("string") != pol["ward_now"])]
+    if len(versions) > 1:
+        sec.add(callout(
+            f"Ward boundaries changed on {pd.Timestamp(new.valid_from).date()} (boundary review): "
+            f"{len(retired)} wards were abolished ({', '.join(names.get(c, c) for c in retired) or 'none'}) and "
+            f"{len(created)} created ({', '.join(names.get(c, c) for c in created) or 'none'}). So that {y1} and {y3} are "
+            f"comparable, every crime with map coordinates has been re-assigned exactly from its map point to the current "
+            f"wards; {len(moved):,} crimes of {y1} fall in a different ward code than the one in force when they "
+            "were recorded. Crimes without coordinates cannot be placed in a ward and are left out of ward rates.",
+            caveat=True))
+    wc = _ward_change(doc)
+    sec.add(doc.map(
+        map_choropleth(wc.assign(change=wc["pct_change"].round(1)), "change", name_column="name",
+                       legend=f"% change in crimes, {y1} to {y3}",
+                       tooltip_columns={"count_1": f"Crimes {y1}", "count_3": f"Crimes {y3}"}, offline=doc.offline),
+        f"Percentage change in crimes by ward, {y1} to {y3} (current ward boundaries)",
+        alt=(f"Choropleth map of {len(wc)} wards shaded by the % change in crimes from {y1} to {y3}; the largest rise "
+             f"is {wc.iloc[0]['name']} ({wc.iloc[0]['pct_change']:+.0f}%), the largest fall {wc.iloc[-1]['name']} "
+             f"({wc.iloc[-1]['pct_change']:+.0f}%).")))
+    up = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] > 0)]
+    down = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] < 0)]
+    sec.add(f"Between {y1} and {y3}, crime rose significantly in {len(up)} wards"
+            + (f" ({', '.join(up['name'])})" if len(up) else "") + f" and fell significantly in {len(down)}"
+            + (f" ({', '.join(down['name'])})" if len(down) else "") + "; in the rest the change is within normal variation.")
+    sec.add(doc.table(
+        wc[["code", "name", "population", "count_1", "count_3", "rate_1", "rate_3", "pct_change", "ci_low", "ci_high",
+            "p_value", "sentence"]].rename(columns={
+            "code": "ward code", "name": "ward", "population": "residents", "count_1": f"crimes {y1}",
+            "count_3": f"crimes {y3}", "rate_1": f"per 1,000 {y1}", "rate_3": f"per 1,000 {y3}",
+            "pct_change": "change (%)", "ci_low": "95% CI low (%)", "ci_high": "95% CI high (%)",
+            "p_value": "p (exact test)", "sentence": "in words"}),
+        f"Crimes (excluding ASB) per 1,000 residents by current ward, {y1} and {y3}",
+        decimals={"residents": 0, f"per 1,000 {y1}": 1, f"per 1,000 {y3}": 1, "change (%)": 1, "95% CI low (%)": 1,
+                  "95% CI high (%)": 1, "p (exact test)": 3},
+        notes=["Exact re-aggregation from map points to the current wards. Residents: current small-area estimates "
+               "apportioned to wards by population, used for both years (population change over two years is small "
+               "beside the changes shown)."]))
+    return sec
+
+
+def section_consultation(doc: Document) -> Section:
+    """Consultation results: response counts, feeling safe by ward, top concerns and comments."""
+    sec = Section("Consultation: what residents told us")
+    con = _consultation(doc)
+    if con is None:
+        sec.add(callout("No residents' survey was available to this audit.", caveat=True))
+        return sec
+    sens = _survey_sensitivity(doc)
+    title = doc.catalogue.datasets[SURVEY_DATASET].title if SURVEY_DATASET in doc.catalogue.datasets else "the survey"
+    counts = con["counts"]
+    total = int(counts.loc[counts["is_overall"], "n"].iloc[0])
+    small = con["safe"][con["safe"]["unreliable"]]
+    sec.add(f"{total:,} residents answered {title}. Every share below shows n, the number of residents behind it, "
+            f"and a 95% Wilson confidence interval. Wards with fewer than {MIN_RELIABLE_N} respondents are flagged as "
+            "unreliable: their intervals are wide and they are not compared with the partnership.")
+    rc = counts.assign(reliable=np.where(counts["is_overall"], "", np.where(counts["n"] < MIN_RELIABLE_N,
+                                                                             f"unreliable (n < {MIN_RELIABLE_N})", "")))
+    rc = rc[["ward", "ward_name", "n", "share", "reliable"]].rename(columns={
+        "ward": "ward code", "ward_name": "ward", "n": "respondents (n)", "share": "share of all respondents",
+        "reliable": "reliability"})
+    rc.loc[rc["ward code"] == "Partnership", "ward code"] = ""
+    sec.add(doc.table(rc, "Survey respondents by ward (n always shown)", sensitivity=sens,
+                      decimals={"share of all respondents": 3},
+                      notes=["Respondent numbers count people who gave their views, not victims or events, so they are "
+                             "always shown. Survey ward codes of either boundary version are named; a code of an "
+                             "abolished ward is shown with the boundaries it belongs to."]))
+    # feeling safe after dark
+    sec.add(HTMLPart('<h3 id="feeling-safe">Feeling safe after dark</h3>'))
+    safe = con["safe"].copy()
+    overall = safe[safe["is_overall"]].iloc[0]
+    sec.add(f"Across the partnership {overall['proportion']:.0%} of residents feel very or fairly safe after dark "
+            f"(95% CI {overall['ci_low']:.0%} to {overall['ci_high']:.0%}; n = {int(overall['n']):,}).")
+    safe["compared"] = np.where(safe["unreliable"], "not compared (unreliable)",
+                                safe["vs_overall"].replace({"higher": "higher than the partnership",
+                                                            "lower": "lower than the partnership",
+                                                            "similar": "similar to the partnership"}))
+    cols = ["ward", "ward_name", "n", "n_safe", "proportion", "ci_low", "ci_high", "compared"]
+    view = safe[cols].copy()
+    view[["proportion", "ci_low", "ci_high"]] = 100 * view[["proportion", "ci_low", "ci_high"]]
+    view = view.rename(columns={"ward": "ward code", "ward_name": "ward", "n": "n (answered)",
+                                "n_safe": "feel safe", "proportion": "feel safe (%)", "ci_low": "95% CI low (%)",
+                                "ci_high": "95% CI high (%)", "compared": "compared with the partnership"})
+    body = view[~safe["is_overall"].to_numpy()]
+    tot = view[safe["is_overall"].to_numpy()].iloc[0].copy()
+    tot["ward code"] = "All respondents"
+    tot["ward"] = doc.catalogue.partnership.short_name
+    tot["compared with the partnership"] = ""
+    published, footnote = _controlled(doc, body, "feel safe", ["feel safe (%)", "95% CI low (%)", "95% CI high (%)"],
+                                      sens, total=tot)
+    sec.add(doc.table(published, "Residents who feel safe after dark, by ward, with Wilson 95% intervals",
+                      sensitivity=sens, decimals={"feel safe (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
+                      notes=[n for n in [footnote, "Very or fairly safe, out of everyone who answered the question. Wilson "
+                             "score interval (Wilson 1927). 'Higher' or 'lower' only when the ward's interval lies wholly "
+                             f"above or below the partnership figure. Wards with n < {MIN_RELIABLE_N} are not compared."] if n]))
+    ok = pd.to_numeric(published["feel safe (%)"], errors="coerce").notna().to_numpy()[:-1]
+    chart = body[ok].copy()
+    chart["label"] = chart["ward"] + " (n = " + chart["n (answered)"].astype(int).astype(str) + ")"
+    flagged = list(chart.loc[safe.loc[~safe["is_overall"], "unreliable"].to_numpy()[ok], "label"])
+    sec.add(doc.figure(
+        chart_bars(chart, label="label", value="feel safe (%)", lower="95% CI low (%)", upper="95% CI high (%)",
+                   reference=100 * float(overall["proportion"]), reference_label="partnership",
+                   title="Residents who feel safe after dark", xlabel="% very or fairly safe (95% Wilson CI)",
+                   highlight=flagged),
+        "Share of residents feeling safe after dark by ward, with 95% Wilson intervals; wards with too few "
+        "respondents to be reliable are highlighted",
+        alt=(f"Bar chart of {len(chart)} wards: the share feeling safe after dark ranges from "
+             f"{chart['feel safe (%)'].min():.0f}% to {chart['feel safe (%)'].max():.0f}% against "
+             f"{100 * overall['proportion']:.0f}% for the partnership. "
+             + (f"Highlighted as unreliable (n < {MIN_RELIABLE_N}): {', '.join(flagged)}." if flagged else ""))))
+    if len(small):
+        sec.add(callout(f"Unreliable: {', '.join(f'{w} (n = {int(n)})' for w, n in zip(small['ward_name'], small['n']))} "
+                        f"had fewer than {MIN_RELIABLE_N} respondents. Read their figures as indications only.",
+                        caveat=True))
+    # concerns
+    sec.add(HTMLPart('<h3 id="top-concerns">Top concerns</h3>'))
+    top = con["top"].copy()
+    top[["share", "ci_low", "ci_high"]] = 100 * top[["share", "ci_low", "ci_high"]]
+    top_t = top[["rank", "concern", "n_naming", "n", "share", "ci_low", "ci_high"]].rename(columns={
+        "n_naming": "residents naming it", "n": "n (respondents)", "share": "share (%)", "ci_low": "95% CI low (%)",
+        "ci_high": "95% CI high (%)"})
+    pub, fn = _controlled(doc, top_t[["concern", "rank", "residents naming it", "n (respondents)", "share (%)",
+                                      "95% CI low (%)", "95% CI high (%)"]],
+                          "residents naming it", ["share (%)", "95% CI low (%)", "95% CI high (%)"], sens)
+    sec.add(doc.table(pub, "Concerns residents named among their top three", sensitivity=sens,
+                      decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
+                      notes=[x for x in [fn, "Each resident could name up to three concerns, so shares add up to more "
+                                             "than 100%."] if x]))
+    # comments
+    sec.add(HTMLPart('<h3 id="comments">Comments</h3>'))
+    com = con["comments"].copy()
+    n_com = int(com["n"].iloc[0])
+    sec.add(f"{n_com:,} of {total:,} respondents wrote a comment. Comments were counted by theme with a published "
+            "keyword dictionary; a comment can mention several themes, and those that match none are counted as "
+            "uncategorised so that nothing is lost.")
+    com[["share", "ci_low", "ci_high"]] = 100 * com[["share", "ci_low", "ci_high"]]
+    ct = com[["label", "n_comments", "n", "share", "ci_low", "ci_high"]].rename(columns={
+        "label": "theme", "n_comments": "comments", "n": "n (commenters)", "share": "share (%)",
+        "ci_low": "95% CI low (%)", "ci_high": "95% CI high (%)"})
+    pub, fn = _controlled(doc, ct, "comments", ["share (%)", "95% CI low (%)", "95% CI high (%)"], sens)
+    sec.add(doc.table(pub, "Free-text comments by theme", sensitivity=sens,
+                      decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
+                      notes=[x for x in [fn, "Dictionary: assessment/data/comment_themes.yaml."] if x]))
+    if con["samples"]:
+        sec.add(paragraph("Some comments, one from each of the most common themes, as residents wrote them:"))
+        sec.add(bullet_list([f"{label}: \u201c{text}\u201d" for label, text in con["samples"]]))
+    if con["markup"]:
+        sec.add(callout(f"{len(con['markup'])} comment(s) contain web markup or code and are shown here as plain text "
+                        "only, for the analyst to check before any publication: "
+                        + " | ".join(f"\u201c{c}\u201d" for c in con["markup"]), caveat=True))
+    if con["n_personal"]:
+        sec.add(callout(f"{con['n_personal']} comment(s) appear to contain an e-mail address or telephone number; "
+                        "they are counted but never quoted.", caveat=True))
+    return sec
+
+
+def section_concerns_vs_data(doc: Document) -> Section:
+    """Residents' concerns set against what the data shows, theme by theme."""
+    sec = Section("Residents' concerns against the data")
+    cvd = _concerns_vs_data(doc)
+    if cvd is None:
+        sec.add(callout("No residents' survey was available, so concerns cannot be compared with the data.", caveat=True))
+        return sec
+    sec.add("Each survey concern is mapped to a partnership theme (the mapping is in the appendix). A theme is a "
+            "resident concern when at least one in five respondents named it; it is a data problem when its recorded "
+            "volume in the latest 12 months ranks in the top third of themes or it is rising significantly.")
+    shown = cvd.copy()
+    shown["concern_share"] = 100 * shown["concern_share"]
+    shown = shown[["label", "survey concerns", "concern_share", "n", "volume", "volume_rank", "trend_pct", "trend_p",
+                   "source", "classification"]].rename(columns={
+        "label": "theme", "concern_share": "residents naming it (%)", "n": "n (respondents)",
+        "volume": "recorded, latest 12 months", "volume_rank": "volume rank", "trend_pct": "trend (% a year)",
+        "trend_p": "p (trend)", "source": "data source"})
+    sec.add(doc.table(shown, "Residents' concerns against recorded volume and trend, by theme",
+                      decimals={"residents naming it (%)": 1, "trend (% a year)": 1, "p (trend)": 3,
+                                "recorded, latest 12 months": 0},
+                      notes=["A respondent naming two concerns of one theme is counted once for it. Trends allow for "
+                             "season and model counting-rule changes as steps."]))
+    groups = [("concern matches data", "Concerns the data confirm"),
+              ("concern higher than data suggests", "Concerns higher than the data suggest (a reassurance issue)"),
+              ("data shows a problem residents did not raise", "Problems in the data residents did not raise"),
+              ("no data for this concern", "Concerns no dataset here records (an intelligence gap)"),
+              ("no survey data for this issue", "Issues residents were not asked about")]
+    for cls, heading in groups:
+        sub = cvd[cvd["classification"] == cls]
+        if len(sub):
+            sec.add(paragraph(heading + ":"))
+            sec.add(bullet_list([s.replace(str(t), _theme_label(doc, t), 1) for s, t in zip(sub["sentence"], sub["theme"])]))
+    return sec
+
+
+def section_provision(doc: Document) -> Section:
+    """Existing provision from the services register, and the gaps against the priority themes."""
+    sec = Section("Existing provision and gaps")
+    services, gaps = _provision(doc)
+    run = doc.run_date
+    if services.empty:
+        sec.add(callout("The catalogue has no services register, so provision cannot be assessed.", caveat=True))
+        return sec
+    sec.add(f"The services register in the data catalogue lists {len(services)} services. Funding is judged against "
+            f"the date of this document, {run.isoformat()}.")
+    sec.add(doc.table(services.drop(columns="theme_keys"), "Services register: provision and funding"))
+    ended = services[services["funding"] == "funding ended"]
+    ending = services[services["funding"] == "funding ends within 12 months"]
+    unknown = services[services["funding"] == "no end date recorded"]
+    items = []
+    if len(ended):
+        items.append("Funding already ended: " + "; ".join(f"{s} (to {d})" for s, d in zip(ended["service"], ended["funded to"])) + ".")
+    if len(ending):
+        items.append("Funding ends within the next 12 months: " + "; ".join(
+            f"{s} (to {d})" for s, d in zip(ending["service"], ending["funded to"])) + ".")
+    if len(unknown):
+        items.append("No funding end date recorded (ask the provider): " + ", ".join(unknown["service"]) + ".")
+    sec.add(bullet_list(items))
+    sec.add(HTMLPart('<h3 id="gaps">Priority themes and their cover</h3>'))
+    sec.add(doc.table(gaps.drop(columns="theme_key").replace({"gap": {"": "covered"}}),
+                      "Priority themes (from the evidence and the consultation) against the services in place"))
+    g = gaps[gaps["gap"] != ""]
+    if len(g):
+        sec.add(callout("Gaps: " + "; ".join(f"{t}: {x}" for t, x in zip(g["theme"], g["gap"])) + ".", caveat=True))
+    else:
+        sec.add("Every priority theme has at least one service whose funding continues.")
+    return sec
+
+
+def section_strategy_options(doc: Document) -> Section:
+    """Strategy options for each candidate issue, with the evidence behind them."""
+    sec = Section("Strategy options")
+    opts = _strategy_options(doc)
+    sec.add("Candidate issues are the recommended priorities from the prioritisation matrix (volume, trend, harm, "
+            "repeat locations, residents' concern and capacity) and the next highest-ranked issues. For each, the "
+            "options follow from the evidence: whether it is ranked high, has a hotspot, what residents said and "
+            "whether a service is in place. The partnership chooses; the audit shows the evidence for each choice.")
+    table = opts.assign(options=opts["options"].map(" | ".join))[["rank", "issue", "score", "options", "residents", "evidence"]]
+    sec.add(doc.table(table.rename(columns={"score": "score (0-4)", "residents": "what residents said"}),
+                      "Candidate issues, options and evidence", decimals={"score (0-4)": 2}))
+    for _, r in opts.iterrows():  # a handful of candidate issues
+        sec.add(HTMLPart(f"<h4>{escape(r['issue'])} (rank {int(r['rank'])})</h4>"))
+        sec.add(bullet_list(list(r["options"])))
+        sec.add(paragraph(f"Evidence: {r['evidence']} Residents: {r['residents']}.", css="table-note"))
+    return sec
+
+
+def section_previous_strategy(doc: Document) -> Section:
+    """Review of the previous strategy: a SMART check of every target and progress where measurable."""
+    strategy = _strategy(doc)
+    sec = Section("Review of the previous strategy")
+    check = _smart(doc)
+    if check is None:
+        sec.add(callout("The previous strategy has no targets in the catalogue.", caveat=True))
+        return sec
+    pri = {p.get("id"): p.get("title") for p in strategy.get("priorities", [])}
+    sec.add(f"{strategy.get('title', 'The previous strategy')} set {len(pri)} priorities and {len(check)} targets. "
+            "Each target was checked against SMART: a named metric (specific), a baseline (measurable), a direction "
+            "and size of change (achievable), a date (time-bound) and an owner (responsible).")
+    shown = check[["id", "priority", "text", "verdict", "n_criteria_met", "missing", "vague_verbs"]].copy()
+    shown["priority"] = shown["priority"].map(lambda p: f"{p}: {pri[p]}" if p in pri else p)
+    shown["missing"] = shown["missing"].replace("", "nothing")
+    sec.add(doc.table(shown.rename(columns={"text": "target", "verdict": "SMART verdict", "n_criteria_met": "criteria met (of 5)",
+                                            "missing": "what is missing", "vague_verbs": "vague wording"}),
+                      "SMART check of every target of the previous strategy",
+                      notes=["Missing items in the order metric, baseline, direction, size, deadline, owner. Vague verbs "
+                             f"checked: {', '.join(smart.VAGUE_VERBS)}."]))
+    vague = _vague(check)
+    if len(vague):
+        lines = []
+        for _, r in vague.iterrows():  # the strategy's handful of vague targets
+            why = []
+            if r["vague_verbs"]:
+                why.append(f"vague verb \u201c{r['vague_verbs']}\u201d")
+            why.append(f"missing {r['missing']}")
+            lines.append(f"{r['id']} \u201c{r['text']}\u201d: " + "; ".join(why) + ".")
+        sec.add(callout(f"{len(vague)} targets are vague and cannot be measured as written: they name no metric or "
+                        "baseline, or rest on a vague verb.", caveat=True))
+        sec.add(bullet_list(lines))
+    sec.add(HTMLPart('<h3 id="target-progress">Progress on measurable targets</h3>'))
+    prog = _progress(doc)
+    if prog.empty:
+        sec.add("No target names a crime type or incident type recorded in the data, so progress cannot be computed.")
+        return sec
+    years = _years(doc)
+    sens_rank = {"public": 0, "official": 1, "sensitive": 2, "personal": 3}
+    sens = max((doc.catalogue.datasets[k].sensitivity for k in prog["dataset"]), key=sens_rank.get)
+    table = prog.drop(columns="dataset")
+    notes = ["Counts per calendar year from the recorded data, in the target's ward where it names one (re-assigned "
+             "exactly to the current ward boundaries). Baselines are as the strategy states them; the baseline year "
+             "lies before this audit's data, so the baselines cannot be checked here."]
+    if sens != "public":
+        from ..disclosure import suppress_table
+
+        res = suppress_table(table, years, doc.threshold, sens, margins="none")
+        table = table.copy()
+        for y in years:
+            table[y] = res.display[y].to_numpy()
+        if res.footnote:
+            notes.append(res.footnote)
+    sec.add(doc.table(table, "Previous strategy targets: recorded counts by year and progress against the target",
+                      sensitivity=sens, decimals={"baseline": 0, "target level": 0, "change from baseline (%)": 1},
+                      notes=notes))
+    items = []
+    for _, r in prog.iterrows():  # a handful of measurable targets
+        latest = int(r[years[-1]])
+        base = f"against a baseline of {r['baseline']:,.0f} in {r['baseline year']}" if pd.notna(r["baseline"]) else "with no baseline"
+        sensitive = doc.catalogue.datasets[r["dataset"]].sensitivity != "public" and latest < doc.threshold
+        count = "fewer than the publication threshold" if sensitive else f"{latest:,}"
+        items.append(f"{r['id']} ({r['measured as']}): {count} in {years[-1]} {base}; {r['status']}."
+                     + (f" Caution: {r['caveat']}." if r["caveat"] else ""))
+    sec.add(bullet_list(items))
+    unmeasured = check[~check["id"].isin(prog["id"])]
+    if len(unmeasured):
+        sec.add(paragraph("Targets whose progress cannot be computed from the data: " + "; ".join(
+            f"{i} ({t})" for i, t in zip(unmeasured["id"], unmeasured["text"])) + "."))
+    return sec
+
+
+def section_public_summary(doc: Document) -> Section:
+    """A plain-language summary for public consultation; every number is computed."""
+    years = _years(doc)
+    y1, y3 = years[0], years[-1]
+    name = doc.catalogue.partnership.short_name
+    annual = _annual_by(doc, "category")
+    crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
+    rr = trends.trend_rate_ratio(int(crime[y3]), int(crime[y1])).iloc[0]
+
+    def plain(pct: float, p: float) -> str:
+        if p >= 0.05:
+            return "about the same. The small difference could be down to chance"
+        return f"{'up' if pct > 0 else 'down'} by about {abs(pct):.0f} in every 100"
+
+    sec = Section("Summary for residents")
+    sec.add(f"This is a short version of the {name} crime and disorder audit. It is for everyone who lives or works "
+            f"in {name}. We want to know what you think.")
+    points = [f"In {y3} the police recorded {int(crime[y3]):,} crimes. In {y1} they recorded {int(crime[y1]):,}. "
+              f"That is {plain(rr['pct_change'], rr['p_value'])}."]
+    tr = ev.evidence_category_trends(doc).set_index("category")
+    falling = tr[(tr["trend_p"] < 0.05) & (tr["trend_pct"] < 0) & (tr["break_months"] == "")]
+    rising = tr[(tr["trend_p"] < 0.05) & (tr["trend_pct"] > 0) & (tr["break_months"] == "")]
+    for cat, r in falling.iterrows():  # a few crime types
+        points.append(f"{cat} is going down. It fell by about {abs(r['trend_pct']):.0f} in every 100 each year.")
+    for cat, r in rising.iterrows():
+        points.append(f"{cat} is going up. It rose by about {abs(r['trend_pct']):.0f} in every 100 each year.")
+    con = _consultation(doc)
+    if con is not None:
+        o = con["safe"][con["safe"]["is_overall"]].iloc[0]
+        k = int(round(10 * o["proportion"]))
+        points.append(f"{int(o['n_respondents']):,} people answered our survey. About {k} in 10 feel safe "
+                      "outside after dark.")
+        top3 = list(con["top"]["concern"].head(3))
+        points.append("The things people worry about most are " + ", ".join(t.lower() for t in top3[:-1])
+                      + f" and {top3[-1].lower()}.")
+        low = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
+        if len(low):
+            points.append("People feel less safe in " + ", ".join(low["ward_name"]) + ".")
+    sec.add(HTMLPart('<div class="callout plain-language" role="note"><p><strong>The main points</strong></p>'
+                     + bullet_list(points)._repr_html_() + "</div>"))
+    rec = ev.evidence_recommended(doc)
+    heads = ev.evidence_hotspot_headlines(doc).set_index("category")
+    plans = []
+    for issue, reason in zip(rec["issue"], rec["reason"]):  # a handful of issues
+        h = heads.loc[issue] if issue in heads.index else None
+        if reason == "emerging hotspot" or (h is not None and int(h["emerging_cells"])):
+            where = f" near {h['emerging_place']}" if h is not None and h["emerging_place"] else ""
+            plans.append(f"{issue}: there is a new problem area{where}.")
+        elif h is not None and int(h["hot_cells"]) and h["hot_place"]:
+            plans.append(f"{issue}: it is common, and worst near {h['hot_place']}.")
+        else:
+            plans.append(f"{issue}: it is common and causes harm.")
+    sec.add(paragraph("We think the next plan should focus on:"))
+    sec.add(bullet_list(plans))
+    check = _smart(doc)
+    if check is not None:
+        vague = _vague(check)
+        sec.add(f"Our last plan had {len(check)} targets. {len(vague)} of them were too vague to check. "
+                "The next plan will say what we will count, by how much it should change, by when, and who is in charge.")
+    sec.add(callout("Tell us what you think. Do these match what you see where you live? Is anything missing?"))
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", " ".join(points + plans)) if s]
+    words = [len(s.split()) for s in sentences]
+    sec.add(paragraph(f"Plain-language check: {len(sentences)} sentences, {np.mean(words):.0f} words each on average, "
+                      f"the longest {max(words)} words. No statistical terms are used; the full audit gives the tests "
+                      "behind each statement.", css="table-note"))
+    return sec
+
+
+def section_appendix(doc: Document) -> Section:
+    """Appendix: methods, definitions, the concern mapping and the data sources; writes the Excel workbook."""
+    sec = Section("Appendix: methods, definitions and data sources")
+    methods = pd.DataFrame([
+        ("Wilson score interval", "95% interval for a proportion p = k/n: (p + z²/2n ± z√(p(1-p)/n + z²/4n²)) / "
+         "(1 + z²/n), z = 1.96. Wilson (1927), JASA 22, 209-212; computed by statsmodels proportion_confint."),
+        ("Exact test of two counts", "Change between two years: conditional on the total, the later count is binomial; "
+         "exact two-sided test and Clopper-Pearson interval for the rate ratio (Breslow & Day 1987)."),
+        ("Trend net of season", "Poisson (negative binomial if overdispersed) regression of monthly counts on time and "
+         "month of year; a counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
+        ("Ward comparability", "Crimes re-assigned exactly from their map points to the current ward boundaries, so the "
+         "first and last years are counted on the same wards."),
+        ("Concerns against data", "A theme is a resident concern at 20% of respondents or more; a data problem when its "
+         "latest-year volume ranks in the top third of themes or it rises significantly (Home Office 2007)."),
+        ("SMART check", "Each target needs a metric, a baseline, a direction and size, a date and an owner; vague verbs "
+         "are flagged (Doran 1981; Home Office 2007)."),
+        ("Prioritisation", "Weighted scores 0-4 on volume, trend, harm, repeat locations, concern and capacity."),
+        ("Comment themes", "Keyword dictionary (assessment/data/comment_themes.yaml), case-insensitive."),
+    ], columns=["method", "detail"])
+    sec.add(doc.table(methods, "Methods"))
+    defs = pd.DataFrame([
+        ("Crime", "A crime recorded by the police and published on data.police.uk; anti-social behaviour is separate."),
+        ("Feel safe", "Answered 'very safe' or 'fairly safe' to how safe they feel outside after dark."),
+        ("n", "The number of people behind a figure."),
+        ("Unreliable", f"A ward with fewer than {MIN_RELIABLE_N} respondents."),
+        ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
+        ("Series break", "A change in counting rules; shown as a step, never as a trend."),
+        ("[c]", "A count suppressed to protect individuals."),
+    ], columns=["term", "meaning"])
+    sec.add(doc.table(defs, "Definitions"))
+    mapping = pd.DataFrame({"survey concern": list(SURVEY_CONCERN_THEMES),
+                            "theme": [_theme_label(doc, t) for t in SURVEY_CONCERN_THEMES.values()]})
+    cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+    mapping["police crime types"] = [", ".join(c for c, t in cat_theme.items() if t == th) or "none recorded"
+                                     for th in SURVEY_CONCERN_THEMES.values()]
+    sec.add(doc.table(mapping, "Mapping of survey concerns to themes and police crime types"))
+    used = [ev.CRIME_DATASET, SURVEY_DATASET, STRATEGY_DATASET, "fire_deliberate", *_THEME_SOURCES.values()]
+    q = doc.workbench.intake.quality.set_index("dataset")
+    rows = []
+    for key in dict.fromkeys(used):  # the handful of datasets this audit draws on
+        if key not in doc.catalogue.datasets:
+            continue
+        d = doc.catalogue.datasets[key]
+        rows.append({"dataset": d.title, "agency": d.agency, "sensitivity": d.sensitivity,
+                     "sharing basis": d.sharing.basis if d.sharing else "",
+                     "permitted for audit": "yes" if d.sharing and "audit" in d.sharing.permitted_uses else "no",
+                     "rows accepted": int(q.loc[key, "rows_accepted"]) if key in q.index else np.nan})
+    sec.add(doc.table(pd.DataFrame(rows), "Data sources used in this audit"))
+    doc.write_workbook()
+    sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
+    return sec
