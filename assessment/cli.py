@@ -111,9 +111,10 @@ def _cmd_coterminosity(args: argparse.Namespace) -> int:
 def _cmd_fetch_police(args: argparse.Namespace) -> int:
     from .intake.fetch import fetch_police
 
-    result = fetch_police(args.force, args.start, args.end, Path(args.dest), progress=_say)
+    result = fetch_police(args.force, args.start, args.end, Path(args.dest), progress=_say,
+                          archive=args.archive, boundary=args.boundary)
     _say(str(result))
-    return 0
+    return 0 if not result.failed else 1
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -164,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--from", dest="start", required=True, help="first month YYYY-MM")
     fetch.add_argument("--to", dest="end", required=True, help="last month YYYY-MM")
     fetch.add_argument("--dest", required=True, help="destination folder")
+    fetch.add_argument("--boundary", help="boundary file (e.g. the partnership GeoJSON) to fetch street crimes inside")
+    fetch.add_argument("--archive", action="store_true", help="use the monthly archive zip instead of the API")
     fetch.set_defaults(func=_cmd_fetch_police)
 
     gen = sub.add_parser("generate-demo", help="write the demo partnership's raw files only")
