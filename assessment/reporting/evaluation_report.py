@@ -1,0 +1,980 @@
+"""Sections of the evaluation document: did an intervention change the count of incidents?
+
+The notebook ``notebooks/evaluation.ipynb`` calls, in order, ``section_design``,
+``section_power``, ``section_did``, ``section_its``, ``section_verdict``,
+``section_cohort`` and ``section_appendix``; each takes the open
+:class:`~assessment.reporting.document.Document` and returns a
+:class:`~assessment.reporting.display.Section`. The statistics come from
+:mod:`assessment.analysis.evaluation` and :mod:`assessment.analysis.cohort`; this module
+chooses the areas, counts the outcome, and words the result without overclaiming.
+
+Parameters (``doc.params``; defaults from the catalogue's ``documents.evaluation``)
+------------------------------------------------------------------------------------
+``intervention``
+    Name of the intervention; looked up in the catalogue's services register.
+``start``
+    First month (``YYYY-MM``) of the intervention. It must leave at least
+    ``MIN_PRE_MONTHS`` months of the window before it and ``MIN_POST_MONTHS`` from it.
+``intervention_wards``
+    Current ward codes or names. When empty: the wards the services register names for
+    the intervention; when it names none (``wards: all``), the single ward with the most
+    incidents of ``category`` before ``start`` (the design section says so).
+``comparison_wards``
+    Current ward codes or names. When empty: the ``N_COMPARISON`` wards whose counts
+    before ``start`` are closest (on the log scale) to the intervention wards' average,
+    chosen among wards that do not touch an intervention ward (to keep displacement or
+    diffusion of benefit out of the comparison); if fewer than ``N_COMPARISON`` such wards
+    exist, touching wards are allowed too.
+``category``
+    The event category evaluated (default ``'Violence and sexual offences'``).
+``cohort_wards``
+    Current ward codes or names for the violence-panel cohort design (default: the
+    intervention wards).
+
+Every located event of the whole series is re-assigned from its point to the current
+ward boundaries, so an area means the same place before and after a boundary review.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import wording
+from ..analysis.cohort import cohort_comparison, cohort_summary
+from ..analysis.evaluation import (
+    evaluate_did,
+    evaluate_did_mde,
+    evaluate_its,
+    evaluate_power,
+    evaluate_verdict,
+)
+from ..checks import check_month
+from .charts import INK, SERIES, chart_monthly
+from .display import HTMLPart, Section, bullet_list, callout, paragraph
+from .document import Document, open_document
+from .maps import map_layers
+
+__all__ = [
+    "open_document", "section_design", "section_power", "section_did", "section_its", "section_verdict",
+    "section_cohort", "section_appendix", "evaluation_setup", "evaluation_events", "evaluation_counts",
+]
+
+DEFAULT_CATEGORY = "Violence and sexual offences"
+N_COMPARISON = 5
+MIN_PRE_MONTHS = 6
+MIN_POST_MONTHS = 3
+CONFIDENCE = 0.95
+POWER = 0.8
+ALPHA = 0.05
+COHORT_WINDOW_DAYS = 365
+COHORT_FOLLOW_UP_DAYS = 365
+PERSONS_DATASET = "violence_nominals"
+
+
+# --------------------------------------------------------------------------------------
+# parameters and shared computations (cached on the document)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EvaluationSetup:
+    """The resolved, validated parameters of one evaluation.
+
+    Attributes
+    ----------
+    intervention : str
+        Name of the intervention.
+    service : dict or None
+        Its entry in the catalogue's services register, when found.
+    start : str
+        First month of the intervention (``YYYY-MM``).
+    category : str
+        The event category evaluated.
+    months : list of str
+        The assessment window's months.
+    intervention_wards, comparison_wards, cohort_wards : list of str
+        Current ward codes.
+    intervention_basis, comparison_basis, cohort_basis : str
+        How each set was chosen, in words for the document.
+    ward_names : dict
+        Current ward code -> name.
+    """
+
+    intervention: str
+    service: dict | None
+    start: str
+    category: str
+    months: list[str]
+    intervention_wards: list[str]
+    comparison_wards: list[str]
+    cohort_wards: list[str]
+    intervention_basis: str
+    comparison_basis: str
+    cohort_basis: str
+    ward_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pre_months(self) -> list[str]:
+        return [m for m in self.months if m < self.start]
+
+    @property
+    def post_months(self) -> list[str]:
+        return [m for m in self.months if m >= self.start]
+
+    def label(self, codes: list[str]) -> str:
+        """Ward names with codes, for sentences."""
+        return _join([f"{self.ward_names.get(c, c)} ({c})" for c in codes])
+
+
+def _cached(doc: Document, key: str, build) -> Any:
+    key = f"evaluation-{key}"
+    if key not in doc.cache:
+        doc.cache[key] = build()
+    return doc.cache[key]
+
+
+def _join(items: list[str]) -> str:
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pct(x: float) -> str:
+    """Percent as the verdict words it (whole numbers from 10%, one decimal below)."""
+    return f"{x:.0f}%" if x >= 10 else f"{x:.1f}%"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if len(text) > 1 and text[1:2].islower() else text
+
+
+def _ward_list(value: Any, name: str) -> list[str] | None:
+    """A ward parameter as a list of strings; None when not given (None or empty)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in (p.strip() for p in value.strip().strip("[]").split(",")) if v]
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
+        value = list(value)
+    else:
+        raise ValueError(f"`{name}` must be a list of ward codes or names, got {value!r}")
+    if not value:
+        return None
+    bad = [v for v in value if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ValueError(f"`{name}` must hold ward codes or names as text, got {bad[0]!r}")
+    return [v.strip() for v in value]
+
+
+def _resolve_wards(doc: Document, value: Any, name: str) -> list[str] | None:
+    """Codes of the current wards a parameter names (by code or name); ValueError naming the unknown one."""
+    items = _ward_list(value, name)
+    if items is None:
+        return None
+    wards = doc.workbench.wards
+    codes = wards["code"].astype(str).tolist()
+    by_code = {c.upper(): c for c in codes}
+    by_name = {str(n).strip().lower(): c for n, c in zip(wards["name"], codes)}
+    older: dict[str, str] = {}
+    for version in doc.workbench.registry.geographies.get("wards", []):
+        for c in version.units["code"].astype(str):
+            if c not in codes:
+                older[c.upper()] = str(version.version)
+    out: list[str] = []
+    for item in items:
+        code = by_code.get(item.upper()) or by_name.get(item.lower())
+        if code is None:
+            if item.upper() in older:
+                raise ValueError(
+                    f"`{name}` must name current wards, got {item!r}, a ward of the {older[item.upper()]} boundaries "
+                    "that was redrawn; name the current ward(s) that cover it instead")
+            example = f"{codes[0]!r} or {str(wards['name'].iloc[0])!r}" if codes else "a ward code"
+            raise ValueError(f"`{name}` must name current wards by code or name (e.g. {example}), got {item!r}")
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def _service(doc: Document, intervention: str) -> dict | None:
+    for s in doc.catalogue.services:  # the register's handful of services
+        if s.name.strip().lower() == intervention.strip().lower():
+            return s.model_dump()
+    return None
+
+
+def evaluation_setup(doc: Document) -> EvaluationSetup:
+    """Validate ``doc.params`` and resolve the defaults (cached on the document).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the value: an unknown ward, a start outside the window
+        (or too near its ends), an unknown category, overlapping intervention and
+        comparison wards.
+    """
+
+    def build() -> EvaluationSetup:
+        p = doc.params
+        intervention = p.get("intervention") or "the intervention"
+        if not isinstance(intervention, str) or not intervention.strip():
+            raise ValueError(f"`intervention` must be the intervention's name as text, got {intervention!r}")
+        months = list(doc.catalogue.partnership.window.months)
+        start = p.get("start")
+        if start is None:
+            raise ValueError("`start` must be given as YYYY-MM (the first month of the intervention), got None")
+        check_month(start, "start")
+        lo, hi = months[MIN_PRE_MONTHS], months[-MIN_POST_MONTHS]
+        if not lo <= start <= hi:
+            raise ValueError(
+                f"`start` must be a month from {lo} to {hi} (at least {MIN_PRE_MONTHS} months of the window "
+                f"{months[0]} to {months[-1]} before it and {MIN_POST_MONTHS} from it), got {start!r}")
+        category = p.get("category") or DEFAULT_CATEGORY
+        ev = doc.workbench.events
+        known = sorted(ev.loc[ev["month"].isin(months), "category"].dropna().astype(str).unique())
+        if category not in known:
+            raise ValueError(f"`category` must be an event category in the data (e.g. {DEFAULT_CATEGORY!r}), "
+                             f"got {category!r}; known: {known}")
+        wards = doc.workbench.wards
+        names = dict(zip(wards["code"].astype(str), wards["name"].astype(str)))
+        service = _service(doc, intervention)
+
+        given = _resolve_wards(doc, p.get("intervention_wards"), "intervention_wards")
+        pre_counts = _ward_pre_counts(doc, category, start)
+        if given:
+            iw, ibasis = given, "named in the evaluation's parameters"
+        elif service and isinstance(service.get("wards"), list) and service["wards"]:
+            iw = _resolve_wards(doc, service["wards"], "services register wards")
+            ibasis = "the wards the services register names for this intervention"
+        else:
+            top = pre_counts.sort_values(ascending=False, kind="mergesort")
+            iw = [str(top.index[0])]
+            ibasis = (f"no wards were given and the services register does not name any, so the ward with the most "
+                      f"{category.lower()} before {start} was chosen ({int(top.iloc[0]):,} located incidents in "
+                      f"{months[0]} to {_prev_month(start)})")
+
+        cmp_given = _resolve_wards(doc, p.get("comparison_wards"), "comparison_wards")
+        if cmp_given:
+            overlap = [c for c in cmp_given if c in iw]
+            if overlap:
+                raise ValueError(f"`comparison_wards` must not include intervention wards, got {overlap}")
+            cw, cbasis = cmp_given, "named in the evaluation's parameters"
+        else:
+            cw, cbasis = _default_comparison(doc, iw, pre_counts)
+        cohort_given = _resolve_wards(doc, p.get("cohort_wards"), "cohort_wards")
+        kw, kbasis = (cohort_given, "named in the evaluation's parameters") if cohort_given else \
+            (list(iw), "the intervention wards")
+        return EvaluationSetup(
+            intervention=intervention.strip(), service=service, start=start, category=category, months=months,
+            intervention_wards=iw, comparison_wards=cw, cohort_wards=kw, intervention_basis=ibasis,
+            comparison_basis=cbasis, cohort_basis=kbasis, ward_names=names)
+
+    return _cached(doc, "setup", build)
+
+
+def _prev_month(month: str) -> str:
+    return str(pd.Period(month, freq="M") - 1)
+
+
+def evaluation_events(doc: Document, category: str | None = None) -> pd.DataFrame:
+    """Events of the category in the window, each re-assigned by its point to the current wards.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``doc.workbench.events`` for the category and window with a column
+        ``current_ward`` (code of the current ward containing the point; NA without
+        coordinates or outside every ward).
+    """
+    from ..geography.assign import assign_points
+
+    category = category or evaluation_setup(doc).category
+
+    def build() -> pd.DataFrame:
+        ev = doc.workbench.events
+        sel = ev[(ev["category"] == category) & ev["month"].isin(doc.workbench.window)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out, _ = assign_points(sel, doc.workbench.wards, column="current_ward", warn_outside=False)
+        return out
+
+    return _cached(doc, f"events-{category}", build)
+
+
+def _ward_pre_counts(doc: Document, category: str, start: str) -> pd.Series:
+    """Located incidents per current ward before ``start`` (every current ward, zeros kept)."""
+    ev = evaluation_events(doc, category)
+    pre = ev[ev["month"] < start]
+    counts = pre.groupby("current_ward").size()
+    codes = doc.workbench.wards["code"].astype(str)
+    return pd.Series(codes.map(counts).fillna(0).astype(int).to_numpy(), index=codes.to_numpy())
+
+
+def _default_comparison(doc: Document, iw: list[str], pre_counts: pd.Series) -> tuple[list[str], str]:
+    """The wards most similar in pre-period level, excluding wards that touch the intervention wards."""
+    wards = doc.workbench.wards
+    codes = wards["code"].astype(str)
+    inside = codes.isin(iw).to_numpy()
+    area = wards.loc[inside].geometry.union_all().buffer(1.0)
+    touching = (wards.geometry.intersects(area).to_numpy()) & ~inside
+    pool = codes[~inside & ~touching]
+    excluded = True
+    if len(pool) < N_COMPARISON:
+        pool, excluded = codes[~inside], False
+    target = float(pre_counts.reindex(iw).mean())
+    gap = (np.log(pre_counts.reindex(pool).astype(float) + 0.5) - np.log(target + 0.5)).abs()
+    chosen = gap.sort_values(kind="mergesort").index[:N_COMPARISON].tolist()
+    basis = (f"the {len(chosen)} wards whose located incidents before the start were closest to the intervention "
+             f"area's average per ward ({target:,.0f}), on the log scale")
+    if excluded:
+        basis += (f", chosen among wards that do not touch an intervention ward ({int(touching.sum())} neighbouring "
+                  "wards were left out so that displacement of incidents, or diffusion of benefit, into neighbouring "
+                  "streets cannot contaminate the comparison)")
+    return [str(c) for c in chosen], basis
+
+
+def evaluation_counts(doc: Document) -> pd.DataFrame:
+    """Monthly located incidents of the category in the intervention and comparison areas.
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (every month of the window), ``group`` (``'intervention'``,
+        ``'comparison'``) and ``count`` (zeros kept), the frame
+        :func:`~assessment.analysis.evaluation.evaluate_did` takes.
+    """
+    s = evaluation_setup(doc)
+
+    def build() -> pd.DataFrame:
+        ev = evaluation_events(doc)
+        group = np.select([ev["current_ward"].isin(s.intervention_wards).to_numpy(),
+                           ev["current_ward"].isin(s.comparison_wards).to_numpy()],
+                          ["intervention", "comparison"], default="")
+        frame = pd.DataFrame({"month": ev["month"].to_numpy(), "group": group})
+        frame = frame[frame["group"] != ""]
+        counts = frame.groupby(["month", "group"]).size()
+        full = pd.MultiIndex.from_product([s.months, ["intervention", "comparison"]], names=["month", "group"])
+        out = counts.reindex(full, fill_value=0).rename("count").reset_index()
+        out["count"] = out["count"].astype(int)
+        return out
+
+    return _cached(doc, "counts", build)
+
+
+def _did(doc: Document) -> pd.Series:
+    s = evaluation_setup(doc)
+    return _cached(doc, "did", lambda: _quiet(evaluate_did, evaluation_counts(doc), s.start,
+                                              seasonality=True, confidence=CONFIDENCE).iloc[0])
+
+
+def _mde(doc: Document) -> pd.Series:
+    s = evaluation_setup(doc)
+    return _cached(doc, "mde", lambda: _quiet(evaluate_did_mde, evaluation_counts(doc), s.start,
+                                              alpha=ALPHA, power=POWER).iloc[0])
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def _breaks(doc: Document) -> list[tuple[str, str, str]]:
+    """Catalogue series breaks for the category in the window: (month, label, description)."""
+    s = evaluation_setup(doc)
+    datasets = sorted(evaluation_events(doc)["dataset"].astype(str).unique())
+    found = []
+    for key in datasets:
+        for b in doc.catalogue.breaks_for(key, s.category):  # a handful of catalogue entries
+            if s.months[0] < b.month <= s.months[-1]:
+                found.append((b.month, b.label, " ".join(str(b.description).split())))
+    return sorted(set(found))
+
+
+def _verdict_outcome(s: EvaluationSetup) -> str:
+    return f"police-recorded {_lower_first(s.category)} in {s.label(s.intervention_wards)}"
+
+
+# --------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------
+def section_design(doc: Document) -> Section:
+    """What was tried, where, when, against what comparison, on which outcome; map and caveats."""
+    s = evaluation_setup(doc)
+    wb = doc.workbench
+    ev = evaluation_events(doc)
+    pre = _ward_pre_counts(doc, s.category, s.start)
+    sec = Section("Evaluation design")
+    svc = s.service
+    what = f"This document evaluates {s.intervention}"
+    if svc:
+        themes = ", ".join(svc.get("themes") or [])
+        funded = f", funded to {svc['funded_to']}" if svc.get("funded_to") else ""
+        what += f", provided by {svc['provider']} (services register themes: {themes}{funded})"
+    else:
+        what += " (not found in the catalogue's services register)"
+    sec.add(what + f". It began in {s.start}.")
+    datasets = sorted(ev["dataset"].astype(str).unique())
+    titles = _join([doc.catalogue.datasets[d].title if d in doc.catalogue.datasets else d for d in datasets])
+    sec.add(bullet_list([
+        f"Where: {s.label(s.intervention_wards)}: {s.intervention_basis}.",
+        f"Comparison: {s.label(s.comparison_wards)}: {s.comparison_basis}.",
+        f"Outcome: the monthly count of {_lower_first(s.category)} located in each area ({titles}).",
+        f"Period: {s.months[0]} to {s.months[-1]}: {len(s.pre_months)} months before the start "
+        f"({s.months[0]} to {_prev_month(s.start)}) and {len(s.post_months)} from it ({s.start} to {s.months[-1]}).",
+        "Design: difference-in-differences against the comparison wards (the main analysis), an interrupted time "
+        "series of the intervention wards, and a cohort design for people repeatedly involved in violence.",
+    ]))
+    wards = wb.wards[["code", "name", "population", "geometry"]].copy()
+    wards["code"] = wards["code"].astype(str)
+    wards["group"] = np.select([wards["code"].isin(s.intervention_wards), wards["code"].isin(s.comparison_wards)],
+                               ["intervention", "comparison"], default="")
+    chosen = wards[wards["group"] != ""].copy()
+    chosen["located incidents before the start"] = chosen["code"].map(pre).to_numpy()
+    chosen["per month before the start"] = chosen["located incidents before the start"] / len(s.pre_months)
+    chosen = chosen.sort_values(["group", "located incidents before the start"], ascending=[False, False])
+    sec.add(doc.table(
+        pd.DataFrame(chosen[["group", "code", "name", "population", "located incidents before the start",
+                             "per month before the start"]]).rename(columns={"population": "residents"}),
+        f"Intervention and comparison wards (current boundaries), with {_lower_first(s.category)} before {s.start}",
+        decimals={"residents": 0, "per month before the start": 1},
+        notes=["Only the period before the start is shown here; results follow the statement of power."]))
+    page = map_layers(
+        [(wb.wards, "name", "Wards (current boundaries)"),
+         (wards[wards["group"] == "comparison"], "name", "Comparison wards")],
+        highlight=wards[wards["group"] == "intervention"][["name", "code", "group", "geometry"]],
+        highlight_label="Intervention wards", offline=doc.offline)
+    sec.add(doc.map(page, "Intervention and comparison wards",
+                    alt=(f"Map of the partnership's {len(wb.wards)} current wards: the intervention area "
+                         f"({s.label(s.intervention_wards)}) is shaded; the comparison wards "
+                         f"({_join([s.ward_names.get(c, c) for c in s.comparison_wards])}) are outlined in red.")))
+    # caveats
+    versions = wb.registry.geographies.get("wards", [])
+    n_total = len(ev)
+    no_xy = int((ev["easting"].isna() | ev["northing"].isna()).sum())
+    outside = int((ev["current_ward"].isna() & ev["easting"].notna() & ev["northing"].notna()).sum())
+    caveats = []
+    if len(versions) > 1:
+        changed = _changed_wards(versions)
+        caveats.append(
+            f"Ward boundary review: the wards were redrawn from {versions[-1].valid_from.date()} "
+            f"({changed}). So that each area means the same place before and after, every located incident of the "
+            f"whole series is assigned by its map point to the current wards (exact point re-aggregation), not "
+            "counted under the ward in force at the time.")
+    else:
+        caveats.append("The ward boundaries did not change in the window; incidents are assigned by their map points.")
+    no_pre = int((ev["easting"].isna() & (ev["month"] < s.start)).sum())
+    no_post = no_xy - no_pre
+    n_pre = int((ev["month"] < s.start).sum())
+    caveats.append(
+        f"{no_xy:,} of {n_total:,} records of {_lower_first(s.category)} ({no_xy / max(n_total, 1):.1%}) have no map "
+        f"point and {outside:,} lie outside every ward, so they cannot be placed in any area and are left out of both "
+        f"groups ({no_pre / max(n_pre, 1):.1%} of records before the start, "
+        f"{no_post / max(n_total - n_pre, 1):.1%} from it). A change in that share over time would bias the counts.")
+    for month, label, desc in _breaks(doc):
+        where = "before" if month < s.start else "after"
+        caveats.append(
+            f"Series break in {month} ({label}), {where} the start: {desc} The difference-in-differences is protected "
+            "if the change affects both areas in proportion; the interrupted time series is handled as described "
+            "in its section.")
+    caveats.append(
+        "The comparison wards did not receive the intervention but are not a randomised control: the "
+        "difference-in-differences assumes their counts would have moved in parallel (on the log scale) with the "
+        "intervention area's. A placebo test in the difference-in-differences section checks this before the start.")
+    if "most" in s.intervention_basis:
+        caveats.append(
+            "Because the intervention ward was chosen for its high count, part of any later fall could be regression "
+            "to the mean; comparing with wards of similar level and looking at the whole pre-period trend limits this.")
+    for c in caveats:
+        sec.add(callout(c, caveat=True))
+    return sec
+
+
+def _changed_wards(versions) -> str:
+    old = set(versions[-2].units["code"].astype(str))
+    new = set(versions[-1].units["code"].astype(str))
+    gone, added = sorted(old - new), sorted(new - old)
+    if not gone and not added:
+        return "codes unchanged"
+    return f"{len(gone)} ward codes retired ({', '.join(gone)}) and {len(added)} created ({', '.join(added)})"
+
+
+def section_power(doc: Document) -> Section:
+    """The minimum detectable effect, stated before any result."""
+    s = evaluation_setup(doc)
+    m = _mde(doc)
+    sec = Section("What this study could detect (stated before the result)")
+    mde_pct = float(m["mde_percent"])
+    if not np.isfinite(mde_pct):
+        sec.add(callout("At these counts no fall, however large, could be detected with 80% power: the study "
+                        "cannot answer the question.", caveat=True))
+        return sec
+    sec.add(callout(
+        f"This study could detect a fall of {_pct(mde_pct)} or more with {POWER:.0%} power "
+        f"(two-sided test at the {ALPHA:.0%} level). A smaller real effect would probably go undetected."))
+    sec.add(
+        f"The calculation uses only what was known before the result: {int(m['intervention_pre']):,} located incidents "
+        f"in the intervention area before {s.start}, {int(m['comparison_pre']):,} and {int(m['comparison_post']):,} in "
+        f"the comparison area before and from the start, and the {float(m['expected_intervention_post']):,.0f} the "
+        f"intervention area would be expected to have from the start if it followed the comparison area. The counts "
+        f"vary more than chance alone would make them by a factor of {float(m['dispersion']):.2f} (Pearson chi-squared "
+        "per degree of freedom before the start, floored at 1), which widens the margin.")
+    cells = [float(m["intervention_pre"]), float(m["comparison_pre"]), float(m["comparison_post"])]
+    falls = [0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 0.50]
+    power = [evaluate_power(float(m["expected_intervention_post"]), cells, 1 - f, alpha=ALPHA,
+                            dispersion=float(m["dispersion"])) for f in falls]  # seven design points
+    table = pd.DataFrame({"true fall (%)": [100 * f for f in falls],
+                          "rate ratio": [1 - f for f in falls],
+                          "power (%)": [100 * p for p in power]})
+    sec.add(doc.table(table, "Power of the difference-in-differences to detect falls of different sizes",
+                      decimals={"true fall (%)": 0, "rate ratio": 2, "power (%)": 0},
+                      notes=["Wald test on the log ratio of rate ratios; variance from the four before/after cell "
+                             "counts times the dispersion (see the appendix)."]))
+    return sec
+
+
+def _mark_start(fig, start: str) -> None:
+    ax = fig.axes[0]
+    x = pd.Period(start, freq="M").to_timestamp()
+    ax.axvline(x, color=INK, linestyle="-", linewidth=1.2)
+    ax.text(x, ax.get_ylim()[1] * 0.92, " intervention starts", color=INK, fontsize=8, va="top")
+
+
+def section_did(doc: Document) -> Section:
+    """Difference-in-differences: rate ratio, interval, p-value and model; both series charted."""
+    s = evaluation_setup(doc)
+    counts = evaluation_counts(doc)
+    r = _did(doc)
+    sec = Section("Difference-in-differences")
+    pct = float(r["percent_change"])
+    direction = "lower" if pct < 0 else "higher"
+    sec.add(
+        f"Relative to the comparison wards, {_lower_first(s.category)} in the intervention area from {s.start} was "
+        f"{abs(pct):.1f}% {direction} than the comparison wards' change would predict (rate ratio {float(r['rate_ratio']):.2f}, "
+        f"{CONFIDENCE:.0%} confidence interval {float(r['ci_lower']):.2f} to {float(r['ci_upper']):.2f}, "
+        f"{wording.describe_p(float(r['p_value']))}). The interval "
+        + ("includes 1, so the data are compatible with no change." if r["ci_lower"] <= 1 <= r["ci_upper"]
+           else "excludes 1."))
+    model = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)",
+             "quasi_poisson": "quasi-Poisson"}[str(r["model"])]
+    table = pd.DataFrame([{
+        "rate ratio": r["rate_ratio"], "95% CI low": r["ci_lower"], "95% CI high": r["ci_upper"],
+        "p": r["p_value"], "change (%)": r["percent_change"], "model": model,
+        "dispersion (chi2/df)": r["dispersion"],
+        "intervention before": r["intervention_pre"], "intervention from start": r["intervention_post"],
+        "comparison before": r["comparison_pre"], "comparison from start": r["comparison_post"],
+        "months": r["n_months"]}])
+    sec.add(doc.table(table, f"Difference-in-differences rate ratio for {_lower_first(s.category)}",
+                      decimals={"rate ratio": 2, "95% CI low": 2, "95% CI high": 2, "p": 3, "change (%)": 1,
+                                "dispersion (chi2/df)": 2},
+                      notes=[f"Log-linear count model of monthly counts with area, period, their interaction and "
+                             f"month-of-year terms; {model} chosen by the over-dispersion rule in the appendix. "
+                             "Below 1 means a relative fall."]))
+    plot = counts.assign(series=counts["group"].map({"intervention": "Intervention wards",
+                                                     "comparison": "Comparison wards"}))
+    brk = pd.DataFrame([(m, lab) for m, lab, _ in _breaks(doc)], columns=["month", "label"])
+    fig = chart_monthly(plot, group="series", title=f"{s.category}: intervention and comparison wards",
+                        breaks=brk if len(brk) else None)
+    _mark_start(fig, s.start)
+    i = counts[counts["group"] == "intervention"]["count"]
+    c = counts[counts["group"] == "comparison"]["count"]
+    sec.add(doc.figure(fig, f"Monthly {_lower_first(s.category)} located in the intervention and comparison wards",
+                       alt=(f"Line chart of monthly counts from {s.months[0]} to {s.months[-1]} with a vertical line at "
+                            f"{s.start}. Intervention wards range from {int(i.min()):,} to {int(i.max()):,} a month; "
+                            f"comparison wards from {int(c.min()):,} to {int(c.max()):,}.")))
+    # placebo: a fake start half way through the pre-period, using only pre-period months
+    pre = counts[counts["month"] < s.start]
+    fake = s.pre_months[len(s.pre_months) // 2]
+    pl = _quiet(evaluate_did, pre, fake, seasonality=len(s.pre_months) >= 12, confidence=CONFIDENCE).iloc[0]
+    ok = pl["ci_lower"] <= 1 <= pl["ci_upper"]
+    sec.add(HTMLPart('<h3 id="placebo-test">Placebo test of parallel trends</h3>'))
+    sec.add(
+        f"Pretending the intervention began in {fake} and using only the months before the real start gives a "
+        f"rate ratio of {float(pl['rate_ratio']):.2f} ({CONFIDENCE:.0%} CI {float(pl['ci_lower']):.2f} to "
+        f"{float(pl['ci_upper']):.2f}, {wording.describe_p(float(pl['p_value']))}). "
+        + ("The interval includes 1: the two areas moved in step before the start, as the design assumes "
+           "(a test like this cannot prove parallel trends, only fail to find a departure)."
+           if ok else
+           "The interval excludes 1: the two areas were already diverging before the start, so the "
+           "difference-in-differences may be biased and should be read with caution."))
+    return sec
+
+
+def _its(doc: Document):
+    """The ITS analyses: (main, other or None, basis of main in words, caveats).
+
+    Without a catalogue series break in the window the main analysis is the intervention
+    wards' own series. With one, a counting-rule change would be read as a trend or a level
+    change, and ``evaluate_its`` has no break term; the main analysis then puts the comparison
+    wards' monthly count in as the offset (a controlled interrupted time series, Lopez Bernal,
+    Cummins & Gasparrini 2018), so a change common to both areas cancels, and the
+    uncontrolled series is reported beside it as a sensitivity analysis.
+    """
+    s = evaluation_setup(doc)
+
+    def build():
+        counts = evaluation_counts(doc)
+        wide = counts.pivot(index="month", columns="group", values="count").reset_index()
+        alone = wide.rename(columns={"intervention": "count"})[["month", "count"]]
+        uncontrolled = _quiet(evaluate_its, alone, s.start, seasonality="fourier", harmonics=2,
+                              confidence=CONFIDENCE)
+        breaks = _breaks(doc)
+        notes: list[str] = []
+        if not breaks:
+            return uncontrolled, None, f"the intervention wards' own series over all {len(alone)} months", notes
+        where = _join([f"{m} ({lab})" for m, lab, _ in breaks])
+        if (wide["comparison"] <= 0).any():
+            notes.append(f"The series break in {where} falls in the window and the comparison wards have months "
+                         "without incidents, so no controlled analysis was possible: the level and trend changes "
+                         "below may partly reflect the change in counting rules.")
+            return uncontrolled, None, f"the intervention wards' own series over all {len(alone)} months", notes
+        ctrl = wide.rename(columns={"intervention": "count"})[["month", "count", "comparison"]]
+        controlled = _quiet(evaluate_its, ctrl, s.start, exposure="comparison", seasonality="fourier", harmonics=2,
+                            confidence=CONFIDENCE)
+        notes.append(f"The catalogue records a series break in {where}. Modelled alone, the intervention wards' "
+                     "series would read that change in counting rules as part of the trend before the start (or as "
+                     "a change at the start), so the main analysis uses the comparison wards' monthly count as an "
+                     "offset: a change that affects both areas in proportion cancels. The uncontrolled analysis is "
+                     "shown as a sensitivity analysis only.")
+        basis = (f"all {len(ctrl)} months of the intervention wards' series, relative to the comparison wards' "
+                 "monthly count (a controlled interrupted time series)")
+        return controlled, uncontrolled, basis, notes
+
+    return _cached(doc, "its", build)
+
+
+def _chart_its(series: pd.DataFrame, start: str, title: str):
+    import matplotlib.pyplot as plt
+
+    t = pd.PeriodIndex(series["month"].astype(str), freq="M").to_timestamp()
+    post = series["post"].to_numpy(dtype=bool)
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.plot(t, series["observed"], color=SERIES[0], marker="o", markersize=3, linewidth=1, label="observed")
+    ax.plot(t, series["fitted"], color=SERIES[1], linewidth=1.8, label="fitted (segmented model)")
+    ax.plot(t[post], series["counterfactual"][post], color=SERIES[2], linestyle="--", linewidth=1.6,
+            label="counterfactual (no intervention)")
+    ax.fill_between(t[post], series["counterfactual_lower"][post], series["counterfactual_upper"][post],
+                    color=SERIES[2], alpha=0.15, label="95% band of the counterfactual")
+    ax.set_title(title, loc="left", fontsize=11, color=INK)
+    ax.set_ylabel("Count per month", color=INK)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, frameon=False, ncol=2)
+    fig.autofmt_xdate()
+    _mark_start(fig, start)
+    return fig
+
+
+def _its_rows(result, analysis: str) -> pd.DataFrame:
+    e = result.effects
+    return pd.DataFrame({
+        "analysis": analysis,
+        "term": e["term"].map({"level_change": "level change at the start",
+                               "slope_change": "change in monthly trend"}).to_numpy(),
+        "rate ratio": e["rate_ratio"].to_numpy(), "95% CI low": e["ci_lower"].to_numpy(),
+        "95% CI high": e["ci_upper"].to_numpy(), "p": e["p_value"].to_numpy(),
+        "model": e["model"].to_numpy(), "months before": e["n_pre"].to_numpy(),
+        "months from start": e["n_post"].to_numpy()})
+
+
+def section_its(doc: Document) -> Section:
+    """Interrupted time series of the intervention area, with its counterfactual."""
+    s = evaluation_setup(doc)
+    main, full, basis, notes = _its(doc)
+    sec = Section("Interrupted time series")
+    lvl = main.effects.set_index("term").loc["level_change"]
+    slp = main.effects.set_index("term").loc["slope_change"]
+    sec.add(
+        f"The model is fitted to {basis}: a trend, a seasonal pattern (two pairs of Fourier terms) and, from {s.start}, a change in level and a change in "
+        "trend (segmented regression).")
+    sec.add(
+        f"Level change at the start: rate ratio {float(lvl['rate_ratio']):.2f} ({CONFIDENCE:.0%} CI "
+        f"{float(lvl['ci_lower']):.2f} to {float(lvl['ci_upper']):.2f}, {wording.describe_p(float(lvl['p_value']))}). "
+        f"Change in trend: {100 * (float(slp['rate_ratio']) - 1):+.1f}% a month ({CONFIDENCE:.0%} CI "
+        f"{100 * (float(slp['ci_lower']) - 1):+.1f}% to {100 * (float(slp['ci_upper']) - 1):+.1f}%, "
+        f"{wording.describe_p(float(slp['p_value']))}).")
+    ser = main.series
+    post = ser[ser["post"]]
+    obs, cf = float(post["observed"].sum()), float(post["counterfactual"].sum())
+    sec.add(f"From {s.start} the intervention wards recorded {obs:,.0f} located incidents against {cf:,.0f} projected from its "
+            f"earlier trend and season ({100 * (obs - cf) / cf:+.1f}%).")
+    sec.add(doc.figure(
+        _chart_its(ser, s.start, f"{s.category}: intervention wards, observed and counterfactual"),
+        "Interrupted time series: observed counts, the fitted segmented model and the counterfactual with its 95% band",
+        alt=(f"Line chart of monthly counts in the intervention wards from {ser['month'].iloc[0]} to "
+             f"{ser['month'].iloc[-1]}: observed points, the fitted line, and from {s.start} a dashed counterfactual "
+             f"line averaging {post['counterfactual'].mean():,.1f} a month with a shaded band from "
+             f"{post['counterfactual_lower'].min():,.1f} to {post['counterfactual_upper'].max():,.1f}; observed "
+             f"months from the start average {post['observed'].mean():,.1f}.")))
+    rows = [_its_rows(main, "main: relative to comparison wards" if full is not None else "main")]
+    if full is not None:
+        rows.append(_its_rows(full, "intervention wards alone (sensitivity)"))
+    sec.add(doc.table(pd.concat(rows, ignore_index=True), "Interrupted time series: level and trend changes",
+                      decimals={"rate ratio": 3, "95% CI low": 3, "95% CI high": 3, "p": 3},
+                      notes=["Segmented Poisson or negative binomial regression with Fourier seasonality "
+                             "(Bernal, Cummins & Gasparrini 2017). Autocorrelation is not modelled."]))
+    for n in notes:
+        sec.add(callout(n, caveat=True))
+    sec.add(callout("An interrupted time series attributes to the intervention anything else that changed at the same "
+                    "time and was not shared by its reference (policing elsewhere, the economy, the weather); its "
+                    "projection of the earlier trend also grows less certain the further it runs. The "
+                    "difference-in-differences is the main result.", caveat=True))
+    return sec
+
+
+def evaluation_verdict(doc: Document) -> str:
+    """The plain verdict sentence on the difference-in-differences (from ``evaluate_verdict``)."""
+    s = evaluation_setup(doc)
+    r, m = _did(doc), _mde(doc)
+    mde = float(m["mde_rate_ratio"])
+    return evaluate_verdict(float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"]),
+                            mde if np.isfinite(mde) else None, confidence=CONFIDENCE, outcome=_verdict_outcome(s))
+
+
+def section_verdict(doc: Document) -> Section:
+    """A plain verdict that never overclaims."""
+    s = evaluation_setup(doc)
+    verdict = evaluation_verdict(doc)
+    main, _, _, _ = _its(doc)
+    lvl = main.effects.set_index("term").loc["level_change"]
+    sec = Section("Verdict")
+    sec.add(callout(f"Verdict: {verdict}."))
+    its_sig = not (lvl["ci_lower"] <= 1 <= lvl["ci_upper"])
+    r = _did(doc)
+    did_sig = not (r["ci_lower"] <= 1 <= r["ci_upper"])
+    agree = ("The interrupted time series agrees: it finds no statistically significant change in level at the start."
+             if not its_sig and not did_sig else
+             "The interrupted time series also finds a statistically significant change in level at the start."
+             if its_sig and did_sig else
+             "The interrupted time series, which has no comparison area, does not agree with the "
+             "difference-in-differences; the difference-in-differences is the stronger design.")
+    sec.add(agree)
+    sec.add(bullet_list([
+        f"What was evaluated: {s.intervention}, from {s.start}, in {s.label(s.intervention_wards)}.",
+        "What this does not show: whether incidents moved to neighbouring streets (displacement), the intervention's "
+        "cost, or effects on offences the police did not record.",
+        "A result that is not statistically significant is not evidence that the intervention did nothing: it means "
+        "this study could not tell, at its size.",
+    ]))
+    return sec
+
+
+def _cohort_ward_codes(doc: Document, current: list[str]) -> tuple[list[str], list[str]]:
+    """Ward codes of every boundary version counted as 'in the named wards', and notes on approximations.
+
+    The nominals carry the ward in force at each incident's date. A ward of an earlier version
+    counts as inside when at least half of its area lies inside the named current wards.
+    """
+    from ..geography.crosswalk import crosswalk_area
+
+    wards = doc.workbench.wards
+    target = wards[wards["code"].astype(str).isin(current)][["code", "geometry"]]
+    codes, notes = list(current), []
+    for version in doc.workbench.registry.geographies.get("wards", [])[:-1]:
+        units = version.units[["code", "geometry"]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w = crosswalk_area(units, target)
+        share = w.groupby("source_code")["weight"].sum()
+        same = set(units["code"].astype(str)) & set(current)
+        for code, sh in share.items():  # a handful of overlapping wards
+            code = str(code)
+            if code in same:
+                continue
+            if sh >= 0.5:
+                codes.append(code)
+                notes.append(f"{code} ({version.version} boundaries, {sh:.0%} of its area inside) counted as inside")
+            elif sh > 0.05:
+                notes.append(f"{code} ({version.version} boundaries, {sh:.0%} of its area inside) counted as outside")
+    return sorted(set(codes)), notes
+
+
+def section_cohort(doc: Document) -> Section:
+    """The violence-panel cohort design on the pseudonymised nominals; aggregates only."""
+    s = evaluation_setup(doc)
+    wb = doc.workbench
+    sec = Section("Cohort design: people repeatedly involved in violence")
+    persons = wb.intake.persons
+    q = wb.intake.quality
+    needed = {"person_id", "role", "crime_ref", "date", "area_code"}
+    if persons is None or len(persons) == 0 or not needed <= set(persons.columns):
+        row = q[q["dataset"] == PERSONS_DATASET] if "dataset" in q.columns else q.iloc[0:0]
+        reason = str(row["message"].iloc[0]) if len(row) and "message" in row and str(row["message"].iloc[0]) else ""
+        env = doc.catalogue.partnership.pseudonym_key_env
+        sec.add(callout(
+            "The cohort design could not be run: the person-level violence nominals were not available to this "
+            f"document. Personal data are taken in only when they can be pseudonymised with the key held in the "
+            f"environment variable {env}; if it is not set, intake refuses the file."
+            + (f" Intake reported: {reason}" if reason else ""), caveat=True))
+        return sec
+    nominals = pd.DataFrame({"person_id": persons["person_id"].to_numpy(), "role": persons["role"].to_numpy(),
+                             "crime_ref": persons["crime_ref"].to_numpy(),
+                             "incident_date": pd.to_datetime(persons["date"]).to_numpy(),
+                             "ward_code": persons["area_code"].astype("string").to_numpy()})
+    nominals = nominals[nominals["incident_date"].notna()]
+    codes, approx = _cohort_ward_codes(doc, s.cohort_wards)
+    cohort_year = int(s.start[:4])
+    period_end = (pd.Period(s.months[-1], freq="M").to_timestamp(how="end")).normalize()
+    first = nominals["incident_date"].min()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = cohort_summary(nominals, codes, cohort_year, period_end=period_end,
+                                 follow_up_days=COHORT_FOLLOW_UP_DAYS, window_days=COHORT_WINDOW_DAYS)
+        comp = cohort_comparison(summary, alpha=ALPHA, power=POWER, target_rate_ratio=0.8)
+    t = doc.threshold
+    sec.add(
+        f"Multi-agency violence panels take people who are repeatedly involved in violence, as victim or offender. "
+        f"This design asks whether people eligible for such a panel in {s.label(s.cohort_wards)} ({s.cohort_basis}) "
+        f"were involved in fewer violent incidents afterwards than comparable people in earlier years or elsewhere. "
+        f"The data are the police and probation violence nominals, pseudonymised at intake "
+        f"({first.date()} to {nominals['incident_date'].max().date()}); only aggregates reach this document.")
+    sec.add(bullet_list([
+        f"Eligibility: at least two violent incidents, as victim or offender, within {COHORT_WINDOW_DAYS} days of each "
+        f"other, both in the named wards; a person becomes eligible on the date of the second. The panel cohort is "
+        f"everyone eligible in {cohort_year}, the year the intervention began.",
+        f"Follow-up: from eligibility for {COHORT_FOLLOW_UP_DAYS} days (or to {period_end.date()} if sooner). The "
+        "outcome is the number of later violent incidents involving cohort members, anywhere and in either role, "
+        "each incident counted once however many cohort members it involves, per 1,000 days at risk.",
+        "Comparisons: the cohorts the same rule selects in the named wards in earlier years (historical cohorts), "
+        f"and people meeting the rule elsewhere in the partnership in {cohort_year} (rest of the area).",
+    ]))
+    people = summary[["cohort", "group", "cohort_year", "n_people", "days_at_risk"]].assign(
+        cohort_year=summary["cohort_year"].astype(str)).rename(columns={
+        "cohort_year": "cohort year", "n_people": "people eligible", "days_at_risk": "days at risk"})
+    sec.add(doc.table(people, "Cohorts: people eligible and person-days at risk",
+                      sensitivity="personal", count_columns=["people eligible"],
+                      rate_columns={"days at risk": "people eligible"}, decimals={"days at risk": 0},
+                      notes=["The Total row is published so that suppressed cells cannot be recovered; yearly cohorts "
+                             "can share people, so it is not a count of distinct people."]))
+    later = summary[["cohort", "n_subsequent_incidents", "rate_per_1000_days", "ci_lower", "ci_upper"]].rename(
+        columns={"n_subsequent_incidents": "later incidents", "rate_per_1000_days": "rate per 1,000 days at risk",
+                 "ci_lower": "95% CI low", "ci_upper": "95% CI high"})
+    sec.add(doc.table(later, "Later violent incidents per 1,000 days at risk, by cohort",
+                      sensitivity="personal", count_columns=["later incidents"],
+                      rate_columns={"rate per 1,000 days at risk": "later incidents", "95% CI low": "later incidents",
+                                    "95% CI high": "later incidents"},
+                      decimals={"rate per 1,000 days at risk": 2, "95% CI low": 2, "95% CI high": 2},
+                      notes=["Exact Poisson intervals (Garwood 1936). Each later incident is counted once per cohort."]))
+    # comparison: only when every count behind it reaches the threshold
+    ok = (comp["cohort_incidents"] >= t) & (comp["reference_incidents"] >= t) & np.isfinite(comp["rate_ratio"])
+    shown = pd.DataFrame({
+        "comparison": comp["comparison"], "reference": comp["reference"],
+        "rate ratio": comp["rate_ratio"].where(ok), "95% CI low": comp["ci_lower"].where(ok),
+        "95% CI high": comp["ci_upper"].where(ok), "p": comp["p_value"].where(ok),
+        "smallest detectable fall (%)": comp["mde_percent"].where(ok),
+        "power to detect a 20% lower rate (%)": (100 * comp["power_at_target"]).where(ok)})
+    sec.add(doc.table(shown, f"Panel cohort {cohort_year} against its comparisons: rate ratios and the study's power",
+                      sensitivity="personal",
+                      decimals={"rate ratio": 2, "95% CI low": 2, "95% CI high": 2, "p": 3,
+                                "smallest detectable fall (%)": 0, "power to detect a 20% lower rate (%)": 0},
+                      notes=["Exact conditional (binomial) comparison of two Poisson rates; power by the Wald test on "
+                             "the log rate ratio at 80% power, two-sided 5% level. Blank: too few incidents to "
+                             f"report (below {t})."]))
+    panel = summary[summary["group"] == "panel"].iloc[0]
+    if int(panel["n_subsequent_incidents"]) >= t:
+        sec.add(f"The {cohort_year} panel cohort had {float(panel['rate_per_1000_days']):.2f} later incidents per 1,000 "
+                f"days at risk ({CONFIDENCE:.0%} CI {float(panel['ci_lower']):.2f} to {float(panel['ci_upper']):.2f}).")
+    items = []
+    for _, r in comp.iterrows():  # two comparison rows
+        if not (r["cohort_incidents"] >= t and r["reference_incidents"] >= t and np.isfinite(r["rate_ratio"])
+                and np.isfinite(r["ci_upper"]) and r["ci_lower"] > 0):
+            items.append(f"{r['comparison'].capitalize()}: too few incidents to compare.")
+            continue
+        mde = float(r["mde_rate_ratio"])
+        v = evaluate_verdict(float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"]),
+                             mde if np.isfinite(mde) else None, confidence=1 - ALPHA,
+                             outcome="later violent incidents per day at risk")
+        items.append(f"{r['comparison'].capitalize()}: {v}; power to detect a 20% lower rate was "
+                     f"{100 * float(r['power_at_target']):.0f}%.")
+    sec.add(bullet_list(items))
+    caveats = [
+        "This is an observational comparison. People become eligible after a burst of incidents, so their later "
+        "rate tends to fall anyway (regression to the mean); the historical and rest-of-area cohorts are selected "
+        "the same way, which is why they are the comparison, but differences in who is selected can remain.",
+        "Yearly cohorts can share people (the rule is applied afresh each year), so the pooled historical "
+        "comparison is not between independent groups and its interval is optimistic; people's incidents also "
+        "cluster, so the Poisson intervals understate the uncertainty.",
+        f"The panel cohort includes people eligible in all of {cohort_year}, including months before {s.start}.",
+    ]
+    if approx:
+        caveats.append("The nominals record the ward in force at the time, and some wards were redrawn: "
+                       + "; ".join(approx) + ".")
+    for c in caveats:
+        sec.add(callout(c, caveat=True))
+    return sec
+
+
+def section_appendix(doc: Document) -> Section:
+    """Methods with sources, the parameters used, and the monthly counts; writes the Excel workbook."""
+    s = evaluation_setup(doc)
+    sec = Section("Appendix: methods, parameters and data")
+    methods = pd.DataFrame([
+        ("Difference-in-differences",
+         "Log-linear generalised linear model of monthly counts: area + period + area x period + month-of-year. "
+         "Poisson when the Pearson chi-squared per degree of freedom is at most 1.5; otherwise negative binomial "
+         "(NB2, alpha by maximum likelihood), falling back to quasi-Poisson. The exponentiated interaction is the "
+         "ratio of rate ratios.",
+         "McCullagh & Nelder (1989) Generalized Linear Models; Wing, Simon & Bello-Gomez (2018) Annu Rev Public "
+         "Health 39:453-469; Cameron & Trivedi (2013) Regression Analysis of Count Data"),
+        ("Placebo test",
+         "The same model on the months before the start only, with a pretend start half way through.",
+         "Wing, Simon & Bello-Gomez (2018)"),
+        ("Interrupted time series",
+         "Segmented Poisson/negative binomial regression: trend, level change and slope change at the start, two "
+         "Fourier pairs for season; the counterfactual sets both changes to zero, with a delta-method 95% band.",
+         "Bernal, Cummins & Gasparrini (2017) Int J Epidemiol 46(1):348-355; Wagner et al. (2002) J Clin Pharm "
+         "Ther 27:299-309"),
+        ("Controlled interrupted time series",
+         "When a series break lies in the window: the same model with the comparison wards' monthly count as the "
+         "offset, so a change common to both areas (such as a counting rule) cancels.",
+         "Lopez Bernal, Cummins & Gasparrini (2018) Int J Epidemiol 47(6):2082-2093"),
+        ("Minimum detectable effect and power",
+         "Two-sided Wald test on the log rate ratio; variance = dispersion x sum of reciprocal expected cell counts; "
+         "the intervention area's expected count from the start assumes it follows the comparison area. Stated "
+         "before the result and using no post-start intervention counts.",
+         "Woolf (1955) Ann Hum Genet 19:251-253; Bloom (1995) Evaluation Review 19:547-556; Signorini (1991) "
+         "Biometrika 78:187-190"),
+        ("Verdict",
+         "Significant only when the 95% interval excludes 1; otherwise reported with the smallest change the study "
+         "could have detected, never as 'no effect'.",
+         "Altman & Bland (1995) BMJ 311:485"),
+        ("Cohort rates",
+         "Later incidents (each once per cohort) per 1,000 person-days at risk, exact Poisson interval.",
+         "Rothman, Greenland & Lash (2008) Modern Epidemiology ch. 3; Garwood (1936) Biometrika 28:437-442; "
+         "Ulm (1990) Am J Epidemiol 131:373-375"),
+        ("Cohort comparison",
+         "Exact conditional comparison of two Poisson rates (binomial given the total), with the MDE and power from "
+         "the Wald test on the log rate ratio.",
+         "Przyborowski & Wilenski (1940) Biometrika 31:313-323; Breslow & Day (1987) Statistical Methods in "
+         "Cancer Research vol. II"),
+        ("Areas",
+         "Every located incident assigned by its map point to the current wards (point in polygon), for the whole "
+         "series.",
+         "Exact point re-aggregation; no areal apportionment"),
+        ("Disclosure control",
+         "Counts from personal data below the partnership's threshold are suppressed ([c]), with secondary "
+         "suppression so they cannot be recovered from totals.",
+         "Government Statistical Service guidance on disclosure control"),
+    ], columns=["method", "what was done", "source"])
+    sec.add(doc.table(methods, "Methods and their sources"))
+    params = pd.DataFrame([
+        ("intervention", s.intervention), ("start", s.start), ("category", s.category),
+        ("intervention_wards", ", ".join(s.intervention_wards)), ("comparison_wards", ", ".join(s.comparison_wards)),
+        ("cohort_wards", ", ".join(s.cohort_wards)), ("window", f"{s.months[0]} to {s.months[-1]}"),
+        ("confidence level", f"{CONFIDENCE:.0%}"), ("power for the MDE", f"{POWER:.0%}"),
+        ("significance level", f"{ALPHA:.0%}"),
+    ], columns=["parameter", "value used"])
+    sec.add(doc.table(params, "Parameters used"))
+    counts = evaluation_counts(doc).pivot(index="month", columns="group", values="count").reset_index()
+    counts = counts[["month", "intervention", "comparison"]].rename(
+        columns={"intervention": "intervention wards", "comparison": "comparison wards"})
+    sec.add(doc.table(counts, f"Monthly {_lower_first(s.category)} located in each area (current ward boundaries)",
+                      max_rows=None))
+    doc.write_workbook()
+    sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
+    return sec
