@@ -70,6 +70,15 @@ SURVEY_CONCERN_THEMES: dict[str, str] = {
     "Parking": ROAD_SAFETY,
 }
 
+#: survey concern -> the police crime type it names (None where no crime type matches it)
+SURVEY_CONCERN_CRIME_TYPES: dict[str, str | None] = {
+    "Anti-social behaviour": "Anti-social behaviour", "Noise": "Anti-social behaviour",
+    "Begging": "Anti-social behaviour", "Burglary": "Burglary", "Vehicle crime": "Vehicle crime",
+    "Violence": "Violence and sexual offences", "Knife crime": "Possession of weapons", "Drug dealing": "Drugs",
+    "Graffiti and vandalism": "Criminal damage and arson", "Litter and fly-tipping": None, "Street drinking": None,
+    "Domestic abuse": None, "Speeding": None, "Parking": None,
+}
+
 #: where each theme's recorded volume comes from (dataset key, categories or None for the theme)
 _THEME_SOURCES = {"environmental": "council_reports"}
 
@@ -112,8 +121,8 @@ def _ward_names(doc: Document) -> dict[str, str]:
     return names
 
 
-def _fmt_pct(x: float, decimals: int = 0) -> str:
-    return "not available" if x is None or pd.isna(x) else f"{100 * x:.{decimals}f}%"
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _survey(doc: Document) -> pd.DataFrame | None:
@@ -148,6 +157,9 @@ def _controlled(doc: Document, body: pd.DataFrame, count_col: str, rate_cols: li
     published = frame.copy()
     if total is not None:
         published = pd.concat([published, total.to_frame().T], ignore_index=True)
+        for c in published.columns:  # the concatenated total row leaves object columns
+            if c != count_col and pd.api.types.is_numeric_dtype(frame[c]):
+                published[c] = pd.to_numeric(published[c])
     mask = res.mask.reset_index(drop=True)[[count_col]]
     published[count_col] = res.display[count_col].reset_index(drop=True).to_numpy()
     if mask[count_col].any():
@@ -465,20 +477,35 @@ def _progress(doc: Document) -> pd.DataFrame:
                     met = (per_year <= target_level) if sign <= 0 else (per_year >= target_level)
                     status = "met every year" if met.all() else f"not met in {', '.join(per_year.index[~met])}"
             brk = [b for b in doc.catalogue.breaks_for(key, cat)]
+            deadline = pd.to_datetime(str(t["deadline"]), errors="coerce") if isinstance(t["deadline"], str) else pd.NaT
+            data_end = pd.Period(ev.window(doc)[1], freq="M").end_time
+            if pd.notna(deadline) and deadline > data_end and status.startswith("not met"):
+                status = f"not yet met in {years[-1]}; the deadline ({deadline.date()}) is after the latest data"
             rows.append({
                 "id": t["id"], "target": t["text"], "dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
                 **{y: int(per_year[y]) for y in years},
                 "baseline": float(base) if pd.notna(base) else np.nan,
-                "baseline year": t["baseline_year"],
+                "baseline year": "" if pd.isna(t["baseline_year"]) else str(int(t["baseline_year"])),
+                "deadline": "" if pd.isna(deadline) else str(deadline.date()),
                 "target level": target_level,
                 "change from baseline (%)": 100 * (latest - base) / base if pd.notna(base) and base else np.nan,
                 "status": status,
-                "caveat": "; ".join(f"series break {b.month} ({b.label}): part of any change is the counting rule, "
-                                    "not a real change" for b in brk),
+                "caveat": "; ".join(_break_caveat(doc, key, cat, b) for b in brk),
             })
         return pd.DataFrame(rows)
 
     return _cached(doc, "progress", build)
+
+
+def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
+    """Say which way a counting-rule change moved a target's counts, with its estimated step."""
+    tr = ev.evidence_category_trends(doc).set_index("category")
+    step = tr.loc[cat, "step_pct"] if key == ev.CRIME_DATASET and cat in tr.index else np.nan
+    if pd.isna(step):
+        return f"a counting rule change in {brk.month} ({brk.label}) means later years are not counted as the baseline was"
+    way = "lowered" if step < 0 else "raised"
+    return (f"a counting rule change from {brk.month} {way} recorded {cat.lower()} by about {abs(step):.0f}% across the "
+            "partnership, so later years are not counted as the baseline was and the comparison is not like for like")
 
 
 def _strategy_options(doc: Document) -> pd.DataFrame:
@@ -512,8 +539,9 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
                 opts.append(f"Commission a problem profile of the emerging hotspot{place}")
             if int(r["hot_cells"]) and not int(r["emerging_cells"]):
                 place = f" around {r['hot_place']}" if r["hot_place"] else ""
-                opts.append(f"Target the persistent hotspot{place} with place-based problem solving")
-            c = cls.get(theme, "")
+                opts.append(f"Target the hotspot{place} (significant in the latest year) with place-based problem solving")
+            named = [label for label, ct in SURVEY_CONCERN_CRIME_TYPES.items() if ct == issue]
+            c = cls.get(theme, "") if named else ""
             if c == "concern higher than data suggests":
                 opts.append("Reassure residents: share what the data show and act visibly where they worry")
             elif c == "data shows a problem residents did not raise":
@@ -523,9 +551,10 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
             g = gap.get(theme, "")
             if g:
                 opts.append(f"Fill the provision gap ({g})")
-            shr = share.get(theme)
-            view = (f"{shr:.0%} of residents named a concern in this theme ({c})" if shr is not None and pd.notna(shr)
-                    else "not asked in the residents' survey")
+            shr = share.get(theme) if named else None
+            view = (f"{shr:.0%} of residents named a concern in the {_theme_label(doc, theme).lower()} theme "
+                    f"({', '.join(named)} and related); {c}" if shr is not None and pd.notna(shr)
+                    else f"{issue} was not an option in the residents' survey")
             rows.append({"issue": issue, "rank": int(r["rank"]), "score": float(r["total_score"]),
                          "options": opts, "evidence": r["explanation"], "residents": view})
         return pd.DataFrame(rows)
@@ -603,7 +632,9 @@ def section_patterns(doc: Document) -> Section:
     shown = shown.rename(columns={"pct_change": f"change {y1} to {y3} (%)", "p_value": "p (exact test)",
                                   "trend_pct": "trend (% a year)", "trend_p": "p (trend)", "break_months": "series break"})
     sec.add(doc.table(shown, f"Police-recorded crime and ASB by theme, {y1} to {y3}",
-                      decimals={f"change {y1} to {y3} (%)": 1, "p (exact test)": 3, "trend (% a year)": 1, "p (trend)": 3}))
+                      decimals={f"change {y1} to {y3} (%)": 1, "p (exact test)": 3, "trend (% a year)": 1, "p (trend)": 3},
+                      notes=["Themes with a series break: the change from the first to the last year includes the step "
+                             "at the break, so read the trend, which separates the two."]))
     sec.add(bullet_list([f"{_theme_label(doc, r['theme'])}: {int(r[y1]):,} in {y1}, {int(r[y3]):,} in {y3} "
                          f"({r['change_sentence']}); trend {r['trend_sentence']}." for _, r in tt.iterrows()]))
     # crime types
@@ -733,7 +764,7 @@ def section_consultation(doc: Document) -> Section:
                                 safe["vs_overall"].replace({"higher": "higher than the partnership",
                                                             "lower": "lower than the partnership",
                                                             "similar": "similar to the partnership"}))
-    cols = ["ward", "ward_name", "n", "n_safe", "proportion", "ci_low", "ci_high", "compared"]
+    cols = ["ward_name", "ward", "n", "n_safe", "proportion", "ci_low", "ci_high", "compared"]
     view = safe[cols].copy()
     view[["proportion", "ci_low", "ci_high"]] = 100 * view[["proportion", "ci_low", "ci_high"]]
     view = view.rename(columns={"ward": "ward code", "ward_name": "ward", "n": "n (answered)",
@@ -741,8 +772,8 @@ def section_consultation(doc: Document) -> Section:
                                 "ci_high": "95% CI high (%)", "compared": "compared with the partnership"})
     body = view[~safe["is_overall"].to_numpy()]
     tot = view[safe["is_overall"].to_numpy()].iloc[0].copy()
-    tot["ward code"] = "All respondents"
-    tot["ward"] = doc.catalogue.partnership.short_name
+    tot["ward"] = "All respondents"
+    tot["ward code"] = ""
     tot["compared with the partnership"] = ""
     published, footnote = _controlled(doc, body, "feel safe", ["feel safe (%)", "95% CI low (%)", "95% CI high (%)"],
                                       sens, total=tot)
@@ -947,9 +978,10 @@ def section_previous_strategy(doc: Document) -> Section:
         from ..disclosure import suppress_table
 
         res = suppress_table(table, years, doc.threshold, sens, margins="none")
-        table = table.copy()
-        for y in years:
-            table[y] = res.display[y].to_numpy()
+        if res.mask.to_numpy().any():
+            table = table.copy()
+            for y in years:
+                table[y] = res.display[y].to_numpy()
         if res.footnote:
             notes.append(res.footnote)
     sec.add(doc.table(table, "Previous strategy targets: recorded counts by year and progress against the target",
@@ -991,8 +1023,9 @@ def section_public_summary(doc: Document) -> Section:
     points = [f"In {y3} the police recorded {int(crime[y3]):,} crimes. In {y1} they recorded {int(crime[y1]):,}. "
               f"That is {plain(rr['pct_change'], rr['p_value'])}."]
     tr = ev.evidence_category_trends(doc).set_index("category")
-    falling = tr[(tr["trend_p"] < 0.05) & (tr["trend_pct"] < 0) & (tr["break_months"] == "")]
-    rising = tr[(tr["trend_p"] < 0.05) & (tr["trend_pct"] > 0) & (tr["break_months"] == "")]
+    plain_types = tr[(tr["break_months"] == "") & (tr.index != "Other crime")]
+    falling = plain_types[(plain_types["trend_p"] < 0.05) & (plain_types["trend_pct"] < 0)]
+    rising = plain_types[(plain_types["trend_p"] < 0.05) & (plain_types["trend_pct"] > 0)]
     for cat, r in falling.iterrows():  # a few crime types
         points.append(f"{cat} is going down. It fell by about {abs(r['trend_pct']):.0f} in every 100 each year.")
     for cat, r in rising.iterrows():
@@ -1004,11 +1037,10 @@ def section_public_summary(doc: Document) -> Section:
         points.append(f"{int(o['n_respondents']):,} people answered our survey. About {k} in 10 feel safe "
                       "outside after dark.")
         top3 = list(con["top"]["concern"].head(3))
-        points.append("The things people worry about most are " + ", ".join(t.lower() for t in top3[:-1])
-                      + f" and {top3[-1].lower()}.")
+        points.append("The things people worry about most are " + _and_list([t.lower() for t in top3]) + ".")
         low = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
         if len(low):
-            points.append("People feel less safe in " + ", ".join(low["ward_name"]) + ".")
+            points.append("People feel less safe in " + _and_list(list(low["ward_name"])) + ".")
     sec.add(HTMLPart('<div class="callout plain-language" role="note"><p><strong>The main points</strong></p>'
                      + bullet_list(points)._repr_html_() + "</div>"))
     rec = ev.evidence_recommended(doc)
@@ -1072,8 +1104,9 @@ def section_appendix(doc: Document) -> Section:
     mapping = pd.DataFrame({"survey concern": list(SURVEY_CONCERN_THEMES),
                             "theme": [_theme_label(doc, t) for t in SURVEY_CONCERN_THEMES.values()]})
     cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
-    mapping["police crime types"] = [", ".join(c for c, t in cat_theme.items() if t == th) or "none recorded"
-                                     for th in SURVEY_CONCERN_THEMES.values()]
+    mapping["police crime type named"] = [SURVEY_CONCERN_CRIME_TYPES.get(k) or "none" for k in SURVEY_CONCERN_THEMES]
+    mapping["police crime types in the theme"] = [", ".join(c for c, t in cat_theme.items() if t == th) or "none recorded"
+                                                  for th in SURVEY_CONCERN_THEMES.values()]
     sec.add(doc.table(mapping, "Mapping of survey concerns to themes and police crime types"))
     used = [ev.CRIME_DATASET, SURVEY_DATASET, STRATEGY_DATASET, "fire_deliberate", *_THEME_SOURCES.values()]
     q = doc.workbench.intake.quality.set_index("dataset")
