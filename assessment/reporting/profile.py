@@ -51,7 +51,7 @@ USE = "problem profiles"
 #: of the triangle can show; ``gaps`` what is known to be missing for the problem.
 TOPICS: dict[str, dict[str, Any]] = {
     "violence": {
-        "label": "Violence", "themes": ("violence",), "crime_types": None, "partner_by_theme": True,
+        "noun": "violent and sexual offences", "label": "Violence", "themes": ("violence",), "crime_types": None, "partner_by_theme": True,
         "partner_extra": {}, "premises": ("licensed_premises",), "time_tables": ("ed_assaults_time",),
         "persons": "violence_nominals", "peer_column": "violence_and_sexual_offences",
         "concerns": ("Violence", "Knife crime", "Domestic abuse", "Street drinking"), "victims": "persons",
@@ -65,7 +65,7 @@ TOPICS: dict[str, dict[str, Any]] = {
         ],
     },
     "asb": {
-        "label": "Anti-social behaviour", "themes": ("asb", "environmental"), "crime_types": None,
+        "noun": "ASB incidents", "label": "Anti-social behaviour", "themes": ("asb", "environmental"), "crime_types": None,
         "partner_by_theme": True, "partner_extra": {}, "premises": (), "time_tables": (), "persons": None,
         "peer_column": None, "concerns": ("Anti-social behaviour", "Noise", "Litter and fly-tipping",
                                           "Street drinking", "Begging"),
@@ -78,7 +78,7 @@ TOPICS: dict[str, dict[str, Any]] = {
         ],
     },
     "burglary": {
-        "label": "Burglary", "themes": ("acquisitive",), "crime_types": ("Burglary",), "partner_by_theme": False,
+        "noun": "burglaries", "label": "Burglary", "themes": ("acquisitive",), "crime_types": ("Burglary",), "partner_by_theme": False,
         "partner_extra": {}, "premises": (), "time_tables": (), "persons": None, "peer_column": "burglary",
         "concerns": ("Burglary",), "victims": "locations",
         "gaps": [
@@ -90,21 +90,21 @@ TOPICS: dict[str, dict[str, Any]] = {
         ],
     },
     "vehicle_crime": {
-        "label": "Vehicle crime", "themes": ("acquisitive",), "crime_types": ("Vehicle crime",),
+        "noun": "vehicle crimes", "label": "Vehicle crime", "themes": ("acquisitive",), "crime_types": ("Vehicle crime",),
         "partner_by_theme": False, "partner_extra": {}, "premises": (), "time_tables": (), "persons": None,
         "peer_column": "vehicle_crime", "concerns": ("Vehicle crime",), "victims": "locations",
         "gaps": ["Theft of and theft from vehicles, and interference, share one data.police.uk category.",
                  "Car park locations are not identified separately from streets."],
     },
     "robbery": {
-        "label": "Robbery", "themes": ("acquisitive",), "crime_types": ("Robbery",), "partner_by_theme": False,
+        "noun": "robberies", "label": "Robbery", "themes": ("acquisitive",), "crime_types": ("Robbery",), "partner_by_theme": False,
         "partner_extra": {}, "premises": (), "time_tables": (), "persons": None, "peer_column": "robbery",
         "concerns": ("Knife crime",), "victims": "locations",
         "gaps": ["Personal and business robbery are not separated in data.police.uk.",
                  "Victim age (a key driver of youth robbery) is not in the data received."],
     },
     "criminal_damage": {
-        "label": "Criminal damage and arson", "themes": ("criminal_damage_arson",), "crime_types": None,
+        "noun": "criminal damage and arson offences", "label": "Criminal damage and arson", "themes": ("criminal_damage_arson",), "crime_types": None,
         "partner_by_theme": True, "partner_extra": {"council_reports": ("Graffiti",)}, "premises": (),
         "time_tables": (), "persons": None, "peer_column": "criminal_damage_and_arson",
         "concerns": ("Graffiti and vandalism",), "victims": "locations",
@@ -113,7 +113,7 @@ TOPICS: dict[str, dict[str, Any]] = {
                  "be identified."],
     },
     "drugs": {
-        "label": "Drugs", "themes": ("drugs",), "crime_types": None, "partner_by_theme": True, "partner_extra": {},
+        "noun": "drug offences", "label": "Drugs", "themes": ("drugs",), "crime_types": None, "partner_by_theme": True, "partner_extra": {},
         "premises": (), "time_tables": (), "persons": None, "peer_column": "drugs",
         "concerns": ("Drug dealing",), "victims": "none",
         "gaps": ["Recorded drug offences measure police activity (stop and search, warrants) more than the "
@@ -121,14 +121,14 @@ TOPICS: dict[str, dict[str, Any]] = {
                  "Treatment, needle-exchange and drug-related hospital admissions were not received."],
     },
     "shoplifting": {
-        "label": "Shoplifting", "themes": ("acquisitive",), "crime_types": ("Shoplifting",), "partner_by_theme": False,
+        "noun": "shoplifting offences", "label": "Shoplifting", "themes": ("acquisitive",), "crime_types": ("Shoplifting",), "partner_by_theme": False,
         "partner_extra": {}, "premises": (), "time_tables": (), "persons": None, "peer_column": "shoplifting",
         "concerns": (), "victims": "locations",
         "gaps": ["Retailers report only part of shoplifting; business crime surveys suggest most goes unreported.",
                  "Store-level data from a business crime reduction partnership were not received."],
     },
     "public_order": {
-        "label": "Public order", "themes": ("public_order",), "crime_types": None, "partner_by_theme": True,
+        "noun": "public order offences", "label": "Public order", "themes": ("public_order",), "crime_types": None, "partner_by_theme": True,
         "partner_extra": {}, "premises": ("licensed_premises",), "time_tables": (), "persons": None,
         "peer_column": "public_order", "concerns": ("Street drinking", "Anti-social behaviour"),
         "victims": "locations",
@@ -136,7 +136,7 @@ TOPICS: dict[str, dict[str, Any]] = {
                  "the change are not comparable."],
     },
     "weapons": {
-        "label": "Possession of weapons", "themes": ("weapons",), "crime_types": None, "partner_by_theme": True,
+        "noun": "weapons possession offences", "label": "Possession of weapons", "themes": ("weapons",), "crime_types": None, "partner_by_theme": True,
         "partner_extra": {"ambulance_assaults": ("Assault - stab or gunshot",)}, "premises": (),
         "time_tables": (), "persons": None, "peer_column": "possession_of_weapons", "concerns": ("Knife crime",),
         "victims": "none",
@@ -303,6 +303,11 @@ def _noun(doc: Document) -> str:
     return "incidents" if topic_spec(doc)["crime_types"] == [ev.ASB] else "crimes"
 
 
+def _phrase(doc: Document) -> str:
+    """The topic's events in prose, e.g. "burglaries"."""
+    return TOPICS[topic_spec(doc)["topic"]]["noun"]
+
+
 def _n(x: float) -> str:
     return f"{int(round(float(x))):,}"
 
@@ -353,11 +358,21 @@ def profile_repeat_persons(persons: pd.DataFrame, role: str, months: list[str], 
 
 
 def _hot(doc: Document) -> gpd.GeoDataFrame:
-    return ev.evidence_hotspots(doc, topic_spec(doc)["crime_types"])
+    with warnings.catch_warnings():  # points just outside the grid are reported by intake's assignment table
+        warnings.simplefilter("ignore")
+        return ev.evidence_hotspots(doc, topic_spec(doc)["crime_types"])
+
+
+def _count_grid(doc: Document) -> gpd.GeoDataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ev.hotspot_count_grid(doc, topic_spec(doc)["crime_types"])
 
 
 def _classes(doc: Document) -> gpd.GeoDataFrame:
-    return ev.evidence_hotspot_classes(doc, topic_spec(doc)["crime_types"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ev.evidence_hotspot_classes(doc, topic_spec(doc)["crime_types"])
 
 
 def profile_emerging(doc: Document) -> gpd.GeoDataFrame:
@@ -396,8 +411,10 @@ def _near_repeat(doc: Document) -> dict[str, Any]:
             if len(e) >= 30 and (e["date"].dt.hour + e["date"].dt.minute > 0).any():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    out[key] = nearrepeat.nearrepeat_knox(e, [0, 100, 200, 400], [0, 7, 14, 28], permutations=99,
-                                                          seed=1)
+                    k = nearrepeat.nearrepeat_knox(e, [0, 100, 200, 400], [0, 7, 14, 28], permutations=99, seed=1)
+                k["distance_band"] = k["distance_band"] + " apart"
+                k["time_band"] = "within " + k["time_band"]
+                out[key] = k
         pol = topic_events(doc)
         pol = pol[pol["easting"].notna()]
         if len(pol) > 4000:  # keep the permutation test quick: the latest year only
@@ -407,9 +424,9 @@ def _near_repeat(doc: Document) -> dict[str, Any]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 k = nearrepeat.nearrepeat_knox(pol, [0, 1, 200, 400], [0, 15, 46, 76], permutations=99, seed=1)
-            k["distance_band"] = k["distance_band"].replace({"0-1 m": "same map point"})
-            k["time_band"] = k["time_band"].map({"0-15 days": "same month", "15-46 days": "next month",
-                                                 "46-76 days": "two months later"})
+            k["distance_band"] = k["distance_band"].replace({"0-1 m": "at the same map point"})
+            k["time_band"] = k["time_band"].map({"0-15 days": "in the same month", "15-46 days": "one month apart",
+                                                 "46-76 days": "two months apart"})
             out[ev.CRIME_DATASET] = k
             out["police_months"] = sorted(pol["month"].unique())
         return out
@@ -423,8 +440,8 @@ def _knox_sentence(k: pd.DataFrame, what: str) -> str:
         return (f"{what}: no space-time band has significantly more pairs than chance (Knox test, 99 "
                 "permutations), so the data show no near-repeat pattern.")
     top = sig.sort_values("knox_ratio", ascending=False).iloc[0]
-    return (f"{what}: {len(sig)} of {len(k)} space-time bands have more pairs than chance; the strongest is "
-            f"{top['distance_band']} and {top['time_band']} apart, with {top['knox_ratio']:.2f} times the expected "
+    return (f"{what}: {len(sig)} of {len(k)} space-time bands have more pairs than chance; the strongest is events "
+            f"{top['distance_band']} and {top['time_band']}, with {top['knox_ratio']:.2f} times the expected "
             f"pairs ({wording.describe_p(top['p_value'])}).")
 
 
@@ -497,7 +514,7 @@ def section_scanning(doc: Document) -> Section:
     share = len(pol) / len(base) if len(base) else np.nan
     change = wording.describe_change(float(y["pct_change"]), float(y["p_value"]), n=int(y["current"] + y["previous"]))
     sec.add(
-        f"The police recorded {len(pol):,} {spec['label'].lower()} {noun} from {s.index[0]} to {s.index[-1]}"
+        f"The police recorded {len(pol):,} {_phrase(doc)} from {s.index[0]} to {s.index[-1]}"
         + (f" ({share:.0%} of all police-recorded crime)" if noun == "crimes" else "")
         + f". In the latest 12 months there were {int(y['current']):,}, against {int(y['previous']):,} in the "
         f"12 months before: {change}."
@@ -507,7 +524,7 @@ def section_scanning(doc: Document) -> Section:
     sec.add(doc.figure(
         chart_monthly(frame, title=f"{spec['label']}: police-recorded {noun} per month", breaks=brks, rolling=True),
         f"{spec['label']}: police-recorded {noun} per month with the 12-month rolling mean",
-        alt=(f"Line chart of monthly {spec['label'].lower()} {noun} from {s.index[0]} to {s.index[-1]}, between "
+        alt=(f"Line chart of monthly {_phrase(doc)} from {s.index[0]} to {s.index[-1]}, between "
              f"{int(s.min()):,} and {int(s.max()):,} a month"
              + (f", with a series break marked at {', '.join(brks['month'])}." if len(brks) else "."))))
     for _, b in glm[glm["term"] == "step"].iterrows():  # one row per series break
@@ -532,7 +549,7 @@ def section_scanning(doc: Document) -> Section:
     higher = wr[wr["compared_with_partnership"] == "higher"]
     partnership_rate = float(wr["partnership_rate"].iloc[0])
     sec.add(
-        f"Across the partnership the rate is {partnership_rate:,.1f} {noun} per 1,000 residents in the latest 12 months. "
+        f"Across the partnership the rate is {partnership_rate:,.1f} {_phrase(doc)} per 1,000 residents in the latest 12 months. "
         f"{len(higher)} of {len(wr)} wards are significantly higher (95% confidence interval above the partnership rate)"
         + (": " + ", ".join(higher["name"].astype(str)) if len(higher) else "") + "."
     )
@@ -599,8 +616,8 @@ def section_triangle(doc: Document) -> Section:
         rep = hotspots.hotspot_repeat_locations(pol[pol["easting"].notna()], ["easting", "northing"], summary=True).iloc[0]
         sec.add(f"Targets: data.police.uk gives no victim details, so repeat targets are measured at map points. Over "
                 f"the window {int(rep['repeat_locations']):,} of {int(rep['locations']):,} map points with "
-                f"{spec['label'].lower()} had two or more {noun}, accounting for {rep['share_at_repeat_locations']:.0%} "
-                f"of located {noun} (up to {int(rep['max_events_at_one_location'])} at one point). A map point "
+                f"{spec['label'].lower()} had two or more {_phrase(doc)}, accounting for {rep['share_at_repeat_locations']:.0%} "
+                f"of located {_phrase(doc)} (up to {int(rep['max_events_at_one_location'])} at one point). A map point "
                 "stands for several nearby addresses, so this is an upper bound on repeat victimisation of "
                 "single properties.")
     # Offenders.
@@ -623,16 +640,16 @@ def section_triangle(doc: Document) -> Section:
              "suspect identified, not prosecuted", "open or unknown"], default="other (e.g. another organisation)")
         tab = pd.Series(groups).value_counts().rename_axis("outcome group").rename(noun).reset_index()
         tab["share (%)"] = 100 * tab[noun] / tab[noun].sum()
-        sec.add(doc.table(tab, f"Outcomes of {spec['label'].lower()} {noun} recorded before {months[0]} (last known "
+        sec.add(doc.table(tab, f"Outcomes of {_phrase(doc)} recorded before {months[0]} (last known "
                                "outcome)", decimals={"share (%)": 1},
                           notes=["Crimes of the latest 12 months are left out: many are still under investigation."]))
     # Locations.
     sec.add(HTMLPart('<h3 id="locations">Locations</h3>'))
     recent = pol[pol["month"].isin(months)]
-    conc = hotspots.hotspot_concentration(ev.hotspot_count_grid(doc, spec["crime_types"])).iloc[0]
+    conc = hotspots.hotspot_concentration(_count_grid(doc)).iloc[0]
     sec.add(f"{spec['label']} is concentrated: in the latest 12 months the busiest 5% of grid cells "
             f"({int(conc['units_top_5pct'])} of {int(conc['units'])}) held {conc['share_top_5pct']:.0%} of located "
-            f"{noun} and the busiest 10% held {conc['share_top_10pct']:.0%} (Gini coefficient {conc['gini']:.2f}; 0 "
+            f"{_phrase(doc)} and the busiest 10% held {conc['share_top_10pct']:.0%} (Gini coefficient {conc['gini']:.2f}; 0 "
             "would be an even spread).")
     loc = recent[recent["location"].notna() & (recent["location"] != "No Location")]
     with warnings.catch_warnings():
@@ -643,7 +660,7 @@ def section_triangle(doc: Document) -> Section:
                                           "cumulative_share": "cumulative share (%)"})
     shown["share of located (%)"] *= 100
     shown["cumulative share (%)"] *= 100
-    sec.add(doc.table(shown, f"The ten locations with most {spec['label'].lower()} {noun} (latest 12 months)",
+    sec.add(doc.table(shown, f"The ten locations with most {_phrase(doc)} (latest 12 months)",
                       decimals={"share of located (%)": 1, "cumulative share (%)": 1},
                       notes=["Street descriptions are data.police.uk's anonymised map points ('On or near ...'): a "
                              "description may cover several nearby points."]))
@@ -658,7 +675,7 @@ def section_triangle(doc: Document) -> Section:
             tree = cKDTree(prem[["easting", "northing"]].to_numpy(float))
             d, _ = tree.query(pts[["easting", "northing"]].to_numpy(float))
             near = float((d <= 100).mean())
-            sec.add(f"Licensed premises: {near:.0%} of located {spec['label'].lower()} {noun} in the latest 12 months "
+            sec.add(f"Licensed premises: {near:.0%} of located {_phrase(doc)} in the latest 12 months "
                     f"were within 100 m of one of the {len(prem):,} licensed premises ({len(late):,} with a late-night "
                     "licence). Proximity is not cause: premises cluster where people gather.")
     return sec
@@ -752,8 +769,11 @@ def section_time(doc: Document) -> Section:
                          sensitivity=ds.sensitivity, count_columns=_BANDS)
         shown = _published_matrix(view, _BANDS)
         peak = shown.stack().idxmax()
-        sec.add(f"Emergency department assault attendances (ISTV) peak on {peak[0]} {peak[1]}; night-time hours "
-                "(21:00 to 02:59) dominate at weekends. Small counts are suppressed before anything is shown.")
+        night = float(mat[["21:00-23:59", "00:00-02:59"]].to_numpy().sum() / max(1, mat.to_numpy().sum()))
+        weekend = float(mat.loc[["Friday", "Saturday", "Sunday"]].to_numpy().sum() / max(1, mat.to_numpy().sum()))
+        sec.add(f"Emergency department assault attendances (ISTV) peak on {peak[0]} {peak[1]}; {night:.0%} of "
+                f"attendances fall between 21:00 and 02:59 and {weekend:.0%} on Friday to Sunday. Small counts are "
+                "suppressed before anything is shown.")
         sec.add(doc.figure(chart_heatmap(shown, title="ED assault attendances by day and time", xlabel="time of day",
                                          ylabel="day of week"),
                            "Emergency department assault attendances: day of week by time of day (suppressed cells "
@@ -783,7 +803,7 @@ def section_places(doc: Document) -> Section:
     hot = hot_all[hot_all["hotspot"] == "hot"]
     place = ev.nearest_street(doc, hot, spec["crime_types"])
     sec.add(f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all)}"
-            + (f" The largest share of {noun} in hot cells is at {place}." if place else ""))
+            + (f" The largest share of {_phrase(doc)} in hot cells is at {place}." if place else ""))
     page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
         cell=hot["cell_id"].astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[
         ["cell", "events", "z", "geometry"]], highlight_label=f"Significant {label.lower()} hotspot cells",
@@ -793,11 +813,11 @@ def section_places(doc: Document) -> Section:
                         + (f" around {place}." if place else ".")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        per_pop = hotspots.hotspot_rate(ev.hotspot_count_grid(doc, spec["crime_types"]),
+        per_pop = hotspots.hotspot_rate(_count_grid(doc),
                                         wb.small_areas[["population", "geometry"]], population_col="population")
     hot_pop = per_pop[per_pop["hotspot"] == "hot"]
     both = int(hot["cell_id"].isin(hot_pop["cell_id"]).sum())
-    sec.add(f"Allowing for where people live: {len(hot_pop)} cells have significantly more {noun} than their resident "
+    sec.add(f"Allowing for where people live: {len(hot_pop)} cells have significantly more {_phrase(doc)} than their resident "
             f"population predicts; {both} of the {len(hot)} count hotspots are among them"
             + (", so the hotspot is not simply a map of population." if both else
                ", so the count hotspots largely follow where people live.")
@@ -814,7 +834,7 @@ def section_places(doc: Document) -> Section:
         sec.add(callout(
             f"Emerging hotspot: {len(em)} grid cells" + (f" around {em_place}" if em_place else "")
             + f" are hot in {last[6:]} only and significantly busier than in any earlier year: {int(em[last].sum()):,} "
-            f"{noun} in {last[6:]} against {int(em[first].sum()):,} in {first[6:]}. About "
+            f"{_phrase(doc)} in {last[6:]} against {int(em[first].sum()):,} in {first[6:]}. About "
             f"{_n(em['households'].sum())} households live in these cells."))
         page = map_layers([(wb.wards, "name", "Wards")], highlight=em.assign(
             cell=em["cell_id"].astype(str), **{f"{last[6:]}": em[last].astype(int), f"{first[6:]}": em[first].astype(int)})[
@@ -862,7 +882,7 @@ def section_places(doc: Document) -> Section:
                           notes=["Knox (1964) test with dates permuted across events (Ratcliffe's Near Repeat "
                                  "Calculator method); ratio above 1 means more pairs than chance."]))
     if not knox:
-        sec.add(f"Too few located {noun} to test for near repeats.")
+        sec.add(f"Too few located {_phrase(doc)} to test for near repeats.")
     return sec
 
 
@@ -905,12 +925,18 @@ def section_partner_data(doc: Document) -> Section:
                      "latest 12 months": int(a.loc[a["period"].astype(str).str[:7].isin(months), "count"].sum())})
     for r in rows:
         worst = max(worst, r["sensitivity"], key=order.index)
+    long = pd.DataFrame(rows).melt(id_vars=["source", "agency", "sensitivity"], value_vars=["window", "latest 12 months"],
+                                   var_name="period", value_name="count")
+    long["period"] = long["period"].map({"window": f"{doc.workbench.window[0]} to {doc.workbench.window[-1]}",
+                                         "latest 12 months": f"{months[0]} to {months[-1]}"})
     sec.add(f"{len(rows) - 1} partner dataset(s) record {label.lower()} beside the police. Each counts a different "
             "thing (a call-out, an attendance, a report), so the totals are not expected to agree; what matters is "
             "whether they point to the same places.")
-    sec.add(doc.table(pd.DataFrame(rows).drop(columns="sensitivity"),
+    sec.add(doc.table(long.drop(columns="sensitivity"),
                       f"{label}: each agency's count over the window and the latest 12 months",
-                      sensitivity=worst, count_columns=["window", "latest 12 months"]))
+                      sensitivity=worst, count_columns=["count"],
+                      notes=["The Total row adds different kinds of record (crimes, call-outs, attendances) and is "
+                             "shown only so that disclosure control can be checked."]))
     # Overlap on small areas, latest 12 months.
     areas = wb.small_areas[["code", "geometry"]].rename(columns={"code": "area_code"})
     points = {"police": ev.points_of(pol[pol["month"].isin(months)])[["geometry"]]}
@@ -953,7 +979,7 @@ def section_gaps(doc: Document) -> Section:
     noun = _noun(doc)
     gaps = []
     no_xy = float(pol["easting"].isna().mean()) if len(pol) else 0.0
-    gaps.append(f"{no_xy:.1%} of police-recorded {spec['label'].lower()} {noun} have no map point, so hotspots and "
+    gaps.append(f"{no_xy:.1%} of police-recorded {_phrase(doc)} have no map point, so hotspots and "
                 "ward rates understate them (they are counted in every total and trend).")
     gaps.append("data.police.uk gives months, not dates or times: day-of-week, time-of-day and near-repeat patterns "
                 "within days cannot be seen in police data.")
@@ -1038,8 +1064,8 @@ def section_recommendations(doc: Document) -> Section:
     if f["hot_cells"]:
         where = f" around {f['hot_place']}" if f["hot_place"] else ""
         prevent.append(f"Focus prevention (problem-solving with place managers, design, lighting, guardianship) on the "
-                       f"{f['hot_cells']} hotspot cells{where}, which held {f['hot_events']:,} {noun} "
-                       f"({f['hot_share']:.0%} of located {noun}) in the latest 12 months.")
+                       f"{f['hot_cells']} hotspot cells{where}, which held {f['hot_events']:,} {_phrase(doc)} "
+                       f"({f['hot_share']:.0%} of located {_phrase(doc)}) in the latest 12 months.")
     else:
         prevent.append(f"No significant hotspot of {label} was found, so area-wide rather than place-based prevention "
                        "is indicated.")
@@ -1048,7 +1074,7 @@ def section_recommendations(doc: Document) -> Section:
                        "the time profile shows when.")
     if len(top_loc):
         pursue.append(f"Direct patrol and investigation to the busiest repeat locations ({streets}), where the top five "
-                      f"locations hold {top_loc['share_of_events'].sum():.0%} of located {noun} in the latest 12 months.")
+                      f"locations hold {top_loc['share_of_events'].sum():.0%} of located {_phrase(doc)} in the latest 12 months.")
     if spec["persons"]:
         pursue.append("Use the violence nominals to identify repeat offenders for multi-agency offender management.")
     else:
@@ -1058,17 +1084,19 @@ def section_recommendations(doc: Document) -> Section:
     if f["emerging_cells"]:
         y0, y1 = f["emerging_years"]
         where = f" around {f['emerging_place']}" if f["emerging_place"] else ""
-        verb = "target-harden the" if spec["topic"] == "burglary" else "protect the"
-        protect.append(f"Protect: {verb} about {_n(f['emerging_households'])} households{where}, where {label} is "
-                       f"emerging ({f['emerging_last']:,} {noun} in {y1} against {f['emerging_first']:,} in {y0} in "
+        verb = "target-harden" if spec["topic"] in ("burglary", "vehicle_crime") else "focus protection on"
+        protect.append(f"{verb.capitalize()} about {_n(f['emerging_households'])} households{where}, where {label} is "
+                       f"emerging ({f['emerging_last']:,} {_phrase(doc)} in {y1} against {f['emerging_first']:,} in {y0} in "
                        f"{f['emerging_cells']} grid cells).")
     for key, d, t, ratio in f["near_repeat"]:
         if key == ev.CRIME_DATASET:
-            protect.append(f"After each {label} offence, alert neighbours at the {d} band (events {d} apart and {t} "
-                           f"apart are {ratio:.1f} times more common than chance in police data; month resolution).")
+            protect.append(f"After each offence, extend prevention advice to nearby addresses: in police data, "
+                           f"{_phrase(doc)} {d} and {t} are {ratio:.1f} times as common as chance would give "
+                           "(month resolution only, so this may reflect a busy period at a place rather than "
+                           "true near repeats).")
         else:
-            protect.append(f"{cat.datasets[key].title}: events {d} apart within {t} are {ratio:.1f} times more common "
-                           "than chance, so a rapid response around each incident is worth testing.")
+            protect.append(f"{cat.datasets[key].title}: incidents {d} and {t} are {ratio:.1f} times as common "
+                           "as chance would give, so a rapid response around each incident is worth testing.")
     if f["higher_wards"]:
         protect.append(f"Prioritise victim support and crime prevention advice in the wards with significantly higher "
                        f"rates: {', '.join(f['higher_wards'][:6])}.")
