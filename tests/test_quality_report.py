@@ -1,0 +1,205 @@
+"""The data-quality document: sections, coverage gaps, sharing register, no raw identifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from assessment.reporting import quality_report as qr
+from assessment.reporting.display import Section
+
+SECTIONS = ["section_summary", "section_datasets", "section_quarantine", "section_coverage", "section_duplicates",
+            "section_geography", "section_sharing_register", "section_caveats", "section_appendix"]
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_document):
+    """The document opened on the demo and every section rendered once, in notebook order."""
+    doc = demo_document("data_quality")
+    html = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in SECTIONS:
+            sec = getattr(qr, name)(doc)
+            assert isinstance(sec, Section), name
+            html[name] = sec._repr_html_()
+    return doc, html
+
+
+def _table(doc, caption_start: str) -> pd.DataFrame:
+    found = [frame for _, caption, frame in doc.tables if caption.startswith(caption_start)]
+    assert found, f"no table captioned {caption_start!r}; have {[c for _, c, _ in doc.tables]}"
+    return found[0]
+
+
+def _raw_dir(demo_catalogue: Path) -> Path:
+    return demo_catalogue.parent / yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))["data_root"]
+
+
+def test_notebook_sections_exist():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", Path(qr.__file__).parents[2] / "tools" / "make_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    names = mod.DOCUMENTS["data_quality"]["sections"]
+    assert names == SECTIONS
+    assert mod.DOCUMENTS["data_quality"]["module"] == "quality_report"
+    assert qr.open_document is not None
+    for name in names:
+        assert callable(getattr(qr, name))
+
+
+def test_every_dataset_read_through_the_catalogue_and_in_the_summary(rendered, demo_catalogue):
+    doc, html = rendered
+    raw = yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))
+    summary = _table(doc, "Every catalogue dataset")
+    assert list(summary["dataset"]) == list(raw["datasets"])
+    assert (summary["status"] == "ok").all()
+    # rows read balance, and police rows read equal a plain count of the street CSV lines
+    assert (summary["rows read"] == summary["rows accepted"] + summary["rows quarantined"]).all()
+    street = sorted(_raw_dir(demo_catalogue).glob("police/*/*-street.csv"))
+    plain = sum(len(pd.read_csv(f, dtype=str)) for f in street)
+    assert int(summary.loc[summary["dataset"] == "police_street", "rows read"].iloc[0]) == plain
+    for key in raw["datasets"]:
+        assert key in html["section_summary"]
+
+
+def test_coverage_table_has_every_window_month_for_police(rendered):
+    doc, _ = rendered
+    cov = _table(doc, "Accepted rows per dataset and month")
+    window = doc.catalogue.partnership.window.months
+    months = [m for m in cov["month"].astype(str) if m != "Total"]
+    assert months == window
+    # independent count from the harmonised events
+    ev = doc.workbench.events
+    police = ev[ev["dataset"] == "police_street"].groupby("month").size().reindex(window, fill_value=0)
+    shown = cov.set_index("month").loc[window, "police_street"].astype(int)
+    assert shown.tolist() == police.tolist()
+    assert (cov["gaps"].fillna("") == "").all()  # the demo has no gap
+
+
+def test_a_removed_month_shows_as_a_gap(demo_document):
+    doc = demo_document("data_quality")
+    wb = doc.workbench  # this document's own copy (loaded from the session cache)
+    cov = wb.intake.coverage
+    wb.intake.coverage = cov[~((cov["dataset"] == "police_street") & (cov["month"] == "2024-03"))].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        html = qr.section_coverage(doc)._repr_html_()
+    table = _table(doc, "Accepted rows per dataset and month")
+    row = table[table["month"] == "2024-03"].iloc[0]
+    assert str(row["police_street"]) == "0"
+    assert row["gaps"] == "gap: police_street"
+    gaps = _table(doc, "Months (or quarters) with no accepted rows")
+    assert gaps[["dataset", "period", "flag"]].values.tolist() == [["police_street", "2024-03", "gap"]]
+    assert "police_street 2024-03" in html
+
+
+def test_quality_coverage_table_on_a_tiny_frame():
+    cov = pd.DataFrame({"dataset": ["a", "a", "a", "q"], "month": ["2024-01", "2024-03", "2024-04", "2024-01"],
+                        "rows": [5, 7, 0, 20]})
+    months = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    wide, gaps = qr.quality_coverage_table(cov, months, quarterly=("q",))
+    assert list(wide["month"]) == months
+    assert list(wide["a"]) == [5, 0, 7, 0, 0, 0]
+    assert "q" not in wide.columns  # quarterly data judged by quarter
+    assert set(map(tuple, gaps.loc[gaps["dataset"] == "a", ["period", "flag"]].values)) == {
+        ("2024-02", "gap"), ("2024-04", "gap"), ("2024-05", "gap"), ("2024-06", "gap")}
+    assert gaps.loc[gaps["dataset"] == "q", "period"].tolist() == ["2024Q2"]
+    with pytest.raises(ValueError, match="months"):
+        qr.quality_coverage_table(cov, [])
+
+
+def test_sharing_register_shows_every_dataset_and_flags_expiry(rendered, demo_catalogue):
+    doc, html = rendered
+    raw = yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))
+    reg = _table(doc, "Information-sharing register")
+    assert sorted(reg["dataset"]) == sorted(raw["datasets"])
+    for col in ("agency", "legal basis", "agreement", "expires", "sensitivity", "permitted uses", "status"):
+        assert col in reg.columns
+    run = doc.run_date
+    soon = pd.Timestamp(run) + pd.DateOffset(months=6)
+    expected = {k for k, d in raw["datasets"].items()
+                if d["sharing"].get("expires") and pd.Timestamp(d["sharing"]["expires"]) <= soon}
+    flagged = set(reg.loc[reg["expiry"].isin(["expired", "expires within 6 months"]), "dataset"])
+    assert flagged == expected and expected  # the demo has agreements expiring within 6 months of 2026-11-25
+    for key in expected:
+        assert key in html["section_sharing_register"]
+
+
+def test_sharing_flags_boundaries():
+    reg = pd.DataFrame({"expires": ["2026-01-01", "2026-06-02", "2026-06-03", "None", "2027-01-01"]})
+    flags = qr.quality_sharing_flags(reg, dt.date(2026, 1, 2), months=5)
+    assert flags.tolist() == ["expired", "expires within 5 months", "", "no expiry date", ""]
+
+
+def test_no_raw_identifier_anywhere(rendered, demo_catalogue):
+    doc, html = rendered
+    raw = pd.read_csv(_raw_dir(demo_catalogue) / "nominals" / "violence_nominals.csv", dtype=str)
+    ids = set(raw["pnc_id"].dropna().str.strip())
+    assert len(ids) > 100
+    pattern = re.compile("|".join(re.escape(i) for i in sorted(ids)))
+    for name, text in html.items():
+        assert not pattern.search(text), f"raw pnc_id in {name}"
+    files = [p for p in doc.out_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".csv" for p in files) and any(p.suffix == ".xlsx" for p in files)
+    for path in files:
+        if path.suffix == ".xlsx":
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+            text = "\n".join(s.to_csv(index=False) for s in sheets.values())
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        assert not pattern.search(text), f"raw pnc_id in {path}"
+
+
+def test_quarantine_reasons_and_examples(rendered):
+    doc, html = rendered
+    q = doc.workbench.intake.quality.set_index("dataset")
+    table = _table(doc, "Rows quarantined per dataset and reason").set_index("dataset")
+    # the per-reason counts equal an independent count of the quarantine frames
+    for key, frame in doc.workbench.intake.quarantine.items():
+        counts = frame["reason"].value_counts()
+        for reason, n in counts.items():
+            assert int(table.loc[key, reason]) == n
+        assert int(table.loc[key, "rows quarantined"]) == len(frame) == int(q.loc[key, "rows_quarantined"])
+    assert (table["balances"] == "yes").all()
+    personal = [k for k, d in doc.catalogue.datasets.items() if d.sensitivity in ("sensitive", "personal") or d.identifiers]
+    examples = [c for _, c, _ in doc.tables if "examples of quarantined rows" in c]
+    assert not any(c.startswith(f"{k}:") for k in personal for c in examples)
+
+
+def test_council_csv_matches_the_xlsx(rendered, demo_catalogue):
+    doc, html = rendered
+    raw = _raw_dir(demo_catalogue) / "council"
+    n_csv = len(pd.read_csv(raw / "asb_environmental_reports.csv", encoding="cp1252"))
+    n_xlsx = len(pd.read_excel(raw / "asb_environmental_reports.xlsx", sheet_name="Reports", header=2))
+    pairs = _table(doc, "Datasets that duplicate another export")
+    row = pairs.iloc[0]
+    assert {row["dataset"], row["same records as"]} == {"council_reports", "council_reports_csv"}
+    assert row["dataset"] == "council_reports_csv" and row["use"] == "data quality only"
+    assert bool(row["rows match"]) == (n_csv == n_xlsx)
+    assert int(row["rows read"]) == n_csv
+    text = html["section_caveats"]
+    assert "under-reported" in text and "anonymised map points" in text and "only to the month" in text
+
+
+def test_geography_section_shows_repairs_and_coterminosity(rendered):
+    doc, html = rendered
+    repairs = _table(doc, "Repairs made to boundary files")
+    problems = set(repairs["problem"])
+    assert any("Z" in p for p in problems) and any("self-intersection" in p for p in problems)
+    summ = _table(doc, "Co-terminosity with wards")
+    assert set(summ["pair"]) == {"police neighbourhoods in wards", "small areas in wards"}
+    assert summ["index"].between(0, 1).all()
+    assert "<iframe" in html["section_geography"]
+    geo = _table(doc, "Geocoding per dataset").set_index("dataset")
+    ev = doc.workbench.intake.events
+    police = ev[ev["dataset"] == "police_street"]
+    assert int(geo.loc["police_street", "without coordinates"]) == int(police["easting"].isna().sum())
