@@ -78,3 +78,51 @@ def demo_document(demo_catalogue, tmp_path_factory):
                              run_date="2026-11-25", **params)
 
     return _open
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(demo_catalogue, tmp_path_factory):
+    """Every demo document rendered once per session, as ``assess demo`` does, plus an offline one.
+
+    Renders each entry of ``assessment.cli.DEMO_DOCUMENTS`` with ``run_document`` into one
+    folder (run date fixed at 2026-11-25), writes the index page over the documents that
+    rendered, and renders the strategic assessment again with ``offline=True`` into a second
+    folder (sharing the first folder's intake cache). A document whose run raises is recorded
+    in ``failures`` (stem -> message) instead of stopping the session, so the tests of the
+    other documents still run; tests of a failed document report its message.
+
+    Returns a ``types.SimpleNamespace`` with ``catalogue``, ``out`` (folder), ``runs``
+    (stem -> ``DocumentRun``), ``failures`` (stem -> str), ``index`` (path or None),
+    ``offline_out`` (folder), ``offline_run`` (``DocumentRun`` or None) and
+    ``offline_failure`` (str or None).
+    """
+    import types
+    import warnings
+
+    from assessment.cli import DEMO_DOCUMENTS
+    from assessment.reporting.execute import run_document
+    from assessment.reporting.index import write_index
+
+    run_date = "2026-11-25"
+    root = tmp_path_factory.mktemp("demo_outputs")
+    out, offline_out = root / "riverton", root / "riverton_offline"
+    runs, failures = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for document, params, stem in DEMO_DOCUMENTS:
+            try:
+                runs[stem] = run_document(document, demo_catalogue, out, output_name=stem,
+                                          parameters={"run_date": run_date, **params})
+            except Exception as exc:  # a colleague's document still in progress must not stop the others
+                failures[stem] = f"{type(exc).__name__}: {exc}"
+        index = write_index(out, demo_catalogue, list(runs.values())) if runs else None
+        offline_run, offline_failure = None, None
+        try:
+            offline_run = run_document("strategic_assessment", demo_catalogue, offline_out, offline=True,
+                                       output_name="strategic_assessment",
+                                       parameters={"run_date": run_date, "cache_dir": str(out / ".cache")})
+        except Exception as exc:
+            offline_failure = f"{type(exc).__name__}: {exc}"
+    return types.SimpleNamespace(catalogue=demo_catalogue, out=out, runs=runs, failures=failures, index=index,
+                                 offline_out=offline_out, offline_run=offline_run,
+                                 offline_failure=offline_failure)
