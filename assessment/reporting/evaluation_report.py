@@ -704,7 +704,8 @@ def section_its(doc: Document) -> Section:
     sec.add(f"From {s.start} the intervention wards recorded {obs:,.0f} located incidents against {cf:,.0f} projected from its "
             f"earlier trend and season ({100 * (obs - cf) / cf:+.1f}%).")
     sec.add(doc.figure(
-        _chart_its(ser, s.start, f"{s.category}: intervention wards, observed and counterfactual"),
+        _chart_its(ser, s.start, f"{s.category}: intervention wards, observed and counterfactual"
+                   + (" (relative to the comparison wards)" if full is not None else "")),
         "Interrupted time series: observed counts, the fitted segmented model and the counterfactual with its 95% band",
         alt=(f"Line chart of monthly counts in the intervention wards from {ser['month'].iloc[0]} to "
              f"{ser['month'].iloc[-1]}: observed points, the fitted line, and from {s.start} a dashed counterfactual "
