@@ -848,7 +848,10 @@ def section_places(doc: Document) -> Section:
         tab = tab.rename(columns={c: f"{noun} {c[6:]}" for c in year_cols} | {
             "cell_id": "cell", "increase_ratio": "rise against busiest earlier year (ratio)",
             "p_increase_adjusted": "p (rise, FDR-adjusted)", "households": "households (estimated)"})
+        tab["cell"] = tab["cell"].astype(str)
         sec.add(doc.table(tab, f"{label}: emerging hotspot cells by year",
+                          notes=["Counts are events inside each cell; a cell is classed by its Gi* neighbourhood (the "
+                                 "cell and the cells around it), so a cell with few events of its own can be emerging."],
                           decimals={"rise against busiest earlier year (ratio)": 2, "p (rise, FDR-adjusted)": 4,
                                     "households (estimated)": 0, "easting": 0, "northing": 0}))
     else:
