@@ -664,7 +664,7 @@ def section_patterns(doc: Document) -> Section:
     brk_cats = list(chart.loc[chart["break"] != "", "category"])
     sec.add(doc.figure(
         chart_bars(chart, label="category", value="pct_change", lower="ci_low", upper="ci_high", reference=0.0,
-                   title=f"Change in recorded crime, {y1} to {y3}", xlabel=f"% change {y1} to {y3} (95% CI)",
+                   title=f"Change in police-recorded crime and ASB, {y1} to {y3}", xlabel=f"% change {y1} to {y3} (95% CI)",
                    highlight=brk_cats),
         f"Percentage change in police-recorded crime by type from {y1} to {y3}, with 95% confidence intervals; "
         "types with a counting-rule change are highlighted",
