@@ -212,7 +212,8 @@ def test_measured_apportionment_error_population_beats_area(demo_workbench):
     beats = wb.neighbourhoods[["code", "geometry"]].rename(columns={"code": "beat"})
     beats = beats.assign(beat_area=beats.area)
     pieces = gpd.overlay(beats, wb.wards[["code", "geometry"]].rename(columns={"code": "ward"}), keep_geom_type=True)
-    est = (per_beat.reindex(pieces["beat"]).to_numpy() * pieces.area / pieces["beat_area"]).groupby(pieces["ward"]).sum()
+    share = pieces.area / pieces["beat_area"]
+    est = (per_beat.reindex(pieces["beat"]).to_numpy() * share).groupby(pieces["ward"]).sum()
     area = detail[detail["method"] == "area"].set_index("target_code")["apportioned"]
     np.testing.assert_allclose(area.to_numpy(), est.reindex(area.index, fill_value=0).to_numpy(), rtol=1e-9)
     ape = (100 * (est.reindex(exact.index) - exact).abs() / exact)
