@@ -64,15 +64,15 @@ def _transform_distinct(xs: np.ndarray, ys: np.ndarray, source_crs: str) -> tupl
     data.police.uk snaps locations to a limited set of anonymised map points, so a
     large file holds far fewer distinct points than rows.
     """
-    cx, ux = pd.factorize(xs)
-    cy, uy = pd.factorize(ys)
-    keys = cx.astype(np.int64) * max(len(uy), 1) + cy
-    kc, ku = pd.factorize(keys)
+    # one hash pass over (x, y) as a complex number: equal pairs, equal keys (the values
+    # are finite here; -0.0 and 0.0 may fall apart, which only costs a repeated transform)
+    pairs = np.empty(len(xs), dtype=np.complex128)
+    pairs.real, pairs.imag = xs, ys
+    kc, ku = pd.factorize(pairs)
     if len(ku) > 0.8 * len(xs):  # mostly distinct: transform directly
         return _transformer(source_crs).transform(xs, ys, errcheck=False)
-    px = np.asarray(ux)[ku // max(len(uy), 1)]
-    py = np.asarray(uy)[ku % max(len(uy), 1)]
-    e, n = _transformer(source_crs).transform(px, py, errcheck=False)
+    ku = np.asarray(ku)
+    e, n = _transformer(source_crs).transform(ku.real.copy(), ku.imag.copy(), errcheck=False)
     return np.asarray(e)[kc], np.asarray(n)[kc]
 
 

@@ -277,7 +277,10 @@ def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str) ->
 def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons) -> pd.DataFrame:
     q = reasons.quarantined
     src = [c for c in frame.columns if c not in EXTRA_COLUMNS]
-    sub = frame.iloc[np.flatnonzero(q)]
+    if not q.any():  # nothing quarantined: the empty frame's columns and dtypes, without a take
+        sub = frame.iloc[:0]
+    else:
+        sub = frame.iloc[np.flatnonzero(q)]
     out = pd.DataFrame({
         "dataset": pd.Series(key, index=sub.index, dtype="str"),
         "source_file": sub["source_file"],

@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import warnings
 from pathlib import Path
 
@@ -120,11 +121,44 @@ def _finish(frame: pd.DataFrame, path: Path, bad: list[tuple[int, str]], header_
         problem = problem.iloc[order].reset_index(drop=True)
     else:
         rows = np.arange(1, n_good + 1, dtype=np.int64)
-    frame["source_file"] = pd.Series(path.name, index=frame.index, dtype="str")
+    frame["source_file"] = repeated_text(path.name, len(frame), frame.index)
     frame["source_row"] = rows.astype(np.int64)
     frame["read_problem"] = pd.Series(problem.to_numpy(dtype=object), index=frame.index, dtype="str") \
-        if bad else pd.Series(np.nan, index=frame.index, dtype="str")
+        if bad else pd.Series(pd.array(pa.nulls(len(frame), pa.large_string()), dtype="str"), index=frame.index)
     return frame
+
+
+def repeated_text(value: str, n: int, index: pd.Index | None = None) -> pd.Series:
+    """A ``str`` Series holding ``value`` ``n`` times, built as one Arrow buffer.
+
+    Much cheaper than ``pd.Series(value, index=..., dtype="str")`` on millions of rows,
+    which makes a Python-level ``take`` over the repeated scalar.
+    """
+    raw = value.encode("utf-8")
+    offsets = np.arange(n + 1, dtype=np.int64) * len(raw)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw * n))
+    return pd.Series(pd.array(arr, dtype="str"), index=index)
+
+
+def _may_hold_quoted_line_breaks(path: Path, header_row: int, encoding: str) -> bool:
+    """False when no data line can hold a quoted field (no quote character after the header).
+
+    A field can only swallow a line break inside quotes, so a file whose data lines hold
+    no ``"`` needs no line count. Scanned with ``mmap`` (a memchr, no copy). For encodings
+    where ``"`` and newline are not single ASCII bytes the answer is always True.
+    """
+    if '"'.encode(encoding) != b'"' or "\n".encode(encoding) != b"\n":
+        return True
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        pos = 0
+        for _ in range(header_row):
+            nl = mm.find(b"\n", pos)
+            if nl < 0:
+                return False  # no data lines at all
+            pos = nl + 1
+        if mm[:pos].count(b'"') % 2:  # a quoted header field runs over a line break
+            return True
+        return mm.find(b'"', pos) >= 0
 
 
 def _line_count(path: Path) -> int:
@@ -206,7 +240,8 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
                         f"expected {row.expected_columns} fields, got {row.actual_columns}: {text!r}"))
             return "skip"
 
-        types = {c: (pa.float64() if c in floats else pa.string()) for c in columns}
+        # large_string is pandas' own ``str`` storage: to_pandas() is then zero-copy
+        types = {c: (pa.float64() if c in floats else pa.large_string()) for c in columns}
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(skip_rows=header_row - 1, encoding=enc_now,
@@ -252,12 +287,13 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
             f"declare the file's encoding in the catalogue (e.g. encoding: cp1252)"
         ) from None
     broken = None
-    if not newlines_in_values and _line_count(path) - header_row > table.num_rows + len(bad):
+    if (not newlines_in_values and _may_hold_quoted_line_breaks(path, header_row, enc)
+            and _line_count(path) - header_row > table.num_rows + len(bad)):
         # more lines than records: a quoted field swallowed line breaks (or blank lines); find which
         import pyarrow.compute as pc
 
         for col in table.columns:
-            if pa.types.is_string(col.type):
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
                 hit = pc.fill_null(pc.match_substring(col, "\n"), False)
                 if pc.any(hit).as_py():
                     broken = hit if broken is None else pc.or_(broken, hit)
