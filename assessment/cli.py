@@ -7,6 +7,7 @@ dataset, file, row and column); 2 a bad command line.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,12 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
         key, value = item.split("=", 1)
         if not key.isidentifier():
             raise argparse.ArgumentTypeError(f"--param key must be a Python identifier, got {key!r}")
-        params[key] = yaml.safe_load(value) if value else ""
+        parsed = yaml.safe_load(value) if value else ""
+        # YAML reads 2026-11-25 as a date, which papermill cannot pass to a notebook (JSON):
+        # keep dates as the ISO text the notebooks expect.
+        if isinstance(parsed, (dt.date, dt.datetime)):
+            parsed = parsed.isoformat()
+        params[key] = parsed
     return params
 
 
