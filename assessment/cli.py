@@ -75,7 +75,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if wanted and stem not in wanted and document not in wanted:
             continue
         runs.append(
-            run_document(document, paths.DEMO_CATALOGUE, out, parameters=params, offline=args.offline,
+            run_document(document, paths.DEMO_CATALOGUE, out, parameters=params, offline=not args.online,
                          progress=_say, output_name=stem)
         )
     index = write_index(out, paths.DEMO_CATALOGUE, runs)
@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build the synthetic Riverton partnership and render every document")
     demo.add_argument("--out", help="output folder (default outputs/riverton)")
     demo.add_argument("--seed", type=int, default=2026, help="generator seed (default 2026)")
-    demo.add_argument("--offline", action="store_true", help="inline map libraries for use without network")
+    demo.add_argument("--online", action="store_true",
+                      help="load the map library from its CDN instead of inlining it (smaller files, needs network)")
     demo.add_argument("--regenerate", action="store_true", help="rebuild the raw files even if present")
     demo.add_argument("--only", nargs="*", help="render only these documents (e.g. strategic_assessment)")
     demo.set_defaults(func=_cmd_demo)

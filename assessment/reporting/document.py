@@ -78,6 +78,7 @@ class Document:
         notes: list[str] | None = None,
         decimals: dict[str, int] | None = None,
         max_rows: int | None = 60,
+        margins: str | None = None,
     ) -> TableView:
         """Register a table: apply disclosure control, write it to ``tables/`` and return its view.
 
@@ -96,6 +97,11 @@ class Document:
             Columns holding counts subject to suppression.
         rate_columns : dict, optional
             Rate column -> the count column it derives from; suppressed with it.
+        margins : {'both', 'row_totals', 'column_totals', 'none'}, optional
+            Which totals to publish with a suppressed table. By default a Total row is added
+            (and a Total column when there are several count columns). Use ``'column_totals'``
+            when adding across count columns means nothing (e.g. people and incidents), or
+            ``'none'`` for the threshold rule alone when no total is published.
         """
         check_dataframe(frame, "frame")
         check_type(caption, "caption", str)
@@ -105,7 +111,7 @@ class Document:
         published = frame
         if sensitivity != "public" and count_columns:
             published, footnote = self._publish(frame, list(count_columns), sensitivity, rate_columns or {},
-                                                number, caption)
+                                                number, caption, margins)
             if footnote:
                 notes.append(footnote)
         csv_name = f"{self.name}-{number:02d}-{slugify(caption)}.csv"
@@ -115,13 +121,21 @@ class Document:
         return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows, sensitivity)
 
     def _publish(self, frame: pd.DataFrame, count_columns: list[str], sensitivity: str,
-                 rate_columns: dict[str, str], number: int, caption: str) -> tuple[pd.DataFrame, str]:
+                 rate_columns: dict[str, str], number: int, caption: str,
+                 margins: str | None = None) -> tuple[pd.DataFrame, str]:
         """Primary and secondary suppression; the unsuppressed table goes to the restricted folder only."""
         from ..disclosure import suppress_rates, suppress_table
 
-        margins = "column_totals" if len(count_columns) == 1 else "both"
+        margins = margins or ("column_totals" if len(count_columns) == 1 else "both")
         result = suppress_table(frame, count_columns, self.threshold, sensitivity, margins=margins)
-        published = result.display
+        published = result.display.copy()
+        labels = [c for c in published.columns if c not in count_columns and c != "Total" and c not in rate_columns]
+        if len(published) > len(frame) and labels:
+            # The Total row added for disclosure control: label it, leave other labels blank.
+            total = published.index[-1]
+            published[labels] = published[labels].astype(object)
+            published.loc[total, labels] = ""
+            published.loc[total, labels[0]] = "Total"
         if rate_columns:
             published = suppress_rates(published, rate_columns, mask=result.mask, marker="[c]")
         if result.mask.to_numpy().any():

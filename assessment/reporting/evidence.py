@@ -185,6 +185,11 @@ def evidence_grid(doc: Document) -> gpd.GeoDataFrame:
     return _cached(doc, "grid", lambda: hotspots.hotspot_grid(doc.workbench.boundary, clip=doc.workbench.boundary))
 
 
+def evidence_weights(doc: Document):
+    """Gi* neighbour weights for the analysis grid, built once per document and reused."""
+    return _cached(doc, "grid_weights", lambda: hotspots.hotspot_weights(evidence_grid(doc)))
+
+
 def points_of(events: pd.DataFrame) -> gpd.GeoDataFrame:
     """Events with coordinates as a point GeoDataFrame in EPSG:27700."""
     ev = events[events["easting"].notna() & events["northing"].notna()]
@@ -199,7 +204,11 @@ def hotspot_count_grid(doc: Document, categories: list[str], months: list[str] |
     def build() -> gpd.GeoDataFrame:
         ev = evidence_police(doc)
         pts = points_of(ev[ev["category"].isin(categories) & ev["month"].isin(months)])
-        return hotspots.hotspot_count(pts, evidence_grid(doc))
+        with warnings.catch_warnings():
+            # Points beyond the clipped grid (just outside the boundary) are reported by intake and
+            # geography already; the grid covers the partnership only.
+            warnings.simplefilter("ignore", UserWarning)
+            return hotspots.hotspot_count(pts, evidence_grid(doc))
 
     return _cached(doc, key, build)
 
@@ -208,7 +217,8 @@ def evidence_hotspots(doc: Document, categories: list[str], months: list[str] | 
     """Gi* hot spots (FDR-corrected) for some crime types over some months."""
     months = months or last_year(doc)
     key = f"gistar-{','.join(categories)}-{months[0]}-{months[-1]}"
-    return _cached(doc, key, lambda: hotspots.hotspot_gistar(hotspot_count_grid(doc, categories, months)))
+    return _cached(doc, key, lambda: hotspots.hotspot_gistar(hotspot_count_grid(doc, categories, months),
+                                                              weights=evidence_weights(doc)))
 
 
 def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDataFrame:
@@ -219,7 +229,7 @@ def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDat
         ev = evidence_police(doc)
         ev = ev[ev["category"].isin(categories)].copy()
         ev["date"] = pd.PeriodIndex(ev["month"], freq="M").to_timestamp()
-        return hotspots.hotspot_classify(points_of(ev), evidence_grid(doc), periods="Y")
+        return hotspots.hotspot_classify(points_of(ev), evidence_grid(doc), periods="Y", weights=evidence_weights(doc))
 
     return _cached(doc, key, build)
 
