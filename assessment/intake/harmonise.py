@@ -50,7 +50,7 @@ from assessment.checks import check_choice, check_type
 from assessment.errors import AssessmentError, IntakeError, SharingRefused
 from assessment.intake import police_uk
 from assessment.intake.coords import to_bng
-from assessment.intake.dates import is_month_only, month_strings, parse_dates, text_from_codes
+from assessment.intake.dates import is_month_only, month_strings, parse_date_codes, parse_dates, text_from_codes
 from assessment.intake.quality import (
     COMPLETENESS_COLUMNS,
     COVERAGE_COLUMNS,
@@ -73,7 +73,7 @@ from assessment.intake.sharing import (
     pseudonymise_columns,
     sharing_register,
 )
-from assessment.intake.tables import EXTRA_COLUMNS, read_csv_table, read_xlsx_table
+from assessment.intake.tables import EXTRA_COLUMNS, read_csv_table, read_xlsx_table, repeated_text
 
 EVENT_COLUMNS = ["dataset", "agency", "event_id", "source_file", "source_row", "date", "month", "category",
                  "theme", "easting", "northing", "location", "area_code", "is_repeat", "duplicate_id"]
@@ -261,16 +261,39 @@ def _window_months(catalogue: Catalogue, window: tuple[str, str] | None | bool) 
     return start, end
 
 
-def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str) -> tuple[pd.Series, pd.Series]:
-    """Parse the mapped date column; quarantine missing and unparseable; return (date, month)."""
+def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str,
+                window: tuple[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
+    """Parse the mapped date column; quarantine missing, unparseable and (when ``window``
+    is given) outside-the-window dates; return (date, month).
+
+    Each distinct source value is parsed, given its month and checked against the
+    window once; the results are broadcast to the rows by their codes.
+    """
     raw = _text(frame, col)
     fmt = ds.date_format or "%Y-%m"
-    parsed = parse_dates(raw, fmt)
-    reasons.mark(raw.isna().to_numpy(), "date missing", f"{col} is empty")
-    reasons.mark((parsed.isna() & raw.notna()).to_numpy(), "unparseable date",
-                 (f"{col} must match {fmt!r}, got ", raw))
-    month = month_strings(parsed)
-    date = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]") if is_month_only(fmt) else parsed
+    codes, parsed_u = parse_date_codes(raw, fmt)
+    bad_u = np.isnat(parsed_u)
+    has = codes >= 0
+    safe = np.where(has, codes, 0)
+    reasons.mark(~has, "date missing", f"{col} is empty")
+    if bad_u.any():
+        reasons.mark(has & bad_u[safe], "unparseable date",
+                     (f"{col} must match {fmt!r}, got ", raw))
+    month_u = parsed_u.astype("datetime64[M]")
+    labels = np.datetime_as_string(month_u, unit="M").tolist()
+    month_codes = np.where(has & ~bad_u[safe], codes, -1) if len(bad_u) else codes
+    month = text_from_codes(labels, month_codes, frame.index)
+    if window is not None and len(month_u):
+        with np.errstate(invalid="ignore"):
+            out_u = ~bad_u & ((month_u < np.datetime64(window[0], "M")) | (month_u > np.datetime64(window[1], "M")))
+        if out_u.any():
+            reasons.mark((month_codes >= 0) & out_u[safe], "date outside the window",
+                         (f"month must lie in {window[0]}..{window[1]}, got ", month))
+    if is_month_only(fmt):
+        date = pd.Series(np.full(len(frame), np.datetime64("NaT", "ns")), index=frame.index)
+    else:
+        date = pd.Series(np.where(month_codes >= 0, parsed_u[safe] if len(parsed_u) else np.datetime64("NaT", "ns"),
+                                  np.datetime64("NaT", "ns")), index=frame.index, dtype="datetime64[ns]")
     return date, month
 
 
@@ -390,12 +413,8 @@ def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset,
 
 def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     cols = ds.columns
-    date, month = _mark_dates(frame, ds, reasons, cols["date"]) if "date" in cols else (
+    date, month = _mark_dates(frame, ds, reasons, cols["date"], window) if "date" in cols else (
         pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"), pd.Series(np.nan, index=frame.index, dtype="str"))
-    if window is not None and "date" in cols:
-        outside = month.notna() & ((month < window[0]) | (month > window[1]))
-        reasons.mark(outside.to_numpy(), "date outside the window",
-                     (f"month must lie in {window[0]}..{window[1]}, got ", month))
     east, north = _coordinates(frame, ds, reasons, boundary)
     category, theme = _categories(frame, ds, catalogue, reasons)
     event_id = _text(frame, cols.get("event_id"))
@@ -404,8 +423,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     keep = ~reasons.quarantined
     n_keep = int(keep.sum())
     base = {
-        "dataset": pd.Series(key, index=range(n_keep), dtype="str"),
-        "agency": pd.Series(ds.agency, index=range(n_keep), dtype="str"),
+        "dataset": repeated_text(key, n_keep),
+        "agency": repeated_text(ds.agency, n_keep),
     }
     take = {
         "event_id": event_id,
@@ -423,7 +442,7 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     }
     every = bool(keep.all())
     pick = (lambda v: v.reset_index(drop=True)) if every else (lambda v: v[keep].reset_index(drop=True))  # noqa: E731
-    out = pd.DataFrame({**base, **{k: pick(v) for k, v in take.items()}})
+    out = pd.DataFrame({**base, **{k: pick(v) for k, v in take.items()}}, copy=False)  # no block stacking
     out["is_repeat"] = False
     if ds.duplicates is not None and n_keep:
         out["is_repeat"] = flag_repeats(out["easting"].to_numpy(), out["northing"].to_numpy(), out["date"],

@@ -97,7 +97,6 @@ def _check_columns(columns: list[str], required: list[str] | tuple[str, ...], la
 def _finish(frame: pd.DataFrame, path: Path, bad: list[tuple[int, str]], header_row: int) -> pd.DataFrame:
     """Append source_file/source_row/read_problem, slotting unreadable rows back in place."""
     n_good = len(frame)
-    problem = pd.Series(pd.NA, index=range(n_good), dtype="str")
     if bad:
         bad_rows = np.array([max(number - header_row, 1) for number, _ in bad], dtype=np.int64)
         total = n_good + len(bad)
@@ -122,7 +121,7 @@ def _finish(frame: pd.DataFrame, path: Path, bad: list[tuple[int, str]], header_
     else:
         rows = np.arange(1, n_good + 1, dtype=np.int64)
     frame["source_file"] = repeated_text(path.name, len(frame), frame.index)
-    frame["source_row"] = rows.astype(np.int64)
+    frame["source_row"] = rows.astype(np.int64, copy=False)
     frame["read_problem"] = pd.Series(problem.to_numpy(dtype=object), index=frame.index, dtype="str") \
         if bad else pd.Series(pd.array(pa.nulls(len(frame), pa.large_string()), dtype="str"), index=frame.index)
     return frame
