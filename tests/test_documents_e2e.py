@@ -592,3 +592,18 @@ def test_offline_rendering_inlines_leaflet(demo_outputs):
     for mp in maps:
         assert not re.search(r'<(script|link)\b[^>]*\b(src|href)="https?://', mp), "offline map loads from the network"
         assert "L.map(" in mp or "L.map (" in mp
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_maps_need_nothing_but_leaflet_from_the_network(demo_outputs, stem):
+    """Each map page loads exactly Leaflet's script and stylesheet from outside, so ``offline`` can inline them.
+
+    ``maps.map_page(offline=True)`` inlines exactly one Leaflet script and stylesheet and
+    refuses otherwise; a map built on folium's defaults (jQuery, Bootstrap, Font Awesome,
+    awesome-markers) needs third-party hosts and cannot be rendered offline.
+    """
+    page = page_text(demo_outputs, stem)
+    for i, mp in enumerate(map_pages(page), start=1):
+        external = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="(https?://[^"]+)"', mp)
+        names = sorted(u.rsplit("/", 1)[-1] for u in external)
+        assert names == ["leaflet.css", "leaflet.js"], f"{stem} map {i} loads {external}"
