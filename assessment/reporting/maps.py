@@ -26,8 +26,8 @@ from ..checks import check_geodataframe, check_type
 # suppressed or missing areas. Source: Brewer, C. A. (2002) ColorBrewer.org.
 PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_DATA = "#bdbdbd"
-_LEAFLET_JS = re.compile(r'<script src="[^"]*leaflet[^"]*\.js"></script>')
-_LEAFLET_CSS = re.compile(r'<link rel="stylesheet" href="[^"]*leaflet[^"]*\.css"/>')
+_LEAFLET_JS = re.compile(r'<script src="[^"]*/leaflet\.js"></script>')
+_LEAFLET_CSS = re.compile(r'<link rel="stylesheet" href="[^"]*/leaflet\.css"/>')
 
 
 def _leaflet_asset(name: str) -> str:
@@ -53,7 +53,14 @@ def _base_map(gdf_wgs: Any, basemap: bool) -> Any:
 
 
 def map_page(fmap: Any, offline: bool = False) -> str:
-    """Render a folium map to a complete HTML page; with ``offline`` inline Leaflet."""
+    """Render a folium map to a complete HTML page; with ``offline`` inline Leaflet.
+
+    Only Leaflet itself is kept among folium's default libraries (jQuery, Bootstrap and the
+    icon fonts serve markers and popups these maps do not use), so a map built anywhere in
+    the package loads nothing else from third-party hosts.
+    """
+    fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
+    fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
     page = fmap.get_root().render()
     if offline:
         js = _leaflet_asset("leaflet.js").replace("</script>", "<\\/script>")
