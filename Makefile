@@ -34,7 +34,8 @@ browser:
 ## JupyterLab on the notebooks, against the demo catalogue
 lab: $(STAMP)
 	@test -f data/raw/.seed || $(VENV)/bin/assess generate-demo
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	ASSESSMENT_PSEUDONYM_KEY=$${ASSESSMENT_PSEUDONYM_KEY:-riverton-demo-key-not-for-real-data} \
+	  $(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 ## Benchmarks (not tests): figures go to docs/BENCHMARKS.md by hand
 bench: $(STAMP)
