@@ -58,22 +58,26 @@ def _as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return arr, ~np.isnan(arr)
 
 
-def _transform_distinct(xs: np.ndarray, ys: np.ndarray, source_crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Transform each distinct (x, y) pair once and broadcast back.
+def _transform_distinct(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
+                        source_crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Transform each distinct usable (x, y) pair once and broadcast back (NaN elsewhere).
 
     data.police.uk snaps locations to a limited set of anonymised map points, so a
-    large file holds far fewer distinct points than rows.
+    large file holds far fewer distinct points than rows. The pairs are factorised in
+    one hash pass as complex numbers (a NaN part makes the pair missing).
     """
-    # one hash pass over (x, y) as a complex number: equal pairs, equal keys (the values
-    # are finite here; -0.0 and 0.0 may fall apart, which only costs a repeated transform)
     pairs = np.empty(len(xs), dtype=np.complex128)
     pairs.real, pairs.imag = xs, ys
-    kc, ku = pd.factorize(pairs)
-    if len(ku) > 0.8 * len(xs):  # mostly distinct: transform directly
-        return _transformer(source_crs).transform(xs, ys, errcheck=False)
-    ku = np.asarray(ku)
-    e, n = _transformer(source_crs).transform(ku.real.copy(), ku.imag.copy(), errcheck=False)
-    return np.asarray(e)[kc], np.asarray(n)[kc]
+    unusable = ~ok & ~np.isnan(xs) & ~np.isnan(ys)  # present but invalid: left out, so NaN
+    if unusable.any():
+        pairs[unusable] = complex(np.nan, np.nan)
+    codes, uniques = pd.factorize(pairs, use_na_sentinel=True)
+    uniques = np.asarray(uniques)
+    e, n = _transformer(source_crs).transform(uniques.real.copy(), uniques.imag.copy(), errcheck=False)
+    # one NaN slot at the end: code -1 picks it
+    e = np.append(np.asarray(e, dtype="float64"), np.nan)
+    n = np.append(np.asarray(n, dtype="float64"), np.nan)
+    return e[codes], n[codes]
 
 
 def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
@@ -113,17 +117,14 @@ def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
         with np.errstate(invalid="ignore"):
             bad |= ~missing & finite & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
     ok = ~missing & ~bad
-    east = np.full(xs.shape, np.nan)
-    north = np.full(xs.shape, np.nan)
-    if ok.any():
-        e, n = _transform_distinct(xs[ok], ys[ok], source_crs)
-        east[ok], north[ok] = e, n
-        x0, y0, x1, y1 = GRID_BOUNDS
-        with np.errstate(invalid="ignore"):
-            outside = ok & ~((east >= x0) & (east <= x1) & (north >= y0) & (north <= y1))
+    east, north = _transform_distinct(xs, ys, ok, source_crs)
+    x0, y0, x1, y1 = GRID_BOUNDS
+    with np.errstate(invalid="ignore"):
+        outside = ok & ~((east >= x0) & (east <= x1) & (north >= y0) & (north <= y1))
+    if outside.any():
         bad |= outside
         ok &= ~outside
-        east[~ok] = np.nan
-        north[~ok] = np.nan
+        east[outside] = np.nan
+        north[outside] = np.nan
     codes = np.where(ok, 0, np.where(missing, 1, 2)).astype(np.int8)
     return east, north, pd.Categorical.from_codes(codes, categories=list(COORD_STATUSES))

@@ -99,15 +99,15 @@ def parse_dates(values: pd.Series, date_format: str) -> pd.Series:
     """
     check_type(values, "values", pd.Series)
     _check_format(date_format)
-    codes, arr = parse_date_codes(values, date_format)
+    codes, _, arr = parse_date_codes(values, date_format)
     if len(arr) == 0:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     out = np.where(codes >= 0, arr[np.clip(codes, 0, None)], np.datetime64("NaT", "ns"))
     return pd.Series(out, index=values.index, dtype="datetime64[ns]")
 
 
-def parse_date_codes(values: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndarray]:
-    """Parse each distinct value once: return (codes, parsed distinct values).
+def parse_date_codes(values: pd.Series, date_format: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse each distinct value once: return (codes, distinct values, parsed distinct values).
 
     ``codes`` (int64, one per row) index the distinct values, -1 where the value is
     missing; ``parsed`` is ``datetime64[ns]`` per distinct value (NaT where it cannot
@@ -120,7 +120,7 @@ def parse_date_codes(values: pd.Series, date_format: str) -> tuple[np.ndarray, n
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniq = pd.Series(uniques)
     if len(uniq) == 0:
-        return codes, np.array([], dtype="datetime64[ns]")
+        return codes, np.asarray(uniques, dtype=object), np.array([], dtype="datetime64[ns]")
     if date_format == "iso":
         parsed = _parse_iso(uniq.astype("str").str.strip())
     elif date_format == "excel":
@@ -128,7 +128,7 @@ def parse_date_codes(values: pd.Series, date_format: str) -> tuple[np.ndarray, n
     else:
         parsed = pd.to_datetime(uniq.astype("str").str.strip(), format=date_format, errors="coerce")
         parsed = parsed.astype("datetime64[ns]")
-    return codes, parsed.to_numpy(dtype="datetime64[ns]")
+    return codes, np.asarray(uniques, dtype=object), parsed.to_numpy(dtype="datetime64[ns]")
 
 
 def text_from_codes(labels, codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:

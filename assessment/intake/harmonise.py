@@ -271,7 +271,7 @@ def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str,
     """
     raw = _text(frame, col)
     fmt = ds.date_format or "%Y-%m"
-    codes, parsed_u = parse_date_codes(raw, fmt)
+    codes, raw_u, parsed_u = parse_date_codes(raw, fmt)
     bad_u = np.isnat(parsed_u)
     has = codes >= 0
     safe = np.where(has, codes, 0)
@@ -282,7 +282,10 @@ def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str,
     month_u = parsed_u.astype("datetime64[M]")
     labels = np.datetime_as_string(month_u, unit="M").tolist()
     month_codes = np.where(has & ~bad_u[safe], codes, -1) if len(bad_u) else codes
-    month = text_from_codes(labels, month_codes, frame.index)
+    if is_month_only(fmt) and not bad_u.any() and labels == raw_u.tolist():
+        month = raw  # every value already reads as its own YYYY-MM: the source text is the month
+    else:
+        month = text_from_codes(labels, month_codes, frame.index)
     if window is not None and len(month_u):
         with np.errstate(invalid="ignore"):
             out_u = ~bad_u & ((month_u < np.datetime64(window[0], "M")) | (month_u > np.datetime64(window[1], "M")))
@@ -308,8 +311,8 @@ def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons) -> pd.Dat
         "dataset": pd.Series(key, index=sub.index, dtype="str"),
         "source_file": sub["source_file"],
         "source_row": sub["source_row"],
-        "reason": pd.Series(reasons.reason[q], index=sub.index, dtype="str"),
-        "detail": pd.Series(reasons.detail[q], index=sub.index, dtype="str"),
+        "reason": pd.Series(reasons.reason[q] if len(sub) else [], index=sub.index, dtype="str"),
+        "detail": pd.Series(reasons.detail[q] if len(sub) else [], index=sub.index, dtype="str"),
     })
     return pd.concat([out, sub[src]], axis=1).reset_index(drop=True)
 
@@ -428,15 +431,15 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     }
     take = {
         "event_id": event_id,
-        "duplicate_id": pd.Series(id_repeated, index=frame.index),
+        "duplicate_id": pd.Series(id_repeated, index=frame.index, copy=False),
         "source_file": frame["source_file"],
         "source_row": frame["source_row"],
         "date": date,
         "month": month,
         "category": category,
         "theme": theme,
-        "easting": pd.Series(east, index=frame.index),
-        "northing": pd.Series(north, index=frame.index),
+        "easting": pd.Series(east, index=frame.index, copy=False),
+        "northing": pd.Series(north, index=frame.index, copy=False),
         "location": _text(frame, cols.get("location")),
         "area_code": _text(frame, cols.get("area_code")),
     }
@@ -623,7 +626,7 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
     months = data["month"] if "month" in data.columns else (
         month_strings(data["period_start"]) if "period_start" in data.columns else None)
     rec = quality_record(
-        key, ds.kind, ds.agency, files=len(files), rows_read=len(raw), reasons=reasons.reason,
+        key, ds.kind, ds.agency, files=len(files), rows_read=len(raw), reasons=reasons.reason if reasons.any else None,
         not_geocoded=not_geo, geocodable=len(data) if geocoded else None,
         duplicate_ids=int(data["duplicate_id"].sum()) if "duplicate_id" in data.columns else None,
         repeats=int(data["is_repeat"].sum()) if "is_repeat" in data.columns else None, months=months)

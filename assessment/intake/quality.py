@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from assessment.checks import check_dataframe, check_positive, check_type
 
@@ -74,9 +73,29 @@ class Reasons:
     """Assign at most one quarantine reason per row, first come first kept (vectorised)."""
 
     def __init__(self, n: int) -> None:
-        self.reason = np.full(n, None, dtype=object)
-        self.detail = np.full(n, None, dtype=object)
+        self._n = n
+        self._reason: np.ndarray | None = None  # object arrays made on first use only
+        self._detail: np.ndarray | None = None
         self._marked = np.zeros(n, dtype=bool)
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Each row's reason (object array, None when accepted)."""
+        if self._reason is None:
+            self._reason = np.full(self._n, None, dtype=object)
+        return self._reason
+
+    @property
+    def detail(self) -> np.ndarray:
+        """Each row's detail text (object array, None when accepted)."""
+        if self._detail is None:
+            self._detail = np.full(self._n, None, dtype=object)
+        return self._detail
+
+    @property
+    def any(self) -> bool:
+        """True when at least one row has a reason."""
+        return bool(self._marked.any())
 
     def mark(self, mask: np.ndarray | pd.Series, reason: str,
              detail: tuple | np.ndarray | pd.Series | str | None = None) -> None:
@@ -263,6 +282,8 @@ def flag_repeats(easting: np.ndarray, northing: np.ndarray, dates: pd.Series, *,
         codes, _ = pd.factorize(pd.Series(category).iloc[idx] if len(category) == len(e) else category)
         cols.append(codes.astype("float64") * 4.0)
     pts = np.column_stack(cols)
+    from scipy.spatial import cKDTree  # imported here: scipy is slow to import and only needed for this
+
     pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
     if len(pairs) == 0:
         return out
@@ -296,12 +317,15 @@ def field_completeness(frame: pd.DataFrame, fields: dict[str, str], dataset: str
     rows = []
     for field, col in fields.items():
         values = frame[col]
-        k = int(values.notna().sum())
-        if k and values.dtype == "str":  # text that is only spaces counts as empty
+        if values.dtype == "str":
             import pyarrow as pa
             import pyarrow.compute as pc
 
             arr = pa.array(values.array)
+            k = len(arr) - arr.null_count  # Arrow keeps the count: no pass over the values
+        else:
+            k = int(values.notna().sum())
+        if k and values.dtype == "str":  # text that is only spaces counts as empty
             spaced = pc.fill_null(pc.starts_with(arr, " "), False)  # blank text starts with a space
             if pc.any(spaced).as_py():
                 k -= int(values[spaced.to_numpy(zero_copy_only=False)].str.strip().eq("").sum())
@@ -321,14 +345,17 @@ def quality_record(dataset: str, kind: str, agency: str, *, files: int, rows_rea
     must equal ``rows_read``. ``share_geocoded`` is the share of accepted rows with
     coordinates among those ``geocodable`` (NaN when the dataset has no coordinates).
     """
-    reasons = np.full(rows_read, None, dtype=object) if reasons is None else np.asarray(reasons, dtype=object)
-    if len(reasons) != rows_read:
-        raise ValueError(f"`reasons` must have one entry per row read ({rows_read}), got {len(reasons)}")
-    quarantined = ~pd.isna(reasons)
+    if reasons is None:  # nothing quarantined
+        n_quarantined, counts = 0, pd.Series(dtype="int64")
+    else:
+        reasons = np.asarray(reasons, dtype=object)
+        if len(reasons) != rows_read:
+            raise ValueError(f"`reasons` must have one entry per row read ({rows_read}), got {len(reasons)}")
+        quarantined = ~pd.isna(reasons)
+        n_quarantined = int(quarantined.sum())
+        counts = pd.Series(reasons[quarantined]).value_counts()
     rec = {"dataset": dataset, "kind": kind, "agency": agency, "status": status, "files": files,
-           "rows_read": rows_read, "rows_accepted": int((~quarantined).sum()),
-           "rows_quarantined": int(quarantined.sum())}
-    counts = pd.Series(reasons[quarantined]).value_counts()
+           "rows_read": rows_read, "rows_accepted": rows_read - n_quarantined, "rows_quarantined": n_quarantined}
     for r in REASONS:
         rec[f"quarantined_{r.replace(' ', '_')}"] = int(counts.get(r, 0))
     rec["not_geocoded"] = not_geocoded
