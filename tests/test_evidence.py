@@ -1,0 +1,138 @@
+"""Tests for assessment/reporting/evidence.py on the demo partnership and on hand-built grids."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from assessment.reporting import evidence
+
+
+@pytest.fixture(scope="module")
+def doc(demo_document):
+    d = demo_document("strategic_assessment")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d.workbench  # noqa: B018 - build once for the module
+    return d
+
+
+# ---------------------------------------------------------------- ward-month counts
+
+def test_ward_month_counts_sum_to_accepted_police_rows(doc):
+    wm = evidence.evidence_ward_month_counts(doc)
+    q = doc.workbench.intake.quality.set_index("dataset").loc["police_street"]
+    window = set(doc.catalogue.partnership.window.months)
+    ev = doc.workbench.intake.events
+    police = ev[ev["dataset"] == "police_street"]
+    assert int(wm["count"].sum()) == int(police["month"].isin(window).sum())
+    assert police["month"].isin(window).all()  # the demo's police data lie in the window
+    assert int(wm["count"].sum()) == int(q["rows_accepted"])
+    assert list(wm.columns) == ["month", "ward_version", "ward_code", "ward_name", "count"]
+    assert not wm.duplicated(["month", "ward_version", "ward_code"]).any()
+
+
+def test_ward_month_unlocated_rows_kept(doc):
+    wm = evidence.evidence_ward_month_counts(doc)
+    ev = evidence.evidence_police(doc)
+    no_xy = ev["easting"].isna() | ev["northing"].isna()
+    assert int(wm.loc[wm["ward_code"] == "(no coordinates)", "count"].sum()) == int(no_xy.sum())
+    # rows with coordinates but no ward lie outside every ward of their version
+    outside = int(wm.loc[wm["ward_code"] == "(outside the partnership)", "count"].sum())
+    assert outside == int((~no_xy & ev["ward_code"].isna()).sum())
+
+
+def test_ward_month_counts_match_a_spatial_join_for_the_latest_year(doc):
+    wm = evidence.evidence_ward_month_counts(doc)
+    months = evidence.last_year(doc)
+    ev = evidence.evidence_police(doc)
+    pts = evidence.points_of(ev[ev["month"].isin(months)])
+    wards = doc.workbench.wards[["code", "geometry"]]
+    joined = gpd.sjoin(pts[["geometry"]], wards, predicate="intersects", how="inner")
+    joined = joined[~joined.index.duplicated()]  # a point on a shared edge counts once
+    expected = joined.groupby("code").size()
+    got = wm[wm["month"].isin(months) & wm["ward_code"].isin(wards["code"])].groupby("ward_code")["count"].sum()
+    assert int(got.sum()) == int(expected.sum())
+    # a point on a shared edge may be resolved to either neighbour; nothing else may differ
+    on_edge = int(pts["ward_code_on_edge"].fillna(False).astype(bool).sum())
+    diff = got.reindex(expected.index, fill_value=0) - expected
+    assert int(diff.abs().sum()) <= 2 * on_edge
+    names = dict(zip(wards["code"], doc.workbench.wards["name"]))
+    latest = wm[wm["ward_code"].isin(names)]
+    assert (latest["ward_name"] == latest["ward_code"].map(names)).all()
+
+
+# ---------------------------------------------------------------- grid
+
+def test_evidence_grid_covers_the_boundary(doc):
+    grid = evidence.evidence_grid(doc)
+    boundary = doc.workbench.boundary.geometry.union_all()
+    cells = grid.geometry.union_all()
+    assert boundary.difference(cells).area < 1e-6 * boundary.area
+    assert cells.difference(boundary).area < 1e-6 * boundary.area
+    assert grid["area"].sum() == pytest.approx(boundary.area, rel=1e-9)
+    assert grid["cell_id"].is_unique
+    assert evidence.evidence_grid(doc) is grid  # cached on the document
+
+
+# ---------------------------------------------------------------- hotspot_clusters
+
+def _cells(hot: set[tuple[int, int]], nrows=6, ncols=6, size=100.0) -> gpd.GeoDataFrame:
+    rows, cols = np.divmod(np.arange(nrows * ncols), ncols)
+    counts = (rows * 10 + cols + 1).astype(int)
+    flag = np.array(["hot" if (r, c) in hot else "not significant" for r, c in zip(rows, cols)])
+    return gpd.GeoDataFrame(
+        {"row": rows, "col": cols, "count": counts, "hotspot": flag},
+        geometry=[box(c * size, r * size, (c + 1) * size, (r + 1) * size) for r, c in zip(rows, cols)],
+        crs=27700)
+
+
+def test_two_separate_blocks_make_two_clusters():
+    block_a = {(0, 0), (0, 1), (1, 0), (1, 1)}           # 2 x 2 in the south-west
+    block_b = {(4, 3), (4, 4), (4, 5)}                   # a row of 3, well apart
+    cells = _cells(block_a | block_b)
+    out = evidence.hotspot_clusters(cells)
+    assert len(out) == 2
+    events_a = sum(r * 10 + c + 1 for r, c in block_a)
+    events_b = sum(r * 10 + c + 1 for r, c in block_b)
+    got = {int(r.cells): int(r.events) for r in out[["cells", "events"]].itertuples()}  # two summary rows
+    assert got == {4: events_a, 3: events_b}
+    assert list(out["events"]) == sorted(out["events"], reverse=True)
+    areas = sorted(out.geometry.area)
+    assert areas == pytest.approx([3 * 100.0 ** 2, 4 * 100.0 ** 2])
+    assert out.crs == cells.crs
+
+
+def test_diagonal_neighbours_join_under_queen_contiguity():
+    out = evidence.hotspot_clusters(_cells({(2, 2), (3, 3), (4, 4)}))
+    assert len(out) == 1 and int(out["cells"].iloc[0]) == 3
+    # a knight's-move gap does not touch
+    assert len(evidence.hotspot_clusters(_cells({(0, 0), (1, 2)}))) == 2
+
+
+def test_no_hot_cells_gives_empty_frame_and_custom_flag():
+    out = evidence.hotspot_clusters(_cells(set()))
+    assert out.empty and list(out.columns) == ["cluster", "cells", "events", "geometry"]
+    cells = _cells({(0, 0)}).assign(pattern="none")
+    cells.loc[(cells["row"] >= 4) & (cells["col"] >= 4), "pattern"] = "emerging"
+    out = evidence.hotspot_clusters(cells, flag="pattern", value="emerging")
+    assert len(out) == 1 and int(out["cells"].iloc[0]) == 4
+
+
+# ---------------------------------------------------------------- repeat locations
+
+def test_repeat_locations_against_a_plain_groupby(doc):
+    got = evidence.evidence_repeat_locations(doc)
+    ev = evidence.evidence_police(doc)
+    ev = ev[ev["month"].isin(evidence.last_year(doc)) & ev["easting"].notna()]
+    key = pd.DataFrame({"category": ev["category"].to_numpy(),
+                        "e": np.round(ev["easting"].to_numpy()), "n": np.round(ev["northing"].to_numpy())})
+    at_point = key.groupby(["category", "e", "n"])["e"].transform("size")
+    expected = (at_point >= 3).groupby(key["category"]).mean()
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False, atol=1e-12)
+    assert got.between(0, 1).all()
