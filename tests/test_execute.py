@@ -1,0 +1,143 @@
+"""Tests for assessment/reporting/execute.py: hashes, versions, committing outputs, a failing run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+
+import nbformat
+import pytest
+
+from assessment import __version__, paths
+from assessment.errors import DocumentError
+from assessment.reporting import execute
+
+
+def test_sha256_file_matches_hashlib(tmp_path):
+    data = bytes(range(256)) * 9000  # larger than one read chunk below
+    f = tmp_path / "blob.bin"
+    f.write_bytes(data)
+    assert execute.sha256_file(f) == hashlib.sha256(data).hexdigest()
+    assert execute.sha256_file(f, chunk=1000) == hashlib.sha256(data).hexdigest()
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert execute.sha256_file(empty) == hashlib.sha256(b"").hexdigest()
+
+
+def test_package_versions_keys():
+    versions = execute.package_versions()
+    assert set(versions) == {"python", "assessment", *execute.PACKAGES}
+    assert versions["assessment"] == __version__
+    assert versions["pandas"] == metadata.version("pandas")
+    assert all(isinstance(v, str) and v for v in versions.values())
+
+
+def test_input_hashes_cover_every_input(demo_catalogue):
+    hashes = execute.input_hashes(demo_catalogue)
+    root = demo_catalogue.parent
+    raw = [p for p in (root / "raw").rglob("*") if p.is_file()]
+    kml = [p for p in raw if p.suffix.lower() == ".kml"]
+    assert kml, "the demo partnership ships KML neighbourhood boundaries"
+    for p in raw:
+        key = str(p.relative_to(root))
+        assert key in hashes, key
+        assert hashes[key] == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert hashes[demo_catalogue.name] == hashlib.sha256(demo_catalogue.read_bytes()).hexdigest()
+    assert any(k.endswith("horizon_scan.yaml") for k in hashes)
+    assert list(hashes) == sorted(hashes)
+
+
+def _touch(path, text="x"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_commit_replaces_only_this_documents_tables(tmp_path):
+    staging, out = tmp_path / "staging", tmp_path / "out"
+    _touch(staging / "problem_profile.html", "new page")
+    _touch(staging / "tables" / "problem_profile-01-new.csv", "new")
+    _touch(staging / "notebooks" / "problem_profile.ipynb", "nb")
+    _touch(staging / "manifest.json", "{}")
+    _touch(staging / ".cache" / "workbench.pkl", "cache")
+    _touch(out / "problem_profile.html", "old page")
+    _touch(out / "tables" / "problem_profile-01-old.csv", "old")
+    _touch(out / "tables" / "problem_profile-07-gone.csv", "old")
+    _touch(out / "tables" / "problem_profile_violence-01-keep.csv", "other topic")
+    _touch(out / "tables" / "audit-01-keep.csv", "other document")
+    _touch(out / "manifest.json", '{"documents": {}}')
+    execute._commit(staging, out, "problem_profile")
+    tables = sorted(p.name for p in (out / "tables").iterdir())
+    assert tables == ["audit-01-keep.csv", "problem_profile-01-new.csv", "problem_profile_violence-01-keep.csv"]
+    assert (out / "problem_profile.html").read_text() == "new page"
+    assert (out / "notebooks" / "problem_profile.ipynb").read_text() == "nb"
+    assert (out / "manifest.json").read_text() == '{"documents": {}}'  # the manifest is merged elsewhere
+    assert not (out / ".cache").exists()
+
+
+def _failing_notebook(folder, name):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("catalogue = None\nout_dir = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('ward table is empty: 42')"),
+                nbformat.v4.new_code_cell("print('never reached')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def test_failing_cell_raises_document_error_and_keeps_previous_output(demo_catalogue, tmp_path, monkeypatch):
+    nb_dir = tmp_path / "notebooks"
+    _failing_notebook(nb_dir, "audit")
+    monkeypatch.setattr(paths, "NOTEBOOK_DIR", nb_dir)
+    # execute.py reaches the folder through the paths module; patch a module-level copy too if one appears
+    if hasattr(execute, "NOTEBOOK_DIR"):
+        monkeypatch.setattr(execute, "NOTEBOOK_DIR", nb_dir)
+    assert paths.notebook_path("audit") == nb_dir / "audit.ipynb"
+    out = tmp_path / "out"
+    _touch(out / "audit.html", "previous edition")
+    _touch(out / "tables" / "audit-01-old.csv", "a,b\n1,2\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(DocumentError) as err:
+        execute.run_document("audit", demo_catalogue, out, parameters={"run_date": "2026-11-25"})
+    msg = str(err.value)
+    assert "'audit'" in msg
+    # the injected-parameters cell comes after the tagged one, so the raising cell is code cell 3
+    assert "code cell 3" in msg
+    assert "raise ValueError('ward table is empty: 42')" in msg
+    assert "ValueError: ward table is empty: 42" in msg
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    # the executed notebook named in the message is kept for inspection
+    kept = msg.split("The executed notebook is kept at ")[1].split(";")[0]
+    executed = nbformat.read(kept, as_version=4)
+    assert any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
+
+
+def test_run_document_validates_document(demo_catalogue, tmp_path):
+    with pytest.raises(ValueError, match="`document` must be one of"):
+        execute.run_document("annual_report", demo_catalogue, tmp_path)
+    with pytest.raises(TypeError, match="`document` must be str"):
+        execute.run_document(None, demo_catalogue, tmp_path)
+
+
+def test_missing_notebook_is_a_document_error(demo_catalogue, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "NOTEBOOK_DIR", tmp_path / "none")
+    with pytest.raises(DocumentError, match="must have a notebook"):
+        execute.run_document("audit", demo_catalogue, tmp_path / "out")
+
+
+def test_write_manifest_merges_documents(tmp_path, demo_catalogue):
+    out = tmp_path / "out"
+    out.mkdir()
+    run_a = execute.DocumentRun("audit", out / "audit.html", out / "notebooks" / "audit.ipynb",
+                                [out / "tables" / "audit-01-x.csv"], {"run_date": "2026-11-25"}, {"total": 1.0})
+    run_b = execute.DocumentRun("evaluation", out / "evaluation.html", out / "notebooks" / "evaluation.ipynb",
+                                [], {}, {})
+    execute._write_manifest(out, demo_catalogue, run_a, {"a": "1"})
+    execute._write_manifest(out, demo_catalogue, run_b, {"a": "2"})
+    m = json.loads((out / "manifest.json").read_text())
+    assert set(m["documents"]) == {"audit", "evaluation"}
+    assert m["documents"]["audit"]["outputs"] == {"html": "audit.html", "notebook": "notebooks/audit.ipynb",
+                                                  "tables": ["tables/audit-01-x.csv"]}
+    assert m["inputs"] == {"a": "2"} and m["versions"]["assessment"] == __version__
