@@ -10,7 +10,12 @@ then times, each in a fresh subprocess so peak memory (``ru_maxrss``) is its own
   pointing at the file (read, dates, coordinates to EPSG:27700, category map,
   duplicate checks, quality accounting).
 
-Run: ``.venv/bin/python benchmarks/bench_intake.py [--rows N] [--repeat K]``.
+Modules are imported before the clock starts in both modes (the ``assessment``
+import time is reported apart, as ``import_seconds``, and in
+``ratio_best_with_imports``). Wall and CPU seconds, best and median of the
+repeats, and the load average are reported, since the machine may be shared.
+
+Run: ``.venv/bin/python benchmarks/bench_intake.py [--rows N] [--repeat K] [--keep DIR]``.
 The goal is intake within 3x the bare read.
 """
 
@@ -95,21 +100,29 @@ def write_catalogue(folder: Path) -> Path:
 
 
 def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
-    """Time one mode in this process; return seconds, rows and peak RSS."""
+    """Time one mode in this process; return seconds, CPU seconds, rows and peak RSS.
+
+    Module imports are done before the clock starts in both modes (pandas and pyarrow
+    for ``bare``; also the ``assessment`` modules for ``intake``, whose import time is
+    reported separately as ``import_seconds``): the comparison is of the work on the file.
+    The ``intake`` time covers loading the catalogue and ``intake_dataset``.
+    """
     import resource
 
     import pandas as pd
 
+    t_import = time.perf_counter()
+    if mode == "intake":
+        from assessment.catalogue import load_catalogue
+        from assessment.intake.harmonise import intake_dataset
+    import_seconds = time.perf_counter() - t_import
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu0 = usage0.ru_utime + usage0.ru_stime  # after the imports above, as for wall time
+    cpu0 = usage0.ru_utime + usage0.ru_stime
     t0 = time.perf_counter()
     if mode == "bare":
         frame = pd.read_csv(path, engine="pyarrow")
         rows = len(frame)
     else:
-        from assessment.catalogue import load_catalogue
-        from assessment.intake.harmonise import intake_dataset
-
         cat = load_catalogue(catalogue, check_files=False)
         res = intake_dataset(cat, "police_street", run_date="2025-06-01")
         rows = res.quality["rows_read"]
@@ -117,8 +130,8 @@ def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
     seconds = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu0
-    return {"mode": mode, "seconds": seconds, "cpu_seconds": cpu, "rows": int(rows),
-            "peak_mib": usage.ru_maxrss / 1024}
+    return {"mode": mode, "seconds": seconds, "cpu_seconds": cpu, "import_seconds": import_seconds,
+            "rows": int(rows), "peak_mib": usage.ru_maxrss / 1024}
 
 
 def machine() -> dict:
@@ -182,9 +195,12 @@ def main(argv: list[str] | None = None) -> int:
                          "best_cpu_seconds": round(min(x["cpu_seconds"] for x in runs), 2),
                          "rows_per_second": round(r["rows"] / r["seconds"]),
                          "peak_rss_mib": round(max(x["peak_mib"] for x in runs)),
-                         "all_seconds": [round(x["seconds"], 2) for x in runs]}
+                         "all_seconds": [round(x["seconds"], 2) for x in runs],
+                         "median_import_seconds": round(float(np.median([x["import_seconds"] for x in runs])), 2)}
         report["ratio_intake_to_bare"] = round(best["intake"]["seconds"] / best["bare"]["seconds"], 2)
         report["ratio_median"] = round(report["intake"]["median_seconds"] / report["bare"]["median_seconds"], 2)
+        report["ratio_best_with_imports"] = round(
+            min(x["seconds"] + x["import_seconds"] for x in results["intake"]) / best["bare"]["seconds"], 2)
         report["ratio_paired_median"] = round(float(np.median(
             [i["seconds"] / b["seconds"] for b, i in zip(results["bare"], results["intake"])])), 2)
         print(json.dumps(report, indent=2))
