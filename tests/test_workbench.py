@@ -1,0 +1,150 @@
+"""Tests for assessment/reporting/workbench.py on the demo partnership."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from assessment.catalogue import load_catalogue
+from assessment.reporting import workbench as wbm
+
+
+def test_every_event_dataset_present(demo_workbench, demo_catalogue):
+    cat = load_catalogue(demo_catalogue)
+    event_keys = {k for k, d in cat.datasets.items() if d.kind == "events"}
+    assert event_keys
+    assert set(demo_workbench.events["dataset"].unique()) == event_keys
+    accepted = demo_workbench.intake.quality.set_index("dataset")["rows_accepted"]
+    per = demo_workbench.events["dataset"].value_counts()
+    for key in event_keys:
+        assert per[key] == accepted[key], key
+
+
+@pytest.mark.parametrize("column,units", [("small_area_code", "small_areas"), ("ward_code", "wards"),
+                                          ("neighbourhood_code", "neighbourhoods")])
+def test_area_codes_assigned(demo_workbench, column, units):
+    ev = demo_workbench.events
+    assert column in ev.columns
+    has_xy = ev["easting"].notna() & ev["northing"].notna()
+    assert ev.loc[~has_xy, column].isna().all()
+    codes = ev[column].dropna().astype(str)
+    if units == "wards":  # any ward version in the registry
+        known = set().union(*(set(v.units["code"].astype(str)) for v in demo_workbench.registry.geographies["wards"]))
+    else:
+        known = set(getattr(demo_workbench, units)["code"].astype(str))
+    assert set(codes) <= known
+    # located points without a code lie outside the partnership; those with one lie in it
+    boundary = demo_workbench.boundary.geometry.union_all()
+    pts = shapely.points(ev["easting"].to_numpy(), ev["northing"].to_numpy())
+    inside = shapely.intersects(boundary, pts)
+    coded = ev[column].notna().to_numpy()
+    assert not (coded & ~inside).any()
+    assert not (has_xy.to_numpy() & inside & ~coded).any()
+
+
+def test_small_area_codes_match_a_point_in_polygon_test(demo_workbench):
+    ev = demo_workbench.events
+    sample = ev[ev["small_area_code"].notna()].sample(500, random_state=1)
+    sa = demo_workbench.small_areas
+    pts = shapely.points(sample["easting"].to_numpy(), sample["northing"].to_numpy())
+    geoms = sa.set_index(sa["code"].astype(str)).geometry
+    own = geoms.reindex(sample["small_area_code"].astype(str)).to_numpy()
+    assert shapely.intersects(own, pts).all()
+
+
+def test_assignment_report_adds_up(demo_workbench):
+    rep = demo_workbench.assignment
+    ev = demo_workbench.events
+    assert list(rep["geography"]) == ["small_areas", "wards", "neighbourhoods"]
+    assert (rep["n_points"] == rep["n_assigned"] + rep["n_outside"] + rep["n_no_coordinates"]).all()
+    assert (rep["n_points"] == len(ev)).all()
+    no_xy = int((ev["easting"].isna() | ev["northing"].isna()).sum())
+    assert (rep["n_no_coordinates"] == no_xy).all()
+    cols = {"small_areas": "small_area_code", "wards": "ward_code", "neighbourhoods": "neighbourhood_code"}
+    for _, r in rep.iterrows():  # three report rows
+        assert r["n_assigned"] == ev[cols[r["geography"]]].notna().sum()
+
+
+_KML_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="known: the neighbourhoods (WGS84 KML, reprojected) leave ~2,300 m2 of small areas uncovered at their "
+           "edges, and workbench._population drops the residents apportioned to those gaps (about 2 of 149,065)")
+
+
+@pytest.mark.parametrize("units", ["wards", pytest.param("neighbourhoods", marks=_KML_GAP), "boundary"])
+def test_populations_sum_to_the_small_area_total(demo_workbench, units):
+    sa = demo_workbench.small_areas
+    gdf = getattr(demo_workbench, units)
+    total = float(sa["population"].sum())
+    assert total > 0
+    assert float(gdf["population"].sum()) == pytest.approx(total, rel=1e-6)
+    assert float(gdf["households"].sum()) == pytest.approx(float(sa["households"].sum()), rel=1e-6)
+    assert (gdf["population"] >= 0).all()
+
+
+def test_neighbourhood_population_loss_is_only_the_kml_gap(demo_workbench):
+    sa = demo_workbench.small_areas
+    hoods = demo_workbench.neighbourhoods
+    gap = sa.geometry.union_all().difference(hoods.geometry.union_all()).area
+    assert gap < 1e-4 * sa.area.sum()
+    lost = float(sa["population"].sum() - hoods["population"].sum())
+    assert 0 <= lost < 1e-4 * float(sa["population"].sum())
+
+
+def test_dataset_events_in_window(demo_workbench):
+    window = demo_workbench.window
+    assert len(window) == 36 and window[0] == "2023-01" and window[-1] == "2025-12"
+    fire = demo_workbench.dataset_events("fire_deliberate")
+    ev = demo_workbench.events
+    assert len(fire) == int(((ev["dataset"] == "fire_deliberate") & ev["month"].isin(window)).sum())
+    assert set(fire["dataset"]) == {"fire_deliberate"}
+
+
+def test_cache_round_trip(demo_catalogue, demo_workbench, tmp_path):
+    cat = load_catalogue(demo_catalogue)
+    when = dt.date(2026, 11, 25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = wbm.load_workbench(cat, run_date=when, cache_dir=tmp_path / "cache")
+        cached = list((tmp_path / "cache").glob("workbench-*.pkl"))
+        assert len(cached) == 1
+        second = wbm.load_workbench(demo_catalogue, run_date=when, cache_dir=tmp_path / "cache",
+                                    out_dir=tmp_path / "run")
+    assert second is not first
+    pd.testing.assert_frame_equal(second.events, first.events)
+    pd.testing.assert_frame_equal(second.events, demo_workbench.events)
+    pd.testing.assert_frame_equal(second.assignment, first.assignment)
+    assert (tmp_path / "run" / "quality" / "intake.csv").is_file()  # written from the cached result
+    # a different run date is a different cache entry
+    assert wbm._cache_key(cat, when) != wbm._cache_key(cat, dt.date(2026, 11, 26))
+
+
+def test_coterminosity_report(demo_catalogue, tmp_path):
+    messages = []
+    text = wbm.coterminosity_report(demo_catalogue, "neighbourhoods", "wards", out_dir=tmp_path,
+                                    progress=messages.append)
+    stem = "coterminosity_neighbourhoods_to_wards"
+    for part in ("units", "summary", "split"):
+        assert (tmp_path / "tables" / f"{stem}_{part}.csv").is_file()
+    assert (tmp_path / f"{stem}.html").is_file()
+    units = pd.read_csv(tmp_path / "tables" / f"{stem}_units.csv", dtype={"source_code": str})
+    split = units.loc[~units["coterminous"].astype(bool), "source_code"]
+    summary = pd.read_csv(tmp_path / "tables" / f"{stem}_summary.csv").iloc[0]
+    assert len(split) == int(summary["n_split"])
+    assert len(split) > 0, "the demo's police neighbourhoods cut across wards"
+    for code in split:
+        assert re.search(rf"\b{re.escape(code)}\b", text), code
+    assert f"{int(summary['n_coterminous'])} of {len(units)} units coterminous; {len(split)} split" in text
+    assert f"{float(summary['index']):.3f}" in text
+    assert messages and "Wrote 3 tables" in messages[-1]
+
+
+def test_coterminosity_report_rejects_unknown_geography(demo_catalogue):
+    with pytest.raises(ValueError, match=r"--to must be a geography of the catalogue .* got 'parishes'"):
+        wbm.coterminosity_report(demo_catalogue, "wards", "parishes")
