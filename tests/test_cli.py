@@ -1,0 +1,116 @@
+"""Tests for assessment/cli.py: the parser, exit codes and messages of ``assess``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+
+from assessment import __version__
+from assessment.cli import _parse_params, build_parser, main
+
+
+# ---------------------------------------------------------------- parser
+
+@pytest.mark.parametrize("argv,missing", [
+    (["run", "audit", "--out", "o"], "--catalogue"),
+    (["run", "audit", "--catalogue", "c"], "--out"),
+    (["run", "--catalogue", "c", "--out", "o"], "document"),
+    (["validate"], "--catalogue"),
+    (["coterminosity", "--catalogue", "c", "--to", "wards"], "--from"),
+    (["coterminosity", "--catalogue", "c", "--from", "beats"], "--to"),
+    (["coterminosity", "--from", "a", "--to", "b"], "--catalogue"),
+    (["fetch-police", "--from", "2024-01", "--to", "2024-02", "--dest", "d"], "--force"),
+    (["fetch-police", "--force", "x", "--to", "2024-02", "--dest", "d"], "--from"),
+    (["fetch-police", "--force", "x", "--from", "2024-01", "--dest", "d"], "--to"),
+    (["fetch-police", "--force", "x", "--from", "2024-01", "--to", "2024-02"], "--dest"),
+])
+def test_required_arguments(argv, missing, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "required" in err and missing in err
+
+
+def test_parser_accepts_full_command_lines():
+    p = build_parser()
+    a = p.parse_args(["run", "problem-profile", "--catalogue", "c.yaml", "--out", "o", "--param", "topic=burglary",
+                      "--param", "run_date=2026-11-25", "--offline"])
+    assert (a.document, a.catalogue, a.out, a.param, a.offline) == (
+        "problem-profile", "c.yaml", "o", ["topic=burglary", "run_date=2026-11-25"], True)
+    a = p.parse_args(["coterminosity", "--catalogue", "c", "--from", "neighbourhoods", "--to", "wards"])
+    assert (a.from_geog, a.to_geog, a.out) == ("neighbourhoods", "wards", None)
+    a = p.parse_args(["demo"])
+    assert (a.seed, a.online, a.regenerate, a.only) == (2026, False, False, None)
+    a = p.parse_args(["generate-demo", "--dest", "d", "--seed", "7"])
+    assert (a.dest, a.seed) == ("d", 7)
+
+
+@pytest.mark.parametrize("argv", [[], ["nonsense"], ["run", "annual-report", "--catalogue", "c", "--out", "o"],
+                                  ["demo", "--seed", "abc"], ["validate", "--catalogue", "c", "--bogus"]])
+def test_bad_command_line_returns_2(argv, capsys):
+    assert main(argv) == 2
+    assert "usage: assess" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"assess {__version__}"
+
+
+# ---------------------------------------------------------------- --param
+
+def test_parse_params_types():
+    got = _parse_params(["topic=burglary", "n=3", "alpha=0.05", "flag=true", "run_date=2026-11-25",
+                         "wards=[E1, E2]", "expr=a=b", "empty="])
+    assert got == {"topic": "burglary", "n": 3, "alpha": 0.05, "flag": True, "run_date": "2026-11-25",
+                   "wards": ["E1", "E2"], "expr": "a=b", "empty": ""}
+    assert isinstance(got["run_date"], str) and dt.date.fromisoformat(got["run_date"])
+
+
+@pytest.mark.parametrize("param,fragment", [("topic", "key=value, got 'topic'"),
+                                            ("1topic=x", "identifier, got '1topic'"),
+                                            ("my-key=x", "identifier, got 'my-key'")])
+def test_run_with_bad_param_returns_2(param, fragment, tmp_path, capsys):
+    code = main(["run", "audit", "--catalogue", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "o"),
+                 "--param", param])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("assess: error: --param") and fragment in err
+    assert not (tmp_path / "o").exists()  # nothing ran
+
+
+# ---------------------------------------------------------------- failures with data
+
+def test_run_on_catalogue_with_missing_file_returns_1(demo_catalogue, tmp_path, capsys):
+    raw = yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))
+    raw["data_root"] = str(demo_catalogue.parent / "raw")
+    raw["datasets"]["fire_deliberate"]["path"] = "fire/deliberate_fires_MISSING.csv"
+    cat = tmp_path / "catalogue.yaml"
+    cat.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", "audit", "--catalogue", str(cat), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("assess run:")
+    assert "fire_deliberate" in err
+    assert str(demo_catalogue.parent / "raw" / "fire" / "deliberate_fires_MISSING.csv") in err
+    assert not (out / "audit.html").exists()
+
+
+def test_coterminosity_on_demo_returns_0_and_prints_the_index(demo_catalogue, tmp_path, capsys):
+    code = main(["coterminosity", "--catalogue", str(demo_catalogue), "--from", "neighbourhoods", "--to", "wards",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Co-terminosity of" in out and "(neighbourhoods)" in out and "(wards)" in out
+    line = next(ln for ln in out.splitlines() if "index (population-weighted" in ln)
+    index = float(line.rsplit(":", 1)[1])
+    assert 0 <= index <= 1
+    assert (tmp_path / "coterminosity_neighbourhoods_to_wards.html").is_file()
+
+
+def test_coterminosity_unknown_geography_returns_1(demo_catalogue, capsys):
+    code = main(["coterminosity", "--catalogue", str(demo_catalogue), "--from", "parishes", "--to", "wards"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("assess coterminosity:") and "'parishes'" in err and "--from" in err
