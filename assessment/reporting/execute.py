@@ -103,6 +103,10 @@ def _failure_message(document: str, exc: Exception, nb_path: Path) -> str:
         pass
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
+    if cell_no == "?":
+        kept = f"The partial notebook is kept at {nb_path}" if nb_path.is_file() else "No cell ran"
+        return (f"document {document!r} failed before or outside a code cell: {ename}: {evalue}. "
+                f"{kept}; the previous output was left intact.")
     return (
         f"document {document!r} failed in code cell {cell_no} (`{source}`): {ename}: {evalue}. "
         f"The executed notebook is kept at {nb_path}; the previous output was left intact."

@@ -235,7 +235,13 @@ def section_multi_agency(doc: Document) -> Section:
             a = a[a["period_start"] >= pd.Timestamp(months[0])]
             rows.append({"source": doc.catalogue.datasets[key].title, "agency": doc.catalogue.datasets[key].agency,
                          "latest 12 months": int(a["count"].sum())})
-    sec.add(doc.table(pd.DataFrame(rows), "Each agency's count for the latest 12 months"))
+    sensitive = any(doc.catalogue.datasets[k].sensitivity != "public" for k in ("ed_assaults", "yos_fte")
+                    if k in doc.catalogue.datasets)
+    # Health and youth-justice counts are sensitive: the threshold rule applies to every row; no
+    # total is published because adding call-outs to attendances would mean nothing.
+    sec.add(doc.table(pd.DataFrame(rows), "Each agency's count for the latest 12 months",
+                      sensitivity="sensitive" if sensitive else "public", count_columns=["latest 12 months"],
+                      margins="none"))
     # Common areas: small areas. ED arrives aggregated by small area (sensitive).
     police_v = wb.dataset_events("police_street")
     police_v = police_v[(police_v["category"] == "Violence and sexual offences") & police_v["month"].isin(months)]
