@@ -52,6 +52,12 @@ def _text(html_text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(body))
 
 
+def _table(doc, caption_start: str) -> pd.DataFrame:
+    found = [frame for _, caption, frame in doc.tables if caption.startswith(caption_start)]
+    assert found, f"no table captioned {caption_start!r}; have {[c for _, c, _ in doc.tables]}"
+    return found[-1]
+
+
 def _independent_counts(doc, intervention: list[str], comparison: list[str], category: str = CATEGORY) -> pd.DataFrame:
     """Monthly counts per group: points joined to the current wards with geopandas, zeros filled."""
     wb = doc.workbench
@@ -176,7 +182,128 @@ def test_cohort_tables_show_no_small_counts(doc, rendered):
     found = find_small_counts(rendered["section_cohort"][1], doc.threshold, only_marked=True)
     assert found.empty, found
     marked = re.findall(r'data-sensitivity="personal"', rendered["section_cohort"][1])
-    assert len(marked) == 3
+    assert len(marked) == 4  # people, later incidents, comparisons, capped-follow-up comparisons
+
+
+def test_cohort_tables_publish_no_total_of_overlapping_cohorts(doc, rendered):
+    cohort = rendered["section_cohort"][1]
+    assert "&lt;NA&gt;" not in cohort and "<NA>" not in _text(cohort)
+    for start in ("Cohorts: people eligible", "Later violent incidents per 1,000 days"):
+        frame = _table(doc, start)
+        assert "Total" not in set(frame.iloc[:, 0].astype(str)), start
+        assert not frame.isna().all(axis=1).any()
+    assert "must not be added up" in _text(cohort)
+
+
+def _nominals(doc) -> pd.DataFrame:
+    p = doc.workbench.intake.persons
+    out = pd.DataFrame({"person_id": p["person_id"].to_numpy(), "role": p["role"].to_numpy(),
+                        "crime_ref": p["crime_ref"].to_numpy(), "incident_date": pd.to_datetime(p["date"]).to_numpy(),
+                        "ward_code": p["area_code"].astype("string").to_numpy()})
+    return out[out["incident_date"].notna()]
+
+
+def test_cohort_follow_up_runs_to_the_end_of_the_period_with_a_capped_sensitivity(doc, rendered):
+    from assessment.analysis.cohort import cohort_comparison, cohort_summary
+
+    s = E.evaluation_setup(doc)
+    codes, _ = E._cohort_ward_codes(doc, s.cohort_wards)
+    end = pd.Timestamp("2025-12-31")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = cohort_summary(_nominals(doc), codes, int(s.start[:4]), period_end=end, follow_up_days=None)
+        capped = cohort_summary(_nominals(doc), codes, int(s.start[:4]), period_end=end, follow_up_days=365)
+        comp_cap = cohort_comparison(capped)
+    people = _table(doc, "Cohorts: people eligible")
+    # the main table follows everyone to the end of the period: the earliest cohort has far more than 365 days each
+    first = full.iloc[1]
+    assert float(first["days_at_risk"]) > 2 * 365 * int(first["n_people"])
+    shown = pd.to_numeric(people["days at risk"], errors="coerce").dropna().round().astype(int).tolist()
+    assert int(round(float(first["days_at_risk"]))) in shown
+    later = _table(doc, "Later violent incidents per 1,000 days")
+    assert int(full.iloc[0]["n_subsequent_incidents"]) in pd.to_numeric(later["later incidents"], errors="coerce").tolist()
+    # the sensitivity table is the 365-day analysis
+    sens = _table(doc, "Cohort 2024 against its comparisons with follow-up capped at 365 days")
+    ok = np.isfinite(sens["rate ratio"].astype(float))
+    assert ok.any()
+    np.testing.assert_allclose(sens.loc[ok, "rate ratio"].astype(float), comp_cap.loc[ok.to_numpy(), "rate_ratio"],
+                               rtol=1e-9)
+    text = _text(rendered["section_cohort"][1])
+    assert "from eligibility to the end of the period (2025-12-31)" in text
+    assert "Sensitivity analysis: follow-up capped at 365 days" in text and "compare fairly" in text
+
+
+def test_cohort_design_is_framed_honestly_without_a_panel_service(doc, rendered):
+    assert not any("panel" in sv.name.lower() for sv in doc.catalogue.services)
+    text = _text(rendered["section_cohort"][1])
+    assert "violence cohort design (as used to evaluate multi-agency violence panels)" in text
+    assert "as an illustration" in text and "names no violence panel" in text
+    assert "panel cohort" not in text.lower() and "panel wards" not in text.lower()
+    assert "intervention wards 2024" in text and "rest of the area 2024" in text
+
+
+def test_cohort_design_names_the_panel_when_the_register_has_one(demo_document):
+    from assessment.catalogue import Service
+
+    doc = demo_document("evaluation")
+    doc.catalogue = doc.catalogue.model_copy(deep=True)
+    doc.catalogue.services.append(Service(name="Riverton violence reduction panel", provider="Riverton CSP",
+                                          themes=["violence"], wards=["Oakley"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = E.evaluation_setup(doc)
+        text = _text(E.section_cohort(doc)._repr_html_())
+    assert s.cohort_wards == ["E05900008"] and s.panel_service["name"] == "Riverton violence reduction panel"
+    assert "Riverton violence reduction panel" in text and "as an illustration" not in text
+    assert "panel wards 2024" in text
+
+
+CODE_NAMES = ["rest_of_area", "negative_binomial", "quasi_poisson", "night_time_economy", "intervention_wards",
+              "comparison_wards", "cohort_wards", "level_change", "slope_change"]
+
+
+def test_no_code_style_names_in_the_page(doc, rendered):
+    for name, (_, page) in rendered.items():
+        text = _text(page)
+        for code in CODE_NAMES:
+            assert code not in text, (name, code)
+    design = _text(rendered["section_design"][1])
+    svc = next(sv for sv in doc.catalogue.services if sv.name == E.evaluation_setup(doc).intervention)
+    for theme in svc.themes:
+        assert doc.catalogue.themes[theme] in design
+    its = _table(doc, "Interrupted time series: level and trend changes")
+    assert set(its["model"]) <= set(E.MODEL_LABELS.values())
+    params = _table(doc, "Parameters used").set_index("parameter")
+    s = E.evaluation_setup(doc)
+    assert "intervention wards" in params.index and s.ward_names[s.intervention_wards[0]] in params.loc[
+        "intervention wards", "value used"]
+
+
+def test_automatic_intervention_ward_is_flagged_as_a_fallback(rendered):
+    design = _text(rendered["section_design"][1])
+    assert "chosen automatically, as a fallback" in design
+
+
+def test_its_projection_range_from_the_counterfactual_band(doc, rendered):
+    series = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03"], "post": [False, True, True],
+                           "observed": [10, 12, 14], "counterfactual": [10.0, 10.0, 10.0],
+                           "counterfactual_lower": [8.0, 8.0, 6.0], "counterfactual_upper": [12.0, 13.0, 15.0]})
+    p = E.its_projection(series)
+    assert (p["observed"], p["projected"], p["projected_low"], p["projected_high"]) == (26, 20, 14, 28)
+    assert p["percent"] == pytest.approx(30.0)
+    assert p["percent_low"] == pytest.approx(100 * (26 - 28) / 28)
+    assert p["percent_high"] == pytest.approx(100 * (26 - 14) / 14)
+    main, _, _, _ = E._its(doc)
+    q = E.its_projection(main.series)
+    text = _text(rendered["section_its"][1])
+    assert f"95% range of the projection {q['projected_low']:,.0f} to {q['projected_high']:,.0f}" in text
+    assert f"{q['percent_low']:+.1f}% to {q['percent_high']:+.1f}%" in text
+
+
+def test_power_section_explains_the_two_dispersions(doc, rendered):
+    text = _text(rendered["section_power"][1])
+    assert f"by a factor of {float(E._mde(doc)['dispersion']):.2f}" in text
+    assert "different model and period" in text
 
 
 def test_cohort_section_says_so_when_the_nominals_were_not_taken_in(demo_document):

@@ -18,7 +18,10 @@ Parameters (``doc.params``; defaults from the catalogue's ``documents.evaluation
 ``intervention_wards``
     Current ward codes or names. When empty: the wards the services register names for
     the intervention; when it names none (``wards: all``), the single ward with the most
-    incidents of ``category`` before ``start`` (the design section says so).
+    incidents of ``category`` before ``start``. That automatic choice is only a fallback so
+    that the document runs: the design section says so and asks for the wards where the
+    intervention actually ran to be named in the catalogue
+    (``documents.evaluation.parameters.intervention_wards``).
 ``comparison_wards``
     Current ward codes or names. When empty: the ``N_COMPARISON`` wards whose counts
     before ``start`` are closest (on the log scale) to the intervention wards' average,
@@ -28,8 +31,9 @@ Parameters (``doc.params``; defaults from the catalogue's ``documents.evaluation
 ``category``
     The event category evaluated (default ``'Violence and sexual offences'``).
 ``cohort_wards``
-    Current ward codes or names for the violence-panel cohort design (default: the
-    intervention wards).
+    Current ward codes or names for the violence cohort design (default: the wards the
+    services register names for a panel service, i.e. one whose name contains 'panel';
+    otherwise the intervention wards, as an illustration of the design).
 
 Every located event of the whole series is re-assigned from its point to the current
 ward boundaries, so an area means the same place before and after a boundary review.
@@ -73,7 +77,8 @@ CONFIDENCE = 0.95
 POWER = 0.8
 ALPHA = 0.05
 COHORT_WINDOW_DAYS = 365
-COHORT_FOLLOW_UP_DAYS = 365
+COHORT_FOLLOW_UP_DAYS = None  # primary analysis: from eligibility to the end of the period (the brief)
+COHORT_SENSITIVITY_FOLLOW_UP_DAYS = 365  # sensitivity: the same fixed follow-up for every cohort
 PERSONS_DATASET = "violence_nominals"
 
 
@@ -102,6 +107,9 @@ class EvaluationSetup:
         How each set was chosen, in words for the document.
     ward_names : dict
         Current ward code -> name.
+    panel_service : dict or None
+        The services register's multi-agency violence panel (a service whose name contains
+        'panel'), when there is one; without it the cohort design is an illustration.
     """
 
     intervention: str
@@ -116,6 +124,7 @@ class EvaluationSetup:
     comparison_basis: str
     cohort_basis: str
     ward_names: dict[str, str] = field(default_factory=dict)
+    panel_service: dict | None = None
 
     @property
     def pre_months(self) -> list[str]:
@@ -207,6 +216,27 @@ def _service(doc: Document, intervention: str) -> dict | None:
     return None
 
 
+def _panel_service(doc: Document) -> dict | None:
+    """The first service in the register whose name contains 'panel' (a violence panel), or None."""
+    for s in doc.catalogue.services:  # the register's handful of services
+        if "panel" in s.name.lower():
+            return s.model_dump()
+    return None
+
+
+MODEL_LABELS = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)",
+                "quasi_poisson": "quasi-Poisson"}
+
+
+def _model_label(model: str) -> str:
+    return MODEL_LABELS.get(str(model), str(model).replace("_", " "))
+
+
+def _theme_titles(doc: Document, themes: Iterable[str]) -> list[str]:
+    """Theme keys as the catalogue's plain titles (e.g. 'night_time_economy' -> 'Night-time economy')."""
+    return [doc.catalogue.themes.get(t, str(t).replace("_", " ")) for t in themes]
+
+
 def evaluation_setup(doc: Document) -> EvaluationSetup:
     """Validate ``doc.params`` and resolve the defaults (cached on the document).
 
@@ -266,12 +296,18 @@ def evaluation_setup(doc: Document) -> EvaluationSetup:
         else:
             cw, cbasis = _default_comparison(doc, iw, pre_counts)
         cohort_given = _resolve_wards(doc, p.get("cohort_wards"), "cohort_wards")
-        kw, kbasis = (cohort_given, "named in the evaluation's parameters") if cohort_given else \
-            (list(iw), "the intervention wards")
+        panel = _panel_service(doc)
+        if cohort_given:
+            kw, kbasis = cohort_given, "named in the evaluation's parameters"
+        elif panel and isinstance(panel.get("wards"), list) and panel["wards"]:
+            kw = _resolve_wards(doc, panel["wards"], "services register wards")
+            kbasis = f"the wards the services register names for {panel['name']}"
+        else:
+            kw, kbasis = list(iw), "the intervention wards"
         return EvaluationSetup(
             intervention=intervention.strip(), service=service, start=start, category=category, months=months,
             intervention_wards=iw, comparison_wards=cw, cohort_wards=kw, intervention_basis=ibasis,
-            comparison_basis=cbasis, cohort_basis=kbasis, ward_names=names)
+            comparison_basis=cbasis, cohort_basis=kbasis, ward_names=names, panel_service=panel)
 
     return _cached(doc, "setup", build)
 
@@ -412,7 +448,7 @@ def section_design(doc: Document) -> Section:
     svc = s.service
     what = f"This document evaluates {s.intervention}"
     if svc:
-        themes = ", ".join(svc.get("themes") or [])
+        themes = _join(_theme_titles(doc, svc.get("themes") or []))
         funded = f", funded to {svc['funded_to']}" if svc.get("funded_to") else ""
         what += f", provided by {svc['provider']} (services register themes: {themes}{funded})"
     else:
@@ -427,7 +463,8 @@ def section_design(doc: Document) -> Section:
         f"Period: {s.months[0]} to {s.months[-1]}: {len(s.pre_months)} months before the start "
         f"({s.months[0]} to {_prev_month(s.start)}) and {len(s.post_months)} from it ({s.start} to {s.months[-1]}).",
         "Design: difference-in-differences against the comparison wards (the main analysis), an interrupted time "
-        "series of the intervention wards, and a cohort design for people repeatedly involved in violence.",
+        "series of the intervention wards, and the violence cohort design (as used to evaluate multi-agency "
+        "violence panels) for people repeatedly involved in violence.",
     ]))
     wards = wb.wards[["code", "name", "population", "geometry"]].copy()
     wards["code"] = wards["code"].astype(str)
@@ -489,6 +526,10 @@ def section_design(doc: Document) -> Section:
         caveats.append(
             "Because the intervention ward was chosen for its high count, part of any later fall could be regression "
             "to the mean; comparing with wards of similar level and looking at the whole pre-period trend limits this.")
+        caveats.append(
+            "The intervention ward was chosen automatically, as a fallback so that this document runs; it is not "
+            f"a record of where {s.intervention} actually ran. Name the wards it covered in the evaluation's "
+            "parameters in the data catalogue (intervention wards) and run the document again.")
     for c in caveats:
         sec.add(callout(c, caveat=True))
     return sec
@@ -522,7 +563,10 @@ def section_power(doc: Document) -> Section:
         f"the comparison area before and from the start, and the {float(m['expected_intervention_post']):,.0f} the "
         f"intervention area would be expected to have from the start if it followed the comparison area. The counts "
         f"vary more than chance alone would make them by a factor of {float(m['dispersion']):.2f} (Pearson chi-squared "
-        "per degree of freedom before the start, floored at 1), which widens the margin.")
+        "per degree of freedom before the start, floored at 1), which widens the margin. This differs from the "
+        "dispersion in the difference-in-differences table because that one comes from a different model and "
+        "period (all months, with the before/after and interaction terms), estimated after the result; the power "
+        "calculation may use only the months before the start.")
     cells = [float(m["intervention_pre"]), float(m["comparison_pre"]), float(m["comparison_post"])]
     falls = [0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 0.50]
     power = [evaluate_power(float(m["expected_intervention_post"]), cells, 1 - f, alpha=ALPHA,
@@ -559,8 +603,7 @@ def section_did(doc: Document) -> Section:
         f"{wording.describe_p(float(r['p_value']))}). The interval "
         + ("includes 1, so the data are compatible with no change." if r["ci_lower"] <= 1 <= r["ci_upper"]
            else "excludes 1."))
-    model = {"poisson": "Poisson", "negative_binomial": "negative binomial (NB2)",
-             "quasi_poisson": "quasi-Poisson"}[str(r["model"])]
+    model = _model_label(r["model"])
     table = pd.DataFrame([{
         "rate ratio": r["rate_ratio"], "95% CI low": r["ci_lower"], "95% CI high": r["ci_upper"],
         "p": r["p_value"], "change (%)": r["percent_change"], "model": model,
@@ -678,8 +721,52 @@ def _its_rows(result, analysis: str) -> pd.DataFrame:
                                "slope_change": "change in monthly trend"}).to_numpy(),
         "rate ratio": e["rate_ratio"].to_numpy(), "95% CI low": e["ci_lower"].to_numpy(),
         "95% CI high": e["ci_upper"].to_numpy(), "p": e["p_value"].to_numpy(),
-        "model": e["model"].to_numpy(), "months before": e["n_pre"].to_numpy(),
+        "model": e["model"].map(_model_label).to_numpy(), "months before": e["n_pre"].to_numpy(),
         "months from start": e["n_post"].to_numpy()})
+
+
+def its_projection(series: pd.DataFrame) -> dict[str, float]:
+    """Observed against projected counts from the start, with a range from the counterfactual band.
+
+    Returns
+    -------
+    dict
+        ``observed``, ``projected`` (sums of ``observed`` and ``counterfactual`` over the
+        months from the start), ``projected_low`` and ``projected_high`` (sums of the monthly
+        95% band), ``percent`` (observed relative to projected, %), ``percent_low`` and
+        ``percent_high`` (the same relative to ``projected_high`` and ``projected_low``).
+
+    Notes
+    -----
+    The monthly band comes from the delta-method standard error of the counterfactual linear
+    predictor (:func:`~assessment.analysis.evaluation.evaluate_its`). Its uncertainty is
+    parameter uncertainty shared by every month, so summing the monthly limits is close to,
+    and never narrower than, the band of the total (the standard deviation of a sum is at
+    most the sum of the standard deviations): the range is conservative.
+    """
+    post = series[series["post"].astype(bool)]
+    obs = float(post["observed"].sum())
+    cf = float(post["counterfactual"].sum())
+    lo, hi = float(post["counterfactual_lower"].sum()), float(post["counterfactual_upper"].sum())
+    return {"observed": obs, "projected": cf, "projected_low": lo, "projected_high": hi,
+            "percent": 100 * (obs - cf) / cf, "percent_low": 100 * (obs - hi) / hi,
+            "percent_high": 100 * (obs - lo) / lo}
+
+
+def _its_projection_sentence(s: EvaluationSetup, series: pd.DataFrame, controlled: bool) -> str:
+    p = its_projection(series)
+    inside = p["projected_low"] <= p["observed"] <= p["projected_high"]
+    return (
+        f"From {s.start} the intervention wards recorded {p['observed']:,.0f} located incidents against "
+        f"{p['projected']:,.0f} projected from their earlier trend and season"
+        + (" relative to the comparison wards" if controlled else "")
+        + f" (95% range of the projection {p['projected_low']:,.0f} to {p['projected_high']:,.0f}, from the "
+        f"counterfactual band summed over the months): {p['percent']:+.1f}%, with a range of "
+        f"{p['percent_low']:+.1f}% to {p['percent_high']:+.1f}%. "
+        + ("The observed count lies inside that range, so the difference is compatible with chance. "
+           if inside else "The observed count lies outside that range. ")
+        + "This difference combines the level change and the change in trend over all the months from the start, "
+          "which is why it need not match the level change alone.")
 
 
 def section_its(doc: Document) -> Section:
@@ -700,9 +787,7 @@ def section_its(doc: Document) -> Section:
         f"{wording.describe_p(float(slp['p_value']))}).")
     ser = main.series
     post = ser[ser["post"]]
-    obs, cf = float(post["observed"].sum()), float(post["counterfactual"].sum())
-    sec.add(f"From {s.start} the intervention wards recorded {obs:,.0f} located incidents against {cf:,.0f} projected from its "
-            f"earlier trend and season ({100 * (obs - cf) / cf:+.1f}%).")
+    sec.add(_its_projection_sentence(s, ser, full is not None))
     sec.add(doc.figure(
         _chart_its(ser, s.start, f"{s.category}: intervention wards, observed and counterfactual"
                    + (" (relative to the comparison wards)" if full is not None else "")),
@@ -795,8 +880,57 @@ def _cohort_ward_codes(doc: Document, current: list[str]) -> tuple[list[str], li
     return sorted(set(codes)), notes
 
 
+def _cohort_labels(summary: pd.DataFrame, comp: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plain labels for the cohort frames: 'panel wards 2024' -> '<where> 2024', 'rest of area' -> 'rest of the area'."""
+    def relabel(col: pd.Series) -> pd.Series:
+        return (col.astype(str).str.replace("panel wards", where, regex=False)
+                .str.replace("rest of area", "rest of the area", regex=False))
+
+    summary = summary.assign(cohort=relabel(summary["cohort"]),
+                             group=summary["group"].map(COHORT_GROUPS).fillna(summary["group"]))
+    comp = comp.assign(comparison=comp["comparison"].map(COHORT_COMPARISONS).fillna(comp["comparison"]),
+                       reference=relabel(comp["reference"]))
+    return summary, comp
+
+
+COHORT_GROUPS = {"panel": "cohort studied", "historical": "earlier year, same wards",
+                 "rest_of_area": "rest of the area"}
+COHORT_COMPARISONS = {"panel vs earlier years": "against earlier years in the same wards",
+                      "panel vs rest of area": "against the rest of the area"}
+
+
+def _cohort_run(nominals: pd.DataFrame, codes: list[str], cohort_year: int, period_end: pd.Timestamp,
+                follow_up_days: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = cohort_summary(nominals, codes, cohort_year, period_end=period_end,
+                                 follow_up_days=follow_up_days, window_days=COHORT_WINDOW_DAYS)
+        comp = cohort_comparison(summary, alpha=ALPHA, power=POWER, target_rate_ratio=0.8)
+    return summary, comp
+
+
+def _cohort_comparison_table(comp: pd.DataFrame, t: int) -> pd.DataFrame:
+    """Rate ratios, shown only when every count behind them reaches the threshold."""
+    ok = (comp["cohort_incidents"] >= t) & (comp["reference_incidents"] >= t) & np.isfinite(comp["rate_ratio"])
+    return pd.DataFrame({
+        "comparison": comp["comparison"], "reference": comp["reference"],
+        "rate ratio": comp["rate_ratio"].where(ok), "95% CI low": comp["ci_lower"].where(ok),
+        "95% CI high": comp["ci_upper"].where(ok), "p": comp["p_value"].where(ok),
+        "smallest detectable fall (%)": comp["mde_percent"].where(ok),
+        "power to detect a 20% lower rate (%)": (100 * comp["power_at_target"]).where(ok)})
+
+
+_COMPARISON_DECIMALS = {"rate ratio": 2, "95% CI low": 2, "95% CI high": 2, "p": 3,
+                        "smallest detectable fall (%)": 0, "power to detect a 20% lower rate (%)": 0}
+
+
 def section_cohort(doc: Document) -> Section:
-    """The violence-panel cohort design on the pseudonymised nominals; aggregates only."""
+    """The violence cohort design (as used to evaluate multi-agency violence panels); aggregates only.
+
+    The primary analysis follows everyone from eligibility to the end of the period (as the
+    brief asks); a sensitivity analysis gives every cohort the same
+    ``COHORT_SENSITIVITY_FOLLOW_UP_DAYS`` of follow-up, so cohorts of different years compare fairly.
+    """
     s = evaluation_setup(doc)
     wb = doc.workbench
     sec = Section("Cohort design: people repeatedly involved in violence")
@@ -822,85 +956,93 @@ def section_cohort(doc: Document) -> Section:
     cohort_year = int(s.start[:4])
     period_end = (pd.Period(s.months[-1], freq="M").to_timestamp(how="end")).normalize()
     first = nominals["incident_date"].min()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        summary = cohort_summary(nominals, codes, cohort_year, period_end=period_end,
-                                 follow_up_days=COHORT_FOLLOW_UP_DAYS, window_days=COHORT_WINDOW_DAYS)
-        comp = cohort_comparison(summary, alpha=ALPHA, power=POWER, target_rate_ratio=0.8)
+    panel = s.panel_service
+    where = "panel wards" if panel else ("intervention wards" if s.cohort_basis == "the intervention wards"
+                                         else "named wards")
+    summary, comp = _cohort_run(nominals, codes, cohort_year, period_end, COHORT_FOLLOW_UP_DAYS)
+    summary, comp = _cohort_labels(summary, comp, where)
+    cap = COHORT_SENSITIVITY_FOLLOW_UP_DAYS
+    summary_cap, comp_cap = _cohort_run(nominals, codes, cohort_year, period_end, cap)
+    summary_cap, comp_cap = _cohort_labels(summary_cap, comp_cap, where)
     t = doc.threshold
+    design = ("the violence cohort design (as used to evaluate multi-agency violence panels)")
+    if panel:
+        framing = (f"This section applies {design} to {panel['name']} ({panel['provider']}), the panel in the "
+                   f"services register, in {s.label(s.cohort_wards)} ({s.cohort_basis}).")
+    else:
+        framing = (f"This section applies {design}. The services register names no violence panel, so it is "
+                   f"applied here to {s.label(s.cohort_wards)} ({s.cohort_basis}) as an illustration of the design: "
+                   f"it shows how people repeatedly involved in violence there fared, not the effect of a panel or of "
+                   f"{s.intervention}.")
     sec.add(
         f"Multi-agency violence panels take people who are repeatedly involved in violence, as victim or offender. "
-        f"This design asks whether people eligible for such a panel in {s.label(s.cohort_wards)} ({s.cohort_basis}) "
-        f"were involved in fewer violent incidents afterwards than comparable people in earlier years or elsewhere. "
-        f"The data are the police and probation violence nominals, pseudonymised at intake "
-        f"({first.date()} to {nominals['incident_date'].max().date()}); only aggregates reach this document.")
+        + framing + " It asks whether people who met a panel's eligibility rule there were involved in fewer "
+        f"violent incidents afterwards than comparable people in earlier years or elsewhere. The data are the "
+        f"police and probation violence nominals, pseudonymised at intake ({first.date()} to "
+        f"{nominals['incident_date'].max().date()}); only aggregates reach this document.")
     sec.add(bullet_list([
         f"Eligibility: at least two violent incidents, as victim or offender, within {COHORT_WINDOW_DAYS} days of each "
-        f"other, both in the named wards; a person becomes eligible on the date of the second. The panel cohort is "
-        f"everyone eligible in {cohort_year}, the year the intervention began.",
-        f"Follow-up: from eligibility for {COHORT_FOLLOW_UP_DAYS} days (or to {period_end.date()} if sooner). The "
-        "outcome is the number of later violent incidents involving cohort members, anywhere and in either role, "
-        "each incident counted once however many cohort members it involves, per 1,000 days at risk.",
-        "Comparisons: the cohorts the same rule selects in the named wards in earlier years (historical cohorts), "
-        f"and people meeting the rule elsewhere in the partnership in {cohort_year} (rest of the area).",
+        f"other, both in the named wards; a person becomes eligible on the date of the second. The cohort studied "
+        f"is everyone eligible in {cohort_year}, the year the intervention began.",
+        f"Follow-up (main analysis): from eligibility to the end of the period ({period_end.date()}). The outcome is "
+        "the number of later violent incidents involving cohort members, anywhere and in either role, each incident "
+        "counted once however many cohort members it involves, per 1,000 days at risk.",
+        "Comparisons: the cohorts the same rule selects in the same wards in earlier years, and people meeting the "
+        f"rule elsewhere in the partnership in {cohort_year} (rest of the area).",
+        f"Sensitivity analysis: the same comparisons with follow-up capped at {cap} days for everyone. Following "
+        f"everyone to the end of the period means a person eligible in {int(summary['cohort_year'].min())} is "
+        f"followed for years and a person eligible in {cohort_year} for at most "
+        f"{(period_end - pd.Timestamp(f'{cohort_year}-01-01')).days // 365 + 1} years, and the rate of later "
+        "incidents can change with time since eligibility (the burst that made someone eligible fades); the capped "
+        "follow-up gives every cohort the same window, so the cohorts compare fairly.",
     ]))
     people = summary[["cohort", "group", "cohort_year", "n_people", "days_at_risk"]].assign(
         cohort_year=summary["cohort_year"].astype(str)).rename(columns={
         "cohort_year": "cohort year", "n_people": "people eligible", "days_at_risk": "days at risk"})
-    sec.add(doc.table(people, "Cohorts: people eligible and person-days at risk",
+    no_total = ("No total is published: the cohorts overlap (yearly cohorts can share people, and incidents can "
+                "involve members of several cohorts), so they must not be added up.")
+    sec.add(doc.table(people, "Cohorts: people eligible and person-days at risk (follow-up to the end of the period)",
                       sensitivity="personal", count_columns=["people eligible"],
                       rate_columns={"days at risk": "people eligible"}, decimals={"days at risk": 0},
-                      notes=["The Total row is published so that suppressed cells cannot be recovered; yearly cohorts "
-                             "can share people, so it is not a count of distinct people."]))
+                      margins="none", notes=[no_total]))
     later = summary[["cohort", "n_subsequent_incidents", "rate_per_1000_days", "ci_lower", "ci_upper"]].rename(
         columns={"n_subsequent_incidents": "later incidents", "rate_per_1000_days": "rate per 1,000 days at risk",
                  "ci_lower": "95% CI low", "ci_upper": "95% CI high"})
-    sec.add(doc.table(later, "Later violent incidents per 1,000 days at risk, by cohort",
+    sec.add(doc.table(later, "Later violent incidents per 1,000 days at risk, by cohort (follow-up to the end of "
+                             "the period)",
                       sensitivity="personal", count_columns=["later incidents"],
                       rate_columns={"rate per 1,000 days at risk": "later incidents", "95% CI low": "later incidents",
                                     "95% CI high": "later incidents"},
                       decimals={"rate per 1,000 days at risk": 2, "95% CI low": 2, "95% CI high": 2},
-                      notes=["Exact Poisson intervals (Garwood 1936). Each later incident is counted once per cohort."]))
-    # comparison: only when every count behind it reaches the threshold
-    ok = (comp["cohort_incidents"] >= t) & (comp["reference_incidents"] >= t) & np.isfinite(comp["rate_ratio"])
-    shown = pd.DataFrame({
-        "comparison": comp["comparison"], "reference": comp["reference"],
-        "rate ratio": comp["rate_ratio"].where(ok), "95% CI low": comp["ci_lower"].where(ok),
-        "95% CI high": comp["ci_upper"].where(ok), "p": comp["p_value"].where(ok),
-        "smallest detectable fall (%)": comp["mde_percent"].where(ok),
-        "power to detect a 20% lower rate (%)": (100 * comp["power_at_target"]).where(ok)})
-    sec.add(doc.table(shown, f"Panel cohort {cohort_year} against its comparisons: rate ratios and the study's power",
-                      sensitivity="personal",
-                      decimals={"rate ratio": 2, "95% CI low": 2, "95% CI high": 2, "p": 3,
-                                "smallest detectable fall (%)": 0, "power to detect a 20% lower rate (%)": 0},
-                      notes=["Exact conditional (binomial) comparison of two Poisson rates; power by the Wald test on "
-                             "the log rate ratio at 80% power, two-sided 5% level. Blank: too few incidents to "
-                             f"report (below {t})."]))
-    panel = summary[summary["group"] == "panel"].iloc[0]
-    if int(panel["n_subsequent_incidents"]) >= t:
-        sec.add(f"The {cohort_year} panel cohort had {float(panel['rate_per_1000_days']):.2f} later incidents per 1,000 "
-                f"days at risk ({CONFIDENCE:.0%} CI {float(panel['ci_lower']):.2f} to {float(panel['ci_upper']):.2f}).")
-    items = []
-    for _, r in comp.iterrows():  # two comparison rows
-        if not (r["cohort_incidents"] >= t and r["reference_incidents"] >= t and np.isfinite(r["rate_ratio"])
-                and np.isfinite(r["ci_upper"]) and r["ci_lower"] > 0):
-            items.append(f"{r['comparison'].capitalize()}: too few incidents to compare.")
-            continue
-        mde = float(r["mde_rate_ratio"])
-        v = evaluate_verdict(float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"]),
-                             mde if np.isfinite(mde) else None, confidence=1 - ALPHA,
-                             outcome="later violent incidents per day at risk")
-        items.append(f"{r['comparison'].capitalize()}: {v}; power to detect a 20% lower rate was "
-                     f"{100 * float(r['power_at_target']):.0f}%.")
-    sec.add(bullet_list(items))
+                      margins="none",
+                      notes=["Exact Poisson intervals (Garwood 1936). Each later incident is counted once per cohort.",
+                             no_total]))
+    note = ("Exact conditional (binomial) comparison of two Poisson rates; power by the Wald test on the log rate "
+            f"ratio at 80% power, two-sided 5% level. Blank: too few incidents to report (below {t}).")
+    sec.add(doc.table(_cohort_comparison_table(comp, t),
+                      f"Cohort {cohort_year} against its comparisons (follow-up to the end of the period): rate "
+                      "ratios and the study's power",
+                      sensitivity="personal", decimals=_COMPARISON_DECIMALS, notes=[note]))
+    studied = summary[summary["group"] == COHORT_GROUPS["panel"]].iloc[0]
+    if int(studied["n_subsequent_incidents"]) >= t:
+        sec.add(f"The {cohort_year} cohort had {float(studied['rate_per_1000_days']):.2f} later incidents per 1,000 "
+                f"days at risk ({CONFIDENCE:.0%} CI {float(studied['ci_lower']):.2f} to "
+                f"{float(studied['ci_upper']):.2f}).")
+    sec.add(bullet_list(_cohort_verdicts(comp, t)))
+    sec.add(HTMLPart(f'<h3 id="cohort-sensitivity">Sensitivity analysis: follow-up capped at {cap} days</h3>'))
+    sec.add(doc.table(_cohort_comparison_table(comp_cap, t),
+                      f"Cohort {cohort_year} against its comparisons with follow-up capped at {cap} days",
+                      sensitivity="personal", decimals=_COMPARISON_DECIMALS, notes=[note]))
+    sec.add(bullet_list(_cohort_verdicts(comp_cap, t)))
+    sec.add(_cohort_agreement(comp, comp_cap, t, cap))
     caveats = [
         "This is an observational comparison. People become eligible after a burst of incidents, so their later "
-        "rate tends to fall anyway (regression to the mean); the historical and rest-of-area cohorts are selected "
-        "the same way, which is why they are the comparison, but differences in who is selected can remain.",
-        "Yearly cohorts can share people (the rule is applied afresh each year), so the pooled historical "
+        "rate tends to fall anyway (regression to the mean); the earlier-year and rest-of-the-area cohorts are "
+        "selected the same way, which is why they are the comparison, but differences in who is selected can remain.",
+        "Yearly cohorts can share people (the rule is applied afresh each year), so the pooled earlier-years "
         "comparison is not between independent groups and its interval is optimistic; people's incidents also "
         "cluster, so the Poisson intervals understate the uncertainty.",
-        f"The panel cohort includes people eligible in all of {cohort_year}, including months before {s.start}.",
+        f"The {cohort_year} cohort includes people eligible in all of {cohort_year}, including months before {s.start}.",
     ]
     if approx:
         caveats.append("The nominals record the ward in force at the time, and some wards were redrawn: "
@@ -908,6 +1050,43 @@ def section_cohort(doc: Document) -> Section:
     for c in caveats:
         sec.add(callout(c, caveat=True))
     return sec
+
+
+def _comparable(r: pd.Series, t: int) -> bool:
+    return bool(r["cohort_incidents"] >= t and r["reference_incidents"] >= t and np.isfinite(r["rate_ratio"])
+                and np.isfinite(r["ci_upper"]) and r["ci_lower"] > 0)
+
+
+def _cohort_verdicts(comp: pd.DataFrame, t: int) -> list[str]:
+    items = []
+    for _, r in comp.iterrows():  # two comparison rows
+        label = r["comparison"][:1].upper() + r["comparison"][1:]
+        if not _comparable(r, t):
+            items.append(f"{label}: too few incidents to compare.")
+            continue
+        mde = float(r["mde_rate_ratio"])
+        v = evaluate_verdict(float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"]),
+                             mde if np.isfinite(mde) else None, confidence=1 - ALPHA,
+                             outcome="later violent incidents per day at risk")
+        items.append(f"{label}: {v}; power to detect a 20% lower rate was "
+                     f"{100 * float(r['power_at_target']):.0f}%.")
+    return items
+
+
+def _cohort_agreement(main: pd.DataFrame, capped: pd.DataFrame, t: int, cap: int) -> str:
+    """One sentence: do the main and capped analyses reach the same conclusion for each comparison?"""
+    same = []
+    for (_, a), (_, b) in zip(main.iterrows(), capped.iterrows()):  # two comparison rows
+        if not (_comparable(a, t) and _comparable(b, t)):
+            return "At least one comparison has too few incidents to compare the two analyses."
+        sig_a = not (a["ci_lower"] <= 1 <= a["ci_upper"])
+        sig_b = not (b["ci_lower"] <= 1 <= b["ci_upper"])
+        same.append(sig_a == sig_b)
+    if all(same):
+        return (f"With follow-up capped at {cap} days the comparisons reach the same conclusion as the main analysis "
+                "(statistically significant or not in the same comparisons).")
+    return (f"With follow-up capped at {cap} days the conclusion changes for at least one comparison, so the main "
+            "result depends on how long each cohort is followed and should be read with that in mind.")
 
 
 def section_appendix(doc: Document) -> Section:
@@ -927,7 +1106,9 @@ def section_appendix(doc: Document) -> Section:
          "Wing, Simon & Bello-Gomez (2018)"),
         ("Interrupted time series",
          "Segmented Poisson/negative binomial regression: trend, level change and slope change at the start, two "
-         "Fourier pairs for season; the counterfactual sets both changes to zero, with a delta-method 95% band.",
+         "Fourier pairs for season; the counterfactual sets both changes to zero, with a delta-method 95% band. "
+         "The range of the projected total sums the monthly band (conservative: never narrower than the band of "
+         "the total).",
          "Bernal, Cummins & Gasparrini (2017) Int J Epidemiol 46(1):348-355; Wagner et al. (2002) J Clin Pharm "
          "Ther 27:299-309"),
         ("Controlled interrupted time series",
@@ -945,7 +1126,9 @@ def section_appendix(doc: Document) -> Section:
          "could have detected, never as 'no effect'.",
          "Altman & Bland (1995) BMJ 311:485"),
         ("Cohort rates",
-         "Later incidents (each once per cohort) per 1,000 person-days at risk, exact Poisson interval.",
+         "Violence cohort design (as used to evaluate multi-agency violence panels). Later incidents (each once "
+         "per cohort) per 1,000 person-days at risk, exact Poisson interval; follow-up from eligibility to the end "
+         f"of the period, with a sensitivity analysis capped at {COHORT_SENSITIVITY_FOLLOW_UP_DAYS} days.",
          "Rothman, Greenland & Lash (2008) Modern Epidemiology ch. 3; Garwood (1936) Biometrika 28:437-442; "
          "Ulm (1990) Am J Epidemiol 131:373-375"),
         ("Cohort comparison",
@@ -965,8 +1148,10 @@ def section_appendix(doc: Document) -> Section:
     sec.add(doc.table(methods, "Methods and their sources"))
     params = pd.DataFrame([
         ("intervention", s.intervention), ("start", s.start), ("category", s.category),
-        ("intervention_wards", ", ".join(s.intervention_wards)), ("comparison_wards", ", ".join(s.comparison_wards)),
-        ("cohort_wards", ", ".join(s.cohort_wards)), ("window", f"{s.months[0]} to {s.months[-1]}"),
+        ("intervention wards", s.label(s.intervention_wards)), ("comparison wards", s.label(s.comparison_wards)),
+        ("cohort wards", s.label(s.cohort_wards)), ("window", f"{s.months[0]} to {s.months[-1]}"),
+        ("cohort follow-up", "from eligibility to the end of the period (sensitivity analysis: "
+                             f"{COHORT_SENSITIVITY_FOLLOW_UP_DAYS} days)"),
         ("confidence level", f"{CONFIDENCE:.0%}"), ("power for the MDE", f"{POWER:.0%}"),
         ("significance level", f"{ALPHA:.0%}"),
     ], columns=["parameter", "value used"])
