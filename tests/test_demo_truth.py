@@ -120,7 +120,8 @@ def test_recommended_priorities_name_burglary_and_violence_with_their_hotspots(d
     police = ev.evidence_police(doc)
 
     def at_place(place: str, category: str, point) -> float:
-        e = police[(police["category"] == category) & (police["location"] == f"On or near {place}")]
+        street = re.sub(r" \([^)]* ward\)$", "", place)  # places read "<street> (<ward> ward)"
+        e = police[(police["category"] == category) & (police["location"] == f"On or near {street}")]
         assert len(e), f"{place!r} is not a location of any {category} event"
         return float(np.median(_distance(e, point, "easting", "northing")))
 

@@ -33,7 +33,8 @@ def test_ward_month_counts_match_an_independent_recount(doc, demo_catalogue):
     strategic.section_appendix(doc)
     written = [p for p in (doc.out_dir / "tables").glob("strategic_assessment-*-police-recorded-crime-and-asb-by-ward-and-month*.csv")]
     assert len(written) == 1
-    table = pd.read_csv(written[0], dtype={"ward_code": str, "month": str})
+    table = pd.read_csv(written[0], dtype={"ward code": str, "month": str}).rename(
+        columns={"ward code": "ward_code", "crimes and ASB": "count"})
 
     raw = _raw_street(demo_catalogue)
     rows_in = len(raw)

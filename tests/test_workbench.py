@@ -71,13 +71,7 @@ def test_assignment_report_adds_up(demo_workbench):
         assert r["n_assigned"] == ev[cols[r["geography"]]].notna().sum()
 
 
-_KML_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="known: the neighbourhoods (WGS84 KML, reprojected) leave ~2,300 m2 of small areas uncovered at their "
-           "edges, and workbench._population drops the residents apportioned to those gaps (about 2 of 149,065)")
-
-
-@pytest.mark.parametrize("units", ["wards", pytest.param("neighbourhoods", marks=_KML_GAP), "boundary"])
+@pytest.mark.parametrize("units", ["wards", "neighbourhoods", "boundary"])
 def test_populations_sum_to_the_small_area_total(demo_workbench, units):
     sa = demo_workbench.small_areas
     gdf = getattr(demo_workbench, units)

@@ -38,13 +38,22 @@ from .maps import map_choropleth
 __all__ = [
     "open_document", "section_summary", "section_patterns", "section_consultation", "section_concerns_vs_data",
     "section_provision", "section_strategy_options", "section_previous_strategy", "section_public_summary",
-    "section_appendix", "SURVEY_CONCERN_THEMES", "MIN_RELIABLE_N",
+    "section_appendix", "SURVEY_CONCERN_THEMES", "MIN_RELIABLE_N", "CONCERN_THRESHOLD", "CHANGE_CLASSES",
 ]
 
 SURVEY_DATASET = "residents_survey"
 STRATEGY_DATASET = "previous_strategy"
+#: the items a SMART check looks for (smart.smart_check's ``missing`` names them in this order)
+SMART_ITEMS = ("metric", "baseline", "direction", "size", "deadline", "owner")
 #: wards with fewer respondents than this are flagged as unreliable
 MIN_RELIABLE_N = 30
+#: a theme is a residents' concern when at least this share of respondents named a concern in it
+CONCERN_THRESHOLD = 0.2
+#: bar colour for wards too small to be reliable in the feeling-safe chart (grey: "read with care", not an alarm)
+UNRELIABLE_COLOUR = "#9e9e9e"
+#: classes of ward change, centred on zero (upper bound in %, label); used for the ward-change map
+CHANGE_CLASSES = ((-10.0, "fall of more than 10%"), (0.0, "fall of up to 10%"),
+                  (10.0, "no change or rise of up to 10%"), (np.inf, "rise of more than 10%"))
 #: pseudo-theme for survey concerns that no crime or disorder dataset records
 ROAD_SAFETY = "road_safety"
 
@@ -125,6 +134,54 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+def _month_words(month: str) -> str:
+    """'2024-04' -> 'April 2024'."""
+    return pd.Period(month, freq="M").strftime("%B %Y")
+
+
+def _theme_categories(doc: Document, theme: str) -> list[str]:
+    cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+    return [c for c, t in cat_theme.items() if t == theme]
+
+
+def _break_between(doc: Document, categories: list[str], first: str, last: str) -> str:
+    """The first counting-rule change (series break) of ``categories`` between two compared years.
+
+    ``first`` and ``last`` are calendar years; a break in month ``m`` falls between them when
+    the first year's January is before ``m`` and ``m`` is no later than the last year's December,
+    so some of the compared months are counted under each rule. Returns '' when there is none.
+    """
+    start, end = f"{first}-01", f"{last}-12"
+    months = sorted({b.month for c in categories for b in doc.catalogue.breaks_for(ev.CRIME_DATASET, c)
+                     if start < b.month <= end})
+    return months[0] if months else ""
+
+
+def _not_comparable(month: str) -> str:
+    return f"not comparable across the {_month_words(month)} counting-rule change"
+
+
+def _blank_not_comparable(frame: pd.DataFrame, break_month: pd.Series, blank: list[str], p_col: str) -> None:
+    """In a table to show: for rows compared across a series break, blank the change and say why in the p column."""
+    broken = (pd.Series(break_month).fillna("").to_numpy() != "")
+    if not broken.any():
+        return
+    frame.loc[broken, blank] = np.nan
+    frame[p_col] = frame[p_col].astype(object)
+    frame.loc[broken, p_col] = [_not_comparable(m) for m in pd.Series(break_month).to_numpy()[broken]]
+
+
+def _analyst_file(doc: Document, name: str):
+    """A file in the restricted analyst folder (never linked from, or copied into, the partner page)."""
+    from ..disclosure import restricted_dir
+
+    return restricted_dir(doc.out_dir) / f"{doc.name}-{name}"
+
+
 def _survey(doc: Document) -> pd.DataFrame | None:
     sv = getattr(doc.workbench.intake, "survey", None)
     return sv if sv is not None and len(sv) else None
@@ -197,12 +254,22 @@ def _annual_by(doc: Document, by: str) -> pd.DataFrame:
     return _cached(doc, f"annual-{by}", build)
 
 
-def _change_first_last(annual: pd.DataFrame) -> pd.DataFrame:
-    """Year 3 against year 1: exact conditional Poisson test, with wording."""
+def _change_first_last(doc: Document, annual: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Year 3 against year 1: exact conditional Poisson test, with wording.
+
+    Where the catalogue records a counting-rule change (series break) between the two years
+    for the row's crime type (``by='category'``) or any crime type of its theme
+    (``by='theme'``), the two years are not counted alike: ``break_month`` names the change and
+    ``sentence`` says the years are not comparable instead of giving a significance statement.
+    """
     y1, y3 = annual.columns[0], annual.columns[-1]
     rr = trends.trend_rate_ratio(annual[y3].to_numpy(), annual[y1].to_numpy())
     rr.index = annual.index
     rr["sentence"] = wording.describe_change(rr["pct_change"], rr["p_value"], n=rr["count1"] + rr["count2"]).to_numpy()
+    cats = {k: ([k] if by == "category" else _theme_categories(doc, k)) for k in annual.index}
+    rr["break_month"] = [_break_between(doc, cats[k], y1, y3) for k in annual.index]  # a dozen rows
+    broken = rr["break_month"] != ""
+    rr.loc[broken, "sentence"] = rr.loc[broken, "break_month"].map(_not_comparable)
     return rr
 
 
@@ -210,7 +277,7 @@ def _theme_trends(doc: Document) -> pd.DataFrame:
     """Per theme: annual totals, year 3 against year 1, and the trend net of season and breaks."""
     def build() -> pd.DataFrame:
         annual = _annual_by(doc, "theme")
-        chg = _change_first_last(annual)
+        chg = _change_first_last(doc, annual, "theme")
         monthly = ev.evidence_monthly(doc, "theme")
         cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
         rows = []
@@ -231,6 +298,7 @@ def _theme_trends(doc: Document) -> pd.DataFrame:
         out["pct_change"] = chg["pct_change"].reindex(out["theme"]).to_numpy()
         out["p_value"] = chg["p_value"].reindex(out["theme"]).to_numpy()
         out["change_sentence"] = chg["sentence"].reindex(out["theme"]).to_numpy()
+        out["change_break"] = chg["break_month"].reindex(out["theme"]).to_numpy()
         return out.sort_values(annual.columns[-1], ascending=False, ignore_index=True)
 
     return _cached(doc, "theme-trends", build)
@@ -261,6 +329,36 @@ def _ward_change(doc: Document) -> pd.DataFrame:
         return w.sort_values("pct_change", ascending=False, ignore_index=True)
 
     return _cached(doc, "ward-change", build)
+
+
+def _change_classes(pct: pd.Series) -> pd.DataFrame:
+    """Classes of % change centred on zero (:data:`CHANGE_CLASSES`), with a code 1..m for the map.
+
+    ``label`` names the class; ``code`` numbers only the classes present, in order from the
+    largest fall to the largest rise, so that an equal-interval classification of the codes
+    puts each class in its own colour. Missing changes (no crimes in either year) stay missing.
+    """
+    pct = pd.to_numeric(pct, errors="coerce")
+    v = pct.to_numpy(dtype=float)
+    # bounds: a fall of exactly 10% is "up to 10%"; exactly 0 is "no change"; a rise of exactly 10% is "up to 10%"
+    idx = np.select([v < CHANGE_CLASSES[0][0], v < CHANGE_CLASSES[1][0], v <= CHANGE_CLASSES[2][0]], [0, 1, 2], default=3)
+    labels = pd.Series(np.array([lab for _, lab in CHANGE_CLASSES], dtype=object)[idx], index=pct.index, dtype=object)
+    labels[pct.isna()] = None
+    order = [lab for _, lab in CHANGE_CLASSES if (labels == lab).any()]
+    code = labels.map({lab: i for i, lab in enumerate(order, start=1)}).astype(float)
+    return pd.DataFrame({"label": labels, "code": code}, index=pct.index)
+
+
+def _grey_bars(fig, labels: list[str]) -> None:
+    """Draw the bars of ``labels`` in grey (unreliable: read with care), leaving the others as drawn."""
+    if not labels:
+        return
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    bars = ax.containers[0]
+    for bar, name in zip(bars, names):  # one bar per ward
+        if name in set(labels):
+            bar.set_facecolor(UNRELIABLE_COLOUR)
 
 
 def _consultation(doc: Document) -> dict | None:
@@ -294,9 +392,12 @@ def _consultation(doc: Document) -> dict | None:
             got = survey.survey_sample_comments(clean, theme=key, n=1, seed=2, themes=themes, comment_col=comment_col)
             label = themes[key]["label"] if key in themes else survey.UNCATEGORISED
             samples += [(label, c) for c in got]
+        held = pd.DataFrame({"respondent_row": np.flatnonzero((markup | personal).to_numpy()) + 1,
+                             "reason": np.where(markup[markup | personal].to_numpy(), "web markup or code",
+                                                "e-mail address or telephone number"),
+                             "comment": text[markup | personal].str.strip().to_numpy()})
         return {"counts": counts, "safe": safe, "top": top, "by_theme": by_theme, "comments": comments,
-                "samples": samples, "markup": text[markup].str.strip().tolist(), "n_personal": int(personal.sum()),
-                "ward_col": ward_col}
+                "samples": samples, "held": held, "ward_col": ward_col}
 
     return _cached(doc, "consultation", build)
 
@@ -342,15 +443,50 @@ def _concerns_vs_data(doc: Document) -> pd.DataFrame | None:
         data = _data_by_theme(doc)
         options = sorted(set(SURVEY_CONCERN_THEMES.values()))
         out = survey.survey_concerns_vs_data(con["by_theme"], data[["theme", "volume", "trend_pct", "trend_p"]],
-                                             options=options)
+                                             concern_threshold=CONCERN_THRESHOLD, options=options)
         out["label"] = [_theme_label(doc, t) for t in out["theme"]]
         out["source"] = out["theme"].map(dict(zip(data["theme"], data["source"]))).fillna("")
         labels = pd.Series(SURVEY_CONCERN_THEMES)
         out["survey concerns"] = out["theme"].map(
             labels.groupby(labels.values).apply(lambda s: ", ".join(s.index))).fillna("")  # a dozen themes
+        # the single-concern share (each survey option on its own, as in the strategic assessment)
+        single = dict(zip(con["top"]["concern"].astype(str), con["top"]["share"]))
+        by_theme = {t: sorted(((c, single.get(c, 0.0)) for c in labels.index[labels == t]), key=lambda x: -x[1])
+                    for t in set(labels)}
+        out["single concern shares"] = out["theme"].map(
+            lambda t: ", ".join(f"{c} {v:.0%}" for c, v in by_theme.get(t, []))).fillna("")  # a dozen themes
+        out["finding"] = out["classification"].map(_findings())
+        n_vol = int(out["volume"].notna().sum())
+        rising = (out["trend_p"] < 0.05) & (out["trend_pct"] > 0)
+        sentences = []
+        for i, r in out.iterrows():  # a dozen themes
+            share = ("not a survey option" if pd.isna(r["concern_share"]) else
+                     f"named any concern in this theme: {r['concern_share']:.0%} of respondents"
+                     + (f"; single concerns: {r['single concern shares']}" if r["single concern shares"] else ""))
+            vol = (f"ranked {int(r['volume_rank'])} of {n_vol} by recorded volume" if pd.notna(r["volume_rank"])
+                   else "no recorded data")
+            rise = f", rising {r['trend_pct']:.0f}% a year" if bool(rising.loc[i]) else ""
+            sentences.append(f"{r['label']}: {r['finding']} ({share}; {vol}{rise}).")
+        out["sentence"] = sentences
         return out
 
     return _cached(doc, "concerns-vs-data", build)
+
+
+def _findings() -> dict[str, str]:
+    """The concerns-against-data classification in words that state the threshold rule."""
+    t = f"{CONCERN_THRESHOLD:.0%}"
+    return {
+        "concern matches data": f"a residents' concern (named by {t} or more of respondents) and a data problem",
+        "concern higher than data suggests": (f"a residents' concern (named by {t} or more of respondents) that the "
+                                              "data do not show as a problem"),
+        "data shows a problem residents did not raise": (f"a data problem, named by fewer than {t} of respondents "
+                                                         "(below the concern threshold)"),
+        "neither a strong concern nor a data priority": (f"named by fewer than {t} of respondents and not a data "
+                                                         "problem"),
+        "no data for this concern": "no dataset here records it",
+        "no survey data for this issue": "not an option in the residents' survey",
+    }
 
 
 def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -383,7 +519,8 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
         cvd = _concerns_vs_data(doc)
         if cvd is not None:
             for _, r in cvd[cvd["resident_concern"]].iterrows():  # a few themes
-                why.setdefault(r["theme"], []).append(f"named by {r['concern_share']:.0%} of residents")
+                why.setdefault(r["theme"], []).append(
+                    f"{r['concern_share']:.0%} of respondents named a concern in this theme")
         live = services[services["funding"] != "funding ended"]
         out = []
         for theme, reasons in why.items():  # a handful of priority themes
@@ -393,7 +530,8 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
             if has.empty:
                 gap = "no service in the register"
             elif has_live.empty:
-                gap = "only service(s) whose funding has ended"
+                gap = ("only a service whose funding has ended" if len(has) == 1
+                       else f"only {len(has)} services whose funding has ended")
             elif len(ending) == len(has_live):
                 gap = "all services' funding ends within 12 months"
             else:
@@ -417,9 +555,36 @@ def _smart(doc: Document) -> pd.DataFrame | None:
 
 
 def _vague(check: pd.DataFrame) -> pd.DataFrame:
-    """Targets that are vague: a vague verb, or no metric or no baseline to measure them by."""
+    """Targets that cannot be measured as written: vague wording, or no metric or no baseline.
+
+    ``reason`` is "vague wording" for a target with a vague verb (the strategic assessment's
+    count) and "missing a metric or baseline" for the others.
+    """
     verbs = check["vague_verbs"].astype(str).str.len() > 0
-    return check[verbs | ~check["specific"] | ~check["measurable"]]
+    out = check[verbs | ~check["specific"] | ~check["measurable"]].copy()
+    wording_ = out["vague_verbs"].astype(str).str.len() > 0
+    no_metric = ~out["specific"].astype(bool)
+    out["reason"] = np.where(wording_, "vague wording",
+                             np.where(no_metric, "missing a metric" + np.where(~out["measurable"], " and a baseline", ""),
+                                      "missing a baseline"))
+    return out
+
+
+def _unmeasurable_sentence(check: pd.DataFrame) -> str:
+    """How many targets cannot be measured as written, split into vague wording and a missing metric or baseline."""
+    vague = _vague(check)
+    if vague.empty:
+        return "Every target names a metric and a baseline, with no vague wording."
+    by = vague["reason"] == "vague wording"
+    parts = []
+    if by.any():
+        parts.append(f"{int(by.sum())} {_plural(int(by.sum()), 'uses', 'use')} vague wording ("
+                     + "; ".join(f"{i} \u201c{t}\u201d" for i, t in zip(vague.loc[by, "id"], vague.loc[by, "text"])) + ")")
+    if (~by).any():
+        parts.append(f"{int((~by).sum())} {'more ' if by.any() else ''}{_plural(int((~by).sum()), 'is', 'are')} "
+                     + "; ".join(f"{r} ({i} \u201c{t}\u201d)" for i, t, r in
+                                 zip(vague.loc[~by, "id"], vague.loc[~by, "text"], vague.loc[~by, "reason"])))
+    return f"{len(vague)} cannot be measured as written: " + " and ".join(parts) + "."
 
 
 def _category_sources(doc: Document) -> list[tuple[str, str]]:
@@ -490,11 +655,30 @@ def _progress(doc: Document) -> pd.DataFrame:
                 "target level": target_level,
                 "change from baseline (%)": 100 * (latest - base) / base if pd.notna(base) and base else np.nan,
                 "status": status,
-                "caveat": "; ".join(_break_caveat(doc, key, cat, b) for b in brk),
+                "caveat": "; ".join([*([_measure_caveat(str(t["text"]), cat)] if _measure_caveat(str(t["text"]), cat)
+                                         else []), *(_break_caveat(doc, key, cat, b) for b in brk)]),
             })
         return pd.DataFrame(rows)
 
     return _cached(doc, "progress", build)
+
+
+def _measure_caveat(target_text: str, cat: str) -> str:
+    """Say when the recorded category is wider than the target's wording.
+
+    A category named as several offence groups ("Violence and sexual offences", "Criminal damage
+    and arson") is wider than a target that names only some of them; the groups the target's
+    wording does not mention are named.
+    """
+    parts = [p.strip() for p in re.split(r"\band\b|,", cat.lower()) if p.strip()]
+    if len(parts) < 2:
+        return ""
+    text = target_text.lower()
+    stem = [p for p in parts if not re.search(r"\b" + re.escape(p.split()[0][:5]), text)]
+    if not stem or len(stem) == len(parts):
+        return ""
+    return (f"measured with the police category \u2018{cat}\u2019, which is wider than the target\u2019s wording: it "
+            f"also counts {_and_list(stem)}, so the counts overstate what the target names")
 
 
 def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
@@ -517,6 +701,7 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
         cvd = _concerns_vs_data(doc)
         cls = dict(zip(cvd["theme"], cvd["classification"])) if cvd is not None else {}
         share = dict(zip(cvd["theme"], cvd["concern_share"])) if cvd is not None else {}
+        singles = dict(zip(cvd["theme"], cvd["single concern shares"])) if cvd is not None else {}
         _, gaps = _provision(doc)
         gap = dict(zip(gaps["theme_key"], gaps["gap"]))
         tr = ev.evidence_category_trends(doc).set_index("category")
@@ -542,6 +727,7 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
                 opts.append(f"Target the hotspot{place} (significant in the latest year) with place-based problem solving")
             named = [label for label, ct in SURVEY_CONCERN_CRIME_TYPES.items() if ct == issue]
             c = cls.get(theme, "") if named else ""
+            single = singles.get(theme, "") if named else ""
             if c == "concern higher than data suggests":
                 opts.append("Reassure residents: share what the data show and act visibly where they worry")
             elif c == "data shows a problem residents did not raise":
@@ -552,9 +738,9 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
             if g:
                 opts.append(f"Fill the provision gap ({g})")
             shr = share.get(theme) if named else None
-            view = (f"{shr:.0%} of residents named a concern in the {_theme_label(doc, theme).lower()} theme "
-                    f"({', '.join(named)} and related); {c}" if shr is not None and pd.notna(shr)
-                    else f"{issue} was not an option in the residents' survey")
+            view = (f"{shr:.0%} of respondents named at least one concern in the {_theme_label(doc, theme).lower()} "
+                    f"theme (theme-level share; single concerns: {single}); {_findings().get(c, c)}"
+                    if shr is not None and pd.notna(shr) else f"{issue} was not an option in the residents' survey")
             rows.append({"issue": issue, "rank": int(r["rank"]), "score": float(r["total_score"]),
                          "options": opts, "evidence": r["explanation"], "residents": view})
         return pd.DataFrame(rows)
@@ -593,7 +779,8 @@ def section_summary(doc: Document) -> Section:
         items.append(
             f"Consultation: {int(overall['n_respondents']):,} residents answered the survey; {overall['proportion']:.0%} "
             f"feel safe after dark (95% CI {overall['ci_low']:.0%} to {overall['ci_high']:.0%}, n = {int(overall['n']):,}). "
-            "Their top concerns: " + ", ".join(f"{c} ({s:.0%})" for c, s in zip(top3["concern"], top3["share"])) + ".")
+            "Their top concerns (share of respondents naming each single concern among their top three): "
+            + ", ".join(f"{c} ({s:.0%})" for c, s in zip(top3["concern"], top3["share"])) + ".")
         lower = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
         if len(lower):
             items.append("Wards where significantly fewer residents feel safe after dark: "
@@ -606,13 +793,12 @@ def section_summary(doc: Document) -> Section:
     _, gaps = _provision(doc)
     g = gaps[gaps["gap"] != ""]
     if len(g):
-        items.append("Gaps in provision: " + "; ".join(f"{t}: {x}" for t, x in zip(g["theme"], g["gap"])) + ".")
+        items.append(f"Gaps in provision (funding as at {doc.run_date.isoformat()}, the date this document was "
+                     "produced): " + "; ".join(f"{t}: {x}" for t, x in zip(g["theme"], g["gap"])) + ".")
     check = _smart(doc)
     if check is not None:
-        vague = _vague(check)
         items.append(f"The previous strategy set {len(check)} targets; {int((check['verdict'] == 'SMART').sum())} are "
-                     f"SMART. {len(vague)} are vague and cannot be measured as written: "
-                     + "; ".join(f"{i} \u201c{t}\u201d" for i, t in zip(vague["id"], vague["text"])) + ".")
+                     f"SMART. {_unmeasurable_sentence(check)}")
     sec.add(bullet_list(items))
     return sec
 
@@ -629,17 +815,19 @@ def section_patterns(doc: Document) -> Section:
             "breaks) fitted as steps so that they are never read as trends.")
     shown = tt[["theme", *years, "pct_change", "p_value", "trend_pct", "trend_p", "break_months"]].copy()
     shown["theme"] = [_theme_label(doc, t) for t in shown["theme"]]
+    _blank_not_comparable(shown, tt["change_break"], ["pct_change"], "p_value")
     shown = shown.rename(columns={"pct_change": f"change {y1} to {y3} (%)", "p_value": "p (exact test)",
                                   "trend_pct": "trend (% a year)", "trend_p": "p (trend)", "break_months": "series break"})
     sec.add(doc.table(shown, f"Police-recorded crime and ASB by theme, {y1} to {y3}",
                       decimals={f"change {y1} to {y3} (%)": 1, "p (exact test)": 3, "trend (% a year)": 1, "p (trend)": 3},
-                      notes=["Themes with a series break: the change from the first to the last year includes the step "
-                             "at the break, so read the trend, which separates the two."]))
+                      notes=[f"Where a counting-rule change (series break) falls between {y1} and {y3}, the two years "
+                             "are not counted alike: no change or test is given for them (\u201cnot comparable\u201d). "
+                             "Read the trend, which fits the break as a step and separates the two."]))
     sec.add(bullet_list([f"{_theme_label(doc, r['theme'])}: {int(r[y1]):,} in {y1}, {int(r[y3]):,} in {y3} "
                          f"({r['change_sentence']}); trend {r['trend_sentence']}." for _, r in tt.iterrows()]))
     # crime types
     annual = _annual_by(doc, "category")
-    chg = _change_first_last(annual)
+    chg = _change_first_last(doc, annual, "category")
     tr = ev.evidence_category_trends(doc).set_index("category")
     ct = annual.reset_index()
     ct["theme"] = [_theme_label(doc, tr.loc[c, "theme"]) if c in tr.index else "" for c in ct["category"]]
@@ -649,29 +837,34 @@ def section_patterns(doc: Document) -> Section:
     ct["p_value"] = chg["p_value"].reindex(ct["category"]).to_numpy()
     ct["trend"] = tr["trend_sentence"].reindex(ct["category"]).to_numpy()
     ct["break"] = tr["break_months"].reindex(ct["category"]).fillna("").to_numpy()
+    ct["change_break"] = chg["break_month"].reindex(ct["category"]).fillna("").to_numpy()
     ct = ct.sort_values(y3, ascending=False, ignore_index=True)
+    comparable = ct["change_break"] == ""
+    shown_ct = ct.copy()
+    _blank_not_comparable(shown_ct, ct["change_break"], ["pct_change", "ci_low", "ci_high"], "p_value")
     sec.add(doc.table(
-        ct[["category", "theme", *years, "pct_change", "ci_low", "ci_high", "p_value", "break", "trend"]].rename(columns={
+        shown_ct[["category", "theme", *years, "pct_change", "ci_low", "ci_high", "p_value", "break", "trend"]].rename(columns={
             "category": "crime type", "pct_change": f"change {y1} to {y3} (%)", "ci_low": "95% CI low (%)",
             "ci_high": "95% CI high (%)", "p_value": "p (exact test)", "break": "series break",
             "trend": "trend net of season (and breaks)"}),
         f"Crime types: annual totals {y1} to {y3}, the change over the three years and the trend",
         decimals={f"change {y1} to {y3} (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1, "p (exact test)": 3},
         notes=["Confidence interval of the rate ratio by the exact (Clopper-Pearson) method, shown as % change.",
-               "Where a crime type has a series break, the change between the first and last year includes the step "
-               "at the break; read the trend column, which separates the two."]))
-    chart = ct[ct["category"] != "Other crime"].copy()
-    brk_cats = list(chart.loc[chart["break"] != "", "category"])
+               f"Where a counting-rule change (series break) falls between {y1} and {y3}, the two years are not "
+               "counted alike, so no change, interval or test is given (\u201cnot comparable\u201d); read the trend "
+               "column, which fits the break as a step and separates the two."]))
+    chart = ct[(ct["category"] != "Other crime") & comparable].copy()
+    left_out = list(ct.loc[~comparable, "category"])
+    out_note = (f" {_and_list(left_out)} {_plural(len(left_out), 'is', 'are')} left out: "
+                f"{_not_comparable(ct.loc[~comparable, 'change_break'].iloc[0])}." if left_out else "")
     sec.add(doc.figure(
         chart_bars(chart, label="category", value="pct_change", lower="ci_low", upper="ci_high", reference=0.0,
-                   title=f"Change in police-recorded crime and ASB, {y1} to {y3}", xlabel=f"% change {y1} to {y3} (95% CI)",
-                   highlight=brk_cats),
-        f"Percentage change in police-recorded crime by type from {y1} to {y3}, with 95% confidence intervals; "
-        "types with a counting-rule change are highlighted",
+                   title=f"Change in police-recorded crime and ASB, {y1} to {y3}", xlabel=f"% change {y1} to {y3} (95% CI)"),
+        f"Percentage change in police-recorded crime by type from {y1} to {y3}, with 95% confidence intervals."
+        + out_note,
         alt=(f"Bar chart of the % change from {y1} to {y3} for {len(chart)} crime types. The largest rise is "
              f"{chart.iloc[chart['pct_change'].argmax()]['category']} ({chart['pct_change'].max():+.0f}%) and the largest "
-             f"fall {chart.iloc[chart['pct_change'].argmin()]['category']} ({chart['pct_change'].min():+.0f}%). "
-             + (f"Highlighted because of a series break: {', '.join(brk_cats)}." if brk_cats else "")),
+             f"fall {chart.iloc[chart['pct_change'].argmin()]['category']} ({chart['pct_change'].min():+.0f}%)." + out_note),
     ))
     for _, r in tr[tr["break_months"] != ""].iterrows():
         sec.add(callout(f"Series break in {r.name} from {r['break_months']}: "
@@ -699,14 +892,23 @@ def section_patterns(doc: Document) -> Section:
             "were recorded. Crimes without coordinates cannot be placed in a ward and are left out of ward rates.",
             caveat=True))
     wc = _ward_change(doc)
+    classes = _change_classes(wc["pct_change"])
+    present = [lab for _, lab in CHANGE_CLASSES if (classes["label"] == lab).any()]
+    key = "; ".join(f"{i} = {lab}" for i, lab in enumerate(present, start=1))
     sec.add(doc.map(
-        map_choropleth(wc.assign(change=wc["pct_change"].round(1)), "change", name_column="name",
-                       legend=f"% change in crimes, {y1} to {y3}",
-                       tooltip_columns={"count_1": f"Crimes {y1}", "count_3": f"Crimes {y3}"}, offline=doc.offline),
-        f"Percentage change in crimes by ward, {y1} to {y3} (current ward boundaries)",
-        alt=(f"Choropleth map of {len(wc)} wards shaded by the % change in crimes from {y1} to {y3}; the largest rise "
-             f"is {wc.iloc[0]['name']} ({wc.iloc[0]['pct_change']:+.0f}%), the largest fall {wc.iloc[-1]['name']} "
-             f"({wc.iloc[-1]['pct_change']:+.0f}%).")))
+        map_choropleth(wc.assign(change_class=classes["code"].to_numpy(), change_label=classes["label"].to_numpy(),
+                                 change=wc["pct_change"].round(1)),
+                       "change_class", name_column="name", k=max(1, len(present)), scheme="equalinterval",
+                       legend=f"Change in crimes {y1} to {y3}, class (lightest to darkest): {key}",
+                       tooltip_columns={"change_label": "Change class", "change": "% change", "count_1": f"Crimes {y1}",
+                                        "count_3": f"Crimes {y3}"}, offline=doc.offline),
+        f"Change in crimes by ward, {y1} to {y3} (current ward boundaries), in classes centred on zero: "
+        + ", ".join(present) + ". Falls are the lighter shades and rises the darker; the class numbers in the "
+        "legend are explained in its title",
+        alt=(f"Choropleth map of {len(wc)} wards shaded by the class of change in crimes from {y1} to {y3}: "
+             + "; ".join(f"{lab}: {int((classes['label'] == lab).sum())} wards" for lab in present)
+             + f". The largest rise is {wc.iloc[0]['name']} ({wc.iloc[0]['pct_change']:+.0f}%), the largest fall "
+             f"{wc.iloc[-1]['name']} ({wc.iloc[-1]['pct_change']:+.0f}%).")))
     up = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] > 0)]
     down = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] < 0)]
     sec.add(f"Between {y1} and {y3}, crime rose significantly in {len(up)} wards"
@@ -744,13 +946,14 @@ def section_consultation(doc: Document) -> Section:
             f"and a 95% Wilson confidence interval. Wards with fewer than {MIN_RELIABLE_N} respondents are flagged as "
             "unreliable: their intervals are wide and they are not compared with the partnership.")
     rc = counts.assign(reliable=np.where(counts["is_overall"], "", np.where(counts["n"] < MIN_RELIABLE_N,
-                                                                             f"unreliable (n < {MIN_RELIABLE_N})", "")))
+                                                                             f"unreliable (n < {MIN_RELIABLE_N})", "")),
+                       share=100 * counts["share"])
     rc = rc[["ward", "ward_name", "n", "share", "reliable"]].rename(columns={
-        "ward": "ward code", "ward_name": "ward", "n": "respondents (n)", "share": "share of all respondents",
+        "ward": "ward code", "ward_name": "ward", "n": "respondents (n)", "share": "share of all respondents (%)",
         "reliable": "reliability"})
     rc.loc[rc["ward code"] == "Partnership", "ward code"] = ""
     sec.add(doc.table(rc, "Survey respondents by ward (n always shown)", sensitivity=sens,
-                      decimals={"share of all respondents": 3},
+                      decimals={"share of all respondents (%)": 1},
                       notes=["Respondent numbers count people who gave their views, not victims or events, so they are "
                              "always shown. Survey ward codes of either boundary version are named; a code of an "
                              "abolished ward is shown with the boundaries it belongs to."]))
@@ -786,17 +989,18 @@ def section_consultation(doc: Document) -> Section:
     chart = body[ok].copy()
     chart["label"] = chart["ward"] + " (n = " + chart["n (answered)"].astype(int).astype(str) + ")"
     flagged = list(chart.loc[safe.loc[~safe["is_overall"], "unreliable"].to_numpy()[ok], "label"])
+    fig = chart_bars(chart, label="label", value="feel safe (%)", lower="95% CI low (%)", upper="95% CI high (%)",
+                     reference=100 * float(overall["proportion"]), reference_label="partnership",
+                     title="Residents who feel safe after dark", xlabel="% very or fairly safe (95% Wilson CI)")
+    _grey_bars(fig, flagged)
     sec.add(doc.figure(
-        chart_bars(chart, label="label", value="feel safe (%)", lower="95% CI low (%)", upper="95% CI high (%)",
-                   reference=100 * float(overall["proportion"]), reference_label="partnership",
-                   title="Residents who feel safe after dark", xlabel="% very or fairly safe (95% Wilson CI)",
-                   highlight=flagged),
+        fig,
         "Share of residents feeling safe after dark by ward, with 95% Wilson intervals; wards with too few "
-        "respondents to be reliable are highlighted",
+        f"respondents to be reliable (n < {MIN_RELIABLE_N}) are shown in grey",
         alt=(f"Bar chart of {len(chart)} wards: the share feeling safe after dark ranges from "
              f"{chart['feel safe (%)'].min():.0f}% to {chart['feel safe (%)'].max():.0f}% against "
              f"{100 * overall['proportion']:.0f}% for the partnership. "
-             + (f"Highlighted as unreliable (n < {MIN_RELIABLE_N}): {', '.join(flagged)}." if flagged else ""))))
+             + (f"Shown in grey as unreliable (n < {MIN_RELIABLE_N}): {', '.join(flagged)}." if flagged else ""))))
     if len(small):
         sec.add(callout(f"Unreliable: {', '.join(f'{w} (n = {int(n)})' for w, n in zip(small['ward_name'], small['n']))} "
                         f"had fewer than {MIN_RELIABLE_N} respondents. Read their figures as indications only.",
@@ -821,7 +1025,10 @@ def section_consultation(doc: Document) -> Section:
     n_com = int(com["n"].iloc[0])
     sec.add(f"{n_com:,} of {total:,} respondents wrote a comment. Comments were counted by theme with a published "
             "keyword dictionary; a comment can mention several themes, and those that match none are counted as "
-            "uncategorised so that nothing is lost.")
+            "uncategorised so that nothing is lost. Comments were screened before publication: any comment holding "
+            "web markup or code, or personal details such as an e-mail address or telephone number, is counted in "
+            "the themes but never quoted.")
+    _write_screened_comments(doc, con["held"])
     com[["share", "ci_low", "ci_high"]] = 100 * com[["share", "ci_low", "ci_high"]]
     ct = com[["label", "n_comments", "n", "share", "ci_low", "ci_high"]].rename(columns={
         "label": "theme", "n_comments": "comments", "n": "n (commenters)", "share": "share (%)",
@@ -831,16 +1038,20 @@ def section_consultation(doc: Document) -> Section:
                       decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
                       notes=[x for x in [fn, "Dictionary: assessment/data/comment_themes.yaml."] if x]))
     if con["samples"]:
-        sec.add(paragraph("Some comments, one from each of the most common themes, as residents wrote them:"))
-        sec.add(bullet_list([f"{label}: \u201c{text}\u201d" for label, text in con["samples"]]))
-    if con["markup"]:
-        sec.add(callout(f"{len(con['markup'])} comment(s) contain web markup or code and are shown here as plain text "
-                        "only, for the analyst to check before any publication: "
-                        + " | ".join(f"\u201c{c}\u201d" for c in con["markup"]), caveat=True))
-    if con["n_personal"]:
-        sec.add(callout(f"{con['n_personal']} comment(s) appear to contain an e-mail address or telephone number; "
-                        "they are counted but never quoted.", caveat=True))
+        sec.add(paragraph("Example comments, one from each of the most common themes, as residents wrote them:"))
+        sec.add(_quoted_comments(con["samples"]))
     return sec
+
+
+def _quoted_comments(samples: list[tuple[str, str]]) -> HTMLPart:
+    """Residents' comments as a list; every comment is escaped (shown as text, never as markup)."""
+    return bullet_list([f"{label}: \u201c{text}\u201d" for label, text in samples])
+
+
+def _write_screened_comments(doc: Document, held: pd.DataFrame) -> None:
+    """The comments held back from quotation, for the analyst only (restricted folder, never the partner page)."""
+    path = _analyst_file(doc, "comments-screened.csv")
+    held.to_csv(path, index=False, lineterminator="\n")
 
 
 def section_concerns_vs_data(doc: Document) -> Section:
@@ -850,31 +1061,43 @@ def section_concerns_vs_data(doc: Document) -> Section:
     if cvd is None:
         sec.add(callout("No residents' survey was available, so concerns cannot be compared with the data.", caveat=True))
         return sec
-    sec.add("Each survey concern is mapped to a partnership theme (the mapping is in the appendix). A theme is a "
-            "resident concern when at least one in five respondents named it; it is a data problem when its recorded "
-            "volume in the latest 12 months ranks in the top third of themes or it is rising significantly.")
+    t = f"{CONCERN_THRESHOLD:.0%}"
+    sec.add("Each survey concern is mapped to a partnership theme (the mapping is in the appendix). Two shares are "
+            "shown and labelled: the theme-level share, the respondents who named at least one concern in the theme "
+            "(for anti-social behaviour: anti-social behaviour, noise or begging), and the single-concern share of each "
+            "survey option on its own (the measure the strategic assessment quotes). The classification uses the "
+            f"theme-level share with a stated threshold: a theme is a residents' concern when {t} or more of "
+            f"respondents named a concern in it, and \u201cnamed by fewer than {t}\u201d otherwise. It is a data "
+            "problem when its recorded volume in the latest 12 months ranks in the top third of themes or it is "
+            "rising significantly.")
     shown = cvd.copy()
     shown["concern_share"] = 100 * shown["concern_share"]
-    shown = shown[["label", "survey concerns", "concern_share", "n", "volume", "volume_rank", "trend_pct", "trend_p",
-                   "source", "classification"]].rename(columns={
-        "label": "theme", "concern_share": "residents naming it (%)", "n": "n (respondents)",
+    shown = shown[["label", "survey concerns", "concern_share", "single concern shares", "n", "volume", "volume_rank",
+                   "trend_pct", "trend_p", "source", "finding"]].rename(columns={
+        "label": "theme", "concern_share": "named any concern in this theme (%)",
+        "single concern shares": "single-concern share (each option on its own)", "n": "n (respondents)",
         "volume": "recorded, latest 12 months", "volume_rank": "volume rank", "trend_pct": "trend (% a year)",
-        "trend_p": "p (trend)", "source": "data source"})
+        "trend_p": "p (trend)", "source": "data source", "finding": f"finding (concern threshold {t})"})
     sec.add(doc.table(shown, "Residents' concerns against recorded volume and trend, by theme",
-                      decimals={"residents naming it (%)": 1, "trend (% a year)": 1, "p (trend)": 3,
+                      decimals={"named any concern in this theme (%)": 1, "trend (% a year)": 1, "p (trend)": 3,
                                 "recorded, latest 12 months": 0},
-                      notes=["A respondent naming two concerns of one theme is counted once for it. Trends allow for "
-                             "season and model counting-rule changes as steps."]))
-    groups = [("concern matches data", "Concerns the data confirm"),
-              ("concern higher than data suggests", "Concerns higher than the data suggest (a reassurance issue)"),
-              ("data shows a problem residents did not raise", "Problems in the data residents did not raise"),
+                      notes=["Theme-level share: a respondent naming two concerns of one theme is counted once for it, so "
+                             "it is at least as large as any single-concern share in the theme. Trends allow for season "
+                             "and model counting-rule changes as steps.",
+                             f"Concern threshold: {t} of respondents (one in five), a convention (Home Office 2007)."]))
+    groups = [("concern matches data", f"Residents' concerns (named by {t} or more) that the data confirm"),
+              ("concern higher than data suggests",
+               f"Residents' concerns (named by {t} or more) higher than the data suggest (a reassurance issue)"),
+              ("data shows a problem residents did not raise",
+               f"Problems in the data named by fewer than {t} of respondents (below the concern threshold)"),
+              ("neither a strong concern nor a data priority", f"Named by fewer than {t} and not a data problem"),
               ("no data for this concern", "Concerns no dataset here records (an intelligence gap)"),
               ("no survey data for this issue", "Issues residents were not asked about")]
     for cls, heading in groups:
         sub = cvd[cvd["classification"] == cls]
         if len(sub):
             sec.add(paragraph(heading + ":"))
-            sec.add(bullet_list([s.replace(str(t), _theme_label(doc, t), 1) for s, t in zip(sub["sentence"], sub["theme"])]))
+            sec.add(bullet_list(list(sub["sentence"])))
     return sec
 
 
@@ -886,8 +1109,10 @@ def section_provision(doc: Document) -> Section:
     if services.empty:
         sec.add(callout("The catalogue has no services register, so provision cannot be assessed.", caveat=True))
         return sec
-    sec.add(f"The services register in the data catalogue lists {len(services)} services. Funding is judged against "
-            f"the date of this document, {run.isoformat()}.")
+    sec.add(f"The services register in the data catalogue lists {len(services)} services. Funding status is judged "
+            f"against the date this document was produced, {run.isoformat()} (the run date, not the edition year "
+            f"{doc.edition}): funding that ended before that date has ended, and funding ending within 12 months of "
+            "it is flagged.")
     sec.add(doc.table(services.drop(columns="theme_keys"), "Services register: provision and funding"))
     ended = services[services["funding"] == "funding ended"]
     ending = services[services["funding"] == "funding ends within 12 months"]
@@ -940,27 +1165,33 @@ def section_previous_strategy(doc: Document) -> Section:
         return sec
     pri = {p.get("id"): p.get("title") for p in strategy.get("priorities", [])}
     sec.add(f"{strategy.get('title', 'The previous strategy')} set {len(pri)} priorities and {len(check)} targets. "
-            "Each target was checked against SMART: a named metric (specific), a baseline (measurable), a direction "
-            "and size of change (achievable), a date (time-bound) and an owner (responsible).")
-    shown = check[["id", "priority", "text", "verdict", "n_criteria_met", "missing", "vague_verbs"]].copy()
+            f"Each target was checked for the {len(SMART_ITEMS)} items that make up the five SMART criteria: a named "
+            "metric (specific), a baseline (measurable), a direction and a size of change (together, achievable), a "
+            "date (time-bound) and an owner (responsible).")
+    shown = check[["id", "priority", "text", "verdict", "missing", "vague_verbs"]].copy()
+    n_missing = shown["missing"].astype(str).str.split(",").map(lambda x: len([i for i in x if i.strip()]))
+    shown.insert(4, "items present", len(SMART_ITEMS) - n_missing)
+    shown.insert(5, "criteria met", check["n_criteria_met"].astype(int))
     shown["priority"] = shown["priority"].map(lambda p: f"{p}: {pri[p]}" if p in pri else p)
     shown["missing"] = shown["missing"].replace("", "nothing")
-    sec.add(doc.table(shown.rename(columns={"text": "target", "verdict": "SMART verdict", "n_criteria_met": "criteria met (of 5)",
+    sec.add(doc.table(shown.rename(columns={"text": "target", "verdict": "SMART verdict",
+                                            "items present": f"items present (of {len(SMART_ITEMS)})",
+                                            "criteria met": "SMART criteria met (of 5)",
                                             "missing": "what is missing", "vague_verbs": "vague wording"}),
                       "SMART check of every target of the previous strategy",
-                      notes=["Missing items in the order metric, baseline, direction, size, deadline, owner. Vague verbs "
-                             f"checked: {', '.join(smart.VAGUE_VERBS)}."]))
+                      notes=[f"{len(SMART_ITEMS)} items are checked, in the order {', '.join(SMART_ITEMS)}; they make "
+                             "up the five SMART criteria (achievable needs both a direction and a size). The verdict "
+                             "counts criteria: SMART when all five are met, partly SMART when two to four are. Vague "
+                             f"verbs checked: {', '.join(smart.VAGUE_VERBS)}."]))
     vague = _vague(check)
     if len(vague):
         lines = []
         for _, r in vague.iterrows():  # the strategy's handful of vague targets
-            why = []
-            if r["vague_verbs"]:
-                why.append(f"vague verb \u201c{r['vague_verbs']}\u201d")
+            why = [r["reason"] + (f" (\u201c{r['vague_verbs']}\u201d)" if r["vague_verbs"] else "")]
             why.append(f"missing {r['missing']}")
             lines.append(f"{r['id']} \u201c{r['text']}\u201d: " + "; ".join(why) + ".")
-        sec.add(callout(f"{len(vague)} targets are vague and cannot be measured as written: they name no metric or "
-                        "baseline, or rest on a vague verb.", caveat=True))
+        sec.add(callout(_unmeasurable_sentence(check) + " Vague wording is the count the strategic assessment "
+                        "gives; a target without a metric or baseline cannot be measured either.", caveat=True))
         sec.add(bullet_list(lines))
     sec.add(HTMLPart('<h3 id="target-progress">Progress on measurable targets</h3>'))
     prog = _progress(doc)
@@ -994,7 +1225,7 @@ def section_previous_strategy(doc: Document) -> Section:
         sensitive = doc.catalogue.datasets[r["dataset"]].sensitivity != "public" and latest < doc.threshold
         count = "fewer than the publication threshold" if sensitive else f"{latest:,}"
         items.append(f"{r['id']} ({r['measured as']}): {count} in {years[-1]} {base}; {r['status']}."
-                     + (f" Caution: {r['caveat']}." if r["caveat"] else ""))
+                     + (f" Caution: {r['caveat']}." if r["caveat"] else ""))  # the caveat names any wider measure
     sec.add(bullet_list(items))
     unmeasured = check[~check["id"].isin(prog["id"])]
     if len(unmeasured):
@@ -1050,25 +1281,41 @@ def section_public_summary(doc: Document) -> Section:
         h = heads.loc[issue] if issue in heads.index else None
         if reason == "emerging hotspot" or (h is not None and int(h["emerging_cells"])):
             where = f" near {h['emerging_place']}" if h is not None and h["emerging_place"] else ""
-            plans.append(f"{issue}: there is a new problem area{where}.")
+            text = f"{issue}: there is a new problem area{where}."
         elif h is not None and int(h["hot_cells"]) and h["hot_place"]:
-            plans.append(f"{issue}: it is common, and worst near {h['hot_place']}.")
+            text = f"{issue}: it is common, and worst near {h['hot_place']}."
         else:
-            plans.append(f"{issue}: it is common and causes harm.")
+            text = f"{issue}: it is common and causes harm."
+        brk = _break_between(doc, [issue], y1, y3)
+        if brk:
+            text += (f" The police changed the way they count it in {_month_words(brk)}, so numbers from before "
+                     "and after that cannot be compared directly.")
+        plans.append(text)
     sec.add(paragraph("We think the next plan should focus on:"))
     sec.add(bullet_list(plans))
     check = _smart(doc)
     if check is not None:
         vague = _vague(check)
-        sec.add(f"Our last plan had {len(check)} targets. {len(vague)} of them were too vague to check. "
+        words = int((vague["reason"] == "vague wording").sum())
+        other = len(vague) - words
+        why = " and ".join(x for x in [f"{words} {_plural(words, 'was', 'were')} worded too vaguely" if words else "",
+                                       f"{other} did not say what to count or where to start from" if other else ""] if x)
+        sec.add(f"Our last plan had {len(check)} targets. We could not check {len(vague)} of them: {why}. "
                 "The next plan will say what we will count, by how much it should change, by when, and who is in charge.")
     sec.add(callout("Tell us what you think. Do these match what you see where you live? Is anything missing?"))
-    sentences = [s for s in re.split(r"(?<=[.?!])\s+", " ".join(points + plans)) if s]
-    words = [len(s.split()) for s in sentences]
-    sec.add(paragraph(f"Plain-language check: {len(sentences)} sentences, {np.mean(words):.0f} words each on average, "
-                      f"the longest {max(words)} words. No statistical terms are used; the full audit gives the tests "
-                      "behind each statement.", css="table-note"))
+    _write_plain_language_check(doc, points + plans)
     return sec
+
+
+def _write_plain_language_check(doc: Document, texts: list[str]) -> None:
+    """Sentence and word counts of the residents' summary: an analyst's note, kept out of the partner page."""
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", " ".join(texts)) if s]
+    words = [len(s.split()) for s in sentences]
+    path = _analyst_file(doc, "plain-language-check.txt")
+    path.write_text(f"Plain-language check of the Summary for residents ({doc.name}, produced {doc.run_date}):\n"
+                    f"{len(sentences)} sentences, {np.mean(words):.0f} words each on average, the longest "
+                    f"{max(words)} words. No statistical terms should appear; the full audit gives the tests behind "
+                    "each statement.\n", encoding="utf-8")
 
 
 def section_appendix(doc: Document) -> Section:
@@ -1083,12 +1330,18 @@ def section_appendix(doc: Document) -> Section:
          "month of year; a counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
         ("Ward comparability", "Crimes re-assigned exactly from their map points to the current ward boundaries, so the "
          "first and last years are counted on the same wards."),
-        ("Concerns against data", "A theme is a resident concern at 20% of respondents or more; a data problem when its "
-         "latest-year volume ranks in the top third of themes or it rises significantly (Home Office 2007)."),
+        ("Concerns against data", f"A theme is a residents' concern when {CONCERN_THRESHOLD:.0%} of respondents or more "
+         "named at least one survey concern in it (the theme-level share); otherwise it is \u201cnamed by fewer than "
+         f"{CONCERN_THRESHOLD:.0%}\u201d. Single-concern shares (each survey option on its own) are shown beside it. A "
+         "data problem when its latest-year volume ranks in the top third of themes or it rises significantly "
+         "(Home Office 2007)."),
+        ("Counting-rule changes", "Where the catalogue records a series break between two compared years, the change "
+         "between them is not tested and is reported as not comparable; the trend fits the break as a step."),
         ("SMART check", "Each target needs a metric, a baseline, a direction and size, a date and an owner; vague verbs "
          "are flagged (Doran 1981; Home Office 2007)."),
         ("Prioritisation", "Weighted scores 0-4 on volume, trend, harm, repeat locations, concern and capacity."),
-        ("Comment themes", "Keyword dictionary (assessment/data/comment_themes.yaml), case-insensitive."),
+        ("Comment themes", "Keyword dictionary (assessment/data/comment_themes.yaml), case-insensitive. Comments were "
+         "screened before publication: those holding web markup, code or personal details are counted but not quoted."),
     ], columns=["method", "detail"])
     sec.add(doc.table(methods, "Methods"))
     defs = pd.DataFrame([

@@ -64,6 +64,11 @@ def chart_monthly(
     data = series.copy()
     data["_t"] = pd.PeriodIndex(data[month].astype(str), freq="M").to_timestamp()
     groups = [(None, data)] if group is None else list(data.groupby(group, sort=True))
+    if len(groups) > len(SERIES):
+        import warnings
+
+        warnings.warn(f"chart_monthly draws at most {len(SERIES)} groups, got {len(groups)}; "
+                      "the rest are left out", stacklevel=2)
     for i, (name, g) in enumerate(groups[: len(SERIES)]):
         g = g.sort_values("_t")
         colour = SERIES[i % len(SERIES)]
@@ -135,11 +140,15 @@ def chart_heatmap(
         raise TypeError(f"`matrix` must be a DataFrame, got {type(matrix).__name__}")
     fig, ax = plt.subplots(figsize=(min(12, 1 + 0.5 * matrix.shape[1]), 1 + 0.45 * matrix.shape[0]))
     values = matrix.to_numpy(dtype=float)
-    im = ax.imshow(np.nan_to_num(values, nan=0.0), cmap="YlOrRd", aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], fontsize=8)
+    # Suppressed or missing cells are drawn grey and labelled "[c]", never coloured as if zero.
+    cmap = matplotlib.colormaps["YlOrRd"].copy()
+    cmap.set_bad("#bdbdbd")
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto")
+    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], fontsize=8,
+                  rotation=45 if max((len(str(c)) for c in matrix.columns), default=0) > 3 else 0, ha="right")
     ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index], fontsize=8)
     if matrix.size <= 200:
-        vmax = np.nanmax(values) if np.isfinite(values).any() else 0
+        vmax = np.nanmax(values) if np.isfinite(values).any() else 0  # noqa: PLW2901
         for (r, c), v in np.ndenumerate(values):
             text = "[c]" if np.isnan(v) else fmt.format(v)
             ax.text(c, r, text, ha="center", va="center", fontsize=7,

@@ -44,6 +44,20 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     return f"{float(value):,.{1 if decimals is None else decimals}f}"
 
 
+_P_COLUMN = re.compile(r"^(p|p-value|p value|p_value|p_adjusted|adjusted p)\b|^p \(", re.I)
+_YEAR_COLUMN = re.compile(r"\byear\b|_year$|^year", re.I)
+
+
+def format_cell(value: Any, column: str, decimals: int | None = None) -> str:
+    """Format one table cell by its column: p-values as "<0.001", years without separators."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not pd.isna(value):
+        if _P_COLUMN.search(str(column)):
+            return "<0.001" if value < 0.001 else f"{value:.3f}"
+        if _YEAR_COLUMN.search(str(column)) and float(value).is_integer():
+            return str(int(value))
+    return format_number(value, decimals)
+
+
 @dataclass
 class HTMLPart:
     """A fragment of already-safe HTML."""
@@ -99,7 +113,7 @@ class TableView:
             cells = []
             for c in df.columns:
                 v = columns[c][i]
-                text = format_number(v, self.decimals.get(c)) if numeric[c] or isinstance(v, (int, float)) else v
+                text = format_cell(v, c, self.decimals.get(c)) if numeric[c] or isinstance(v, (int, float)) else v
                 cells.append(f'<td class="{"num" if numeric[c] else ""}">{escape(text)}</td>')
             body_rows.append("<tr>" + "".join(cells) + "</tr>")
         notes = list(self.notes)

@@ -160,6 +160,8 @@ class Document:
     def map(self, page: str, caption: str, alt: str, notes: list[str] | None = None) -> MapView:
         """Number a map (a complete Leaflet HTML page) and return its view."""
         check_type(page, "page", str)
+        check_type(caption, "caption", str)
+        check_type(alt, "alt", str)
         if not alt.strip():
             raise ValueError("`alt` must describe the map for screen-reader users, got an empty string")
         self._figures += 1

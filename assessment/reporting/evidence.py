@@ -90,6 +90,11 @@ def breaks_frame(doc: Document, category: str | None = None, dataset: str = CRIM
     return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
 
 
+def ev_months_between(doc: Document, n: int) -> list[str]:
+    """The last ``n`` months of the window."""
+    return doc.catalogue.partnership.window.months[-n:]
+
+
 def _series(monthly: pd.DataFrame, by: str, value: str) -> pd.Series:
     sub = monthly[monthly[by] == value]
     return pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
@@ -123,10 +128,16 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
             steps = glm[glm["term"] == "step"]
             y = yoy.loc[cat]
             yoy_text = wording.describe_year_on_year(yoy.loc[[cat]].reset_index()).iloc[0]
+            compared = ev_months_between(doc, 24)
+            straddles = [m for m in (brk_months or []) if compared[0] < m <= compared[-1]]
+            if straddles:
+                yoy_text = (f"{int(y['current']):,} in the latest 12 months against {int(y['previous']):,} a year earlier; "
+                            f"not comparable year on year, because the counting rule changed in {straddles[0]}")
             rows.append({
                 "category": cat, "theme": themes.get(cat, "other"),
                 "total_window": int(series.sum()), "last_12": int(y["current"]), "previous_12": int(y["previous"]),
                 "pct_change": float(y["pct_change"]), "yoy_p": float(y["p_value"]),
+                "yoy_comparable": not straddles,
                 "trend_pct": float(trend["estimate_pct"]), "trend_low": float(trend["ci_low"]),
                 "trend_high": float(trend["ci_high"]), "trend_p": float(trend["p_value"]),
                 "family": trend["family"],
@@ -234,17 +245,40 @@ def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDat
     return _cached(doc, key, build)
 
 
+_STREET_SUFFIX = (
+    r"(?:Road|Street|Lane|Avenue|Close|Drive|Row|Terrace|Court|Gardens|Way|Crescent|Place|Walk|Hill|"
+    r"Square|Grove|Green|Mews|Rise|View|Parade|Yard|Quay|Wharf|Gate|End|Vale|Croft|Chase|Fields|Park Road)$"
+)
+
+
 def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]) -> str:
-    """The most common location description among events inside some cells."""
+    """Name a place for some cells: its most common street, and the ward that holds most events.
+
+    data.police.uk map points carry descriptions such as "On or near Supermarket" or
+    "On or near Nightclub"; those say what kind of place it is, not where. The most common
+    real street name (one ending in a street type) is used, with the ward for orientation,
+    e.g. "Canal Avenue (Riverton Central ward)".
+    """
     if cells.empty:
         return ""
     ev = evidence_police(doc)
     pts = points_of(ev[ev["category"].isin(categories)])
-    inside = gpd.sjoin(pts[["location", "geometry"]], cells[["geometry"]], predicate="within")
+    inside = gpd.sjoin(pts[["location", "ward_code", "geometry"]], cells[["geometry"]], predicate="within")
     if inside.empty:
         return ""
     loc = inside["location"].dropna().astype(str).str.replace(r"^On or near ", "", regex=True)
-    return str(loc.mode().iloc[0]) if len(loc) else ""
+    streets = loc[loc.str.contains(_STREET_SUFFIX, regex=True)]
+    name = str(streets.mode().iloc[0]) if len(streets) else (str(loc.mode().iloc[0]) if len(loc) else "")
+    wards = inside["ward_code"].dropna().astype(str)
+    if len(wards):
+        names = dict(zip(doc.workbench.wards["code"].astype(str), doc.workbench.wards["name"].astype(str)))
+        for v in doc.workbench.registry.geographies.get("wards", []):
+            for c, n in zip(v.units["code"].astype(str), v.units["name"].astype(str)):
+                names.setdefault(c, n)
+        ward = names.get(wards.mode().iloc[0], "")
+        if ward:
+            return f"{name} ({ward} ward)" if name else f"{ward} ward"
+    return name
 
 
 def hotspot_clusters(cells: gpd.GeoDataFrame, flag: str = "hotspot", value: str = "hot") -> gpd.GeoDataFrame:
@@ -382,7 +416,7 @@ def evidence_priorities(doc: Document) -> pd.DataFrame:
             concern=pd.Series(_concern_share(doc)).reindex(tr.index),
             capacity=pd.Series(capacity),
         )
-        matrix = priorities.priority_matrix(crit)
+        matrix = priorities.priority_matrix(crit, volume_unit="recorded incidents")
         heads = evidence_hotspot_headlines(doc).set_index("category")
         matrix["emerging_cells"] = matrix["issue"].map(heads["emerging_cells"]).fillna(0).astype(int)
         matrix["emerging_place"] = matrix["issue"].map(heads["emerging_place"]).fillna("")
@@ -417,7 +451,7 @@ def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
             if r["hot_cells"]:
                 place = f" around {r['hot_place']}" if r["hot_place"] else ""
                 parts.append(f"its largest statistically significant hotspot{place} holds {r['top_cluster_share']:.0%} of "
-                             f"the latest year's events in {int(r['top_cluster_cells'])} grid cells, {r['top_cluster_area_share']:.0%} of the "
+                             f"the latest year's mapped events in {int(r['top_cluster_cells'])} grid cells, {r['top_cluster_area_share']:.0%} of the "
                              "area (Getis-Ord Gi*, FDR-corrected)")
             if r["emerging_cells"]:
                 place = f" around {r['emerging_place']}" if r["emerging_place"] else ""

@@ -203,6 +203,7 @@ def map_layers(
     *,
     highlight: Any = None,
     highlight_label: str = "Highlighted",
+    highlight_aliases: dict[str, str] | None = None,
     offline: bool = False,
     basemap: bool = False,
 ) -> str:
@@ -239,7 +240,8 @@ def map_layers(
         folium.GeoJson(
             h[cols + ["geometry"]].to_json(), name=highlight_label,
             style_function=lambda f: {"color": "#f03b20", "weight": 1, "fillColor": "#f03b20", "fillOpacity": 0.45},
-            tooltip=folium.GeoJsonTooltip(fields=cols) if cols else None,
+            tooltip=folium.GeoJsonTooltip(fields=cols, aliases=[(highlight_aliases or {}).get(c, c) for c in cols])
+            if cols else None,
         ).add_to(fmap)
         labels.append(highlight_label)
         colours.append("#f03b20")

@@ -32,7 +32,8 @@ from .maps import map_choropleth, map_layers
 
 __all__ = [
     "open_document", "TOPICS", "USE", "topic_spec", "topic_events", "topic_monthly", "profile_emerging",
-    "profile_repeat_persons", "section_terms_of_reference", "section_scanning", "section_triangle",
+    "profile_repeat_persons", "profile_knox_adjusted", "profile_hot_clusters", "profile_emerging_clusters",
+    "section_terms_of_reference", "section_scanning", "section_triangle",
     "section_time", "section_places", "section_partner_data", "section_gaps", "section_recommendations",
     "section_appendix",
 ]
@@ -157,17 +158,46 @@ def _cached(doc: Document, key: str, build):
     return doc.cache[key]
 
 
+def _title(doc: Document, key: str) -> str:
+    """A dataset's catalogue title (the name partners know it by), never its internal key."""
+    ds = doc.catalogue.datasets.get(key)
+    return ds.title if ds is not None else "A dataset named in the topic table"
+
+
+def _as_subject(title: str) -> str:
+    """A catalogue title as the subject of a sentence: "The violence nominals (...), person level,"."""
+    lead = title[:1].lower() + title[1:] if title[1:2].islower() else title
+    return f"The {lead}" + ("," if "," in title else "")
+
+
+def _and_list(items: list[str]) -> str:
+    """Plain-English list: "a", "a and b", "a, b and c"."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return items[0] if items else "nothing"
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _permission(doc: Document, key: str) -> tuple[bool, str]:
-    """Whether a dataset's agreement permits problem profiles, with the reason if not."""
+    """Whether a dataset's agreement permits problem profiles, with a plain-English sentence if not.
+
+    The sentence names the dataset by its catalogue title and the uses its agreement permits,
+    e.g. "The violence nominals (victims and offenders), person level, may not be used for
+    problem profiles: agreement RIV-ISA-2024-03 permits evaluation only."
+    """
     from ..errors import SharingRefused
     from ..intake.sharing import check_permitted_use
 
     if key not in doc.catalogue.datasets:
-        return False, f"{key} is not in the catalogue"
+        return False, "A dataset named for this topic is not in the catalogue, so it cannot be used."
+    ds = doc.catalogue.datasets[key]
     try:
-        check_permitted_use(doc.catalogue.datasets[key], USE, key)
-    except SharingRefused as exc:
-        return False, str(exc)
+        check_permitted_use(ds, USE, key)
+    except SharingRefused:
+        uses = [str(u) for u in ds.sharing.permitted_uses]
+        agreement = f"agreement {ds.sharing.agreement}" if ds.sharing.agreement else "no sharing agreement"
+        allowed = f"permits {_and_list(uses)} only" if uses else "permits no use"
+        return False, f"{_as_subject(ds.title)} may not be used for {USE}: {agreement} {allowed}."
     return True, ""
 
 
@@ -312,6 +342,46 @@ def _n(x: float) -> str:
     return f"{int(round(float(x))):,}"
 
 
+#: The definition of an emerging hotspot, word for word as in the strategic assessment and
+#: :func:`assessment.analysis.hotspots.hotspot_classify`.
+EMERGING_DEFINITION = ("hot in the latest year and significantly busier than in any earlier year (exact Poisson "
+                       "test, corrected)")
+
+#: How far beyond the emerging cells the close-up map reaches (metres).
+_ZOOM_BUFFER_M = 1500.0
+
+
+def _hotspots_phrase(n: int, what: str = "hotspot") -> str:
+    """"1 hotspot", "3 separate hotspots"."""
+    return f"1 {what}" if n == 1 else f"{n:,} separate {what}s"
+
+
+def _table(doc: Document, frame: pd.DataFrame, caption: str, **kwargs):
+    """:meth:`Document.table`, with the published counts handed to the display as numbers.
+
+    Disclosure control publishes counts as text (so that "[c]" can stand in a cell); text is
+    shown as it is, without thousands separators. Cells that are whole numbers are turned back
+    into ints (the CSV already written is unchanged), so the display formats them ("22,834").
+    """
+    view = doc.table(frame, caption, **kwargs)
+    f = view.frame
+    order = [c for c in frame.columns if c in f.columns] + [c for c in f.columns if c not in frame.columns]
+    if list(f.columns) != order:  # disclosure control moves count columns last: restore the analyst's order
+        f = f[order]
+        view.frame = f
+        doc.tables[-1] = (doc.tables[-1][0], doc.tables[-1][1], f)
+        f.to_csv(doc.tables_dir / view.csv_name, index=False, lineterminator="\n")
+    for c in kwargs.get("count_columns") or ():
+        for col in ([c, "Total"] if "Total" in f.columns else [c]):
+            if f[col].dtype == object:
+                txt = f[col].astype("string").str.replace(",", "", regex=False).str.strip()
+                whole = txt.str.fullmatch(r"\d+").fillna(False).to_numpy(bool)
+                vals = f[col].to_numpy(object).copy()
+                vals[whole] = pd.to_numeric(txt[whole]).astype("int64").tolist()  # Python ints
+                f[col] = vals
+    return view
+
+
 # --------------------------------------------------------------------------- analyses
 def profile_repeat_persons(persons: pd.DataFrame, role: str, months: list[str], days: int = 365) -> pd.Series:
     """Repeat share among people recorded in a role (victim or offender) in some months.
@@ -400,8 +470,136 @@ def profile_emerging(doc: Document) -> gpd.GeoDataFrame:
     return _cached(doc, "emerging", build)
 
 
+_WARD_SUFFIX = r"\s*\(([^()]*) ward\)$"
+
+
+def _place_parts(doc: Document, cells: gpd.GeoDataFrame) -> tuple[str, str, str]:
+    """(place, street, ward) for some cells: the place as the strategic assessment names it
+    (:func:`evidence.nearest_street`, e.g. "Holly Row (Willow Brook ward)"), and its two parts."""
+    place = ev.nearest_street(doc, cells, topic_spec(doc)["crime_types"])
+    found = pd.Series([place]).str.extract(_WARD_SUFFIX)[0].iloc[0]
+    street = pd.Series([place]).str.replace(_WARD_SUFFIX, "", regex=True).iloc[0]
+    if isinstance(found, str):
+        return place, street, found
+    if place.endswith(" ward"):  # no street name: nearest_street gave the ward alone
+        return place, "", place[: -len(" ward")]
+    pt = gpd.GeoDataFrame(geometry=[cells.union_all().representative_point()], crs=cells.crs)
+    hit = gpd.sjoin(pt, doc.workbench.wards[["name", "geometry"]], predicate="within")
+    return place, street, (str(hit["name"].iloc[0]) if len(hit) else "")
+
+
+def profile_hot_clusters(doc: Document) -> gpd.GeoDataFrame:
+    """Separate hotspots of the topic in the latest 12 months: touching Gi* hot cells grouped.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per hotspot, most events first (:func:`evidence.hotspot_clusters`): ``cluster``,
+        ``cells`` (grid cells), ``events`` (police-recorded events in them, latest 12 months),
+        ``geometry``, and ``place`` (the largest only, named as in the strategic assessment by
+        :func:`evidence.nearest_street`; empty for the others).
+    """
+    def build() -> gpd.GeoDataFrame:
+        out = ev.hotspot_clusters(_hot(doc))
+        out["place"] = ""
+        if len(out):
+            out.loc[0, "place"] = ev.nearest_street(doc, out.iloc[:1], topic_spec(doc)["crime_types"])
+        return out
+
+    return _cached(doc, "hot-clusters", build)
+
+
+def profile_emerging_clusters(doc: Document) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Emerging hotspots as clusters of touching emerging cells, with the cluster of each cell.
+
+    Returns
+    -------
+    clusters : GeoDataFrame
+        One row per emerging cluster, most events in the latest year first: ``cluster``,
+        ``cells``, ``place`` (:func:`evidence.nearest_street`), ``street``, ``ward`` (ward name),
+        ``count_<year>`` (events in the cluster's cells each year), ``empty_cells`` (cells with
+        no event of their own in the latest year: emerging through their neighbourhood),
+        ``households`` (estimated), ``p_weakest`` (largest FDR-adjusted p of the rise test
+        among its cells) and ``geometry``.
+    cells : GeoDataFrame
+        :func:`profile_emerging` with a ``cluster`` column.
+
+    Notes
+    -----
+    Clusters use queen contiguity (:func:`evidence.hotspot_clusters`), as the strategic
+    assessment does, so both documents name the same emerging place.
+    """
+    def build():
+        em = profile_emerging(doc)
+        year_cols = sorted(c for c in em.columns if c.startswith("count_"))
+        cols = ["cluster", "cells", "place", "street", "ward", *year_cols, "empty_cells", "households", "p_weakest"]
+        if em.empty:
+            return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=em.crs), em.assign(cluster=pd.Series(dtype=int))
+        cl = _classes(doc)
+        clusters = ev.hotspot_clusters(cl.assign(count=cl[year_cols[-1]]), flag="pattern", value="emerging")
+        pts = gpd.GeoDataFrame({"cell_id": em["cell_id"].to_numpy()},
+                               geometry=em.geometry.representative_point().to_numpy(), crs=em.crs)
+        hit = gpd.sjoin(pts, clusters[["cluster", "geometry"]], predicate="within").drop_duplicates("cell_id")
+        cells = em.assign(cluster=em["cell_id"].map(hit.set_index("cell_id")["cluster"]).astype("Int64").to_numpy())
+        cells["_empty"] = cells[year_cols[-1]].eq(0)
+        agg = cells.groupby("cluster").agg(
+            **{c: (c, "sum") for c in year_cols}, empty_cells=("_empty", "sum"), households=("households", "sum"),
+            p_weakest=("p_increase_adjusted", "max"))
+        out = clusters.drop(columns=["events"]).join(agg, on="cluster")
+        names = [_place_parts(doc, out.iloc[[i]]) for i in range(len(out))]  # a handful of clusters
+        out["place"], out["street"], out["ward"] = ([n[j] for n in names] for j in range(3))
+        for c in year_cols:
+            out[c] = out[c].astype(int)
+        out["empty_cells"] = out["empty_cells"].astype(int)
+        out["cells"] = out["cells"].astype(int)
+        return out[[*cols, "geometry"]], cells.drop(columns="_empty")
+
+    return _cached(doc, "emerging-clusters", build)
+
+
+def profile_knox_adjusted(k: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Add Benjamini-Hochberg adjusted p-values across the bands of one Knox table.
+
+    Parameters
+    ----------
+    k : DataFrame
+        One Knox table (:func:`nearrepeat.nearrepeat_knox`): one row per space-time band, with
+        ``p_value`` and ``knox_ratio``.
+    alpha : float, default 0.05
+        False discovery rate.
+
+    Returns
+    -------
+    DataFrame
+        ``k`` with ``p_adjusted`` (float, 0-1: the band's p-value after the Benjamini-Hochberg
+        false discovery rate correction over all the table's bands) and ``near_repeat`` (bool:
+        ``p_adjusted < alpha`` and ``knox_ratio > 1``).
+
+    Notes
+    -----
+    A Knox table tests every distance band against every time band (nine tests here), so one
+    band below 0.05 is what chance alone gives about a third of the time. The correction is
+    Benjamini & Hochberg (1995), computed by ``statsmodels.stats.multitest.multipletests``
+    (method ``fdr_bh``).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    out = k.copy()
+    p = out["p_value"].astype(float).to_numpy()
+    ok = ~np.isnan(p)
+    adj = np.full(len(p), np.nan)
+    if ok.any():
+        adj[ok] = multipletests(p[ok], alpha=alpha, method="fdr_bh")[1]
+    out["p_adjusted"] = adj
+    out["near_repeat"] = (out["p_adjusted"] < alpha) & (out["knox_ratio"] > 1)
+    return out
+
+
 def _near_repeat(doc: Document) -> dict[str, Any]:
-    """Knox tests: day resolution on partner date-times where the topic has them, month resolution on police."""
+    """Knox tests: day resolution on partner date-times where the topic has them, month resolution on police.
+
+    Each table carries ``p_adjusted`` and ``near_repeat`` from :func:`profile_knox_adjusted`.
+    """
     def build() -> dict[str, Any]:
         out: dict[str, Any] = {}
         spec = topic_spec(doc)
@@ -414,7 +612,7 @@ def _near_repeat(doc: Document) -> dict[str, Any]:
                     k = nearrepeat.nearrepeat_knox(e, [0, 100, 200, 400], [0, 7, 14, 28], permutations=99, seed=1)
                 k["distance_band"] = k["distance_band"] + " apart"
                 k["time_band"] = "within " + k["time_band"]
-                out[key] = k
+                out[key] = profile_knox_adjusted(k)
         pol = topic_events(doc)
         pol = pol[pol["easting"].notna()]
         if len(pol) > 4000:  # keep the permutation test quick: the latest year only
@@ -427,7 +625,7 @@ def _near_repeat(doc: Document) -> dict[str, Any]:
             k["distance_band"] = k["distance_band"].replace({"0-1 m": "at the same map point"})
             k["time_band"] = k["time_band"].map({"0-15 days": "in the same month", "15-46 days": "one month apart",
                                                  "46-76 days": "two months apart"})
-            out[ev.CRIME_DATASET] = k
+            out[ev.CRIME_DATASET] = profile_knox_adjusted(k)
             out["police_months"] = sorted(pol["month"].unique())
         return out
 
@@ -435,14 +633,20 @@ def _near_repeat(doc: Document) -> dict[str, Any]:
 
 
 def _knox_sentence(k: pd.DataFrame, what: str) -> str:
-    sig = k[(k["p_value"] <= 0.05) & (k["knox_ratio"] > 1)]
+    """One plain sentence on a Knox table, judged on the FDR-adjusted p-values."""
+    raw = int(((k["p_value"] <= 0.05) & (k["knox_ratio"] > 1)).sum())
+    sig = k[k["near_repeat"]]
     if sig.empty:
-        return (f"{what}: no space-time band has significantly more pairs than chance (Knox test, 99 "
-                "permutations), so the data show no near-repeat pattern.")
+        return (f"{what}: the near-repeat pattern is not distinguishable from chance. No space-time band has "
+                "significantly more pairs than chance once the test is corrected for the "
+                f"{len(k)} bands tested (Knox test, 99 permutations, Benjamini-Hochberg adjusted p < 0.05)"
+                + (f"; the {raw} band(s) with an unadjusted p-value of 0.05 or less are what chance alone would "
+                   "give across that many tests." if raw else ".") + " No near-repeat action is recommended on it.")
     top = sig.sort_values("knox_ratio", ascending=False).iloc[0]
-    return (f"{what}: {len(sig)} of {len(k)} space-time bands have more pairs than chance; the strongest is events "
-            f"{top['distance_band']} and {top['time_band']}, with {top['knox_ratio']:.2f} times the expected "
-            f"pairs ({wording.describe_p(top['p_value'])}).")
+    return (f"{what}: {len(sig)} of {len(k)} space-time bands have more pairs than chance after correction for "
+            f"multiple testing; the strongest is events {top['distance_band']} and {top['time_band']}, with "
+            f"{top['knox_ratio']:.2f} times the expected pairs (Benjamini-Hochberg adjusted "
+            f"{wording.describe_p(top['p_adjusted'])}).")
 
 
 # --------------------------------------------------------------------------- sections
@@ -462,8 +666,8 @@ def section_terms_of_reference(doc: Document) -> Section:
     wards = doc.workbench.wards
     sec.add(bullet_list([
         "Scope: police-recorded " + ", ".join(spec["crime_types"]) + " (data.police.uk categories)"
-        + (", with partner records of " + "; ".join(
-            f"{cat.datasets[k].title.lower()} ({', '.join(v)})"
+        + (", with partner records from " + "; ".join(
+            f"{_title(doc, k)} ({', '.join(v)})"
             for k, v in {**spec["partner_events"], **spec["partner_counts"]}.items()) if
            spec["partner_events"] or spec["partner_counts"] else "; no partner dataset in the catalogue records it")
         + ".",
@@ -490,7 +694,7 @@ def section_terms_of_reference(doc: Document) -> Section:
     sec.add(doc.table(pd.DataFrame(rows), f"Sources for the {spec['label'].lower()} profile, their owners, "
                                           "sensitivity and sharing agreements"))
     for key, why in spec["refused"].items():  # a few refused datasets
-        sec.add(callout(f"{cat.datasets[key].title} is not used: {why}. The profile says where this leaves a gap.",
+        sec.add(callout(f"{why} It is not used here; the intelligence gaps section says what this leaves out.",
                         caveat=True))
     if spec["topic"] == "asb" and "council_reports_csv" in cat.datasets:
         sec.add(callout("The council's CSV export of ASB reports duplicates the spreadsheet row for row and is "
@@ -540,7 +744,7 @@ def section_scanning(doc: Document) -> Section:
         pos = rates.rate_peer_position(peers, doc.catalogue.partnership.code, spec["peer_column"]).iloc[0]
         sec.add(f"Most similar group: {pos['sentence']}")
     elif "peer_group" in spec["refused"]:
-        sec.add(paragraph("Most similar group: not shown. " + spec["refused"]["peer_group"] + ".", css="table-note"))
+        sec.add(paragraph("Most similar group: not shown. " + spec["refused"]["peer_group"], css="table-note"))
     else:
         sec.add(paragraph(f"Most similar group: the benchmarking table has no {spec['label'].lower()} rate "
                           "(data.police.uk comparisons exclude anti-social behaviour).", css="table-note"))
@@ -548,8 +752,12 @@ def section_scanning(doc: Document) -> Section:
     wr = ev.evidence_ward_rates(doc, categories=spec["crime_types"])
     higher = wr[wr["compared_with_partnership"] == "higher"]
     partnership_rate = float(wr["partnership_rate"].iloc[0])
+    mapped, recorded = int(wr["count"].sum()), int(pol["month"].isin(months).sum())
     sec.add(
-        f"Across the partnership the rate is {partnership_rate:,.1f} {_phrase(doc)} per 1,000 residents in the latest 12 months. "
+        f"Across the partnership the rate in the latest 12 months is {partnership_rate:,.1f} {_phrase(doc)} per 1,000 "
+        f"residents, of {_phrase(doc)} with a map point ({mapped:,} of {recorded:,}"
+        + (f"; the other {recorded - mapped:,} cannot be placed in a ward, so every ward rate is an undercount)"
+           if recorded > mapped else ")") + ". "
         f"{len(higher)} of {len(wr)} wards are significantly higher (95% confidence interval above the partnership rate)"
         + (": " + ", ".join(higher["name"].astype(str)) if len(higher) else "") + "."
     )
@@ -567,7 +775,8 @@ def section_scanning(doc: Document) -> Section:
     sec.add(doc.table(table, f"{spec['label']} per 1,000 residents by ward (latest 12 months, current boundaries)",
                       decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
                       notes=["Byar's confidence interval for 10 or more events, exact Poisson below; compared with "
-                             f"the partnership rate of {partnership_rate:,.1f}."]))
+                             f"the partnership rate of {partnership_rate:,.1f} per 1,000 residents, of {_phrase(doc)} "
+                             f"with a map point ({mapped:,} of {recorded:,})."]))
     # Residents' view.
     sv = doc.workbench.intake.survey
     if _permission(doc, "residents_survey")[0] and sv is not None and len(sv) and spec["concerns"]:
@@ -603,12 +812,9 @@ def section_triangle(doc: Document) -> Section:
                     f"{rv['share_people']:.0%} were victimised again within 365 days (repeat victims).")
     elif spec["victims"] == "persons":
         key = TOPICS[spec["topic"]]["persons"]
-        sec.add(callout(f"Victims: the person-level {doc.catalogue.datasets[key].title.lower()} would show repeat "
-                        "victimisation, but their sharing agreement does not permit problem profiles "
-                        f"({doc.catalogue.datasets[key].sharing.agreement} permits "
-                        f"{', '.join(doc.catalogue.datasets[key].sharing.permitted_uses)} only). data.police.uk "
-                        "holds no victim details, so who is harmed cannot be described from the data received.",
-                        caveat=True))
+        sec.add(callout("Victims: person-level records would show repeat victimisation, but they cannot be used here. "
+                        + spec["refused"].get(key, _permission(doc, key)[1]) + " data.police.uk holds no victim "
+                        "details, so who is harmed cannot be described from the data received.", caveat=True))
     elif spec["victims"] == "none":
         sec.add(paragraph(f"{spec['label']} has no direct victim in the data: offences are mostly found by police "
                           "activity, so the victim corner is the community where they occur (see Places)."))
@@ -742,7 +948,7 @@ def section_time(doc: Document) -> Section:
         e = partner_events(doc, key)
         ds = cat.datasets[key]
         mat = _day_hour(e["date"])
-        view = doc.table(mat.rename_axis("day").reset_index(), f"{ds.title}: {spec['label'].lower()} by day of week "
+        view = _table(doc, mat.rename_axis("day").reset_index(), f"{ds.title}: {spec['label'].lower()} by day of week "
                                                               "and time of day (window)",
                          sensitivity=ds.sensitivity, count_columns=_BANDS)
         shown = _published_matrix(view, _BANDS)
@@ -764,7 +970,7 @@ def section_time(doc: Document) -> Section:
         t = t.assign(attendances=pd.to_numeric(t["attendances"], errors="coerce").fillna(0).astype(int))
         mat = t.pivot_table(index="day_of_week", columns="hour_band", values="attendances", aggfunc="sum",
                             fill_value=0).reindex(index=_DAYS, columns=_BANDS, fill_value=0)
-        view = doc.table(mat.rename_axis("day").reset_index().rename_axis(None, axis=1),
+        view = _table(doc, mat.rename_axis("day").reset_index().rename_axis(None, axis=1),
                          f"{ds.title}: attendances by day of week and time of day (window)",
                          sensitivity=ds.sensitivity, count_columns=_BANDS)
         shown = _published_matrix(view, _BANDS)
@@ -782,7 +988,7 @@ def section_time(doc: Document) -> Section:
         sec.add(view)
         for col, caption in (("location_type", "where the assault happened"), ("assault_method", "assault method")):
             agg = t.groupby(col, as_index=False)["attendances"].sum().sort_values("attendances", ascending=False)
-            sec.add(doc.table(agg.rename(columns={col: caption}),
+            sec.add(_table(doc, agg.rename(columns={col: caption}),
                               f"Emergency department assault attendances by {caption} (window)",
                               sensitivity=ds.sensitivity, count_columns=["attendances"]))
     if not timed and not spec["time_tables"]:
@@ -801,16 +1007,22 @@ def section_places(doc: Document) -> Section:
     sec = Section("Places: hotspots, emerging hotspots and near repeats")
     hot_all = _hot(doc)
     hot = hot_all[hot_all["hotspot"] == "hot"]
-    place = ev.nearest_street(doc, hot, spec["crime_types"])
-    sec.add(f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all)}"
-            + (f" The largest share of {_phrase(doc)} in hot cells is at {place}." if place else ""))
+    clusters = profile_hot_clusters(doc)
+    place = clusters["place"].iloc[0] if len(clusters) else ""
+    text = f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all)}"
+    if len(clusters):
+        top = clusters.iloc[0]
+        text += (f" The hot cells form {_hotspots_phrase(len(clusters))}; the largest covers {int(top['cells']):,} "
+                 f"grid cells" + (f" near {place}" if place else "") + f" and held {int(top['events']):,} of the "
+                 f"{int(hot['count'].sum()):,} {_phrase(doc)} in hot cells.")
+    sec.add(text)
     page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
         cell=hot["cell_id"].astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[
         ["cell", "events", "z", "geometry"]], highlight_label=f"Significant {label.lower()} hotspot cells",
         offline=doc.offline)
     sec.add(doc.map(page, f"{label}: significant Getis-Ord Gi* hotspot cells, {months[0]} to {months[-1]}",
-                    alt=f"Map of wards with {len(hot)} grid cells shaded as significant {label.lower()} hotspots"
-                        + (f" around {place}." if place else ".")))
+                    alt=f"Map of wards with {len(hot)} grid cells in {_hotspots_phrase(len(clusters))} shaded as "
+                        f"significant {label.lower()} hotspots" + (f"; the largest is near {place}." if place else ".")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         per_pop = hotspots.hotspot_rate(_count_grid(doc),
@@ -818,7 +1030,7 @@ def section_places(doc: Document) -> Section:
     hot_pop = per_pop[per_pop["hotspot"] == "hot"]
     both = int(hot["cell_id"].isin(hot_pop["cell_id"]).sum())
     sec.add(f"Allowing for where people live: {len(hot_pop)} cells have significantly more {_phrase(doc)} than their resident "
-            f"population predicts; {both} of the {len(hot)} count hotspots are among them"
+            f"population predicts; {both} of the {len(hot)} count hotspot cells are among them"
             + (", so the hotspot is not simply a map of population." if both else
                ", so the count hotspots largely follow where people live.")
             + " Cells with few residents but many visitors (town centres) show as hot here: footfall is not residents.")
@@ -829,34 +1041,59 @@ def section_places(doc: Document) -> Section:
     year_cols = sorted(c for c in cl.columns if c.startswith("count_"))
     pattern = cl["pattern"].value_counts()
     if len(em):
-        em_place = ev.nearest_street(doc, em, spec["crime_types"])
+        ecl, cells = profile_emerging_clusters(doc)
         first, last = year_cols[0], year_cols[-1]
+        y0, y1 = first[6:], last[6:]
+        big = ecl.iloc[0]
+        empty = int(ecl["empty_cells"].sum())
+        near = f" near {big['place']}" if big["place"] else ""
+        if len(ecl) == 1:
+            what = f"1 emerging hotspot of {len(em)} grid cells{near}"
+        else:
+            what = (f"{_hotspots_phrase(len(ecl), 'emerging hotspot')} ({len(em)} grid cells in all); the largest "
+                    f"covers {int(big['cells'])} cells{near}")
+        lonely = (f" {empty} of these cells had no {_phrase(doc)} of its own in {y1}: it is part of an emerging "
+                  "cluster, classed by its neighbourhood (the cell and the cells around it)." if empty == 1 else
+                  f" {empty} of these cells had no {_phrase(doc)} of their own in {y1}: each is part of an emerging "
+                  "cluster, classed by its neighbourhood (the cell and the cells around it)." if empty else "")
         sec.add(callout(
-            f"Emerging hotspot: {len(em)} grid cells" + (f" around {em_place}" if em_place else "")
-            + f" are hot in {last[6:]} only and significantly busier than in any earlier year: {int(em[last].sum()):,} "
-            f"{_phrase(doc)} in {last[6:]} against {int(em[first].sum()):,} in {first[6:]}. About "
-            f"{_n(em['households'].sum())} households live in these cells."))
-        page = map_layers([(wb.wards, "name", "Wards")], highlight=em.assign(
-            cell=em["cell_id"].astype(str), **{f"{last[6:]}": em[last].astype(int), f"{first[6:]}": em[first].astype(int)})[
-            ["cell", last[6:], first[6:], "geometry"]], highlight_label=f"Emerging {label.lower()} hotspot cells",
-            offline=doc.offline)
-        sec.add(doc.map(page, f"{label}: emerging hotspot cells (hot in the latest year only, with a significant rise)",
-                        alt=f"Map of wards with {len(em)} emerging hotspot cells" + (f" around {em_place}." if em_place else ".")))
-        tab = pd.DataFrame(em[["cell_id", *year_cols, "increase_ratio", "p_increase_adjusted", "households"]]).copy()
-        tab.insert(1, "easting", em.geometry.centroid.x.round(0).to_numpy())
-        tab.insert(2, "northing", em.geometry.centroid.y.round(0).to_numpy())
-        tab = tab.rename(columns={c: f"{noun} {c[6:]}" for c in year_cols} | {
-            "cell_id": "cell", "increase_ratio": "rise against busiest earlier year (ratio)",
-            "p_increase_adjusted": "p (rise, FDR-adjusted)", "households": "households (estimated)"})
-        tab["cell"] = tab["cell"].astype(str)
-        sec.add(doc.table(tab, f"{label}: emerging hotspot cells by year",
-                          notes=["Counts are events inside each cell; a cell is classed by its Gi* neighbourhood (the "
-                                 "cell and the cells around it), so a cell with few events of its own can be emerging."],
-                          decimals={"rise against busiest earlier year (ratio)": 2, "p (rise, FDR-adjusted)": 4,
-                                    "households (estimated)": 0, "easting": 0, "northing": 0}))
+            f"Emerging hotspot: {what}. Emerging means {EMERGING_DEFINITION.replace('in the latest year', 'in ' + y1)}: "
+            f"{int(em[last].sum()):,} {_phrase(doc)} in {y1} against {int(em[first].sum()):,} in {y0}. About "
+            f"{_n(em['households'].sum())} households live in these cells." + lonely))
+        x0, y0b, x1, y1b = em.total_bounds
+        from shapely.geometry import box
+
+        window = box(x0 - _ZOOM_BUFFER_M, y0b - _ZOOM_BUFFER_M, x1 + _ZOOM_BUFFER_M, y1b + _ZOOM_BUFFER_M)
+        near_wards = gpd.clip(wb.wards[["name", "geometry"]], window)
+        near_wards = near_wards[~near_wards.geometry.is_empty]
+        where = cells["cluster"].map(ecl.set_index("cluster")["place"]).fillna("").astype(str)
+        highlight = gpd.GeoDataFrame({
+            "emerging hotspot": ("part of the emerging cluster near " + where).where(where != "", "part of an emerging cluster").to_numpy(),
+            f"{noun} {y1}": cells[last].astype(int).to_numpy(), f"{noun} {y0}": cells[first].astype(int).to_numpy()},
+            geometry=cells.geometry.to_numpy(), crs=cells.crs)
+        page = map_layers([(near_wards, "name", "Wards (nearby)")], highlight=highlight,
+                          highlight_label=f"Emerging {label.lower()} hotspot cells", offline=doc.offline)
+        sec.add(doc.map(page, f"{label}: emerging hotspots, zoomed to the emerging cells (wards within about "
+                              f"{_ZOOM_BUFFER_M / 1000:.1f} km)",
+                        alt=f"Close-up map of {len(em)} emerging hotspot cells in {_hotspots_phrase(len(ecl), 'cluster')}"
+                            + (f", the largest near {big['place']}" if big["place"] else "")
+                            + f", with the boundaries of the {len(near_wards)} nearby wards."))
+        tab = pd.DataFrame({"near (street)": ecl["street"].replace("", "(no street name)").to_numpy(),
+                            "ward": ecl["ward"].to_numpy(), "grid cells": ecl["cells"].astype(int).to_numpy()})
+        for c in year_cols:
+            tab[f"{noun} {c[6:]}"] = ecl[c].astype(int).to_numpy()
+        tab[f"cells with no {noun} in {y1}"] = ecl["empty_cells"].astype(int).to_numpy()
+        tab["households (estimated)"] = ecl["households"].round(0).astype(int).to_numpy()
+        tab["p (rise, FDR-adjusted, weakest cell)"] = ecl["p_weakest"].astype(float).to_numpy()
+        sec.add(doc.table(tab, f"{label}: emerging hotspots by year",
+                          notes=["Counts are events inside the hotspot's cells. Each cell is classed by its Gi* "
+                                 "neighbourhood (the cell and the cells around it), so a cell with no events of its "
+                                 "own can be part of an emerging cluster.",
+                                 f"Emerging: {EMERGING_DEFINITION}. The p-value shown is the largest among the "
+                                 "hotspot's cells."],
+                          decimals={"p (rise, FDR-adjusted, weakest cell)": 3}))
     else:
-        sec.add(f"No emerging hotspot: no cell is both hot in the latest year and significantly busier than in any "
-                "earlier year.")
+        sec.add(f"No emerging hotspot: no cell is {EMERGING_DEFINITION}.")
     sec.add(paragraph("Across the three years: " + ", ".join(f"{int(pattern.get(p, 0))} {p}" for p in
                                                               ("persistent", "emerging", "intermittent", "former"))
                       + " hotspot cells.", css="table-note"))
@@ -874,16 +1111,26 @@ def section_places(doc: Document) -> Section:
                             "days-long near-repeat window that burglary studies find, and a place that becomes busy "
                             "for a whole year (an emerging hotspot) also produces same-month pairs.", caveat=True))
         else:
-            sec.add(_knox_sentence(k, f"{doc.catalogue.datasets[key].title} (day resolution)"))
-        shown = k[["distance_band", "time_band", "observed", "expected", "knox_ratio", "p_value"]].rename(columns={
-            "distance_band": "distance apart", "time_band": "time apart", "observed": "pairs observed",
-            "expected": "pairs expected", "knox_ratio": "Knox ratio", "p_value": "p (99 permutations)"})
+            sec.add(_knox_sentence(k, f"{_title(doc, key)} (day resolution)"))
+        shown = k[["distance_band", "time_band", "observed", "expected", "knox_ratio", "p_value", "p_adjusted"]].rename(
+            columns={"distance_band": "distance apart", "time_band": "time apart", "observed": "pairs observed",
+                     "expected": "pairs expected", "knox_ratio": "Knox ratio", "p_value": "p (99 permutations)",
+                     "p_adjusted": "p (FDR-adjusted)"})
+        shown["pairs observed"] = shown["pairs observed"].astype(int)
         src = doc.catalogue.datasets[key]
-        sec.add(doc.table(shown, f"Knox near-repeat test: {src.title} ({label.lower()})",
-                          sensitivity=src.sensitivity, count_columns=["pairs observed"] if src.sensitivity != "public" else (),
-                          decimals={"pairs expected": 1, "Knox ratio": 2, "p (99 permutations)": 2},
-                          notes=["Knox (1964) test with dates permuted across events (Ratcliffe's Near Repeat "
-                                 "Calculator method); ratio above 1 means more pairs than chance."]))
+        public = src.sensitivity == "public"
+        # Pairs of events are not a total of anything: never a Total row. Police data are public (no
+        # suppression); a partner's pair counts keep the threshold rule alone.
+        sec.add(_table(doc, shown, f"Knox near-repeat test: {src.title} ({label.lower()})",
+                       sensitivity=src.sensitivity, count_columns=() if public else ["pairs observed"],
+                       margins=None if public else "none",
+                       decimals={"pairs expected": 1, "Knox ratio": 2, "p (99 permutations)": 2,
+                                 "p (FDR-adjusted)": 2},
+                       notes=["Knox (1964) test with dates permuted across events (Ratcliffe's Near Repeat "
+                              "Calculator method); ratio above 1 means more pairs than chance.",
+                              f"{len(k)} bands are tested at once, so p-values are adjusted for multiple testing "
+                              "(Benjamini-Hochberg false discovery rate); only an adjusted p below 0.05 counts as a "
+                              "near-repeat pattern."]))
     if not knox:
         sec.add(f"Too few located {_phrase(doc)} to test for near repeats.")
     return sec
@@ -895,6 +1142,27 @@ def _partner_counts_frame(doc: Document, key: str, months: list[str] | None = No
     a = ac[(ac["dataset"] == key) & ac["category"].isin(cats)]
     a = a[a["period"].astype(str).str[:7].isin(months or doc.workbench.window)]
     return a
+
+
+def _colocated_sentence(hot: pd.DataFrame, layers: list[str], max_areas: int = 8) -> str:
+    """Co-located hotspots grouped by the set of agencies hot there (layer names are catalogue titles).
+
+    ``hot`` is :func:`overlap.overlap_hotspots` output (``hot_<layer>`` flags, ``colocated``).
+    """
+    co = hot[hot["colocated"]]
+    if co.empty:
+        return "No small area is a hotspot for two or more agencies: the agencies' hotspots do not coincide."
+    keys = pd.Series("", index=co.index, dtype=object)
+    for layer in layers:  # a few agencies' layers
+        keys = keys + np.where(co[f"hot_{layer}"].to_numpy(bool), "|" + str(layer), "")
+    keys = keys.str.removeprefix("|")
+    parts = []
+    for combo, areas in keys.groupby(keys, sort=False):  # one group per combination of agencies
+        names = areas.index.astype(str).tolist()
+        shown = ", ".join(names[:max_areas]) + (f" and {len(names) - max_areas} more" if len(names) > max_areas else "")
+        parts.append(f"{len(names)} for {_and_list(combo.split('|'))} ({shown})")
+    return (f"{len(co)} small area(s) are hotspots for two or more agencies at once (co-located hotspots): "
+            + "; ".join(parts) + ".")
 
 
 def section_partner_data(doc: Document) -> Section:
@@ -928,42 +1196,40 @@ def section_partner_data(doc: Document) -> Section:
                      "latest 12 months": int(a.loc[a["period"].astype(str).str[:7].isin(months), "count"].sum())})
     for r in rows:
         worst = max(worst, r["sensitivity"], key=order.index)
-    long = pd.DataFrame(rows).melt(id_vars=["source", "agency", "sensitivity"], value_vars=["window", "latest 12 months"],
-                                   var_name="period", value_name="count")
-    long["period"] = long["period"].map({"window": f"{doc.workbench.window[0]} to {doc.workbench.window[-1]}",
-                                         "latest 12 months": f"{months[0]} to {months[-1]}"})
+    wide = pd.DataFrame(rows).drop(columns="sensitivity").rename(columns={
+        "window": f"{doc.workbench.window[0]} to {doc.workbench.window[-1]}",
+        "latest 12 months": f"latest 12 months ({months[0]} to {months[-1]})"})
     sec.add(f"{len(rows) - 1} partner dataset(s) record {label.lower()} beside the police. Each counts a different "
-            "thing (a call-out, an attendance, a report), so the totals are not expected to agree; what matters is "
-            "whether they point to the same places.")
-    sec.add(doc.table(long.drop(columns="sensitivity"),
-                      f"{label}: each agency's count over the window and the latest 12 months",
-                      sensitivity=worst, count_columns=["count"],
-                      notes=["The Total row adds different kinds of record (crimes, call-outs, attendances) and is "
-                             "shown only so that disclosure control can be checked."]))
+            "thing (a crime, a call-out, an attendance), so the counts are not expected to agree and are not added "
+            "up; what matters is whether they point to the same places.")
+    sec.add(_table(doc, wide, f"{label}: each agency's count over the window and in the latest 12 months",
+                   sensitivity=worst, count_columns=list(wide.columns[-2:]), margins="none",
+                   notes=["No total is shown: crimes, call-outs and attendances are different kinds of record, and "
+                          "the latest 12 months are part of the window."]))
     # Overlap on small areas, latest 12 months.
     areas = wb.small_areas[["code", "geometry"]].rename(columns={"code": "area_code"})
+    # Layers are named by catalogue title: the names reach the co-located hotspot sentences.
     points = {"police": ev.points_of(pol[pol["month"].isin(months)])[["geometry"]]}
     for key in spec["partner_events"]:
         e = partner_events(doc, key)
-        points[key] = ev.points_of(
+        points[_title(doc, key)] = ev.points_of(
             e[e["month"].isin(months)])[["geometry"]]
     counts_by = {}
     for key in spec["partner_counts"]:
         a = _partner_counts_frame(doc, key, months)
-        counts_by[key] = a.groupby("area_code", as_index=False)["count"].sum()
+        counts_by[_title(doc, key)] = a.groupby("area_code", as_index=False)["count"].sum()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         counts = overlap_counts(areas=areas, points=points, area_counts=counts_by or None)
         hot = overlap_hotspots(counts)
         comp = overlap_compare(counts, reference="police", hotspots=hot)
-    sec.add(bullet_list(overlap_sentences(hot, comp)))
+    sec.add(bullet_list([_colocated_sentence(hot, list(counts.columns)), *overlap_sentences(hot, comp)[1:]]))
     shown = comp[["layer", "spearman_rho", "share_in_reference_top", "reference_share_in_top", "hot_areas",
                   "hot_both", "jaccard"]].rename(columns={
         "layer": "partner data", "spearman_rho": "rank correlation with police (Spearman)",
         "share_in_reference_top": "share in police top-10% small areas",
         "reference_share_in_top": "police share there", "hot_areas": "hot small areas",
         "hot_both": "hot for police too", "jaccard": "overlap of hot areas (Jaccard)"})
-    shown["partner data"] = shown["partner data"].map(lambda k: cat.datasets[k].title if k in cat.datasets else k)
     sec.add(doc.table(shown, f"{label}: how far each partner's picture agrees with the police picture "
                              f"(small areas, {months[0]} to {months[-1]})",
                       decimals={"rank correlation with police (Spearman)": 2, "share in police top-10% small areas": 2,
@@ -987,8 +1253,8 @@ def section_gaps(doc: Document) -> Section:
     gaps.append("data.police.uk gives months, not dates or times: day-of-week, time-of-day and near-repeat patterns "
                 "within days cannot be seen in police data.")
     for key, why in spec["refused"].items():  # a few refused datasets
-        gaps.append(f"{cat.datasets[key].title}: held by the partnership but not usable here ({why}). Extending "
-                    "the agreement to problem profiles would close this gap.")
+        gaps.append(f"{why} The partnership holds these data; extending the agreement to problem profiles would "
+                    "close this gap.")
     for b in _breaks(doc).itertuples():  # one per series break
         gaps.append(f"Series break from {b.month} ({b.label}): comparisons across it measure recording, not "
                     "behaviour.")
@@ -1018,11 +1284,17 @@ def _findings(doc: Document) -> dict[str, Any]:
     wr = ev.evidence_ward_rates(doc, categories=spec["crime_types"])
     pol = topic_events(doc)
     recent = pol[pol["month"].isin(ev.last_year(doc))]
+    clusters = profile_hot_clusters(doc)
+    ecl = profile_emerging_clusters(doc)[0]
     f: dict[str, Any] = {
         "hot_cells": len(hot), "hot_events": int(hot["count"].sum()),
         "hot_share": float(hot["count"].sum() / max(1, recent["easting"].notna().sum())),
-        "hot_place": ev.nearest_street(doc, hot, spec["crime_types"]),
-        "emerging_cells": len(em), "emerging_place": ev.nearest_street(doc, em, spec["crime_types"]) if len(em) else "",
+        "hot_clusters": len(clusters),
+        "top_cells": int(clusters["cells"].iloc[0]) if len(clusters) else 0,
+        "top_events": int(clusters["events"].iloc[0]) if len(clusters) else 0,
+        "hot_place": str(clusters["place"].iloc[0]) if len(clusters) else "",
+        "emerging_cells": len(em), "emerging_clusters": len(ecl),
+        "emerging_place": str(ecl["place"].iloc[0]) if len(ecl) else "",
         "emerging_households": float(em["households"].sum()) if len(em) else 0.0,
         "higher_wards": list(wr.loc[wr["compared_with_partnership"] == "higher", "name"].astype(str)),
         "season": _season(doc).iloc[0], "glm": _glm(doc), "yoy": _yoy(doc),
@@ -1032,15 +1304,18 @@ def _findings(doc: Document) -> dict[str, Any]:
     if len(em) and year_cols:
         f["emerging_last"], f["emerging_first"] = int(em[year_cols[-1]].sum()), int(em[year_cols[0]].sum())
         f["emerging_years"] = (year_cols[0][6:], year_cols[-1][6:])
-    nr = []
+    nr, chance = [], []
     for key, k in knox.items():
         if key == "police_months":
             continue
-        sig = k[(k["p_value"] <= 0.05) & (k["knox_ratio"] > 1)]
+        sig = k[k["near_repeat"]]  # FDR-adjusted p < 0.05 across the table's bands
         if len(sig):
             top = sig.sort_values("knox_ratio", ascending=False).iloc[0]
-            nr.append((key, top["distance_band"], top["time_band"], float(top["knox_ratio"])))
-    f["near_repeat"] = nr
+            nr.append((key, top["distance_band"], top["time_band"], float(top["knox_ratio"]),
+                       float(top["p_adjusted"])))
+        else:
+            chance.append(key)
+    f["near_repeat"], f["near_repeat_chance"] = nr, chance
     loc = recent[recent["location"].notna() & (recent["location"] != "No Location")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -1065,9 +1340,14 @@ def section_recommendations(doc: Document) -> Section:
     streets = ", ".join(top_loc.iloc[:3, 0].astype(str).str.replace(r"^On or near ", "", regex=True)) if len(top_loc) else ""
     prevent, pursue, protect, prepare = [], [], [], []
     if f["hot_cells"]:
-        where = f" around {f['hot_place']}" if f["hot_place"] else ""
-        prevent.append(f"Focus prevention (problem-solving with place managers, design, lighting, guardianship) on the "
-                       f"{f['hot_cells']} hotspot cells{where}, which held {f['hot_events']:,} {_phrase(doc)} "
+        near = f" near {f['hot_place']}" if f["hot_place"] else ""
+        if f["hot_clusters"] == 1:
+            where = f"the hotspot{near} ({f['top_cells']:,} grid cells)"
+        else:
+            where = (f"the {f['hot_clusters']:,} separate hotspots, starting with the largest, which covers "
+                     f"{f['top_cells']:,} grid cells{near} and held {f['top_events']:,} {_phrase(doc)}")
+        prevent.append(f"Focus prevention (problem-solving with place managers, design, lighting, guardianship) on "
+                       f"{where}. Together the hotspots held {f['hot_events']:,} {_phrase(doc)} "
                        f"({f['hot_share']:.0%} of located {_phrase(doc)}) in the latest 12 months.")
     else:
         prevent.append(f"No significant hotspot of {label} was found, so area-wide rather than place-based prevention "
@@ -1086,26 +1366,33 @@ def section_recommendations(doc: Document) -> Section:
                       "repeat offenders.")
     if f["emerging_cells"]:
         y0, y1 = f["emerging_years"]
-        where = f" around {f['emerging_place']}" if f["emerging_place"] else ""
+        where = f" near {f['emerging_place']}" if f["emerging_place"] else ""
         verb = "target-harden" if spec["topic"] in ("burglary", "vehicle_crime") else "focus protection on"
+        n_em = f["emerging_clusters"]
         protect.append(f"{verb.capitalize()} about {_n(f['emerging_households'])} households{where}, where {label} is "
                        f"emerging ({f['emerging_last']:,} {_phrase(doc)} in {y1} against {f['emerging_first']:,} in {y0} in "
-                       f"{f['emerging_cells']} grid cells).")
-    for key, d, t, ratio in f["near_repeat"]:
+                       + ("one emerging hotspot" if n_em == 1 else f"{n_em} separate emerging hotspots")
+                       + f" of {f['emerging_cells']} grid cells in all).")
+    for key, d, t, ratio, padj in f["near_repeat"]:
         if key == ev.CRIME_DATASET:
             protect.append(f"After each offence, extend prevention advice to nearby addresses: in police data, "
                            f"{_phrase(doc)} {d} and {t} are {ratio:.1f} times as common as chance would give "
-                           "(month resolution only, so this may reflect a busy period at a place rather than "
-                           "true near repeats).")
+                           f"(adjusted for the bands tested, {wording.describe_p(padj)}; month resolution only, so "
+                           "this may reflect a busy period at a place rather than true near repeats).")
         else:
-            protect.append(f"{cat.datasets[key].title}: incidents {d} and {t} are {ratio:.1f} times as common "
-                           "as chance would give, so a rapid response around each incident is worth testing.")
+            protect.append(f"{_title(doc, key)}: incidents {d} and {t} are {ratio:.1f} times as common as chance "
+                           f"would give (adjusted for the bands tested, {wording.describe_p(padj)}), so a rapid "
+                           "response around each incident is worth testing.")
     if f["higher_wards"]:
         protect.append(f"Prioritise victim support and crime prevention advice in the wards with significantly higher "
                        f"rates: {', '.join(f['higher_wards'][:6])}.")
     if not protect:
         protect.append(f"No emerging hotspot, near-repeat pattern or ward with a significantly higher rate was found for "
                        f"{label}; keep the standard offer of victim support.")
+    for key in f["near_repeat_chance"]:
+        src = "police data" if key == ev.CRIME_DATASET else _title(doc, key)
+        protect.append(f"No near-repeat action is recommended from {src}: once corrected for the number of "
+                       "space-time bands tested, the near-repeat pattern is not distinguishable from chance.")
     if season["p_value"] < 0.05:
         prepare.append(f"Plan resources ahead of {calendar.month_name[int(season['peak_month'])]}, the seasonal peak "
                        f"({wording.describe_seasonality(_season(doc))}).")
@@ -1137,7 +1424,7 @@ def section_appendix(doc: Document) -> Section:
                       f"{spec['label']}: police-recorded {_noun(doc)} by month", max_rows=40))
     defs = pd.DataFrame([
         ("Topic", f"{spec['label']}: data.police.uk crime types " + ", ".join(spec["crime_types"])
-         + "; partner categories " + ("; ".join(f"{k}: {', '.join(v)}" for k, v in
+         + "; partner categories " + ("; ".join(f"{_title(doc, k)}: {', '.join(v)}" for k, v in
                                                {**spec["partner_events"], **spec["partner_counts"]}.items()) or "none")),
         ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
         ("Trend", "Annual % change from a Poisson or negative-binomial regression with month-of-year terms; a series "
@@ -1145,17 +1432,20 @@ def section_appendix(doc: Document) -> Section:
         ("Hotspot", "A grid cell whose neighbourhood has significantly more events than expected (Getis-Ord Gi*, "
                     "Benjamini-Hochberg FDR)."),
         ("Hotspot per population", "Gi* on the excess of events over what the resident population predicts."),
-        ("Emerging hotspot", "Hot in the latest year and significantly busier than in any earlier year."),
+        ("Emerging hotspot", EMERGING_DEFINITION[:1].upper() + EMERGING_DEFINITION[1:] + "."),
+        ("Separate hotspots", "Hot grid cells that touch (including at a corner) are one hotspot; the profile counts "
+                              "and names hotspots, not cells."),
         ("Repeat location", "A map point or street description with two (or three, in the location table) or more "
                             "events."),
-        ("Near repeat", "More pairs of events close in space and time than chance (Knox test, 99 permutations)."),
+        ("Near repeat", "More pairs of events close in space and time than chance (Knox test, 99 permutations), "
+                        "with p-values adjusted across the space-time bands tested (Benjamini-Hochberg)."),
         ("Repeat victim", "A person recorded as a victim again within 365 days (person-level data, where permitted)."),
         ("[c]", "A count suppressed to protect individuals (below the threshold of "
                 f"{doc.threshold}, or secondary suppression)."),
     ], columns=["term", "meaning"])
     sec.add(doc.table(defs, "Definitions"))
     used = [ev.CRIME_DATASET, *spec["partner_events"], *spec["partner_counts"], *spec["time_tables"], *spec["premises"]]
-    src = pd.DataFrame([{"dataset": cat.datasets[k].title, "key": k, "owner": cat.datasets[k].agency,
+    src = pd.DataFrame([{"dataset": cat.datasets[k].title, "owner": cat.datasets[k].agency,
                          "basis": cat.datasets[k].sharing.basis, "refresh": cat.datasets[k].refresh or ""}
                         for k in used if k in cat.datasets])
     sec.add(doc.table(src, "Sources used and their legal basis"))

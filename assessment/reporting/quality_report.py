@@ -17,11 +17,20 @@ reveal a small count, and rows of ``personal`` datasets (or any dataset declarin
 identifiers) are never shown, even though their identifiers are already pseudonymised.
 Monthly coverage of non-public datasets passes through disclosure control (zeros, the
 gaps this document looks for, identify nobody and stay visible).
+
+Names
+-----
+Partners see each dataset by its catalogue title; catalogue keys appear only in the
+appendix's "catalogue key" column. Field names, kinds, formats and geographies are shown
+in words (:data:`FIELD_LABELS` and friends), and long hashed identifiers are cut to their
+first :data:`HASH_CHARS` characters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import textwrap
 import warnings
 
 import numpy as np
@@ -43,6 +52,107 @@ GAP = "gap"
 EXPIRY_MONTHS = 6
 EXAMPLE_ROWS = 5
 _SENSITIVITY_ORDER = ("public", "official", "sensitive", "personal")
+HASH_CHARS = 8
+_HASH = re.compile(r"^[0-9a-fA-F]{17,}$")
+
+#: What each quarantine reason means, in words for partners (one per :data:`REASONS`).
+REASON_MEANINGS = {
+    "malformed row": "The line could not be split into the columns its header names.",
+    "date missing": "The row has no date.",
+    "unparseable date": "The date is not in the format the catalogue declares for the dataset, or is impossible "
+                        "(such as 31/02/2024).",
+    "date outside the window": "An event or area count dated outside the assessment window (person-level histories "
+                               "are kept whatever their date).",
+    "coordinates invalid": "Coordinates are present but unusable: not numbers, (0, 0), out of range, or off the "
+                           "British grid (for example longitude and latitude swapped).",
+    "coordinates missing": "No coordinates, for a dataset whose catalogue entry requires them.",
+    "coordinates outside the partnership": "The point lies farther outside the partnership boundary than the "
+                                           "distance the catalogue allows for the dataset.",
+    "unknown category": "The category is empty or is not listed in the dataset's category mapping.",
+    "area code missing": "An aggregated row with no area code, so it cannot be placed.",
+    "invalid count": "An aggregated row whose count is not a whole number of at least zero.",
+    "duplicate": "A later exact copy of a whole source row (the first copy is kept).",
+}
+#: What intake flags but keeps.
+FLAG_MEANINGS = {
+    "not geocoded": "A point event without coordinates. It still counts in monthly totals (normal in "
+                    "data.police.uk, where some crimes have no location) but cannot be mapped.",
+    "shared record reference": "An event reference carried by several accepted rows (data.police.uk repeats a "
+                               "Crime ID on legitimately different rows).",
+    "repeat report": "A later report of the same incident, close in time and place within the window the catalogue "
+                     "sets for the dataset; kept, and left out of counts of incidents.",
+}
+FIELD_LABELS = {
+    "event_id": "record reference", "date": "date", "category": "category", "location": "location",
+    "area_code": "area code", "outcome": "outcome", "x": "x coordinate", "y": "y coordinate", "period": "period",
+    "count": "count", "person_id": "person identifier", "date_of_birth": "date of birth", "role": "role",
+    "crime_ref": "crime reference", "premises_id": "premises reference", "name": "name", "postcode": "postcode",
+    "late_night": "late-night licence", "closing_time": "closing time", "respondent_id": "respondent reference",
+    "comment": "comment", "property_type": "property type", "safe_after_dark": "feels safe after dark",
+}
+KIND_LABELS = {"events": "events", "area_counts": "area counts", "table": "table", "premises": "premises",
+               "persons": "person-level records", "survey": "survey responses", "document": "document"}
+FORMAT_LABELS = {"police_uk_street": "data.police.uk street file", "police_uk_outcomes": "data.police.uk outcomes file",
+                 "csv": "CSV", "xlsx": "Excel workbook", "yaml": "YAML"}
+GEOGRAPHY_LABELS = {"small_areas": "small areas", "wards": "wards", "neighbourhoods": "police neighbourhoods"}
+_DATE_CODES = (("%Y", "yyyy"), ("%m", "mm"), ("%d", "dd"), ("%H", "hh"), ("%M", "mm"), ("%S", "ss"))
+
+
+def _words(value: str, labels: dict[str, str] | None = None) -> str:
+    """A code-style name in words: from ``labels`` when listed, else underscores as spaces."""
+    value = str(value)
+    return (labels or {}).get(value, value.replace("_", " "))
+
+
+def _date_format(fmt: str | None) -> str:
+    """A strftime pattern as partners write it ('%d/%m/%Y %H:%M' -> 'dd/mm/yyyy hh:mm'); '' when none."""
+    if not fmt:
+        return ""
+    if fmt == "iso":
+        return "ISO 8601 (yyyy-mm-dd hh:mm:ss)"
+    for code, word in _DATE_CODES:
+        fmt = fmt.replace(code, word)
+    return fmt
+
+
+def _titles(doc: Document) -> dict[str, str]:
+    return {k: d.title for k, d in doc.catalogue.datasets.items()}
+
+
+def _title(doc: Document, key: str) -> str:
+    """The catalogue title of a dataset key (the key itself when the catalogue does not list it)."""
+    return _titles(doc).get(str(key), str(key))
+
+
+def _title_list(doc: Document, keys) -> str:
+    return "; ".join(_title(doc, k) for k in keys)
+
+
+def quality_share(part: float, whole: float) -> str:
+    """``part / whole`` as a percentage for sentences: '<0.1%' and '>99.9%' rather than '0.0%' or '100.0%'.
+
+    Returns 'n/a' when ``whole`` is 0 or missing.
+    """
+    if whole is None or pd.isna(whole) or float(whole) == 0 or part is None or pd.isna(part):
+        return "n/a"
+    x = float(part) / float(whole)
+    if 0 < x < 0.001:
+        return "<0.1%"
+    if 0.999 < x < 1:
+        return ">99.9%"
+    return f"{100 * x:.1f}%"
+
+
+def quality_short_ids(frame: pd.DataFrame, chars: int = HASH_CHARS) -> pd.DataFrame:
+    """Long hexadecimal identifiers (hashes of 17 or more characters) cut to ``chars`` characters and '…'."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            text = out[col].astype("string")
+            long = text.str.fullmatch(_HASH.pattern).fillna(False).astype(bool)
+            if long.any():
+                out[col] = text.where(~long, text.str.slice(0, chars) + "\u2026").astype(object)
+    return out
 
 
 def _h3(title: str) -> HTMLPart:
@@ -52,7 +162,7 @@ def _h3(title: str) -> HTMLPart:
 
 
 def _pct(x: float) -> str:
-    return "n/a" if x is None or pd.isna(x) else f"{100 * float(x):.1f}%"
+    return "n/a" if x is None or pd.isna(x) else quality_share(float(x), 1.0)
 
 
 def _is_personal(doc: Document, key: str) -> bool:
@@ -231,12 +341,12 @@ def section_summary(doc: Document) -> Section:
         f"accepted and {int(q['rows_quarantined'].sum()):,} quarantined with a reason; "
         + ("for every dataset rows read equal rows accepted plus rows quarantined, so nothing was dropped silently."
            if balanced.all() else
-           f"for {int((~balanced).sum())} dataset(s) the rows do not balance ({', '.join(q.loc[~balanced, 'dataset'])}); "
+           f"for {int((~balanced).sum())} dataset(s) the rows do not balance ({_title_list(doc, q.loc[~balanced, 'dataset'])}); "
            "treat their figures with caution.")
     )
     shown = pd.DataFrame({
-        "dataset": q["dataset"], "title": [cat.datasets[k].title for k in q["dataset"]],
-        "agency": q["agency"].fillna(""), "kind": [cat.datasets[k].kind for k in q["dataset"]],
+        "dataset": [cat.datasets[k].title for k in q["dataset"]],
+        "agency": q["agency"].fillna(""), "kind": [_words(cat.datasets[k].kind, KIND_LABELS) for k in q["dataset"]],
         "status": q["status"], "rows read": q["rows_read"], "rows accepted": q["rows_accepted"],
         "rows quarantined": q["rows_quarantined"],
         "share geocoded (%)": 100 * pd.to_numeric(q["share_geocoded"], errors="coerce"),
@@ -245,23 +355,23 @@ def section_summary(doc: Document) -> Section:
     sec.add(doc.table(shown, "Every catalogue dataset: status and row accounting at intake",
                       decimals={"share geocoded (%)": 1}, max_rows=None,
                       notes=["Share geocoded: accepted rows with usable coordinates, for datasets that carry "
-                             "coordinates (blank otherwise)."]))
+                             "coordinates (blank otherwise). The appendix lists each dataset's catalogue key."]))
     findings = []
     bad = q[q["status"] != "ok"]
     for _, r in bad.iterrows():  # refused datasets: a handful of catalogue rows
-        findings.append(f"{r['dataset']} was not used ({r['status']}): {r['message']}")
+        findings.append(f"{_title(doc, r['dataset'])} was not used ({r['status']}): {r['message']}")
     if len(gaps):
         by = gaps.groupby("dataset")["period"].agg(lambda s: ", ".join(s.astype(str)))
-        findings += [f"{k} has no rows in {v}." for k, v in by.items()]
+        findings += [f"{_title(doc, k)} has no rows in {v}." for k, v in by.items()]
     soon = reg.loc[flags.str.startswith("expires") | flags.eq("expired"), ["dataset", "expires"]]
-    findings += [f"The sharing agreement for {d} has {f.replace('expires', 'an expiry')}: {e}." if f != "expired"
-                 else f"The sharing agreement for {d} expired on {e}."
+    findings += [f"The sharing agreement for {_title(doc, d)} has {f.replace('expires', 'an expiry')}: {e}."
+                 if f != "expired" else f"The sharing agreement for {_title(doc, d)} expired on {e}."
                  for d, e, f in zip(soon["dataset"], soon["expires"], flags[soon.index])]
     quarantined = q[q["rows_quarantined"] > 0]
     for _, r in quarantined.iterrows():  # datasets with quarantined rows (a handful)
         reasons = {c[len("quarantined_"):].replace("_", " "): int(r[c]) for c in q.columns
                    if c.startswith("quarantined_") and pd.notna(r[c]) and int(r[c]) > 0}
-        findings.append(f"{r['dataset']}: {int(r['rows_quarantined']):,} rows quarantined ("
+        findings.append(f"{_title(doc, r['dataset'])}: {int(r['rows_quarantined']):,} rows quarantined ("
                         + ", ".join(f"{k}: {v:,}" for k, v in reasons.items()) + ").")
     if findings:
         sec.add(_h3("Points to act on"), bullet_list(findings))
@@ -278,33 +388,38 @@ def section_datasets(doc: Document) -> Section:
     comp = doc.workbench.intake.completeness
     sec = Section("Datasets and field completeness")
     rows = pd.DataFrame({
-        "dataset": list(cat.datasets),
+        "dataset": [d.title for d in cat.datasets.values()],
         "agency": [d.agency for d in cat.datasets.values()],
-        "format": [d.format for d in cat.datasets.values()],
+        "format": [_words(d.format, FORMAT_LABELS) for d in cat.datasets.values()],
         "files": [int(q.loc[k, "files"]) if pd.notna(q.loc[k, "files"]) else 0 for k in cat.datasets],
         "sensitivity": [d.sensitivity for d in cat.datasets.values()],
         "refresh": [d.refresh for d in cat.datasets.values()],
-        "date format": [d.date_format or "" for d in cat.datasets.values()],
-        "coordinates": [f"{d.coordinates.x}/{d.coordinates.y} ({d.coordinates.crs})" if d.coordinates else ""
+        "date format": [_date_format(d.date_format) for d in cat.datasets.values()],
+        "coordinates": [f"{d.coordinates.x} and {d.coordinates.y} ({d.coordinates.crs})" if d.coordinates else ""
                         for d in cat.datasets.values()],
     })
     sec.add(doc.table(rows, "Datasets, their source format and how they are read", max_rows=None))
-    table = comp.assign(share=100 * pd.to_numeric(comp["share_filled"], errors="coerce"))[
+    table = comp.assign(share=100 * pd.to_numeric(comp["share_filled"], errors="coerce"),
+                        dataset=comp["dataset"].map(_titles(doc)).fillna(comp["dataset"]),
+                        field=comp["field"].map(lambda f: _words(f, FIELD_LABELS)))[
         ["dataset", "field", "source_column", "rows", "filled", "share"]].rename(columns={
             "source_column": "source column", "rows": "rows read", "filled": "rows filled", "share": "filled (%)"})
     sec.add(doc.table(table, "Field completeness: share of rows read with a value in each mapped field",
                       decimals={"filled (%)": 1}, max_rows=None,
-                      notes=["Blank text counts as empty. x and y are the coordinate columns."]))
+                      notes=["Blank text counts as empty. Field: what the column holds, in the workbench's terms; "
+                             "source column: its name in the agency's file. The x and y coordinates are easting and "
+                             "northing, or longitude and latitude, as the coordinates column of the table above says."]))
     low = comp[pd.to_numeric(comp["share_filled"], errors="coerce") < 0.95]
     if len(low):
         sec.add("Fields less than 95% complete:", bullet_list(
-            [f"{r['dataset']}.{r['field']} ({r['source_column']}): {_pct(r['share_filled'])} filled"
+            [f"{_title(doc, r['dataset'])}: {_words(r['field'], FIELD_LABELS)} ({r['source_column']}): "
+             f"{_pct(r['share_filled'])} filled"
              for _, r in low.iterrows()]))  # a handful of summary rows
     else:
         sec.add("Every mapped field is at least 95% complete.")
     no_fields = [k for k in cat.datasets if k not in set(comp["dataset"])]
     if no_fields:
-        sec.add(paragraph("No field completeness applies to " + ", ".join(no_fields)
+        sec.add(paragraph("No field completeness applies to " + _title_list(doc, no_fields)
                           + " (documents, or tables read whole without a column mapping).", css="table-note"))
     return sec
 
@@ -321,10 +436,11 @@ def section_quarantine(doc: Document) -> Section:
         columns={c: c[len("quarantined_"):].replace("_", " ") for c in used} | {
             "rows_read": "rows read", "rows_accepted": "rows accepted", "rows_quarantined": "rows quarantined"})
     table["balances"] = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"]).map({True: "yes", False: "NO"})
+    table["dataset"] = table["dataset"].map(_titles(doc)).fillna(table["dataset"])
     sec.add(
         "A row is quarantined, with exactly one reason (the first that applies), when it cannot be used or would be "
         "counted twice. Quarantined rows are written, with their source file, row number and reason, to "
-        "quality/quarantine/<dataset>.csv in the run folder."
+        "quality/quarantine/<catalogue key>.csv in the run folder (the appendix lists the keys)."
     )
     sec.add(doc.table(table, "Rows quarantined per dataset and reason", max_rows=None,
                       notes=["Reasons that quarantined no row in any dataset are left out. Balances: rows read = "
@@ -338,18 +454,24 @@ def section_quarantine(doc: Document) -> Section:
         ds = cat.datasets[key]
         if _is_personal(doc, key) or ds.sensitivity in ("sensitive", "personal"):
             sec.add(paragraph(
-                f"{key}: {len(qframe):,} quarantined rows. This dataset is marked {ds.sensitivity}, so its "
+                f"{ds.title}: {len(qframe):,} quarantined rows. This dataset is marked {ds.sensitivity}, so its "
                 "quarantined rows are not shown here; the analyst can inspect them in the restricted quarantine file.",
                 css="table-note"))
             continue
         per = qframe["reason"].value_counts()
         examples = qframe.groupby("reason", sort=False).head(2).head(EXAMPLE_ROWS)
         drop = [c for c in examples.columns if c in set(ds.identifiers) or c == "dataset"]
+        shown = examples.drop(columns=drop)
+        blank = shown.astype("string").fillna("").apply(lambda c: c.str.strip().eq("")).all()  # per column
+        shown = quality_short_ids(shown.loc[:, ~blank.to_numpy()]).rename(
+            columns={"source_file": "source file", "source_row": "row in file"})
         sec.add(doc.table(
-            examples.drop(columns=drop),
-            f"{key}: examples of quarantined rows ({len(qframe):,} in all; "
+            shown,
+            f"{ds.title}: examples of quarantined rows ({len(qframe):,} in all; "
             + ", ".join(f"{r}: {n:,}" for r, n in per.items()) + ")",
-            max_rows=EXAMPLE_ROWS))
+            max_rows=EXAMPLE_ROWS,
+            notes=[f"Long hashed references are cut to their first {HASH_CHARS} characters (\u2026); columns empty "
+                   "in every example are left out. Every quarantined row is in the quarantine file in full."]))
     return sec
 
 

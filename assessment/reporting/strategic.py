@@ -53,14 +53,46 @@ def section_summary(doc: Document) -> Section:
                  f"{wording.describe_change(asb_pct, asb['yoy_p'], n=int(asb['last_12'] + asb['previous_12']))}.")
     sec.add(text)
     sec.add(HTMLPart("<h3 id=\"recommended-priorities\">Recommended priorities</h3>"))
-    items = [f"{r['issue']} ({r['reason']}). {r['evidence']}" for _, r in rec.iterrows()]
+    items = [_why(doc, r) for r in rec.to_dict("records")]
     sec.add(HTMLPart('<ol class="priorities">' + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"))
+    sec.add(paragraph("The evidence behind each priority, with its statistics, is in the Prioritisation section."))
     sec.add(callout(
         "Each priority is scored on volume, trend, harm, repeat locations, residents' concern and the "
         "partnership's capacity (see the prioritisation matrix). A change is called significant only "
         "when the statistical test supports it; series breaks are shown as steps, not trends."
     ))
     return sec
+
+
+def _why(doc: Document, r: dict) -> str:
+    """One plain line: why an issue matters, what residents said, and its main caveat."""
+    m = ev.evidence_priorities(doc).set_index("issue")
+    tr = ev.evidence_category_trends(doc).set_index("category")
+    issue = r["issue"]
+    row, t = m.loc[issue], tr.loc[issue]
+    reasons = []
+    n = len(m)
+    vol_rank = int(m["volume"].rank(ascending=False, method="min")[issue])
+    harm_rank = int(m["harm"].rank(ascending=False, method="min")[issue]) if pd.notna(row["harm"]) else None
+    reasons.append(f"{int(t['last_12']):,} recorded in the latest year ({_ordinal(vol_rank)} highest of {n} issues by volume")
+    reasons[-1] += f", {_ordinal(harm_rank)} by harm)" if harm_rank else ")"
+    if t["trend_p"] < 0.05:
+        reasons.append(f"{'rising' if t['trend_pct'] > 0 else 'falling'} about {abs(t['trend_pct']):.0f}% a year")
+    if r.get("emerging_cells", 0):
+        reasons.append(f"a new hotspot emerging around {r['emerging_place']}")
+    elif r.get("hot_cells", 0):
+        reasons.append(f"concentrated around {r['hot_place']}")
+    concern = ev._concern_share(doc).get(issue)
+    reasons.append(f"{concern:.0%} of residents named it a top concern" if concern is not None
+                   else "residents were not asked about it directly")
+    caveat = ""
+    if t["break_months"]:
+        caveat = f" Caution: the counting rule changed in {t['break_months']}, so recorded numbers are not comparable across that month."
+    return f"{issue}: " + "; ".join(reasons) + "." + caveat
+
+
+def _ordinal(n: int) -> str:
+    return {1: "the", 2: "2nd", 3: "3rd"}.get(n, f"{n}th") if n != 1 else "the"
 
 
 def section_profile(doc: Document) -> Section:
@@ -208,8 +240,6 @@ def section_trends(doc: Document) -> Section:
     ))
     sec.add(doc.table(fc_tab, "Forecast of all crime for the next 12 months", decimals={
         "forecast": 0, "95% prediction interval low": 0, "95% prediction interval high": 0}))
-    share_geo = police["easting"].notna().mean()
-    sec.add(paragraph(f"{share_geo:.1%} of police records carry map coordinates.", css="table-note"))
     return sec
 
 
@@ -255,7 +285,7 @@ def section_multi_agency(doc: Document) -> Section:
         counts = overlap_counts(
             areas=areas.rename(columns={"code": "area_code"}),
             points={"police": ev.points_of(police_v)[["geometry"]], "ambulance": ev.points_of(amb)[["geometry"]],
-                    **({"licensed premises": ev.points_of(prem)[["geometry"]]} if len(prem) else {})},
+                    **({"licensed premises (sites)": ev.points_of(prem)[["geometry"]]} if len(prem) else {})},
             area_counts={"emergency department": ed.groupby("area_code", as_index=False)["count"].sum()} if len(ed) else None,
         )
         from ..analysis.overlap import overlap_hotspots
@@ -298,8 +328,12 @@ def section_places(doc: Document) -> Section:
     sec.add(_ward_map(doc, wr, "Crimes per 1,000 residents",
                       f"Crimes per 1,000 residents by ward, {months[0]} to {months[-1]}"))
     higher = wr[wr["compared_with_partnership"] == "higher"]
+    pol_all = ev.evidence_police(doc)
+    pol_all = pol_all[pol_all["month"].isin(months) & (pol_all["category"] != ev.ASB)]
+    mapped = int(wr["count"].sum())
     sec.add(
-        f"The partnership rate is {float(wr['partnership_rate'].iloc[0]):,.1f} crimes per 1,000 residents. "
+        f"{mapped:,} of the {len(pol_all):,} crimes recorded in the latest year have a map point and are counted by ward; "
+        f"the partnership rate on that basis is {float(wr['partnership_rate'].iloc[0]):,.1f} crimes per 1,000 residents. "
         f"{len(higher)} wards are significantly higher (95% confidence interval above the partnership rate): "
         + (", ".join(higher["name"].astype(str)) if len(higher) else "none") + "."
     )
@@ -330,7 +364,9 @@ def section_places(doc: Document) -> Section:
     hot = viol[viol["hotspot"] == "hot"]
     page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
         cell=hot.index.astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[["cell", "events", "z", "geometry"]],
-        highlight_label="Significant violence hotspot cells", offline=doc.offline)
+        highlight_label="Significant violence hotspot cells",
+        highlight_aliases={"cell": "Grid cell", "events": "Violence in this cell", "z": "Gi* z-score"},
+        offline=doc.offline)
     place = ev.nearest_street(doc, hot, ["Violence and sexual offences"])
     sec.add(doc.map(page, f"Violence and sexual offences: significant Getis-Ord Gi* hotspot cells, {months[0]} to {months[-1]}",
                     alt=f"Map of wards with {len(hot)} grid cells shaded as significant violence hotspots"
@@ -383,7 +419,9 @@ def section_comparison(doc: Document) -> Section:
                      "group mean": r["group_mean"], "band low": r["band_low"], "band high": r["band_high"],
                      "position": r["position"], "sentence": r["sentence"]})
     table = pd.DataFrame(rows)
-    sec.add(f"{doc.catalogue.partnership.short_name} is compared with {len(peers) - 1} similar partnerships.")
+    sec.add(f"{doc.catalogue.partnership.short_name} is compared with {len(peers) - 1} similar partnerships, using the "
+            f"most-similar-group table supplied by {doc.catalogue.dataset('peer_group').agency} (its own reference "
+            "year; the rates are not recomputed from this assessment's window).")
     sec.add(doc.table(table.drop(columns="sentence"), "Position in the most-similar group (crimes per 1,000 residents)",
                       decimals={f"{me} rate": 2, "group mean": 2, "band low": 2, "band high": 2},
                       notes=["Band: group mean ± 1.96 standard deviations."]))
@@ -426,11 +464,21 @@ def section_progress(doc: Document) -> Section:
     merged = check.merge(prog, on="id", how="left")
     merged["baseline"] = pd.to_numeric(merged["baseline"], errors="coerce")
     merged["change from baseline (%)"] = 100 * (merged["latest value"] - merged["baseline"]) / merged["baseline"]
+    size = pd.to_numeric(merged["size"], errors="coerce")
+    direction = merged["direction"].astype("string").str.lower()
+    goal = np.where(direction.str.startswith("reduc").fillna(False), -size, size)
+    measurable = merged["latest value"].notna() & merged["baseline"].notna() & pd.notna(goal)
+    met = np.where(direction.str.startswith("reduc").fillna(False),
+                   merged["change from baseline (%)"] <= goal, merged["change from baseline (%)"] >= goal)
+    merged["status"] = np.where(measurable, np.where(met, "met", "not met"), "cannot be measured as written")
     shown = merged[["id", "text", "baseline", "baseline_year", "latest value", "latest year", "change from baseline (%)",
-                    "verdict", "missing"]].rename(columns={"text": "target", "baseline_year": "baseline year",
+                    "status", "verdict", "missing"]].rename(columns={"text": "target", "baseline_year": "baseline year",
                                                          "verdict": "SMART verdict", "missing": "what is missing"})
     sec.add(f"The previous strategy ({strategy.get('title', 'previous strategy')}) set {len(targets)} targets. "
             f"{int((check['verdict'] == 'SMART').sum())} are SMART; the rest cannot be measured as written.")
+    if len(doc.catalogue.breaks_for(ev.CRIME_DATASET)):
+        sec.add(callout("Targets on violence or public order compare counts across the April 2024 counting-rule "
+                        "change; their progress is not like for like.", caveat=True))
     sec.add(doc.table(shown, "Previous strategy targets: progress where measurable, and SMART check",
                       decimals={"baseline": 0, "latest value": 0, "change from baseline (%)": 1}))
     vague = check[check["vague_verbs"].astype(str).str.len() > 0]
@@ -472,8 +520,12 @@ def section_priorities(doc: Document) -> Section:
     sec.add(bullet_list(list(m.sort_values("rank")["explanation"].head(8))))
     grid = priority_grid(m)
     pivot = priority_grid_pivot(grid)
-    sec.add(doc.table(pivot.reset_index().rename(columns={pivot.index.name or "index": "impact"}),
-                      "Impact by likelihood (4 = highest)"))
+    grid_table = pivot.reset_index().rename(columns={pivot.index.name or "index": "impact (rows) / likelihood (columns)"})
+    grid_table.columns = [grid_table.columns[0]] + [f"likelihood {c}" for c in grid_table.columns[1:]]
+    first = grid_table.columns[0]
+    grid_table[first] = [f"impact {v}" for v in grid_table[first]]
+    sec.add(doc.table(grid_table, "Impact by likelihood (4 = highest)",
+                      notes=["Impact: harm and repeat locations. Likelihood: volume and trend. Each banded 1 to 4."]))
     sec.add(HTMLPart('<h3 id="recommended">Recommended priorities and their evidence</h3>'))
     concern = ev._concern_share(doc)
     items = []
@@ -512,6 +564,14 @@ def section_appendix(doc: Document) -> Section:
     """Appendices: the ward-by-month counts, definitions and methods; writes the Excel workbook."""
     sec = Section("Appendix: definitions, methods and tables")
     wm = ev.evidence_ward_month_counts(doc)
+    years = wm.assign(year=wm["month"].str[:4]).pivot_table(index=["ward_code", "ward_name"], columns="year",
+                                                              values="count", aggfunc="sum", fill_value=0)
+    years = years.reset_index().rename(columns={"ward_code": "ward code", "ward_name": "ward"})
+    sec.add(doc.table(years, "Police-recorded crime and ASB by ward and year (ward boundaries in force at the time)",
+                      notes=["Wards abolished in the May 2024 boundary review show counts only before it; new wards only after."],
+                      max_rows=None))
+    wm = wm.rename(columns={"ward_version": "ward boundaries from", "ward_code": "ward code", "ward_name": "ward",
+                            "count": "crimes and ASB"})
     sec.add(doc.table(wm, "Police-recorded crime and ASB by ward and month (ward boundaries in force at the time)",
                       notes=["Rows without coordinates are counted as '(no coordinates)'; points outside every ward as "
                              "'(outside the partnership)'. Together with the wards they sum to every accepted record."],
@@ -522,13 +582,16 @@ def section_appendix(doc: Document) -> Section:
         ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
         ("Series break", "A change in counting rules or recording practice; modelled as a step, never a trend."),
         ("Hotspot", "A grid cell whose neighbourhood has significantly more events than expected (Getis-Ord Gi*, FDR-corrected)."),
-        ("Emerging hotspot", "Significantly hot in the latest year only."),
+        ("Emerging hotspot", "Hot in the latest year and significantly busier than in any earlier year "
+                             "(exact Poisson test, corrected for the number of cells)."),
         ("Co-terminosity index", "Population-weighted share of one geography's units lying at least 95% inside one unit of another."),
         ("[c]", "A count suppressed to protect individuals (below the partnership's threshold, or secondary suppression)."),
     ], columns=["term", "meaning"])
     sec.add(doc.table(defs, "Definitions"))
     hw = pd.read_csv(__import__("assessment.paths", fromlist=["package_data_path"]).package_data_path("harm_weights.csv"))
-    sec.add(doc.table(hw[["crime_type", "cchi_days", "css_weight", "source"]], "Harm weights used",
+    hw = hw.rename(columns={"crime_type": "crime type", "cchi_days": "harm index (days of custody)",
+                            "css_weight": "severity score weight"})
+    sec.add(doc.table(hw[["crime type", "harm index (days of custody)", "severity score weight", "source"]], "Harm weights used",
                       notes=["Illustrative weights shipped with the workbench; replace them with the partnership's own."]))
     doc.write_workbook()
     sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))

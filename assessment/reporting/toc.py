@@ -20,6 +20,8 @@ def insert_toc(page: str, marker: str = "<!-- TOC -->") -> str:
         raise ValueError(f"page must contain the table-of-contents marker {marker!r}, got none")
     head, _, body = page.partition(marker)
     nav_end = body.find("</nav>")
+    if nav_end < 0:
+        raise ValueError("page must close the contents <nav> after the marker, got no </nav>")
     nav_tail, main = body[:nav_end], body[nav_end:]
     entries: list[tuple[int, str, str]] = []
     used: set[str] = set()
