@@ -74,7 +74,7 @@ def _why(doc: Document, r: dict) -> str:
     n = len(m)
     vol_rank = int(m["volume"].rank(ascending=False, method="min")[issue])
     harm_rank = int(m["harm"].rank(ascending=False, method="min")[issue]) if pd.notna(row["harm"]) else None
-    reasons.append(f"{int(t['last_12']):,} recorded in the latest year ({_ordinal(vol_rank)} highest of {n} issues by volume")
+    reasons.append(f"{int(t['last_12']):,} recorded in the latest year ({_ordinal(vol_rank)} of {n} issues by volume")
     reasons[-1] += f", {_ordinal(harm_rank)} by harm)" if harm_rank else ")"
     if t["trend_p"] < 0.05:
         reasons.append(f"{'rising' if t['trend_pct'] > 0 else 'falling'} about {abs(t['trend_pct']):.0f}% a year")
@@ -92,7 +92,11 @@ def _why(doc: Document, r: dict) -> str:
 
 
 def _ordinal(n: int) -> str:
-    return {1: "the", 2: "2nd", 3: "3rd"}.get(n, f"{n}th") if n != 1 else "the"
+    """'the highest', 'the 2nd highest', ... for a rank."""
+    if n == 1:
+        return "the highest"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10 if n % 100 not in (11, 12, 13) else 0, "th")
+    return f"the {n}{suffix} highest"
 
 
 def section_profile(doc: Document) -> Section:
