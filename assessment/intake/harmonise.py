@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,12 +332,15 @@ def _partnership_geometry(catalogue: Catalogue):
 
 # -- per kind --------------------------------------------------------------------------
 
-def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary) -> tuple[np.ndarray, np.ndarray]:
+def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary,
+                 converted: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Convert the mapped coordinates and quarantine unusable ones; ``converted`` is
+    :func:`to_bng`'s result when already computed."""
     n = len(frame)
     if not ds.coordinates:
         return np.full(n, np.nan), np.full(n, np.nan)
     c = ds.coordinates
-    east, north, status = to_bng(frame[c.x], frame[c.y], c.crs)
+    east, north, status = converted if converted is not None else to_bng(frame[c.x], frame[c.y], c.crs)
     invalid = np.asarray(status == "invalid")
     if invalid.any():
         pair = np.full(n, None, dtype=object)
@@ -416,12 +420,20 @@ def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset,
 
 def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     cols = ds.columns
-    date, month = _mark_dates(frame, ds, reasons, cols["date"], window) if "date" in cols else (
-        pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"), pd.Series(np.nan, index=frame.index, dtype="str"))
-    east, north = _coordinates(frame, ds, reasons, boundary)
-    category, theme = _categories(frame, ds, catalogue, reasons)
     event_id = _text(frame, cols.get("event_id"))
-    id_repeated = flag_repeated_values(event_id)
+    # The coordinate conversion and the repeated-id check touch no quarantine state, so a
+    # second thread runs them while this one parses dates and maps categories (numpy,
+    # pandas' hash tables and pyarrow release the GIL). Reasons are still marked in order.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        c = ds.coordinates
+        coords_job = pool.submit(to_bng, frame[c.x], frame[c.y], c.crs) if c else None
+        ids_job = pool.submit(flag_repeated_values, event_id)
+        date, month = _mark_dates(frame, ds, reasons, cols["date"], window) if "date" in cols else (
+            pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"),
+            pd.Series(np.nan, index=frame.index, dtype="str"))
+        east, north = _coordinates(frame, ds, reasons, boundary, coords_job.result() if c else None)
+        category, theme = _categories(frame, ds, catalogue, reasons)
+        id_repeated = ids_job.result()
     _exact_duplicates(frame, reasons, ds, id_repeated if "event_id" in cols else None)
     keep = ~reasons.quarantined
     n_keep = int(keep.sum())
