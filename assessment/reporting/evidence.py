@@ -445,7 +445,7 @@ def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
         out = pd.concat([chosen, emerging], ignore_index=True)
         tr = evidence_category_trends(doc).set_index("category")
         sentences = []
-        for _, r in out.iterrows():  # a handful of recommended priorities, not data rows
+        for r in out.to_dict("records"):  # a handful of recommended priorities, not data rows
             t = tr.loc[r["issue"]]
             parts = [f"{r['issue']}: {int(t['last_12']):,} recorded in the latest 12 months; {t['trend_sentence']}"]
             if r["hot_cells"]:

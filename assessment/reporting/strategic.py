@@ -175,7 +175,7 @@ def section_data_sources(doc: Document) -> Section:
     )
     sec.add(doc.table(table, "Datasets used, with intake quality", decimals={"share geocoded (%)": 1}))
     refused = q[q["status"] != "ok"]
-    for _, r in refused.iterrows():  # a handful of datasets, not data rows
+    for r in refused.to_dict("records"):  # a handful of datasets, not data rows
         sec.add(callout(f"{ds[r['dataset']].title} was not used ({r['status']}): {r['message']}", caveat=True))
     police = q[q["dataset"] == ev.CRIME_DATASET]
     if len(police):
@@ -226,8 +226,8 @@ def section_trends(doc: Document) -> Section:
                                 "trend 95% CI high": 1, "p (trend)": 3, "step at break (%)": 1},
                       notes=["Change: exact conditional test on two Poisson counts. Trend: Poisson or negative-binomial "
                              "regression on month with month-of-year terms; a series break enters as a step, never as trend."]))
-    sec.add(bullet_list([f"{r['category']}: {r['yoy_sentence']}; {r['trend_sentence']}." for _, r in tr.iterrows()]))
-    for _, r in tr[tr["break_months"] != ""].iterrows():
+    sec.add(bullet_list([f"{r['category']}: {r['yoy_sentence']}; {r['trend_sentence']}." for r in tr.to_dict("records")]))
+    for r in tr[tr["break_months"] != ""].to_dict("records"):
         sec.add(callout(
             f"Series break in {r['category']} from {r['break_months']}: "
             f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, r['category'])[0].description} "
@@ -394,7 +394,7 @@ def section_places(doc: Document) -> Section:
                       notes=["Gi* with binary distance weights on a regular grid, p-values corrected by the "
                              "Benjamini-Hochberg false discovery rate. Emerging: hot only in the latest year."]))
     emerging = heads[heads["emerging_cells"] > 0]
-    for _, r in emerging.iterrows():  # one line per crime type with an emerging hotspot
+    for r in emerging.to_dict("records"):  # one line per crime type with an emerging hotspot
         sec.add(callout(f"Emerging hotspot: {r['category']} around {r['emerging_place'] or 'a new area'} "
                         f"({int(r['emerging_cells'])} cells hot in the latest year only)."))
     return sec
@@ -487,7 +487,7 @@ def section_progress(doc: Document) -> Section:
                       decimals={"baseline": 0, "latest value": 0, "change from baseline (%)": 1}))
     vague = check[check["vague_verbs"].astype(str).str.len() > 0]
     if len(vague):
-        sec.add(callout("Vague targets: " + "; ".join(f"{r['id']} ({r['vague_verbs']}): {r['text']}" for _, r in vague.iterrows()),
+        sec.add(callout("Vague targets: " + "; ".join(f"{r['id']} ({r['vague_verbs']}): {r['text']}" for r in vague.to_dict("records")),
                         caveat=True))
     return sec
 
@@ -533,7 +533,7 @@ def section_priorities(doc: Document) -> Section:
     sec.add(HTMLPart('<h3 id="recommended">Recommended priorities and their evidence</h3>'))
     concern = ev._concern_share(doc)
     items = []
-    for _, r in rec.iterrows():  # the handful of recommended priorities
+    for r in rec.to_dict("records"):  # the handful of recommended priorities
         share = concern.get(r["issue"])
         view = f" {share:.0%} of survey respondents named it among their top concerns." if share is not None else \
             " Residents did not name it among their top concerns."
@@ -546,10 +546,10 @@ def section_gaps(doc: Document) -> Section:
     """Intelligence gaps: what the data could not show."""
     q = doc.workbench.intake.quality
     gaps = []
-    for _, r in q[q["status"] != "ok"].iterrows():
+    for r in q[q["status"] != "ok"].to_dict("records"):
         gaps.append(f"{doc.catalogue.datasets[r['dataset']].title}: not available to this assessment ({r['status']}).")
     geo = q[pd.to_numeric(q["share_geocoded"], errors="coerce") < 0.99]
-    for _, r in geo.iterrows():
+    for r in geo.to_dict("records"):
         gaps.append(f"{doc.catalogue.datasets[r['dataset']].title}: {1 - float(r['share_geocoded']):.1%} of records "
                     "cannot be mapped, so place analysis understates them.")
     for key, ds in doc.catalogue.datasets.items():

@@ -207,7 +207,7 @@ def validate_catalogue(
     lines = [header, "-" * len(header)]
     ok = result.usable
     indent = " " * 4
-    for key, r in q.iterrows():  # one line per catalogue dataset (a dozen), not per data row
+    for key, r in zip(q.index, q.to_dict("records")):  # one line per catalogue dataset (a dozen)
         status = r["status"] if isinstance(r["status"], str) else "not read"
         read, acc, qua = (int(r[c]) if pd.notna(r[c]) else 0 for c in ("rows_read", "rows_accepted", "rows_quarantined"))
         geo = r["share_geocoded"]
