@@ -7,6 +7,7 @@ Wilson formula), never against the module's own earlier output.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import warnings
@@ -158,13 +159,197 @@ def test_small_wards_are_flagged_unreliable(sections, raw_survey):
     assert not table.loc[big, "compared with the partnership"].str.contains("unreliable").any()
 
 
-def test_script_comment_is_escaped_never_raw(sections, raw_survey):
-    assert raw_survey["comments"].fillna("").str.contains("<script>", regex=False).any()
-    html = sections["section_consultation"]._repr_html_()
-    assert "&lt;script&gt;" in html
-    assert "<script" not in html.lower()
-    for sec in sections.values():
-        assert "<script" not in sec._repr_html_().lower()
+XSS = "<script>alert(1)</script>"
+
+
+def test_script_comment_is_held_back_from_the_partner_page_and_kept_for_the_analyst(sections, raw_survey, doc):
+    from assessment.disclosure import restricted_dir
+
+    assert raw_survey["comments"].fillna("").str.contains(XSS, regex=False).any()
+    for name, sec in sections.items():
+        page = sec._repr_html_().lower()
+        assert "<script" not in page, name
+        assert "alert(1)" not in page, name                   # not quoted at all, not even escaped
+        assert "analyst to check" not in page and "comment(s)" not in page, name
+    assert "screened before publication" in _text(sections["section_consultation"])
+    held = pd.read_csv(restricted_dir(doc.out_dir, create=False) / "audit-comments-screened.csv", dtype=str)
+    assert XSS in " ".join(held["comment"])
+    assert (held["reason"] == "web markup or code").sum() == raw_survey["comments"].fillna("").str.contains(
+        r"<\s*/?\s*[a-zA-Z][^>]*>", regex=True).sum()
+
+
+def test_quoted_comments_are_escaped():
+    html_ = audit._quoted_comments([("Theme", XSS + " & \"quoted\" 'text'")])._repr_html_()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_
+    assert "<script" not in html_ and "&quot;quoted&quot;" in html_ and "&#x27;text&#x27;" in html_
+
+
+def test_example_comments_are_residents_words_escaped(sections, raw_survey):
+    page = sections["section_consultation"]._repr_html_()
+    raw = pd.Series(raw_survey["comments"].dropna().str.strip().unique())
+    shown = raw[raw.map(lambda c: html.escape(c, quote=True) in page)]   # a few hundred distinct comments
+    assert len(shown) >= 3
+    quoted = raw[raw.str.contains('"', regex=False)]
+    for c in quoted:
+        assert c not in page or html.escape(c, quote=True) == c     # never unescaped
+
+
+def test_comment_dictionary_codes_general_night_time_and_safety_vocabulary():
+    from assessment.analysis.survey import survey_comment_flags, survey_load_themes
+
+    themes = survey_load_themes()
+    s = pd.Series(["Fights outside the pubs at closing time", "Drunk people shouting late at night",
+                   "I feel unsafe walking home, people are threatening", "Cars race up and down the bypass",
+                   "Rang 101 and nobody answered", "I avoid the alley after dark", "Nightclub queues spill onto the road",
+                   "I feel safe here", "Lovely place"])
+    f = survey_comment_flags(s, themes)
+    assert f.loc[0, "alcohol_nte"] and f.loc[0, "violence"]
+    assert f.loc[1, "alcohol_nte"]
+    assert f.loc[2, "violence"]
+    assert f.loc[3, "vehicles_roads"]
+    assert f.loc[4, "policing"]
+    assert f.loc[5, "lighting"]
+    assert f.loc[6, "alcohol_nte"]
+    assert not f.loc[7, "violence"] and f.loc[7, "uncategorised"]
+    assert f.loc[8, "uncategorised"]
+
+
+def test_demo_comments_about_the_night_time_economy_are_coded(sections):
+    table = _table(sections["section_consultation"], "Free-text comments by theme").set_index("theme")
+    nte = pd.to_numeric(table.loc["Alcohol and the night-time economy", "comments"], errors="coerce")
+    violence = pd.to_numeric(table.loc["Violence and personal safety", "comments"], errors="coerce")
+    assert nte > 0 and violence > 0
+    unc = float(table.loc["Uncategorised", "share (%)"])
+    assert unc < 15, "most comments should match a theme"
+
+
+def test_counting_rule_change_is_not_presented_as_significant_change(sections, doc):
+    from scipy.stats import binomtest
+
+    table = _table(sections["section_patterns"], "Crime types: annual totals").set_index("crime type")
+    p_col = "p (exact test)"
+    breaks = {b.category: b.month for b in doc.catalogue.breaks_for("police_street")
+              if "2023-01" < b.month <= "2025-12"}
+    assert breaks, "the demo catalogue records a counting-rule change"
+    for cat, month in breaks.items():
+        when = pd.Period(month, freq="M").strftime("%B %Y")
+        assert table.loc[cat, p_col] == f"not comparable across the {when} counting-rule change"
+        assert pd.isna(pd.to_numeric(table.loc[cat, "change 2023 to 2025 (%)"], errors="coerce"))
+    others = table.drop(index=list(breaks))
+    for cat, r in others.iterrows():
+        c1, c3 = int(r["2023"]), int(r["2025"])
+        assert float(r[p_col]) == pytest.approx(binomtest(c3, c1 + c3, 0.5).pvalue, rel=1e-6, abs=1e-12), cat
+    text = _text(sections["section_patterns"])
+    for theme in ("Violence", "Public order"):
+        line = re.search(rf"{theme}: [\d,]+ in 2023, [\d,]+ in 2025 \(([^)]*)\)", text)
+        assert line and "not comparable across the April 2024 counting-rule change" in line.group(1), theme
+        assert "significant" not in line.group(1)
+    public = _text(sections["section_public_summary"])
+    rec = [b for b in breaks if b in public]
+    assert rec, "the demo recommends a crime type with a counting-rule change"
+    for cat in rec:
+        assert re.search(rf"{cat}:[^.]*\.[^.]*changed how they count it in April 2024", public), cat
+
+
+def test_concern_shares_are_labelled_and_the_classification_follows_the_threshold(sections, raw_survey):
+    table = _table(sections["section_concerns_vs_data"], "Residents' concerns against recorded volume")
+    share_col = "named any concern in this theme (%)"
+    single_col = "single-concern share (each option on its own)"
+    finding = [c for c in table.columns if c.startswith("finding")][0]
+    concerns = raw_survey[["concern_1", "concern_2", "concern_3"]].apply(lambda c: c.str.strip())
+    n = len(raw_survey)
+    labels = pd.Series(audit.SURVEY_CONCERN_THEMES)
+    for _, r in table.iterrows():   # a dozen themes
+        opts = [c.strip() for c in str(r["survey concerns"]).split(",") if c.strip()]
+        if not opts:
+            continue
+        named_any = concerns.isin(opts).any(axis=1).sum()
+        assert float(r[share_col]) == pytest.approx(100 * named_any / n, abs=1e-9), r["theme"]
+        for o in opts:                                         # each single-concern share, independently
+            single = concerns.eq(o).any(axis=1).sum() / n
+            assert f"{o} {single:.0%}" in r[single_col], (r["theme"], o)
+        if float(r[share_col]) >= 20:
+            assert "fewer than 20%" not in r[finding]
+        else:
+            assert "20% or more" not in r[finding]
+    violence = table[table["theme"] == "Violence"].iloc[0]
+    assert 0 < float(violence[share_col]) < 20 and "fewer than 20%" in violence[finding]
+    assert "did not raise" not in _text(sections["section_concerns_vs_data"])
+    assert "did not raise" not in _text(sections["section_strategy_options"])
+    assert set(labels.values) >= {"asb", "violence"}
+
+
+def test_smart_table_counts_items_and_criteria_consistently(sections, raw_strategy):
+    check = _table(sections["section_previous_strategy"], "SMART check").set_index("id")
+    assert "items present (of 6)" in check.columns and "SMART criteria met (of 5)" in check.columns
+    assert not any("criteria met (of 5)" == c for c in check.columns)
+    for i, r in check.iterrows():
+        missing = [] if r["what is missing"] == "nothing" else [m.strip() for m in r["what is missing"].split(",")]
+        assert int(r["items present (of 6)"]) + len(missing) == 6, i
+        assert 0 <= int(r["SMART criteria met (of 5)"]) <= 5
+        assert (r["SMART verdict"] == "SMART") == (not missing)
+    text = _text(sections["section_previous_strategy"])
+    verbs = [t for t in raw_strategy["targets"] if any(re.search(rf"\b{v}\b", t["text"].lower()) for v in VAGUE)]
+    assert f"{len(verbs)} use vague wording" in text
+    no_base = [t for t in _vague_targets(raw_strategy) if t not in verbs]
+    for t in no_base:
+        assert re.search(rf"missing a (metric|baseline)[^(]*\({t['id']}", text), t["id"]
+    t1 = [b for b in re.findall(r"T1 \([^)]*\):[^\n]*", text)][0]
+    assert "wider than the target" in t1 and "sexual offences" in t1
+
+
+def test_change_classes_are_centred_on_zero():
+    got = audit._change_classes(pd.Series([-15.0, -10.0, -3.0, 0.0, 4.0, 10.0, 12.0, float("nan")]))
+    assert list(got["label"][:7]) == ["fall of more than 10%", "fall of up to 10%", "fall of up to 10%",
+                                      "no change or rise of up to 10%", "no change or rise of up to 10%",
+                                      "no change or rise of up to 10%", "rise of more than 10%"]
+    assert list(got["code"][:7]) == [1, 2, 2, 3, 3, 3, 4] and pd.isna(got["code"].iloc[7])
+    # codes count only the classes present, so each gets its own colour class
+    only = audit._change_classes(pd.Series([-20.0, 15.0]))
+    assert list(only["code"]) == [1, 2]
+
+
+def test_ward_change_map_legend_explains_classes(sections):
+    page = sections["section_patterns"]._repr_html_()
+    assert "fall of" in page and "lightest to darkest" in page
+
+
+def test_respondent_shares_are_percentages(sections, raw_survey):
+    table = _table(sections["section_consultation"], "Survey respondents by ward")
+    body = table[table["ward code"] != ""]
+    assert "share of all respondents (%)" in table.columns
+    counts = raw_survey["ward_code"].value_counts()
+    for code, share in zip(body["ward code"], body["share of all respondents (%)"]):
+        assert float(share) == pytest.approx(100 * counts[code] / len(raw_survey))
+
+
+def test_unreliable_bars_are_grey_not_red():
+    import matplotlib.colors as mcolors
+
+    from assessment.reporting.charts import chart_bars
+
+    frame = pd.DataFrame({"label": ["A", "B", "C"], "v": [50.0, 60.0, 70.0]})
+    fig = chart_bars(frame, label="label", value="v")
+    audit._grey_bars(fig, ["B"])
+    ax = fig.axes[0]
+    colours = {t.get_text(): mcolors.to_hex(b.get_facecolor()) for t, b in zip(ax.get_yticklabels(), ax.containers[0])}
+    assert colours["B"] == audit.UNRELIABLE_COLOUR
+    assert colours["A"] == colours["C"] != audit.UNRELIABLE_COLOUR
+
+
+def test_wording_and_dates_in_provision(sections, doc):
+    for name, sec in sections.items():
+        assert "service(s)" not in _text(sec), name
+    text = _text(sections["section_provision"])
+    assert doc.run_date.isoformat() in text and "run date" in text
+
+
+def test_plain_language_check_is_an_analyst_note(sections, doc):
+    from assessment.disclosure import restricted_dir
+
+    assert "Plain-language check" not in _text(sections["section_public_summary"])
+    note = (restricted_dir(doc.out_dir, create=False) / "audit-plain-language-check.txt").read_text(encoding="utf-8")
+    assert "sentences" in note and "words each on average" in note
 
 
 def _vague_targets(strategy: dict) -> list[dict]:

@@ -387,12 +387,14 @@ def _consultation(doc: Document) -> dict | None:
         markup = text.str.contains(_MARKUP, regex=True, na=False)
         personal = text.str.contains(_PERSONAL, regex=True, na=False)
         clean = sv[~markup.to_numpy() & ~personal.to_numpy()]
-        samples = []
+        samples, used = [], set()
         for key in comments.loc[comments["n_comments"] > 0, "theme"].head(6):  # a handful of themes
-            got = survey.survey_sample_comments(clean, theme=key, n=1, seed=2, themes=themes, comment_col=comment_col)
+            got = survey.survey_sample_comments(clean, theme=key, n=5, seed=2, themes=themes, comment_col=comment_col)
+            fresh = [c for c in got if c not in used][:1]  # one example per theme, never the same comment twice
             label = themes[key]["label"] if key in themes else survey.UNCATEGORISED
-            samples += [(label, c) for c in got]
-        held = pd.DataFrame({"respondent_row": np.flatnonzero((markup | personal).to_numpy()) + 1,
+            samples += [(label, c) for c in fresh]
+            used.update(fresh)
+        held = pd.DataFrame({"survey_row": np.flatnonzero((markup | personal).to_numpy()) + 1,
                              "reason": np.where(markup[markup | personal].to_numpy(), "web markup or code",
                                                 "e-mail address or telephone number"),
                              "comment": text[markup | personal].str.strip().to_numpy()})
@@ -906,7 +908,8 @@ def section_patterns(doc: Document) -> Section:
         + ", ".join(present) + ". Falls are the lighter shades and rises the darker; the class numbers in the "
         "legend are explained in its title",
         alt=(f"Choropleth map of {len(wc)} wards shaded by the class of change in crimes from {y1} to {y3}: "
-             + "; ".join(f"{lab}: {int((classes['label'] == lab).sum())} wards" for lab in present)
+             + "; ".join(f"{lab}: {k} {_plural(k, 'ward', 'wards')}" for lab, k in
+                         ((lab, int((classes["label"] == lab).sum())) for lab in present))
              + f". The largest rise is {wc.iloc[0]['name']} ({wc.iloc[0]['pct_change']:+.0f}%), the largest fall "
              f"{wc.iloc[-1]['name']} ({wc.iloc[-1]['pct_change']:+.0f}%).")))
     up = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] > 0)]
@@ -1187,8 +1190,10 @@ def section_previous_strategy(doc: Document) -> Section:
     if len(vague):
         lines = []
         for _, r in vague.iterrows():  # the strategy's handful of vague targets
-            why = [r["reason"] + (f" (\u201c{r['vague_verbs']}\u201d)" if r["vague_verbs"] else "")]
-            why.append(f"missing {r['missing']}")
+            if r["vague_verbs"]:
+                why = [f"vague wording (\u201c{r['vague_verbs']}\u201d)", f"missing {r['missing']}"]
+            else:
+                why = [r["reason"], f"every item missing: {r['missing']}"]
             lines.append(f"{r['id']} \u201c{r['text']}\u201d: " + "; ".join(why) + ".")
         sec.add(callout(_unmeasurable_sentence(check) + " Vague wording is the count the strategic assessment "
                         "gives; a target without a metric or baseline cannot be measured either.", caveat=True))
@@ -1288,8 +1293,8 @@ def section_public_summary(doc: Document) -> Section:
             text = f"{issue}: it is common and causes harm."
         brk = _break_between(doc, [issue], y1, y3)
         if brk:
-            text += (f" The police changed the way they count it in {_month_words(brk)}, so numbers from before "
-                     "and after that cannot be compared directly.")
+            text += (f" The police changed how they count it in {_month_words(brk)}. Numbers from before and "
+                     "after that date are not comparable.")
         plans.append(text)
     sec.add(paragraph("We think the next plan should focus on:"))
     sec.add(bullet_list(plans))
@@ -1299,7 +1304,7 @@ def section_public_summary(doc: Document) -> Section:
         words = int((vague["reason"] == "vague wording").sum())
         other = len(vague) - words
         why = " and ".join(x for x in [f"{words} {_plural(words, 'was', 'were')} worded too vaguely" if words else "",
-                                       f"{other} did not say what to count or where to start from" if other else ""] if x)
+                                       f"{other} did not say what to count or give a starting figure" if other else ""] if x)
         sec.add(f"Our last plan had {len(check)} targets. We could not check {len(vague)} of them: {why}. "
                 "The next plan will say what we will count, by how much it should change, by when, and who is in charge.")
     sec.add(callout("Tell us what you think. Do these match what you see where you live? Is anything missing?"))
