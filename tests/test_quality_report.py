@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from assessment.reporting import quality_report as qr
-from assessment.reporting.display import Section
+from assessment.intake.quality import REASONS
+from assessment.reporting.display import Section, escape
 
 SECTIONS = ["section_summary", "section_datasets", "section_quarantine", "section_coverage", "section_duplicates",
             "section_geography", "section_sharing_register", "section_caveats", "section_appendix"]
@@ -38,6 +39,10 @@ def _table(doc, caption_start: str) -> pd.DataFrame:
     return found[0]
 
 
+def _title(doc, key: str) -> str:
+    return doc.catalogue.datasets[key].title
+
+
 def _raw_dir(demo_catalogue: Path) -> Path:
     return demo_catalogue.parent / yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))["data_root"]
 
@@ -60,29 +65,38 @@ def test_every_dataset_read_through_the_catalogue_and_in_the_summary(rendered, d
     doc, html = rendered
     raw = yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))
     summary = _table(doc, "Every catalogue dataset")
-    assert list(summary["dataset"]) == list(raw["datasets"])
+    assert list(summary["dataset"]) == [d["title"] for d in raw["datasets"].values()]
     assert (summary["status"] == "ok").all()
     # rows read balance, and police rows read equal a plain count of the street CSV lines
     assert (summary["rows read"] == summary["rows accepted"] + summary["rows quarantined"]).all()
     street = sorted(_raw_dir(demo_catalogue).glob("police/*/*-street.csv"))
     plain = sum(len(pd.read_csv(f, dtype=str)) for f in street)
-    assert int(summary.loc[summary["dataset"] == "police_street", "rows read"].iloc[0]) == plain
-    for key in raw["datasets"]:
-        assert key in html["section_summary"]
+    police = raw["datasets"]["police_street"]["title"]
+    assert int(summary.loc[summary["dataset"] == police, "rows read"].iloc[0]) == plain
+    for d in raw["datasets"].values():
+        assert escape(d["title"]) in html["section_summary"]
 
 
 def test_coverage_table_has_every_window_month_for_police(rendered):
-    doc, _ = rendered
+    doc, html = rendered
     cov = _table(doc, "Accepted rows per dataset and month")
+    # the full month table is in the appendix only; the body has a compact summary
+    assert "Accepted rows per dataset and month" not in html["section_coverage"]
+    assert "Accepted rows per dataset and month" in html["section_appendix"]
     window = doc.catalogue.partnership.window.months
     months = [m for m in cov["month"].astype(str) if m != "Total"]
     assert months == window
     # independent count from the harmonised events
     ev = doc.workbench.events
     police = ev[ev["dataset"] == "police_street"].groupby("month").size().reindex(window, fill_value=0)
-    shown = cov.set_index("month").loc[window, "police_street"].astype(int)
+    shown = cov.set_index("month").loc[window, _title(doc, "police_street")].astype(int)
     assert shown.tolist() == police.tolist()
     assert (cov["gaps"].fillna("") == "").all()  # the demo has no gap
+    summ = _table(doc, "Coverage per dataset").set_index("dataset")
+    row = summ.loc[_title(doc, "police_street")]
+    assert row["months with rows"] == f"{len(window)} of {len(window)}" and row["gaps"] == "none"
+    assert (int(row["fewest rows in a month"]), int(row["most rows in a month"])) == (police.min(), police.max())
+    assert len(summ.columns) <= 6
 
 
 def test_a_removed_month_shows_as_a_gap(demo_document):
@@ -93,13 +107,18 @@ def test_a_removed_month_shows_as_a_gap(demo_document):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         html = qr.section_coverage(doc)._repr_html_()
+        qr.section_appendix(doc)
+    police = _title(doc, "police_street")
     table = _table(doc, "Accepted rows per dataset and month")
     row = table[table["month"] == "2024-03"].iloc[0]
-    assert str(row["police_street"]) == "0"
-    assert row["gaps"] == "gap: police_street"
+    assert str(row[police]) == "0"
+    assert row["gaps"] == f"gap: {police}"
     gaps = _table(doc, "Months (or quarters) with no accepted rows")
-    assert gaps[["dataset", "period", "flag"]].values.tolist() == [["police_street", "2024-03", "gap"]]
-    assert "police_street 2024-03" in html
+    assert gaps[["dataset", "period", "flag"]].values.tolist() == [[police, "2024-03", "gap"]]
+    assert escape(f"{police} 2024-03") in html
+    summ = _table(doc, "Coverage per dataset").set_index("dataset")
+    assert summ.loc[police, "gaps"] == "2024-03" and summ.loc[police, "months with rows"].startswith("35 of")
+    assert int(summ.loc[police, "fewest rows in a month"]) == 0
 
 
 def test_quality_coverage_table_on_a_tiny_frame():
@@ -121,17 +140,17 @@ def test_sharing_register_shows_every_dataset_and_flags_expiry(rendered, demo_ca
     doc, html = rendered
     raw = yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))
     reg = _table(doc, "Information-sharing register")
-    assert sorted(reg["dataset"]) == sorted(raw["datasets"])
+    assert sorted(reg["dataset"]) == sorted(d["title"] for d in raw["datasets"].values())
     for col in ("agency", "legal basis", "agreement", "expires", "sensitivity", "permitted uses", "status"):
         assert col in reg.columns
     run = doc.run_date
     soon = pd.Timestamp(run) + pd.DateOffset(months=6)
-    expected = {k for k, d in raw["datasets"].items()
+    expected = {d["title"] for k, d in raw["datasets"].items()
                 if d["sharing"].get("expires") and pd.Timestamp(d["sharing"]["expires"]) <= soon}
     flagged = set(reg.loc[reg["expiry"].isin(["expired", "expires within 6 months"]), "dataset"])
     assert flagged == expected and expected  # the demo has agreements expiring within 6 months of 2026-11-25
-    for key in expected:
-        assert key in html["section_sharing_register"]
+    for title in expected:
+        assert escape(title) in html["section_sharing_register"]
 
 
 def test_sharing_flags_boundaries():
@@ -164,15 +183,24 @@ def test_quarantine_reasons_and_examples(rendered):
     q = doc.workbench.intake.quality.set_index("dataset")
     table = _table(doc, "Rows quarantined per dataset and reason").set_index("dataset")
     # the per-reason counts equal an independent count of the quarantine frames
+    long = _table(doc, "Rows quarantined per dataset and reason (quality/intake.csv, long form)")
     for key, frame in doc.workbench.intake.quarantine.items():
         counts = frame["reason"].value_counts()
         for reason, n in counts.items():
-            assert int(table.loc[key, reason]) == n
-        assert int(table.loc[key, "rows quarantined"]) == len(frame) == int(q.loc[key, "rows_quarantined"])
+            assert int(table.loc[_title(doc, key), reason]) == n
+            got = long[(long["catalogue key"] == key) & (long["reason"] == reason)]["rows quarantined"]
+            assert got.astype(int).tolist() == [n]
+        assert int(table.loc[_title(doc, key), "rows quarantined"]) == len(frame) == int(q.loc[key, "rows_quarantined"])
+    assert int(long["rows quarantined"].astype(int).sum()) == int(q["rows_quarantined"].sum())
     assert (table["balances"] == "yes").all()
-    personal = [k for k, d in doc.catalogue.datasets.items() if d.sensitivity in ("sensitive", "personal") or d.identifiers]
+    personal = [d.title for d in doc.catalogue.datasets.values() if d.sensitivity in ("sensitive", "personal") or d.identifiers]
     examples = [c for _, c, _ in doc.tables if "examples of quarantined rows" in c]
-    assert not any(c.startswith(f"{k}:") for k in personal for c in examples)
+    assert not any(c.startswith(f"{t}:") for t in personal for c in examples)
+    # hashed references are cut to 8 characters and an ellipsis
+    street = _table(doc, f"{_title(doc, 'police_street')}: examples of quarantined rows")
+    ids = street["Crime ID"].dropna().astype(str)
+    assert len(ids) and (ids.str.len() <= 9).all() and ids.str.endswith("\u2026").all()
+    assert "\u2026" in html["section_quarantine"] and not re.search(r"[0-9a-f]{17,}", html["section_quarantine"])
 
 
 def test_council_csv_matches_the_xlsx(rendered, demo_catalogue):
@@ -182,8 +210,9 @@ def test_council_csv_matches_the_xlsx(rendered, demo_catalogue):
     n_xlsx = len(pd.read_excel(raw / "asb_environmental_reports.xlsx", sheet_name="Reports", header=2))
     pairs = _table(doc, "Datasets that duplicate another export")
     row = pairs.iloc[0]
-    assert {row["dataset"], row["same records as"]} == {"council_reports", "council_reports_csv"}
-    assert row["dataset"] == "council_reports_csv" and row["use"] == "data quality only"
+    xlsx, csv = _title(doc, "council_reports"), _title(doc, "council_reports_csv")
+    assert {row["dataset"], row["same records as"]} == {xlsx, csv}
+    assert row["dataset"] == csv and row["use"] == "data quality only"
     assert bool(row["rows match"]) == (n_csv == n_xlsx)
     assert int(row["rows read"]) == n_csv
     text = html["section_caveats"]
@@ -202,4 +231,81 @@ def test_geography_section_shows_repairs_and_coterminosity(rendered):
     geo = _table(doc, "Geocoding per dataset").set_index("dataset")
     ev = doc.workbench.intake.events
     police = ev[ev["dataset"] == "police_street"]
-    assert int(geo.loc["police_street", "without coordinates"]) == int(police["easting"].isna().sum())
+    assert int(geo.loc[_title(doc, "police_street"), "without coordinates"]) == int(police["easting"].isna().sum())
+
+
+def _visible(html_text: str) -> str:
+    import html as h
+
+    body = re.sub(r'srcdoc="[^"]*"', "", html_text)
+    body = re.sub(r"<[^>]+>", " ", body)
+    return re.sub(r"\s+", " ", h.unescape(body))
+
+
+def test_partner_facing_text_uses_titles_not_catalogue_keys(rendered):
+    doc, html = rendered
+    keys = [k for k in doc.catalogue.datasets if "_" in k or k != doc.catalogue.datasets[k].title.lower()]
+    internal = keys + ["event_id", "x/y", "area_counts", "police_uk_street", "small_areas", "source_file",
+                       "quarantined_", "``"]
+    for name, text in html.items():
+        if name == "section_appendix":
+            continue
+        visible = _visible(text)
+        for word in internal:
+            assert not re.search(rf"(?<![\w/<]){re.escape(word)}(?![\w])", visible), (name, word)
+    # keys appear only in the appendix's "catalogue key" column
+    keys_table = _table(doc, "Datasets and their catalogue keys")
+    assert list(keys_table["catalogue key"]) == list(doc.catalogue.datasets)
+    assert list(keys_table["dataset"]) == [d.title for d in doc.catalogue.datasets.values()]
+    for _, caption, frame in doc.tables:
+        assert not any(str(c).startswith("quarantined_") for c in frame.columns), caption
+
+
+def test_appendix_defines_every_reason_in_a_clean_table(rendered):
+    doc, html = rendered
+    reasons = _table(doc, "Quarantine reasons and what they mean")
+    assert list(reasons.columns) == ["reason", "meaning"]
+    assert list(reasons["reason"]) == list(REASONS)
+    assert reasons["meaning"].str.len().gt(10).all()
+    assert not reasons["meaning"].str.contains("``|_", regex=True).any()
+    flags = _table(doc, "What intake flags but keeps")
+    assert list(flags.columns) == ["flag", "meaning"]
+    text = _visible(html["section_appendix"])
+    assert "``" not in text and "-----" not in text and "<pre" not in html["section_appendix"]
+
+
+def test_no_wide_table_in_the_body(rendered):
+    doc, html = rendered
+    body = [c for _, c, f in doc.tables if escape(c) in "".join(v for k, v in html.items() if k != "section_appendix")]
+    for _, caption, frame in doc.tables:
+        if caption in body and "examples of quarantined rows" not in caption:
+            assert frame.shape[1] <= 11, (caption, frame.shape)
+            assert len(frame) < 36 or "completeness" in caption, (caption, frame.shape)
+
+
+def test_shares_never_round_to_zero():
+    assert qr.quality_share(1, 3893) == "<0.1%"
+    assert qr.quality_share(29, 8374) == "0.3%"
+    assert qr.quality_share(0, 10) == "0.0%"
+    assert qr.quality_share(9999, 10000) == ">99.9%"
+    assert qr.quality_share(5, 0) == "n/a"
+
+
+def test_repeat_share_sentence_reads_below_a_tenth_of_a_percent(rendered):
+    doc, html = rendered
+    dup = _table(doc, "Duplicates and repeat reports").set_index("dataset")
+    text = _visible(html["section_duplicates"])
+    for title, r in dup.iterrows():
+        n, d = int(r["repeat reports flagged"]), int(r["rows accepted"])
+        if n and n / d < 0.001:
+            assert f"{title}: {n:,} of {d:,} accepted reports (<0.1%)" in text
+    assert "(0.0%)" not in text
+
+
+def test_short_ids_and_reason_counts_on_tiny_frames():
+    frame = pd.DataFrame({"id": ["a" * 64, "abc", None], "n": [1, 2, 3]})
+    out = qr.quality_short_ids(frame)
+    assert out["id"].tolist()[:2] == ["aaaaaaaa\u2026", "abc"] and pd.isna(out["id"].iloc[2])
+    q = pd.DataFrame({"dataset": ["b", "a"], "quarantined_duplicate": [3, 0], "quarantined_date_missing": [1, 2]})
+    long = qr.quality_reason_counts(q)
+    assert long.values.tolist() == [["b", "date missing", 1], ["b", "duplicate", 3], ["a", "date missing", 2]]

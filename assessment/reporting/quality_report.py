@@ -46,6 +46,7 @@ __all__ = [
     "open_document", "section_summary", "section_datasets", "section_quarantine", "section_coverage",
     "section_duplicates", "section_geography", "section_sharing_register", "section_caveats",
     "section_appendix", "quality_coverage_table", "quality_sharing_flags", "quality_export_pairs",
+    "quality_coverage_summary", "quality_reason_counts", "quality_share", "quality_short_ids",
 ]
 
 GAP = "gap"
@@ -462,7 +463,7 @@ def section_quarantine(doc: Document) -> Section:
         examples = qframe.groupby("reason", sort=False).head(2).head(EXAMPLE_ROWS)
         drop = [c for c in examples.columns if c in set(ds.identifiers) or c == "dataset"]
         shown = examples.drop(columns=drop)
-        blank = shown.astype("string").fillna("").apply(lambda c: c.str.strip().eq("")).all()  # per column
+        blank = shown.astype("string").fillna("").replace(r"^\s*$", "", regex=True).eq("").all()
         shown = quality_short_ids(shown.loc[:, ~blank.to_numpy()]).rename(
             columns={"source_file": "source file", "source_row": "row in file"})
         sec.add(doc.table(
@@ -478,6 +479,7 @@ def section_quarantine(doc: Document) -> Section:
 def _gap_chart(doc: Document, wide: pd.DataFrame, monthly: list[str]):
     """Heat map of each dataset's monthly rows as a share of its median month; gaps marked."""
     counts = wide.set_index("month")[monthly].T
+    counts.index = [textwrap.shorten(_title(doc, k), 48, placeholder="\u2026") for k in counts.index]
     median = counts.median(axis=1).replace(0, np.nan)
     share = counts.div(median, axis=0) * 100
     fig = chart_heatmap(share.round(0), title="Rows per month as % of each dataset's median month",
@@ -492,15 +494,74 @@ def _gap_chart(doc: Document, wide: pd.DataFrame, monthly: list[str]):
     return fig, share
 
 
+def quality_coverage_summary(wide: pd.DataFrame, gaps: pd.DataFrame, monthly: list[str]) -> pd.DataFrame:
+    """One row per monthly dataset: months with rows, gap months, and fewest / median / most rows a month.
+
+    Parameters
+    ----------
+    wide, gaps : DataFrame
+        As returned by :func:`quality_coverage_table` (``gaps`` may also hold periods outside
+        the months of ``wide``; only those months count here).
+    monthly : list of str
+        The dataset columns of ``wide`` to summarise.
+
+    Returns
+    -------
+    DataFrame
+        ``dataset`` (key), ``months with rows`` (e.g. ``'36 of 36'``), ``gaps`` (the gap
+        months, ``', '``-joined, ``'none'`` without gaps), ``fewest rows in a month``,
+        ``median rows a month``, ``most rows in a month`` (int).
+    """
+    counts = wide.set_index("month")[monthly]
+    months = set(counts.index.astype(str))
+    inside = gaps[gaps["period"].astype(str).isin(months)]
+    listed = inside.groupby("dataset")["period"].agg(lambda p: ", ".join(sorted(p.astype(str))))  # per dataset
+    return pd.DataFrame({
+        "dataset": monthly,
+        "months with rows": [f"{int(n)} of {len(counts)}" for n in counts.gt(0).sum().to_numpy()],
+        "gaps": [listed.get(k, "none") for k in monthly],
+        "fewest rows in a month": counts.min().astype("int64").to_numpy(),
+        "median rows a month": counts.median().round().astype("int64").to_numpy(),
+        "most rows in a month": counts.max().astype("int64").to_numpy(),
+    })
+
+
+def _coverage_month_table(doc: Document):
+    """The full month-by-dataset table (for the appendix): titles as column names, gaps by title."""
+    cat = doc.catalogue
+    wide, _, monthly, _ = _coverage_parts(doc)
+    if not monthly:
+        return None
+    titles = [_title(doc, k) for k in monthly]
+    zero = wide[monthly].eq(0).to_numpy()
+    labels = np.array(titles, dtype=object)
+    gaps = ["; ".join(labels[row]) for row in zero]  # one join per month (36), not per data row
+    table = wide[["month"] + monthly].rename(columns=dict(zip(monthly, titles)))
+    table.insert(1, "gaps", [GAP + ": " + g if g else "" for g in gaps])
+    sens = [cat.datasets[k].sensitivity for k in monthly if k in cat.datasets]
+    protected = _most_sensitive(sens) != "public"
+    return doc.table(table, "Accepted rows per dataset and month over the assessment window",
+                     sensitivity=_most_sensitive(sens), count_columns=titles if protected else (),
+                     max_rows=None,
+                     notes=["Rows are records accepted at intake (for aggregated datasets, one row per area and "
+                            "period). The gaps column flags every dataset with no rows in that month."]
+                     + (["Some datasets are not public, so the table passes through disclosure control, which "
+                         "adds the Total row and column (rows across all datasets)."] if protected else []))
+
+
 def section_coverage(doc: Document) -> Section:
-    """Coverage over time: accepted rows per dataset and month, with gaps flagged."""
+    """Coverage over time: a compact summary of accepted rows per dataset and month, with gaps flagged.
+
+    The full month-by-dataset table is in the appendix.
+    """
     cat = doc.catalogue
     wide, gaps, monthly, quarterly = _coverage_parts(doc)
     window = cat.partnership.window.months
     sec = Section("Coverage over time")
     sec.add(f"Accepted rows per month for every dataset with dates, over the assessment window {window[0]} to "
             f"{window[-1]}. A month with no rows is a gap: the file for that month may be missing, or the agency "
-            "sent nothing. Gaps are flagged 'gap' and marked with a cross on the chart.")
+            "sent nothing. Gaps are flagged 'gap' and marked with a cross on the chart; the full table of rows per "
+            "dataset and month is in the appendix.")
     if monthly:
         fig, share = _gap_chart(doc, wide, monthly)
         win_gaps = gaps[gaps["period"].isin(window) & gaps["dataset"].isin(monthly)]
@@ -508,22 +569,21 @@ def section_coverage(doc: Document) -> Section:
             fig, "Coverage: rows per dataset and month as a percentage of the dataset's median month",
             alt=(f"Heat map of {len(monthly)} datasets by {len(window)} months. "
                  + (f"{len(win_gaps)} dataset-months have no rows and are marked with a cross: "
-                    + ", ".join(f"{d} {p}" for d, p in zip(win_gaps['dataset'], win_gaps['period'])) + "."
+                    + ", ".join(f"{_title(doc, d)} {p}" for d, p in zip(win_gaps['dataset'], win_gaps['period'])) + "."
                     if len(win_gaps) else "No month is empty for any dataset.")
                  + f" Shares range from {np.nanmin(share.to_numpy()):.0f}% to {np.nanmax(share.to_numpy()):.0f}% "
                    "of the median month."),
         ))
+        summ = quality_coverage_summary(wide, gaps, monthly)
+        summ["dataset"] = [_title(doc, k) for k in summ["dataset"]]
         sens = [cat.datasets[k].sensitivity for k in monthly if k in cat.datasets]
+        counts = ["fewest rows in a month", "median rows a month", "most rows in a month"]
         protected = _most_sensitive(sens) != "public"
-        table = wide[["month", "gaps"] + monthly].copy()
-        table["gaps"] = table["gaps"].where(table["gaps"] == "", GAP + ": " + table["gaps"])
-        sec.add(doc.table(table, "Accepted rows per dataset and month over the assessment window",
-                          sensitivity=_most_sensitive(sens), count_columns=monthly if protected else (),
-                          max_rows=None,
+        sec.add(doc.table(summ, f"Coverage per dataset over the {len(window)} months of the assessment window",
+                          sensitivity=_most_sensitive(sens), count_columns=counts if protected else (),
+                          margins="none", max_rows=None,
                           notes=["Rows are records accepted at intake (for aggregated datasets, one row per area and "
-                                 "period). The gaps column flags every dataset with no rows in that month."]
-                          + (["Some datasets are not public, so the table passes through disclosure control, which "
-                              "adds the Total row and column (rows across all datasets)."] if protected else [])))
+                                 "period). The appendix has every month."]))
     if quarterly:
         cov = doc.workbench.intake.coverage
         qc = cov[cov["dataset"].isin(quarterly) & cov["month"].isin(window)].copy()
@@ -531,29 +591,32 @@ def section_coverage(doc: Document) -> Section:
         qt = qc.pivot_table(index="quarter", columns="dataset", values="rows", aggfunc="sum").fillna(0).astype(
             "int64").rename_axis(None, axis=1).reset_index()
         sens_q = [cat.datasets[k].sensitivity for k in quarterly]
+        protected_q = [_title(doc, k) for k in quarterly if cat.datasets[k].sensitivity != "public"]
+        qt = qt.rename(columns={k: _title(doc, k) for k in quarterly})
         sec.add(doc.table(qt, "Accepted rows per quarter for datasets that arrive by quarter",
-                          sensitivity=_most_sensitive(sens_q), count_columns=[k for k in quarterly
-                                                                             if cat.datasets[k].sensitivity != "public"],
+                          sensitivity=_most_sensitive(sens_q), count_columns=protected_q,
                           max_rows=None,
                           notes=["Quarterly data sits in the quarter's first month in the monthly accounting; "
                                  "its gaps are judged by quarter, not month."]))
     if len(gaps):
         sec.add(callout(f"{len(gaps)} gap(s) found: "
-                        + "; ".join(f"{d} {p}" for d, p in zip(gaps["dataset"], gaps["period"]))
+                        + "; ".join(f"{_title(doc, d)} {p}" for d, p in zip(gaps["dataset"], gaps["period"]))
                         + ". Figures for these periods understate activity; check with the owning agency.",
                         caveat=True))
-        sec.add(doc.table(gaps, "Months (or quarters) with no accepted rows", max_rows=None))
+        sec.add(doc.table(gaps.assign(dataset=[_title(doc, k) for k in gaps["dataset"]]),
+                          "Months (or quarters) with no accepted rows", max_rows=None))
     else:
         sec.add(callout("No dataset has a month (or, for quarterly data, a quarter) without rows."))
     q = _quality(doc).set_index("dataset")
     longer = [k for k in q.index if pd.notna(q.loc[k, "first_month"]) and q.loc[k, "first_month"] < window[0]]
     if longer:
         sec.add(paragraph("Datasets with history before the window (kept for cohort analysis): "
-                          + ", ".join(f"{k} from {q.loc[k, 'first_month']}" for k in longer) + ".", css="table-note"))
+                          + "; ".join(f"{_title(doc, k)} from {q.loc[k, 'first_month']}" for k in longer) + ".",
+                          css="table-note"))
     undated = [k for k, d in cat.datasets.items() if k not in set(doc.workbench.intake.coverage["dataset"])]
     if undated:
-        sec.add(paragraph("Coverage over time does not apply to datasets without dates: " + ", ".join(undated) + ".",
-                          css="table-note"))
+        sec.add(paragraph("Coverage over time does not apply to datasets without dates: " + _title_list(doc, undated)
+                          + ".", css="table-note"))
     return sec
 
 
@@ -576,7 +639,7 @@ def section_duplicates(doc: Document) -> Section:
         shared = ids.notna() & ids.duplicated(keep=False)
         win = ds.duplicates
         rows.append({
-            "dataset": key,
+            "dataset": ds.title,
             "rows accepted": int(q.loc[key, "rows_accepted"]) if key in q.index else 0,
             "exact duplicates quarantined": int(q.loc[key, "quarantined_duplicate"]) if key in q.index else 0,
             "rows without an id": int(ids.isna().sum()),
@@ -593,8 +656,11 @@ def section_duplicates(doc: Document) -> Section:
                              "are never judged duplicates: identical ASB rows are separate incidents."]))
     flagged = q["duplicate_ids"] if "duplicate_ids" in q.columns else None
     if flagged is not None and len(table):
-        differ = [(r["dataset"], int(flagged.get(r["dataset"]))) for _, r in table.iterrows()  # a dozen rows
-                  if pd.notna(flagged.get(r["dataset"])) and int(flagged.get(r["dataset"])) != r["accepted rows sharing an id"]]
+        by_title = {d.title: k for k, d in cat.datasets.items()}
+        keys = table["dataset"].map(by_title)
+        flags = pd.to_numeric(keys.map(flagged), errors="coerce")
+        differ_rows = table[flags.notna() & flags.ne(table["accepted rows sharing an id"])]
+        differ = list(zip(differ_rows["dataset"], flags[differ_rows.index].astype("int64")))
         if differ:
             sec.add(paragraph(
                 "Intake's duplicate-id flag counts ids repeated among all rows read, before exact copies were "
@@ -603,8 +669,8 @@ def section_duplicates(doc: Document) -> Section:
     for _, r in table.iterrows():  # a dozen summary rows
         if r["repeat reports flagged"]:
             sec.add(f"{r['dataset']}: {r['repeat reports flagged']:,} of {r['rows accepted']:,} accepted reports "
-                    f"({r['repeat reports flagged'] / max(r['rows accepted'], 1):.1%}) repeat an earlier report within "
-                    f"{r['repeat window']}.")
+                    f"({quality_share(r['repeat reports flagged'], r['rows accepted'])}) repeat an earlier report "
+                    f"within {r['repeat window']}.")
     return sec
 
 
@@ -629,7 +695,7 @@ def section_geography(doc: Document) -> Section:
         area_out = (int((e["area_code"].notna() & ~e["area_code"].astype(str).isin(sa_codes)).sum())
                     if e is not None and e["area_code"].notna().any() else None)
         rows.append({
-            "dataset": key, "rows accepted": int(q.loc[key, "rows_accepted"]),
+            "dataset": cat.datasets[key].title, "rows accepted": int(q.loc[key, "rows_accepted"]),
             "without coordinates": q.loc[key, "not_geocoded"],
             "share geocoded (%)": 100 * float(q.loc[key, "share_geocoded"]) if pd.notna(q.loc[key, "share_geocoded"]) else np.nan,
             "points outside the partnership (kept)": outside,
@@ -643,6 +709,8 @@ def section_geography(doc: Document) -> Section:
     a = wb.assignment.rename(columns={"n_points": "points", "n_assigned": "assigned", "n_on_edge_resolved":
                                       "on an edge (resolved)", "n_outside": "outside every unit",
                                       "n_no_coordinates": "without coordinates"})
+    if "geography" in a.columns:
+        a["geography"] = a["geography"].map(lambda g: _words(g, GEOGRAPHY_LABELS))  # three geographies
     sec.add(doc.table(a, "Assignment of event points to each geography", max_rows=None,
                       notes=["Every event row of every point dataset, inside and outside the window; wards use the "
                              "boundary version in force on the event's date."]))
@@ -662,6 +730,8 @@ def section_geography(doc: Document) -> Section:
     if reps:
         rep = pd.concat(reps, ignore_index=True)[["geography", "version", "source_file", "unit_code", "problem",
                                                   "action"]]
+        rep["geography"] = [_words(g, GEOGRAPHY_LABELS) for g in rep["geography"]]  # a handful of repairs
+        rep = rep.rename(columns={"source_file": "source file", "unit_code": "unit code"})
         sec.add(doc.table(rep, "Repairs made to boundary files when they were read", max_rows=None))
     else:
         sec.add("No boundary file needed a repair.")
@@ -713,7 +783,8 @@ def section_sharing_register(doc: Document) -> Section:
     missing = [k for k in cat.datasets if k not in set(reg["dataset"])]
     clean = lambda s: s.where(~s.isin(["None", "nan", "<NA>"]), "")  # noqa: E731
     table = pd.DataFrame({
-        "dataset": reg["dataset"], "agency": reg["agency"], "legal basis": clean(reg["basis"]),
+        "dataset": reg["dataset"].map(_titles(doc)).fillna(reg["dataset"]), "agency": reg["agency"],
+        "legal basis": clean(reg["basis"]),
         "agreement": clean(reg["agreement"]), "expires": clean(reg["expires"]), "sensitivity": reg["sensitivity"],
         "permitted uses": reg["permitted_uses"], "status": reg["status"], "expiry": flags,
     })
@@ -732,13 +803,14 @@ def section_sharing_register(doc: Document) -> Section:
             caveat=True))
     refused = reg[reg["status"] != "usable"]
     for _, r in refused.iterrows():  # refused datasets (a handful)
-        sec.add(callout(f"{r['dataset']} refused: {r['reason']}", caveat=True))
+        sec.add(callout(f"{_title(doc, r['dataset'])} refused: {r['reason']}", caveat=True))
     if missing:
-        sec.add(callout("Not in the register: " + ", ".join(missing), caveat=True))
+        sec.add(callout("Not in the register: " + _title_list(doc, missing), caveat=True))
     ids = reg[reg["identifiers"].str.strip().ne("") & reg["identifiers"].ne("nan")]
     if len(ids):
         sec.add(paragraph("Pseudonymised at intake (keyed HMAC-SHA256; the raw values are never written): "
-                          + "; ".join(f"{d}: {i}" for d, i in zip(ids["dataset"], ids["identifiers"])) + ".",
+                          + "; ".join(f"{_title(doc, d)}: source columns {i.replace(';', ',')}"
+                                      for d, i in zip(ids["dataset"], ids["identifiers"])) + ".",
                           css="table-note"))
     return sec
 
@@ -753,13 +825,13 @@ def section_caveats(doc: Document) -> Section:
     ]
     police = [k for k, d in cat.datasets.items() if d.format.startswith("police_uk") and d.coordinates is not None]
     if police:
-        standard.append(f"data.police.uk locations ({', '.join(police)}) are snapped to anonymised map points "
+        standard.append(f"data.police.uk locations ({_title_list(doc, police)}) are snapped to anonymised map points "
                         "(the centre of a street or a public place), not the exact place of the crime; counts for "
                         "very small areas are approximate.")
     month_only = [k for k, d in cat.datasets.items()
                   if (d.date_format and is_month_only(d.date_format)) or d.period in ("month", "quarter")]
     if month_only:
-        standard.append("Dates are known only to the month (or quarter) for " + ", ".join(month_only)
+        standard.append("Dates are known only to the month (or quarter) for " + _title_list(doc, month_only)
                         + ": no day-of-week or time-of-day analysis is possible for them.")
     sec.add(_h3("Standard caveats"), bullet_list(standard))
     pairs = quality_export_pairs(doc)
@@ -767,37 +839,77 @@ def section_caveats(doc: Document) -> Section:
         match = "match" if r["rows_match"] else "DO NOT match"
         ids = ("" if pd.isna(r["ids_match"]) else
                (" and the same record references" if r["ids_match"] else " but the record references differ"))
-        text = (f"{r['dataset']} is another export of the same records as {r['duplicate_of']} "
+        text = (f"{_title(doc, r['dataset'])} is another export of the same records as {_title(doc, r['duplicate_of'])} "
                 f"({'used only for data quality' if r['use'] == 'data quality only' else 'both used'}). "
                 f"Their row counts {match} ({r['rows_read']:,} and {r['rows_read_other']:,} rows read){ids}.")
         sec.add(callout(text, caveat=not (r["rows_match"] and r["ids_match"] is not False)))
     if len(pairs):
-        sec.add(doc.table(pairs.rename(columns={"duplicate_of": "same records as", "rows_read": "rows read",
+        shown = pairs.assign(dataset=[_title(doc, k) for k in pairs["dataset"]],
+                             duplicate_of=[_title(doc, k) for k in pairs["duplicate_of"]])
+        sec.add(doc.table(shown.rename(columns={"duplicate_of": "same records as", "rows_read": "rows read",
                                                 "rows_read_other": "rows read (other)", "rows_match": "rows match",
                                                 "ids_match": "references match"}),
                           "Datasets that duplicate another export, and whether they agree", max_rows=None))
-    items = [f"{k}: {c}" for k, d in cat.datasets.items() for c in d.caveats]
+    items = [f"{d.title}: {c}" for d in cat.datasets.values() for c in d.caveats]
     sec.add(_h3("Caveats recorded in the data catalogue"))
     sec.add(bullet_list(items) if items else paragraph("The catalogue records no dataset caveats."))
     return sec
 
 
-def section_appendix(doc: Document) -> Section:
-    """Definitions, the full intake quality table, where the files are; writes the Excel workbook."""
-    sec = Section("Appendix: definitions and files")
-    from ..intake.quality import __doc__ as quality_doc
+def quality_reason_counts(quality: pd.DataFrame) -> pd.DataFrame:
+    """Intake's wide quality table as long form: one row per dataset and quarantine reason with rows.
 
-    sec.add("Quarantine reasons, in the order they are applied (a row gets the first that applies):")
-    sec.add(bullet_list(list(REASONS)))
-    if quality_doc:
-        sec.add(HTMLPart(f'<pre class="methods">{escape(quality_doc.split("What is quarantined")[1].strip() if "What is quarantined" in quality_doc else quality_doc)}</pre>'))
+    Returns
+    -------
+    DataFrame
+        ``dataset`` (key), ``reason`` (one of :data:`REASONS`, in their order) and
+        ``rows quarantined`` (int, above 0 only).
+    """
+    cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
+    present = [c for c in cols if c in quality.columns]
+    long = quality.melt(id_vars="dataset", value_vars=present, var_name="reason", value_name="rows quarantined")
+    long["rows quarantined"] = pd.to_numeric(long["rows quarantined"], errors="coerce").fillna(0).astype("int64")
+    long["reason"] = long["reason"].str.slice(len("quarantined_")).str.replace("_", " ")
+    long = long[long["rows quarantined"] > 0]
+    order = {r: i for i, r in enumerate(REASONS)}
+    keys = {k: i for i, k in enumerate(quality["dataset"])}
+    long = long.assign(_d=long["dataset"].map(keys), _r=long["reason"].map(order)).sort_values(["_d", "_r"])
+    return long[["dataset", "reason", "rows quarantined"]].reset_index(drop=True)
+
+
+def section_appendix(doc: Document) -> Section:
+    """Definitions, catalogue keys, the full coverage table and the quarantine counts; writes the Excel workbook."""
+    cat = doc.catalogue
+    sec = Section("Appendix: definitions and files")
+    sec.add("Quarantine reasons, in the order they are applied (a row gets the first that applies). A quarantined "
+            "row is unusable or would be counted twice; it is set aside with its reason, never dropped silently.")
+    sec.add(doc.table(pd.DataFrame({"reason": list(REASONS), "meaning": [REASON_MEANINGS[r] for r in REASONS]}),
+                      "Quarantine reasons and what they mean", max_rows=None))
+    sec.add(doc.table(pd.DataFrame({"flag": list(FLAG_MEANINGS), "meaning": list(FLAG_MEANINGS.values())}),
+                      "What intake flags but keeps", max_rows=None))
     q = _quality(doc)
-    sec.add(doc.table(q, "The intake quality table (quality/intake.csv) in full", max_rows=None,
-                      decimals={"share_geocoded": 3}))
+    keys = pd.DataFrame({"dataset": [d.title for d in cat.datasets.values()], "catalogue key": list(cat.datasets),
+                         "agency": [d.agency for d in cat.datasets.values()]})
+    sec.add(doc.table(keys, "Datasets and their catalogue keys", max_rows=None,
+                      notes=["The catalogue key names each dataset in data_catalogue.yaml and in the file names "
+                             "under quality/ (e.g. quality/quarantine/<catalogue key>.csv)."]))
+    months = _coverage_month_table(doc)
+    if months is not None:
+        sec.add(months)
+    counts = quality_reason_counts(q)
+    if len(counts):
+        counts.insert(0, "catalogue key", counts["dataset"])
+        counts["dataset"] = [_title(doc, k) for k in counts["dataset"]]
+        sec.add(doc.table(counts[["dataset", "catalogue key", "reason", "rows quarantined"]],
+                          "Rows quarantined per dataset and reason (quality/intake.csv, long form)", max_rows=None,
+                          notes=["Only reasons that quarantined at least one row are listed. quality/intake.csv holds "
+                                 "every column of intake's accounting for every dataset."]))
+    else:
+        sec.add("No row of any dataset was quarantined.")
     sec.add(bullet_list([
         "quality/intake.csv: per dataset rows read, accepted and quarantined, counts per reason, geocoding, "
         "duplicates, first and last month, status and message.",
-        "quality/quarantine/<dataset>.csv: every quarantined row with its source file, row and reason "
+        "quality/quarantine/<catalogue key>.csv: every quarantined row with its source file, row and reason "
         "(identifiers pseudonymised).",
         "quality/completeness.csv, quality/coverage.csv, quality/sharing_register.csv: the tables above in full.",
         "tables/: every table this document shows, as CSV and in one Excel workbook.",
