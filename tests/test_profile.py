@@ -230,3 +230,166 @@ def test_module_reexports_open_document():
     from assessment.reporting.document import open_document
 
     assert profile.open_document is open_document
+
+
+# --------------------------------------------------------------------------- partner-review fixes
+def _bh_by_hand(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values, step-up, written out (independent of statsmodels)."""
+    p = np.asarray(p, dtype=float)
+    m = len(p)
+    order = np.argsort(p)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def test_knox_adjusted_by_hand():
+    k = pd.DataFrame({"p_value": [0.01, 0.04, 0.03, 0.2], "knox_ratio": [1.3, 1.1, 0.9, 1.0]})
+    got = profile.profile_knox_adjusted(k)
+    # sorted 0.01, 0.03, 0.04, 0.2 -> 0.04, 0.06, 0.0533, 0.2 -> step-up minimum: 0.04, 0.0533, 0.0533, 0.2
+    assert got["p_adjusted"].to_numpy() == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.2])
+    assert got["near_repeat"].tolist() == [True, False, False, False]  # 0.03 band: adjusted 0.053, and ratio < 1
+    assert (got["p_adjusted"] >= got["p_value"]).all()
+    # one band at p = 0.04 among nine (the reviewed defect) is chance level
+    nine = pd.DataFrame({"p_value": [0.04] + [0.5] * 8, "knox_ratio": [1.08] + [1.0] * 8})
+    assert not profile.profile_knox_adjusted(nine)["near_repeat"].any()
+
+
+def test_near_repeat_action_only_on_adjusted_p(violence, burglary):
+    for doc, secs in (violence, burglary):
+        places, rec = _text(secs["section_places"]), _text(secs["section_recommendations"])
+        knox = [t for t in _tables(secs["section_places"]) if t.caption.startswith("Knox")]
+        assert knox
+        for t in knox:
+            f = t.frame
+            assert "Total" not in f.iloc[:, 0].astype(str).tolist()  # pairs of events are not added up
+            adj = _bh_by_hand(f["p (99 permutations)"].astype(float))
+            assert np.allclose(f["p (FDR-adjusted)"].astype(float), adj)
+            sig = (adj < 0.05) & (f["Knox ratio"].astype(float) > 1).to_numpy()
+            police = "Police recorded crime" in t.caption
+            if police:
+                assert t.sensitivity == "public"
+                assert ("extend prevention advice to nearby addresses" in rec) == bool(sig.any())
+            if not sig.any():
+                assert "not distinguishable from chance" in places
+                who = "police data" if police else t.caption.split(": ", 1)[1].rsplit(" (", 1)[0]
+                assert f"No near-repeat action is recommended from {who}" in rec
+    # the demo's violence: police raw p <= 0.05 in one band of nine, not significant once corrected
+    _, sv = violence
+    assert "extend prevention advice to nearby addresses" not in _text(sv["section_recommendations"])
+
+
+def test_hotspots_are_counted_as_clusters_and_named_like_the_strategic_assessment(violence, burglary):
+    import geopandas as gpd
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from assessment.reporting import evidence
+
+    for doc, secs in (violence, burglary):
+        hot_all = profile._hot(doc)
+        hot = hot_all[hot_all["hotspot"] == "hot"].reset_index(drop=True)
+        # independent grouping: cells that touch (edge or corner) by geometry, then graph components
+        pairs = gpd.sjoin(hot[["geometry"]], hot[["geometry"]], predicate="intersects")
+        graph = coo_matrix((np.ones(len(pairs)), (pairs.index.to_numpy(), pairs["index_right"].to_numpy())),
+                           shape=(len(hot), len(hot)))
+        n, label = connected_components(graph, directed=False)
+        events = pd.Series(hot["count"].to_numpy()).groupby(label).sum()
+        top = events.idxmax()
+        top_cells = hot[label == top]
+        place = evidence.nearest_street(doc, top_cells, profile.topic_spec(doc)["crime_types"])
+        places, rec = _text(secs["section_places"]), _text(secs["section_recommendations"])
+        assert f"form {n:,} separate hotspots; the largest covers {len(top_cells):,} grid cells near {place}" in places
+        assert f"largest, which covers {len(top_cells):,} grid cells near {place}" in rec
+        assert "hotspot cells around" not in rec
+        for generic in ("Nightclub", "Supermarket"):
+            assert f"near {generic}" not in places + rec
+
+
+def test_partner_count_table_has_no_total_and_numbers_as_numbers(violence):
+    doc, secs = violence
+    t = next(t for t in _tables(secs["section_partner_data"]) if "each agency's count" in t.caption)
+    assert "Total" not in t.frame["source"].astype(str).tolist()
+    assert "Total" not in t.frame.columns
+    counts = t.frame.iloc[:, -2:]
+    assert all(isinstance(v, int) or v == "[c]" for v in counts.to_numpy().ravel())
+    window = doc.workbench.window
+    ev = doc.workbench.events
+    n = int(((ev["dataset"] == "police_street") & (ev["category"] == "Violence and sexual offences")
+             & ev["month"].isin(window)).sum())
+    assert f"{n:,}" in t._repr_html_() and n >= 1000
+
+
+def test_no_internal_keys_or_list_reprs_in_the_text(violence, burglary):
+    for doc, secs in (violence, burglary):
+        keys = [k for k in doc.catalogue.datasets if "_" in k]
+        for name, sec in secs.items():
+            text = _text(sec)
+            assert "['" not in text and "permits only" not in text, name
+            assert "(istv)" not in text, name
+            for k in keys:
+                assert k not in text, (name, k)
+    doc, secs = violence
+    nominals = doc.catalogue.datasets["violence_nominals"]
+    sentence = (f"may not be used for problem profiles: agreement {nominals.sharing.agreement} permits "
+                f"{' and '.join(nominals.sharing.permitted_uses)} only.")
+    for name in ("section_terms_of_reference", "section_triangle", "section_gaps"):
+        assert sentence in _text(secs[name]), name
+    assert "permits strategic assessment and audit only" in _text(secs["section_scanning"])
+    co = _text(secs["section_partner_data"])
+    assert "co-located hotspots" in co and doc.catalogue.datasets["ambulance_assaults"].title in co
+
+
+def test_emerging_definition_matches_the_strategic_assessment(demo_document, burglary):
+    from assessment.reporting import strategic
+
+    _, secs = burglary
+    sdoc = demo_document("strategic_assessment", output_name="sa_for_profile")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sa = strategic.section_appendix(sdoc)
+    want = next(t for t in _tables(sa) if t.caption == "Definitions").frame.set_index("term").loc["Emerging hotspot", "meaning"]
+    got = next(t for t in _tables(secs["section_appendix"]) if t.caption == "Definitions").frame.set_index("term")
+    assert got.loc["Emerging hotspot", "meaning"] == want
+    assert "significantly busier than in any earlier year (exact Poisson test" in _text(secs["section_places"])
+
+
+def test_burglary_emerging_table_names_places_and_map_is_zoomed(burglary):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    doc, secs = burglary
+    em = profile.profile_emerging(doc)
+    last = sorted(c for c in em.columns if c.startswith("count_"))[-1]
+    t = next(t for t in _tables(secs["section_places"]) if "emerging hotspots by year" in t.caption)
+    assert not {"cell", "easting", "northing"} & set(t.frame.columns)
+    assert set(t.frame["ward"]) <= set(doc.workbench.wards["name"].astype(str))
+    assert t.frame["near (street)"].str.len().gt(0).all()
+    assert int(t.frame[f"crimes {last[6:]}"].sum()) == int(em[last].sum())
+    empty = int(em[last].eq(0).sum())
+    assert int(t.frame[f"cells with no crimes in {last[6:]}"].sum()) == empty
+    places = _text(secs["section_places"])
+    if empty:
+        assert "part of an emerging cluster" in places
+    # the emerging map is fitted to the emerging cells (plus about 1.5 km), not the whole partnership
+    page = next(p.page for p in secs["section_places"].parts if type(p).__name__ == "MapView"
+                and "emerging" in p.caption.lower())
+    (lat0, lon0), (lat1, lon1) = [tuple(map(float, c)) for c in
+                                  re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", re.search(r"fitBounds\(\s*(\[\[.*?\]\])", page, re.S).group(1))]
+    fitted = gpd.GeoSeries([box(lon0, lat0, lon1, lat1)], crs=4326).to_crs(27700).total_bounds
+    x0, y0, x1, y1 = em.total_bounds
+    assert fitted[0] <= x0 and fitted[1] <= y0 and fitted[2] >= x1 and fitted[3] >= y1
+    assert fitted[2] - fitted[0] < (x1 - x0) + 2 * 1500 + 100
+    assert fitted[3] - fitted[1] < (y1 - y0) + 2 * 1500 + 100
+
+
+def test_partnership_rate_says_it_counts_crimes_with_a_map_point(violence, burglary):
+    for doc, secs, cat in ((*violence, "Violence and sexual offences"), (*burglary, "Burglary")):
+        ev = doc.workbench.dataset_events("police_street")
+        sel = ev[(ev["category"] == cat) & ev["month"].isin(doc.workbench.window[-12:])]
+        mapped = int(sel["ward_code"].isin(doc.workbench.wards["code"]).sum())
+        assert sel["easting"].isna().any()
+        assert f"per 1,000 residents, of {profile.TOPICS[doc.params['topic']]['noun']} with a map point " \
+               f"({mapped:,} of {len(sel):,}" in _text(secs["section_scanning"])

@@ -345,7 +345,7 @@ def _n(x: float) -> str:
 #: The definition of an emerging hotspot, word for word as in the strategic assessment and
 #: :func:`assessment.analysis.hotspots.hotspot_classify`.
 EMERGING_DEFINITION = ("hot in the latest year and significantly busier than in any earlier year (exact Poisson "
-                       "test, corrected)")
+                       "test, corrected for the number of cells)")
 
 #: How far beyond the emerging cells the close-up map reaches (metres).
 _ZOOM_BUFFER_M = 1500.0
@@ -1371,8 +1371,8 @@ def section_recommendations(doc: Document) -> Section:
         n_em = f["emerging_clusters"]
         protect.append(f"{verb.capitalize()} about {_n(f['emerging_households'])} households{where}, where {label} is "
                        f"emerging ({f['emerging_last']:,} {_phrase(doc)} in {y1} against {f['emerging_first']:,} in {y0} in "
-                       + ("one emerging hotspot" if n_em == 1 else f"{n_em} separate emerging hotspots")
-                       + f" of {f['emerging_cells']} grid cells in all).")
+                       + (f"one emerging hotspot of {f['emerging_cells']} grid cells" if n_em == 1 else
+                          f"{n_em} separate emerging hotspots of {f['emerging_cells']} grid cells in all") + ").")
     for key, d, t, ratio, padj in f["near_repeat"]:
         if key == ev.CRIME_DATASET:
             protect.append(f"After each offence, extend prevention advice to nearby addresses: in police data, "
