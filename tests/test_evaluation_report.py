@@ -230,6 +230,19 @@ def test_cohort_follow_up_runs_to_the_end_of_the_period_with_a_capped_sensitivit
                                rtol=1e-9)
     text = _text(rendered["section_cohort"][1])
     assert "from eligibility to the end of the period (2025-12-31)" in text
+    # unequal follow-up is visible and the earlier-years comparison is flagged as not like for like
+    avg = pd.to_numeric(people["average follow-up (days)"], errors="coerce")
+    n = pd.to_numeric(people["people eligible"], errors="coerce")
+    days = pd.to_numeric(people["days at risk"], errors="coerce")
+    ok_rows = avg.notna() & n.notna()
+    np.testing.assert_allclose(avg[ok_rows], days[ok_rows] / n[ok_rows])
+    assert "Not like for like: the earlier cohorts were followed for longer" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comp_full = cohort_comparison(full)
+    hist_full, hist_cap = comp_full.iloc[0], comp_cap.iloc[0]
+    if (hist_full["ci_lower"] > 1 or hist_full["ci_upper"] < 1) != (hist_cap["ci_lower"] > 1 or hist_cap["ci_upper"] < 1):
+        assert "the capped analysis is the fair one" in text
     assert "Sensitivity analysis: follow-up capped at 365 days" in text and "compare fairly" in text
 
 

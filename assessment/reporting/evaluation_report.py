@@ -965,6 +965,11 @@ def section_cohort(doc: Document) -> Section:
     summary_cap, comp_cap = _cohort_run(nominals, codes, cohort_year, period_end, cap)
     summary_cap, comp_cap = _cohort_labels(summary_cap, comp_cap, where)
     t = doc.threshold
+    earliest = int(summary["cohort_year"].min())
+
+    def _years(year: int) -> int:
+        return int(round((period_end - pd.Timestamp(f"{year}-01-01")).days / 365.25))
+
     design = ("the violence cohort design (as used to evaluate multi-agency violence panels)")
     if panel:
         framing = (f"This section applies {design} to {panel['name']} ({panel['provider']}), the panel in the "
@@ -990,20 +995,23 @@ def section_cohort(doc: Document) -> Section:
         "Comparisons: the cohorts the same rule selects in the same wards in earlier years, and people meeting the "
         f"rule elsewhere in the partnership in {cohort_year} (rest of the area).",
         f"Sensitivity analysis: the same comparisons with follow-up capped at {cap} days for everyone. Following "
-        f"everyone to the end of the period means a person eligible in {int(summary['cohort_year'].min())} is "
-        f"followed for years and a person eligible in {cohort_year} for at most "
-        f"{(period_end - pd.Timestamp(f'{cohort_year}-01-01')).days // 365 + 1} years, and the rate of later "
-        "incidents can change with time since eligibility (the burst that made someone eligible fades); the capped "
-        "follow-up gives every cohort the same window, so the cohorts compare fairly.",
+        f"everyone to the end of the period means a person eligible in {earliest} can be followed for up to "
+        f"{_years(earliest)} years and a person eligible in {cohort_year} for at most {_years(cohort_year)}, and the "
+        "rate of later incidents can change with time since eligibility (the burst that made someone eligible "
+        "fades); the capped follow-up gives every cohort the same window, so the cohorts compare fairly. The "
+        "rest-of-the-area cohort is from the same year, so its main comparison is already like for like.",
     ]))
     people = summary[["cohort", "group", "cohort_year", "n_people", "days_at_risk"]].assign(
-        cohort_year=summary["cohort_year"].astype(str)).rename(columns={
-        "cohort_year": "cohort year", "n_people": "people eligible", "days_at_risk": "days at risk"})
+        cohort_year=summary["cohort_year"].astype(str),
+        mean_follow_up=summary["days_at_risk"] / summary["n_people"].where(summary["n_people"] > 0)).rename(columns={
+        "cohort_year": "cohort year", "n_people": "people eligible", "days_at_risk": "days at risk",
+        "mean_follow_up": "average follow-up (days)"})
     no_total = ("No total is published: the cohorts overlap (yearly cohorts can share people, and incidents can "
                 "involve members of several cohorts), so they must not be added up.")
     sec.add(doc.table(people, "Cohorts: people eligible and person-days at risk (follow-up to the end of the period)",
                       sensitivity="personal", count_columns=["people eligible"],
-                      rate_columns={"days at risk": "people eligible"}, decimals={"days at risk": 0},
+                      rate_columns={"days at risk": "people eligible", "average follow-up (days)": "people eligible"},
+                      decimals={"days at risk": 0, "average follow-up (days)": 0},
                       margins="none", notes=[no_total]))
     later = summary[["cohort", "n_subsequent_incidents", "rate_per_1000_days", "ci_lower", "ci_upper"]].rename(
         columns={"n_subsequent_incidents": "later incidents", "rate_per_1000_days": "rate per 1,000 days at risk",
@@ -1028,7 +1036,7 @@ def section_cohort(doc: Document) -> Section:
         sec.add(f"The {cohort_year} cohort had {float(studied['rate_per_1000_days']):.2f} later incidents per 1,000 "
                 f"days at risk ({CONFIDENCE:.0%} CI {float(studied['ci_lower']):.2f} to "
                 f"{float(studied['ci_upper']):.2f}).")
-    sec.add(bullet_list(_cohort_verdicts(comp, t)))
+    sec.add(bullet_list(_cohort_verdicts(comp, t, unequal=COHORT_COMPARISONS["panel vs earlier years"])))
     sec.add(HTMLPart(f'<h3 id="cohort-sensitivity">Sensitivity analysis: follow-up capped at {cap} days</h3>'))
     sec.add(doc.table(_cohort_comparison_table(comp_cap, t),
                       f"Cohort {cohort_year} against its comparisons with follow-up capped at {cap} days",
@@ -1057,7 +1065,8 @@ def _comparable(r: pd.Series, t: int) -> bool:
                 and np.isfinite(r["ci_upper"]) and r["ci_lower"] > 0)
 
 
-def _cohort_verdicts(comp: pd.DataFrame, t: int) -> list[str]:
+def _cohort_verdicts(comp: pd.DataFrame, t: int, unequal: str | None = None) -> list[str]:
+    """One sentence per comparison; ``unequal`` names the comparison whose cohorts had unequal follow-up."""
     items = []
     for _, r in comp.iterrows():  # two comparison rows
         label = r["comparison"][:1].upper() + r["comparison"][1:]
@@ -1069,24 +1078,29 @@ def _cohort_verdicts(comp: pd.DataFrame, t: int) -> list[str]:
                              mde if np.isfinite(mde) else None, confidence=1 - ALPHA,
                              outcome="later violent incidents per day at risk")
         items.append(f"{label}: {v}; power to detect a 20% lower rate was "
-                     f"{100 * float(r['power_at_target']):.0f}%.")
+                     f"{100 * float(r['power_at_target']):.0f}%."
+                     + (" Not like for like: the earlier cohorts were followed for longer (see the sensitivity "
+                        "analysis)." if r["comparison"] == unequal else ""))
     return items
 
 
 def _cohort_agreement(main: pd.DataFrame, capped: pd.DataFrame, t: int, cap: int) -> str:
     """One sentence: do the main and capped analyses reach the same conclusion for each comparison?"""
-    same = []
+    changed = []
     for (_, a), (_, b) in zip(main.iterrows(), capped.iterrows()):  # two comparison rows
         if not (_comparable(a, t) and _comparable(b, t)):
             return "At least one comparison has too few incidents to compare the two analyses."
         sig_a = not (a["ci_lower"] <= 1 <= a["ci_upper"])
         sig_b = not (b["ci_lower"] <= 1 <= b["ci_upper"])
-        same.append(sig_a == sig_b)
-    if all(same):
+        if sig_a != sig_b or (sig_a and (a["rate_ratio"] > 1) != (b["rate_ratio"] > 1)):
+            changed.append(str(a["comparison"]))
+    if not changed:
         return (f"With follow-up capped at {cap} days the comparisons reach the same conclusion as the main analysis "
                 "(statistically significant or not in the same comparisons).")
-    return (f"With follow-up capped at {cap} days the conclusion changes for at least one comparison, so the main "
-            "result depends on how long each cohort is followed and should be read with that in mind.")
+    return (f"With follow-up capped at {cap} days the conclusion changes {_join(changed)}. The main analysis follows "
+            "each cohort to the end of the period, so cohorts of different years are followed for different lengths "
+            "of time (see the average follow-up in the first cohort table) and their rates per day at risk are not "
+            "like for like; for a comparison across years, the capped analysis is the fair one.")
 
 
 def section_appendix(doc: Document) -> Section:
