@@ -387,6 +387,10 @@ def _consultation(doc: Document) -> dict | None:
         markup = text.str.contains(_MARKUP, regex=True, na=False)
         personal = text.str.contains(_PERSONAL, regex=True, na=False)
         clean = sv[~markup.to_numpy() & ~personal.to_numpy()]
+        # Comments holding web markup are harmless once escaped: they are quoted as text, exactly as
+        # written, so partners can see that nothing a resident typed runs in their browser.
+        markup_quotes = [("Comment quoted exactly as written (it contains web code, shown as text)", c)
+                         for c in text[markup & ~personal].str.strip().head(2)]
         samples, used = [], set()
         for key in comments.loc[comments["n_comments"] > 0, "theme"].head(6):  # a handful of themes
             got = survey.survey_sample_comments(clean, theme=key, n=5, seed=2, themes=themes, comment_col=comment_col)
@@ -394,10 +398,10 @@ def _consultation(doc: Document) -> dict | None:
             label = themes[key]["label"] if key in themes else survey.UNCATEGORISED
             samples += [(label, c) for c in fresh]
             used.update(fresh)
-        held = pd.DataFrame({"survey_row": np.flatnonzero((markup | personal).to_numpy()) + 1,
-                             "reason": np.where(markup[markup | personal].to_numpy(), "web markup or code",
-                                                "e-mail address or telephone number"),
-                             "comment": text[markup | personal].str.strip().to_numpy()})
+        samples += markup_quotes
+        held = pd.DataFrame({"survey_row": np.flatnonzero(personal.to_numpy()) + 1,
+                             "reason": "e-mail address or telephone number",
+                             "comment": text[personal].str.strip().to_numpy()})
         return {"counts": counts, "safe": safe, "top": top, "by_theme": by_theme, "comments": comments,
                 "samples": samples, "held": held, "ward_col": ward_col}
 
@@ -1029,8 +1033,8 @@ def section_consultation(doc: Document) -> Section:
     sec.add(f"{n_com:,} of {total:,} respondents wrote a comment. Comments were counted by theme with a published "
             "keyword dictionary; a comment can mention several themes, and those that match none are counted as "
             "uncategorised so that nothing is lost. Comments were screened before publication: any comment holding "
-            "web markup or code, or personal details such as an e-mail address or telephone number, is counted in "
-            "the themes but never quoted.")
+            "personal details such as an e-mail address or telephone number is counted in the themes but never "
+            "quoted. Quoted comments are shown as text exactly as written, even when they contain web code.")
     _write_screened_comments(doc, con["held"])
     com[["share", "ci_low", "ci_high"]] = 100 * com[["share", "ci_low", "ci_high"]]
     ct = com[["label", "n_comments", "n", "share", "ci_low", "ci_high"]].rename(columns={
@@ -1346,7 +1350,8 @@ def section_appendix(doc: Document) -> Section:
          "are flagged (Doran 1981; Home Office 2007)."),
         ("Prioritisation", "Weighted scores 0-4 on volume, trend, harm, repeat locations, concern and capacity."),
         ("Comment themes", "Keyword dictionary (assessment/data/comment_themes.yaml), case-insensitive. Comments were "
-         "screened before publication: those holding web markup, code or personal details are counted but not quoted."),
+         "screened before publication: those holding personal details are counted but not quoted; quoted comments are "
+         "escaped, so web code in a comment shows as text."),
     ], columns=["method", "detail"])
     sec.add(doc.table(methods, "Methods"))
     defs = pd.DataFrame([
