@@ -88,7 +88,18 @@ def test_every_section_returns_a_section_in_the_notebooks_order(rendered):
         assert text.startswith("<section>")
 
 
-def test_default_intervention_ward_is_the_highest_pre_period_ward_and_the_design_says_so(doc, rendered):
+@pytest.fixture(scope="module")
+def fallback(demo_document):
+    """A document with no intervention wards given: the documented automatic choice applies."""
+    doc = demo_document("evaluation", intervention_wards=[])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sec = E.section_design(doc)
+    return doc, {"section_design": (sec, sec._repr_html_())}
+
+
+def test_default_intervention_ward_is_the_highest_pre_period_ward_and_the_design_says_so(fallback):
+    doc, rendered = fallback
     s = E.evaluation_setup(doc)
     everyone = doc.workbench.wards["code"].astype(str).tolist()
     pre = _independent_counts(doc, everyone, [])
@@ -292,8 +303,8 @@ def test_no_code_style_names_in_the_page(doc, rendered):
         "intervention wards", "value used"]
 
 
-def test_automatic_intervention_ward_is_flagged_as_a_fallback(rendered):
-    design = _text(rendered["section_design"][1])
+def test_automatic_intervention_ward_is_flagged_as_a_fallback(fallback):
+    design = _text(fallback[1]["section_design"][1])
     assert "chosen automatically, as a fallback" in design
 
 
@@ -363,3 +374,9 @@ def test_bad_parameters_raise_value_errors_naming_them(demo_document, params, na
     doc = demo_document("evaluation", **params)
     with pytest.raises(ValueError, match=f"`{name}`"):
         E.section_design(doc)
+
+
+def test_catalogue_intervention_wards_are_used(doc):
+    """The demo catalogue names the town-centre wards; the evaluation uses exactly those."""
+    named = doc.catalogue.documents["evaluation"].parameters["intervention_wards"]
+    assert E.evaluation_setup(doc).intervention_wards == list(named)
