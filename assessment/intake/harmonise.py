@@ -601,7 +601,10 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
     check_sharing(ds, run_date, key)
     if use is not None:
         check_permitted_use(ds, use, key)
-    secret = pseudonym_key(catalogue) if holds_personal_data(ds) else None
+    try:
+        secret = pseudonym_key(catalogue) if holds_personal_data(ds) else None
+    except SharingRefused as exc:
+        raise SharingRefused(f"dataset {key!r} holds personal data and cannot be pseudonymised: {exc}") from None
     win = _window_months(catalogue, window)
     files = catalogue.dataset_files(key)
     raw = read_dataset(catalogue, key)
