@@ -212,3 +212,12 @@ def test_real_police_files_through_catalogue(shared_police_dir, tmp_path):
     assert cov.loc[cov["rows"] == 0, "month"].tolist() == ["2017-04", "2017-05", "2017-06"]
     assert np.isclose(q.loc["police_street", "share_geocoded"],
                       1 - q.loc["police_street", "not_geocoded"] / q.loc["police_street", "rows_accepted"])
+
+
+def test_duplicate_id_flags_ids_shared_among_accepted_rows(demo_workbench):
+    """`duplicate_id` marks exactly the accepted rows whose event id another accepted row carries."""
+    ev = demo_workbench.events
+    police = ev[ev["dataset"] == "police_street"]
+    ids = police["event_id"]
+    expected = ids.notna() & ids.duplicated(keep=False)
+    assert (police["duplicate_id"].to_numpy(dtype=bool) == expected.to_numpy(dtype=bool)).all()

@@ -632,6 +632,14 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
         data = _harmonise_area_counts(catalogue, key, ds, raw, reasons, win)
     else:
         data = _harmonise_records(key, ds, raw, reasons, boundary)
+    if "duplicate_id" in data.columns and "event_id" in data.columns and bool(data["duplicate_id"].any()):
+        # The flag was computed over every row read; an id whose twin was quarantined (an exact copy)
+        # is no longer shared among accepted rows. Re-check only the flagged rows (cheap).
+        flagged = data["duplicate_id"].to_numpy(dtype=bool)
+        still = data.loc[flagged, "event_id"].duplicated(keep=False).to_numpy()
+        flags = flagged.copy()
+        flags[flagged] = still
+        data["duplicate_id"] = flags
     fields = {f: c for f, c in ds.columns.items()}
     if ds.coordinates:
         fields.update({"x": ds.coordinates.x, "y": ds.coordinates.y})
