@@ -20,25 +20,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from machine import machine_description  # benchmarks/machine.py
+
 from assessment.geography.assign import assign_points
 
 
 def _machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    ram = "unknown"
-    try:
-        with open("/proc/meminfo") as fh:
-            kb = int(next(line.split()[1] for line in fh if line.startswith("MemTotal")))
-        ram = f"{kb / 1024**2:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    return f"nproc {os.cpu_count()}, CPU {cpu}, RAM {ram}, Python {platform.python_version()}, " \
-           f"geopandas {gpd.__version__}, shapely {shapely.__version__}"
+    return machine_description(gpd, shapely)
 
 
 def _polygons(n: int, rng) -> gpd.GeoDataFrame:

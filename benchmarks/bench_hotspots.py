@@ -25,6 +25,8 @@ import pandas as pd
 import scipy
 import shapely
 
+from machine import machine_description  # benchmarks/machine.py
+
 from assessment.analysis.hotspots import (
     hotspot_count,
     hotspot_gistar,
@@ -35,22 +37,7 @@ from assessment.analysis.hotspots import (
 
 
 def _machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    ram = "unknown"
-    try:
-        with open("/proc/meminfo") as fh:
-            kb = int(next(line.split()[1] for line in fh if line.startswith("MemTotal")))
-        ram = f"{kb / 1024**2:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    return (f"nproc {os.cpu_count()}, CPU {cpu}, RAM {ram}, Python {platform.python_version()},"
-            f" geopandas {gpd.__version__}, shapely {shapely.__version__}, esda {esda.__version__},"
-            f" libpysal {libpysal.__version__}, scipy {scipy.__version__}")
+    return machine_description(gpd, shapely, esda, libpysal, scipy)
 
 
 def _points(n: int, side: float, seed: int) -> gpd.GeoDataFrame:
