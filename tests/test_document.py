@@ -225,3 +225,16 @@ def test_document_metadata_and_warn_once(doc):
     assert meta["produced"] == "2026-11-25" and meta["edition"] == doc.edition
     with pytest.warns(UserWarning, match="careful"):
         document_module.warn_once("careful")
+
+
+def test_row_sensitivity_suppresses_small_counts_only_in_protected_rows(doc):
+    frame = pd.DataFrame({"dataset": ["Police", "Fire", "Ambulance"], "rows": [3, 3, 40], "share (%)": [1.0, 2.0, 3.0]})
+    view = doc.table(frame, "Rows per dataset", count_columns=["rows"], rate_columns={"share (%)": "rows"},
+                     row_sensitivity=["public", "official", "official"])
+    published = pd.read_csv(doc.tables_dir / view.csv_name, dtype=str)
+    assert published["rows"].tolist() == ["3", "[c]", "40"]          # public 3 kept; protected 3 suppressed
+    assert published["share (%)"].tolist()[1] == "[c]"                # its derived rate goes with it
+    assert any("suppressed" in n for n in view.notes)
+    assert 'data-sensitivity="mixed"' in view._repr_html_()
+    with pytest.raises(ValueError, match="one value per row"):
+        doc.table(frame, "Bad", count_columns=["rows"], row_sensitivity=["public"])

@@ -79,6 +79,7 @@ class Document:
         decimals: dict[str, int] | None = None,
         max_rows: int | None = 60,
         margins: str | None = None,
+        row_sensitivity: Any = None,
     ) -> TableView:
         """Register a table: apply disclosure control, write it to ``tables/`` and return its view.
 
@@ -102,6 +103,11 @@ class Document:
             (and a Total column when there are several count columns). Use ``'column_totals'``
             when adding across count columns means nothing (e.g. people and incidents), or
             ``'none'`` for the threshold rule alone when no total is published.
+        row_sensitivity : sequence of str, optional
+            One sensitivity per row, for tables whose rows come from different datasets (one row
+            per dataset, as in data-quality tables). Counts from 1 to threshold - 1 in rows not
+            marked public are suppressed; no totals are published, so no secondary suppression
+            is needed. The table is marked ``mixed``.
         """
         check_dataframe(frame, "frame")
         check_type(caption, "caption", str)
@@ -109,7 +115,13 @@ class Document:
         number = len(self.tables) + 1
         notes = list(notes or [])
         published = frame
-        if sensitivity != "public" and count_columns:
+        if row_sensitivity is not None and count_columns:
+            published, footnote = self._publish_rows(frame, list(count_columns), list(row_sensitivity),
+                                                     rate_columns or {}, number, caption)
+            sensitivity = "mixed"
+            if footnote:
+                notes.append(footnote)
+        elif sensitivity != "public" and count_columns:
             published, footnote = self._publish(frame, list(count_columns), sensitivity, rate_columns or {},
                                                 number, caption, margins)
             if footnote:
@@ -142,6 +154,33 @@ class Document:
             restricted = self._restricted_path(number, caption)
             frame.to_csv(restricted, index=False, lineterminator="\n")
         return published, result.footnote
+
+    def _publish_rows(self, frame: pd.DataFrame, count_columns: list[str], row_sensitivity: list[str],
+                      rate_columns: dict[str, str], number: int, caption: str) -> tuple[pd.DataFrame, str]:
+        """The threshold rule row by row, for rows from datasets not marked public."""
+        import numpy as np
+
+        if len(row_sensitivity) != len(frame):
+            raise ValueError(f"`row_sensitivity` must have one value per row ({len(frame)}), got {len(row_sensitivity)}")
+        protected = np.asarray([s != "public" for s in row_sensitivity], dtype=bool)
+        published = frame.copy()
+        suppressed = False
+        masks = {}
+        for col in count_columns:
+            values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+            small = protected & (values >= 1) & (values < self.threshold)
+            masks[col] = small
+            if small.any():
+                suppressed = True
+                published[col] = published[col].astype(object).where(~small, "[c]")
+        for rate, count in rate_columns.items():
+            if count in masks and masks[count].any():
+                published[rate] = published[rate].astype(object).where(~masks[count], "[c]")
+        if not suppressed:
+            return published, ""
+        frame.to_csv(self._restricted_path(number, caption), index=False, lineterminator="\n")
+        return published, (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed "
+                           "([c]) to protect individuals; no totals are published for them.")
 
     def _restricted_path(self, number: int, caption: str) -> Path:
         from ..disclosure import restricted_dir

@@ -650,7 +650,12 @@ def section_duplicates(doc: Document) -> Section:
                               + (", same category" if win.same_category else ", any category")) if win else "not checked",
         })
     table = pd.DataFrame(rows)
+    by_title = {d.title: d for d in cat.datasets.values()}
+    sens = [by_title[t].sensitivity for t in table["dataset"]] if len(table) else []
+    dup_counts = ["exact duplicates quarantined", "rows without an id", "accepted rows sharing an id",
+                  "distinct ids shared", "repeat reports flagged"]
     sec.add(doc.table(table, "Duplicates and repeat reports in event datasets", max_rows=None,
+                      count_columns=dup_counts if len(table) else (), row_sensitivity=sens if len(table) else None,
                       notes=["Accepted rows sharing an id: rows left after exact copies are quarantined whose id "
                              "another accepted row also carries. Rows without an id (e.g. data.police.uk ASB) "
                              "are never judged duplicates: identical ASB rows are separate incidents."]))
@@ -666,11 +671,17 @@ def section_duplicates(doc: Document) -> Section:
                 "Intake's duplicate-id flag counts ids repeated among all rows read, before exact copies were "
                 "quarantined: " + ", ".join(f"{k} {n:,}" for k, n in differ)
                 + ". The table counts accepted rows only.", css="table-note"))
-    for _, r in table.iterrows():  # a dozen summary rows
-        if r["repeat reports flagged"]:
-            sec.add(f"{r['dataset']}: {r['repeat reports flagged']:,} of {r['rows accepted']:,} accepted reports "
-                    f"({quality_share(r['repeat reports flagged'], r['rows accepted'])}) repeat an earlier report "
+    for r, sensitivity in zip(table.to_dict("records"), sens):  # a dozen summary rows
+        n = r["repeat reports flagged"]
+        if not n:
+            continue
+        if sensitivity != "public" and n < doc.threshold:
+            # Never put a small count from protected data into prose.
+            sec.add(f"{r['dataset']}: fewer than {doc.threshold} accepted reports repeat an earlier report "
                     f"within {r['repeat window']}.")
+        else:
+            sec.add(f"{r['dataset']}: {n:,} of {r['rows accepted']:,} accepted reports "
+                    f"({quality_share(n, r['rows accepted'])}) repeat an earlier report within {r['repeat window']}.")
     return sec
 
 
@@ -702,7 +713,12 @@ def section_geography(doc: Document) -> Section:
             "quarantined as outside": int(q.loc[key, "quarantined_coordinates_outside_the_partnership"]),
             "area codes from outside": area_out,
         })
-    sec.add(doc.table(pd.DataFrame(rows), "Geocoding per dataset", decimals={"share geocoded (%)": 1}, max_rows=None,
+    geo = pd.DataFrame(rows)
+    sec.add(doc.table(geo, "Geocoding per dataset", decimals={"share geocoded (%)": 1}, max_rows=None,
+                      count_columns=["without coordinates", "points outside the partnership (kept)",
+                                     "quarantined as outside", "area codes from outside"] if len(geo) else (),
+                      rate_columns={"share geocoded (%)": "without coordinates"},
+                      row_sensitivity=[cat.datasets[k].sensitivity for k in geo_keys] if len(geo) else None,
                       notes=["Points outside the partnership: geocoded rows that fall in no small area. Area codes "
                              "from outside: rows whose source area code (e.g. LSOA) is not one of the partnership's "
                              "small areas. Premises are not events and are placed on maps only."]))
