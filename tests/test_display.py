@@ -184,3 +184,14 @@ def test_slugify_is_at_most_60_chars_and_safe():
     slug = display.slugify("word " * 40)
     assert len(slug) <= 60
     assert re.fullmatch(r"[a-z0-9-]+", slug)
+
+
+def test_counts_turned_into_text_by_suppression_show_as_numbers():
+    from assessment.reporting.display import format_cell
+
+    assert format_cell("3531", "latest 12 months") == "3,531"
+    assert format_cell("[c]", "latest 12 months") == "[c]"
+    assert format_cell("2024", "year") == "2024"
+    assert format_cell("10234", "premises ref") == "10234"
+    assert format_cell(0.0004, "p (trend)") == "<0.001"
+    assert format_cell(2022, "baseline year") == "2022"

@@ -45,11 +45,20 @@ def format_number(value: Any, decimals: int | None = None) -> str:
 
 
 _P_COLUMN = re.compile(r"^(p|p-value|p value|p_value|p_adjusted|adjusted p)\b|^p \(", re.I)
+_WHOLE = re.compile(r"-?\d{4,}")
+_ID_COLUMN = re.compile(r"\b(id|ref|code|number|reference|postcode)\b|_id$|_ref$", re.I)
 _YEAR_COLUMN = re.compile(r"\byear\b|_year$|^year", re.I)
 
 
 def format_cell(value: Any, column: str, decimals: int | None = None) -> str:
-    """Format one table cell by its column: p-values as "<0.001", years without separators."""
+    """Format one table cell by its column: p-values as "<0.001", years without separators.
+
+    Counts that disclosure control turned into text (so that "[c]" can stand beside them) are
+    shown as numbers again, with thousands separators.
+    """
+    if (isinstance(value, str) and _WHOLE.fullmatch(value) and not _YEAR_COLUMN.search(str(column))
+            and not _ID_COLUMN.search(str(column))):
+        value = int(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not pd.isna(value):
         if _P_COLUMN.search(str(column)):
             return "<0.001" if value < 0.001 else f"{value:.3f}"
@@ -113,7 +122,7 @@ class TableView:
             cells = []
             for c in df.columns:
                 v = columns[c][i]
-                text = format_cell(v, c, self.decimals.get(c)) if numeric[c] or isinstance(v, (int, float)) else v
+                text = format_cell(v, c, self.decimals.get(c)) if numeric[c] or isinstance(v, (int, float, str)) else v
                 cells.append(f'<td class="{"num" if numeric[c] else ""}">{escape(text)}</td>')
             body_rows.append("<tr>" + "".join(cells) + "</tr>")
         notes = list(self.notes)
