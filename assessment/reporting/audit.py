@@ -453,8 +453,8 @@ def _concerns_vs_data(doc: Document) -> pd.DataFrame | None:
         out["label"] = [_theme_label(doc, t) for t in out["theme"]]
         out["source"] = out["theme"].map(dict(zip(data["theme"], data["source"]))).fillna("")
         labels = pd.Series(SURVEY_CONCERN_THEMES)
-        out["survey concerns"] = out["theme"].map(
-            labels.groupby(labels.values).apply(lambda s: ", ".join(s.index))).fillna("")  # a dozen themes
+        joined = {t: ", ".join(labels.index[labels == t]) for t in labels.unique()}  # a dozen themes
+        out["survey concerns"] = out["theme"].map(joined).fillna("")
         # the single-concern share (each survey option on its own, as in the strategic assessment)
         single = dict(zip(con["top"]["concern"].astype(str), con["top"]["share"]))
         by_theme = {t: sorted(((c, single.get(c, 0.0)) for c in labels.index[labels == t]), key=lambda x: -x[1])
@@ -465,7 +465,7 @@ def _concerns_vs_data(doc: Document) -> pd.DataFrame | None:
         n_vol = int(out["volume"].notna().sum())
         rising = (out["trend_p"] < 0.05) & (out["trend_pct"] > 0)
         sentences = []
-        for i, r in out.iterrows():  # a dozen themes
+        for i, r in zip(out.index, out.to_dict("records")):  # a dozen themes
             share = ("not a survey option" if pd.isna(r["concern_share"]) else
                      f"named any concern in this theme: {r['concern_share']:.0%} of respondents"
                      + (f"; single concerns: {r['single concern shares']}" if r["single concern shares"] else ""))
@@ -524,7 +524,7 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
             why.setdefault(cat_theme.get(issue, issue), []).append(f"recommended priority ({issue})")
         cvd = _concerns_vs_data(doc)
         if cvd is not None:
-            for _, r in cvd[cvd["resident_concern"]].iterrows():  # a few themes
+            for r in cvd[cvd["resident_concern"]].to_dict("records"):  # a few themes
                 why.setdefault(r["theme"], []).append(
                     f"{r['concern_share']:.0%} of respondents named a concern in this theme")
         live = services[services["funding"] != "funding ended"]
@@ -615,7 +615,7 @@ def _progress(doc: Document) -> pd.DataFrame:
         names = _ward_names(doc)
         police_now = _police_current_wards(doc)
         rows = []
-        for _, t in check.iterrows():  # a strategy's handful of targets
+        for t in check.to_dict("records"):  # a strategy's handful of targets
             metric = str(t["metric"] if isinstance(t["metric"], str) else t["text"])
             hit = next(((k, c) for k, c in pairs if c.lower().rstrip("s") in metric.lower()), None)
             if hit is None:
@@ -830,7 +830,7 @@ def section_patterns(doc: Document) -> Section:
                              "are not counted alike: no change or test is given for them (\u201cnot comparable\u201d). "
                              "Read the trend, which fits the break as a step and separates the two."]))
     sec.add(bullet_list([f"{_theme_label(doc, r['theme'])}: {int(r[y1]):,} in {y1}, {int(r[y3]):,} in {y3} "
-                         f"({r['change_sentence']}); trend {r['trend_sentence']}." for _, r in tt.iterrows()]))
+                         f"({r['change_sentence']}); trend {r['trend_sentence']}." for r in tt.to_dict("records")]))
     # crime types
     annual = _annual_by(doc, "category")
     chg = _change_first_last(doc, annual, "category")
@@ -872,9 +872,10 @@ def section_patterns(doc: Document) -> Section:
              f"{chart.iloc[chart['pct_change'].argmax()]['category']} ({chart['pct_change'].max():+.0f}%) and the largest "
              f"fall {chart.iloc[chart['pct_change'].argmin()]['category']} ({chart['pct_change'].min():+.0f}%)." + out_note),
     ))
-    for _, r in tr[tr["break_months"] != ""].iterrows():
-        sec.add(callout(f"Series break in {r.name} from {r['break_months']}: "
-                        f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, r.name)[0].description} "
+    broken = tr[tr["break_months"] != ""]
+    for name, r in zip(broken.index, broken.to_dict("records")):  # one per crime type with a break
+        sec.add(callout(f"Series break in {name} from {r['break_months']}: "
+                        f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, name)[0].description} "
                         + wording.describe_break(r["break_months"].split(",")[0], r["step_pct"], p_value=r["step_p"]) + ".",
                         caveat=True))
     # wards, year 1 against year 3, on the current boundaries
@@ -1155,7 +1156,7 @@ def section_strategy_options(doc: Document) -> Section:
     table = opts.assign(options=opts["options"].map(" | ".join))[["rank", "issue", "score", "options", "residents", "evidence"]]
     sec.add(doc.table(table.rename(columns={"score": "score (0-4)", "residents": "what residents said"}),
                       "Candidate issues, options and evidence", decimals={"score (0-4)": 2}))
-    for _, r in opts.iterrows():  # a handful of candidate issues
+    for r in opts.to_dict("records"):  # a handful of candidate issues
         sec.add(HTMLPart(f"<h4>{escape(r['issue'])} (rank {int(r['rank'])})</h4>"))
         sec.add(bullet_list(list(r["options"])))
         sec.add(paragraph(f"Evidence: {r['evidence']} Residents: {r['residents']}.", css="table-note"))
@@ -1193,7 +1194,7 @@ def section_previous_strategy(doc: Document) -> Section:
     vague = _vague(check)
     if len(vague):
         lines = []
-        for _, r in vague.iterrows():  # the strategy's handful of vague targets
+        for r in vague.to_dict("records"):  # the strategy's handful of vague targets
             if r["vague_verbs"]:
                 why = [f"vague wording (\u201c{r['vague_verbs']}\u201d)", f"missing {r['missing']}"]
             else:
@@ -1228,7 +1229,7 @@ def section_previous_strategy(doc: Document) -> Section:
                       sensitivity=sens, decimals={"baseline": 0, "target level": 0, "change from baseline (%)": 1},
                       notes=notes))
     items = []
-    for _, r in prog.iterrows():  # a handful of measurable targets
+    for r in prog.to_dict("records"):  # a handful of measurable targets
         latest = int(r[years[-1]])
         base = f"against a baseline of {r['baseline']:,.0f} in {r['baseline year']}" if pd.notna(r["baseline"]) else "with no baseline"
         sensitive = doc.catalogue.datasets[r["dataset"]].sensitivity != "public" and latest < doc.threshold
@@ -1266,9 +1267,9 @@ def section_public_summary(doc: Document) -> Section:
     plain_types = tr[(tr["break_months"] == "") & (tr.index != "Other crime")]
     falling = plain_types[(plain_types["trend_p"] < 0.05) & (plain_types["trend_pct"] < 0)]
     rising = plain_types[(plain_types["trend_p"] < 0.05) & (plain_types["trend_pct"] > 0)]
-    for cat, r in falling.iterrows():  # a few crime types
+    for cat, r in zip(falling.index, falling.to_dict("records")):  # a few crime types
         points.append(f"{cat} is going down. It fell by about {abs(r['trend_pct']):.0f} in every 100 each year.")
-    for cat, r in rising.iterrows():
+    for cat, r in zip(rising.index, rising.to_dict("records")):
         points.append(f"{cat} is going up. It rose by about {abs(r['trend_pct']):.0f} in every 100 each year.")
     con = _consultation(doc)
     if con is not None:

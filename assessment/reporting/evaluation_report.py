@@ -1068,7 +1068,7 @@ def _comparable(r: pd.Series, t: int) -> bool:
 def _cohort_verdicts(comp: pd.DataFrame, t: int, unequal: str | None = None) -> list[str]:
     """One sentence per comparison; ``unequal`` names the comparison whose cohorts had unequal follow-up."""
     items = []
-    for _, r in comp.iterrows():  # two comparison rows
+    for r in comp.to_dict("records"):  # two comparison rows
         label = r["comparison"][:1].upper() + r["comparison"][1:]
         if not _comparable(r, t):
             items.append(f"{label}: too few incidents to compare.")
@@ -1087,7 +1087,7 @@ def _cohort_verdicts(comp: pd.DataFrame, t: int, unequal: str | None = None) -> 
 def _cohort_agreement(main: pd.DataFrame, capped: pd.DataFrame, t: int, cap: int) -> str:
     """One sentence: do the main and capped analyses reach the same conclusion for each comparison?"""
     changed = []
-    for (_, a), (_, b) in zip(main.iterrows(), capped.iterrows()):  # two comparison rows
+    for a, b in zip(main.to_dict("records"), capped.to_dict("records")):  # two comparison rows
         if not (_comparable(a, t) and _comparable(b, t)):
             return "At least one comparison has too few incidents to compare the two analyses."
         sig_a = not (a["ci_lower"] <= 1 <= a["ci_upper"])

@@ -731,7 +731,7 @@ def section_scanning(doc: Document) -> Section:
         alt=(f"Line chart of monthly {_phrase(doc)} from {s.index[0]} to {s.index[-1]}, between "
              f"{int(s.min()):,} and {int(s.max()):,} a month"
              + (f", with a series break marked at {', '.join(brks['month'])}." if len(brks) else "."))))
-    for _, b in glm[glm["term"] == "step"].iterrows():  # one row per series break
+    for b in glm[glm["term"] == "step"].to_dict("records"):  # one row per series break
         sec.add(callout("Series break: " + wording.describe_break(b["month"], b["estimate_pct"], "counting rule change",
                                                                   b["p_value"]) + ".", caveat=True))
     if len(spec["crime_types"]) > 1:
@@ -786,7 +786,7 @@ def section_scanning(doc: Document) -> Section:
             sec.add("Residents' view (residents' survey, n = " + f"{int(top_c['n'].iloc[0]):,}): " + "; ".join(
                 f"{r['concern']} was named among their top three concerns by {r['share']:.0%} "
                 f"(95% CI {r['ci_low']:.0%} to {r['ci_high']:.0%}), ranked {int(r['rank'])} of {len(top_c)}"
-                for _, r in mine.iterrows()) + ".")
+                for r in mine.to_dict("records")) + ".")
     return sec
 
 
@@ -910,7 +910,8 @@ def _published_matrix(view, bands: list[str]) -> pd.DataFrame:
     """The numbers a published (suppressed) day x band table shows; suppressed cells NaN."""
     f = view.frame
     f = f[f[f.columns[0]].astype(str) != "Total"].set_index(f.columns[0])[bands]
-    return f.apply(lambda c: pd.to_numeric(c.astype(str).str.replace(",", "", regex=False), errors="coerce"))
+    numbers = f.astype(str).replace(",", "", regex=True)
+    return numbers.apply(pd.to_numeric, errors="coerce")  # column-wise (a handful of bands), not per row
 
 
 def section_time(doc: Document) -> Section:
@@ -1255,8 +1256,8 @@ def section_gaps(doc: Document) -> Section:
     for key, why in spec["refused"].items():  # a few refused datasets
         gaps.append(f"{why} The partnership holds these data; extending the agreement to problem profiles would "
                     "close this gap.")
-    for b in _breaks(doc).itertuples():  # one per series break
-        gaps.append(f"Series break from {b.month} ({b.label}): comparisons across it measure recording, not "
+    for b in _breaks(doc).to_dict("records"):  # one per series break
+        gaps.append(f"Series break from {b['month']} ({b['label']}): comparisons across it measure recording, not "
                     "behaviour.")
     if not spec["partner_events"] and not spec["partner_counts"]:
         gaps.append(f"No partner records {spec['label'].lower()}: the picture is police-recorded only, and so shaped "

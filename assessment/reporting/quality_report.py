@@ -359,7 +359,7 @@ def section_summary(doc: Document) -> Section:
                              "coordinates (blank otherwise). The appendix lists each dataset's catalogue key."]))
     findings = []
     bad = q[q["status"] != "ok"]
-    for _, r in bad.iterrows():  # refused datasets: a handful of catalogue rows
+    for r in bad.to_dict("records"):  # refused datasets: a handful of catalogue rows
         findings.append(f"{_title(doc, r['dataset'])} was not used ({r['status']}): {r['message']}")
     if len(gaps):
         by = gaps.groupby("dataset")["period"].agg(lambda s: ", ".join(s.astype(str)))
@@ -369,7 +369,7 @@ def section_summary(doc: Document) -> Section:
                  if f != "expired" else f"The sharing agreement for {_title(doc, d)} expired on {e}."
                  for d, e, f in zip(soon["dataset"], soon["expires"], flags[soon.index])]
     quarantined = q[q["rows_quarantined"] > 0]
-    for _, r in quarantined.iterrows():  # datasets with quarantined rows (a handful)
+    for r in quarantined.to_dict("records"):  # datasets with quarantined rows (a handful)
         reasons = {c[len("quarantined_"):].replace("_", " "): int(r[c]) for c in q.columns
                    if c.startswith("quarantined_") and pd.notna(r[c]) and int(r[c]) > 0}
         findings.append(f"{_title(doc, r['dataset'])}: {int(r['rows_quarantined']):,} rows quarantined ("
@@ -415,7 +415,7 @@ def section_datasets(doc: Document) -> Section:
         sec.add("Fields less than 95% complete:", bullet_list(
             [f"{_title(doc, r['dataset'])}: {_words(r['field'], FIELD_LABELS)} ({r['source_column']}): "
              f"{_pct(r['share_filled'])} filled"
-             for _, r in low.iterrows()]))  # a handful of summary rows
+             for r in low.to_dict("records")]))  # a handful of summary rows
     else:
         sec.add("Every mapped field is at least 95% complete.")
     no_fields = [k for k in cat.datasets if k not in set(comp["dataset"])]
@@ -818,7 +818,7 @@ def section_sharing_register(doc: Document) -> Section:
             for d, a, f, e in zip(soon["dataset"], soon["agreement"], soon["expiry"], soon["expires"])) + ".",
             caveat=True))
     refused = reg[reg["status"] != "usable"]
-    for _, r in refused.iterrows():  # refused datasets (a handful)
+    for r in refused.to_dict("records"):  # refused datasets (a handful)
         sec.add(callout(f"{_title(doc, r['dataset'])} refused: {r['reason']}", caveat=True))
     if missing:
         sec.add(callout("Not in the register: " + _title_list(doc, missing), caveat=True))
@@ -851,7 +851,7 @@ def section_caveats(doc: Document) -> Section:
                         + ": no day-of-week or time-of-day analysis is possible for them.")
     sec.add(_h3("Standard caveats"), bullet_list(standard))
     pairs = quality_export_pairs(doc)
-    for _, r in pairs.iterrows():  # pairs of catalogue datasets (one or two)
+    for r in pairs.to_dict("records"):  # pairs of catalogue datasets (one or two)
         match = "match" if r["rows_match"] else "DO NOT match"
         ids = ("" if pd.isna(r["ids_match"]) else
                (" and the same record references" if r["ids_match"] else " but the record references differ"))
