@@ -273,7 +273,10 @@ def _exposed(lo: np.ndarray, hi: np.ndarray, threshold: int | None, protection: 
     recoverable = finite & (np.abs(hi - lo) < _TOL)
     recoverable &= ~np.isnan(lo)
     if protection == "interval" and threshold is not None:
-        recoverable |= (lo >= 1) & finite & (hi <= threshold - 1)
+        # A hidden cell whose largest possible value is below the threshold is known to be small:
+        # zeros are published, so a reader infers a count from 1 to threshold - 1 even when the
+        # lower bound is 0 (e.g. two hidden cells summing to 3).
+        recoverable |= finite & (hi <= threshold - 1)
     return recoverable
 
 
@@ -554,8 +557,9 @@ def suppress_secondary(table: pd.DataFrame, mask: pd.DataFrame, threshold: int, 
         ``'exact'``: every suppressed cell's feasible interval, given the
         published cells, totals and non-negativity, has width > 0 (it is not
         recoverable). ``'interval'`` (default, stricter): in addition no
-        suppressed cell's interval lies within [1, threshold - 1], which would
-        reveal a small non-zero count.
+        suppressed cell's largest feasible value is below the threshold, which
+        would tell a reader the cell holds a small count (zeros are published,
+        so a hidden cell known to be 0..threshold-1 is taken to be 1..threshold-1).
 
     Returns
     -------
@@ -741,9 +745,9 @@ def audit_recoverability(published: pd.DataFrame, *, count_cols: Sequence[str] |
         - ``width``: ``upper - lower``;
         - ``recoverable``: True when ``lower == upper`` (the cell's value is
           known exactly);
-        - ``reveals_small``: True when ``1 <= lower`` and ``upper <=
-          threshold - 1`` (the reader learns a small non-zero count); ``<NA>``
-          without ``threshold``.
+        - ``reveals_small``: True when ``upper <= threshold - 1`` (the reader
+          learns the cell holds a small count; zeros being published, it is
+          taken to be non-zero); ``<NA>`` without ``threshold``.
 
     Raises
     ------
@@ -797,8 +801,7 @@ def audit_recoverability(published: pd.DataFrame, *, count_cols: Sequence[str] |
     if threshold is None:
         out["reveals_small"] = pd.array([pd.NA] * len(out), dtype="boolean")
     else:
-        out["reveals_small"] = pd.array((lo[idx] >= 1) & np.isfinite(hi[idx]) & (hi[idx] <= threshold - 1),
-                                        dtype="boolean")
+        out["reveals_small"] = pd.array(np.isfinite(hi[idx]) & (hi[idx] <= threshold - 1), dtype="boolean")
     return out
 
 

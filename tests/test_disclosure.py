@@ -271,7 +271,18 @@ def test_audit_reports_intervals_that_reveal_a_small_count():
     assert not audit["recoverable"].any()
     assert audit.at[("B", "y"), "lower"] == 1 and audit.at[("B", "y"), "upper"] == 4
     assert bool(audit.at[("B", "y"), "reveals_small"])
-    assert not bool(audit.at[("A", "x"), "reveals_small"])
+    # A.x is known to lie in 0..3 (the x column's hidden cells sum to 3): small, so revealed too
+    assert audit.at[("A", "x"), "upper"] == 3 and bool(audit.at[("A", "x"), "reveals_small"])
+
+
+def test_hidden_cells_known_to_be_below_the_threshold_are_protected_further():
+    """[1, 2, 20, 30] with a total: hiding 1 and 2 still tells the reader they sum to 3."""
+    df = pd.DataFrame({"count": [1, 2, 20, 30]}, index=["a", "b", "c", "d"])
+    res = suppress_table(df, ["count"], T, "sensitive", margins="column_totals")
+    intervals = _independent_intervals(res.display, ["count"])
+    assert intervals, "something must be suppressed"
+    assert not any(hi <= T - 1 for lo, hi in intervals.values()), intervals
+    assert res.mask.loc[["a", "b"], "count"].all()
 
 
 def test_audit_rejects_a_table_that_does_not_add_up():
@@ -309,7 +320,7 @@ def test_secondary_suppression_cannot_be_undone_from_totals(df, margins, protect
     assert len(intervals) == res.mask.to_numpy().sum()
     assert _recoverable(intervals) == []
     if protection == "interval":
-        assert not any(lo >= 1 and hi <= T - 1 for lo, hi in intervals.values())
+        assert not any(hi <= T - 1 for lo, hi in intervals.values())
     # 3. every primary cell is suppressed, and published cells are the true values
     truth = add_margins(df, cols, margins)
     small = (truth[out_cols] >= low) & (truth[out_cols] <= T - 1)
@@ -332,7 +343,7 @@ def test_heavily_suppressed_small_count_tables_stay_protected(df, margins):
     assert _small_published(res.display, cols) == []
     intervals = _independent_intervals(res.display, cols)
     assert _recoverable(intervals) == []
-    assert not any(lo >= 1 and hi <= T - 1 for lo, hi in intervals.values())
+    assert not any(hi <= T - 1 for lo, hi in intervals.values())
 
 
 @settings(max_examples=25, deadline=None)
