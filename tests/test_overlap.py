@@ -69,7 +69,11 @@ def test_uniform_layers_give_no_colocated_hotspots_and_say_so():
     c = overlap_counts(areas, points={"police": _points(rng, 600, 0), "ambulance": _points(rng, 400, 0)})
     h = overlap_hotspots(c)
     assert not h["colocated"].any()
-    assert overlap_sentences(h)[0].startswith("No area is a hotspot for two or more agencies")
+    first = overlap_sentences(h)[0]
+    assert first.startswith("No area is a statistically significant hotspot for 2 or more layers")
+    assert "no evidence that the agencies' pictures differ" in first
+    h3 = overlap_hotspots(c, min_layers=3)
+    assert overlap_sentences(h3)[0].startswith("No area is a statistically significant hotspot for 3 or more")
 
 
 def test_caller_flags_are_used():

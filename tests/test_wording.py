@@ -60,8 +60,10 @@ def test_describe_year_on_year_from_trend_output():
 
 
 def test_describe_break_wording():
+    # without a test, the step is an estimate and is said to be untested
     assert W.describe_break("2024-04", 41.3, "counting rule change") == (
-        "a series break in 2024-04 (counting rule change) accounts for a step of +41%; it is not a trend")
+        "a series break in 2024-04 (counting rule change) comes with an estimated step of +41% (not tested); "
+        "it is not a trend")
     assert W.describe_break("2024-04", 41.3, "counting rule change", p_value=0.0001).endswith(
         "step of +41% (p < 0.001); it is not a trend")
     assert W.describe_break("2024-04", 5.0, None, p_value=0.62) == (
@@ -121,3 +123,7 @@ def test_describe_comparison_and_peer_position():
                     "group (group mean 10.1; usual range 6.0 to 14.2, mean ± 1.96 SD). "
                     "It is within the group's usual range.")
     assert "the 11th highest" in W.describe_peer_position("X", 1, 11, 15, 1, 0, 2, "below")
+
+
+def test_change_without_a_p_value_is_not_tested():
+    assert W.describe_change(12.0, float("nan")) == "up 12% (not tested)"

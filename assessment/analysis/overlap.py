@@ -211,6 +211,7 @@ def overlap_hotspots(counts: pd.DataFrame, flags: pd.DataFrame | None = None, ex
         names = names + np.where(out[f"hot_{layer}"], ", " + str(layer), "")
     out["layers_hot"] = names.str.removeprefix(", ")
     out["colocated"] = out["n_layers_hot"] >= min_layers
+    out.attrs["min_layers"] = min_layers
     out.index.name = "area"
     return out
 
@@ -339,7 +340,9 @@ def overlap_sentences(hotspots: pd.DataFrame, summary: pd.DataFrame | None = Non
     check_dataframe(hotspots, "hotspots", ["n_layers_hot", "layers_hot", "colocated"])
     co = hotspots[hotspots["colocated"]].sort_values("n_layers_hot", ascending=False)
     if co.empty:
-        first = "No area is a hotspot for two or more agencies: the agencies' hotspots do not coincide."
+        need = int(hotspots.attrs.get("min_layers", 2))
+        first = (f"No area is a statistically significant hotspot for {need} or more layers at once "
+                 "(a screening test); this is no evidence that the agencies' pictures differ.")
     else:
         named = co.head(max_areas)
         listing = "; ".join((named.index.astype(str) + " (" + named["layers_hot"].astype(str) + ")").tolist())

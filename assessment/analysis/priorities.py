@@ -138,8 +138,10 @@ def _fmt_int(x: pd.Series) -> pd.Series:
 
 
 def _fmt_p(p: pd.Series) -> pd.Series:
-    txt = "p = " + p.round(2).map("{:.2f}".format, na_action="ignore").astype("string")
-    return txt.mask(p < 0.001, "p < 0.001").mask((p >= 0.001) & (p < 0.01), "p < 0.01")
+    """p-values as partners read them, never rounded across 0.05 (see ``wording.describe_p``)."""
+    from .wording import describe_p
+
+    return pd.Series(describe_p(p.to_numpy(dtype=float)), index=p.index, dtype="string").mask(p.isna())
 
 
 def _validate_weights(weights) -> dict[str, float]:

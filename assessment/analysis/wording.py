@@ -160,6 +160,8 @@ def describe_change(pct_change: Any, p_value: Any, n: Any = None, alpha: float =
     nn = np.full(pct.shape, np.nan) if n is None else np.broadcast_to(np.asarray(n, dtype=float), pct.shape)
     sig = np.where(pv < alpha, "statistically significant (", "within normal variation (")
     text = _cat(_pct_words(pct), ", ", sig, _p_text(pv), ")")
+    # Without a p-value nothing was tested: say so rather than imply "normal variation".
+    text = np.where(np.isnan(pv), _cat(_pct_words(pct), " (not tested)"), text)
     text = np.where(np.isnan(pct), "no events in either period", text)
     small = ~np.isnan(nn) & (nn < min_events)
     text = np.where(small, _cat("too few events to judge a change (n = ", _fmt("%d", np.nan_to_num(nn)), ")"), text)
@@ -236,9 +238,10 @@ def describe_break(month: str, step_pct: float, label: str | None = None, p_valu
     check_type(month, "month", str)
     check_probability(alpha, "alpha")
     what = f"a series break in {month}" + (f" ({label})" if label else "")
-    if p_value is None or p_value < alpha:
-        ptxt = "" if p_value is None else f" ({describe_p(p_value)})"
-        return f"{what} accounts for a step of {_signed_pct(step_pct)}{ptxt}; it is not a trend"
+    if p_value is None:
+        return f"{what} comes with an estimated step of {_signed_pct(step_pct)} (not tested); it is not a trend"
+    if p_value < alpha:
+        return f"{what} accounts for a step of {_signed_pct(step_pct)} ({describe_p(p_value)}); it is not a trend"
     return (f"{what} shows no clear step ({_signed_pct(step_pct)}, within normal variation, "
             f"{describe_p(p_value)}); it is not counted as a trend")
 
