@@ -120,7 +120,7 @@ def demo_outputs(demo_catalogue, tmp_path_factory):
         try:
             offline_run = run_document("strategic_assessment", demo_catalogue, offline_out, offline=True,
                                        output_name="strategic_assessment",
-                                       parameters={"run_date": run_date, "cache_dir": str(out / ".cache")})
+                                       parameters={"run_date": run_date, "cache_dir": str(Path(demo_catalogue).parent / ".assessment-cache")})
         except Exception as exc:
             offline_failure = f"{type(exc).__name__}: {exc}"
     return types.SimpleNamespace(catalogue=demo_catalogue, out=out, runs=runs, failures=failures, index=index,

@@ -611,3 +611,9 @@ def test_maps_need_nothing_but_leaflet_from_the_network(demo_outputs, stem):
         external = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="(https?://[^"]+)"', mp)
         names = sorted(u.rsplit("/", 1)[-1] for u in external)
         assert names == ["leaflet.css", "leaflet.js"], f"{stem} map {i} loads {external}"
+
+
+def test_output_folder_holds_no_intake_cache(demo_outputs):
+    """Harmonised (unsuppressed) data are cached beside the catalogue, never in what partners receive."""
+    assert not any(p.name in (".cache", ".assessment-cache") for p in demo_outputs.out.rglob("*"))
+    assert not list(demo_outputs.out.rglob("*.pkl"))

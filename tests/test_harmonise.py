@@ -221,3 +221,46 @@ def test_duplicate_id_flags_ids_shared_among_accepted_rows(demo_workbench):
     ids = police["event_id"]
     expected = ids.notna() & ids.duplicated(keep=False)
     assert (police["duplicate_id"].to_numpy(dtype=bool) == expected.to_numpy(dtype=bool)).all()
+
+
+def test_malformed_row_of_a_personal_dataset_never_echoes_its_identifiers(demo_catalogue, tmp_path, monkeypatch):
+    """A row with an extra field is quarantined; its raw text (PNC id, date of birth) is withheld."""
+    import shutil
+
+    import yaml
+
+    from assessment.catalogue import load_catalogue
+    from assessment.intake.harmonise import intake_catalogue
+
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "a-test-key-that-is-long-enough")
+    raw = yaml.safe_load(demo_catalogue.read_text())
+    src = demo_catalogue.parent / raw["data_root"] / raw["datasets"]["violence_nominals"]["path"]
+    dest = tmp_path / "raw" / raw["datasets"]["violence_nominals"]["path"]
+    dest.parent.mkdir(parents=True)
+    lines = src.read_text(encoding="utf-8").splitlines()
+    secret_id = lines[5].split(",")[0]
+    lines[5] = lines[5] + ",an extra field"
+    dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    raw["data_root"] = str(tmp_path / "raw")
+    raw["datasets"] = {"violence_nominals": raw["datasets"]["violence_nominals"]}
+    raw["series_breaks"] = []
+    raw["geographies"] = {k: v for k, v in raw["geographies"].items()}
+    for key, geo in raw["geographies"].items():
+        for v in geo["versions"]:
+            target = tmp_path / "raw" / v["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = demo_catalogue.parent / "raw" / v["path"]
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copy(source, target)
+    cat_path = tmp_path / "cat.yaml"
+    cat_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    result = intake_catalogue(load_catalogue(cat_path), out_dir=out, run_date="2026-11-25")
+    q = result.quarantine["violence_nominals"]
+    assert (q["reason"] == "malformed row").sum() == 1
+    assert "withheld" in q.loc[q["reason"] == "malformed row", "detail"].iloc[0]
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert secret_id not in f.read_text(encoding="utf-8", errors="ignore"), f

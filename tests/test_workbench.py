@@ -142,3 +142,21 @@ def test_coterminosity_report(demo_catalogue, tmp_path):
 def test_coterminosity_report_rejects_unknown_geography(demo_catalogue):
     with pytest.raises(ValueError, match=r"--to must be a geography of the catalogue .* got 'parishes'"):
         wbm.coterminosity_report(demo_catalogue, "wards", "parishes")
+
+
+def test_cache_key_changes_with_the_pseudonym_key(demo_catalogue, monkeypatch):
+    """A run with another key (or none) never reuses pseudonyms made with the old one."""
+    import datetime as dt
+
+    from assessment.catalogue import load_catalogue
+    from assessment.reporting.workbench import _cache_key
+
+    cat = load_catalogue(demo_catalogue)
+    day = dt.date(2026, 11, 25)
+    monkeypatch.setenv(cat.partnership.pseudonym_key_env, "first-key-long-enough-123")
+    first = _cache_key(cat, day)
+    monkeypatch.setenv(cat.partnership.pseudonym_key_env, "second-key-long-enough-456")
+    second = _cache_key(cat, day)
+    monkeypatch.delenv(cat.partnership.pseudonym_key_env)
+    none = _cache_key(cat, day)
+    assert len({first, second, none}) == 3

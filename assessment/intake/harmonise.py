@@ -623,7 +623,13 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
         warnings.warn(f"dataset {key} is marked personal but declares no identifiers to pseudonymise",
                       stacklevel=2)
     reasons = Reasons(len(raw))
-    reasons.mark(raw["read_problem"].notna().to_numpy(), "malformed row", raw["read_problem"])
+    problem = raw["read_problem"]
+    if ds.identifiers or ds.sensitivity in ("personal", "sensitive"):
+        # A malformed row's raw text would carry identifiers that were never pseudonymised:
+        # keep the field counts, withhold the text.
+        problem = problem.astype("string").str.replace(
+            r":\s*(['\"]).*$", ": row text withheld (the dataset holds personal or sensitive data)", regex=True)
+    reasons.mark(raw["read_problem"].notna().to_numpy(), "malformed row", problem)
     if ds.outside_partnership_buffer is not None and boundary is None and ds.coordinates:
         boundary = _partnership_geometry(catalogue)
     if ds.kind == "events":

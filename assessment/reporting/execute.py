@@ -236,7 +236,9 @@ def run_document(
     nb_params = {
         "catalogue": str(catalogue_path),
         "out_dir": str(staging),
-        "cache_dir": str(out_dir / ".cache"),
+        # Harmonised data are cached beside the catalogue, never inside the output folder that
+        # partners receive (the cache holds unsuppressed data).
+        "cache_dir": str(catalogue_path.parent / ".assessment-cache"),
         "offline": bool(offline),
         "output_name": stem,
         **params,

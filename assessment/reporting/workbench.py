@@ -77,6 +77,13 @@ def _cache_key(cat: Catalogue, run_date: dt.date) -> str:
     digest = hashlib.sha256()
     digest.update(__version__.encode())
     digest.update(run_date.isoformat().encode())
+    # The pseudonym key changes the data (pseudonyms, and whether personal data is usable at all):
+    # a fingerprint of it, never the key itself, is part of the cache key.
+    import hmac
+    import os
+
+    secret = os.environ.get(cat.partnership.pseudonym_key_env, "")
+    digest.update(hmac.new(secret.encode(), b"assessment-cache", "sha256").hexdigest().encode() if secret else b"no key")
     digest.update(cat.model_dump_json().encode())
     for f in cat.input_files():
         digest.update(str(f).encode())
