@@ -170,6 +170,19 @@ class Duplicates(_Strict):
     same_category: bool = True
 
 
+POLICE_UK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "police_uk_street": {
+        "columns": {"event_id": "Crime ID", "date": "Month", "category": "Crime type", "location": "Location",
+                    "area_code": "LSOA code", "outcome": "Last outcome category"},
+        "coordinates": {"x": "Longitude", "y": "Latitude", "crs": "EPSG:4326"},
+    },
+    "police_uk_outcomes": {
+        "columns": {"event_id": "Crime ID", "date": "Month", "outcome": "Outcome type"},
+        "coordinates": {"x": "Longitude", "y": "Latitude", "crs": "EPSG:4326"},
+    },
+}
+
+
 class Dataset(_Strict):
     title: str
     agency: str
@@ -201,8 +214,15 @@ class Dataset(_Strict):
 
     @model_validator(mode="after")
     def _mapping_complete(self) -> "Dataset":
-        cols = self.columns
         police = self.format.startswith("police_uk")
+        if police and not self.columns and self.format in POLICE_UK_DEFAULTS:
+            # data.police.uk files have fixed columns: a catalogue may leave the mapping out.
+            defaults = POLICE_UK_DEFAULTS[self.format]
+            self.columns = dict(defaults["columns"])
+            self.date_format = self.date_format or "%Y-%m"
+            if self.coordinates is None and defaults.get("coordinates"):
+                self.coordinates = Coordinates(**defaults["coordinates"])
+        cols = self.columns
         needed: list[str] = []
         if self.kind == "events" and not police:
             needed = ["date"]

@@ -88,12 +88,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     params = _parse_params(args.param or [])
     stem = args.document.replace("-", "_")
+    known = notebook_parameters(stem)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        print(f"assess run: error: --param {', '.join(unknown)} is not a parameter of {args.document}; "
+              f"it takes {', '.join(sorted(known))}", file=sys.stderr)
+        return 2
     if "topic" in params:
         stem = f"{stem}_{params['topic']}"
     run = run_document(args.document, args.catalogue, args.out, parameters=params, offline=args.offline,
                        progress=_say, output_name=stem)
     _say(f"Wrote {run.html}")
+    unusable = _unusable_datasets(Path(args.out))
+    if unusable:
+        for line in unusable:
+            print(f"assess run: {line}", file=sys.stderr)
+        print(f"assess run: the document was written without {len(unusable)} dataset(s); see quality/intake.csv",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def notebook_parameters(document: str) -> set[str]:
+    """The names a document's notebook takes in its `parameters` cell."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(paths.notebook_path(document), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
+def _unusable_datasets(out: Path) -> list[str]:
+    """Datasets intake refused or could not read in a run, each with its message."""
+    import pandas as pd
+
+    path = out / "quality" / "intake.csv"
+    if not path.is_file():
+        return []
+    q = pd.read_csv(path, dtype=str, keep_default_na=False)
+    bad = q[q["status"] != "ok"]
+    return [f"dataset {d} was not used ({s}): {m}" for d, s, m in zip(bad["dataset"], bad["status"], bad["message"])]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

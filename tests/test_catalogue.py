@@ -93,3 +93,14 @@ def test_bad_month_and_threshold(tmp_path, raw):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(CatalogueError, match="does not exist"):
         load_catalogue(tmp_path / "absent.yaml")
+
+
+def test_police_uk_datasets_get_the_standard_mapping_when_none_is_given(tmp_path, raw):
+    ds = raw["datasets"]["police_street"]
+    for key in ("columns", "coordinates", "date_format"):
+        ds.pop(key)
+    cat = load_catalogue(_write(tmp_path, raw), check_files=False)
+    got = cat.datasets["police_street"]
+    assert got.columns["date"] == "Month" and got.columns["category"] == "Crime type"
+    assert got.coordinates.x == "Longitude" and got.coordinates.crs == "EPSG:4326"
+    assert got.date_format == "%Y-%m"

@@ -114,3 +114,42 @@ def test_coterminosity_unknown_geography_returns_1(demo_catalogue, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("assess coterminosity:") and "'parishes'" in err and "--from" in err
+
+
+def test_run_refuses_an_unknown_parameter(demo_catalogue, tmp_path, capsys):
+    code = main(["run", "problem-profile", "--catalogue", str(demo_catalogue), "--out", str(tmp_path / "o"),
+                 "--param", "topc=burglary"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "topc" in err and "topic" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_exits_1_naming_a_dataset_it_could_not_use(demo_catalogue, tmp_path, capsys, monkeypatch):
+    """Without the pseudonym key the personal dataset is refused: the document is written, the run says so."""
+    monkeypatch.delenv("ASSESSMENT_PSEUDONYM_KEY", raising=False)
+    out = tmp_path / "dq"
+    code = main(["run", "data-quality", "--catalogue", str(demo_catalogue), "--out", str(out),
+                 "--param", "run_date=2026-11-25"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "violence_nominals" in err and "ASSESSMENT_PSEUDONYM_KEY" in err
+    assert (out / "data_quality.html").is_file()
+
+
+def test_workbench_names_the_geographies_documents_need(tmp_path, demo_catalogue):
+    import datetime as dt
+
+    import yaml
+
+    from assessment.catalogue import load_catalogue
+    from assessment.errors import CatalogueError
+    from assessment.reporting.workbench import build_workbench
+
+    raw = yaml.safe_load(demo_catalogue.read_text())
+    raw["data_root"] = str(demo_catalogue.parent / raw["data_root"])
+    del raw["geographies"]["neighbourhoods"]
+    path = tmp_path / "cat.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(CatalogueError, match="'neighbourhoods'"):
+        build_workbench(load_catalogue(path), None, dt.date(2026, 11, 25))

@@ -252,9 +252,13 @@ def section_multi_agency(doc: Document) -> Section:
     wb = doc.workbench
     months = ev.last_year(doc)
     sec = Section("The multi-agency view")
+    q = wb.intake.quality
+    usable = set(q.loc[q["status"] == "ok", "dataset"])
+    missing = [k for k in ("police_street", "ambulance_assaults", "fire_deliberate", "council_reports",
+                           "ed_assaults", "yos_fte") if k in doc.catalogue.datasets and k not in usable]
     rows = []
     for key in ("police_street", "ambulance_assaults", "fire_deliberate", "council_reports"):
-        if key not in doc.catalogue.datasets:
+        if key not in doc.catalogue.datasets or key not in usable:
             continue
         e = wb.dataset_events(key)
         e = e[e["month"].isin(months)]
@@ -264,7 +268,7 @@ def section_multi_agency(doc: Document) -> Section:
                      "agency": doc.catalogue.datasets[key].agency, "latest 12 months": len(e)})
     ac = wb.intake.area_counts
     for key in ("ed_assaults", "yos_fte"):
-        if key in doc.catalogue.datasets and len(ac):
+        if key in doc.catalogue.datasets and key in usable and len(ac):
             a = ac[ac["dataset"] == key]
             a = a[a["period_start"] >= pd.Timestamp(months[0])]
             rows.append({"source": doc.catalogue.datasets[key].title, "agency": doc.catalogue.datasets[key].agency,
@@ -273,6 +277,9 @@ def section_multi_agency(doc: Document) -> Section:
                     if k in doc.catalogue.datasets)
     # Health and youth-justice counts are sensitive: the threshold rule applies to every row; no
     # total is published because adding call-outs to attendances would mean nothing.
+    for key in missing:  # a dataset intake could not use is "not available", never a zero
+        sec.add(callout(f"{doc.catalogue.datasets[key].title} is not available to this assessment "
+                        "(see Data sources and quality).", caveat=True))
     sec.add(doc.table(pd.DataFrame(rows), "Each agency's count for the latest 12 months",
                       sensitivity="sensitive" if sensitive else "public", count_columns=["latest 12 months"],
                       margins="none"))

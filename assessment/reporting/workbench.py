@@ -25,6 +25,7 @@ import pandas as pd
 from .. import __version__
 from ..catalogue import Catalogue, load_catalogue
 from ..checks import check_type
+from ..errors import CatalogueError
 
 
 @dataclass
@@ -69,6 +70,14 @@ class Workbench:
         """Events of one dataset, in the assessment window."""
         ev = self.events
         return ev[(ev["dataset"] == key) & ev["month"].isin(self.window)]
+
+
+GEOGRAPHY_ROLES = {
+    "partnership": "the partnership boundary",
+    "wards": "electoral wards, with dated versions",
+    "small_areas": "the smallest areas carrying population",
+    "neighbourhoods": "police neighbourhoods (beats)",
+}
 
 
 def _cache_key(cat: Catalogue, run_date: dt.date) -> str:
@@ -117,6 +126,13 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     from ..geography.registry import registry_from_catalogue, registry_version_at
     from ..intake.harmonise import intake_catalogue
 
+    missing = [k for k in GEOGRAPHY_ROLES if k not in catalogue.geographies]
+    if missing or catalogue.geographies["small_areas"].population is None:
+        raise CatalogueError(
+            "geographies: the documents need the keys " + ", ".join(f"{k!r} ({v})" for k, v in GEOGRAPHY_ROLES.items())
+            + f"; the catalogue has {sorted(catalogue.geographies)}"
+            + ("" if missing else " but 'small_areas' carries no population")
+            + ". Hint: `assess validate` reads the datasets without them; copy these entries from the demo catalogue.")
     intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date, errors="collect")
     registry = registry_from_catalogue(catalogue)
     pop = catalogue.geography("small_areas").population
