@@ -25,7 +25,9 @@ Over-dispersion rule (used by :func:`evaluate_did` and :func:`evaluate_its`)
 ------------------------------------------------------------------------------
 1. Fit the Poisson GLM (log link) and compute the Pearson dispersion
    ``phi = Pearson chi2 / residual df``.
-2. If ``phi <= dispersion_threshold`` (default 1.5) keep the Poisson fit.
+2. If ``phi <= dispersion_threshold`` (default 1.5) keep the Poisson estimates; when
+   ``1 < phi`` their standard errors are scaled by ``sqrt(phi)`` (quasi-Poisson), so mild
+   over-dispersion never makes an interval too narrow. ``phi <= 1`` keeps plain Poisson.
 3. Otherwise estimate the NB2 ancillary parameter ``alpha`` (Var = mu + alpha mu^2)
    by maximum likelihood with ``statsmodels`` ``NegativeBinomial`` (same design and
    exposure) and refit the GLM with ``families.NegativeBinomial(alpha=alpha)``;
@@ -110,6 +112,11 @@ def _fit_count_glm(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray | None,
     df_resid = poisson.df_resid
     phi = float(poisson.pearson_chi2 / df_resid) if df_resid > 0 else float("nan")
     if not (phi > dispersion_threshold):
+        if phi > 1:
+            # Mild over-dispersion: keep the Poisson estimates but never understate their
+            # uncertainty (quasi-Poisson scale max(1, Pearson chi2/df); McCullagh & Nelder 1989).
+            fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+            return fit, "quasi_poisson", phi, float("nan")
         return poisson, "poisson", phi, float("nan")
     alpha = float("nan")
     try:
