@@ -338,3 +338,10 @@ def test_exceptions_leave_one_out_catches_spike_in_overdispersed_series_without_
     flat[20] = 100
     out = T.trend_exceptions(pd.Series(flat, index=MONTHS))
     assert out["exceptional"].tolist() == [i == 20 for i in range(36)]
+
+
+def test_seasonality_refuses_a_month_of_the_year_with_no_events():
+    idx = [str(p) for p in pd.period_range("2023-01", "2025-12", freq="M")]
+    values = np.where(pd.PeriodIndex(idx, freq="M").month == 2, 0, 20)
+    with pytest.raises(ValueError, match=r"month\(s\) \[2\]"):
+        T.trend_seasonality(pd.Series(values, index=idx))

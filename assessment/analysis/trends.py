@@ -714,6 +714,12 @@ def trend_seasonality(series: Any, breaks: Any = None, summer: Iterable[int] = (
         raise ValueError(f"`series` must have at least {_MIN_MONTHS_SEASON} months to test seasonality, "
                          f"got {len(s)}")
     br = _check_breaks(breaks, s.index)
+    moy_tot = s.groupby(pd.PeriodIndex(s.index, freq="M").month).sum()
+    empty = [int(m) for m in moy_tot.index[moy_tot.to_numpy() == 0]]
+    if empty:
+        raise ValueError(f"`series` must have events in every month of the year to test seasonality, got none in "
+                         f"month(s) {empty}; the month effects cannot be estimated (hint: report the "
+                         "monthly counts descriptively)")
     X1 = _design(s.index, br, season=True)
     X0 = _design(s.index, br, season=False)
     res1, fam, _, _ = _fit_count_model(s, X1, family)
@@ -724,7 +730,11 @@ def trend_seasonality(series: Any, breaks: Any = None, summer: Iterable[int] = (
     else:
         lr = float(2 * (res1.llf - res0.llf))
     lr = max(lr, 0.0)
-    p = float(stats.chi2.sf(lr, 11))
+    if fam == "quasi_poisson":
+        # With an estimated scale the scaled deviance difference is referred to F(11, residual df).
+        p = float(stats.f.sf(lr / 11, 11, max(float(res1.df_resid), 1.0)))
+    else:
+        p = float(stats.chi2.sf(lr, 11))
     names = list(res1.params.index)
     c = np.zeros(len(names))
     for m in summer:
