@@ -264,3 +264,31 @@ def test_malformed_row_of_a_personal_dataset_never_echoes_its_identifiers(demo_c
     for f in out.rglob("*"):
         if f.is_file():
             assert secret_id not in f.read_text(encoding="utf-8", errors="ignore"), f
+
+
+def test_quarantine_names_the_line_to_open_in_the_file(tmp_path, demo_catalogue):
+    """A bad date in the fire CSV's 5th data row is quarantined with file_line 6 (after the header)."""
+    import yaml
+
+    from assessment.catalogue import load_catalogue
+    from assessment.intake.harmonise import intake_dataset
+
+    raw = yaml.safe_load(demo_catalogue.read_text())
+    src = demo_catalogue.parent / raw["data_root"] / raw["datasets"]["fire_deliberate"]["path"]
+    lines = src.read_text(encoding="utf-8").splitlines()
+    fields = lines[5].split(",")
+    fields[1] = "31/02/2024 10:00"
+    lines[5] = ",".join(fields)
+    dest = tmp_path / "raw" / raw["datasets"]["fire_deliberate"]["path"]
+    dest.parent.mkdir(parents=True)
+    dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    raw["data_root"] = str(tmp_path / "raw")
+    raw["datasets"] = {"fire_deliberate": raw["datasets"]["fire_deliberate"]}
+    raw["series_breaks"], raw["geographies"] = [], {}
+    raw.pop("horizon_scan")
+    path = tmp_path / "cat.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    result = intake_dataset(load_catalogue(path), "fire_deliberate", run_date="2026-11-25")
+    q = result.quarantine
+    assert q["source_row"].tolist() == [5] and q["file_line"].tolist() == [6]
+    assert q["reason"].iloc[0] == "unparseable date"

@@ -301,7 +301,8 @@ def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str,
     return date, month
 
 
-def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons) -> pd.DataFrame:
+def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons, header_row: int = 1) -> pd.DataFrame:
+    """Quarantined rows with their reason; ``file_line`` is the line (or sheet row) to open in the file."""
     q = reasons.quarantined
     src = [c for c in frame.columns if c not in EXTRA_COLUMNS]
     if not q.any():  # nothing quarantined: the empty frame's columns and dtypes, without a take
@@ -312,6 +313,7 @@ def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons) -> pd.Dat
         "dataset": pd.Series(key, index=sub.index, dtype="str"),
         "source_file": sub["source_file"],
         "source_row": sub["source_row"],
+        "file_line": pd.to_numeric(sub["source_row"], errors="coerce") + header_row,
         "reason": pd.Series(reasons.reason[q] if len(sub) else [], index=sub.index, dtype="str"),
         "detail": pd.Series(reasons.detail[q] if len(sub) else [], index=sub.index, dtype="str"),
     })
@@ -666,7 +668,7 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
                                      [str(p) for p in pd.period_range(win[0], win[1], freq="M")])
     else:
         coverage = coverage_by_month(pd.DataFrame({"month": months}), key)
-    return DatasetIntake(key, ds.kind, ds.agency, data, _quarantine_frame(key, raw, reasons), rec,
+    return DatasetIntake(key, ds.kind, ds.agency, data, _quarantine_frame(key, raw, reasons, ds.header_row), rec,
                          completeness, coverage)
 
 
