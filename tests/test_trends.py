@@ -345,3 +345,14 @@ def test_seasonality_refuses_a_month_of_the_year_with_no_events():
     values = np.where(pd.PeriodIndex(idx, freq="M").month == 2, 0, 20)
     with pytest.raises(ValueError, match=r"month\(s\) \[2\]"):
         T.trend_seasonality(pd.Series(values, index=idx))
+
+
+def test_quasi_poisson_limits_widen_by_moments():
+    """Var = phi * mu matched to mu + alpha * mu^2 at the mean fitted count: alpha = (phi - 1) / mean(mu)."""
+    from types import SimpleNamespace
+
+    fake = SimpleNamespace(scale=3.0, fittedvalues=np.array([8.0, 12.0]), params=pd.Series({"x": 1.0}))
+    assert T._limit_alpha(fake, "quasi_poisson") == pytest.approx(0.2)
+    assert T._limit_alpha(fake, "poisson") == 0.0
+    under = SimpleNamespace(scale=0.7, fittedvalues=np.array([10.0]), params=pd.Series({"x": 1.0}))
+    assert T._limit_alpha(under, "quasi_poisson") == 0.0

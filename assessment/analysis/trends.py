@@ -204,6 +204,21 @@ def _nb_alpha(res: Any) -> float:
     return float(res.params["alpha"]) if "alpha" in res.params.index else 0.0
 
 
+def _limit_alpha(res: Any, fam: str) -> float:
+    """NB2 alpha for control limits: fitted for NB; by moments from the quasi-Poisson scale.
+
+    Under quasi-Poisson Var = phi * mu; matching Var = mu + alpha * mu**2 at the mean fitted
+    count gives alpha = (phi - 1) / mean(mu), so over-dispersion widens the limits as it should.
+    """
+    if fam == "negative_binomial":
+        return _nb_alpha(res)
+    if fam == "quasi_poisson":
+        phi = float(getattr(res, "scale", 1.0))
+        mean_mu = float(np.mean(np.asarray(res.fittedvalues, dtype=float)))
+        return max(0.0, (phi - 1.0) / mean_mu) if mean_mu > 0 else 0.0
+    return 0.0
+
+
 def _prepare_model(series: Any, breaks: Any, season: bool | str, name: str = "series"):
     s = _as_series(series, name)
     if len(s) < _MIN_MONTHS_TREND:
@@ -929,7 +944,7 @@ def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, fami
                                                        else "poisson"))
                     mu[i] = float(_fitted_mean(res, X.iloc[[i]][Xi.columns])[0])
                     if pass_no == 0:  # dispersion from the first pass only (trimming would shrink it)
-                        nb_alpha[i] = _nb_alpha(res) if fam == "negative_binomial" else 0.0
+                        nb_alpha[i] = _limit_alpha(res, fam)
                         fams[i] = fam
                 new_flag = _outside_limits(y, mu, nb_alpha, q)
                 if pass_no == 0 and not new_flag.any():
@@ -938,7 +953,7 @@ def trend_exceptions(series: Any, breaks: Any = None, level: float = 0.998, fami
     else:
         res, fam, _, _ = _fit_count_model(s, X, family)
         mu[:] = _fitted_mean(res, X)
-        nb_alpha[:] = _nb_alpha(res) if fam == "negative_binomial" else 0.0
+        nb_alpha[:] = _limit_alpha(res, fam)
         fams[:] = fam
     lower, upper, nbd, pod, use_nb = _count_limits(mu, nb_alpha, q)
     cdf = np.where(use_nb, nbd.cdf(y), pod.cdf(y))
