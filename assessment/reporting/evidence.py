@@ -133,6 +133,10 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
             if straddles:
                 yoy_text = (f"{int(y['current']):,} in the latest 12 months against {int(y['previous']):,} a year earlier; "
                             f"not comparable year on year, because the counting rule changed in {straddles[0]}")
+            if not straddles and float(y["p_value"]) < 0.05 and trend["family"] != "poisson":
+                # The exact year-on-year test assumes Poisson variation; these monthly counts vary more.
+                yoy_text += ("; monthly counts vary more than chance alone would give, so treat this test "
+                             "with caution and rely on the trend")
             rows.append({
                 "category": cat, "theme": themes.get(cat, "other"),
                 "total_window": int(series.sum()), "last_12": int(y["current"]), "previous_12": int(y["previous"]),
