@@ -393,3 +393,20 @@ def test_partnership_rate_says_it_counts_crimes_with_a_map_point(violence, burgl
         assert sel["easting"].isna().any()
         assert f"per 1,000 residents, of {profile.TOPICS[doc.params['topic']]['noun']} with a map point " \
                f"({mapped:,} of {len(sel):,}" in _text(secs["section_scanning"])
+
+
+def test_season_that_cannot_be_tested_is_said_plainly(demo_document, monkeypatch):
+    """A topic with a calendar month that never has an event: the profile says so instead of failing."""
+    from assessment.analysis import trends as T
+    from assessment.reporting import profile as P
+
+    doc = demo_document("problem_profile", topic="weapons", output_name="problem_profile_weapons_untestable")
+
+    def refuse(*args, **kwargs):
+        raise ValueError("`series` must have events in every month of the year to test seasonality; got none")
+
+    monkeypatch.setattr(T, "trend_seasonality", refuse)
+    html = P.section_time(doc)._repr_html_()
+    assert "cannot be tested" in html
+    recs = P.section_recommendations(doc)._repr_html_()
+    assert "Seasonality could not be tested" in recs

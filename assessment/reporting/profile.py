@@ -321,12 +321,27 @@ def _yoy(doc: Document) -> pd.Series:
 
 
 def _season(doc: Document) -> pd.DataFrame:
+    """The seasonality test, or (when a calendar month never has an event) a row saying it cannot be run."""
     def build() -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return trends.trend_seasonality(topic_monthly(doc), breaks=sorted(set(_breaks(doc)["month"])) or None)
+            try:
+                return trends.trend_seasonality(topic_monthly(doc), breaks=sorted(set(_breaks(doc)["month"])) or None)
+            except ValueError as exc:
+                out = pd.DataFrame([{"p_value": np.nan, "seasonal_strength": np.nan, "peak_month": 0,
+                                     "summer_winter_ratio": np.nan}])
+                out.attrs["untestable"] = str(exc).split(";")[0].replace("`series` must", "the series must")
+                return out
 
     return _cached(doc, "season", build)
+
+
+def _season_text(doc: Document) -> str:
+    """Plain words for the seasonality result, honest when it could not be tested."""
+    season = _season(doc)
+    if "untestable" in season.attrs:
+        return "a seasonal pattern that cannot be tested: some calendar months have no events at all"
+    return wording.describe_seasonality(season)
 
 
 def _noun(doc: Document) -> str:
@@ -922,9 +937,12 @@ def section_time(doc: Document) -> Section:
     season = _season(doc)
     noun = _noun(doc)
     sec = Section("Time: season, day and hour")
-    sec.add(f"Season: {spec['label']} shows {wording.describe_seasonality(season)} (month-of-year effects tested in a "
-            f"count model allowing for trend{' and the series break' if len(_breaks(doc)) else ''}; STL seasonal "
-            f"strength {season['seasonal_strength'].iloc[0]:.2f} on a 0 to 1 scale).")
+    if "untestable" in season.attrs:
+        sec.add(f"Season: {spec['label']} shows {_season_text(doc)}, so only the monthly means are described.")
+    else:
+        sec.add(f"Season: {spec['label']} shows {_season_text(doc)} (month-of-year effects tested in a count model "
+                f"allowing for trend{' and the series break' if len(_breaks(doc)) else ''}; STL seasonal "
+                f"strength {season['seasonal_strength'].iloc[0]:.2f} on a 0 to 1 scale).")
     fig, by = _month_profile_figure(s, f"{spec['label']}: mean {noun} per calendar month")
     sec.add(doc.figure(fig, f"{spec['label']}: mean police-recorded {noun} in each calendar month, "
                             f"{s.index[0]} to {s.index[-1]}",
@@ -1394,12 +1412,15 @@ def section_recommendations(doc: Document) -> Section:
         src = "police data" if key == ev.CRIME_DATASET else _title(doc, key)
         protect.append(f"No near-repeat action is recommended from {src}: once corrected for the number of "
                        "space-time bands tested, the near-repeat pattern is not distinguishable from chance.")
-    if season["p_value"] < 0.05:
+    if pd.isna(season["p_value"]):
+        prepare.append(f"Seasonality could not be tested ({_season_text(doc)}); review the monthly profile before "
+                       "planning resources by season.")
+    elif season["p_value"] < 0.05:
         prepare.append(f"Plan resources ahead of {calendar.month_name[int(season['peak_month'])]}, the seasonal peak "
-                       f"({wording.describe_seasonality(_season(doc))}).")
+                       f"({_season_text(doc)}).")
     else:
         prepare.append(f"No seasonal peak was found, so resources need not follow the calendar "
-                       f"({wording.describe_seasonality(_season(doc))}).")
+                       f"({_season_text(doc)}).")
     if trend["p_value"] < 0.05:
         prepare.append(f"Plan for a {'rising' if trend['estimate_pct'] > 0 else 'falling'} demand: "
                        f"{wording.describe_trend(f['glm'], _breaks(doc) if len(_breaks(doc)) else None)}.")
