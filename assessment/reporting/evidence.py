@@ -34,9 +34,14 @@ def window(doc: Document) -> tuple[str, str]:
     return w.start, w.end
 
 
+def last_months(doc: Document, n: int = 12) -> list[str]:
+    """The latest ``n`` months of the window."""
+    return doc.catalogue.partnership.window.months[-n:]
+
+
 def last_year(doc: Document) -> list[str]:
     """The latest 12 months of the window."""
-    return doc.catalogue.partnership.window.months[-12:]
+    return last_months(doc, 12)
 
 
 def evidence_police(doc: Document) -> pd.DataFrame:
@@ -90,11 +95,6 @@ def breaks_frame(doc: Document, category: str | None = None, dataset: str = CRIM
     return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
 
 
-def ev_months_between(doc: Document, n: int) -> list[str]:
-    """The last ``n`` months of the window."""
-    return doc.catalogue.partnership.window.months[-n:]
-
-
 def _series(monthly: pd.DataFrame, by: str, value: str) -> pd.Series:
     sub = monthly[monthly[by] == value]
     return pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
@@ -128,7 +128,7 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
             steps = glm[glm["term"] == "step"]
             y = yoy.loc[cat]
             yoy_text = wording.describe_year_on_year(yoy.loc[[cat]].reset_index()).iloc[0]
-            compared = ev_months_between(doc, 24)
+            compared = last_months(doc, 24)
             straddles = [m for m in (brk_months or []) if compared[0] < m <= compared[-1]]
             if straddles:
                 yoy_text = (f"{int(y['current']):,} in the latest 12 months against {int(y['previous']):,} a year earlier; "
@@ -351,8 +351,12 @@ def evidence_harm(doc: Document) -> pd.DataFrame:
     return _cached(doc, "harm", build)
 
 
+def evidence_concern_share(doc: Document) -> dict[str, float]:
+    """Share of survey respondents naming a concern that matches each crime type (cached)."""
+    return _cached(doc, "concern_share", lambda: _concern_share(doc))
+
+
 def _concern_share(doc: Document) -> dict[str, float]:
-    """Share of survey respondents naming a concern that matches each crime type."""
     from ..analysis import survey
 
     sv = getattr(doc.workbench.intake, "survey", None)
@@ -417,7 +421,7 @@ def evidence_priorities(doc: Document) -> pd.DataFrame:
             trend=tr[["trend_pct", "trend_p"]],
             harm=hm["harm"].reindex(tr.index),
             vulnerability=evidence_repeat_locations(doc).reindex(tr.index),
-            concern=pd.Series(_concern_share(doc)).reindex(tr.index),
+            concern=pd.Series(evidence_concern_share(doc)).reindex(tr.index),
             capacity=pd.Series(capacity),
         )
         matrix = priorities.priority_matrix(crit, volume_unit="recorded incidents")

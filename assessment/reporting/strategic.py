@@ -82,7 +82,7 @@ def _why(doc: Document, r: dict) -> str:
         reasons.append(f"a new hotspot emerging around {r['emerging_place']}")
     elif r.get("hot_cells", 0):
         reasons.append(f"concentrated around {r['hot_place']}")
-    concern = ev._concern_share(doc).get(issue)
+    concern = ev.evidence_concern_share(doc).get(issue)
     reasons.append(f"{concern:.0%} of residents named it a top concern" if concern is not None
                    else "residents were not asked about it directly")
     caveat = ""
@@ -538,7 +538,7 @@ def section_priorities(doc: Document) -> Section:
     sec.add(doc.table(grid_table, "Impact by likelihood (4 = highest)",
                       notes=["Impact: harm and repeat locations. Likelihood: volume and trend. Each banded 1 to 4."]))
     sec.add(HTMLPart('<h3 id="recommended">Recommended priorities and their evidence</h3>'))
-    concern = ev._concern_share(doc)
+    concern = ev.evidence_concern_share(doc)
     items = []
     for r in rec.to_dict("records"):  # the handful of recommended priorities
         share = concern.get(r["issue"])
