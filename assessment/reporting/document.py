@@ -140,7 +140,11 @@ class Document:
 
         margins = margins or ("column_totals" if len(count_columns) == 1 else "both")
         result = suppress_table(frame, count_columns, self.threshold, sensitivity, margins=margins)
+        # Unsuppressed counts stay numbers (so tables format them); suppressed cells hold the marker.
         published = result.display.copy()
+        for col in result.mask.columns:
+            hidden = result.mask[col].to_numpy(dtype=bool)
+            published[col] = result.values[col].astype(object).where(~hidden, "[c]")
         labels = [c for c in published.columns if c not in count_columns and c != "Total" and c not in rate_columns]
         if len(published) > len(frame) and labels:
             # The Total row added for disclosure control: label it, leave other labels blank.
