@@ -160,6 +160,25 @@ def _cmd_fetch_police(args: argparse.Namespace) -> int:
     return 0 if not result.failed else 1
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .intake.public import init_partnership
+
+    if not args.from_files:
+        print("assess init: the online sources (ONS Open Geography Portal, Nomis, MHCLG) are not built yet; "
+              "download the boundary, residents and deprivation files and pass --from-files FOLDER",
+              file=sys.stderr)
+        return 2
+    result = init_partnership(Path(args.dir), args.authority, args.from_files, police=args.police,
+                              window=args.window, progress=_say)
+    _say(f"{', '.join(result.authorities['name'])}: {len(result.ward_versions)} ward version(s) "
+         f"({', '.join(map(str, result.ward_versions))}), {result.residents:,.0f} residents, "
+         f"window {result.window[0]} to {result.window[1]}")
+    for note in result.notes:
+        _say(f"Note: {note}")
+    _say(f"Next: assess validate --catalogue {result.catalogue}")
+    return 0
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from .demo import write_demo_partnership
 
@@ -212,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--boundary", help="boundary file (e.g. the partnership GeoJSON) to fetch street crimes inside")
     fetch.add_argument("--archive", action="store_true", help="use the monthly archive zip instead of the API")
     fetch.set_defaults(func=_cmd_fetch_police)
+
+    init = sub.add_parser("init", help="a real partnership's catalogue and geography from public files")
+    init.add_argument("dir", help="partnership folder to write (data_catalogue.yaml and data/)")
+    init.add_argument("--authority", action="append", required=True, metavar="CODE_OR_NAME",
+                      help="local authority or community safety partnership, code or name (repeatable)")
+    init.add_argument("--from-files", dest="from_files", metavar="FOLDER",
+                      help="folder of downloaded ONS boundaries, residents and deprivation files")
+    init.add_argument("--police", metavar="FOLDER", help="folder of data.police.uk month folders")
+    init.add_argument("--window", metavar="YYYY-MM:YYYY-MM", help="assessment window (default: the police months)")
+    init.set_defaults(func=_cmd_init)
 
     gen = sub.add_parser("generate-demo", help="write the demo partnership's raw files only")
     gen.add_argument("--dest", default=str(paths.DEMO_RAW_DIR))

@@ -1,0 +1,139 @@
+"""`assess init` from public files: the real City of London ONS extracts and police files."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from assessment import paths
+from assessment.catalogue import load_catalogue
+from assessment.errors import CatalogueError
+from assessment.intake.public import (
+    init_partnership,
+    public_authorities,
+    public_deprivation,
+    public_files,
+    public_residents,
+)
+
+ONS = paths.SHARED_DATA_DIR / "ons" / "city-of-london"
+
+
+@pytest.fixture(scope="module")
+def ons_dir() -> Path:
+    if not ONS.is_dir():
+        pytest.skip(f"real ONS extracts not found at {ONS} (../shared is absent on this machine)")
+    return ONS
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a network connection was attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_files_recognised_by_fields_not_names(ons_dir, tmp_path):
+    # rename every file to something meaningless: recognition must come from the fields
+    for i, f in enumerate(sorted(ons_dir.iterdir())):
+        (tmp_path / f"download_{i}{f.suffix}").write_bytes(f.read_bytes())
+    roles = sorted((f.role, f.vintage) for f in public_files(tmp_path))
+    assert roles == sorted([("wards", 2025), ("lsoa21", 2021), ("lsoa11", 2011), ("residents", 2021),
+                            ("deprivation", None)])
+
+
+def test_authority_by_code_or_name(ons_dir):
+    files = public_files(ons_dir)
+    by_code = public_authorities(files, ["E09000001"])
+    by_name = public_authorities(files, ["city of london"])
+    assert by_code.to_dict("records") == by_name.to_dict("records") == [{"code": "E09000001", "name": "City of London"}]
+    with pytest.raises(CatalogueError, match="must name a local authority"):
+        public_authorities(files, ["Nowhere"])
+
+
+def test_residents_long_and_wide_agree(ons_dir, tmp_path):
+    long = public_residents(ons_dir / "census2021_usual_residents_lsoa_age6.csv")
+    raw = pd.read_csv(ons_dir / "census2021_usual_residents_lsoa_age6.csv")
+    assert long["count"].sum() == raw["usual_residents"].sum() == 8584
+    # the same figures as a census bulk (wide) table, one column per band
+    wide = raw.pivot_table(index="lsoa21_code", columns="age_group", values="usual_residents").reset_index()
+    wide.columns = ["geography code", *[f"Age: {c}" for c in wide.columns[1:]]]
+    wide["Age: Total"] = wide.iloc[:, 1:].sum(axis=1)
+    wide.to_csv(tmp_path / "bulk.csv", index=False)
+    again = public_residents(tmp_path / "bulk.csv")
+    assert again["count"].sum() == 8584
+    merged = long.merge(again, on=["code", "band"], suffixes=("_long", "_wide"))
+    assert len(merged) == len(long) == 36
+    assert (merged["count_long"] == merged["count_wide"]).all()
+
+
+def test_deprivation_columns(ons_dir):
+    d = public_deprivation(ons_dir / "imd2019_lsoa2011.csv")
+    assert len(d) == 6 and d["code"].str.startswith("E01").all()
+    assert {"index_of_multiple_deprivation_imd_rank", "index_of_multiple_deprivation_imd_decile",
+            "crime_rank", "crime_decile"} <= set(d.columns)
+
+
+def test_init_city_of_london_offline(ons_dir, shared_police_dir, tmp_path, no_network, monkeypatch):
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "test-key")
+    result = init_partnership(tmp_path / "col", ["E09000001"], ons_dir, police=shared_police_dir)
+    cat = load_catalogue(result.catalogue)
+    assert cat.partnership.window.start == "2016-01" and cat.partnership.window.end == "2017-06"
+    assert cat.partnership.force == "city-of-london"
+    sa = gpd.read_file(cat.geography_path("small_areas"), layer="small_areas")
+    # the residents total of the census extract, carried onto the small areas
+    assert sa["pop_total"].sum() == 8584 == result.residents
+    assert sa["index_of_multiple_deprivation_imd_decile"].notna().all()
+    wards = gpd.read_file(cat.geography_path("wards"))
+    assert len(wards) == 25 and wards.crs.to_epsg() == 27700
+    text = result.catalogue.read_text()
+    assert "Open Government Licence v3.0" in text and "as drawn in 2025, applied to every month" in text
+    # the police files are copied whole (the catalogue's paths stay inside its data root)
+    street = sorted(cat.dataset_files("police_street"))
+    assert len(street) == 18
+    src = sorted(shared_police_dir.glob("*/*-street.csv"))
+    assert [f.read_bytes() for f in street] == [f.read_bytes() for f in src]
+    # never overwrite what the user may have edited
+    with pytest.raises(CatalogueError, match="never overwrites"):
+        init_partnership(tmp_path / "col", ["E09000001"], ons_dir)
+
+
+def test_two_authorities_make_one_partnership(ons_dir, tmp_path, no_network):
+    # split the real wards between two authorities: init must build one partnership from both
+    src = json.loads((ons_dir / "wards_2025.geojson").read_text())
+    for i, feat in enumerate(src["features"]):
+        if i % 2:
+            feat["properties"]["LAD25CD"] = "E09000099"
+            feat["properties"]["LAD25NM"] = "Testborough"
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "wards.geojson").write_text(json.dumps(src))
+    for name in ("lsoa_2021.geojson", "census2021_usual_residents_lsoa_age6.csv"):
+        (files / name).write_bytes((ons_dir / name).read_bytes())
+    one = init_partnership(tmp_path / "one", ["City of London"], files, window="2024-01:2024-12")
+    both = init_partnership(tmp_path / "both", ["City of London", "E09000099"], files, window="2024-01:2024-12")
+    w_one = gpd.read_file(tmp_path / "one" / "data" / "geography" / "wards_2025.geojson")
+    w_both = gpd.read_file(tmp_path / "both" / "data" / "geography" / "wards_2025.geojson")
+    assert len(w_one) == 13 and len(w_both) == 25
+    cat = load_catalogue(both.catalogue)
+    assert cat.partnership.code == "E09000001+E09000099"
+    assert cat.partnership.short_name == "City of London and Testborough"
+    part = gpd.read_file(cat.geography_path("partnership"))
+    assert part.geometry.area.sum() == pytest.approx(w_both.geometry.area.sum(), rel=1e-6)
+    assert both.residents == 8584
+
+
+def test_cli_init_refuses_online_until_built(tmp_path, capsys):
+    from assessment.cli import main
+
+    assert main(["init", str(tmp_path / "x"), "--authority", "E09000001"]) == 2
+    assert "--from-files" in capsys.readouterr().err
