@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(os.environ.get("ASSESSMENT_ROOT", PACKAGE_DIR.parent)).resol
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 OUTPUT_DIR = PROJECT_ROOT / "outputs"
+DOCS_DIR = PROJECT_ROOT / "docs"
 DATA_DIR = PROJECT_ROOT / "data"
 DEMO_RAW_DIR = DATA_DIR / "raw"
 DEMO_CATALOGUE = PROJECT_ROOT / "data_catalogue.yaml"

@@ -1,0 +1,147 @@
+"""Calibration of the trend statements: trend, year on year, season, exceptional months.
+
+Each run draws one 36-month series (January 2023 to December 2025) with a known truth and
+passes it through the same functions and the same wording a document uses:
+
+- trend: :func:`~assessment.analysis.trends.trend_glm`, worded by
+  :func:`~assessment.analysis.wording.describe_trend` ("rising"/"falling");
+- year on year: :func:`~assessment.analysis.trends.trend_year_on_year` (the latest 12 months
+  against the 12 before), worded by :func:`~assessment.analysis.wording.describe_year_on_year`
+  ("statistically significant");
+- season: :func:`~assessment.analysis.trends.trend_seasonality`, worded by
+  :func:`~assessment.analysis.wording.describe_seasonality` ("a clear seasonal pattern");
+- exceptional months: :func:`~assessment.analysis.trends.trend_exceptions` with its
+  defaults; a run counts when any of the 36 months is flagged.
+
+Scenarios: a Poisson null (mean 100 every month); an over-dispersed null (negative
+binomial NB2, mean 100, variance 250 = 2.5 x mean); an autocorrelated over-dispersed null
+(a Poisson count whose log-mean follows a stationary Gaussian AR(1) with lag-1 correlation
+0.6, scaled so the variance is again 2.5 x mean); and a 10% a year rise (mean 100 at the
+middle of the series) with Poisson and with over-dispersed noise, for power.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from assessment.analysis import trends, wording
+from assessment.calibration import calibration_frame, calibration_row
+
+__all__ = ["results", "simulate_series", "SCENARIOS"]
+
+N_MONTHS = 36
+MEAN = 100.0
+VARIANCE_RATIO = 2.5
+AR_RHO = 0.6
+TREND_PCT = 10.0
+_MONTHS = pd.period_range("2023-01", periods=N_MONTHS, freq="M").strftime("%Y-%m")
+_END = _MONTHS[-1]
+
+#: scenario key -> label used in the table
+SCENARIOS: dict[str, str] = {
+    "poisson": "Poisson null (mean 100)",
+    "nb": "over-dispersed null (NB, mean 100, variance 2.5 x mean)",
+    "ar1": "autocorrelated over-dispersed null (AR(1) rho 0.6 on the log-mean, variance 2.5 x mean)",
+    "trend_poisson": "10% a year rise, Poisson",
+    "trend_nb": "10% a year rise, over-dispersed (variance 2.5 x mean)",
+}
+
+
+def _mean_path(trend_pct: float) -> np.ndarray:
+    t = (np.arange(N_MONTHS) - (N_MONTHS - 1) / 2) / 12.0
+    return MEAN * (1 + trend_pct / 100.0) ** t
+
+
+def simulate_series(scenario: str, n_runs: int, rng: np.random.Generator) -> np.ndarray:
+    """Simulated monthly counts, shape ``(n_runs, 36)``, for one key of :data:`SCENARIOS`.
+
+    The negative binomial is NB2 with ``Var = mu + a mu^2``, ``a = (2.5 - 1) / 100``, drawn as
+    a gamma-Poisson mixture. The AR(1) scenario draws a Poisson count with mean
+    ``mu exp(e_t - s^2 / 2)``, where ``e_t`` is a stationary Gaussian AR(1) with correlation
+    0.6 and variance ``s^2 = log(1 + a)``, so its marginal mean is ``mu`` and its variance
+    ``mu + a mu^2`` as in the NB scenario.
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"`scenario` must be one of {list(SCENARIOS)}, got {scenario!r}")
+    a = (VARIANCE_RATIO - 1.0) / MEAN
+    mu = _mean_path(TREND_PCT if scenario.startswith("trend") else 0.0)
+    mu = np.broadcast_to(mu, (n_runs, N_MONTHS))
+    if scenario in ("poisson", "trend_poisson"):
+        return rng.poisson(mu)
+    if scenario in ("nb", "trend_nb"):
+        return rng.poisson(rng.gamma(1.0 / a, a * mu))
+    s2 = np.log1p(a)
+    e = np.empty((n_runs, N_MONTHS))
+    e[:, 0] = rng.normal(0.0, np.sqrt(s2), n_runs)
+    innov = rng.normal(0.0, np.sqrt(s2 * (1 - AR_RHO**2)), (n_runs, N_MONTHS))
+    for t in range(1, N_MONTHS):  # 36 steps over all runs at once
+        e[:, t] = AR_RHO * e[:, t - 1] + innov[:, t]
+    return rng.poisson(mu * np.exp(e - s2 / 2))
+
+
+def _statements(y: np.ndarray, exceptions: bool) -> dict[str, bool]:
+    """Which statements a document would print for one simulated series."""
+    s = pd.Series(y, index=_MONTHS)
+    monthly = pd.DataFrame({"month": _MONTHS, "count": y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glm = trends.trend_glm(s)
+        yoy = trends.trend_year_on_year(monthly, end=_END)
+        season = trends.trend_seasonality(s)
+        out = {
+            "trend": wording.describe_trend(glm).startswith(("rising", "falling")),
+            "yoy": "statistically significant" in wording.describe_year_on_year(yoy).iloc[0],
+            "season": wording.describe_seasonality(season).startswith("a clear seasonal pattern"),
+        }
+        if exceptions:
+            out["exceptional"] = bool(trends.trend_exceptions(s)["exceptional"].any())
+    return out
+
+
+def results(n_runs: int, seed: int) -> pd.DataFrame:
+    """False-positive rates and power of the trend statements (see the module docstring).
+
+    Parameters
+    ----------
+    n_runs : int
+        Simulated series per scenario.
+    seed : int
+        Seed of the ``numpy.random.default_rng`` generator (each scenario gets its own
+        stream spawned from it, so adding a scenario does not change the others).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``statement, scenario, runs, rate, limit, holds, bound`` (see
+        :mod:`assessment.calibration`).
+    """
+    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    labels = {
+        "trend": 'trend "rising"/"falling" (trend_glm p < 0.05)',
+        "yoy": 'year on year "statistically significant"',
+        "season": '"a clear seasonal pattern"',
+        "exceptional": "a series with any exceptional month (99.8% limits)",
+    }
+    limits = {
+        "poisson": {"trend": 0.07, "yoy": 0.07, "season": 0.07, "exceptional": 0.07},
+        "nb": {"trend": 0.07, "yoy": 0.07, "season": 0.07, "exceptional": 0.10},
+    }
+    rows = []
+    for key, label in SCENARIOS.items():
+        y = simulate_series(key, n_runs, streams[key])
+        null = key in ("poisson", "nb", "ar1")
+        found = [_statements(row, exceptions=key in ("poisson", "nb")) for row in y]
+        if null:
+            for stmt in ("trend", "yoy", "season", "exceptional"):
+                if stmt not in found[0]:
+                    continue
+                hits = np.array([f[stmt] for f in found])
+                rows.append(calibration_row(labels[stmt], label, hits, n_runs,
+                                            limits.get(key, {}).get(stmt, float("nan"))))
+        else:
+            hits = np.array([f["trend"] for f in found])
+            rows.append(calibration_row("power: " + labels["trend"], label, hits, n_runs, 0.60, bound="at least"))
+    return calibration_frame(rows)
