@@ -181,3 +181,39 @@ def test_peer_position_outlier_is_outside_and_highest():
     assert "the highest" in out["sentence"]
     with pytest.raises(ValueError, match="exactly once"):
         R.rate_peer_position(_peers(20.0), "E0790XXXX", "violence")
+
+
+def test_rate_by_deprivation_sums_and_exact_limits():
+    from scipy import stats
+
+    areas = pd.DataFrame({"code": ["a", "b", "c", "d", "e"], "imd": [1, 1, 5, 10, None],
+                          "population": [1000.0, 1500.0, 2000.0, 500.0, 800.0]})
+    counts = pd.DataFrame({"area_code": ["a", "a", "b", "c", "d", "e", "zz"], "count": [3, 2, 4, 30, 0, 7, 9]})
+    t = R.rate_by_deprivation(counts, areas, "imd", years=2.0)
+    assert t["decile"].tolist() == [1, 5, 10]
+    assert t["count"].tolist() == [9, 30, 0] and t["areas"].tolist() == [2, 1, 1]
+    assert t["population"].tolist() == [2500.0, 2000.0, 500.0]
+    # decile 1: 9 events (exact Poisson limits), 2,500 residents, two years
+    low, high = stats.chi2.ppf(0.025, 18) / 2, stats.chi2.ppf(0.975, 20) / 2
+    row = t.iloc[0]
+    assert row["rate"] == pytest.approx(1000 * 9 / 2500 / 2)
+    assert row["ci_low"] == pytest.approx(1000 * low / 2500 / 2)
+    assert row["ci_high"] == pytest.approx(1000 * high / 2500 / 2)
+    assert t["share_of_events"].sum() == pytest.approx(1.0)
+    assert t["share_of_population"].sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="whole number from 1 to 10"):
+        R.rate_by_deprivation(counts, areas.assign(imd=[0, 1, 5, 10, 2]), "imd")
+
+
+def test_rate_deprivation_ratio_matches_log_wald_for_large_counts():
+    t = pd.DataFrame({"decile": [1, 2, 9, 10], "count": [4000, 3000, 1500, 1000],
+                      "population": [50000.0, 50000.0, 60000.0, 40000.0]})
+    out = R.rate_deprivation_ratio(t)
+    ratio = (7000 / 100000) / (2500 / 100000)
+    se = np.sqrt(1 / 7000 + 1 / 2500)
+    assert out["ratio"] == pytest.approx(ratio)
+    assert out["ci_low"] == pytest.approx(ratio * np.exp(-1.959964 * se), rel=2e-3)
+    assert out["ci_high"] == pytest.approx(ratio * np.exp(1.959964 * se), rel=2e-3)
+    assert 0 <= out["p_value"] < 1e-10
+    none = R.rate_deprivation_ratio(t[t["decile"] > 5])
+    assert not none["available"] and np.isnan(none["ratio"])

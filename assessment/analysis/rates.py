@@ -25,6 +25,8 @@ __all__ = [
     "rate_count_ci",
     "rate_per_1000",
     "rate_proportion",
+    "rate_by_deprivation",
+    "rate_deprivation_ratio",
     "rate_funnel_limits",
     "rate_funnel_position",
     "rate_significance",
@@ -205,6 +207,129 @@ def rate_proportion(frame: pd.DataFrame, count_col: str, total_col: str, alpha: 
     out["proportion"] = p
     out["ci_low"] = np.clip((2 * o + z**2 - root) / (2 * (n + z**2)), 0, 1)
     out["ci_high"] = np.clip((2 * o + z**2 + root) / (2 * (n + z**2)), 0, 1)
+    return out
+
+
+def rate_by_deprivation(counts: pd.DataFrame, areas: pd.DataFrame, decile_col: str, *,
+                        population_col: str = "population", count_col: str = "count",
+                        code_col: str = "area_code", years: float = 1.0, per: float = 1000,
+                        alpha: float = 0.05) -> pd.DataFrame:
+    """Rates by deprivation decile: how far events concentrate in the most deprived areas.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Events per small area: ``code_col`` and ``count_col``. Events placed in no small area
+        are left out by the caller (they have no decile).
+    areas : pandas.DataFrame
+        One row per small area of the partnership: ``code``, ``decile_col`` (1 = most deprived
+        10% nationally, 10 = least deprived) and ``population_col``.
+    decile_col : str
+        The decile column of ``areas`` (e.g. the index of multiple deprivation decile).
+    years : float, default 1
+        Length of the period the counts cover, so that rates are per year.
+    per : float, default 1000
+        Rate multiplier.
+    alpha : float, default 0.05
+        Confidence intervals have confidence ``1 - alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per decile present among the areas, in order:
+
+        - ``decile`` (int);
+        - ``areas`` (int): small areas in the decile;
+        - ``population`` (float): residents of those areas;
+        - ``count`` (int): events in them;
+        - ``rate``, ``ci_low``, ``ci_high`` (float): events per ``per`` residents per year, with
+          the interval of :func:`rate_per_1000` (NaN where the decile has no residents);
+        - ``share_of_events``, ``share_of_population`` (float): the decile's shares of the
+          partnership's placed events and of its residents, in [0, 1].
+
+    Notes
+    -----
+    Counts and residents are summed within each decile, and the decile's rate and interval
+    are those of :func:`rate_per_1000` (Byar's method for counts of 10 or more, exact Poisson
+    below; Public Health England, *Technical Guide: Confidence Intervals*, 2018), divided by
+    ``years``. Comparing the shares of events and of residents by decile is the usual way
+    public-health profiles show concentration by deprivation (OHID Fingertips inequality
+    breakdowns by IMD decile). Deciles are national: a partnership may hold only a few.
+    """
+    check_dataframe(counts, "counts", [code_col, count_col])
+    check_dataframe(areas, "areas", ["code", decile_col, population_col])
+    check_positive(years, "years")
+    check_nonnegative_counts(counts[count_col], count_col, "counts")
+    dec = pd.to_numeric(areas[decile_col], errors="coerce")
+    bad = dec.notna() & ~dec.isin(range(1, 11))
+    if bad.any():
+        i = areas.index[bad.to_numpy()][0]
+        raise ValueError(f"`{decile_col}` must be a whole number from 1 to 10, got {_show(areas[decile_col].loc[i])} "
+                         f"in areas row {i}")
+    per_area = counts.groupby(counts[code_col].astype(str))[count_col].sum()
+    frame = pd.DataFrame({"decile": dec.to_numpy(),
+                          "population": pd.to_numeric(areas[population_col], errors="coerce").fillna(0).to_numpy(),
+                          "count": areas["code"].astype(str).map(per_area).fillna(0).to_numpy()})
+    frame = frame[frame["decile"].notna()]
+    table = (frame.groupby("decile").agg(areas=("count", "size"), population=("population", "sum"),
+                                         count=("count", "sum")).reset_index())
+    table["decile"] = table["decile"].astype(int)
+    table["count"] = table["count"].round().astype(int)
+    table["rate"] = np.nan
+    table["ci_low"] = np.nan
+    table["ci_high"] = np.nan
+    has = table["population"] > 0
+    if has.any():
+        r = rate_per_1000(table[has], "count", "population", per=per, alpha=alpha)
+        for c in ("rate", "ci_low", "ci_high"):
+            table.loc[has, c] = r[c].to_numpy() / years
+    total_events = table["count"].sum()
+    total_pop = table["population"].sum()
+    table["share_of_events"] = table["count"] / total_events if total_events else np.nan
+    table["share_of_population"] = table["population"] / total_pop if total_pop else np.nan
+    return table
+
+
+def rate_deprivation_ratio(table: pd.DataFrame, most: tuple[int, ...] = (1, 2), least: tuple[int, ...] = (9, 10),
+                           alpha: float = 0.05) -> dict[str, Any]:
+    """Rate ratio of the most against the least deprived deciles, with its interval.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`rate_by_deprivation` (``decile``, ``count``, ``population``).
+    most, least : tuple of int
+        The deciles compared (by default the most and least deprived fifths).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    dict
+        ``ratio``, ``ci_low``, ``ci_high``, ``p_value`` (floats), ``most_count``, ``least_count``
+        (ints) and ``available`` (bool; False, with NaNs, when either group has no residents
+        in the partnership).
+
+    Notes
+    -----
+    Ratio of two Poisson rates with the score interval and test of Gu, Ng, Tang & Schucany
+    (2008), "Testing the ratio of two Poisson rates", *Biometrical Journal* 50, 283-298, as
+    implemented in statsmodels ``stats.rates.confint_poisson_2indep`` and
+    ``test_poisson_2indep`` (``method="score"``).
+    """
+    from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
+
+    check_dataframe(table, "table", ["decile", "count", "population"])
+    a = table[table["decile"].isin(most)]
+    b = table[table["decile"].isin(least)]
+    ca, na_, cb, nb = int(a["count"].sum()), float(a["population"].sum()), int(b["count"].sum()), float(b["population"].sum())
+    out: dict[str, Any] = {"most_count": ca, "least_count": cb, "available": bool(na_ > 0 and nb > 0),
+                           "ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+    if not out["available"] or cb == 0:
+        out["available"] = out["available"] and cb > 0
+        return out
+    low, high = confint_poisson_2indep(ca, na_, cb, nb, method="score", compare="ratio", alpha=alpha)
+    test = test_poisson_2indep(ca, na_, cb, nb, method="score", compare="ratio")
+    out.update(ratio=(ca / na_) / (cb / nb), ci_low=float(low), ci_high=float(high), p_value=float(test.pvalue))
     return out
 
 
