@@ -113,8 +113,15 @@ class TableView:
         df = self.frame
         shown = df if self.max_rows is None or len(df) <= self.max_rows else df.head(self.max_rows)
         numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
+        def declared(c: str) -> str:
+            # the declared decimals, for checkers; p-value and year columns have their own format
+            d = self.decimals.get(c)
+            if d is None or not numeric[c] or _P_COLUMN.search(str(c)) or _YEAR_COLUMN.search(str(c)):
+                return ""
+            return f' data-decimals="{int(d)}"'
+
         head = "".join(
-            f'<th scope="col" class="{"num" if numeric[c] else ""}">{escape(c)}</th>' for c in df.columns
+            f'<th scope="col" class="{"num" if numeric[c] else ""}"{declared(c)}>{escape(c)}</th>' for c in df.columns
         )
         body_rows = []
         columns = {c: shown[c].tolist() for c in df.columns}
