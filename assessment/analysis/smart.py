@@ -49,12 +49,16 @@ _MONTHS = ("January|February|March|April|May|June|July|August|September|October|
            "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
 _DECREASE = r"reduce|reduction|decrease|cut|lower|halve|bring down"
 _INCREASE = r"increase|grow|double|boost"
-_MAINTAIN = r"maintain|sustain|hold"
+_MAINTAIN = r"maintain|sustain|hold|keep"
+_KEEP_BELOW = r"keep below|stay below|keep under|stay under|below|under"
+_KEEP_ABOVE = r"keep above|stay above|keep over|above|over"
 
 #: documented regular expressions (all case-insensitive)
 PATTERNS: dict[str, str] = {
     # direction: first direction word in the text
     "direction": rf"\b(?P<word>{_DECREASE}|{_INCREASE}|{_MAINTAIN})\b",
+    # keep below / above: "Keep burglary below the 2022 level", "maintain satisfaction above 80%"
+    "keep": (rf"\b(?:{_MAINTAIN}|stay)\b[\w\s'\-]*?\b(?P<side>below|under|beneath|above|over)\b"),
     # size: "by 10%", "by 10 per cent", "by 2.5 percentage points", "by 50 offences"
     "size": r"\bby\s+(?P<size>\d+(?:\.\d+)?)\s*(?P<unit>%|per\s?cent|percent|percentage points?|[a-z]+)?",
     # baseline year: "from the 2022 baseline", "against 2022/23 levels", "2022 baseline", "baseline of 2022"
@@ -84,6 +88,8 @@ def _direction_of(word: pd.Series) -> pd.Series:
     out = out.mask(w.str.fullmatch(_DECREASE, na=False), "decrease")
     out = out.mask(w.str.fullmatch(_INCREASE, na=False), "increase")
     out = out.mask(w.str.fullmatch(_MAINTAIN, na=False), "maintain")
+    out = out.mask(w.str.fullmatch(_KEEP_BELOW, na=False), "keep below")
+    out = out.mask(w.str.fullmatch(_KEEP_ABOVE, na=False), "keep above")
     return out
 
 
@@ -101,7 +107,8 @@ def smart_parse_text(text: pd.Series) -> pd.DataFrame:
         Same index as ``text``; missing where nothing was recognised:
 
         - ``metric`` (str): words between the direction verb and "by/to/at <number>".
-        - ``direction`` (str): ``decrease``, ``increase`` or ``maintain``.
+        - ``direction`` (str): ``decrease`` (reduce, decrease, cut, lower, ...), ``increase``,
+          ``keep below`` / ``keep above`` ("keep ... below the 2022 level") or ``maintain``.
         - ``size`` (float): the number after "by".
         - ``size_unit`` (str): ``%`` for per cent, else the word after the number.
         - ``baseline`` (float): a value after "baseline of".
@@ -122,7 +129,12 @@ def smart_parse_text(text: pd.Series) -> pd.DataFrame:
     out = pd.DataFrame(index=text.index)
     metric = t.str.extract(PATTERNS["metric"], flags=flags)["metric"].str.strip()
     out["metric"] = metric.mask(metric == "")
-    out["direction"] = _direction_of(t.str.extract(PATTERNS["direction"], flags=flags)["word"])
+    direction = _direction_of(t.str.extract(PATTERNS["direction"], flags=flags)["word"])
+    side = t.str.extract(PATTERNS["keep"], flags=flags)["side"].str.lower()
+    keep = side.map({"below": "keep below", "under": "keep below", "beneath": "keep below",
+                     "above": "keep above", "over": "keep above"}).astype("string")
+    # "keep/hold/maintain ... below/above" names its side; a reduce or increase verb still wins
+    out["direction"] = direction.where(~(direction.isna() | (direction == "maintain")) | keep.isna(), keep)
     size = t.str.extract(PATTERNS["size"], flags=flags)
     out["size"] = pd.to_numeric(size["size"], errors="coerce").astype(float)
     unit = size["unit"].str.lower().str.strip()

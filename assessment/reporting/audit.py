@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import smart, survey, trends, wording
+from ..analysis import targets as targets_
 from . import evidence as ev
 from .charts import chart_bars
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
@@ -603,8 +604,30 @@ def _category_sources(doc: Document) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: len(p[1]), reverse=True)
 
 
-def _progress(doc: Document) -> pd.DataFrame:
-    """Per target whose metric names a recorded category: counts per year and the judgement."""
+def _size_units(check: pd.DataFrame) -> pd.Series:
+    """The unit of each target's size: '%' unless the size was read from text naming another unit."""
+    parsed = smart.smart_parse_text(check["text"])["size_unit"]
+    from_text = check["parsed_from_text"].astype(str).str.contains(r"\bsize\b")
+    return parsed.where(from_text, "%").fillna("%")
+
+
+def target_progress(doc: Document) -> pd.DataFrame:
+    """Progress on every target of the previous strategy: the one judgement every document shows.
+
+    Counts come from the recorded data per calendar year (in the target's ward, re-assigned to
+    the current ward boundaries, when it names one); the judgement (met / not met / cannot be
+    measured) is :func:`assessment.analysis.targets.target_judgement` on the latest full year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target (empty when the strategy has none): ``id``, ``target`` (text),
+        ``dataset`` (NA when no recorded measure was found), ``measured as``, one column per
+        calendar year, ``baseline``, ``baseline year``, ``deadline``, ``target level``,
+        ``change from baseline (%)``, ``judgement`` (met / not met / cannot be measured),
+        ``status`` (the judgement in words, with its year, "every year" reading, deadline or
+        reason) and ``caveat``.
+    """
     check = _smart(doc)
     if check is None:
         return pd.DataFrame()
@@ -614,59 +637,78 @@ def _progress(doc: Document) -> pd.DataFrame:
         pairs = _category_sources(doc)
         names = _ward_names(doc)
         police_now = _police_current_wards(doc)
+        units = _size_units(check)
         rows = []
-        for t in check.to_dict("records"):  # a strategy's handful of targets
+        for i, t in enumerate(check.to_dict("records")):  # a strategy's handful of targets
             metric = str(t["metric"] if isinstance(t["metric"], str) else t["text"])
             hit = next(((k, c) for k, c in pairs if c.lower().rstrip("s") in metric.lower()), None)
-            if hit is None:
-                continue
-            key, cat = hit
-            ward = next((w for w in re.findall(r"E05\d{6}", metric)), None)
-            if key == ev.CRIME_DATASET:
-                e = police_now[police_now["category"] == cat]
-                if ward:
-                    e = e[e["ward_now"] == ward] if ward in set(doc.workbench.wards["code"].astype(str)) \
-                        else e[e["ward_code"] == ward]
-            else:
-                e = doc.workbench.dataset_events(key)
-                e = e[e["category"] == cat].assign(year=lambda f: f["month"].str[:4])
-            per_year = e["year"].value_counts().reindex(years, fill_value=0).astype(int)
             base = pd.to_numeric(t["baseline"], errors="coerce")
-            size = t["size"]
-            direction = t["direction"] if isinstance(t["direction"], str) else ""
-            latest = int(per_year.iloc[-1])
-            if pd.isna(base):
-                target_level, status = np.nan, "cannot be judged: no baseline"
-            elif pd.isna(size) or not direction:
-                target_level, status = np.nan, "cannot be judged: no size or direction of change"
-            else:
-                sign = -1 if direction == "decrease" else (1 if direction == "increase" else 0)
-                target_level = float(base) * (1 + sign * float(size) / 100)
-                ok = latest <= target_level if sign <= 0 else latest >= target_level
-                status = "met in the latest year" if ok else "not met in the latest year"
-                if "every year" in str(t["text"]).lower():
-                    met = (per_year <= target_level) if sign <= 0 else (per_year >= target_level)
-                    status = "met every year" if met.all() else f"not met in {', '.join(per_year.index[~met])}"
-            brk = [b for b in doc.catalogue.breaks_for(key, cat)]
+            base_year = "" if pd.isna(t["baseline_year"]) else str(int(t["baseline_year"]))
             deadline = pd.to_datetime(str(t["deadline"]), errors="coerce") if isinstance(t["deadline"], str) else pd.NaT
-            data_end = pd.Period(ev.window(doc)[1], freq="M").end_time
-            if pd.notna(deadline) and deadline > data_end and status.startswith("not met"):
-                status = f"not yet met in {years[-1]}; the deadline ({deadline.date()}) is after the latest data"
-            rows.append({
-                "id": t["id"], "target": t["text"], "dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
-                **{y: int(per_year[y]) for y in years},
-                "baseline": float(base) if pd.notna(base) else np.nan,
-                "baseline year": "" if pd.isna(t["baseline_year"]) else str(int(t["baseline_year"])),
-                "deadline": "" if pd.isna(deadline) else str(deadline.date()),
-                "target level": target_level,
-                "change from baseline (%)": 100 * (latest - base) / base if pd.notna(base) and base else np.nan,
-                "status": status,
-                "caveat": "; ".join([*([_measure_caveat(str(t["text"]), cat)] if _measure_caveat(str(t["text"]), cat)
-                                         else []), *(_break_caveat(doc, key, cat, b) for b in brk)]),
-            })
+            row = {"id": t["id"], "target": t["text"], "dataset": pd.NA, "measured as": "",
+                   **{y: np.nan for y in years}, "baseline": float(base) if pd.notna(base) else np.nan,
+                   "baseline year": base_year, "deadline": "" if pd.isna(deadline) else str(deadline.date()),
+                   "target level": np.nan, "change from baseline (%)": np.nan, "caveat": ""}
+            per_year = pd.Series(np.nan, index=years, dtype=float)
+            if hit is not None:
+                key, cat = hit
+                ward = next((w for w in re.findall(r"E05\d{6}", metric)), None)
+                if key == ev.CRIME_DATASET:
+                    e = police_now[police_now["category"] == cat]
+                    if ward:
+                        e = e[e["ward_now"] == ward] if ward in set(doc.workbench.wards["code"].astype(str)) \
+                            else e[e["ward_code"] == ward]
+                else:
+                    e = doc.workbench.dataset_events(key)
+                    e = e[e["category"] == cat].assign(year=lambda f: f["month"].str[:4])
+                per_year = e["year"].value_counts().reindex(years, fill_value=0).astype(float)
+                brk = [b for b in doc.catalogue.breaks_for(key, cat)]
+                row.update({"dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
+                            **{y: int(per_year[y]) for y in years},
+                            "caveat": "; ".join([*([_measure_caveat(str(t["text"]), cat)]
+                                                   if _measure_caveat(str(t["text"]), cat) else []),
+                                                 *(_break_caveat(doc, key, cat, b) for b in brk)])})
+            latest = per_year.iloc[-1] if len(years) else np.nan
+            # one judgement for every year (the latest is the one reported; "every year" targets use all)
+            judged = targets_.target_judgement([t["direction"]] * len(years), [t["size"]] * len(years),
+                                               [base] * len(years), per_year.to_numpy(), [units.iat[i]] * len(years))
+            last = judged.iloc[-1] if len(years) else None
+            if last is None or last["status"] == "cannot be measured":
+                why = last["reason"] if last is not None else "no full calendar year of data"
+                if hit is None:
+                    why = ("it names no measure" if not t["specific"] else "its measure is not in the recorded data")
+                judgement, status = "cannot be measured", f"cannot be measured: {why}"
+            else:
+                judgement = str(last["status"])
+                status = f"{judgement} in {years[-1]}"
+                if "every year" in str(t["text"]).lower():
+                    ok = judged["status"].eq("met").to_numpy()
+                    judgement = "met" if ok.all() else "not met"
+                    status = "met every year" if ok.all() else f"not met in {_and_list(list(np.asarray(years)[~ok]))}"
+                data_end = pd.Period(ev.window(doc)[1], freq="M").end_time
+                if pd.notna(deadline) and deadline > data_end and judgement == "not met":
+                    status = (f"not yet met in {years[-1]}; the deadline ({_date_words(deadline)}) is after the "
+                              "latest data")
+                row.update({"target level": float(last["target_level"]), "change from baseline (%)":
+                            float(last["change_pct"]) if pd.notna(latest) else np.nan})
+            row.update({"judgement": judgement, "status": status})
+            rows.append(row)
         return pd.DataFrame(rows)
 
-    return _cached(doc, "progress", build)
+    return _cached(doc, "target-progress", build)
+
+
+def _date_words(ts: pd.Timestamp) -> str:
+    """'31 December 2025'."""
+    return f"{ts.day} {ts.strftime('%B %Y')}"
+
+
+def _progress(doc: Document) -> pd.DataFrame:
+    """Targets whose measure is recorded in the data (the audit's progress table)."""
+    prog = target_progress(doc)
+    if prog.empty:
+        return prog
+    return prog[prog["dataset"].notna()].drop(columns="judgement").reset_index(drop=True)
 
 
 def _measure_caveat(target_text: str, cat: str) -> str:

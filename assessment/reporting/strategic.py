@@ -17,6 +17,7 @@ import yaml
 from ..analysis import hotspots, rates, smart, trends, wording
 from ..analysis.overlap import overlap_compare, overlap_counts, overlap_sentences
 from . import evidence as ev
+from .audit import target_progress
 from .charts import chart_bars, chart_heatmap, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .document import Document, open_document
@@ -442,26 +443,6 @@ def section_comparison(doc: Document) -> Section:
     return sec
 
 
-def _target_progress(doc: Document, targets: list[dict]) -> pd.DataFrame:
-    """Latest calendar-year value for targets whose metric names a crime type (and optionally a ward)."""
-    pol = ev.evidence_police(doc)
-    cats = sorted(pol["category"].dropna().unique(), key=len, reverse=True)
-    last_year = doc.catalogue.partnership.window.end[:4]
-    rows = []
-    for t in targets:  # a strategy's handful of targets
-        metric = str(t.get("metric") or t.get("text") or "")
-        cat = next((c for c in cats if c.lower() in metric.lower()), None)
-        ward = next((w for w in pol["ward_code"].dropna().unique() if str(w) in metric), None)
-        value = np.nan
-        if cat:
-            sel = pol[(pol["category"] == cat) & pol["month"].str.startswith(last_year)]
-            if ward:
-                sel = sel[sel["ward_code"] == ward]
-            value = float(len(sel))
-        rows.append({"id": t.get("id"), "latest value": value, "latest year": last_year if cat else ""})
-    return pd.DataFrame(rows)
-
-
 def section_progress(doc: Document) -> Section:
     """Changes since the last assessment and progress against the previous strategy's targets."""
     strategy = doc.workbench.intake.documents.get("previous_strategy") or {}
@@ -471,22 +452,24 @@ def section_progress(doc: Document) -> Section:
         sec.add(callout("The previous strategy has no targets in the catalogue.", caveat=True))
         return sec
     check = smart.smart_check(targets)
-    prog = _target_progress(doc, targets)
-    merged = check.merge(prog, on="id", how="left")
-    merged["baseline"] = pd.to_numeric(merged["baseline"], errors="coerce")
-    merged["change from baseline (%)"] = 100 * (merged["latest value"] - merged["baseline"]) / merged["baseline"]
-    size = pd.to_numeric(merged["size"], errors="coerce")
-    direction = merged["direction"].astype("string").str.lower()
-    goal = np.where(direction.str.startswith("reduc").fillna(False), -size, size)
-    measurable = merged["latest value"].notna() & merged["baseline"].notna() & pd.notna(goal)
-    met = np.where(direction.str.startswith("reduc").fillna(False),
-                   merged["change from baseline (%)"] <= goal, merged["change from baseline (%)"] >= goal)
-    merged["status"] = np.where(measurable, np.where(met, "met", "not met"), "cannot be measured as written")
-    shown = merged[["id", "text", "baseline", "baseline_year", "latest value", "latest year", "change from baseline (%)",
-                    "status", "verdict", "missing"]].rename(columns={"text": "target", "baseline_year": "baseline year",
-                                                         "verdict": "SMART verdict", "missing": "what is missing"})
-    sec.add(f"The previous strategy ({strategy.get('title', 'previous strategy')}) set {len(targets)} targets. "
-            f"{int((check['verdict'] == 'SMART').sum())} are SMART; the rest cannot be measured as written.")
+    # the same judgement the audit gives (one function for both documents)
+    prog = target_progress(doc)
+    years = [c for c in prog.columns if str(c).isdigit()]
+    latest_year = years[-1] if years else ""
+    merged = check[["id", "text", "verdict", "missing"]].merge(prog, on="id", how="left")
+    merged["latest value"] = merged[latest_year] if latest_year else np.nan
+    merged["latest year"] = np.where(merged["dataset"].notna(), latest_year, "")
+    merged["missing"] = merged["missing"].replace("", "nothing")
+    shown = merged[["id", "text", "baseline", "baseline year", "latest value", "latest year",
+                    "change from baseline (%)", "status", "verdict", "missing"]].rename(
+        columns={"text": "target", "verdict": "SMART verdict", "missing": "what is missing"})
+    n_smart = int((check["verdict"] == "SMART").sum())
+    n_measured = int((merged["judgement"] != "cannot be measured").sum())
+    n_met = int((merged["judgement"] == "met").sum())
+    sec.add(f"The previous strategy ({strategy.get('title', 'previous strategy')}) set {len(targets)} targets, "
+            f"{n_smart} of them SMART. {n_measured} can be measured against the recorded data"
+            + (f", and {n_met} of those {'was' if n_met == 1 else 'were'} met." if n_measured else ".")
+            + " The audit gives the same judgement for each.")
     if len(doc.catalogue.breaks_for(ev.CRIME_DATASET)):
         sec.add(callout("Targets on violence or public order compare counts across the April 2024 counting-rule "
                         "change; their progress is not like for like.", caveat=True))
