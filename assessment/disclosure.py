@@ -81,14 +81,18 @@ __all__ = [
     "RESTRICTED_DIRNAME",
     "RESTRICTED_README",
     "SENSITIVITIES",
+    "LinkedTable",
     "SuppressedTable",
     "add_margins",
+    "audit_linked",
     "audit_recoverability",
     "check_published",
     "check_published_text",
     "find_small_counts",
     "is_protected",
     "is_restricted",
+    "linked_table",
+    "read_register",
     "restricted_dir",
     "suppress_areas",
     "suppress_primary",
@@ -96,6 +100,7 @@ __all__ = [
     "suppress_secondary",
     "suppress_table",
     "suppression_footnote",
+    "write_register",
 ]
 
 CONFIDENTIAL_MARKER = "[c]"
@@ -275,9 +280,29 @@ def _exposed(lo: np.ndarray, hi: np.ndarray, threshold: int | None, protection: 
     if protection == "interval" and threshold is not None:
         # A hidden cell whose largest possible value is below the threshold is known to be small:
         # zeros are published, so a reader infers a count from 1 to threshold - 1 even when the
-        # lower bound is 0 (e.g. two hidden cells summing to 3).
+        # lower bound is 0 (e.g. two hidden cells summing to 3). More generally a hidden cell must
+        # not be narrowed to a range narrower than the threshold (e.g. "between 3 and 5"): its
+        # feasible range must span at least ``threshold`` values' width.
         recoverable |= finite & (hi <= threshold - 1)
+        recoverable |= finite & ~np.isnan(lo) & (hi - lo < threshold - _TOL)
     return recoverable
+
+
+def _protect_zeros(M: np.ndarray, values: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Zeros that would reveal a group attribute: in a relation whose only non-zero part is primary-suppressed.
+
+    A row ``[3, 0, 0]`` with its zeros shown tells the reader that all of the row's events are of
+    the first type even though the 3 is hidden. Returns the extra cells to suppress (the zero parts
+    of every such relation).
+    """
+    parts = M > 0
+    nonzero = values > 0
+    n_nonzero = parts.astype(np.int64) @ nonzero.astype(np.int64)
+    n_primary_nonzero = parts.astype(np.int64) @ (nonzero & primary).astype(np.int64)
+    revealing = (n_nonzero == 1) & (n_primary_nonzero == 1)
+    if not revealing.any():
+        return np.zeros_like(primary)
+    return parts[revealing].any(axis=0) & ~nonzero & ~primary
 
 
 def _pick(cands: np.ndarray, values: np.ndarray, is_total: np.ndarray, helps: np.ndarray) -> int:
@@ -308,6 +333,7 @@ def _protect(M: np.ndarray, values: np.ndarray, primary: np.ndarray, is_total: n
     mask = primary.copy()
     if M.shape[0] == 0 or not mask.any():
         return mask
+    mask |= _protect_zeros(M, values, primary)
     member = M != 0
     while True:
         mask = _heuristic(M, values, mask, is_total)
@@ -357,6 +383,9 @@ class SuppressedTable:
         exactly when a cell is suppressed).
     threshold : int
     sensitivity : str
+    linked : LinkedTable or None
+        The table as the edition's disclosure register keeps it, when ``suppress_table`` was
+        given ``link``.
     """
 
     values: pd.DataFrame
@@ -366,6 +395,7 @@ class SuppressedTable:
     footnote: str
     threshold: int
     sensitivity: str
+    linked: "LinkedTable | None" = None
 
 
 def _label_cols(df: pd.DataFrame, count_cols: list) -> list:
@@ -626,7 +656,9 @@ def _display(values: pd.DataFrame, mask: pd.DataFrame, marker: str) -> pd.DataFr
 
 def suppress_table(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, sensitivity: str, *,
                    margins: str = "both", suppress_zeros: bool = False, total_label: str = "Total",
-                   marker: str = CONFIDENTIAL_MARKER, protection: str = "interval") -> SuppressedTable:
+                   marker: str = CONFIDENTIAL_MARKER, protection: str = "interval",
+                   link: Mapping[str, Any] | None = None,
+                   published: Sequence["LinkedTable"] = ()) -> SuppressedTable:
     """Apply primary and secondary suppression and return the publishable table and its footnote.
 
     Parameters
@@ -653,6 +685,15 @@ def suppress_table(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, 
         Shown in suppressed cells of ``display``.
     protection : {'interval', 'exact'}, default 'interval'
         The rule the secondary pattern must pass (see ``suppress_secondary``).
+    link : mapping, optional
+        Declares what the table counts so it can be audited with the edition's other tables
+        of the same data: ``name``, ``dataset`` (catalogue key), ``dimensions`` (row dimension,
+        and the count columns' dimension when there are several) and optionally ``scope`` and
+        ``document`` (see ``LinkedTable``). Protected data only.
+    published : sequence of LinkedTable, default ()
+        Tables already published in the same edition. Where one has the same dataset and
+        scope as ``link``, further cells of this table are suppressed until no suppressed
+        cell of either can be narrowed by combining them (``audit_linked``).
 
     Returns
     -------
@@ -684,6 +725,9 @@ def suppress_table(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, 
     else:
         mask = suppress_secondary(table, primary, threshold, count_cols=cols, total_label=total_label,
                                   protection=protection)
+    linked = None
+    if link is not None and is_protected(sensitivity):
+        mask, linked = _link_table(table, mask, cols, total_label, threshold, link, published)
     values = table.copy()
     for col in cols:
         values[col] = values[col].astype("Int64").mask(mask[col].to_numpy())
@@ -694,7 +738,46 @@ def suppress_table(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, 
     footnote = (suppression_footnote(threshold, suppress_zeros=suppress_zeros, secondary=secondary, marker=marker)
                 if any_sup else "")
     return SuppressedTable(values=values, display=_display(values, mask, marker), mask=mask, kind=kind,
-                           footnote=footnote, threshold=threshold, sensitivity=sensitivity)
+                           footnote=footnote, threshold=threshold, sensitivity=sensitivity, linked=linked)
+
+
+def _link_table(table: pd.DataFrame, mask: pd.DataFrame, cols: list, total_label: str, threshold: int,
+                link: Mapping[str, Any], published: Sequence) -> tuple[pd.DataFrame, "LinkedTable"]:
+    """Extend ``mask`` against the edition's published tables; return it and the table's register entry."""
+    if not isinstance(link, Mapping):
+        raise TypeError(f"`link` must be a mapping with name, dataset and dimensions, got {type(link).__name__}")
+    missing = [k for k in ("name", "dataset", "dimensions") if k not in link]
+    if missing:
+        raise ValueError(f"`link` must name {', '.join(missing)}, got keys {sorted(link)}")
+    published = list(published)
+    for t in published:
+        check_type(t, "published[i]", LinkedTable)
+    rows, order, row_totals, col_totals = _find_margins(table, cols, total_label)
+    grid = table[order].to_numpy(dtype="float64")[rows]
+    flat_mask = mask[order].to_numpy(dtype=bool)[rows].ravel()
+    n_interior = len(rows) - int(col_totals)
+    dims = link["dimensions"]
+    spec = LinkedTable(name=str(link["name"]), dataset=str(link["dataset"]), scope=str(link.get("scope", "")),
+                       dimensions=(dims,) if isinstance(dims, str) else tuple(str(d) for d in dims),
+                       rows=_row_labels(table, rows, cols, n_interior),
+                       columns=tuple(str(c) for c in order[:len(order) - int(row_totals)]),
+                       row_totals=row_totals, col_totals=col_totals, values=grid,
+                       document=str(link.get("document", "")))
+    _check_linked_shape(spec)
+    n_rows, n_cols = len(rows) - int(col_totals), len(order) - int(row_totals)
+    M = _relation_matrix(n_rows, n_cols, row_totals, col_totals)
+    is_total = np.zeros(grid.shape, dtype=bool)
+    if row_totals:
+        is_total[:, -1] = True
+    if col_totals:
+        is_total[-1, :] = True
+    final = _suppress_linked(spec, grid, flat_mask, is_total.ravel(), M, published, threshold)
+    spec.values = np.where(final.reshape(grid.shape), np.nan, grid)
+    out = mask.copy()
+    placed = np.empty((len(rows), len(order)), dtype=bool)
+    placed[rows] = final.reshape(grid.shape)
+    out[order] = placed
+    return out, spec
 
 
 def _published_numbers(table: pd.DataFrame, cols: list, marker: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1030,6 +1113,397 @@ def _merge_areas(gdf, counts, count_col, threshold, sensitivity, area_col, suppr
     merged = merged.reset_index(drop=True)
     cols = [area_col or "area", count_col, "n_areas", "merged", "suppressed", "suppression", merged.geometry.name]
     return merged[cols], total_hidden
+
+
+# --------------------------------------------------------------------------------------
+# Linked tables: every table of one edition that counts the same protected data
+# --------------------------------------------------------------------------------------
+
+LINK_OTHER = "\u0000other"
+"""Level standing for every value of a dimension that a table does not show (internal)."""
+
+_LINK_MAX_CELLS = 20_000_000
+"""Largest (published cells x atoms) system the joint audit builds before giving up with a warning."""
+
+
+@dataclass
+class LinkedTable:
+    """One published table of protected counts, as the edition's disclosure register keeps it.
+
+    Tables with the same ``dataset`` and ``scope`` count the same population of records, so a
+    reader can combine them: a cell of one is a sum of cells of the other wherever they share a
+    dimension. ``audit_linked`` and ``suppress_table(link=...)`` treat all such tables of one
+    edition as one system.
+
+    Attributes
+    ----------
+    name : str
+        Names the table in messages (e.g. its CSV file name).
+    dataset : str
+        The protected source: a catalogue key (several joined with ``'+'``).
+    scope : str
+        Whatever else fixes the records counted (period, category filter); ``''`` when the
+        table counts every record of ``dataset`` in the edition's window.
+    dimensions : tuple of str
+        ``(row_dimension,)`` for a one-way table (one count column) or
+        ``(row_dimension, column_dimension)``: the row labels are values of the first, the
+        count columns values of the second (e.g. ``('ward', 'category')``).
+    rows, columns : tuple of str
+        Interior row labels and count-column labels (totals excluded).
+    row_totals, col_totals : bool
+        Whether a Total column (each row's total) / a Total row is published.
+    values : numpy.ndarray
+        The published grid, ``len(rows) + col_totals`` by ``len(columns) + row_totals``
+        (Total row last, Total column last), NaN where suppressed.
+    document : str
+        The document (file stem) that published it.
+    """
+
+    name: str
+    dataset: str
+    scope: str
+    dimensions: tuple
+    rows: tuple
+    columns: tuple
+    row_totals: bool
+    col_totals: bool
+    values: np.ndarray
+    document: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(dataset, scope)``: tables with the same key are audited together."""
+        return (self.dataset, self.scope)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (suppressed cells as ``None``)."""
+        grid = [[None if np.isnan(v) else int(round(v)) for v in row] for row in np.asarray(self.values, float)]
+        return {"name": self.name, "document": self.document, "dataset": self.dataset, "scope": self.scope,
+                "dimensions": list(self.dimensions), "rows": list(self.rows), "columns": list(self.columns),
+                "row_totals": bool(self.row_totals), "col_totals": bool(self.col_totals), "values": grid}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "LinkedTable":
+        """Inverse of ``to_dict``; raises ``ValueError`` naming what is wrong."""
+        need = ("name", "dataset", "scope", "dimensions", "rows", "columns", "row_totals", "col_totals", "values")
+        missing = [k for k in need if k not in data]
+        if missing:
+            raise ValueError(f"a linked-table entry must have {', '.join(need)}, got none for {', '.join(missing)}")
+        values = np.array([[np.nan if v is None else float(v) for v in row] for row in data["values"]], dtype=float)
+        t = cls(name=str(data["name"]), dataset=str(data["dataset"]), scope=str(data["scope"]),
+                dimensions=tuple(str(d) for d in data["dimensions"]), rows=tuple(str(r) for r in data["rows"]),
+                columns=tuple(str(c) for c in data["columns"]), row_totals=bool(data["row_totals"]),
+                col_totals=bool(data["col_totals"]), values=values.reshape(-1, max(1, len(data["columns"])
+                                                                                  + int(bool(data["row_totals"])))),
+                document=str(data.get("document", "")))
+        _check_linked_shape(t)
+        return t
+
+
+def _check_linked_shape(t: LinkedTable) -> None:
+    shape = (len(t.rows) + int(t.col_totals), len(t.columns) + int(t.row_totals))
+    if t.values.shape != shape:
+        raise ValueError(f"linked table {t.name!r} must have a {shape[0]} x {shape[1]} grid of values, "
+                         f"got {t.values.shape[0]} x {t.values.shape[1]}")
+    if len(t.dimensions) not in (1, 2) or len(set(t.dimensions)) != len(t.dimensions):
+        raise ValueError(f"linked table {t.name!r} must have one or two distinct dimensions, got {t.dimensions!r}")
+    if len(t.dimensions) == 1 and len(t.columns) != 1:
+        raise ValueError(f"linked table {t.name!r} has one dimension ({t.dimensions[0]!r}), so it must have one "
+                         f"count column, got {len(t.columns)}: {list(t.columns)!r}; name the columns' dimension")
+
+
+def _row_labels(table: pd.DataFrame, rows: np.ndarray, count_cols: list, n_interior: int) -> tuple:
+    labels = _label_cols(table, count_cols)
+    source = table[labels[0]] if labels else pd.Series(table.index, index=table.index)
+    return tuple(str(v) for v in source.to_numpy()[rows[:n_interior]])
+
+
+def linked_table(published: pd.DataFrame, *, name: str, dataset: str, dimensions: Sequence[str], scope: str = "",
+                 count_cols: Sequence[str] | None = None, total_label: str = "Total",
+                 marker: str = CONFIDENTIAL_MARKER, document: str = "") -> LinkedTable:
+    """Describe a published table of protected counts for the edition's joint audit.
+
+    Parameters
+    ----------
+    published : pandas.DataFrame
+        The table as published (``SuppressedTable.display`` or ``.values``, or a CSV read
+        back): suppressed cells are the marker or missing. Row labels are the first label
+        column's values (the index when there is none); the Total row is labelled
+        ``total_label``.
+    name : str
+        Names the table in messages.
+    dataset : str
+        Catalogue key of the protected dataset counted (several joined with ``'+'``).
+    dimensions : sequence of str
+        ``(row_dimension,)`` or ``(row_dimension, column_dimension)``; see ``LinkedTable``.
+    scope : str, default ''
+        What else fixes the records counted (e.g. ``'2024'`` or ``'theme=violence'``).
+    count_cols : list of str, optional
+        Count columns, Total column included; default every column but the first label column.
+    total_label, marker : str
+    document : str, default ''
+
+    Returns
+    -------
+    LinkedTable
+    """
+    check_type(published, "published", pd.DataFrame)
+    for value, label in ((name, "name"), (dataset, "dataset"), (scope, "scope")):
+        check_type(value, label, str)
+    dims = tuple(dimensions) if not isinstance(dimensions, str) else (dimensions,)
+    if count_cols is None:
+        count_cols = list(published.columns[1:]) if len(published.columns) > 1 else list(published.columns)
+    count_cols = _check_count_cols(count_cols)
+    check_dataframe(published, "published", count_cols)
+    rows, cols, row_totals, col_totals = _find_margins(published, count_cols, total_label)
+    nums, _ = _published_numbers(published, cols, marker)
+    n_interior = len(rows) - int(col_totals)
+    t = LinkedTable(name=name, dataset=dataset, scope=scope, dimensions=dims,
+                    rows=_row_labels(published, rows, count_cols, n_interior),
+                    columns=tuple(str(c) for c in cols[:len(cols) - int(row_totals)]),
+                    row_totals=row_totals, col_totals=col_totals, values=nums[rows], document=document)
+    _check_linked_shape(t)
+    return t
+
+
+def _link_levels(tables: Sequence[LinkedTable]) -> tuple[list[str], dict[str, list[str]]]:
+    dims: list[str] = []
+    levels: dict[str, set] = {}
+    for t in tables:
+        for k, d in enumerate(t.dimensions):
+            if d not in levels:
+                dims.append(d)
+                levels[d] = set()
+            levels[d].update(t.rows if k == 0 else t.columns)
+    return dims, {d: sorted(levels[d]) + [LINK_OTHER] for d in dims}
+
+
+def _cell_matrix(t: LinkedTable, dims: list[str], levels: dict[str, list[str]]) -> np.ndarray:
+    """Each published cell of ``t`` (row-major over its grid) as a 0/1 vector over the atoms of ``dims``."""
+    nr, nc = len(t.rows) + int(t.col_totals), len(t.columns) + int(t.row_totals)
+    out = np.ones((nr, nc))
+    for d in dims:
+        pos = {v: i for i, v in enumerate(levels[d])}
+        width = len(levels[d])
+        if d in t.dimensions:
+            labels = t.rows if t.dimensions.index(d) == 0 else t.columns
+            one = np.zeros((len(labels), width))
+            one[np.arange(len(labels)), [pos[v] for v in labels]] = 1.0
+            along_rows = t.dimensions.index(d) == 0
+            if (t.col_totals if along_rows else t.row_totals):
+                one = np.vstack([one, one.sum(axis=0)])
+            f = one[:, None, :] if along_rows else one[None, :, :]
+        else:
+            f = np.ones((1, 1, width))
+        out = out[..., None] * f.reshape(f.shape[0], f.shape[1], *([1] * (out.ndim - 2)), width)
+    return out.reshape(nr * nc, -1)
+
+
+def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer-rounded [min, max] of each row of ``H @ x`` subject to ``A x = b``, ``x >= 0``."""
+    lo = np.zeros(H.shape[0])
+    hi = np.full(H.shape[0], np.inf)
+    if A.shape[0]:
+        feasible = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        if feasible.status == 2:
+            raise ValueError("linked tables " + ", ".join(repr(n) for n in names) + " must count the same records "
+                             "where they share a dataset, scope and dimension, got published values that cannot "
+                             "all be true at once; give tables of different periods or filters different scopes")
+    for k in range(H.shape[0]):
+        if A.shape[0] == 0:
+            continue
+        res = linprog(H[k], A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        lo[k] = np.ceil(res.fun - _TOL) if res.status == 0 else 0.0
+        res = linprog(-H[k], A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        hi[k] = np.floor(-res.fun + _TOL) if res.status == 0 else np.inf
+    return lo, hi
+
+
+def _link_group(tables: Sequence[LinkedTable]) -> tuple[list[np.ndarray], bool]:
+    dims, levels = _link_levels(tables)
+    atoms = int(np.prod([len(levels[d]) for d in dims]))
+    cells = sum(t.values.size for t in tables)
+    if atoms * cells > _LINK_MAX_CELLS:
+        warnings.warn(f"linked tables of {tables[0].dataset!r} ({len(tables)} tables, {cells} cells over "
+                      f"{atoms} combinations of {', '.join(dims)}) are too large to audit jointly; each is "
+                      "audited alone", stacklevel=3)
+        return [], False
+    return [_cell_matrix(t, dims, levels) for t in tables], True
+
+
+def audit_linked(tables: Sequence[LinkedTable], *, threshold: int | None = None) -> pd.DataFrame:
+    """Audit every suppressed cell of several published tables jointly, as one reader holding them all.
+
+    Parameters
+    ----------
+    tables : sequence of LinkedTable
+        The published tables of one edition (``linked_table`` or the edition's register).
+        Tables with the same ``(dataset, scope)`` are combined; others are audited apart.
+    threshold : int, optional
+        When given, ``reveals_small`` and ``narrow`` are computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per suppressed cell: ``table`` (name), ``document``, ``row``, ``column``
+        (``'Total'`` for margins), ``lower``, ``upper``, ``width``, ``recoverable``
+        (``lower == upper``), ``reveals_small`` (``upper <= threshold - 1``) and ``narrow``
+        (``width < threshold``: the cell is pinned to fewer values than the threshold).
+
+    Raises
+    ------
+    ValueError
+        When tables with the same dataset and scope contradict each other.
+
+    Notes
+    -----
+    Linked-tables cell suppression audit (Hundepool et al., *Statistical Disclosure
+    Control*, Wiley 2012, §4.4 "linked tables"; de Wolf & Giessing, "Adjusting the tau-ARGUS
+    modular approach to deal with linked tables", Data & Knowledge Engineering 68, 2009). The
+    records counted are split into atoms, one per combination of the values of every
+    dimension any of the tables uses (plus an "other" value for what a table does not show);
+    each published cell is the sum of its atoms. Each suppressed cell is minimised and
+    maximised over non-negative atoms reproducing every published cell of every table
+    (``scipy.optimize.linprog``, HiGHS), and the bounds are rounded inwards to whole counts.
+    With more than two dimensions the LP bounds may be wider than an integer attacker's, so
+    the audit can pass a pattern an integer programme would narrow.
+    """
+    if threshold is not None:
+        _check_threshold(threshold)
+    tables = list(tables)
+    for t in tables:
+        check_type(t, "tables[i]", LinkedTable)
+    out = []
+    groups: dict[tuple, list[LinkedTable]] = {}
+    for t in tables:
+        groups.setdefault(t.key, []).append(t)
+    for group in groups.values():
+        mats, ok = _link_group(group)
+        if not ok:
+            continue
+        A = np.vstack(mats)
+        v = np.concatenate([t.values.ravel() for t in group])
+        hidden = np.isnan(v)
+        if not hidden.any():
+            continue
+        lo, hi = _link_ranges(A[~hidden], v[~hidden], A[hidden], [t.name for t in group])
+        where = []
+        for t in group:
+            cols = list(t.columns) + (["Total"] if t.row_totals else [])
+            rws = list(t.rows) + (["Total"] if t.col_totals else [])
+            where += [(t.name, t.document, r, c) for r in rws for c in cols]
+        where = [w for w, h in zip(where, hidden) if h]
+        frame = pd.DataFrame(where, columns=["table", "document", "row", "column"])
+        frame["lower"], frame["upper"] = lo, hi
+        out.append(frame)
+    cols = ["table", "document", "row", "column", "lower", "upper"]
+    res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols).astype(
+        {"lower": float, "upper": float})
+    res["width"] = res["upper"] - res["lower"]
+    res["recoverable"] = np.isfinite(res["upper"].to_numpy(float)) & (res["width"].to_numpy(float) < _TOL)
+    if threshold is None:
+        res["reveals_small"] = pd.array([pd.NA] * len(res), dtype="boolean")
+        res["narrow"] = pd.array([pd.NA] * len(res), dtype="boolean")
+    else:
+        up = res["upper"].to_numpy(float)
+        res["reveals_small"] = pd.array(np.isfinite(up) & (up <= threshold - 1), dtype="boolean")
+        res["narrow"] = pd.array(res["width"].to_numpy(float) < threshold - _TOL, dtype="boolean")
+    return res
+
+
+def _suppress_linked(new: LinkedTable, true_grid: np.ndarray, mask: np.ndarray, is_total: np.ndarray,
+                     M_own: np.ndarray, published: Sequence[LinkedTable], threshold: int) -> np.ndarray:
+    """Extend a table's mask (flat, grid order) until no hidden cell of it or of ``published`` is narrowed."""
+    group = [t for t in published if t.key == new.key]
+    if not group:
+        return mask
+    mats, ok = _link_group(group + [new])
+    if not ok:
+        return mask
+    fixed_A = np.vstack(mats[:-1])
+    fixed_v = np.concatenate([t.values.ravel() for t in group])
+    fixed_hidden = np.isnan(fixed_v)
+    new_A = mats[-1]
+    new_v = true_grid.ravel().astype(float)
+    names = [t.name for t in group] + [new.name]
+    # Cells the earlier tables already expose among themselves cannot be mended by this one.
+    lo0, hi0 = _link_ranges(fixed_A[~fixed_hidden], fixed_v[~fixed_hidden], fixed_A[fixed_hidden], names)
+    already = _exposed(lo0, hi0, threshold, "interval")
+    if already.any():
+        warnings.warn(f"{int(already.sum())} suppressed cell(s) of earlier tables of {new.dataset!r} can already "
+                      f"be narrowed from those tables alone; {new.name!r} is protected against the rest",
+                      stacklevel=4)
+    mask = mask.copy()
+    support = new_A > 0
+    while True:
+        A = np.vstack([fixed_A[~fixed_hidden], new_A[~mask]])
+        b = np.concatenate([fixed_v[~fixed_hidden], new_v[~mask]])
+        H = np.vstack([fixed_A[fixed_hidden], new_A[mask]])
+        lo, hi = _link_ranges(A, b, H, names)
+        bad = _exposed(lo, hi, threshold, "interval")
+        bad[:already.size] &= ~already
+        if not bad.any() or mask.all():
+            return mask
+        atoms = H[int(np.flatnonzero(bad)[0])] > 0
+        cands = np.flatnonzero(~mask & support[:, atoms].any(axis=1))
+        if cands.size == 0:
+            cands = np.flatnonzero(~mask)
+        mask[_pick(cands, new_v, is_total, np.zeros_like(mask))] = True
+        if M_own.shape[0]:
+            mask = _heuristic(M_own, new_v, mask, is_total)
+
+
+def read_register(path: str | Path) -> list[LinkedTable]:
+    """Read an edition's register of published protected tables (``[]`` when there is none yet).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The register file (``assessment.paths.disclosure_register(out_dir)``).
+
+    Returns
+    -------
+    list of LinkedTable
+
+    Raises
+    ------
+    DisclosureError
+        When the file exists but cannot be read as a register: the edition's tables could then
+        not be audited together, so nothing further is published until it is mended or removed.
+    """
+    import json
+
+    check_type(path, "path", (str, Path))
+    path = Path(path)
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["tables"]
+        return [LinkedTable.from_dict(e) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DisclosureError(f"the disclosure register {path} must be a JSON object with a 'tables' list of "
+                              f"published tables, got an unreadable file ({type(exc).__name__}: {exc}); "
+                              "delete it and render every document of the edition again") from None
+
+
+def write_register(path: str | Path, tables: Sequence[LinkedTable]) -> Path:
+    """Write an edition's register of published protected tables (published values only) atomically."""
+    import json
+    import os
+
+    check_type(path, "path", (str, Path))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"about": "Protected tables published in this folder, as published (suppressed cells null); "
+                     "every new table of the same dataset and scope is audited against them.",
+            "tables": [t.to_dict() for t in tables]}
+    tmp = path.with_name(f".{path.name}.tmp")
+    lines = ",\n".join("  " + json.dumps(t.to_dict(), separators=(",", ":")) for t in tables)
+    text = '{"about": ' + json.dumps(body["about"]) + ',\n "tables": [\n' + lines + "\n ]}\n"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 # --------------------------------------------------------------------------------------

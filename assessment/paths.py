@@ -32,3 +32,12 @@ def notebook_path(document: str) -> Path:
 def package_data_path(name: str) -> Path:
     """Return a file shipped inside the package (weights, vocabularies)."""
     return PACKAGE_DATA_DIR / name
+
+
+def disclosure_register(out_dir: str | Path) -> Path:
+    """Return the run folder's register of published protected tables (``disclosure_register.json``).
+
+    It holds only what the documents published (suppressed cells as null), so that every
+    document of one edition can be audited against the tables the others published.
+    """
+    return Path(out_dir) / "disclosure_register.json"

@@ -21,6 +21,7 @@ from assessment.disclosure import (
     CONFIDENTIAL_MARKER,
     RESTRICTED_DIRNAME,
     add_margins,
+    audit_linked,
     audit_recoverability,
     check_published,
     check_published_text,
@@ -321,6 +322,18 @@ def test_secondary_suppression_cannot_be_undone_from_totals(df, margins, protect
     assert _recoverable(intervals) == []
     if protection == "interval":
         assert not any(hi <= T - 1 for lo, hi in intervals.values())
+        # no hidden cell can be narrowed to a range narrower than the threshold
+        assert all(hi - lo >= T - 1e-7 for lo, hi in intervals.values()), intervals
+    # 2b. a row or column whose only non-zero part is primary-suppressed shows none of its zeros
+    truth_m = add_margins(df, cols, margins)
+    body = truth_m.loc[df.index, cols].to_numpy()
+    hidden = res.mask.loc[df.index, cols].to_numpy()
+    primary_body = (body >= 1) & (body <= T - 1)
+    for grid, hid, prim in ((body, hidden, primary_body), (body.T, hidden.T, primary_body.T)):
+        if (grid is body and "Total" not in out_cols) or (grid is not body and "Total" not in truth_m.index):
+            continue  # that direction publishes no totals, so it is no relation
+        lone = ((grid > 0).sum(axis=1) == 1) & ((grid > 0) & prim).any(axis=1)
+        assert not ((grid[lone] == 0) & ~hid[lone]).any(), "a zero beside a lone suppressed count is shown"
     # 3. every primary cell is suppressed, and published cells are the true values
     truth = add_margins(df, cols, margins)
     small = (truth[out_cols] >= low) & (truth[out_cols] <= T - 1)
@@ -530,3 +543,134 @@ def test_restricted_dir_is_separate_and_carries_a_warning(tmp_path):
     assert restricted_dir(tmp_path / "run") == folder  # idempotent
     assert is_restricted(folder / "violence.csv")
     assert not is_restricted(tmp_path / "run" / "tables" / "violence.csv")
+
+
+# ----------------------------------------------------------------------------- zeros and linked tables
+
+def test_zeros_beside_a_lone_suppressed_count_are_hidden():
+    """A row [3, 0, 0] with its zeros shown tells the reader every event of the row is of one type."""
+    df = pd.DataFrame({"violence": [3, 20, 15], "burglary": [0, 12, 9], "robbery": [0, 14, 11]},
+                      index=["W1", "W2", "W3"])
+    res = suppress_table(df, list(df.columns), T, "sensitive", margins="both")
+    assert res.display.at["W1", "burglary"] == CONFIDENTIAL_MARKER
+    assert res.display.at["W1", "robbery"] == CONFIDENTIAL_MARKER
+    intervals = _independent_intervals(res.display, list(res.display.columns))
+    # The hidden zeros can each hold at least the threshold, so the row's make-up is unknown.
+    assert intervals[("W1", "burglary")][1] >= T and intervals[("W1", "robbery")][1] >= T
+    assert all(hi - lo >= T for lo, hi in intervals.values())
+    # A row with two non-zero counts keeps its zeros (no group attribute is revealed).
+    df2 = pd.DataFrame({"a": [3, 20, 15], "b": [6, 12, 9], "c": [0, 14, 11]}, index=["W1", "W2", "W3"])
+    res2 = suppress_table(df2, list(df2.columns), T, "sensitive", margins="both")
+    assert res2.display.at["W1", "c"] == "0"
+
+
+# The two linked tables of issue 9: wards by two categories each, sharing Violence, with row totals.
+ISSUE_A = pd.DataFrame({"ward": ["W1", "W2"], "Violence": [2, 30], "Burglary": [14, 3]})
+ISSUE_B = pd.DataFrame({"ward": ["W1", "W2"], "Violence": [2, 30], "Robbery": [20, 40]})
+
+
+def independent_linked_ranges(published: list[pd.DataFrame], label: str = "ward", marker: str = "[c]") -> dict:
+    """Attacker's LP over several published tables at once, written here with scipy only.
+
+    Unknowns are the counts of every (row label, count column) pair any table shows; a Total
+    column is the sum of its row's shown columns. Every published number is an equation; each
+    hidden cell is minimised and maximised over non-negative unknowns. Returns
+    {(table index, row, column): (min, max)}.
+    """
+    atoms = sorted({(r, c) for f in published for r in f[label] if r != "Total"
+                    for c in f.columns if c not in (label, "Total")})
+    pos = {a: k for k, a in enumerate(atoms)}
+    eqs, rhs, hidden = [], [], {}
+    for t, f in enumerate(published):
+        parts = [c for c in f.columns if c not in (label, "Total")]
+        rows = [r for r in f[label] if r != "Total"]
+        for rec in f.to_dict("records"):
+            r = rec[label]
+            for c in [*parts, "Total"] if "Total" in f.columns else parts:
+                vec = np.zeros(len(atoms))
+                for rr in (rows if r == "Total" else [r]):
+                    for cc in (parts if c == "Total" else [c]):
+                        vec[pos[(rr, cc)]] = 1.0
+                if str(rec[c]) == marker:
+                    hidden[(t, r, c)] = vec
+                else:
+                    eqs.append(vec)
+                    rhs.append(float(rec[c]))
+    A, b = np.array(eqs), np.array(rhs)
+    out = {}
+    for cell, vec in hidden.items():
+        lo = linprog(vec, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        hi = linprog(-vec, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        assert lo.status == 0, "the published tables must be consistent"
+        out[cell] = (lo.fun, np.inf if hi.status == 3 else -hi.fun)
+    return out
+
+
+def test_linked_tables_of_the_issue_hide_nothing_when_suppressed_together():
+    from assessment.disclosure import linked_table
+
+    link = {"dataset": "ed", "dimensions": ("ward", "category")}
+    a = suppress_table(ISSUE_A, ["Violence", "Burglary"], T, "sensitive", margins="row_totals",
+                       link={**link, "name": "A"})
+    b = suppress_table(ISSUE_B, ["Violence", "Robbery"], T, "sensitive", margins="row_totals",
+                       link={**link, "name": "B"}, published=[a.linked])
+    ranges = independent_linked_ranges([a.display, b.display])
+    assert ranges and all(hi - lo >= T for lo, hi in ranges.values()), ranges
+    # The package's own joint audit agrees.
+    joint = audit_linked([a.linked, b.linked], threshold=T)
+    assert len(joint) == len(ranges) and not joint["narrow"].any()
+    # Each suppressed alone, the pair gives cells away (so this test can fail).
+    alone = suppress_table(ISSUE_B, ["Violence", "Robbery"], T, "sensitive", margins="row_totals")
+    naive = independent_linked_ranges([a.display, alone.display])
+    assert naive[(0, "W2", "Burglary")] == (3.0, 3.0)
+    naive_audit = audit_linked([a.linked, linked_table(alone.display, name="B alone", dataset="ed",
+                                                        dimensions=("ward", "category"))], threshold=T)
+    assert naive_audit["recoverable"].any()
+
+
+def test_linked_tables_of_different_datasets_or_scopes_are_not_combined():
+    link = {"dataset": "ed", "dimensions": ("ward", "category")}
+    a = suppress_table(ISSUE_A, ["Violence", "Burglary"], T, "sensitive", margins="row_totals",
+                       link={**link, "name": "A", "scope": "2024"})
+    b = suppress_table(ISSUE_B, ["Violence", "Robbery"], T, "sensitive", margins="row_totals",
+                       link={**link, "name": "B", "scope": "2025"}, published=[a.linked])
+    alone = suppress_table(ISSUE_B, ["Violence", "Robbery"], T, "sensitive", margins="row_totals")
+    assert b.display.equals(alone.display)
+
+
+def test_one_way_and_two_way_tables_of_one_dataset_are_audited_together():
+    """A ward table (all categories) and a ward x category table share the ward dimension."""
+    link = {"dataset": "ed", "dimensions": ("ward", "category")}
+    two = pd.DataFrame({"ward": ["W1", "W2", "W3"], "Violence": [2, 30, 25], "Other": [14, 10, 12]})
+    a = suppress_table(two, ["Violence", "Other"], T, "sensitive", margins="both", link={**link, "name": "A"})
+    one = pd.DataFrame({"ward": ["W1", "W2", "W3"], "attendances": [16, 40, 37]})
+    b = suppress_table(one, ["attendances"], T, "sensitive", margins="column_totals",
+                       link={"dataset": "ed", "dimensions": ("ward",), "name": "B"}, published=[a.linked])
+    joint = audit_linked([a.linked, b.linked], threshold=T)
+    assert not joint["narrow"].any() and not joint["recoverable"].any()
+
+
+def test_linked_tables_that_contradict_each_other_are_refused():
+    from assessment.disclosure import linked_table
+
+    a = linked_table(pd.DataFrame({"ward": ["W1"], "n": [10]}), name="A", dataset="ed", dimensions=("ward",))
+    b = linked_table(pd.DataFrame({"ward": ["W1"], "n": [12]}), name="B", dataset="ed", dimensions=("ward",))
+    a.values[0, 0] = np.nan  # one hidden cell so the audit has something to solve
+    c = linked_table(pd.DataFrame({"ward": ["W1"], "n": [11]}), name="C", dataset="ed", dimensions=("ward",))
+    with pytest.raises(ValueError, match="scope"):
+        audit_linked([a, b, c], threshold=T)
+
+
+def test_register_round_trip_and_a_damaged_register_is_refused(tmp_path):
+    from assessment.disclosure import read_register, write_register
+
+    a = suppress_table(ISSUE_A, ["Violence", "Burglary"], T, "sensitive", margins="row_totals",
+                       link={"name": "A", "dataset": "ed", "dimensions": ("ward", "category"), "document": "d1"})
+    path = write_register(tmp_path / "reg.json", [a.linked])
+    back = read_register(path)
+    assert len(back) == 1 and back[0].name == "A" and back[0].document == "d1"
+    np.testing.assert_array_equal(np.isnan(back[0].values), np.isnan(a.linked.values))
+    assert read_register(tmp_path / "absent.json") == []
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(DisclosureError, match="disclosure register"):
+        read_register(path)

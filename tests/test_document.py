@@ -238,3 +238,61 @@ def test_row_sensitivity_suppresses_small_counts_only_in_protected_rows(doc):
     assert 'data-sensitivity="mixed"' in view._repr_html_()
     with pytest.raises(ValueError, match="one value per row"):
         doc.table(frame, "Bad", count_columns=["rows"], row_sensitivity=["public"])
+
+
+def test_linked_tables_published_by_two_documents_of_one_run_reveal_no_hidden_cell(demo_catalogue, tmp_path):
+    """Issue 9 acceptance: tables A and B of the issue, published by two documents into one run folder.
+
+    The second document runs in a staging folder, as ``run_document`` runs it, and reads the
+    edition's register from the published folder. An independent LP over both published CSVs
+    (``independent_linked_ranges``, scipy only) gives every hidden cell a range of at least the
+    threshold.
+    """
+    from test_disclosure import ISSUE_A, ISSUE_B, independent_linked_ranges
+
+    out = tmp_path / "edition"
+    first = open_document(demo_catalogue, "strategic_assessment", out_dir=out, run_date="2026-11-25")
+    threshold = first.threshold
+    link = {"dataset": "ae_assaults", "dimensions": ("ward", "category")}
+    va = first.table(ISSUE_A, "Table A", sensitivity="sensitive", count_columns=["Violence", "Burglary"],
+                     margins="row_totals", **link)
+    first.write_workbook()
+    staging = tmp_path / ".edition.staging-b"
+    second = open_document(demo_catalogue, "audit", out_dir=staging, published_dir=out, run_date="2026-11-25")
+    vb = second.table(ISSUE_B, "Table B", sensitivity="sensitive", count_columns=["Violence", "Robbery"],
+                      margins="row_totals", **link)
+    a = pd.read_csv(out / "tables" / va.csv_name, dtype=str, keep_default_na=False)
+    b = pd.read_csv(staging / "tables" / vb.csv_name, dtype=str, keep_default_na=False)
+    ranges = independent_linked_ranges([a, b])
+    assert len(ranges) >= 4
+    assert all(hi - lo >= threshold for lo, hi in ranges.values()), ranges
+    # The staging register holds both documents' tables (it replaces the published one on commit).
+    names = {t.name for t in second.register()}
+    assert names == {va.csv_name, vb.csv_name}
+    assert (staging / "disclosure_register.json").is_file()
+    # Without the link the second table gives the first one's hidden cells away (the test can fail).
+    unlinked = open_document(demo_catalogue, "audit", out_dir=tmp_path / "plain", run_date="2026-11-25")
+    vu = unlinked.table(ISSUE_B, "Table B", sensitivity="sensitive", count_columns=["Violence", "Robbery"],
+                        margins="row_totals")
+    u = pd.read_csv(tmp_path / "plain" / "tables" / vu.csv_name, dtype=str, keep_default_na=False)
+    assert any(hi - lo < threshold for lo, hi in independent_linked_ranges([a, u]).values())
+
+
+def test_rerun_of_a_document_replaces_its_register_entries(demo_catalogue, tmp_path):
+    from assessment.disclosure import read_register
+
+    out = tmp_path / "edition"
+    link = {"dataset": "ae_assaults", "dimensions": ("ward", "category")}
+    for _ in range(2):
+        d = open_document(demo_catalogue, "strategic_assessment", out_dir=out, run_date="2026-11-25")
+        d.table(ISSUE_A_FRAME, "Table A", sensitivity="sensitive", count_columns=["Violence", "Burglary"],
+                margins="row_totals", **link)
+        d.write_workbook()
+    assert [t.document for t in read_register(paths.disclosure_register(out))] == ["strategic_assessment"]
+    # A later run of the document that publishes no linked table drops its old entries.
+    d = open_document(demo_catalogue, "strategic_assessment", out_dir=out, run_date="2026-11-25")
+    d.write_workbook()
+    assert read_register(paths.disclosure_register(out)) == []
+
+
+ISSUE_A_FRAME = pd.DataFrame({"ward": ["W1", "W2"], "Violence": [2, 30], "Burglary": [14, 3]})

@@ -42,7 +42,10 @@ class Document:
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)
     cache_dir: Path | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    published_dir: Path | None = None
     _figures: int = 0
+    _register: list[Any] | None = None
+    _stale_register: bool = False
     _workbench: Any = None
 
     @property
@@ -80,6 +83,9 @@ class Document:
         max_rows: int | None = 60,
         margins: str | None = None,
         row_sensitivity: Any = None,
+        dataset: str | None = None,
+        dimensions: tuple[str, ...] | list[str] | None = None,
+        scope: str = "",
     ) -> TableView:
         """Register a table: apply disclosure control, write it to ``tables/`` and return its view.
 
@@ -108,6 +114,14 @@ class Document:
             per dataset, as in data-quality tables). Counts from 1 to threshold - 1 in rows not
             marked public are suppressed; no totals are published, so no secondary suppression
             is needed. The table is marked ``mixed``.
+        dataset, dimensions, scope : optional
+            What a protected table counts, so that it is audited jointly with every other table
+            of the same dataset and scope published in this edition (by this or another
+            document): ``dataset`` is the catalogue key, ``dimensions`` names the dimension of
+            the rows (e.g. ``'ward'``) and, with several count columns, of the columns (e.g.
+            ``'category'``); ``scope`` whatever else fixes the records counted (e.g. a period).
+            Further cells are suppressed until no suppressed cell of any of them can be
+            narrowed below the threshold by combining them (``disclosure.audit_linked``).
         """
         check_dataframe(frame, "frame")
         check_type(caption, "caption", str)
@@ -122,8 +136,13 @@ class Document:
             if footnote:
                 notes.append(footnote)
         elif sensitivity != "public" and count_columns:
+            link = None
+            if dataset is not None and dimensions is not None:
+                dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
+                link = {"name": f"{self.name}-{number:02d}-{slugify(caption)}.csv", "dataset": str(dataset),
+                        "dimensions": dims, "scope": str(scope), "document": self.name}
             published, footnote = self._publish(frame, list(count_columns), sensitivity, rate_columns or {},
-                                                number, caption, margins)
+                                                number, caption, margins, link)
             if footnote:
                 notes.append(footnote)
         csv_name = f"{self.name}-{number:02d}-{slugify(caption)}.csv"
@@ -134,12 +153,19 @@ class Document:
 
     def _publish(self, frame: pd.DataFrame, count_columns: list[str], sensitivity: str,
                  rate_columns: dict[str, str], number: int, caption: str,
-                 margins: str | None = None) -> tuple[pd.DataFrame, str]:
+                 margins: str | None = None, link: dict[str, Any] | None = None) -> tuple[pd.DataFrame, str]:
         """Primary and secondary suppression; the unsuppressed table goes to the restricted folder only."""
         from ..disclosure import suppress_rates, suppress_table
 
         margins = margins or ("column_totals" if len(count_columns) == 1 else "both")
-        result = suppress_table(frame, count_columns, self.threshold, sensitivity, margins=margins)
+        if link is None:
+            result = suppress_table(frame, count_columns, self.threshold, sensitivity, margins=margins)
+        else:
+            others = [t for t in self.register() if t.name != link["name"]]
+            result = suppress_table(frame, count_columns, self.threshold, sensitivity, margins=margins,
+                                    link=link, published=others)
+            if result.linked is not None:
+                self._record(result.linked)
         # Unsuppressed counts stay numbers (so tables format them); suppressed cells hold the marker.
         published = result.display.copy()
         for col in result.mask.columns:
@@ -186,6 +212,33 @@ class Document:
         return published, (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed "
                            "([c]) to protect individuals; no totals are published for them.")
 
+    def register(self) -> list[Any]:
+        """The protected tables published in this edition so far, as ``disclosure.LinkedTable``.
+
+        Read once from the register of the folder the edition is published to (other documents'
+        tables; this document's earlier entries there are being replaced), then extended by
+        every linked table this document publishes.
+        """
+        if self._register is None:
+            from ..disclosure import read_register
+
+            source = paths.disclosure_register(self.published_dir or self.out_dir)
+            earlier = read_register(source)
+            self._register = [t for t in earlier if t.document != self.name]
+            self._stale_register = len(self._register) < len(earlier)
+        return self._register
+
+    def _record(self, table: Any) -> None:
+        """Add a published linked table to the register and write it beside this document's outputs."""
+        from ..disclosure import write_register
+
+        register = self.register()
+        if table is not None:
+            register = [t for t in register if t.name != table.name] + [table]
+        self._register = register
+        self._stale_register = False
+        write_register(paths.disclosure_register(self.out_dir), register)
+
     def _restricted_path(self, number: int, caption: str) -> Path:
         from ..disclosure import restricted_dir
 
@@ -212,6 +265,9 @@ class Document:
 
     def write_workbook(self) -> Path:
         """Write every table shown so far into one Excel workbook, a sheet per table."""
+        self.register()
+        if self._stale_register:  # this document's tables of an earlier run are replaced: drop their entries
+            self._record(None)
         path = self.tables_dir / f"{self.name}.xlsx"
         self.tables_dir.mkdir(parents=True, exist_ok=True)
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -235,6 +291,7 @@ def open_document(
     run_date: str | None = None,
     output_name: str | None = None,
     cache_dir: str | Path | None = None,
+    published_dir: str | Path | None = None,
     **params: Any,
 ) -> Document:
     """Start a document: validate the catalogue and prepare numbering and outputs.
@@ -260,6 +317,11 @@ def open_document(
         A problem profile run per topic uses e.g. ``problem_profile_violence``.
     cache_dir : path, optional
         Where harmonised intake results are cached between the documents of one run.
+    published_dir : path, optional
+        The folder the edition is published to, when ``out_dir`` is a staging folder: its
+        disclosure register (``paths.disclosure_register``) lists the protected tables other
+        documents of the edition published, which this document's tables are audited against.
+        Defaults to ``out_dir``.
     **params
         Document-specific parameters (for example ``topic`` for a problem profile).
     """
@@ -276,6 +338,7 @@ def open_document(
         name=output_name or doc_name,
         kind=doc_name,
         cache_dir=Path(cache_dir) if cache_dir else None,
+        published_dir=Path(published_dir) if published_dir else None,
         title=title,
         catalogue=cat,
         out_dir=out,

@@ -236,6 +236,7 @@ def run_document(
     nb_params = {
         "catalogue": str(catalogue_path),
         "out_dir": str(staging),
+        "published_dir": str(out_dir),  # its disclosure register: tables the edition's other documents published
         # Harmonised data are cached beside the catalogue, never inside the output folder that
         # partners receive (the cache holds unsuppressed data).
         "cache_dir": str(catalogue_path.parent / ".assessment-cache"),
@@ -285,7 +286,7 @@ def run_document(
         html=out_dir / html_path.name,
         notebook=out_dir / "notebooks" / executed.name,
         tables=[out_dir / "tables" / t.name for t in tables],
-        parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir")},
+        parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir", "published_dir")},
         timings=timings,
     )
     _write_manifest(out_dir, catalogue_path, run, inputs)
