@@ -39,6 +39,31 @@ DATASET_FORMATS = (
 )
 DATASET_KINDS = ("events", "area_counts", "persons", "survey", "premises", "table", "document")
 GEOGRAPHY_FORMATS = ("geojson", "gpkg", "shapefile", "zip_shapefile", "kml_folder")
+
+#: The part a dataset plays in the documents. Documents look datasets up by role
+#: (:meth:`Catalogue.datasets_with_role`), never by key, so any key works.
+DATASET_ROLES: dict[str, str] = {
+    "recorded_crime": "police recorded crime and anti-social behaviour (street level)",
+    "crime_outcomes": "police outcomes of recorded crimes",
+    "stop_search": "police stop and search",
+    "fire_incidents": "fire and rescue incidents (deliberate fires)",
+    "ed_attendances": "emergency department assault attendances by area and period",
+    "ed_assault_profile": "emergency department assaults by time, day and weapon",
+    "ambulance_callouts": "ambulance assault call-outs",
+    "council_asb": "council anti-social behaviour and environmental reports",
+    "licensing": "licensed premises register",
+    "youth_justice": "youth justice counts (e.g. first-time entrants) by area and period",
+    "nominals": "victims and offenders, person level",
+    "survey": "residents' survey",
+    "strategy": "the previous community safety strategy and its targets",
+    "peer_benchmark": "most similar group benchmarking table",
+    "other": "any other partner data (shown in the data-quality document only)",
+}
+
+#: The role a dataset plays when its catalogue entry does not say (by format, then by kind).
+ROLE_BY_FORMAT = {"police_uk_street": "recorded_crime", "police_uk_outcomes": "crime_outcomes",
+                  "police_uk_stop_search": "stop_search"}
+ROLE_BY_KIND = {"survey": "survey", "persons": "nominals", "premises": "licensing", "document": "strategy"}
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -211,6 +236,22 @@ class Dataset(_Strict):
         None, ge=0, description="quarantine points farther than this many metres outside the partnership "
                                 "geography (by default points outside are kept)")
     caveats: list[str] = Field(default_factory=list)
+    role: str | None = Field(
+        None, description="the part the dataset plays in the documents (a key of DATASET_ROLES); by default "
+                          "from the format (police_uk_street: recorded_crime, police_uk_outcomes: crime_outcomes) "
+                          "or the kind (survey, persons: nominals, premises: licensing, document: strategy)")
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str | None) -> str | None:
+        if value is not None and value not in DATASET_ROLES:
+            raise ValueError(f"must be one of {sorted(DATASET_ROLES)}, got {value!r}")
+        return value
+
+    @property
+    def effective_role(self) -> str:
+        """The role the catalogue gives, or the default for the dataset's format or kind."""
+        return self.role or ROLE_BY_FORMAT.get(self.format) or ROLE_BY_KIND.get(self.kind) or "other"
 
     @model_validator(mode="after")
     def _mapping_complete(self) -> "Dataset":
@@ -328,6 +369,20 @@ class Catalogue(_Strict):
         if key not in self.datasets:
             raise KeyError(f"dataset {key!r} is not in the catalogue; known datasets: {sorted(self.datasets)}")
         return self.datasets[key]
+
+    def datasets_with_role(self, role: str) -> list[str]:
+        """Keys of the datasets playing ``role`` (see ``DATASET_ROLES``), in catalogue order.
+
+        A role no dataset plays gives an empty list; documents then say plainly what is missing.
+        """
+        if role not in DATASET_ROLES:
+            raise ValueError(f"`role` must be one of {sorted(DATASET_ROLES)}, got {role!r}")
+        return [k for k, ds in self.datasets.items() if ds.effective_role == role]
+
+    def dataset_with_role(self, role: str) -> str | None:
+        """The first dataset playing ``role``, or None when no dataset does."""
+        keys = self.datasets_with_role(role)
+        return keys[0] if keys else None
 
     def geography(self, key: str) -> Geography:
         """Return the geography entry for ``key``, or raise naming the known keys."""

@@ -104,3 +104,26 @@ def test_police_uk_datasets_get_the_standard_mapping_when_none_is_given(tmp_path
     assert got.columns["date"] == "Month" and got.columns["category"] == "Crime type"
     assert got.coordinates.x == "Longitude" and got.coordinates.crs == "EPSG:4326"
     assert got.date_format == "%Y-%m"
+
+
+def test_roles_default_by_format_and_kind_and_follow_any_key(tmp_path, raw):
+    """Documents find datasets by role: police formats and kinds give defaults, keys are free."""
+    raw["datasets"]["crime_2025"] = raw["datasets"].pop("police_street")
+    raw["datasets"]["my_outcomes"] = raw["datasets"].pop("police_outcomes")
+    for brk in raw["series_breaks"]:
+        brk["dataset"] = "crime_2025"
+    cat = load_catalogue(_write(tmp_path, raw), check_files=False)
+    assert cat.datasets_with_role("recorded_crime") == ["crime_2025"]
+    assert cat.dataset_with_role("crime_outcomes") == "my_outcomes"
+    assert cat.datasets_with_role("survey") == ["residents_survey"]      # kind survey
+    assert cat.datasets_with_role("nominals") == ["violence_nominals"]   # kind persons
+    assert cat.datasets_with_role("fire_incidents") == ["fire_deliberate"]  # stated in the catalogue
+    assert cat.datasets_with_role("stop_search") == [] and cat.dataset_with_role("stop_search") is None
+    with pytest.raises(ValueError, match="`role` must be one of"):
+        cat.datasets_with_role("police")
+
+
+def test_unknown_role_is_refused_naming_the_roles(tmp_path, raw):
+    raw["datasets"]["fire_deliberate"]["role"] = "fires"
+    with pytest.raises(CatalogueError, match=r"datasets\.fire_deliberate\.role.*recorded_crime.*'fires'"):
+        load_catalogue(_write(tmp_path, raw), check_files=False)

@@ -42,8 +42,8 @@ __all__ = [
     "section_appendix", "SURVEY_CONCERN_THEMES", "MIN_RELIABLE_N", "CONCERN_THRESHOLD", "CHANGE_CLASSES",
 ]
 
-SURVEY_DATASET = "residents_survey"
-STRATEGY_DATASET = "previous_strategy"
+SURVEY_ROLE = "survey"  # catalogue roles this audit draws on
+STRATEGY_ROLE = "strategy"
 #: the items a SMART check looks for (smart.smart_check's ``missing`` names them in this order)
 SMART_ITEMS = ("metric", "baseline", "direction", "size", "deadline", "owner")
 #: wards with fewer respondents than this are flagged as unreliable
@@ -89,8 +89,8 @@ SURVEY_CONCERN_CRIME_TYPES: dict[str, str | None] = {
     "Domestic abuse": None, "Speeding": None, "Parking": None,
 }
 
-#: where each theme's recorded volume comes from (dataset key, categories or None for the theme)
-_THEME_SOURCES = {"environmental": "council_reports"}
+#: where each theme's recorded volume comes from when the police do not record it (catalogue role)
+_THEME_SOURCES = {"environmental": "council_asb"}
 
 #: comments that need a person to read them before any publication
 _MARKUP = r"<\s*/?\s*[a-zA-Z][^>]*>"
@@ -145,7 +145,7 @@ def _month_words(month: str) -> str:
 
 
 def _theme_categories(doc: Document, theme: str) -> list[str]:
-    cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+    cat_theme = ev.crime_category_map(doc)
     return [c for c, t in cat_theme.items() if t == theme]
 
 
@@ -157,7 +157,7 @@ def _break_between(doc: Document, categories: list[str], first: str, last: str) 
     so some of the compared months are counted under each rule. Returns '' when there is none.
     """
     start, end = f"{first}-01", f"{last}-12"
-    months = sorted({b.month for c in categories for b in doc.catalogue.breaks_for(ev.CRIME_DATASET, c)
+    months = sorted({b.month for c in categories for b in ev.crime_breaks(doc, c)
                      if start < b.month <= end})
     return months[0] if months else ""
 
@@ -189,7 +189,8 @@ def _survey(doc: Document) -> pd.DataFrame | None:
 
 
 def _survey_sensitivity(doc: Document) -> str:
-    ds = doc.catalogue.datasets.get(SURVEY_DATASET)
+    key = ev.role_dataset(doc, SURVEY_ROLE)
+    ds = doc.catalogue.datasets.get(key) if key else None
     return ds.sensitivity if ds else "official"
 
 
@@ -280,12 +281,12 @@ def _theme_trends(doc: Document) -> pd.DataFrame:
         annual = _annual_by(doc, "theme")
         chg = _change_first_last(doc, annual, "theme")
         monthly = ev.evidence_monthly(doc, "theme")
-        cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+        cat_theme = ev.crime_category_map(doc)
         rows = []
         for theme in annual.index:  # a dozen themes, one model each
             sub = monthly[monthly["theme"] == theme]
             series = pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
-            brk_months = sorted({b.month for b in doc.catalogue.breaks_for(ev.CRIME_DATASET)
+            brk_months = sorted({b.month for b in ev.crime_breaks(doc)
                                  if cat_theme.get(b.category) == theme})
             brks = trends.trend_breaks([{"month": m, "label": "counting rule change"} for m in brk_months])
             with warnings.catch_warnings():
@@ -418,10 +419,11 @@ def _data_by_theme(doc: Document) -> pd.DataFrame:
         last = monthly[monthly["month"].isin(months)].groupby("theme")["count"].sum()
         data = pd.DataFrame({"theme": tt["theme"], "volume": tt["theme"].map(last).to_numpy(dtype=float),
                              "trend_pct": tt["trend_pct"], "trend_p": tt["trend_p"],
-                             "source": doc.catalogue.datasets[ev.CRIME_DATASET].title})
+                             "source": doc.catalogue.datasets[ev.crime_dataset(doc)].title})
         data = data[data["theme"] != "other"]
-        for theme, key in _THEME_SOURCES.items():  # extra sources for themes the police do not record
-            if key not in doc.catalogue.datasets or theme in set(data["theme"]):
+        for theme, role in _THEME_SOURCES.items():  # extra sources for themes the police do not record
+            key = ev.role_dataset(doc, role)
+            if key is None or theme in set(data["theme"]):
                 continue
             start, end = ev.window(doc)
             m = trends.trend_monthly(doc.workbench.dataset_events(key).query("theme == @theme"), start, end, by=None)
@@ -518,7 +520,7 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
         services = pd.DataFrame(rows, columns=["service", "provider", "themes", "theme_keys", "wards", "funded to",
                                                "funding"])
         # priority themes: those of the recommended priorities and of strong resident concerns
-        cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+        cat_theme = ev.crime_category_map(doc)
         rec = ev.evidence_recommended(doc)
         why: dict[str, list[str]] = {}
         for issue in rec["issue"]:
@@ -551,7 +553,8 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _strategy(doc: Document) -> dict:
-    return doc.workbench.intake.documents.get(STRATEGY_DATASET) or {}
+    key = ev.role_dataset(doc, STRATEGY_ROLE)
+    return (doc.workbench.intake.documents.get(key) if key else None) or {}
 
 
 def _smart(doc: Document) -> pd.DataFrame | None:
@@ -597,7 +600,7 @@ def _unmeasurable_sentence(check: pd.DataFrame) -> str:
 def _category_sources(doc: Document) -> list[tuple[str, str]]:
     """(dataset, category) pairs a target's metric may name, longest category first."""
     pairs = []
-    for key in (ev.CRIME_DATASET, "fire_deliberate"):
+    for key in (*ev.crime_datasets(doc), *doc.catalogue.datasets_with_role("fire_incidents")):
         if key in doc.catalogue.datasets:
             cats = doc.workbench.dataset_events(key)["category"].dropna().unique()
             pairs += [(key, str(c)) for c in cats]
@@ -653,7 +656,7 @@ def target_progress(doc: Document) -> pd.DataFrame:
             if hit is not None:
                 key, cat = hit
                 ward = next((w for w in re.findall(r"E05\d{6}", metric)), None)
-                if key == ev.CRIME_DATASET:
+                if key in ev.crime_datasets(doc):
                     e = police_now[police_now["category"] == cat]
                     if ward:
                         e = e[e["ward_now"] == ward] if ward in set(doc.workbench.wards["code"].astype(str)) \
@@ -732,7 +735,7 @@ def _measure_caveat(target_text: str, cat: str) -> str:
 def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
     """Say which way a counting-rule change moved a target's counts, with its estimated step."""
     tr = ev.evidence_category_trends(doc).set_index("category")
-    step = tr.loc[cat, "step_pct"] if key == ev.CRIME_DATASET and cat in tr.index else np.nan
+    step = tr.loc[cat, "step_pct"] if key in ev.crime_datasets(doc) and cat in tr.index else np.nan
     if pd.isna(step):
         return f"a counting rule change in {brk.month} ({brk.label}) means later years are not counted as the baseline was"
     way = "lowered" if step < 0 else "raised"
@@ -745,7 +748,7 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
     def build() -> pd.DataFrame:
         m = ev.evidence_priorities(doc).sort_values("rank")
         rec = ev.evidence_recommended(doc)
-        cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+        cat_theme = ev.crime_category_map(doc)
         cvd = _concerns_vs_data(doc)
         cls = dict(zip(cvd["theme"], cvd["classification"])) if cvd is not None else {}
         share = dict(zip(cvd["theme"], cvd["concern_share"])) if cvd is not None else {}
@@ -917,7 +920,7 @@ def section_patterns(doc: Document) -> Section:
     broken = tr[tr["break_months"] != ""]
     for name, r in zip(broken.index, broken.to_dict("records")):  # one per crime type with a break
         sec.add(callout(f"Series break in {name} from {r['break_months']}: "
-                        f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, name)[0].description} "
+                        f"{ev.crime_breaks(doc, name)[0].description} "
                         + wording.describe_break(r["break_months"].split(",")[0], r["step_pct"], p_value=r["step_p"]) + ".",
                         caveat=True))
     # wards, year 1 against year 3, on the current boundaries
@@ -988,7 +991,8 @@ def section_consultation(doc: Document) -> Section:
         sec.add(callout("No residents' survey was available to this audit.", caveat=True))
         return sec
     sens = _survey_sensitivity(doc)
-    title = doc.catalogue.datasets[SURVEY_DATASET].title if SURVEY_DATASET in doc.catalogue.datasets else "the survey"
+    survey_key = ev.role_dataset(doc, SURVEY_ROLE)
+    title = doc.catalogue.datasets[survey_key].title if survey_key else "the survey"
     counts = con["counts"]
     total = int(counts.loc[counts["is_overall"], "n"].iloc[0])
     small = con["safe"][con["safe"]["unreliable"]]
@@ -1409,12 +1413,13 @@ def section_appendix(doc: Document) -> Section:
     sec.add(doc.table(defs, "Definitions"))
     mapping = pd.DataFrame({"survey concern": list(SURVEY_CONCERN_THEMES),
                             "theme": [_theme_label(doc, t) for t in SURVEY_CONCERN_THEMES.values()]})
-    cat_theme = doc.catalogue.category_maps.get("police_crime_type", {})
+    cat_theme = ev.crime_category_map(doc)
     mapping["police crime type named"] = [SURVEY_CONCERN_CRIME_TYPES.get(k) or "none" for k in SURVEY_CONCERN_THEMES]
     mapping["police crime types in the theme"] = [", ".join(c for c, t in cat_theme.items() if t == th) or "none recorded"
                                                   for th in SURVEY_CONCERN_THEMES.values()]
     sec.add(doc.table(mapping, "Mapping of survey concerns to themes and police crime types"))
-    used = [ev.CRIME_DATASET, SURVEY_DATASET, STRATEGY_DATASET, "fire_deliberate", *_THEME_SOURCES.values()]
+    used = [*ev.crime_datasets(doc), *(k for role in (SURVEY_ROLE, STRATEGY_ROLE, "fire_incidents", *_THEME_SOURCES.values())
+                                       for k in doc.catalogue.datasets_with_role(role))]
     q = doc.workbench.intake.quality.set_index("dataset")
     rows = []
     for key in dict.fromkeys(used):  # the handful of datasets this audit draws on

@@ -79,7 +79,7 @@ ALPHA = 0.05
 COHORT_WINDOW_DAYS = 365
 COHORT_FOLLOW_UP_DAYS = None  # primary analysis: from eligibility to the end of the period (the brief)
 COHORT_SENSITIVITY_FOLLOW_UP_DAYS = 365  # sensitivity: the same fixed follow-up for every cohort
-PERSONS_DATASET = "violence_nominals"
+PERSONS_ROLE = "nominals"  # the catalogue role of the person-level dataset
 
 
 # --------------------------------------------------------------------------------------
@@ -938,7 +938,7 @@ def section_cohort(doc: Document) -> Section:
     q = wb.intake.quality
     needed = {"person_id", "role", "crime_ref", "date", "area_code"}
     if persons is None or len(persons) == 0 or not needed <= set(persons.columns):
-        row = q[q["dataset"] == PERSONS_DATASET] if "dataset" in q.columns else q.iloc[0:0]
+        row = q[q["dataset"].isin(doc.catalogue.datasets_with_role(PERSONS_ROLE))] if "dataset" in q.columns else q.iloc[0:0]
         reason = str(row["message"].iloc[0]) if len(row) and "message" in row and str(row["message"].iloc[0]) else ""
         env = doc.catalogue.partnership.pseudonym_key_env
         sec.add(callout(

@@ -18,7 +18,6 @@ import pandas as pd
 from ..analysis import harm, hotspots, priorities, rates, trends, wording
 from .document import Document
 
-CRIME_DATASET = "police_street"
 ASB = "Anti-social behaviour"
 
 
@@ -26,6 +25,49 @@ def _cached(doc: Document, key: str, build: Callable[[], Any]) -> Any:
     if key not in doc.cache:
         doc.cache[key] = build()
     return doc.cache[key]
+
+
+def crime_datasets(doc: Document) -> list[str]:
+    """Keys of the datasets playing the police recorded crime role (``recorded_crime``).
+
+    Raises
+    ------
+    CatalogueError
+        When no dataset plays the role: every document needs police recorded crime.
+    """
+    keys = doc.catalogue.datasets_with_role("recorded_crime")
+    if not keys:
+        from ..errors import CatalogueError
+
+        raise CatalogueError(
+            "The documents need police recorded crime: no dataset in the catalogue plays the role "
+            "`recorded_crime` (a dataset of format police_uk_street plays it by default; otherwise add "
+            f"`role: recorded_crime` to it). The catalogue has {sorted(doc.catalogue.datasets)}.")
+    return keys
+
+
+def crime_dataset(doc: Document) -> str:
+    """The (first) police recorded crime dataset's key; see :func:`crime_datasets`."""
+    return crime_datasets(doc)[0]
+
+
+def role_dataset(doc: Document, role: str) -> str | None:
+    """The first dataset playing ``role`` (see ``assessment.catalogue.DATASET_ROLES``), or None."""
+    return doc.catalogue.dataset_with_role(role)
+
+
+def crime_category_map(doc: Document) -> dict[str, str]:
+    """Crime type -> theme, from the category map of the police recorded crime dataset(s)."""
+    out: dict[str, str] = {}
+    for key in crime_datasets(doc):
+        name = doc.catalogue.datasets[key].category_map
+        out.update(doc.catalogue.category_maps.get(name, {}) if name else {})
+    return out
+
+
+def crime_breaks(doc: Document, category: str | None = None) -> list:
+    """Series breaks the catalogue declares for the police recorded crime dataset(s)."""
+    return [b for key in crime_datasets(doc) for b in doc.catalogue.breaks_for(key, category)]
 
 
 def window(doc: Document) -> tuple[str, str]:
@@ -46,7 +88,7 @@ def last_year(doc: Document) -> list[str]:
 
 def evidence_police(doc: Document) -> pd.DataFrame:
     """Police street-level crime and ASB in the window, with areas assigned."""
-    return _cached(doc, "police", lambda: doc.workbench.dataset_events(CRIME_DATASET).copy())
+    return _cached(doc, "police", lambda: doc.workbench.dataset_events(crime_datasets(doc)).copy())
 
 
 def evidence_ward_month_counts(doc: Document) -> pd.DataFrame:
@@ -80,18 +122,19 @@ def evidence_ward_month_counts(doc: Document) -> pd.DataFrame:
     return _cached(doc, "ward_month", build)
 
 
-def evidence_monthly(doc: Document, by: str = "category", dataset: str = CRIME_DATASET) -> pd.DataFrame:
-    """Monthly counts per ``by`` over the window, zeros filled."""
+def evidence_monthly(doc: Document, by: str = "category", dataset: str | None = None) -> pd.DataFrame:
+    """Monthly counts per ``by`` over the window, zeros filled (police recorded crime by default)."""
     start, end = window(doc)
+    keys = crime_datasets(doc) if dataset is None else [dataset]
     return _cached(
-        doc, f"monthly-{dataset}-{by}",
-        lambda: trends.trend_monthly(doc.workbench.dataset_events(dataset), start, end, by=by),
+        doc, f"monthly-{','.join(keys)}-{by}",
+        lambda: trends.trend_monthly(doc.workbench.dataset_events(keys), start, end, by=by),
     )
 
 
-def breaks_frame(doc: Document, category: str | None = None, dataset: str = CRIME_DATASET) -> pd.DataFrame:
-    """The catalogue's series breaks for a dataset (and category) as a chartable frame."""
-    found = doc.catalogue.breaks_for(dataset, category)
+def breaks_frame(doc: Document, category: str | None = None, dataset: str | None = None) -> pd.DataFrame:
+    """The catalogue's series breaks for a dataset (police recorded crime by default) as a chartable frame."""
+    found = crime_breaks(doc, category) if dataset is None else doc.catalogue.breaks_for(dataset, category)
     return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
 
 
@@ -115,7 +158,7 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
         monthly = evidence_monthly(doc, "category")
         _, end = window(doc)
         yoy = trends.trend_year_on_year(monthly, end=end, by="category").set_index("category")
-        themes = doc.catalogue.category_maps.get("police_crime_type", {})
+        themes = crime_category_map(doc)
         rows = []
         for cat in sorted(monthly["category"].unique()):  # one model per crime type (14), not per row
             series = _series(monthly, "category", cat)
@@ -160,7 +203,7 @@ def evidence_seasonality(doc: Document, category: str = ASB) -> pd.DataFrame:
     """Seasonality test (month-of-year GLM and STL strength) for one crime type."""
     def build() -> pd.DataFrame:
         series = _series(evidence_monthly(doc, "category"), "category", category)
-        brks = [b.month for b in doc.catalogue.breaks_for(CRIME_DATASET, category)] or None
+        brks = [b.month for b in crime_breaks(doc, category)] or None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return trends.trend_seasonality(series, breaks=brks)

@@ -46,15 +46,15 @@ USE = "problem profiles"
 #: ``crime_types`` names the data.police.uk types (themes such as "acquisitive" hold several
 #: problems) and ``partner_by_theme`` is False. ``partner_extra`` adds partner categories of
 #: another theme that belong to the problem (graffiti is criminal damage, a stabbing call-out
-#: is a weapons incident). ``premises`` and ``time_tables`` are catalogue keys of context
-#: layers; ``persons`` the person-level dataset; ``peer_column`` the most-similar-group column;
+#: is a weapons incident), keyed by catalogue role. ``premises`` and ``time_tables`` are catalogue
+#: roles of context layers; ``persons`` the role of the person-level dataset; ``peer_column`` the most-similar-group column;
 #: ``concerns`` the residents' survey concern labels; ``victims`` what the victim/target corner
 #: of the triangle can show; ``gaps`` what is known to be missing for the problem.
 TOPICS: dict[str, dict[str, Any]] = {
     "violence": {
         "noun": "violent and sexual offences", "label": "Violence", "themes": ("violence",), "crime_types": None, "partner_by_theme": True,
-        "partner_extra": {}, "premises": ("licensed_premises",), "time_tables": ("ed_assaults_time",),
-        "persons": "violence_nominals", "peer_column": "violence_and_sexual_offences",
+        "partner_extra": {}, "premises": ("licensing",), "time_tables": ("ed_assault_profile",),
+        "persons": "nominals", "peer_column": "violence_and_sexual_offences",
         "concerns": ("Violence", "Knife crime", "Domestic abuse", "Street drinking"), "victims": "persons",
         "gaps": [
             "Domestic abuse cannot be separated from other violence in data.police.uk categories; a police "
@@ -106,7 +106,7 @@ TOPICS: dict[str, dict[str, Any]] = {
     },
     "criminal_damage": {
         "noun": "criminal damage and arson offences", "label": "Criminal damage and arson", "themes": ("criminal_damage_arson",), "crime_types": None,
-        "partner_by_theme": True, "partner_extra": {"council_reports": ("Graffiti",)}, "premises": (),
+        "partner_by_theme": True, "partner_extra": {"council_asb": ("Graffiti",)}, "premises": (),
         "time_tables": (), "persons": None, "peer_column": "criminal_damage_and_arson",
         "concerns": ("Graffiti and vandalism",), "victims": "locations",
         "gaps": ["Damage to vehicles, dwellings and other buildings share one data.police.uk category.",
@@ -130,7 +130,7 @@ TOPICS: dict[str, dict[str, Any]] = {
     },
     "public_order": {
         "noun": "public order offences", "label": "Public order", "themes": ("public_order",), "crime_types": None, "partner_by_theme": True,
-        "partner_extra": {}, "premises": ("licensed_premises",), "time_tables": (), "persons": None,
+        "partner_extra": {}, "premises": ("licensing",), "time_tables": (), "persons": None,
         "peer_column": "public_order", "concerns": ("Street drinking", "Anti-social behaviour"),
         "victims": "locations",
         "gaps": ["Harassment moved into public order in the counting rules, so the series before and after "
@@ -138,7 +138,7 @@ TOPICS: dict[str, dict[str, Any]] = {
     },
     "weapons": {
         "noun": "weapons possession offences", "label": "Possession of weapons", "themes": ("weapons",), "crime_types": None, "partner_by_theme": True,
-        "partner_extra": {"ambulance_assaults": ("Assault - stab or gunshot",)}, "premises": (),
+        "partner_extra": {"ambulance_callouts": ("Assault - stab or gunshot",)}, "premises": (),
         "time_tables": (), "persons": None, "peer_column": "possession_of_weapons", "concerns": ("Knife crime",),
         "victims": "none",
         "gaps": ["Knife and firearm possession are not separated in data.police.uk.",
@@ -226,18 +226,19 @@ def topic_spec(doc: Document) -> dict[str, Any]:
         t = TOPICS[topic]
         cat = doc.catalogue
         maps = cat.category_maps
-        police_map = maps.get("police_crime_type", {})
+        police_map = ev.crime_category_map(doc)
+        crime_keys = ev.crime_datasets(doc)
         crime_types = list(t["crime_types"] or [c for c, th in police_map.items() if th in t["themes"]])
         refused: dict[str, str] = {}
         partner_events: dict[str, list[str]] = {}
         partner_counts: dict[str, list[str]] = {}
         for key, ds in cat.datasets.items():  # a dozen catalogue entries
-            if key == ev.CRIME_DATASET or ds.kind not in ("events", "area_counts"):
+            if key in crime_keys or ds.kind not in ("events", "area_counts") or ds.effective_role == "other":
                 continue
             cats: list[str] = []
             if t["partner_by_theme"] and ds.category_map:
                 cats = [c for c, th in maps.get(ds.category_map, {}).items() if th in t["themes"]]
-            cats += [c for c in t["partner_extra"].get(key, ()) if c not in cats]
+            cats += [c for c in t["partner_extra"].get(ds.effective_role, ()) if c not in cats]
             if not cats:
                 continue
             ok, why = _permission(doc, key)
@@ -248,26 +249,27 @@ def topic_spec(doc: Document) -> dict[str, Any]:
         extras = {}
         for field in ("premises", "time_tables"):
             keep = []
-            for key in t[field]:
+            for key in (k for role in t[field] for k in cat.datasets_with_role(role)):
                 ok, why = _permission(doc, key)
                 (keep.append(key) if ok else refused.__setitem__(key, why))
             extras[field] = keep
-        persons = t["persons"]
+        persons = persons_key = cat.dataset_with_role(t["persons"]) if t["persons"] else None
         if persons:
             ok, why = _permission(doc, persons)
             if not ok:
                 refused[persons] = why
                 persons = None
         peer = t["peer_column"]
-        if peer and "peer_group" in cat.datasets:
-            ok, why = _permission(doc, "peer_group")
+        peer_key = cat.dataset_with_role("peer_benchmark")
+        if peer and peer_key:
+            ok, why = _permission(doc, peer_key)
             if not ok:
-                refused["peer_group"] = why
+                refused[peer_key] = why
                 peer = None
         return {"topic": topic, "label": t["label"], "themes": list(t["themes"]), "crime_types": crime_types,
                 "partner_events": partner_events, "partner_counts": partner_counts, "persons": persons,
                 "peer_column": peer, "concerns": list(t["concerns"]), "victims": t["victims"],
-                "gaps": list(t["gaps"]), "refused": refused, **extras}
+                "gaps": list(t["gaps"]), "refused": refused, "peer_key": peer_key, "persons_key": persons_key, **extras}
 
     return _cached(doc, "spec", build)
 
@@ -297,7 +299,7 @@ def topic_monthly(doc: Document) -> pd.Series:
 
 
 def _breaks(doc: Document) -> pd.DataFrame:
-    found = [b for c in topic_spec(doc)["crime_types"] for b in doc.catalogue.breaks_for(ev.CRIME_DATASET, c)]
+    found = [b for c in topic_spec(doc)["crime_types"] for b in ev.crime_breaks(doc, c)]
     return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
 
 
@@ -640,7 +642,7 @@ def _near_repeat(doc: Document) -> dict[str, Any]:
             k["distance_band"] = k["distance_band"].replace({"0-1 m": "at the same map point"})
             k["time_band"] = k["time_band"].map({"0-15 days": "in the same month", "15-46 days": "one month apart",
                                                  "46-76 days": "two months apart"})
-            out[ev.CRIME_DATASET] = profile_knox_adjusted(k)
+            out[ev.crime_dataset(doc)] = profile_knox_adjusted(k)
             out["police_months"] = sorted(pol["month"].unique())
         return out
 
@@ -693,16 +695,17 @@ def section_terms_of_reference(doc: Document) -> Section:
         f"{len(doc.workbench.neighbourhoods)} police neighbourhoods; hotspots on a regular grid.",
         "Use: every dataset below was checked against its sharing agreement for use in problem profiles.",
     ]))
-    keys = [ev.CRIME_DATASET, "police_outcomes", *spec["partner_events"], *spec["partner_counts"],
-            *spec["time_tables"], *spec["premises"], "residents_survey", *spec["refused"]]
-    if spec["topic"] == "asb" and "council_reports_csv" in cat.datasets:
-        keys.append("council_reports_csv")
+    crime_keys = ev.crime_datasets(doc)
+    outcome_keys = cat.datasets_with_role("crime_outcomes")
+    survey_keys = cat.datasets_with_role("survey")
+    keys = [*crime_keys, *outcome_keys, *spec["partner_events"], *spec["partner_counts"],
+            *spec["time_tables"], *spec["premises"], *survey_keys, *spec["refused"]]
     rows = []
     for key in dict.fromkeys(k for k in keys if k in cat.datasets):  # a handful of catalogue entries
         ds = cat.datasets[key]
         ok, why = _permission(doc, key)
-        role = ("police (primary)" if key == ev.CRIME_DATASET else "police outcomes" if key == "police_outcomes"
-                else "context" if key in spec["premises"] or key == "residents_survey" else "partner")
+        role = ("police (primary)" if key in crime_keys else "police outcomes" if key in outcome_keys
+                else "context" if key in spec["premises"] or key in survey_keys else "partner")
         rows.append({"dataset": ds.title, "owner": ds.agency, "role": role, "sensitivity": ds.sensitivity,
                      "agreement": ds.sharing.agreement or "", "expires": str(ds.sharing.expires or ""),
                      "used": "yes" if ok else "no: not permitted for problem profiles"})
@@ -711,9 +714,6 @@ def section_terms_of_reference(doc: Document) -> Section:
     for key, why in spec["refused"].items():  # a few refused datasets
         sec.add(callout(f"{why} It is not used here; the intelligence gaps section says what this leaves out.",
                         caveat=True))
-    if spec["topic"] == "asb" and "council_reports_csv" in cat.datasets:
-        sec.add(callout("The council's CSV export of ASB reports duplicates the spreadsheet row for row and is "
-                        "permitted for data-quality work only; it is not counted here.", caveat=True))
     return sec
 
 
@@ -754,12 +754,15 @@ def section_scanning(doc: Document) -> Section:
         sec.add(doc.table(per, "Police-recorded events by crime type over the window"))
     # Comparators: the most-similar group.
     sec.add(HTMLPart('<h3 id="comparators">Comparators</h3>'))
-    peers = doc.workbench.intake.tables.get("peer_group")
+    peers = doc.workbench.intake.tables.get(spec["peer_key"]) if spec["peer_key"] else None
     if spec["peer_column"] and peers is not None and spec["peer_column"] in peers.columns:
         pos = rates.rate_peer_position(peers, doc.catalogue.partnership.code, spec["peer_column"]).iloc[0]
         sec.add(f"Most similar group: {pos['sentence']}")
-    elif "peer_group" in spec["refused"]:
-        sec.add(paragraph("Most similar group: not shown. " + spec["refused"]["peer_group"], css="table-note"))
+    elif spec["peer_key"] in spec["refused"]:
+        sec.add(paragraph("Most similar group: not shown. " + spec["refused"][spec["peer_key"]], css="table-note"))
+    elif spec["peer_key"] is None:
+        sec.add(paragraph("Most similar group: no benchmarking table was supplied, so the partnership is not "
+                          "compared with similar areas.", css="table-note"))
     else:
         sec.add(paragraph(f"Most similar group: the benchmarking table has no {spec['label'].lower()} rate "
                           "(data.police.uk comparisons exclude anti-social behaviour).", css="table-note"))
@@ -794,7 +797,8 @@ def section_scanning(doc: Document) -> Section:
                              f"with a map point ({mapped:,} of {recorded:,})."]))
     # Residents' view.
     sv = doc.workbench.intake.survey
-    if _permission(doc, "residents_survey")[0] and sv is not None and len(sv) and spec["concerns"]:
+    survey_key = doc.catalogue.dataset_with_role("survey")
+    if survey_key and _permission(doc, survey_key)[0] and sv is not None and len(sv) and spec["concerns"]:
         top_c = survey.survey_top_concerns(sv)
         mine = top_c[top_c["concern"].isin(spec["concerns"])]
         if len(mine):
@@ -825,8 +829,12 @@ def section_triangle(doc: Document) -> Section:
             rv = profile_repeat_persons(persons, "victim", months)
             sec.add(f"Of {int(rv['people']):,} people recorded as victims of violence in {months[0]} to {months[-1]}, "
                     f"{rv['share_people']:.0%} were victimised again within 365 days (repeat victims).")
+    elif spec["victims"] == "persons" and spec["persons_key"] is None:
+        sec.add(callout("No person-level victim and offender records were supplied, so repeat victimisation cannot "
+                        "be measured; data.police.uk holds no victim details, so who is harmed cannot be described "
+                        "from the data received.", caveat=True))
     elif spec["victims"] == "persons":
-        key = TOPICS[spec["topic"]]["persons"]
+        key = spec["persons_key"]
         sec.add(callout("Victims: person-level records would show repeat victimisation, but they cannot be used here. "
                         + spec["refused"].get(key, _permission(doc, key)[1]) + " data.police.uk holds no victim "
                         "details, so who is harmed cannot be described from the data received.", caveat=True))
@@ -1122,7 +1130,7 @@ def section_places(doc: Document) -> Section:
     for key, k in knox.items():
         if key in ("police_months",):
             continue
-        if key == ev.CRIME_DATASET:
+        if key in ev.crime_datasets(doc):
             pm = knox["police_months"]
             sec.add(_knox_sentence(k, f"Police {label.lower()} ({pm[0]} to {pm[-1]}, month resolution)"))
             sec.add(callout("data.police.uk dates are months only, so the police test can only ask whether events at "
@@ -1198,8 +1206,9 @@ def section_partner_data(doc: Document) -> Section:
                         "what partners could add.", caveat=True))
         return sec
     pol = topic_events(doc)
-    rows = [{"source": f"{cat.datasets[ev.CRIME_DATASET].title} ({', '.join(spec['crime_types'])})",
-             "agency": cat.datasets[ev.CRIME_DATASET].agency, "sensitivity": "public",
+    crime = cat.datasets[ev.crime_dataset(doc)]
+    rows = [{"source": f"{crime.title} ({', '.join(spec['crime_types'])})",
+             "agency": crime.agency, "sensitivity": "public",
              "window": len(pol), "latest 12 months": int(pol["month"].isin(months).sum())}]
     worst = "public"
     order = ["public", "official", "sensitive", "personal"]
@@ -1393,7 +1402,7 @@ def section_recommendations(doc: Document) -> Section:
                        + (f"one emerging hotspot of {f['emerging_cells']} grid cells" if n_em == 1 else
                           f"{n_em} separate emerging hotspots of {f['emerging_cells']} grid cells in all") + ").")
     for key, d, t, ratio, padj in f["near_repeat"]:
-        if key == ev.CRIME_DATASET:
+        if key in ev.crime_datasets(doc):
             protect.append(f"After each offence, extend prevention advice to nearby addresses: in police data, "
                            f"{_phrase(doc)} {d} and {t} are {ratio:.1f} times as common as chance would give "
                            f"(adjusted for the bands tested, {wording.describe_p(padj)}; month resolution only, so "
@@ -1409,7 +1418,7 @@ def section_recommendations(doc: Document) -> Section:
         protect.append(f"No emerging hotspot, near-repeat pattern or ward with a significantly higher rate was found for "
                        f"{label}; keep the standard offer of victim support.")
     for key in f["near_repeat_chance"]:
-        src = "police data" if key == ev.CRIME_DATASET else _title(doc, key)
+        src = "police data" if key in ev.crime_datasets(doc) else _title(doc, key)
         protect.append(f"No near-repeat action is recommended from {src}: once corrected for the number of "
                        "space-time bands tested, the near-repeat pattern is not distinguishable from chance.")
     if pd.isna(season["p_value"]):
@@ -1466,7 +1475,7 @@ def section_appendix(doc: Document) -> Section:
                 f"{doc.threshold}, or secondary suppression)."),
     ], columns=["term", "meaning"])
     sec.add(doc.table(defs, "Definitions"))
-    used = [ev.CRIME_DATASET, *spec["partner_events"], *spec["partner_counts"], *spec["time_tables"], *spec["premises"]]
+    used = [*ev.crime_datasets(doc), *spec["partner_events"], *spec["partner_counts"], *spec["time_tables"], *spec["premises"]]
     src = pd.DataFrame([{"dataset": cat.datasets[k].title, "owner": cat.datasets[k].agency,
                          "basis": cat.datasets[k].sharing.basis, "refresh": cat.datasets[k].refresh or ""}
                         for k in used if k in cat.datasets])

@@ -178,9 +178,9 @@ def section_data_sources(doc: Document) -> Section:
     refused = q[q["status"] != "ok"]
     for r in refused.to_dict("records"):  # a handful of datasets, not data rows
         sec.add(callout(f"{ds[r['dataset']].title} was not used ({r['status']}): {r['message']}", caveat=True))
-    police = q[q["dataset"] == ev.CRIME_DATASET]
+    police = q[q["dataset"].isin(ev.crime_datasets(doc))]
     if len(police):
-        r = police.iloc[0]
+        r = police[["not_geocoded"]].sum()
         sec.add(
             f"Police street-level data: {int(r['not_geocoded']):,} accepted rows have no coordinates; they are counted in "
             "every total and trend, and reported as '(no coordinates)' in the ward tables rather than lost."
@@ -231,7 +231,7 @@ def section_trends(doc: Document) -> Section:
     for r in tr[tr["break_months"] != ""].to_dict("records"):
         sec.add(callout(
             f"Series break in {r['category']} from {r['break_months']}: "
-            f"{doc.catalogue.breaks_for(ev.CRIME_DATASET, r['category'])[0].description} "
+            f"{ev.crime_breaks(doc, r['category'])[0].description} "
             + wording.describe_break(r["break_months"].split(",")[0], r["step_pct"], p_value=r["step_p"]),
             caveat=True))
     fc_tab = fc[["month", "forecast", "pi_low", "pi_high"]].rename(columns={
@@ -255,27 +255,30 @@ def section_multi_agency(doc: Document) -> Section:
     sec = Section("The multi-agency view")
     q = wb.intake.quality
     usable = set(q.loc[q["status"] == "ok", "dataset"])
-    missing = [k for k in ("police_street", "ambulance_assaults", "fire_deliberate", "council_reports",
-                           "ed_assaults", "yos_fte") if k in doc.catalogue.datasets and k not in usable]
+    cat = doc.catalogue
+    crime_keys = ev.crime_datasets(doc)
+    event_keys = [*crime_keys, *(k for role in ("ambulance_callouts", "fire_incidents", "council_asb")
+                                 for k in cat.datasets_with_role(role))]
+    count_keys = [k for role in ("ed_attendances", "youth_justice") for k in cat.datasets_with_role(role)]
+    missing = [k for k in (*event_keys, *count_keys) if k not in usable]
     rows = []
-    for key in ("police_street", "ambulance_assaults", "fire_deliberate", "council_reports"):
-        if key not in doc.catalogue.datasets or key not in usable:
+    for key in event_keys:
+        if key not in usable:
             continue
         e = wb.dataset_events(key)
         e = e[e["month"].isin(months)]
-        if key == "police_street":
+        if key in crime_keys:
             e = e[e["category"] == "Violence and sexual offences"]
-        rows.append({"source": doc.catalogue.datasets[key].title + (" (violence)" if key == "police_street" else ""),
-                     "agency": doc.catalogue.datasets[key].agency, "latest 12 months": len(e)})
+        rows.append({"source": cat.datasets[key].title + (" (violence)" if key in crime_keys else ""),
+                     "agency": cat.datasets[key].agency, "latest 12 months": len(e)})
     ac = wb.intake.area_counts
-    for key in ("ed_assaults", "yos_fte"):
+    for key in count_keys:
         if key in doc.catalogue.datasets and key in usable and len(ac):
             a = ac[ac["dataset"] == key]
             a = a[a["period_start"] >= pd.Timestamp(months[0])]
             rows.append({"source": doc.catalogue.datasets[key].title, "agency": doc.catalogue.datasets[key].agency,
                          "latest 12 months": int(a["count"].sum())})
-    sensitive = any(doc.catalogue.datasets[k].sensitivity != "public" for k in ("ed_assaults", "yos_fte")
-                    if k in doc.catalogue.datasets)
+    sensitive = any(cat.datasets[k].sensitivity != "public" for k in count_keys)
     # Health and youth-justice counts are sensitive: the threshold rule applies to every row; no
     # total is published because adding call-outs to attendances would mean nothing.
     for key in missing:  # a dataset intake could not use is "not available", never a zero
@@ -285,11 +288,12 @@ def section_multi_agency(doc: Document) -> Section:
                       sensitivity="sensitive" if sensitive else "public", count_columns=["latest 12 months"],
                       margins="none"))
     # Common areas: small areas. ED arrives aggregated by small area (sensitive).
-    police_v = wb.dataset_events("police_street")
+    police_v = wb.dataset_events(crime_keys)
     police_v = police_v[(police_v["category"] == "Violence and sexual offences") & police_v["month"].isin(months)]
-    amb = wb.dataset_events("ambulance_assaults")
+    amb = wb.dataset_events([k for k in cat.datasets_with_role("ambulance_callouts") if k in usable])
     amb = amb[amb["month"].isin(months)]
-    ed = ac[(ac["dataset"] == "ed_assaults") & (ac["period_start"] >= pd.Timestamp(months[0]))] if len(ac) else ac
+    ed_keys = [k for k in cat.datasets_with_role("ed_attendances") if k in usable]
+    ed = ac[ac["dataset"].isin(ed_keys) & (ac["period_start"] >= pd.Timestamp(months[0]))] if len(ac) else ac
     prem = wb.intake.premises
     areas = wb.small_areas[["code", "geometry"]]
     with warnings.catch_warnings():
@@ -410,7 +414,8 @@ def section_places(doc: Document) -> Section:
 
 def section_comparison(doc: Document) -> Section:
     """Comparison with the most-similar group of partnerships."""
-    peers = doc.workbench.intake.tables.get("peer_group")
+    peer_key = ev.role_dataset(doc, "peer_benchmark")
+    peers = doc.workbench.intake.tables.get(peer_key) if peer_key else None
     sec = Section("Comparison with similar partnerships")
     if peers is None or len(peers) == 0:
         sec.add(callout("No most-similar-group table was available.", caveat=True))
@@ -432,7 +437,7 @@ def section_comparison(doc: Document) -> Section:
                      "position": r["position"], "sentence": r["sentence"]})
     table = pd.DataFrame(rows)
     sec.add(f"{doc.catalogue.partnership.short_name} is compared with {len(peers) - 1} similar partnerships, using the "
-            f"most-similar-group table supplied by {doc.catalogue.dataset('peer_group').agency} (its own reference "
+            f"most-similar-group table supplied by {doc.catalogue.dataset(peer_key).agency} (its own reference "
             "year; the rates are not recomputed from this assessment's window).")
     sec.add(doc.table(table.drop(columns="sentence"), "Position in the most-similar group (crimes per 1,000 residents)",
                       decimals={f"{me} rate": 2, "group mean": 2, "band low": 2, "band high": 2},
@@ -445,7 +450,8 @@ def section_comparison(doc: Document) -> Section:
 
 def section_progress(doc: Document) -> Section:
     """Changes since the last assessment and progress against the previous strategy's targets."""
-    strategy = doc.workbench.intake.documents.get("previous_strategy") or {}
+    strategy_key = ev.role_dataset(doc, "strategy")
+    strategy = (doc.workbench.intake.documents.get(strategy_key) if strategy_key else None) or {}
     targets = strategy.get("targets", [])
     sec = Section("Progress against the previous strategy")
     if not targets:
@@ -470,7 +476,7 @@ def section_progress(doc: Document) -> Section:
             f"{n_smart} of them SMART. {n_measured} can be measured against the recorded data"
             + (f", and {n_met} of those {'was' if n_met == 1 else 'were'} met." if n_measured else ".")
             + " The audit gives the same judgement for each.")
-    if len(doc.catalogue.breaks_for(ev.CRIME_DATASET)):
+    if len(ev.crime_breaks(doc)):
         sec.add(callout("Targets on violence or public order compare counts across the April 2024 counting-rule "
                         "change; their progress is not like for like.", caveat=True))
     sec.add(doc.table(shown, "Previous strategy targets: progress where measurable, and SMART check",

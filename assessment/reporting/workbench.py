@@ -66,10 +66,15 @@ class Workbench:
         """The months of the assessment window."""
         return self.catalogue.partnership.window.months
 
-    def dataset_events(self, key: str) -> pd.DataFrame:
-        """Events of one dataset, in the assessment window."""
+    def dataset_events(self, key: str | list[str]) -> pd.DataFrame:
+        """Events of one dataset (or of several keys), in the assessment window."""
         ev = self.events
-        return ev[(ev["dataset"] == key) & ev["month"].isin(self.window)]
+        keys = [key] if isinstance(key, str) else list(key)
+        return ev[ev["dataset"].isin(keys) & ev["month"].isin(self.window)]
+
+    def role_events(self, role: str) -> pd.DataFrame:
+        """Events of every dataset playing ``role`` (see ``DATASET_ROLES``), in the assessment window."""
+        return self.dataset_events(self.catalogue.datasets_with_role(role))
 
 
 GEOGRAPHY_ROLES = {
