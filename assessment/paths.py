@@ -22,6 +22,8 @@ DEMO_CATALOGUE = PROJECT_ROOT / "data_catalogue.yaml"
 PACKAGE_DATA_DIR = PACKAGE_DIR / "data"
 SHARED_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 SHARED_POLICE_UK_DIR = SHARED_DATA_DIR / "police_uk"
+CHROMIUM = Path(os.environ.get("ASSESSMENT_CHROMIUM", "/usr/bin/chromium"))
+"""Headless Chromium for PDF export and the browser tests (Debian's package by default)."""
 
 
 def notebook_path(document: str) -> Path:
