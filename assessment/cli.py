@@ -49,6 +49,17 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def _holding(out: str | Path | None) -> Any:
+    """Hold an output folder for a command (recovering an interrupted publication first), if given."""
+    import contextlib
+
+    if out is None:
+        return contextlib.nullcontext()
+    from .reporting.publish import output_lock
+
+    return output_lock(Path(out), _say)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import write_demo_partnership
     from .reporting.execute import run_document
@@ -71,14 +82,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else paths.OUTPUT_DIR / "riverton"
     runs = []
     wanted = set(args.only or [])
-    for document, params, stem in DEMO_DOCUMENTS:
-        if wanted and stem not in wanted and document not in wanted:
-            continue
-        runs.append(
-            run_document(document, paths.DEMO_CATALOGUE, out, parameters=params, offline=not args.online,
-                         progress=_say, output_name=stem)
-        )
-    index = write_index(out, paths.DEMO_CATALOGUE, runs)
+    with _holding(out):  # one demo at a time into one folder, the index included
+        for document, params, stem in DEMO_DOCUMENTS:
+            if wanted and stem not in wanted and document not in wanted:
+                continue
+            runs.append(
+                run_document(document, paths.DEMO_CATALOGUE, out, parameters=params, offline=not args.online,
+                             progress=_say, output_name=stem)
+            )
+        index = write_index(out, paths.DEMO_CATALOGUE, runs)
     _say(f"Done in {time.perf_counter() - t0:,.0f} s. Open {index}")
     return 0
 
@@ -136,7 +148,8 @@ def _unusable_datasets(out: Path) -> list[str]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .reporting.workbench import validate_catalogue
 
-    ok, summary = validate_catalogue(args.catalogue, out_dir=args.out, progress=_say)
+    with _holding(args.out):
+        ok, summary = validate_catalogue(args.catalogue, out_dir=args.out, progress=_say)
     _say(summary)
     if not ok:
         print("assess validate: some data cannot be used; see the messages above", file=sys.stderr)
@@ -146,7 +159,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_coterminosity(args: argparse.Namespace) -> int:
     from .reporting.workbench import coterminosity_report
 
-    text = coterminosity_report(args.catalogue, args.from_geog, args.to_geog, out_dir=args.out, progress=_say)
+    with _holding(args.out):
+        text = coterminosity_report(args.catalogue, args.from_geog, args.to_geog, out_dir=args.out, progress=_say)
     _say(text)
     return 0
 

@@ -153,3 +153,37 @@ def test_workbench_names_the_geographies_documents_need(tmp_path, demo_catalogue
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     with pytest.raises(CatalogueError, match="'neighbourhoods'"):
         build_workbench(load_catalogue(path), None, dt.date(2026, 11, 25))
+
+
+@pytest.mark.parametrize("command", ["validate", "coterminosity", "run"])
+def test_any_command_on_an_output_folder_recovers_an_interrupted_publication_first(command, tmp_path, capsys):
+    """A run killed mid-swap left a journal; the next command touching the folder puts the old edition back,
+    and sweeps dead staging, before it does anything else (here it then fails on a missing catalogue)."""
+    import json
+
+    from assessment.reporting import publish
+
+    out = tmp_path / "out"
+    staging = publish.staging_folder(out, "audit", "dead0001")
+    txn = out / publish.TRANSACTION_DIR
+    (txn / "backup").mkdir(parents=True)
+    (txn / "backup" / "audit.html").write_text("previous edition", encoding="utf-8")
+    (out / "audit.html").write_text("half of the new edition", encoding="utf-8")  # moved in, then killed
+    staging.mkdir()
+    (staging / "notebooks").mkdir()
+    (staging / "notebooks" / "audit.ipynb").write_text("{}", encoding="utf-8")  # not yet moved in
+    (txn / publish.JOURNAL).write_text(json.dumps(
+        {"version": 1, "document": "audit", "staging": str(staging), "committed": False,
+         "new": ["audit.html", "notebooks/audit.ipynb"], "old": ["audit.html"]}), encoding="utf-8")
+    orphan = publish.staging_folder(out, "evaluation", "dead0002")
+    orphan.mkdir()
+    missing = str(tmp_path / "no_such_catalogue.yaml")
+    argv = {"validate": ["validate", "--catalogue", missing, "--out", str(out)],
+            "coterminosity": ["coterminosity", "--catalogue", missing, "--from", "ward", "--to", "lsoa",
+                              "--out", str(out)],
+            "run": ["run", "audit", "--catalogue", missing, "--out", str(out)]}[command]
+    assert main(argv) == 1
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["audit.html"]
+    assert (out / "audit.html").read_text(encoding="utf-8") == "previous edition"
+    assert not staging.exists() and not orphan.exists()
+    assert "previous version was put back" in capsys.readouterr().out

@@ -16,9 +16,9 @@ What is partner-facing
     is tested here. ``restricted_unsuppressed/`` is the analyst's unsuppressed folder and is
     never published or linked.
 
-Documents still being written
-    A document whose module does not exist yet (or lacks a section function) is skipped with
-    that reason; any other failure of a document fails its tests with the run's message.
+Documents that fail to render
+    Fail every test of that document with the run's message, whatever the error (an
+    ``AttributeError`` naming ``section_`` included): a render failure is never a skip.
 """
 
 from __future__ import annotations
@@ -57,15 +57,27 @@ _DATA_NOTE = re.compile(r"Data: tables/([^<\s]+\.csv)")
 # ---------------------------------------------------------------------------------------
 
 def rendered(outputs, stem: str):
-    """The document's run, or skip (module not written yet) / fail (any other error)."""
+    """The document's run; a document that did not render fails its tests, whatever the error.
+
+    (Render failures used to be skipped when they looked like an unfinished module, e.g. an
+    ``AttributeError`` naming ``section_``; a skip hid real breakage, so every failure fails.)
+    """
     if stem in outputs.runs:
         return outputs.runs[stem]
-    message = outputs.failures.get(stem, "not rendered")
-    unfinished = ("ModuleNotFoundError" in message and "assessment.reporting" in message) or (
-        "AttributeError" in message and "section_" in message)
-    if unfinished:
-        pytest.skip(f"{stem}: its document module is still being written ({message[:300]})")
-    pytest.fail(f"{stem} did not render: {message}")
+    pytest.fail(f"{stem} did not render: {outputs.failures.get(stem, 'not rendered')}")
+
+
+def test_a_render_failure_fails_instead_of_skipping():
+    """The hole the issue 9 audit found: a missing section function was reported as a skip."""
+    import types
+
+    outputs = types.SimpleNamespace(runs={}, failures={
+        "audit": "DocumentError: document 'audit' failed in code cell 4 (`document.section_harm()`): "
+                 "AttributeError: module 'assessment.reporting.audit' has no attribute 'section_harm'"})
+    with pytest.raises(pytest.fail.Exception, match="audit did not render: .*section_harm"):
+        rendered(outputs, "audit")
+    with pytest.raises(pytest.fail.Exception, match="not rendered"):
+        rendered(outputs, "evaluation")
 
 
 def page_text(outputs, stem: str) -> str:
@@ -164,7 +176,7 @@ def test_html_marked_tables_show_no_small_counts(demo_outputs, stem):
 
 def test_index_shows_no_small_counts(demo_outputs):
     if demo_outputs.index is None:
-        pytest.skip("no document rendered, so there is no index")
+        pytest.fail(f"no document rendered, so there is no index: {demo_outputs.failures}")
     text = demo_outputs.index.read_text(encoding="utf-8")
     assert disclosure.find_small_counts(text, threshold_of(demo_outputs), only_marked=True).empty
 
@@ -407,7 +419,7 @@ def test_no_raw_script_from_data_in_any_html(demo_outputs, stem):
 
 def test_index_has_no_raw_script(demo_outputs):
     if demo_outputs.index is None:
-        pytest.skip("no index")
+        pytest.fail(f"no document rendered, so there is no index: {demo_outputs.failures}")
     assert "<script" not in demo_outputs.index.read_text(encoding="utf-8").lower()
 
 
@@ -532,7 +544,7 @@ def _sha(path: Path) -> str:
 
 def test_manifest_hashes_inputs_records_versions(demo_outputs):
     if not demo_outputs.runs:
-        pytest.skip("no document rendered")
+        pytest.fail(f"no document rendered: {demo_outputs.failures}")
     manifest = json.loads((demo_outputs.out / "manifest.json").read_text(encoding="utf-8"))
     cat = Path(demo_outputs.catalogue)
     inputs = manifest["inputs"]

@@ -58,7 +58,7 @@ def test_commit_replaces_only_this_documents_tables(tmp_path):
     _touch(staging / "problem_profile.html", "new page")
     _touch(staging / "tables" / "problem_profile-01-new.csv", "new")
     _touch(staging / "notebooks" / "problem_profile.ipynb", "nb")
-    _touch(staging / "manifest.json", "{}")
+    _touch(staging / "manifest.json", '{"documents": {"problem_profile": {}}}')
     _touch(staging / ".cache" / "workbench.pkl", "cache")
     _touch(out / "problem_profile.html", "old page")
     _touch(out / "tables" / "problem_profile-01-old.csv", "old")
@@ -71,8 +71,10 @@ def test_commit_replaces_only_this_documents_tables(tmp_path):
     assert tables == ["audit-01-keep.csv", "problem_profile-01-new.csv", "problem_profile_violence-01-keep.csv"]
     assert (out / "problem_profile.html").read_text() == "new page"
     assert (out / "notebooks" / "problem_profile.ipynb").read_text() == "nb"
-    assert (out / "manifest.json").read_text() == '{"documents": {}}'  # the manifest is merged elsewhere
+    # the staged manifest is the merged one (run_document writes it there) and is swapped in with the files
+    assert (out / "manifest.json").read_text() == '{"documents": {"problem_profile": {}}}'
     assert not (out / ".cache").exists()
+    assert not staging.exists() and not (out / ".assess-publish").exists()
 
 
 def _failing_notebook(folder, name):
@@ -141,3 +143,60 @@ def test_write_manifest_merges_documents(tmp_path, demo_catalogue):
     assert m["documents"]["audit"]["outputs"] == {"html": "audit.html", "notebook": "notebooks/audit.ipynb",
                                                   "tables": ["tables/audit-01-x.csv"]}
     assert m["inputs"] == {"a": "2"} and m["versions"]["assessment"] == __version__
+
+
+def _quick_notebook(folder, name):
+    """A notebook that publishes one table in a second, standing in for a real document."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("catalogue = None\nout_dir = None\nrun_date = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from pathlib import Path\n"
+        "(Path(out_dir) / 'tables').mkdir(parents=True, exist_ok=True)\n"
+        f"(Path(out_dir) / 'tables' / '{name}-01-new.csv').write_text('area,n\\nW1,40\\n')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def test_assess_run_with_an_undeletable_old_table_exits_1_with_a_plain_message(demo_catalogue, tmp_path,
+                                                                               monkeypatch, capsys):
+    """Through the real CLI: the old table cannot be moved (as with ``chattr +i``); nothing changes."""
+    from assessment import cli
+    from assessment.reporting import publish
+
+    nb_dir = tmp_path / "notebooks"
+    _quick_notebook(nb_dir, "audit")
+    monkeypatch.setattr(paths, "NOTEBOOK_DIR", nb_dir)
+    out = tmp_path / "out"
+    _touch(out / "audit.html", "previous edition")
+    _touch(out / "tables" / "audit-01-old.csv", "a,b\n1,2\n")
+    _touch(out / "manifest.json", '{"documents": {"audit": {}}}\n')
+    stuck = out / "tables" / "audit-01-old.csv"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_replace = publish.FileOps.replace
+
+    def replace(self, src, dst):
+        if src == stuck:
+            self._start("replace", src)
+            raise PermissionError(1, "Operation not permitted", str(src))
+        return real_replace(self, src, dst)
+
+    monkeypatch.setattr(publish.FileOps, "replace", replace)
+    code = cli.main(["run", "audit", "--catalogue", str(demo_catalogue), "--out", str(out),
+                     "--param", "run_date=2026-11-25"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err + captured.out
+    assert str(stuck) in captured.err and "Operation not permitted" in captured.err
+    assert "previous version was left in place" in captured.err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not list(tmp_path.glob(".out.staging-*")) and not (out / publish.TRANSACTION_DIR).exists()
+    # without the fault the same run publishes, and its manifest entry arrives with its files
+    monkeypatch.setattr(publish.FileOps, "replace", real_replace)
+    assert cli.main(["run", "audit", "--catalogue", str(demo_catalogue), "--out", str(out),
+                     "--param", "run_date=2026-11-25"]) == 0
+    assert sorted(p.name for p in (out / "tables").iterdir()) == ["audit-01-new.csv"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["documents"]["audit"]["outputs"]["tables"] == ["tables/audit-01-new.csv"]
+    assert not list(tmp_path.glob(".out.staging-*"))

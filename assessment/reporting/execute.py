@@ -1,8 +1,10 @@
 """Run a document: execute its notebook with papermill, render it with nbconvert.
 
-The run writes everything into a staging folder beside the output folder and moves
-the results into place only when the notebook has executed and rendered completely,
-so a failing run leaves the previous edition's output intact.
+The run holds the output folder's lock (recovering any publication a killed run
+interrupted), writes everything into a staging folder beside the output folder and
+publishes the results only when the notebook has executed and rendered completely, as one
+transaction (:mod:`assessment.reporting.publish`): at every instant the folder holds the
+complete previous edition of the document or the complete new one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..catalogue import load_catalogue
 from ..checks import check_choice, check_type
 from ..errors import DocumentError
 from .document import DOCUMENTS
+from .publish import output_lock, publish_document, staging_folder
 from .toc import insert_toc
 
 PACKAGES = (
@@ -114,22 +117,17 @@ def _failure_message(document: str, exc: Exception, nb_path: Path) -> str:
 
 
 def _commit(staging: Path, out_dir: Path, document: str) -> None:
-    """Move a finished document's files from staging into the output folder."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables = out_dir / "tables"
-    if tables.is_dir():
-        for old in tables.glob(f"{document}-*.csv"):
-            old.unlink()
-    for src in sorted(p for p in staging.rglob("*") if p.is_file()):
-        rel = src.relative_to(staging)
-        if rel.name == "manifest.json" or rel.parts[0] == ".cache":
-            continue
-        dest = out_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
+    """Publish a finished document's staged files into the output folder as one transaction.
+
+    See :func:`assessment.reporting.publish.publish_document`: the previous edition of the
+    document stays complete until the new one is complete, and a failure puts it back.
+    """
+    publish_document(staging, out_dir, document)
 
 
-def _write_manifest(out_dir: Path, catalogue_path: Path, run: DocumentRun, inputs: dict[str, str]) -> Path:
+def _write_manifest(out_dir: Path, catalogue_path: Path, run: DocumentRun, inputs: dict[str, str],
+                    into: Path | None = None) -> Path:
+    """Merge ``run``'s entry into ``out_dir/manifest.json``, written to ``into`` (default ``out_dir``)."""
     path = out_dir / "manifest.json"
     manifest: dict[str, Any] = {}
     if path.is_file():
@@ -156,8 +154,9 @@ def _write_manifest(out_dir: Path, catalogue_path: Path, run: DocumentRun, input
             "tables": [f"tables/{t.name}" for t in run.tables],
         },
     }
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    return path
+    target = Path(into or out_dir) / "manifest.json"
+    target.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return target
 
 
 def input_hashes(catalogue_path: Path) -> dict[str, str]:
@@ -209,8 +208,10 @@ def run_document(
     Raises
     ------
     DocumentError
-        A cell failed (the message names the document, the cell and the error) or
-        rendering failed. The output folder is left as it was.
+        A cell failed (the message names the document, the cell and the error),
+        rendering failed, or publishing failed (the message names the file and the
+        cause). The output folder is left as it was. Also raised when another run
+        holds the output folder (the message names its process).
     """
     check_type(document, "document", str)
     name = document.replace("-", "_")
@@ -223,15 +224,55 @@ def run_document(
     nb_source = paths.notebook_path(name)
     if not nb_source.is_file():
         raise DocumentError(f"document {document!r} must have a notebook at {nb_source}, got none")
+    with output_lock(out_dir, say):  # before anything else: one run at a time, recover, sweep
+        return _run_locked(name, stem, catalogue_path, out_dir, nb_source, params, offline, say)
+
+
+def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
+    """Keep a failed run's notebook beside the output folder (staging is removed); return where it is."""
+    kept = out_dir.parent / f".{out_dir.name}.failed-{stem}.ipynb"
+    try:
+        if executed.is_file():
+            os.replace(executed, kept)
+            return kept
+    except OSError:
+        pass
+    return executed
+
+
+def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
+                params: dict[str, Any], offline: bool, say: Callable[[str], None]) -> DocumentRun:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     say(f"[{stem}] checking the catalogue and hashing inputs")
     inputs = input_hashes(catalogue_path)
     timings["hash_inputs"] = round(time.perf_counter() - t0, 3)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.staging-{stem}-{uuid.uuid4().hex[:8]}"
-    (staging / "notebooks").mkdir(parents=True)
+    staging = staging_folder(out_dir, stem, uuid.uuid4().hex[:8])
+    try:
+        (staging / "notebooks").mkdir(parents=True)
+    except OSError as exc:
+        raise DocumentError(f"document {stem!r} cannot be staged beside {out_dir}: creating {staging} failed "
+                            f"({type(exc).__name__}: {exc})") from None
+    try:
+        run = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params, offline, say,
+                                  timings)
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        _write_manifest(out_dir, catalogue_path, run, inputs, into=staging)  # the entry is swapped in with the files
+        _commit(staging, out_dir, stem)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
+    failed = out_dir.parent / f".{out_dir.name}.failed-{stem}.ipynb"
+    if failed.is_file():
+        failed.unlink(missing_ok=True)  # the notebook of an earlier failed run is now out of date
+    say(f"[{stem}] wrote {run.html} ({run.html.stat().st_size / 1024:,.0f} KiB) in {timings['total']:.1f} s")
+    return run
+
+
+def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Path, staging: Path,
+                        nb_source: Path, params: dict[str, Any], offline: bool, say: Callable[[str], None],
+                        timings: dict[str, float]) -> DocumentRun:
+    """Execute the notebook and render its HTML into ``staging``; describe the run as published."""
     executed = staging / "notebooks" / f"{stem}.ipynb"
     nb_params = {
         "catalogue": str(catalogue_path),
@@ -259,7 +300,7 @@ def run_document(
             log_output=False,
         )
     except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
-        raise DocumentError(_failure_message(stem, exc, executed)) from None
+        raise DocumentError(_failure_message(stem, exc, _kept_notebook(executed, out_dir, stem))) from None
     timings["execute"] = round(time.perf_counter() - t1, 3)
 
     say(f"[{stem}] rendering HTML with nbconvert")
@@ -272,16 +313,15 @@ def run_document(
     try:
         page = _render_html(executed, meta)
     except Exception as exc:
-        raise DocumentError(f"document {stem!r} executed but could not be rendered: {type(exc).__name__}: {exc}") from None
+        kept = _kept_notebook(executed, out_dir, stem)
+        raise DocumentError(f"document {stem!r} executed but could not be rendered: {type(exc).__name__}: {exc}. "
+                            f"The executed notebook is kept at {kept}; the previous output was left intact.") from None
     html_path = staging / f"{stem}.html"
     html_path.write_text(page, encoding="utf-8")
     timings["render"] = round(time.perf_counter() - t2, 3)
 
     tables = sorted((staging / "tables").glob(f"{stem}-*.csv")) if (staging / "tables").is_dir() else []
-    _commit(staging, out_dir, stem)
-    shutil.rmtree(staging, ignore_errors=True)
-    timings["total"] = round(time.perf_counter() - t0, 3)
-    run = DocumentRun(
+    return DocumentRun(
         document=stem,
         html=out_dir / html_path.name,
         notebook=out_dir / "notebooks" / executed.name,
@@ -289,6 +329,3 @@ def run_document(
         parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir", "published_dir")},
         timings=timings,
     )
-    _write_manifest(out_dir, catalogue_path, run, inputs)
-    say(f"[{stem}] wrote {run.html} ({run.html.stat().st_size / 1024:,.0f} KiB) in {timings['total']:.1f} s")
-    return run
