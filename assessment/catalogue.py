@@ -146,6 +146,21 @@ class Population(_Strict):
     households: str | None = None
     bands: dict[str, str] = Field(default_factory=dict)
     source: str | None = None
+    denominator: str | None = Field(
+        None, description="column of another population to divide by instead of residents (e.g. workday population)")
+    denominator_label: str | None = Field(None, description="what that population is, e.g. 'workday population'")
+    warn_above_per_1000: float = Field(
+        250, gt=0, description="warn that per-resident rates mislead when police-recorded crime in a year exceeds "
+                               "this many per 1,000 residents (a workbench setting, not a published figure)")
+
+
+class Deprivation(_Strict):
+    """Deprivation columns carried by a small-area geography (e.g. the English indices of deprivation)."""
+
+    decile: str = Field(description="column with the national decile, 1 = most deprived 10%")
+    rank: str | None = Field(None, description="column with the national rank, 1 = most deprived")
+    domains: dict[str, str] = Field(default_factory=dict, description="domain label -> decile column")
+    source: str | None = None
 
 
 class Geography(_Strict):
@@ -156,6 +171,7 @@ class Geography(_Strict):
     name_field: str | None = None
     versions: list[GeographyVersion] = Field(min_length=1)
     population: Population | None = None
+    deprivation: Deprivation | None = None
     owner: str | None = None
 
     _crs = field_validator("crs")(classmethod(lambda cls, v: _check_crs(v)))

@@ -93,6 +93,12 @@ def test_init_city_of_london_offline(ons_dir, shared_police_dir, tmp_path, no_ne
     # the residents total of the census extract, carried onto the small areas
     assert sa["pop_total"].sum() == 8584 == result.residents
     assert sa["index_of_multiple_deprivation_imd_decile"].notna().all()
+    dep = cat.geography("small_areas").deprivation
+    assert dep.decile == "index_of_multiple_deprivation_imd_decile" and dep.rank.endswith("imd_rank")
+    assert dep.domains["crime"] == "imd_crime_decile"
+    # the City's LSOA codes are unchanged from 2011 to 2021: each keeps its own published decile
+    imd = pd.read_csv(ons_dir / "imd2019_lsoa2011.csv").set_index("lsoa11_code")
+    assert (sa.set_index("code")["imd_crime_decile"] == imd["crime_decile"].reindex(sa["code"])).all()
     wards = gpd.read_file(cat.geography_path("wards"))
     assert len(wards) == 25 and wards.crs.to_epsg() == 27700
     text = result.catalogue.read_text()

@@ -297,8 +297,16 @@ def _populate(rng: np.random.Generator, sa: gpd.GeoDataFrame, cells: pd.DataFram
         out[col] = bands[:, j].astype(np.int64)
     out["pop_total"] = bands.sum(axis=1).astype(np.int64)
     out["households"] = np.round(out["pop_total"].to_numpy() / size).astype(np.int64)
+    # Synthetic national deprivation: denser areas tend to be more deprived. A generator of its own
+    # keeps every other demo figure unchanged.
+    own = np.random.default_rng(7_2019)
+    score = urban[:, 0] + own.normal(0, 0.18, n)
+    rank = np.argsort(np.argsort(-score))  # 0 = most deprived here
+    national = np.clip(np.round(1 + 9 * rank / max(n - 1, 1) + own.normal(0, 0.8, n)), 1, 10).astype(np.int64)
+    out["imd_decile"] = national
+    out["imd_rank"] = np.clip((national - 1) * 3284 + own.integers(1, 3285, n), 1, 32844).astype(np.int64)
     return out[["sa_code", "sa_name", "pop_0_15", "pop_16_24", "pop_25_44", "pop_45_64", "pop_65_plus",
-                "pop_total", "households", "geometry"]]
+                "pop_total", "households", "imd_decile", "imd_rank", "geometry"]]
 
 
 def _neighbourhoods(rng: np.random.Generator, boundary: Polygon, cells: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -527,6 +527,16 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
             sa[f"imd_{c}" if not c.startswith("index") else c] = joined[c].to_numpy()
         if joined[df.columns[1]].isna().any():
             notes.append(f"{int(joined[df.columns[1]].isna().sum())} small areas have no deprivation figures.")
+    deprivation: dict = {}
+    decile_cols = [c for c in sa.columns if "decile" in c]
+    if decile_cols:
+        overall = next((c for c in decile_cols if "multiple_deprivation" in c or c.startswith("imd_decile")),
+                       decile_cols[0])
+        rank = overall.replace("decile", "rank")
+        deprivation = {"decile": overall, **({"rank": rank} if rank in sa.columns else {}),
+                       "domains": {c.removeprefix("imd_").removesuffix("_decile").replace("_", " "): c
+                                   for c in decile_cols if c != overall},
+                       "source": f"{SOURCES['deprivation'][0]}, file {by_role['deprivation'][0].path.name}"}
     sa.to_file(geo / "small_areas.gpkg", layer="small_areas", driver="GPKG")
     residents = float(sa["pop_total"].sum()) if "pop_total" in sa else 0.0
 
@@ -571,6 +581,7 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
                             "crs": WORKING_CRS, "code_field": "code", "name_field": "name",
                             "owner": SOURCES["boundaries"][0],
                             **({"population": population} if population else {}),
+                            **({"deprivation": deprivation} if deprivation else {}),
                             "versions": [{"path": "geography/small_areas.gpkg", "layer": "small_areas",
                                           "valid_from": dt.date(2021, 3, 21)}]},
             **extra_geos,

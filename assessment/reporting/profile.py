@@ -27,10 +27,12 @@ from ..analysis.overlap import overlap_compare, overlap_counts, overlap_hotspots
 from . import evidence as ev
 from .charts import chart_heatmap, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, paragraph
+from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
 
 __all__ = [
+    "section_deprivation",
     "open_document", "TOPICS", "USE", "topic_spec", "topic_events", "topic_monthly", "profile_emerging",
     "profile_repeat_persons", "profile_knox_adjusted", "profile_hot_clusters", "profile_emerging_clusters",
     "section_terms_of_reference", "section_scanning", "section_triangle",

@@ -20,10 +20,12 @@ from . import evidence as ev
 from .audit import target_progress
 from .charts import chart_bars, chart_heatmap, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
+from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
 
 __all__ = [
+    "section_deprivation",
     "open_document", "section_summary", "section_profile", "section_data_sources", "section_trends",
     "section_multi_agency", "section_places", "section_comparison", "section_progress", "section_horizon",
     "section_priorities", "section_gaps", "section_appendix",
