@@ -300,3 +300,99 @@ def test_no_warnings_on_clean_poisson_data():
         warnings.simplefilter("error")
         evaluate_did(did_counts(12), START)
         evaluate_its(its_counts(12), START)
+
+
+# ---------------------------------------------------------------- serial correlation and regression to the mean
+def ar1_counts(seed, n=36, rho=0.6, mean=100.0, latent_var=0.015, areas=2):
+    """Poisson counts around a latent AR(1) log-level (Zeger's model), one row of months per area."""
+    rng = np.random.default_rng(seed)
+    s = np.sqrt(np.log1p(latent_var))
+    u = np.empty((areas, n))
+    u[:, 0] = rng.normal(0, s, areas)
+    shocks = rng.normal(0, s * np.sqrt(1 - rho**2), (areas, n))
+    for t in range(1, n):
+        u[:, t] = rho * u[:, t - 1] + shocks[:, t]
+    return rng.poisson(mean * np.exp(u - s**2 / 2))
+
+
+def did_frame(i, c, months=None):
+    months = MONTHS[-len(i):] if months is None else months
+    return pd.DataFrame({"month": np.r_[months, months], "group": ["intervention"] * len(i) + ["comparison"] * len(c),
+                         "count": np.r_[i, c]})
+
+
+def test_serial_moments_recover_latent_correlation_on_a_long_series():
+    from assessment.analysis.evaluation import _serial_moments
+
+    y = ar1_counts(3, n=600, areas=1)[0].astype(float)
+    X = np.ones((600, 1))
+    mu = np.full(600, y.mean())
+    sigma2, rho = _serial_moments(y, X, mu, np.zeros(600), np.arange(600.0))
+    # independent check: the lag-1 autocovariance of the counts is sigma2 mu^2 rho
+    assert rho == pytest.approx(0.6, abs=0.12)
+    assert sigma2 == pytest.approx(0.015, rel=0.5)
+    c1 = np.mean((y[1:] - y.mean()) * (y[:-1] - y.mean()))
+    assert sigma2 * rho * y.mean() ** 2 == pytest.approx(c1, rel=0.25)
+
+
+def test_ar1_errors_widen_the_interval_on_correlated_months_only():
+    i, c = ar1_counts(8, rho=0.8)
+    d = did_frame(i, c, MONTHS[:36])
+    ar1 = evaluate_did(d, "2024-01").iloc[0]
+    ind = evaluate_did(d, "2024-01", errors="independent").iloc[0]
+    assert ar1["errors"] == "ar1" and ind["errors"] == "independent"
+    assert ar1["rate_ratio"] == pytest.approx(ind["rate_ratio"])
+    assert ar1["se_log_rate_ratio"] > 1.2 * ind["se_log_rate_ratio"]
+    assert ar1["autocorrelation"] > 0.3 and 1 <= ar1["df"] < 72
+    # Poisson months with no latent variance: the two agree (sigma2 = 0, normal reference)
+    pois = did_counts(12, season=0.0)
+    a = evaluate_did(pois, START, seasonality=False).iloc[0]
+    b = evaluate_did(pois, START, seasonality=False, errors="independent").iloc[0]
+    if a["latent_variance"] == 0:
+        assert a["p_value"] == pytest.approx(b["p_value"], rel=1e-6)
+    assert a["se_log_rate_ratio"] >= b["se_log_rate_ratio"] * (1 - 1e-9)
+
+
+def test_its_reports_serial_columns_and_rejects_unknown_errors():
+    res = evaluate_its(its_counts(21, level=0.7, slope=0.99), START)
+    assert {"errors", "autocorrelation", "latent_variance", "df"} <= set(res.effects.columns)
+    assert (res.series["counterfactual_lower"] <= res.series["counterfactual"]).all()
+    with pytest.raises(ValueError, match="errors"):
+        evaluate_its(its_counts(21), START, errors="hac")
+
+
+def test_rtm_adjusts_for_a_planted_high_selection_window():
+    from assessment.analysis.evaluation import evaluate_rtm
+
+    rng = np.random.default_rng(5)
+    months = MONTHS[:36]
+    i = rng.poisson(np.where((np.arange(36) >= 12) & (np.arange(36) < 24), 140.0, 100.0))  # chosen on a chance high
+    c = rng.poisson(np.full(36, 100.0))
+    d = did_frame(i, c, months)
+    plain = evaluate_did(d, "2024-01", errors="independent").iloc[0]
+    assert plain["rate_ratio"] < 0.9  # a naive DiD sees a "fall"
+    rt = evaluate_rtm(d, "2024-01").iloc[0]
+    assert rt["status"] == "adjusted" and rt["unusually_high"]
+    assert rt["selection_vs_history"] == pytest.approx(1.4, rel=0.1)
+    assert (rt["history_months"], rt["selection_start"]) == (12, "2023-01")
+    assert rt["adjusted_ci_lower"] <= 1 <= rt["adjusted_ci_upper"]
+    text = evaluate_verdict(plain["rate_ratio"], plain["ci_lower"], plain["ci_upper"], 0.8, rtm=rt)
+    assert "statistically significant fall" not in text and "regression to the mean" in text
+
+
+def test_rtm_without_history_never_says_significant_fall():
+    from assessment.analysis.evaluation import evaluate_rtm
+
+    d = did_counts(11, effect=0.6).loc[lambda f: f["month"] >= "2023-01"]
+    rt = evaluate_rtm(d, START, chosen_for_high_counts=True, selection_months=12)
+    assert rt["status"].iloc[0] == "caveat" and rt["history_months"].iloc[0] == 0
+    res = evaluate_did(d, START).iloc[0]
+    assert res["ci_upper"] < 1
+    text = evaluate_verdict(res["rate_ratio"], res["ci_lower"], res["ci_upper"], rtm=rt)
+    assert "statistically significant" not in text and "regression to the mean" in text
+    assert "regression to the mean" in rt["caveat"].iloc[0]
+    # not chosen and not unusually high: no concern, the verdict is unchanged
+    calm = evaluate_rtm(did_counts(11, effect=0.6), START, flag_p=0.01)
+    assert calm["status"].iloc[0] == "no concern" and calm["caveat"].iloc[0] == ""
+    with pytest.raises(ValueError, match="selection_months"):
+        evaluate_rtm(d, START, selection_months=0)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from assessment import paths
-from assessment.analysis.evaluation import evaluate_did, evaluate_did_mde, evaluate_verdict
+from assessment.analysis.evaluation import evaluate_did, evaluate_did_mde, evaluate_rtm, evaluate_verdict
 from assessment.disclosure import find_small_counts
 from assessment.reporting import evaluation_report as E
 from assessment.reporting.display import Section
@@ -154,17 +154,21 @@ def test_did_table_and_verdict_match_the_statistics_on_independent_counts(doc, r
         warnings.simplefilter("ignore")
         did = evaluate_did(counts, s.start, seasonality=True).iloc[0]
         mde = evaluate_did_mde(counts, s.start).iloc[0]
+        rtm = evaluate_rtm(counts, s.start,
+                           chosen_for_high_counts=bool(doc.params.get("chosen_for_high_counts", False)))
     names = dict(zip(doc.workbench.wards["code"], doc.workbench.wards["name"]))
     where = " and ".join(f"{names[c]} ({c})" for c in s.intervention_wards)
     verdict = evaluate_verdict(did["rate_ratio"], did["ci_lower"], did["ci_upper"], mde["mde_rate_ratio"],
-                               outcome=f"police-recorded violence and sexual offences in {where}")
+                               outcome=f"police-recorded violence and sexual offences in {where}", rtm=rtm)
     text = _text(rendered["section_verdict"][1])
     assert f"Verdict: {verdict}." in text
     did_text = _text(rendered["section_did"][1])
     assert f"rate ratio {did['rate_ratio']:.2f}" in did_text
     assert f"{did['ci_lower']:.2f} to {did['ci_upper']:.2f}" in did_text
     # the demo has no planted intervention effect: an honest verdict is computed, not assumed
-    if did["ci_lower"] <= 1 <= did["ci_upper"] and abs(np.log(did["rate_ratio"])) < abs(np.log(mde["mde_rate_ratio"])):
+    if rtm["status"].iloc[0] != "no concern":
+        assert "regression to the mean" in text
+    elif did["ci_lower"] <= 1 <= did["ci_upper"] and abs(np.log(did["rate_ratio"])) < abs(np.log(mde["mde_rate_ratio"])):
         assert "no detectable effect" in text and "could only have detected a change larger than" in text
 
 

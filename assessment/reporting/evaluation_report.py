@@ -30,6 +30,12 @@ Parameters (``doc.params``; defaults from the catalogue's ``documents.evaluation
     exist, touching wards are allowed too.
 ``category``
     The event category evaluated (default ``'Violence and sexual offences'``).
+``chosen_for_high_counts``
+    True when the intervention wards were chosen because their counts were high (default
+    False; always true for the automatic choice below). The regression-to-the-mean check
+    (:func:`~assessment.analysis.evaluation.evaluate_rtm`) is then in force: the verdict is
+    measured against the months before the choice where there are enough of them, and never
+    says "statistically significant fall" where there are not.
 ``cohort_wards``
     Current ward codes or names for the violence cohort design (default: the wards the
     services register names for a panel service, i.e. one whose name contains 'panel';
@@ -56,6 +62,7 @@ from ..analysis.evaluation import (
     evaluate_did_mde,
     evaluate_its,
     evaluate_power,
+    evaluate_rtm,
     evaluate_verdict,
 )
 from ..checks import check_month
@@ -413,6 +420,17 @@ def _mde(doc: Document) -> pd.Series:
                                               alpha=ALPHA, power=POWER).iloc[0])
 
 
+def _rtm(doc: Document) -> pd.Series:
+    """The regression-to-the-mean check of the difference-in-differences (cached)."""
+    s = evaluation_setup(doc)
+    chosen = doc.params.get("chosen_for_high_counts", False)
+    if not isinstance(chosen, bool):
+        raise ValueError(f"`chosen_for_high_counts` must be true or false, got {chosen!r}")
+    chosen = chosen or s.intervention_basis.startswith("no wards were given")
+    return _cached(doc, "rtm", lambda: _quiet(evaluate_rtm, evaluation_counts(doc), s.start,
+                                              chosen_for_high_counts=chosen, confidence=CONFIDENCE).iloc[0])
+
+
 def _quiet(fn, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -522,10 +540,10 @@ def section_design(doc: Document) -> Section:
         "The comparison wards did not receive the intervention but are not a randomised control: the "
         "difference-in-differences assumes their counts would have moved in parallel (on the log scale) with the "
         "intervention area's. A placebo test in the difference-in-differences section checks this before the start.")
-    if "most" in s.intervention_basis:
-        caveats.append(
-            "Because the intervention ward was chosen for its high count, part of any later fall could be regression "
-            "to the mean; comparing with wards of similar level and looking at the whole pre-period trend limits this.")
+    rtm = _rtm(doc)
+    if rtm["status"] != "no concern":
+        caveats.append(str(rtm["caveat"]) + " The verdict follows this check.")
+    if s.intervention_basis.startswith("no wards were given"):
         caveats.append(
             "The intervention ward was chosen automatically, as a fallback so that this document runs; it is not "
             f"a record of where {s.intervention} actually ran. Name the wards it covered in the evaluation's "
@@ -616,7 +634,9 @@ def section_did(doc: Document) -> Section:
                                 "dispersion (chi2/df)": 2},
                       notes=[f"Log-linear count model of monthly counts with area, period, their interaction and "
                              f"month-of-year terms; {model} chosen by the over-dispersion rule in the appendix. "
-                             "Below 1 means a relative fall."]))
+                             "The interval and p-value allow for runs of high or low months (a latent "
+                             f"first-order autoregressive process, Zeger 1988; estimated month-to-month correlation "
+                             f"{float(r['autocorrelation']):.2f}). Below 1 means a relative fall."]))
     plot = counts.assign(series=counts["group"].map({"intervention": "Intervention wards",
                                                      "comparison": "Comparison wards"}))
     brk = pd.DataFrame([(m, lab) for m, lab, _ in _breaks(doc)], columns=["month", "label"])
@@ -803,7 +823,8 @@ def section_its(doc: Document) -> Section:
     sec.add(doc.table(pd.concat(rows, ignore_index=True), "Interrupted time series: level and trend changes",
                       decimals={"rate ratio": 3, "95% CI low": 3, "95% CI high": 3, "p": 3},
                       notes=["Segmented Poisson or negative binomial regression with Fourier seasonality "
-                             "(Bernal, Cummins & Gasparrini 2017). Autocorrelation is not modelled."]))
+                             "(Bernal, Cummins & Gasparrini 2017). Intervals and p-values allow for runs of high or "
+                             "low months (a latent first-order autoregressive process, Zeger 1988)."]))
     for n in notes:
         sec.add(callout(n, caveat=True))
     sec.add(callout("An interrupted time series attributes to the intervention anything else that changed at the same "
@@ -819,7 +840,8 @@ def evaluation_verdict(doc: Document) -> str:
     r, m = _did(doc), _mde(doc)
     mde = float(m["mde_rate_ratio"])
     return evaluate_verdict(float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"]),
-                            mde if np.isfinite(mde) else None, confidence=CONFIDENCE, outcome=_verdict_outcome(s))
+                            mde if np.isfinite(mde) else None, confidence=CONFIDENCE, outcome=_verdict_outcome(s),
+                            rtm=_rtm(doc))
 
 
 def section_verdict(doc: Document) -> Section:
@@ -830,6 +852,9 @@ def section_verdict(doc: Document) -> Section:
     lvl = main.effects.set_index("term").loc["level_change"]
     sec = Section("Verdict")
     sec.add(callout(f"Verdict: {verdict}."))
+    rtm = _rtm(doc)
+    if rtm["status"] != "no concern":
+        sec.add(callout("Regression to the mean: " + _lower_first(str(rtm["caveat"])), caveat=True))
     its_sig = not (lvl["ci_lower"] <= 1 <= lvl["ci_upper"])
     r = _did(doc)
     did_sig = not (r["ci_lower"] <= 1 <= r["ci_upper"])
