@@ -110,7 +110,8 @@ def test_failing_cell_raises_document_error_and_keeps_previous_output(demo_catal
     assert "ValueError: ward table is empty: 42" in msg
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
-    # the executed notebook named in the message is kept for inspection
+    assert not list(tmp_path.glob(".out.staging-*")), "a failed run must remove its staging folder"
+    # the executed notebook named in the message is kept for inspection (beside the output folder)
     kept = msg.split("The executed notebook is kept at ")[1].split(";")[0]
     executed = nbformat.read(kept, as_version=4)
     assert any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
