@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -270,6 +271,14 @@ class Dataset(_Strict):
         return self.role or ROLE_BY_FORMAT.get(self.format) or ROLE_BY_KIND.get(self.kind) or "other"
 
     @model_validator(mode="after")
+    def _personal_declares_identifiers(self) -> "Dataset":
+        if self.sensitivity == "personal" and not [c for c in self.identifiers if c.strip()]:
+            raise ValueError(
+                "identifiers: a personal dataset must list the source columns that identify people "
+                f"(e.g. [pnc_id, date_of_birth]) so that intake pseudonymises them, got {self.identifiers}")
+        return self
+
+    @model_validator(mode="after")
     def _mapping_complete(self) -> "Dataset":
         police = self.format.startswith("police_uk")
         if police and not self.columns and self.format in POLICE_UK_DEFAULTS:
@@ -327,6 +336,27 @@ class DocumentSettings(_Strict):
     title: str
     topics: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+#: Folders that can never be, or hold, the data root: the filesystem root and system folders.
+SYSTEM_FOLDERS = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32",
+                  "/lib64", "/run", "/var/run", "/var/log")
+DATA_ROOT_RULE = ("the data root must be a folder of data, not the filesystem root, a system folder "
+                  f"({', '.join(SYSTEM_FOLDERS)}) or a folder inside one")
+PATH_RULE = "every dataset and geography path must lie inside data_root once symlinks are followed"
+
+
+def _data_root_problem(data_dir: Path, data_root: str) -> str | None:
+    """Why ``data_dir`` (resolved) may not be a data root, or None."""
+    if data_dir == Path(data_dir.anchor) or any(
+            data_dir == Path(f) or data_dir.is_relative_to(f) for f in SYSTEM_FOLDERS):
+        return f"data_root: {data_root!r} (resolves to {data_dir}) is refused: {DATA_ROOT_RULE}"
+    return None
+
+
+def _outside(where: str, given: str, target: Path, data_dir: Path, data_root: str, via: str | None = None) -> str:
+    how = f"{given!r} matches {via!r}, which resolves" if via else f"{given!r} resolves"
+    return f"{where}: {how} to {target}, outside the data root {data_dir} (data_root {data_root!r}); {PATH_RULE}"
 
 
 class Catalogue(_Strict):
@@ -408,15 +438,45 @@ class Catalogue(_Strict):
             )
         return self.geographies[key]
 
+    def confined(self, given: str, where: str) -> list[Path]:
+        """The files (or folders) that a path or glob under ``data_root`` matches, sorted, each
+        checked to lie inside the data root once symlinks are followed (a folder's ``*.kml``
+        files too).
+
+        Raises
+        ------
+        CatalogueError
+            The data root is the filesystem root or a system folder, or the path (or a file or
+            folder it matches) resolves outside the data root; the message names ``where``
+            (e.g. ``datasets.fire.path``), the path and the data root.
+        """
+        data_dir = self.data_dir
+        problem = _data_root_problem(data_dir, self.data_root)
+        if problem:
+            raise CatalogueError(problem)
+        target = Path(os.path.realpath(data_dir / given))  # a glob's wildcards are kept as they are
+        if not target.is_relative_to(data_dir):
+            raise CatalogueError(_outside(where, given, target, data_dir, self.data_root))
+        found = sorted(Path(p) for p in glob.glob(str(data_dir / given)))
+        for p in found + [k for p in found if p.is_dir() for k in sorted(p.glob("*.kml"))]:
+            target = p.resolve()
+            if not target.is_relative_to(data_dir):
+                shown = os.path.relpath(p, data_dir)
+                raise CatalogueError(_outside(where, given, target, data_dir, self.data_root,
+                                              None if shown == os.path.normpath(given) else shown))
+        return found
+
     def dataset_files(self, key: str) -> list[Path]:
-        """The files a dataset's path or glob resolves to, sorted."""
-        pattern = str(self.data_dir / self.dataset(key).path)
-        return sorted(Path(p) for p in glob.glob(pattern))
+        """The files a dataset's path or glob resolves to, sorted (each inside the data root)."""
+        return self.confined(self.dataset(key).path, f"datasets.{key}.path")
 
     def geography_path(self, key: str, version: int = -1) -> Path:
         """The file (or KML folder) of one version of a geography; the latest by default."""
-        versions = sorted(self.geography(key).versions, key=lambda v: v.valid_from)
-        return self.data_dir / versions[version].path
+        geo = self.geography(key)
+        versions = sorted(geo.versions, key=lambda v: v.valid_from)
+        chosen = versions[version]
+        self.confined(chosen.path, f"geographies.{key}.versions[{geo.versions.index(chosen)}].path")
+        return self.data_dir / chosen.path
 
     def breaks_for(self, dataset: str, category: str | None = None) -> list[SeriesBreak]:
         """Series breaks declared for a dataset (and optionally one category)."""
@@ -429,8 +489,9 @@ class Catalogue(_Strict):
         """Every input file the catalogue refers to (for the run manifest)."""
         files: list[Path] = []
         for key, geo in self.geographies.items():
-            for v in geo.versions:
+            for i, v in enumerate(geo.versions):
                 p = self.data_dir / v.path
+                self.confined(v.path, f"geographies.{key}.versions[{i}].path")
                 files.extend(sorted(p.glob("*.kml")) if p.is_dir() else [p])
         for key in self.datasets:
             files.extend(self.dataset_files(key))
@@ -511,9 +572,32 @@ def load_catalogue(path: str | Path, check_files: bool = True) -> Catalogue:
         cat = Catalogue.model_validate({**raw, "root": source.resolve().parent})
     except ValidationError as exc:
         raise CatalogueError(_errors_to_message(exc, raw, source)) from None
+    check_catalogue_paths(cat)
     if check_files:
         check_catalogue_files(cat)
     return cat
+
+
+def check_catalogue_paths(cat: Catalogue) -> None:
+    """Raise ``CatalogueError`` unless the data root is a data folder and every dataset and
+    geography path (and every file they match) lies inside it once symlinks are followed.
+
+    Each problem is named by its key path, the path as written, where it leads and the data
+    root. Files are never opened here, so no file content can reach the message.
+    """
+    problem = _data_root_problem(cat.data_dir, cat.data_root)
+    if problem:
+        raise CatalogueError(f"data catalogue refused:\n  {problem}")
+    problems = []
+    where = [(f"geographies.{k}.versions[{i}].path", v.path) for k, g in cat.geographies.items()
+             for i, v in enumerate(g.versions)] + [(f"datasets.{k}.path", d.path) for k, d in cat.datasets.items()]
+    for key, given in where:
+        try:
+            cat.confined(given, key)
+        except CatalogueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise CatalogueError("data catalogue refused: paths lead outside the data root:\n  " + "\n  ".join(problems))
 
 
 def check_catalogue_files(cat: Catalogue) -> None:

@@ -126,3 +126,32 @@ def demo_outputs(demo_catalogue, tmp_path_factory):
     return types.SimpleNamespace(catalogue=demo_catalogue, out=out, runs=runs, failures=failures, index=index,
                                  offline_out=offline_out, offline_run=offline_run,
                                  offline_failure=offline_failure)
+
+
+@pytest.fixture
+def demo_copy(demo_catalogue, tmp_path):
+    """A factory: a private copy of the demo data and catalogue, to edit or attack freely.
+
+    ``demo_copy(edit=None)`` hard-links every generated file into ``tmp_path/raw`` (instant,
+    no extra space; replace a file with ``unlink`` then write, never edit one in place, or
+    the shared demo changes too), writes the catalogue with ``data_root: raw`` after
+    ``edit(raw_dict)`` and returns ``(catalogue_path, raw_dir)``.
+    """
+    import os
+    import shutil
+
+    import yaml
+
+    def _copy(edit=None):
+        raw = yaml.safe_load(Path(demo_catalogue).read_text(encoding="utf-8"))
+        data = tmp_path / "raw"
+        if not data.exists():
+            shutil.copytree(Path(demo_catalogue).parent / raw["data_root"], data, copy_function=os.link)
+        raw["data_root"] = "raw"
+        if edit is not None:
+            edit(raw)
+        path = tmp_path / "data_catalogue.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        return path, data
+
+    return _copy

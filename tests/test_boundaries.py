@@ -81,6 +81,18 @@ def test_geojson_without_crs_member_in_metres_takes_declared_crs(tmp_path):
     assert units.crs.to_epsg() == 27700
 
 
+def test_geojson_declaring_crs84_over_grid_coordinates_is_named_for_what_it_is(tmp_path):
+    fc = json.loads(_squares().to_json())
+    fc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+    (tmp_path / "crs84.geojson").write_text(json.dumps(fc))
+    with pytest.warns(UserWarning) as caught:
+        units, _ = read_boundary(tmp_path / "crs84.geojson", "ward_code", crs="EPSG:27700")
+    message = " ".join(str(w.message) for w in caught)
+    assert "declares CRS urn:ogc:def:crs:OGC:1.3:CRS84" in message and "do not fit that CRS" in message
+    assert "no `crs` member" not in message
+    assert units.crs.to_epsg() == 27700
+
+
 def test_duplicate_codes_refused(tmp_path):
     sq = _squares()
     sq["ward_code"] = ["W1", "W1"]

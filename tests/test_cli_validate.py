@@ -84,22 +84,17 @@ def test_missing_agreement_for_personal_data_exits_1(demo_catalogue, key_set, tm
     assert "cannot be used" in captured.err
 
 
-def test_corrupted_date_is_quarantined_with_reason(demo_catalogue, key_set, tmp_path, capsys):
-    raw_dir = demo_catalogue.parent / yaml.safe_load(demo_catalogue.read_text())["data_root"]
+def test_corrupted_date_is_quarantined_with_reason(demo_copy, key_set, tmp_path, capsys):
+    path, raw_dir = demo_copy()
     source = raw_dir / "fire" / "deliberate_fires.csv"
     with open(source, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, data = rows[0], rows[1:]
     col = header.index("call_datetime")
     data[4][col] = "31/02/2024 25:61"  # data row 5: an impossible date
-    bad = tmp_path / "fire_corrupted.csv"
-    with open(bad, "w", newline="", encoding="utf-8") as fh:
+    source.unlink()  # a hard link to the shared demo: replace it, never write through it
+    with open(source, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([header, *data])
-
-    def point_at_copy(raw):
-        raw["datasets"]["fire_deliberate"]["path"] = str(bad)
-
-    path = _copy_catalogue(demo_catalogue, tmp_path, point_at_copy)
     out_dir = tmp_path / "out"
     code = main(["validate", "--catalogue", str(path), "--out", str(out_dir)])
     out = capsys.readouterr().out

@@ -45,3 +45,14 @@ def test_repeated_points_transform_once_but_agree():
     e, n, _ = to_bng(pd.Series(pool_x[pick]), pd.Series(pool_y[pick]), "EPSG:4326")
     ref_e, ref_n = Transformer.from_crs(4326, 27700, always_xy=True).transform(pool_x[pick], pool_y[pick])
     assert np.allclose(e, ref_e) and np.allclose(n, ref_n)
+
+
+def test_written_nan_and_infinity_are_not_finite_not_missing():
+    x = pd.Series(["nan", "inf", "-Infinity", "NaN", "", "abc", "439500"])
+    y = pd.Series(["290200", "290200", "290200", "", "290200", "290200", "inf"])
+    _, _, status = to_bng(x, y, "EPSG:27700")
+    assert list(status) == ["not finite", "not finite", "not finite", "not finite", "missing", "invalid",
+                            "not finite"]
+    xs = pd.Series([np.inf, np.nan, 439500.0])  # already numbers: NaN is an empty field
+    _, _, status = to_bng(xs, pd.Series([290200.0, 290200.0, 290200.0]), "EPSG:27700")
+    assert list(status) == ["not finite", "missing", "ok"]

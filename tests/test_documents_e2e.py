@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import html as htmlmod
 import json
+import os
 import re
 import shutil
 import warnings
@@ -370,26 +371,23 @@ def test_no_raw_person_identifier_in_any_output(demo_outputs):
     assert not leaks, "raw person identifiers in outputs:\n" + "\n".join(leaks)
 
 
-def test_quarantined_personal_rows_hold_no_raw_identifiers(demo_catalogue, tmp_path):
+def test_quarantined_personal_rows_hold_no_raw_identifiers(demo_copy, tmp_path):
     """Corrupt some nominal rows so they are quarantined; the quarantine file must hold pseudonyms only."""
     from assessment.catalogue import load_catalogue
     from assessment.intake.harmonise import intake_catalogue
 
-    raw = yaml.safe_load(Path(demo_catalogue).read_text(encoding="utf-8"))
+    cat_path, data = demo_copy()
+    raw = yaml.safe_load(cat_path.read_text(encoding="utf-8"))
     ds = raw["datasets"]["violence_nominals"]
-    src = Path(demo_catalogue).parent / raw["data_root"] / ds["path"]
+    src = data / ds["path"]
     frame = pd.read_csv(src, dtype=str)
     date_col = ds["columns"]["date"]
     frame.loc[frame.index[:3], date_col] = "not a date"
     bad = frame.iloc[:3]
     ids = set(bad[ds["columns"]["person_id"]].str.strip())
     dobs = set(bad["date_of_birth"].str.strip())
-    copy = tmp_path / "nominals.csv"
-    frame.to_csv(copy, index=False)
-    raw["data_root"] = str((Path(demo_catalogue).parent / raw["data_root"]).resolve())
-    ds["path"] = str(copy)
-    cat_path = tmp_path / "data_catalogue.yaml"
-    cat_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    src.unlink()  # a hard link to the shared demo: replace it, never write through it
+    frame.to_csv(src, index=False)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -451,15 +449,18 @@ def test_failing_cell_exits_nonzero_and_keeps_previous_output(demo_outputs, tmp_
 
     # A catalogue whose most-similar-group table lacks the partnership's own code: the
     # comparison cell must fail (rate_peer_position refuses), deterministically.
+    # (in a hard-linked copy of the data: every path must lie inside data_root)
     raw = yaml.safe_load(Path(demo_outputs.catalogue).read_text(encoding="utf-8"))
-    data_root = (Path(demo_outputs.catalogue).parent / raw["data_root"]).resolve()
+    data_root = tmp_path / "raw"
+    shutil.copytree((Path(demo_outputs.catalogue).parent / raw["data_root"]).resolve(), data_root,
+                    copy_function=os.link)
     peers = pd.read_csv(data_root / raw["datasets"]["peer_group"]["path"], dtype=str)
     code = raw["partnership"]["code"]
     assert (peers["csp_code"] == code).any()
-    broken_peers = tmp_path / "peers_without_us.csv"
+    broken_peers = data_root / "peers_without_us.csv"
     peers[peers["csp_code"] != code].to_csv(broken_peers, index=False)
     raw["data_root"] = str(data_root)
-    raw["datasets"]["peer_group"]["path"] = str(broken_peers)
+    raw["datasets"]["peer_group"]["path"] = broken_peers.name
     broken = tmp_path / "broken_catalogue.yaml"
     broken.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 

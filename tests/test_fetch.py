@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -466,3 +467,42 @@ def test_cli_reversed_months_exit_1(tmp_path, monkeypatch, capsys):
     code = cli.main(["fetch-police", "--force", FORCE, "--from", "2024-03", "--to", "2024-01", "--dest", str(tmp_path)])
     assert code == 1
     assert "--from` must not be after `--to`" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- no network
+def _offline_error(kind: str) -> requests.ConnectionError:
+    """The exception requests raises offline, built as urllib3 2 builds it (no real network)."""
+    import socket
+
+    from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+
+    if kind == "dns":
+        reason = NameResolutionError("data.police.uk", None, socket.gaierror(-3, "Temporary failure in name resolution"))
+    else:
+        reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, f"/api/forces/{FORCE}", reason))
+
+
+@pytest.mark.parametrize("kind, why", [("dns", "name could not be resolved"), ("refused", "connection was refused")])
+def test_no_network_is_said_plainly(tmp_path, kind, why):
+    session = RecordedSession(fail_on=lambda key, n: _offline_error(kind))
+    with pytest.raises(IntakeError) as err:
+        run(tmp_path, session=session, retries=1)
+    message = str(err.value)
+    assert message.startswith("the network could not be reached") and why in message, message
+    assert "busy" not in message and "internet connection" in message
+
+
+def test_cli_fetch_police_offline_exits_1_naming_the_network(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fetch, "make_session", lambda: RecordedSession(fail_on=lambda k, n: _offline_error("dns")))
+    monkeypatch.setattr(fetch, "DEFAULT_DELAY", 0)
+    monkeypatch.setattr(fetch, "fetch_police", functools.partial(fetch.fetch_police, sleep=lambda s: None))
+    code = cli.main(["fetch-police", "--force", FORCE, "--from", "2024-01", "--to", "2024-01",
+                     "--dest", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "network could not be reached" in err and "busy" not in err, err
+
+
+def test_a_dropped_connection_is_not_called_offline():
+    assert fetch.network_unreachable(requests.ConnectionError("connection reset by peer")) is None
+    assert fetch.network_unreachable(_offline_error("dns")) == "the site's name could not be resolved"

@@ -77,3 +77,13 @@ def test_pseudonyms_are_keyed_hmac_sha256():
     assert got.iloc[0] == expected == got.iloc[3]
     assert pd.isna(got.iloc[2]) and got.iloc[1] != got.iloc[0]
     assert pseudonymise(raw, KEY + b"x").iloc[0] != expected
+
+
+def test_pseudonyms_ignore_surrounding_spaces_and_keep_case():
+    """The whitespace rule: ' A1', 'A1 ', '\\tA1\\n' and 'A1' are one person; 'a1' is another."""
+    raw = pd.Series([" A1", "A1 ", "\tA1\n", "A1", "a1", "A 1"])
+    got = pseudonymise(raw, KEY)
+    expected = hmac.new(KEY, b"A1", hashlib.sha256).hexdigest()
+    assert got.iloc[:4].tolist() == [expected] * 4
+    assert got.iloc[4] == hmac.new(KEY, b"a1", hashlib.sha256).hexdigest() != expected
+    assert got.iloc[5] == hmac.new(KEY, b"A 1", hashlib.sha256).hexdigest()  # inner spaces are kept

@@ -102,3 +102,59 @@ def test_xlsx_sheet_and_header_row(tmp_path):
     assert list(got["source_row"]) == [1, 3]
     with pytest.raises(IntakeError, match=r"sheet 'Missing' must exist, got sheets \['Reports', 'Notes'\]"):
         read_xlsx_table(p, sheet="Missing", dataset="council_reports")
+
+
+def test_utf8_bom_then_cp1252_byte_drops_the_bom_from_the_first_name(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbfincident_number,street\nF1,Caf\xe9 Row\nF2,Mill Lane\n")
+    with pytest.warns(UserWarning, match="Windows-1252"):
+        got = read_csv_table(p, required=["incident_number"], dataset="fire")
+    assert list(got.columns[:2]) == ["incident_number", "street"]
+    assert list(got["incident_number"]) == ["F1", "F2"] and got["street"].iloc[0] == "Caf\u00e9 Row"
+    declared = read_csv_table(p, encoding="cp1252", required=["incident_number"])  # declared, same rule
+    assert list(declared["incident_number"]) == ["F1", "F2"]
+
+
+def test_a_header_that_is_not_a_header_is_never_echoed(tmp_path):
+    p = tmp_path / "passwd.csv"
+    p.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    with pytest.raises(IntakeError) as err:
+        read_csv_table(p, required=["incident_number", "call_datetime"], dataset="fire")
+    message = str(err.value)
+    assert "root" not in message and "bash" not in message
+    assert "1 field(s)" in message and "['incident_number', 'call_datetime'] must be present" in message
+    # a data row where the header should be (header_row wrong): names of people are not shown
+    p.write_text("Smith,12 High St,01/02/1980\nJones,3 Low Rd,04/05/1990\n")
+    with pytest.raises(IntakeError) as err:
+        read_csv_table(p, required=["name", "address"], dataset="nominals")
+    assert "Smith" not in str(err.value) and "High St" not in str(err.value)
+
+
+def test_a_real_header_is_shown_to_help_fix_the_mapping(tmp_path):
+    p = tmp_path / "fire.csv"
+    p.write_text("incident_no,call_datetime,incident_type\nF1,01/01/2024 10:00,Primary deliberate fire\n")
+    with pytest.raises(IntakeError, match=r"\['incident_number'\] must be present, got columns "
+                                          r"\['incident_no', 'call_datetime', 'incident_type'\]"):
+        read_csv_table(p, required=["incident_number", "call_datetime"])
+    # nothing expected is there, but a close name is offered (and only that)
+    with pytest.raises(IntakeError, match=r"close to the expected names: \['incident_no'\]") as err:
+        read_csv_table(p, required=["incident_nos"])
+    assert "call_datetime" not in str(err.value)
+
+
+def test_parse_errors_do_not_quote_the_row(tmp_path):
+    from assessment.intake.tables import _parse_problem
+
+    exc = ValueError("CSV parse error: Expected 3 columns, got 2: 99/763408Z,20/05/1981")
+    assert _parse_problem(exc) == "Expected 3 columns, got 2 (row text not shown)"
+    exc = ValueError("CSV parse error: Empty CSV file or block: 'secret text'")
+    assert "secret" not in _parse_problem(exc) and "Empty CSV file" in _parse_problem(exc)
+
+
+def test_written_nan_and_inf_stay_text_in_float_columns(tmp_path):
+    p = tmp_path / "f.csv"
+    p.write_text("x,y,kind\n1.5,2,NA\nnan,3,nan\ninf,4,b\n,5,c\n", encoding="utf-8")
+    got = read_csv_table(p, float_columns=["x", "y"])
+    assert got["x"].tolist()[:3] == ["1.5", "nan", "inf"] and pd.isna(got["x"].iloc[3])
+    assert got["y"].dtype == "float64"  # the other column is wholly finite: still numbers
+    assert pd.isna(got["kind"].iloc[0]) and got["kind"].iloc[1] == "nan"  # NA is missing, nan is text

@@ -132,6 +132,27 @@ def repaired_boundary(units: gpd.GeoDataFrame, code_field: str = "code",
     return out, repairs[REPAIR_COLUMNS]
 
 
+def _geojson_crs_member(path: Path) -> str | None:
+    """The CRS a GeoJSON file names in its (pre-RFC 7946) ``crs`` member, or None when it has none.
+
+    Found with one byte search (``mmap``), without parsing the file; a name that is not
+    shaped like a CRS identifier is reported as ``'(unreadable name)'``.
+    """
+    import mmap
+    import re
+
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            at = mm.find(b'"crs"')
+            if at < 0:
+                return None
+            near = mm[at:at + 400].decode("utf-8", errors="replace")
+    found = re.search(r'"name"\s*:\s*"([^"]{1,80})"', near)
+    return found.group(1) if found and re.fullmatch(r"[\w:.\-/]+", found.group(1)) else "(unreadable name)"
+
+
 def _resolve_crs(gdf: gpd.GeoDataFrame, crs, path: Path) -> gpd.GeoDataFrame:
     """Apply the declared CRS: assign when the file has none, refuse a mismatch."""
     file_crs = gdf.crs
@@ -149,8 +170,17 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, crs, path: Path) -> gpd.GeoDataFrame:
     if path.suffix.lower() in {".geojson", ".json"} and file_crs.is_geographic and len(gdf):
         xmin, ymin, xmax, ymax = gdf.total_bounds
         if max(abs(xmin), abs(xmax)) > 180 or max(abs(ymin), abs(ymax)) > 90:
-            warnings.warn(f"{path.name}: GeoJSON has no `crs` member and coordinates are not lon/lat; "
-                          f"using the declared CRS {crs}", stacklevel=3)
+            declared = _geojson_crs_member(path)
+            if declared:
+                said = (f"declares CRS {declared} (longitude/latitude) in its `crs` member, but its coordinates "
+                        f"do not fit that CRS (they reach {max(abs(xmin), abs(xmax)):,.0f}, "
+                        f"{max(abs(ymin), abs(ymax)):,.0f}; longitude/latitude stay within 180, 90); "
+                        "correct the file's `crs` member to remove this warning")
+            else:
+                said = ("has no `crs` member, so it counts as longitude/latitude (RFC 7946), but its coordinates "
+                        "are not longitude/latitude; add a `crs` member or write it in longitude/latitude")
+            warnings.warn(f"{path.name}: the GeoJSON {said}. Using the catalogue's declared CRS {crs}.",
+                          stacklevel=3)
             return gdf.set_crs(crs, allow_override=True)
     raise GeographyError(
         f"boundary file {path} declares CRS {file_crs.to_string()} but the catalogue declares {crs}; "

@@ -17,6 +17,10 @@ Each row gets a status:
     "unknown" placeholder), outside the source CRS's valid range (e.g. latitude 95),
     or outside Great Britain's grid once converted (e.g. longitude and latitude
     swapped). These rows are quarantined with the reason "coordinates invalid".
+``'not finite'``
+    x or y is written as a non-finite number (``nan``, ``inf``, ``-Infinity``): the
+    mark of a broken export, not of a row without a location. These rows are
+    quarantined with the reason "coordinates not finite".
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from assessment.checks import check_type
 TARGET_CRS = "EPSG:27700"
 # The extent of the British National Grid (metres), with a 10 km margin.
 GRID_BOUNDS = (-10_000.0, -10_000.0, 710_000.0, 1_310_000.0)
-COORD_STATUSES = ("ok", "missing", "invalid")
+COORD_STATUSES = ("ok", "missing", "invalid", "not finite")
+_NON_FINITE_TEXT = r"(?i)^\s*[+-]?(nan|inf|infinity|1\.#(?:qnan|ind|inf))\s*$"
 
 
 @lru_cache(maxsize=16)
@@ -45,17 +50,22 @@ def _is_geographic(source_crs: str) -> bool:
     return CRS.from_user_input(source_crs).is_geographic
 
 
-def _as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (floats, present) where ``present`` marks non-empty source values."""
+def _as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (floats, present, not_finite): ``present`` marks non-empty source values,
+    ``not_finite`` those written as nan or (+/-) infinity."""
     if isinstance(values, pd.Series):
-        if pd.api.types.is_float_dtype(values.dtype):
+        if pd.api.types.is_float_dtype(values.dtype):  # read as numbers: empty fields are NaN
             arr = values.to_numpy(dtype="float64", na_value=np.nan)
-            return arr, ~np.isnan(arr)
+            return arr, ~np.isnan(arr), np.isinf(arr)
         present = (values.notna() & (values.astype("str").str.strip() != "")).to_numpy()
         arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        return arr, present
+        not_finite = np.isinf(arr)
+        unread = present & np.isnan(arr)  # text that is no number, or a written nan
+        if unread.any():
+            not_finite[unread] = values[unread].astype("str").str.match(_NON_FINITE_TEXT).to_numpy(dtype=bool)
+        return arr, present, not_finite
     arr = np.asarray(values, dtype="float64")
-    return arr, ~np.isnan(arr)
+    return arr, ~np.isnan(arr), np.isinf(arr)
 
 
 def _transform_distinct(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
@@ -97,7 +107,8 @@ def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
     easting, northing : ndarray of float64
         EPSG:27700 metres; NaN wherever the status is not ``'ok'``.
     status : pandas.Categorical
-        ``'ok'``, ``'missing'`` or ``'invalid'`` per row (see the module docstring).
+        ``'ok'``, ``'missing'``, ``'invalid'`` or ``'not finite'`` per row (see the module
+        docstring).
 
     Notes
     -----
@@ -106,10 +117,11 @@ def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
     grid is installed.
     """
     check_type(source_crs, "source_crs", str)
-    xs, x_present = _as_float(x)
-    ys, y_present = _as_float(y)
+    xs, x_present, x_inf = _as_float(x)
+    ys, y_present, y_inf = _as_float(y)
     if xs.shape != ys.shape:
         raise ValueError(f"`x` and `y` must have the same length, got {xs.shape[0]} and {ys.shape[0]}")
+    not_finite = x_inf | y_inf
     missing = ~(x_present & y_present)
     finite = np.isfinite(xs) & np.isfinite(ys)
     bad = ~missing & (~finite | ((xs == 0) & (ys == 0)))
@@ -126,5 +138,5 @@ def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
         ok &= ~outside
         east[outside] = np.nan
         north[outside] = np.nan
-    codes = np.where(ok, 0, np.where(missing, 1, 2)).astype(np.int8)
+    codes = np.where(ok, 0, np.where(not_finite, 3, np.where(missing, 1, 2))).astype(np.int8)
     return east, north, pd.Categorical.from_codes(codes, categories=list(COORD_STATUSES))

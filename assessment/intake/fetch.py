@@ -57,6 +57,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import time
 import warnings
 import zipfile
@@ -240,6 +241,41 @@ def make_session():
     return session
 
 
+#: What the text of a failed connection says when this computer could not reach any network
+#: (as opposed to a site that answered badly or dropped the line), with the plain words for it.
+_UNREACHABLE = (
+    (("NameResolutionError", "Failed to resolve", "name resolution", "Name or service not known",
+      "nodename nor servname", "getaddrinfo failed", "No address associated with hostname"),
+     "the site's name could not be resolved"),
+    (("Connection refused", "ConnectionRefusedError"), "the connection was refused"),
+    (("Network is unreachable", "No route to host"), "the network is unreachable"),
+)
+
+
+def network_unreachable(exc: BaseException) -> str | None:
+    """Why a request failed because no network could be reached, or None.
+
+    Looks through the exception, what it wraps (``args``, ``reason``, the chain of
+    causes) and their messages for a failed name lookup, a refused connection or an
+    unreachable network: the signs of a computer offline or behind a firewall or proxy,
+    where retrying later will not help until the connection is fixed.
+    """
+    seen: list[BaseException] = []
+    stack: list[object] = [exc]
+    while stack and len(seen) < 20:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        stack += [*e.args, getattr(e, "reason", None), e.__cause__, e.__context__]
+    text = " ".join(f"{type(e).__name__}: {e}" for e in seen)
+    for marks, why in _UNREACHABLE:
+        if any(m in text for m in marks) or (why.startswith("the site's name")
+                                             and any(isinstance(e, socket.gaierror) for e in seen)):
+            return why
+    return None
+
+
 class _Client:
     """Polite HTTP: delay between requests, retries with backoff, errors named by URL."""
 
@@ -259,7 +295,7 @@ class _Client:
         import requests
 
         shown = url if not params else f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items() if k != 'poly')}"
-        last = ""
+        last, offline = "", None
         for attempt in range(self.retries + 1):
             if self.count:
                 self.sleep(self.delay)
@@ -273,7 +309,9 @@ class _Client:
                                             timeout=self.timeout, stream=stream)
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {exc}"
+                offline = network_unreachable(exc)
             else:
+                offline = None
                 status = resp.status_code
                 if status < 400:
                     return resp
@@ -292,6 +330,10 @@ class _Client:
                 wait = min(self.backoff * 2 ** attempt, 120.0)
                 self.progress(f"  {last} from {shown}; retrying in {wait:g} s")
                 self.sleep(wait)
+        if offline:
+            raise IntakeError(f"the network could not be reached: {offline} when asking data.police.uk for {shown} "
+                              f"({self.retries + 1} attempts; last: {last}); hint: check this computer's internet "
+                              f"connection, firewall or proxy, then rerun to resume")
         raise IntakeError(f"data.police.uk did not answer {shown} after {self.retries + 1} attempts "
                           f"(last: {last}); hint: the site may be busy, rerun later to resume")
 

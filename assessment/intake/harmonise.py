@@ -36,7 +36,6 @@ counts contract):
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,7 @@ import yaml
 
 from assessment.catalogue import Catalogue, Dataset
 from assessment.checks import check_choice, check_type
-from assessment.errors import AssessmentError, IntakeError, SharingRefused
+from assessment.errors import AssessmentError, CatalogueError, IntakeError, SharingRefused
 from assessment.intake import police_uk
 from assessment.intake.coords import to_bng
 from assessment.intake.dates import is_month_only, month_strings, parse_date_codes, parse_dates, text_from_codes
@@ -74,7 +73,7 @@ from assessment.intake.sharing import (
     pseudonymise_columns,
     sharing_register,
 )
-from assessment.intake.tables import EXTRA_COLUMNS, read_csv_table, read_xlsx_table, repeated_text
+from assessment.intake.tables import EXTRA_COLUMNS, describe_columns, read_csv_table, read_xlsx_table, repeated_text
 
 EVENT_COLUMNS = ["dataset", "agency", "event_id", "source_file", "source_row", "date", "month", "category",
                  "theme", "easting", "northing", "location", "area_code", "is_repeat", "duplicate_id"]
@@ -100,8 +99,10 @@ class DatasetIntake:
     data : DataFrame or dict
         The harmonised rows (see the module docstring), or the parsed document.
     quarantine : DataFrame
-        Every quarantined row: ``dataset, source_file, source_row, reason, detail`` then
-        the source columns as read (identifier columns pseudonymised).
+        Every quarantined row: ``dataset, source_file, source_row, file_line, reason, detail``
+        then the source columns as read (identifier columns pseudonymised). For personal and
+        sensitive datasets (:func:`withholds_values`) the line and reason only: no source
+        column, and a detail without the offending value.
     quality : dict
         The dataset's row of ``quality/intake.csv``.
     completeness : DataFrame
@@ -141,9 +142,10 @@ class IntakeResult:
         ``quality/intake.csv``: per dataset ``rows_read, rows_accepted, rows_quarantined``,
         one ``quarantined_<reason>`` count per reason, ``not_geocoded``, ``share_geocoded``,
         ``duplicate_ids``, ``repeats``, ``first_month``, ``last_month``, ``status``
-        (``ok``, ``refused``, ``not permitted``, ``unreadable``) and ``message``.
+        (``ok``, ``refused``, ``not permitted``, ``unreadable``, or ``unusable`` when no row
+        was accepted) and ``message``.
     quarantine : dict of str -> DataFrame
-        Quarantined rows by dataset key.
+        Quarantined rows by dataset key (also for a dataset left out as unusable).
     completeness, coverage : DataFrame
         Field completeness and accepted rows per month, all datasets.
     sharing : DataFrame
@@ -208,7 +210,8 @@ def read_dataset(catalogue: Catalogue, key: str) -> pd.DataFrame | dict:
         missing = [c for c in required if c not in frame.columns]
         if missing:
             raise IntakeError(f"dataset {key}: column(s) {missing} named in the catalogue are not in the "
-                              f"data.police.uk files (got {[c for c in frame.columns if c not in EXTRA_COLUMNS]})")
+                              f"data.police.uk files ("
+                              f"{describe_columns([c for c in frame.columns if c not in EXTRA_COLUMNS], required)})")
         return frame
     if ds.format == "yaml":
         if len(files) != 1:
@@ -216,7 +219,10 @@ def read_dataset(catalogue: Catalogue, key: str) -> pd.DataFrame | dict:
         try:
             doc = yaml.safe_load(files[0].read_text(encoding=ds.encoding))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise IntakeError(f"dataset {key} file {files[0].name}: must be valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)  # the problem and where, never the quoted text
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+            what = getattr(exc, "problem", None) or type(exc).__name__
+            raise IntakeError(f"dataset {key} file {files[0].name}: must be valid YAML; {what}{where}") from None
         if not isinstance(doc, dict):
             raise IntakeError(f"dataset {key} file {files[0].name}: must be a YAML mapping, got {type(doc).__name__}")
         return doc
@@ -301,10 +307,12 @@ def _mark_dates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, col: str,
     return date, month
 
 
-def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons, header_row: int = 1) -> pd.DataFrame:
-    """Quarantined rows with their reason; ``file_line`` is the line (or sheet row) to open in the file."""
+def _quarantine_frame(key: str, frame: pd.DataFrame, reasons: Reasons, header_row: int = 1,
+                      withhold: bool = False) -> pd.DataFrame:
+    """Quarantined rows with their reason; ``file_line`` is the line (or sheet row) to open in the file.
+    With ``withhold`` (personal and sensitive datasets) no source column is kept."""
     q = reasons.quarantined
-    src = [c for c in frame.columns if c not in EXTRA_COLUMNS]
+    src = [] if withhold else [c for c in frame.columns if c not in EXTRA_COLUMNS]
     if not q.any():  # nothing quarantined: the empty frame's columns and dtypes, without a take
         sub = frame.iloc[:0]
     else:
@@ -343,13 +351,14 @@ def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary,
         return np.full(n, np.nan), np.full(n, np.nan)
     c = ds.coordinates
     east, north, status = converted if converted is not None else to_bng(frame[c.x], frame[c.y], c.crs)
-    invalid = np.asarray(status == "invalid")
-    if invalid.any():
-        pair = np.full(n, None, dtype=object)
-        pair[invalid] = (_text(frame, c.x)[invalid].astype("str").fillna("") + ", "
-                         + _text(frame, c.y)[invalid].astype("str").fillna("")).to_numpy(dtype=object)
-        reasons.mark(invalid, "coordinates invalid",
-                     (f"{c.x}, {c.y} must be a location in {c.crs} within Great Britain, got ", pair))
+    for code, reason, expected in (("invalid", "coordinates invalid", f"a location in {c.crs} within Great Britain"),
+                                   ("not finite", "coordinates not finite", "finite numbers")):
+        hit = np.asarray(status == code)
+        if hit.any():
+            pair = np.full(n, None, dtype=object)
+            pair[hit] = (_text(frame, c.x)[hit].astype("str").fillna("") + ", "
+                         + _text(frame, c.y)[hit].astype("str").fillna("")).to_numpy(dtype=object)
+            reasons.mark(hit, reason, (f"{c.x}, {c.y} must be {expected}, got ", pair))
     if ds.require_coordinates:
         reasons.mark(np.asarray(status == "missing"), "coordinates missing", f"{c.x}/{c.y} empty")
     if ds.outside_partnership_buffer is not None and boundary is not None:
@@ -560,6 +569,28 @@ def _harmonise_records(key, ds, frame, reasons, boundary):
 
 # -- public ----------------------------------------------------------------------------
 
+#: Harmonised fields that identify a person: in person-level or personal datasets their source
+#: columns are pseudonymised whatever ``identifiers`` says.
+PERSON_FIELDS = ("person_id", "date_of_birth", "name", "forename", "surname", "address")
+
+
+def identifier_columns(ds: Dataset) -> list[str]:
+    """The source columns intake pseudonymises: the declared ``identifiers``, plus, for a
+    ``personal`` or ``persons`` dataset, the columns mapped to :data:`PERSON_FIELDS`."""
+    check_type(ds, "ds", Dataset)
+    cols = [c for c in ds.identifiers if c.strip()]
+    if ds.sensitivity == "personal" or ds.kind == "persons":
+        cols += [ds.columns[f] for f in PERSON_FIELDS if f in ds.columns]
+    return list(dict.fromkeys(cols))
+
+
+def withholds_values(ds: Dataset) -> bool:
+    """True when quarantine files of ``ds`` hold the line and reason only, never source values
+    (personal and sensitive datasets, and any that declares identifiers)."""
+    check_type(ds, "ds", Dataset)
+    return ds.sensitivity in ("personal", "sensitive") or ds.kind == "persons" or bool(identifier_columns(ds))
+
+
 def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | None = None,
                    use: str | None = None, window: tuple[str, str] | bool | None = None,
                    boundary: Any = None) -> DatasetIntake:
@@ -604,7 +635,7 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
     if use is not None:
         check_permitted_use(ds, use, key)
     try:
-        secret = pseudonym_key(catalogue) if holds_personal_data(ds) else None
+        secret = pseudonym_key(catalogue) if holds_personal_data(ds) or identifier_columns(ds) else None
     except SharingRefused as exc:
         raise SharingRefused(f"dataset {key!r} holds personal data and cannot be pseudonymised: {exc}") from None
     win = _window_months(catalogue, window)
@@ -615,18 +646,17 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
         rec = quality_record(key, ds.kind, ds.agency, files=len(files), rows_read=1)
         return DatasetIntake(key, ds.kind, ds.agency, raw, pd.DataFrame(columns=QUARANTINE_COLUMNS), rec,
                              pd.DataFrame(columns=COMPLETENESS_COLUMNS), empty_cov)
-    if ds.identifiers:
-        missing = [c for c in ds.identifiers if c not in raw.columns]
+    identifiers = identifier_columns(ds)
+    if identifiers:
+        missing = [c for c in identifiers if c not in raw.columns]
         if missing:
-            raise IntakeError(f"dataset {key}: identifier column(s) {missing} are not in the file(s); got "
-                              f"{[c for c in raw.columns if c not in EXTRA_COLUMNS]}")
-        raw = pseudonymise_columns(raw, list(ds.identifiers), secret)  # before anything else sees them
-    elif secret is not None:
-        warnings.warn(f"dataset {key} is marked personal but declares no identifiers to pseudonymise",
-                      stacklevel=2)
-    reasons = Reasons(len(raw))
+            raise IntakeError(f"dataset {key}: identifier column(s) {missing} are not in the file(s); "
+                              f"{describe_columns([c for c in raw.columns if c not in EXTRA_COLUMNS], missing)}")
+        raw = pseudonymise_columns(raw, identifiers, secret)  # before anything else sees them
+    withhold = withholds_values(ds)
+    reasons = Reasons(len(raw), withhold=withhold)
     problem = raw["read_problem"]
-    if ds.identifiers or ds.sensitivity in ("personal", "sensitive"):
+    if withhold:
         # A malformed row's raw text would carry identifiers that were never pseudonymised:
         # keep the field counts, withhold the text.
         problem = problem.astype("string").str.replace(
@@ -668,8 +698,28 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
                                      [str(p) for p in pd.period_range(win[0], win[1], freq="M")])
     else:
         coverage = coverage_by_month(pd.DataFrame({"month": months}), key)
-    return DatasetIntake(key, ds.kind, ds.agency, data, _quarantine_frame(key, raw, reasons, ds.header_row), rec,
-                         completeness, coverage)
+    return DatasetIntake(key, ds.kind, ds.agency, data,
+                         _quarantine_frame(key, raw, reasons, ds.header_row, withhold), rec, completeness, coverage)
+
+
+def nothing_accepted(res: DatasetIntake) -> str | None:
+    """Why a dataset that was read is unusable because none of its rows was accepted, or None.
+
+    The message names the dataset, the rows read and the quarantine reasons with their
+    counts (never a value), e.g. ``dataset fire: none of its 120 rows was accepted
+    (unknown category 120); see quality/quarantine/fire.csv``.
+    """
+    check_type(res, "res", DatasetIntake)
+    if res.kind == "document" or int(res.quality.get("rows_accepted", 0) or 0) > 0:
+        return None
+    read = int(res.quality.get("rows_read", 0) or 0)
+    counts = {k[len("quarantined_"):].replace("_", " "): int(v) for k, v in res.quality.items()
+              if k.startswith("quarantined_") and v}
+    why = ", ".join(f"{r} {n:,}" for r, n in counts.items())
+    if read == 0:
+        return f"dataset {res.key}: its file(s) hold no data rows, so nothing can be used"
+    return (f"dataset {res.key}: none of its {read:,} rows was accepted ({why}), so nothing can be used; "
+            f"see quality/quarantine/{res.key}.csv")
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
@@ -707,9 +757,10 @@ def intake_catalogue(catalogue: Catalogue, out_dir: str | Path | None = None, *,
     boundary : shapely geometry, optional
         As :func:`intake_dataset`.
     errors : {'raise', 'collect'}
-        ``'raise'`` stops at the first refused or unreadable dataset; ``'collect'``
-        records it in ``IntakeResult.errors`` and the quality table and carries on
-        (for ``assess validate``).
+        ``'raise'`` stops at the first refused, unreadable or unusable dataset (one that
+        was read but had no row accepted); ``'collect'`` records it in
+        ``IntakeResult.errors`` and the quality table and carries on (for
+        ``assess validate``).
 
     Returns
     -------
@@ -725,6 +776,7 @@ def intake_catalogue(catalogue: Catalogue, out_dir: str | Path | None = None, *,
     results: list[DatasetIntake] = []
     records: list[dict] = []
     problems: dict[str, str] = {}
+    quarantines: dict[str, pd.DataFrame] = {}
     for k in keys:
         ds = catalogue.datasets[k]
         if use is not None:
@@ -739,10 +791,22 @@ def intake_catalogue(catalogue: Catalogue, out_dir: str | Path | None = None, *,
         except AssessmentError as exc:
             if errors == "raise":
                 raise
-            status = "refused" if isinstance(exc, SharingRefused) else "unreadable"
+            status = "refused" if isinstance(exc, (SharingRefused, CatalogueError)) else "unreadable"
             problems[k] = str(exc)
-            records.append(quality_record(k, ds.kind, ds.agency, files=len(catalogue.dataset_files(k)),
+            try:
+                n_files = len(catalogue.dataset_files(k))
+            except AssessmentError:
+                n_files = 0
+            records.append(quality_record(k, ds.kind, ds.agency, files=n_files,
                                           rows_read=0, status=status, message=str(exc)))
+            continue
+        quarantines[k] = res.quarantine
+        empty = nothing_accepted(res)
+        if empty:
+            if errors == "raise":
+                raise IntakeError(empty)
+            problems[k] = empty
+            records.append({**res.quality, "status": "unusable", "message": empty})
             continue
         results.append(res)
         records.append(res.quality)
@@ -759,7 +823,7 @@ def intake_catalogue(catalogue: Catalogue, out_dir: str | Path | None = None, *,
         tables={r.key: r.data for r in by_kind.get("table", [])},
         documents={r.key: r.data for r in by_kind.get("document", [])},
         quality=quality_summary(records),
-        quarantine={r.key: r.quarantine for r in results},
+        quarantine=quarantines,
         completeness=_concat([r.completeness for r in results], COMPLETENESS_COLUMNS),
         coverage=_concat([r.coverage for r in results], COVERAGE_COLUMNS),
         sharing=register,

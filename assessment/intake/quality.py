@@ -15,6 +15,8 @@ Quarantined (the row is unusable or would be counted twice):
   window (person-level histories are kept whatever their date);
 - ``coordinates invalid``: present but unusable: not numbers, (0, 0), out of range
   for the CRS, or off the British grid (e.g. longitude and latitude swapped);
+- ``coordinates not finite``: written as ``nan`` or ``inf`` (a broken export, not a
+  row without a location);
 - ``coordinates missing``: only for datasets whose catalogue entry sets
   ``require_coordinates: true``;
 - ``coordinates outside the partnership``: only for datasets whose catalogue entry
@@ -52,6 +54,7 @@ REASONS = (
     "unparseable date",
     "date outside the window",
     "coordinates invalid",
+    "coordinates not finite",
     "coordinates missing",
     "coordinates outside the partnership",
     "unknown category",
@@ -70,10 +73,15 @@ COVERAGE_COLUMNS = ["dataset", "month", "rows"]
 
 
 class Reasons:
-    """Assign at most one quarantine reason per row, first come first kept (vectorised)."""
+    """Assign at most one quarantine reason per row, first come first kept (vectorised).
 
-    def __init__(self, n: int) -> None:
+    With ``withhold=True`` (personal and sensitive datasets) a ``(prefix, values)`` detail
+    keeps only its prefix, so no source value reaches the detail text.
+    """
+
+    def __init__(self, n: int, withhold: bool = False) -> None:
         self._n = n
+        self._withhold = withhold
         self._reason: np.ndarray | None = None  # object arrays made on first use only
         self._detail: np.ndarray | None = None
         self._marked = np.zeros(n, dtype=bool)
@@ -112,7 +120,9 @@ class Reasons:
             return
         self._marked |= new
         self.reason[new] = reason
-        if isinstance(detail, tuple):  # (prefix, values): text built only for the rows marked
+        if isinstance(detail, tuple) and self._withhold:
+            self.detail[new] = detail[0].rstrip().removesuffix(", got").removesuffix(" got") + " (value withheld)"
+        elif isinstance(detail, tuple):  # (prefix, values): text built only for the rows marked
             prefix, values = detail
             picked = pd.Series(np.asarray(values, dtype=object)[new]).astype("str").fillna("(empty)")
             self.detail[new] = (prefix + picked).to_numpy(dtype=object)

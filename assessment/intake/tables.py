@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
+import re
 import mmap
 import warnings
 from pathlib import Path
@@ -36,12 +38,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from assessment.checks import check_type
 from assessment.errors import IntakeError
 
 EXTRA_COLUMNS = ("source_file", "source_row", "read_problem")
+#: Fields read as missing: Arrow's defaults less its spellings of NaN, so that a written
+#: ``nan`` stays visible (a broken coordinate export, not an empty field).
+NULL_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "N/A", "NA", "NULL", "n/a", "null"]
+_BOM = codecs.BOM_UTF8
+# What a column name looks like: a letter first, then word characters, spaces and a little punctuation.
+_NAME_SHAPE = re.compile(r"^[^\W\d_][\w .()\-/%#&'?+]{0,59}$")
 
 
 def _label(dataset: str | None, path: Path) -> str:
@@ -68,12 +77,24 @@ def _locate_decode_error(raw: bytes, encoding: str, delimiter: str) -> tuple[int
     return None
 
 
+def _bom_as(path: Path, encoding: str) -> str:
+    """The text a UTF-8 byte-order mark at the start of ``path`` decodes to in ``encoding``
+    ('' when the file has none, or when the encoding is UTF-8, which drops it)."""
+    with open(path, "rb") as fh:
+        if fh.read(len(_BOM)) != _BOM or encoding in ("utf-8", "utf-8-sig"):
+            return ""
+    return _BOM.decode(encoding, errors="replace")
+
+
 def _header(path: Path, encoding: str, delimiter: str, header_row: int, label: str) -> list[str]:
+    bom = _bom_as(path, encoding) if header_row == 1 else ""
     encoding = "utf-8-sig" if encoding == "utf-8" else encoding
     with open(path, "r", encoding=encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         for i, row in enumerate(reader, start=1):
             if i == header_row:
+                if row and bom and row[0].startswith(bom):  # a BOM read as Windows-1252 is not a name
+                    row[0] = row[0][len(bom):]
                 if not row or all(not c.strip() for c in row):
                     raise IntakeError(f"{label}: header row {header_row} is blank; expected column names")
                 return [c.strip() for c in row]
@@ -82,16 +103,49 @@ def _header(path: Path, encoding: str, delimiter: str, header_row: int, label: s
     raise IntakeError(f"{label}: file has fewer than {header_row} rows, so it has no header row {header_row}")
 
 
+def describe_columns(columns: list[str], expected: list[str] | tuple[str, ...] = ()) -> str:
+    """Say what a header row holds without ever echoing a line of data.
+
+    The names are shown only when the row is plausibly a header: at least one expected
+    column is there, and every name is shaped like a column name (a letter first, at most
+    60 characters, no ``:`` ``@`` ``,`` or quotes). Otherwise only the number of fields is
+    given, with any names that closely match an expected column (``difflib``, ratio 0.8),
+    since a misplaced header row, a headerless file or a file that is not the dataset at
+    all would put data (names, identifiers, a password line) where the names should be.
+    """
+    names = [str(c) for c in columns]
+    if any(c in names for c in expected) and all(_NAME_SHAPE.match(c) for c in names):
+        shown = names if len(names) <= 40 else names[:40] + [f"... {len(names) - 40} more"]
+        return f"got columns {shown}"
+    close = sorted({m for e in expected for m in difflib.get_close_matches(e, names, n=2, cutoff=0.8)
+                    if _NAME_SHAPE.match(m)})
+    return (f"got a row of {len(names)} field(s) that does not look like this dataset's header, so it is not "
+            "shown (it may be data: check header_row and that the file is the right one)"
+            + (f"; close to the expected names: {close}" if close else ""))
+
+
 def _check_columns(columns: list[str], required: list[str] | tuple[str, ...], label: str, header_row: int) -> None:
     seen: set[str] = set()
     dupes = [c for c in columns if c in seen or seen.add(c)]
     if dupes:
-        raise IntakeError(f"{label} row {header_row} (header): column names must be unique, got {dupes} repeated")
+        shown = dupes if all(_NAME_SHAPE.match(c) for c in dupes) else f"{len(dupes)} name(s)"
+        raise IntakeError(f"{label} row {header_row} (header): column names must be unique, got {shown} repeated")
     missing = [c for c in required if c not in columns]
     if missing:
         raise IntakeError(
-            f"{label} row {header_row} (header): column(s) {missing} must be present, got columns {columns}"
+            f"{label} row {header_row} (header): column(s) {missing} must be present, "
+            f"{describe_columns(columns, required)}"
         )
+
+
+def _parse_problem(exc: Exception) -> str:
+    """Arrow's parse error without the text of the row it quotes."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    counted = re.search(r"Expected \d+ columns, got \d+", text)
+    if counted:
+        return counted.group(0) + " (row text not shown)"
+    parts = re.split(r":\s+", text)  # "CSV parse error: <what>: <the text>": the text is left out
+    return ": ".join(p for p in parts[:2] if not p.startswith(("'", '"')))[:200]
 
 
 def _finish(frame: pd.DataFrame, path: Path, bad: list[tuple[int, str]], header_row: int) -> pd.DataFrame:
@@ -190,7 +244,8 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
         Columns that must be in the header (else ``IntakeError`` naming them).
     float_columns : sequence of str
         Columns to read as float64 straight away when every value is numeric (faster
-        for coordinates); if any value is not a number the column stays text.
+        for coordinates); if any value is not a number, or is a written ``nan`` or
+        ``inf``, the column stays text (so that intake can tell those from empty fields).
     newlines_in_values : bool, default True
         Allow quoted fields to hold line breaks (free-text comments). With False
         (data.police.uk files, which never have them), a field holding a line break
@@ -241,17 +296,22 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
 
         # large_string is pandas' own ``str`` storage: to_pandas() is then zero-copy
         types = {c: (pa.float64() if c in floats else pa.large_string()) for c in columns}
+        # the names are given (as _header read them, a stray byte-order mark removed), so Arrow
+        # skips the header row instead of parsing it again
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(skip_rows=header_row - 1, encoding=enc_now,
+            read_options=pacsv.ReadOptions(skip_rows=header_row, column_names=columns, encoding=enc_now,
                                            use_threads=threads, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
                                              newlines_in_values=newlines_in_values),
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True),
+                                                 quoted_strings_can_be_null=True, null_values=NULL_VALUES),
         )
         if threads and bad and any(n >= 10**12 for n, _ in bad):
             return _read(enc_now, floats, threads=False)  # line numbers are only known single-threaded
+        written = [c for c in floats if c in columns and pc.any(pc.invert(pc.is_finite(table[c]))).as_py()]
+        if written:  # a written nan or inf: keep that column as text, as written
+            return _read(enc_now, tuple(c for c in floats if c not in written), threads)
         return table, sorted(bad), columns
 
     floats = tuple(c for c in float_columns)
@@ -267,7 +327,8 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
         raw = path.read_bytes()
         where = _locate_decode_error(raw, enc, delimiter)
         if where is None:
-            raise IntakeError(f"{label}: cannot be read as delimited text ({delimiter!r}): {exc}") from None
+            raise IntakeError(f"{label}: cannot be read as delimited text ({delimiter!r}): "
+                              f"{_parse_problem(exc)}") from None
         if enc == "utf-8" and _locate_decode_error(raw, "cp1252", delimiter) is None:
             warnings.warn(f"{label} is declared UTF-8 but is not (byte 0x{where[2]:02x} at row "
                           f"{where[0] - header_row}); read as Windows-1252", stacklevel=2)
@@ -277,7 +338,8 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
         line, column, byte, _ = where
         col_name = ""
         try:
-            col_name = f" ({_header(path, enc, delimiter, header_row, label)[column - 1]})"
+            name = _header(path, enc, delimiter, header_row, label)[column - 1]
+            col_name = f" ({name})" if _NAME_SHAPE.match(name) else ""
         except (IndexError, IntakeError):
             pass
         row_txt = f"row {line - header_row}" if line > header_row else f"line {line}"
@@ -289,8 +351,6 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
     if (not newlines_in_values and _may_hold_quoted_line_breaks(path, header_row, enc)
             and _line_count(path) - header_row > table.num_rows + len(bad)):
         # more lines than records: a quoted field swallowed line breaks (or blank lines); find which
-        import pyarrow.compute as pc
-
         for col in table.columns:
             if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
                 hit = pc.fill_null(pc.match_substring(col, "\n"), False)

@@ -66,6 +66,7 @@ REASON_MEANINGS = {
                                "are kept whatever their date).",
     "coordinates invalid": "Coordinates are present but unusable: not numbers, (0, 0), out of range, or off the "
                            "British grid (for example longitude and latitude swapped).",
+    "coordinates not finite": "Coordinates written as nan or infinity: a broken export, not a row without a location.",
     "coordinates missing": "No coordinates, for a dataset whose catalogue entry requires them.",
     "coordinates outside the partnership": "The point lies farther outside the partnership boundary than the "
                                            "distance the catalogue allows for the dataset.",
