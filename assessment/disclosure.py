@@ -97,6 +97,7 @@ __all__ = [
     "suppress_areas",
     "suppress_primary",
     "suppress_rates",
+    "suppress_rows",
     "suppress_secondary",
     "suppress_table",
     "suppression_footnote",
@@ -778,6 +779,77 @@ def _link_table(table: pd.DataFrame, mask: pd.DataFrame, cols: list, total_label
     placed[rows] = final.reshape(grid.shape)
     out[order] = placed
     return out, spec
+
+
+def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, protected: Sequence[bool], *,
+                  relations: Sequence[tuple[str, Sequence[str]]] = (), suppress_zeros: bool = False,
+                  protection: str = "interval") -> pd.DataFrame:
+    """Suppress each protected row on its own, where a row's counts add up within the row.
+
+    For tables with one row per dataset (data-quality accounting: rows read = rows accepted +
+    rows quarantined; rows quarantined = the sum over reasons). Rows from different datasets
+    are different populations, so nothing is added down the columns.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per table row; ``count_cols`` hold whole non-negative counts (or missing).
+    count_cols : list of str
+    threshold : int
+    protected : sequence of bool
+        One per row: True where the row's counts come from data not marked public.
+    relations : sequence of (str, list of str), default ()
+        ``(total column, part columns)``: within every row the parts add up to the total.
+        Without relations only the threshold rule applies.
+    suppress_zeros : bool, default False
+    protection : {'interval', 'exact'}, default 'interval'
+
+    Returns
+    -------
+    pandas.DataFrame
+        Boolean mask like ``df[count_cols]``, True where a count is suppressed.
+
+    Notes
+    -----
+    The threshold rule then complementary cell suppression within each row's additive
+    relations, with the same heuristic, zero protection and LP audit as ``suppress_secondary``
+    (GSS/ONS guidance on disclosure control for tables; Hundepool et al. 2012, ch. 4).
+    Missing counts are treated as unpublished and take part in no relation; a relation a row's
+    counts do not satisfy (its accounting does not balance) cannot be used to subtract and is
+    left out for that row.
+    """
+    check_type(df, "df", pd.DataFrame)
+    count_cols = _check_count_cols(count_cols)
+    check_dataframe(df, "df", count_cols)
+    _check_threshold(threshold)
+    check_choice(protection, "protection", PROTECTIONS)
+    protected = np.asarray(list(protected), dtype=bool)
+    if protected.size != len(df):
+        raise ValueError(f"`protected` must have one value per row ({len(df)}), got {protected.size}")
+    index = {c: j for j, c in enumerate(count_cols)}
+    rels = []
+    for total, parts in relations:
+        unknown = [c for c in [total, *parts] if c not in index]
+        if unknown:
+            raise ValueError(f"`relations` must name count columns, got {unknown!r} (count columns: {count_cols!r})")
+        m = np.zeros(len(count_cols))
+        m[[index[p] for p in parts]] = 1.0
+        m[index[total]] = -1.0
+        rels.append(m)
+    M = np.vstack(rels) if rels else np.zeros((0, len(count_cols)))
+    is_total = (M < 0).any(axis=0)
+    values = df[count_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
+    low = 0 if suppress_zeros else 1
+    mask = protected[:, None] & (values >= low) & (values <= threshold - 1)
+    todo = np.flatnonzero(mask.any(axis=1))
+    for i in todo:  # rows with a small count: one per dataset of the catalogue, not per record
+        known = ~np.isnan(values[i])
+        rows_M = M[:, known]
+        keep = np.abs(M[:, ~known]).sum(axis=1) == 0  # a relation with a missing count is not published
+        keep &= np.abs(rows_M @ values[i, known]) < _TOL  # nor one this row's counts do not satisfy
+        sub = _protect(rows_M[keep], values[i, known], mask[i, known], is_total[known], threshold, protection)
+        mask[i, np.flatnonzero(known)] = sub
+    return pd.DataFrame(mask, index=df.index, columns=count_cols)
 
 
 def _published_numbers(table: pd.DataFrame, cols: list, marker: str) -> tuple[np.ndarray, np.ndarray]:

@@ -132,3 +132,18 @@ def test_heatmap_shows_c_for_missing_cells():
 def test_heatmap_rejects_non_frame():
     with pytest.raises(TypeError, match="`matrix` must be a DataFrame, got ndarray"):
         charts.chart_heatmap(np.zeros((2, 2)))
+
+
+def test_heatmap_of_a_published_table_draws_suppressed_cells_as_suppressed():
+    """Issue 9: a '[c]' cell is hatched grey and named in the legend, never coloured at a value."""
+    m = pd.DataFrame([[40, "[c]", 30], [25, 35, "[c]"]], index=["Mon", "Tue"], columns=["0", "1", "2"], dtype=object)
+    ax = charts.chart_heatmap(m, title="Hours").axes[0]
+    image = ax.images[0].get_array()
+    assert bool(image.mask[0, 1]) and bool(image.mask[1, 2])  # not coloured
+    assert not image.mask[0, 0] and image[0, 0] == 40
+    hatched = [(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches if p.get_hatch()]
+    assert sorted(hatched) == [(1.0, 0.0), (2.0, 1.0)]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("suppressed") for label in labels)
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+    assert cells[(0, 1)] == "[c]" and cells[(1, 2)] == "[c]"

@@ -674,3 +674,34 @@ def test_register_round_trip_and_a_damaged_register_is_refused(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(DisclosureError, match="disclosure register"):
         read_register(path)
+
+
+def test_suppress_rows_protects_within_each_row_only():
+    from assessment.disclosure import suppress_rows
+
+    df = pd.DataFrame({"read": [300, 50, 40], "accepted": [297, 50, 37], "quarantined": [3, 0, 3],
+                       "bad date": [3, 0, 3], "duplicate": [0, 0, 0]}, index=["nominals", "police", "public"])
+    rel = [("read", ["accepted", "quarantined"]), ("quarantined", ["bad date", "duplicate"])]
+    mask = suppress_rows(df, list(df.columns), T, [True, True, False], relations=rel)
+    # the public row is untouched; the police row has nothing small
+    assert not mask.loc[["police", "public"]].to_numpy().any()
+    hidden = mask.loc["nominals"]
+    assert hidden[["quarantined", "bad date"]].all()
+    assert hidden["accepted"], "read - accepted would give the quarantined count away"
+    assert hidden["duplicate"], "the zero beside a lone suppressed reason tells every quarantined row had it"
+    # independent LP on the row as published: every hidden cell keeps a range of at least T
+    row = df.loc["nominals"].astype(float)
+    cols = list(df.columns)
+    unknown = [c for c in cols if hidden[c]]
+    A, b = [], []
+    for total, parts in rel:
+        coef = np.array([(1.0 if c in parts else -1.0 if c == total else 0.0) for c in unknown])
+        known = sum(row[p] for p in parts if p not in unknown) - (0 if total in unknown else row[total])
+        A.append(coef)
+        b.append(-known)
+    for k in range(len(unknown)):
+        c = np.zeros(len(unknown))
+        c[k] = 1
+        lo = linprog(c, A_eq=np.array(A), b_eq=b, bounds=(0, None), method="highs").fun
+        hi = -linprog(-c, A_eq=np.array(A), b_eq=b, bounds=(0, None), method="highs").fun
+        assert hi - lo >= T, (unknown[k], lo, hi)

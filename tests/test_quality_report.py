@@ -315,3 +315,97 @@ def test_short_ids_and_reason_counts_on_tiny_frames():
     q = pd.DataFrame({"dataset": ["b", "a"], "quarantined_duplicate": [3, 0], "quarantined_date_missing": [1, 2]})
     long = qr.quality_reason_counts(q)
     assert long.values.tolist() == [["b", "date missing", 1], ["b", "duplicate", 3], ["a", "date missing", 2]]
+
+
+# ---------------------------------------------------------------- issue 9: counts about protected data
+
+def _independent_row_ranges(row: dict, relations, marker="[c]") -> dict:
+    """Attacker's LP within one published row (scipy only): {column: (min, max)} of each '[c]' cell."""
+    from scipy.optimize import linprog
+    import numpy as np
+
+    hidden = [c for c in row if row[c] == marker]
+    pos = {c: k for k, c in enumerate(hidden)}
+    eqs, rhs = [], []
+    for total, parts in relations:
+        coef, b = np.zeros(len(hidden)), 0.0
+        for col, sign in [(p, 1.0) for p in parts] + [(total, -1.0)]:
+            if col in pos:
+                coef[pos[col]] += sign
+            else:
+                b -= sign * float(row[col])
+        if coef.any():
+            eqs.append(coef)
+            rhs.append(b)
+    out = {}
+    for c, k in pos.items():
+        vec = np.zeros(len(hidden))
+        vec[k] = 1.0
+        lo = linprog(vec, A_eq=np.array(eqs), b_eq=rhs, bounds=(0, None), method="highs") if eqs else None
+        hi = linprog(-vec, A_eq=np.array(eqs), b_eq=rhs, bounds=(0, None), method="highs") if eqs else None
+        out[c] = (lo.fun if lo else 0.0, (np.inf if hi.status == 3 else -hi.fun) if hi else np.inf)
+    return out
+
+
+def test_small_quarantine_counts_of_personal_data_are_suppressed_everywhere(demo_document):
+    """The nominals' quarantine counts 3, 2, 1 (by reason) never show, nor can be worked out by subtraction."""
+    doc = demo_document("data_quality")
+    wb = doc.workbench
+    q = wb.intake.quality.copy()
+    key = "violence_nominals"
+    at = q.index[q["dataset"] == key][0]
+    reasons = ["date missing", "unparseable date", "duplicate"]
+    for reason, n in zip(reasons, (3, 2, 1)):
+        q.loc[at, f"quarantined_{reason.replace(' ', '_')}"] = n
+    q.loc[at, "rows_quarantined"] = 6
+    q.loc[at, "rows_read"] = int(q.loc[at, "rows_accepted"]) + 6
+    wb.intake.quality = q
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = qr.section_summary(doc)._repr_html_()
+        qr.section_quarantine(doc)
+        qr.section_appendix(doc)
+    title = _title(doc, key)
+    threshold = doc.threshold
+    wide = _table(doc, "Rows quarantined per dataset and reason").set_index("dataset").loc[title]
+    assert all(wide[r] == "[c]" for r in reasons), wide.to_dict()
+    relations = [("rows read", ["rows accepted", "rows quarantined"]), ("rows quarantined", reasons)]
+    for col, (lo, hi) in _independent_row_ranges(
+            {c: wide[c] for c in ["rows read", "rows accepted", "rows quarantined", *reasons]}, relations).items():
+        assert hi - lo >= threshold, (col, lo, hi)
+    long = _table(doc, "Rows quarantined per dataset and reason (quality/intake.csv")
+    mine = long[long["dataset"] == title]
+    assert set(mine["reason"]) >= set(reasons) and (mine["rows quarantined"] == "[c]").all()
+    accounting = _table(doc, "Every catalogue dataset").set_index("dataset").loc[title]
+    shown = {c: accounting[c] for c in ["rows read", "rows accepted", "rows quarantined"]}
+    assert all(str(v) == "[c]" or int(v) >= threshold for v in shown.values()), shown
+    # No prose gives the small counts either.
+    assert "duplicate: 1" not in summary and "date missing: 3" not in summary
+    assert "date missing: a suppressed number" in summary
+
+
+def test_coverage_chart_draws_a_suppressed_month_as_suppressed(demo_document):
+    """Issue 9: with 3 ED rows in 2024-06 the appendix table shows [c]; Figure 1 must not colour that cell."""
+    doc = demo_document("data_quality")
+    wb = doc.workbench
+    cov = wb.intake.coverage.copy()
+    key = "ed_assaults"
+    hit = (cov["dataset"] == key) & (cov["month"] == "2024-06")
+    assert hit.sum() == 1
+    cov.loc[hit, "rows"] = 3
+    wb.intake.coverage = cov
+    doc.cache.pop("dq-coverage", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, _, monthly, _ = qr._coverage_parts(doc)
+        fig, share = qr._gap_chart(doc, qr._coverage_month_published(doc), monthly)
+        qr.section_appendix(doc)
+    title = _title(doc, key)
+    table = _table(doc, "Accepted rows per dataset and month")
+    assert table.loc[table["month"] == "2024-06", title].iloc[0] == "[c]"
+    row = monthly.index(key)
+    col = list(share.columns).index("2024-06")
+    assert pd.isna(share.iloc[row, col])
+    image = fig.axes[0].images[0].get_array()
+    assert bool(image.mask[row, col]), "the suppressed month is coloured at a value"
+    assert any(p.get_hatch() and (p.get_x() + 0.5, p.get_y() + 0.5) == (col, row) for p in fig.axes[0].patches)

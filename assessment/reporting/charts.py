@@ -133,26 +133,42 @@ def chart_bars(
 
 
 def chart_heatmap(
-    matrix: pd.DataFrame, *, title: str = "", xlabel: str = "", ylabel: str = "", fmt: str = "{:,.0f}"
+    matrix: pd.DataFrame, *, title: str = "", xlabel: str = "", ylabel: str = "", fmt: str = "{:,.0f}",
+    marker: str = "[c]",
 ) -> plt.Figure:
-    """A labelled heat map (e.g. day of week by hour, or the 4x4 priority grid)."""
+    """A labelled heat map (e.g. day of week by hour, or the 4x4 priority grid).
+
+    ``matrix`` may be a published table of protected counts: a cell holding ``marker`` (``'[c]'``)
+    is suppressed and is drawn hatched grey, labelled ``[c]`` and named "suppressed" in the
+    legend, never coloured at a value. Missing cells (NaN) are treated the same way, so a chart
+    drawn from a published table whose suppressed cells became NaN still shows them as suppressed.
+    """
+    from matplotlib.patches import Patch, Rectangle
+
     if not isinstance(matrix, pd.DataFrame):
         raise TypeError(f"`matrix` must be a DataFrame, got {type(matrix).__name__}")
+    marked = matrix.isin([marker]).to_numpy()
+    values = matrix.mask(marked).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)  # column-wise
+    suppressed = marked | np.isnan(values)
     fig, ax = plt.subplots(figsize=(min(12, 1 + 0.5 * matrix.shape[1]), 1 + 0.45 * matrix.shape[0]))
-    values = matrix.to_numpy(dtype=float)
-    # Suppressed or missing cells are drawn grey and labelled "[c]", never coloured as if zero.
-    cmap = matplotlib.colormaps["YlOrRd"].copy()
-    cmap.set_bad("#bdbdbd")
+    cmap = matplotlib.colormaps["YlOrRd"].with_extremes(bad="#bdbdbd")
     im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto")
+    for r, c in np.argwhere(suppressed):  # the suppressed cells only
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#bdbdbd", edgecolor="#5a5a5a", hatch="///",
+                               linewidth=0))
     ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], fontsize=8,
                   rotation=45 if max((len(str(c)) for c in matrix.columns), default=0) > 3 else 0, ha="right")
     ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index], fontsize=8)
     if matrix.size <= 200:
         vmax = np.nanmax(values) if np.isfinite(values).any() else 0  # noqa: PLW2901
         for (r, c), v in np.ndenumerate(values):
-            text = "[c]" if np.isnan(v) else fmt.format(v)
+            text = marker if suppressed[r, c] else ("" if np.isnan(v) else fmt.format(v))
             ax.text(c, r, text, ha="center", va="center", fontsize=7,
                     color="white" if vmax and v > 0.6 * vmax else INK)
+    if suppressed.any():
+        ax.legend(handles=[Patch(facecolor="#bdbdbd", edgecolor="#5a5a5a", hatch="///",
+                                 label=f"suppressed ({marker}): a small count, or one that would reveal it")],
+                  loc="upper left", bbox_to_anchor=(0, -0.18), fontsize=8, frameon=False)
     ax.set_title(title, loc="left", fontsize=11, color=INK)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -83,6 +83,7 @@ class Document:
         max_rows: int | None = 60,
         margins: str | None = None,
         row_sensitivity: Any = None,
+        row_relations: Any = None,
         dataset: str | None = None,
         dimensions: tuple[str, ...] | list[str] | None = None,
         scope: str = "",
@@ -113,7 +114,11 @@ class Document:
             One sensitivity per row, for tables whose rows come from different datasets (one row
             per dataset, as in data-quality tables). Counts from 1 to threshold - 1 in rows not
             marked public are suppressed; no totals are published, so no secondary suppression
-            is needed. The table is marked ``mixed``.
+            is needed unless ``row_relations`` says how they add up. The table is marked ``mixed``.
+        row_relations : sequence of (str, list of str), optional
+            With ``row_sensitivity``: ``(total column, part columns)`` that add up within every
+            row (e.g. ``('rows read', ['rows accepted', 'rows quarantined'])``), so that a
+            suppressed count cannot be worked out by subtraction within its row.
         dataset, dimensions, scope : optional
             What a protected table counts, so that it is audited jointly with every other table
             of the same dataset and scope published in this edition (by this or another
@@ -128,33 +133,82 @@ class Document:
         check_choice(sensitivity, "sensitivity", ("public", "official", "sensitive", "personal"))
         number = len(self.tables) + 1
         notes = list(notes or [])
-        published = frame
-        if row_sensitivity is not None and count_columns:
-            published, footnote = self._publish_rows(frame, list(count_columns), list(row_sensitivity),
-                                                     rate_columns or {}, number, caption)
-            sensitivity = "mixed"
-            if footnote:
-                notes.append(footnote)
-        elif sensitivity != "public" and count_columns:
-            link = None
-            if dataset is not None and dimensions is not None:
-                dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
-                link = {"name": f"{self.name}-{number:02d}-{slugify(caption)}.csv", "dataset": str(dataset),
-                        "dimensions": dims, "scope": str(scope), "document": self.name}
-            published, footnote = self._publish(frame, list(count_columns), sensitivity, rate_columns or {},
-                                                number, caption, margins, link)
-            if footnote:
-                notes.append(footnote)
         csv_name = f"{self.name}-{number:02d}-{slugify(caption)}.csv"
+        link = None
+        if dataset is not None and dimensions is not None and row_sensitivity is None:
+            dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
+            link = {"name": csv_name, "dataset": str(dataset), "dimensions": dims, "scope": str(scope),
+                    "document": self.name}
+        published, footnote, shown_as, hidden = self._suppressed(
+            frame, caption, sensitivity, list(count_columns), rate_columns or {}, margins, row_sensitivity,
+            row_relations, link)
+        if footnote:
+            notes.append(footnote)
+        if hidden:
+            frame.to_csv(self._restricted_path(number, caption), index=False, lineterminator="\n")
         self.tables_dir.mkdir(parents=True, exist_ok=True)
         published.to_csv(self.tables_dir / csv_name, index=False, lineterminator="\n")
         self.tables.append((csv_name, caption, published))
-        return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows, sensitivity)
+        return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows, shown_as)
+
+    def publish_counts(
+        self,
+        frame: pd.DataFrame,
+        caption: str,
+        *,
+        sensitivity: str = "public",
+        count_columns: tuple[str, ...] | list[str] = (),
+        rate_columns: dict[str, str] | None = None,
+        margins: str | None = None,
+        row_sensitivity: Any = None,
+        row_relations: Any = None,
+    ) -> pd.DataFrame:
+        """The table exactly as :meth:`table` publishes it (suppressed cells ``'[c]'``), without numbering it.
+
+        Draw every chart, map and derived table of protected counts from this, never from the
+        unsuppressed ``frame``: a suppressed cell then shows as suppressed everywhere. A later
+        :meth:`table` call with the same frame, caption and options publishes the same values.
+        """
+        check_dataframe(frame, "frame")
+        check_type(caption, "caption", str)
+        check_choice(sensitivity, "sensitivity", ("public", "official", "sensitive", "personal"))
+        published, _, _, _ = self._suppressed(frame, caption, sensitivity, list(count_columns), rate_columns or {},
+                                              margins, row_sensitivity, row_relations, None)
+        return published.copy()
+
+    def _suppressed(self, frame: pd.DataFrame, caption: str, sensitivity: str, count_columns: list[str],
+                    rate_columns: dict[str, str], margins: str | None, row_sensitivity: Any, row_relations: Any,
+                    link: dict[str, Any] | None) -> tuple[pd.DataFrame, str, str, bool]:
+        """Disclosure control of one table, memoised so a chart and its table publish the same cells.
+
+        Returns the published frame, its footnote, the sensitivity to mark it with and whether
+        any cell is hidden.
+        """
+        if not count_columns or (row_sensitivity is None and sensitivity == "public"):
+            return frame, "", sensitivity, False
+        try:
+            content = int(pd.util.hash_pandas_object(frame, index=True).sum())
+        except TypeError:  # unhashable cells (lists): the frame object itself is the key
+            content = id(frame)
+        key = (caption, content, tuple(frame.columns),
+               tuple(count_columns), sensitivity, margins, repr(rate_columns),
+               None if row_sensitivity is None else tuple(row_sensitivity), repr(row_relations), link is not None)
+        memo = self.cache.setdefault("_published_tables", {})
+        if key not in memo:
+            if row_sensitivity is not None:
+                published, footnote, hidden = self._publish_rows(frame, count_columns, list(row_sensitivity),
+                                                                 rate_columns, row_relations)
+                memo[key] = (published, footnote, "mixed", hidden)
+            else:
+                published, footnote, hidden = self._publish(frame, count_columns, sensitivity, rate_columns,
+                                                            margins, link)
+                memo[key] = (published, footnote, sensitivity, hidden)
+        return memo[key]
 
     def _publish(self, frame: pd.DataFrame, count_columns: list[str], sensitivity: str,
-                 rate_columns: dict[str, str], number: int, caption: str,
-                 margins: str | None = None, link: dict[str, Any] | None = None) -> tuple[pd.DataFrame, str]:
-        """Primary and secondary suppression; the unsuppressed table goes to the restricted folder only."""
+                 rate_columns: dict[str, str], margins: str | None = None,
+                 link: dict[str, Any] | None = None) -> tuple[pd.DataFrame, str, bool]:
+        """Primary and secondary suppression (and joint suppression with the edition's linked tables)."""
         from ..disclosure import suppress_rates, suppress_table
 
         margins = margins or ("column_totals" if len(count_columns) == 1 else "both")
@@ -180,37 +234,37 @@ class Document:
             published.loc[total, labels[0]] = "Total"
         if rate_columns:
             published = suppress_rates(published, rate_columns, mask=result.mask, marker="[c]")
-        if result.mask.to_numpy().any():
-            restricted = self._restricted_path(number, caption)
-            frame.to_csv(restricted, index=False, lineterminator="\n")
-        return published, result.footnote
+        return published, result.footnote, bool(result.mask.to_numpy().any())
 
     def _publish_rows(self, frame: pd.DataFrame, count_columns: list[str], row_sensitivity: list[str],
-                      rate_columns: dict[str, str], number: int, caption: str) -> tuple[pd.DataFrame, str]:
-        """The threshold rule row by row, for rows from datasets not marked public."""
-        import numpy as np
+                      rate_columns: dict[str, str], row_relations: Any = None) -> tuple[pd.DataFrame, str, bool]:
+        """The threshold rule row by row for rows from datasets not marked public, with secondary
+        suppression inside each row where its counts add up (``row_relations``)."""
+        from ..disclosure import suppress_rows
 
         if len(row_sensitivity) != len(frame):
             raise ValueError(f"`row_sensitivity` must have one value per row ({len(frame)}), got {len(row_sensitivity)}")
-        protected = np.asarray([s != "public" for s in row_sensitivity], dtype=bool)
+        protected = [s != "public" for s in row_sensitivity]
+        relations = [(total, list(parts)) for total, parts in (row_relations or [])]
+        mask = suppress_rows(frame, count_columns, self.threshold, protected, relations=relations)
         published = frame.copy()
-        suppressed = False
-        masks = {}
         for col in count_columns:
-            values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-            small = protected & (values >= 1) & (values < self.threshold)
-            masks[col] = small
-            if small.any():
-                suppressed = True
-                published[col] = published[col].astype(object).where(~small, "[c]")
+            hidden = mask[col].to_numpy(dtype=bool)
+            if hidden.any():
+                published[col] = published[col].astype(object).where(~hidden, "[c]")
         for rate, count in rate_columns.items():
-            if count in masks and masks[count].any():
-                published[rate] = published[rate].astype(object).where(~masks[count], "[c]")
-        if not suppressed:
-            return published, ""
-        frame.to_csv(self._restricted_path(number, caption), index=False, lineterminator="\n")
-        return published, (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed "
-                           "([c]) to protect individuals; no totals are published for them.")
+            if count in mask.columns and mask[count].any():
+                published[rate] = published[rate].astype(object).where(~mask[count].to_numpy(dtype=bool), "[c]")
+        if not mask.to_numpy().any():
+            return published, "", False
+        if relations:
+            note = (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed ([c]) to "
+                    "protect individuals, with further counts of the same dataset suppressed so they cannot be "
+                    "worked out from the others; nothing is added across datasets.")
+        else:
+            note = (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed "
+                    "([c]) to protect individuals; no totals are published for them.")
+        return published, note, True
 
     def register(self) -> list[Any]:
         """The protected tables published in this edition so far, as ``disclosure.LinkedTable``.

@@ -931,11 +931,15 @@ def _day_hour(dates: pd.Series) -> pd.DataFrame:
     return pd.crosstab(day, band, dropna=False).reindex(index=_DAYS, columns=_BANDS, fill_value=0)
 
 
+def _published_cells(view, bands: list[str]) -> pd.DataFrame:
+    """A published (suppressed) day x band table as shown: numbers, and '[c]' where suppressed (for charts)."""
+    f = view.frame
+    return f[f[f.columns[0]].astype(str) != "Total"].set_index(f.columns[0])[bands]
+
+
 def _published_matrix(view, bands: list[str]) -> pd.DataFrame:
     """The numbers a published (suppressed) day x band table shows; suppressed cells NaN."""
-    f = view.frame
-    f = f[f[f.columns[0]].astype(str) != "Total"].set_index(f.columns[0])[bands]
-    numbers = f.astype(str).replace(",", "", regex=True)
+    numbers = _published_cells(view, bands).astype(str).replace(",", "", regex=True)
     return numbers.apply(pd.to_numeric, errors="coerce")  # column-wise (a handful of bands), not per row
 
 
@@ -979,13 +983,15 @@ def section_time(doc: Document) -> Section:
         mat = _day_hour(e["date"])
         view = _table(doc, mat.rename_axis("day").reset_index(), f"{ds.title}: {spec['label'].lower()} by day of week "
                                                               "and time of day (window)",
-                         sensitivity=ds.sensitivity, count_columns=_BANDS)
+                         sensitivity=ds.sensitivity, count_columns=_BANDS, dataset=key,
+                         dimensions=("day of week", "time of day"), scope=f"{spec['label']}, window")
         shown = _published_matrix(view, _BANDS)
         peak = shown.stack().idxmax()
         sec.add(f"{ds.title}: the busiest time is {peak[0]} {peak[1]}; "
                 f"{shown.loc[['Friday', 'Saturday', 'Sunday']].sum().sum() / shown.sum().sum():.0%} of call-outs with a "
                 "published count fall on Friday to Sunday.")
-        sec.add(doc.figure(chart_heatmap(shown, title=f"{ds.title} by day and time", xlabel="time of day",
+        sec.add(doc.figure(chart_heatmap(_published_cells(view, _BANDS), title=f"{ds.title} by day and time",
+                                         xlabel="time of day",
                                          ylabel="day of week"),
                            f"{ds.title}: day of week by time of day",
                            alt=f"Heat map of {ds.title.lower()} by day (rows) and 3-hour band (columns); darkest at "
@@ -1001,15 +1007,20 @@ def section_time(doc: Document) -> Section:
                             fill_value=0).reindex(index=_DAYS, columns=_BANDS, fill_value=0)
         view = _table(doc, mat.rename_axis("day").reset_index().rename_axis(None, axis=1),
                          f"{ds.title}: attendances by day of week and time of day (window)",
-                         sensitivity=ds.sensitivity, count_columns=_BANDS)
+                         sensitivity=ds.sensitivity, count_columns=_BANDS, dataset=key,
+                         dimensions=("day of week", "time of day"), scope="window")
         shown = _published_matrix(view, _BANDS)
         peak = shown.stack().idxmax()
-        night = float(mat[["21:00-23:59", "00:00-02:59"]].to_numpy().sum() / max(1, mat.to_numpy().sum()))
-        weekend = float(mat.loc[["Friday", "Saturday", "Sunday"]].to_numpy().sum() / max(1, mat.to_numpy().sum()))
+        # Shares of the published cells only: a share of all attendances would let a reader work out
+        # the sum of suppressed cells from the published total.
+        published_total = max(1.0, float(np.nansum(shown.to_numpy())))
+        night = float(np.nansum(shown[["21:00-23:59", "00:00-02:59"]].to_numpy()) / published_total)
+        weekend = float(np.nansum(shown.loc[["Friday", "Saturday", "Sunday"]].to_numpy()) / published_total)
         sec.add(f"Emergency department assault attendances (ISTV) peak on {peak[0]} {peak[1]}; {night:.0%} of "
-                f"attendances fall between 21:00 and 02:59 and {weekend:.0%} on Friday to Sunday. Small counts are "
-                "suppressed before anything is shown.")
-        sec.add(doc.figure(chart_heatmap(shown, title="ED assault attendances by day and time", xlabel="time of day",
+                f"attendances with a published count fall between 21:00 and 02:59 and {weekend:.0%} on Friday to "
+                "Sunday. Small counts are suppressed before anything is shown.")
+        sec.add(doc.figure(chart_heatmap(_published_cells(view, _BANDS), title="ED assault attendances by day and time",
+                                         xlabel="time of day",
                                          ylabel="day of week"),
                            "Emergency department assault attendances: day of week by time of day (suppressed cells "
                            "shown as [c])",
@@ -1019,7 +1030,8 @@ def section_time(doc: Document) -> Section:
             agg = t.groupby(col, as_index=False)["attendances"].sum().sort_values("attendances", ascending=False)
             sec.add(_table(doc, agg.rename(columns={col: caption}),
                               f"Emergency department assault attendances by {caption} (window)",
-                              sensitivity=ds.sensitivity, count_columns=["attendances"]))
+                              sensitivity=ds.sensitivity, count_columns=["attendances"], dataset=key,
+                              dimensions=(caption,), scope="window"))
     if not timed and not spec["time_tables"]:
         sec.add(callout(f"No dataset received records the day or time of {spec['label'].lower()}, so when in the week "
                         "or day it happens is unknown (see intelligence gaps).", caveat=True))

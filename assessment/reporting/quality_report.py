@@ -191,6 +191,50 @@ def _most_sensitive(levels: list[str]) -> str:
     return _SENSITIVITY_ORDER[max(ranks)] if ranks else "public"
 
 
+_ACCOUNT = ("rows read", "rows accepted", "rows quarantined")
+_MARK = "[c]"
+
+
+def _sensitivities(doc: Document, keys) -> list[str]:
+    return [doc.catalogue.datasets[k].sensitivity if k in doc.catalogue.datasets else "public" for k in keys]
+
+
+def _accounting(doc: Document) -> tuple[pd.DataFrame, list[str], list]:
+    """Per dataset: rows read, accepted, quarantined and per reason, with its row sensitivities and
+    relations (read = accepted + quarantined = accepted + the reasons), for ``Document.table``."""
+    q = _quality(doc)
+    reason_cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
+    present = [c for c in reason_cols if c in q.columns]
+    table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + present].copy()
+    table[present] = table[present].apply(pd.to_numeric, errors="coerce").fillna(0).astype("int64")
+    used = [c for c in present if table[c].sum() > 0]
+    names = {c: c[len("quarantined_"):].replace("_", " ") for c in used}
+    table = table[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + used].rename(
+        columns=names | {"rows_read": "rows read", "rows_accepted": "rows accepted",
+                         "rows_quarantined": "rows quarantined"})
+    reasons = [names[c] for c in used]
+    relations = [("rows read", ["rows accepted", "rows quarantined"])]
+    if reasons:
+        relations.append(("rows quarantined", reasons))
+    return table, reasons, relations
+
+
+def _quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
+    """The per-dataset quarantine accounting exactly as published (suppressed cells '[c]'), keyed by dataset."""
+    table, reasons, relations = _accounting(doc)
+    keys = table["dataset"].tolist()
+    shown = doc.publish_counts(table, "Rows quarantined per dataset and reason", count_columns=[*_ACCOUNT, *reasons],
+                               row_sensitivity=_sensitivities(doc, keys), row_relations=relations)
+    return shown, reasons
+
+
+def _count_text(value, noun: str = "") -> str:
+    """A published count in prose: the number, or 'a suppressed number of' where it is '[c]'."""
+    if isinstance(value, str) and value.strip() == _MARK:
+        return f"a suppressed number of {noun}".strip() if noun else "a suppressed number"
+    return f"{int(value):,} {noun}".strip()
+
+
 # -- reusable computations (tested directly) ---------------------------------------------
 
 def quality_coverage_table(coverage: pd.DataFrame, months: list[str], quarterly: tuple[str, ...] = ()) -> tuple[
@@ -337,10 +381,15 @@ def section_summary(doc: Document) -> Section:
     flags = quality_sharing_flags(reg, doc.run_date)
     balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"])
     sec = Section("Summary")
+    published, _ = _quarantine_published(doc)
+    hidden = published[list(_ACCOUNT)].isin([_MARK])
+    sums = {c: int(pd.to_numeric(published[c], errors="coerce").fillna(0).sum()) for c in _ACCOUNT}
+    suppressed_any = bool(hidden.to_numpy().any())
     sec.add(
         f"{len(q)} datasets from {q['agency'].nunique()} agencies are described in the data catalogue and every one "
-        f"was read through it. Of {int(q['rows_read'].sum()):,} rows read, {int(q['rows_accepted'].sum()):,} were "
-        f"accepted and {int(q['rows_quarantined'].sum()):,} quarantined with a reason; "
+        f"was read through it. Of {sums['rows read']:,} rows read, {sums['rows accepted']:,} were "
+        f"accepted and {sums['rows quarantined']:,} quarantined with a reason"
+        + (" (these totals leave out counts suppressed to protect individuals)" if suppressed_any else "") + "; "
         + ("for every dataset rows read equal rows accepted plus rows quarantined, so nothing was dropped silently."
            if balanced.all() else
            f"for {int((~balanced).sum())} dataset(s) the rows do not balance ({_title_list(doc, q.loc[~balanced, 'dataset'])}); "
@@ -355,7 +404,9 @@ def section_summary(doc: Document) -> Section:
         "first month": q["first_month"].fillna(""), "last month": q["last_month"].fillna(""),
     })
     sec.add(doc.table(shown, "Every catalogue dataset: status and row accounting at intake",
-                      decimals={"share geocoded (%)": 1}, max_rows=None,
+                      decimals={"share geocoded (%)": 1}, max_rows=None, count_columns=list(_ACCOUNT),
+                      row_sensitivity=_sensitivities(doc, q["dataset"]),
+                      row_relations=[("rows read", ["rows accepted", "rows quarantined"])],
                       notes=["Share geocoded: accepted rows with usable coordinates, for datasets that carry "
                              "coordinates (blank otherwise). The appendix lists each dataset's catalogue key."]))
     findings = []
@@ -369,12 +420,13 @@ def section_summary(doc: Document) -> Section:
     findings += [f"The sharing agreement for {_title(doc, d)} has {f.replace('expires', 'an expiry')}: {e}."
                  if f != "expired" else f"The sharing agreement for {_title(doc, d)} expired on {e}."
                  for d, e, f in zip(soon["dataset"], soon["expires"], flags[soon.index])]
-    quarantined = q[q["rows_quarantined"] > 0]
+    reasons_shown = [c for c in published.columns if c not in ("dataset", *_ACCOUNT)]
+    quarantined = published[q["rows_quarantined"].to_numpy() > 0]
     for r in quarantined.to_dict("records"):  # datasets with quarantined rows (a handful)
-        reasons = {c[len("quarantined_"):].replace("_", " "): int(r[c]) for c in q.columns
-                   if c.startswith("quarantined_") and pd.notna(r[c]) and int(r[c]) > 0}
-        findings.append(f"{_title(doc, r['dataset'])}: {int(r['rows_quarantined']):,} rows quarantined ("
-                        + ", ".join(f"{k}: {v:,}" for k, v in reasons.items()) + ").")
+        parts = [f"{k}: {_count_text(r[k])}" for k in reasons_shown
+                 if r[k] == _MARK or (pd.notna(r[k]) and int(r[k]) > 0)]
+        findings.append(f"{_title(doc, r['dataset'])}: {_count_text(r['rows quarantined'], 'rows')} quarantined ("
+                        + ", ".join(parts) + ").")
     if findings:
         sec.add(_h3("Points to act on"), bullet_list(findings))
     else:
@@ -430,14 +482,12 @@ def section_quarantine(doc: Document) -> Section:
     """Quarantined rows: counts per reason per dataset, and a few examples where they may be shown."""
     cat = doc.catalogue
     q = _quality(doc)
-    reason_cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
     sec = Section("Quarantined rows and why")
-    table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + reason_cols].copy()
-    used = [c for c in reason_cols if table[c].sum() > 0]
-    table = table[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + used].rename(
-        columns={c: c[len("quarantined_"):].replace("_", " ") for c in used} | {
-            "rows_read": "rows read", "rows_accepted": "rows accepted", "rows_quarantined": "rows quarantined"})
+    table, reasons, relations = _accounting(doc)
+    used = reasons
+    sens = _sensitivities(doc, table["dataset"])
     table["balances"] = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"]).map({True: "yes", False: "NO"})
+    published, _ = _quarantine_published(doc)
     table["dataset"] = table["dataset"].map(_titles(doc)).fillna(table["dataset"])
     sec.add(
         "A row is quarantined, with exactly one reason (the first that applies), when it cannot be used or would be "
@@ -445,6 +495,7 @@ def section_quarantine(doc: Document) -> Section:
         "quality/quarantine/<catalogue key>.csv in the run folder (the appendix lists the keys)."
     )
     sec.add(doc.table(table, "Rows quarantined per dataset and reason", max_rows=None,
+                      count_columns=[*_ACCOUNT, *reasons], row_sensitivity=sens, row_relations=relations,
                       notes=["Reasons that quarantined no row in any dataset are left out. Balances: rows read = "
                              "rows accepted + rows quarantined."]))
     if not used:
@@ -455,8 +506,10 @@ def section_quarantine(doc: Document) -> Section:
             continue
         ds = cat.datasets[key]
         if _is_personal(doc, key) or ds.sensitivity in ("sensitive", "personal"):
+            shown_n = published.loc[published["dataset"] == key, "rows quarantined"]
             sec.add(paragraph(
-                f"{ds.title}: {len(qframe):,} quarantined rows. This dataset is marked {ds.sensitivity}, so its "
+                f"{ds.title}: {_count_text(shown_n.iloc[0] if len(shown_n) else len(qframe), 'quarantined rows')}. "
+                f"This dataset is marked {ds.sensitivity}, so its "
                 "quarantined rows are not shown here; the analyst can inspect them in the restricted quarantine file.",
                 css="table-note"))
             continue
@@ -477,21 +530,33 @@ def section_quarantine(doc: Document) -> Section:
     return sec
 
 
-def _gap_chart(doc: Document, wide: pd.DataFrame, monthly: list[str]):
-    """Heat map of each dataset's monthly rows as a share of its median month; gaps marked."""
-    counts = wide.set_index("month")[monthly].T
-    counts.index = [textwrap.shorten(_title(doc, k), 48, placeholder="\u2026") for k in counts.index]
-    median = counts.median(axis=1).replace(0, np.nan)
-    share = counts.div(median, axis=0) * 100
-    fig = chart_heatmap(share.round(0), title="Rows per month as % of each dataset's median month",
+def _gap_chart(doc: Document, published: pd.DataFrame, monthly: list[str]):
+    """Heat map of each dataset's monthly rows as a share of its median month; gaps marked.
+
+    Drawn from the published month table (``_coverage_month_published``): a suppressed month is
+    drawn as suppressed, and each dataset's median is the median of its published months, so the
+    chart shows nothing the table does not.
+    """
+    titles = [_title(doc, k) for k in monthly]
+    body = published[published["month"].astype(str) != "Total"].set_index("month")[titles]
+    hidden = body.isin([_MARK])
+    counts = body.mask(hidden).apply(pd.to_numeric, errors="coerce").T  # column-wise: one per dataset
+    hidden = hidden.T
+    counts.index = [textwrap.shorten(t, 48, placeholder="\u2026") for t in titles]
+    hidden.index = counts.index
+    median = counts.median(axis=1, skipna=True).replace(0, np.nan)
+    share = (counts.div(median, axis=0) * 100).round(0)
+    fig = chart_heatmap(share.astype(object).mask(hidden, _MARK), title="Rows per month as % of each dataset's median month",
                         xlabel="month", ylabel="dataset", fmt="{:,.0f}")
     ax = fig.axes[0]
     ax.set_xticks(range(share.shape[1]), [m if i % 3 == 0 else "" for i, m in enumerate(share.columns)],
                   rotation=90, fontsize=7)
     r, c = np.nonzero(counts.to_numpy() == 0)
     if len(r):
-        ax.scatter(c, r, marker="x", s=60, color="#1b1b1b", linewidths=2, label="gap (no rows)")
-        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.25), fontsize=8, frameon=False)
+        legend = ax.get_legend()
+        kept = list(legend.legend_handles) if legend is not None else []  # e.g. "suppressed"
+        cross = ax.scatter(c, r, marker="x", s=60, color="#1b1b1b", linewidths=2, label="gap (no rows)")
+        ax.legend(handles=[*kept, cross], loc="upper left", bbox_to_anchor=(0, -0.25), fontsize=8, frameon=False)
     return fig, share
 
 
@@ -527,8 +592,11 @@ def quality_coverage_summary(wide: pd.DataFrame, gaps: pd.DataFrame, monthly: li
     })
 
 
-def _coverage_month_table(doc: Document):
-    """The full month-by-dataset table (for the appendix): titles as column names, gaps by title."""
+_MONTH_CAPTION = "Accepted rows per dataset and month over the assessment window"
+
+
+def _coverage_month_frame(doc: Document):
+    """(month-by-dataset table, its count columns, its sensitivity) or None without monthly datasets."""
     cat = doc.catalogue
     wide, _, monthly, _ = _coverage_parts(doc)
     if not monthly:
@@ -539,11 +607,27 @@ def _coverage_month_table(doc: Document):
     gaps = ["; ".join(labels[row]) for row in zero]  # one join per month (36), not per data row
     table = wide[["month"] + monthly].rename(columns=dict(zip(monthly, titles)))
     table.insert(1, "gaps", [GAP + ": " + g if g else "" for g in gaps])
-    sens = [cat.datasets[k].sensitivity for k in monthly if k in cat.datasets]
-    protected = _most_sensitive(sens) != "public"
-    return doc.table(table, "Accepted rows per dataset and month over the assessment window",
-                     sensitivity=_most_sensitive(sens), count_columns=titles if protected else (),
-                     max_rows=None,
+    sens = _most_sensitive([cat.datasets[k].sensitivity for k in monthly if k in cat.datasets])
+    return table, (titles if sens != "public" else []), sens
+
+
+def _coverage_month_published(doc: Document) -> pd.DataFrame | None:
+    """The month-by-dataset table exactly as the appendix publishes it (suppressed cells '[c]')."""
+    built = _coverage_month_frame(doc)
+    if built is None:
+        return None
+    table, counts, sens = built
+    return doc.publish_counts(table, _MONTH_CAPTION, sensitivity=sens, count_columns=counts)
+
+
+def _coverage_month_table(doc: Document):
+    """The full month-by-dataset table (for the appendix): titles as column names, gaps by title."""
+    built = _coverage_month_frame(doc)
+    if built is None:
+        return None
+    table, counts, sens = built
+    protected = sens != "public"
+    return doc.table(table, _MONTH_CAPTION, sensitivity=sens, count_columns=counts, max_rows=None,
                      notes=["Rows are records accepted at intake (for aggregated datasets, one row per area and "
                             "period). The gaps column flags every dataset with no rows in that month."]
                      + (["Some datasets are not public, so the table passes through disclosure control, which "
@@ -564,7 +648,7 @@ def section_coverage(doc: Document) -> Section:
             "sent nothing. Gaps are flagged 'gap' and marked with a cross on the chart; the full table of rows per "
             "dataset and month is in the appendix.")
     if monthly:
-        fig, share = _gap_chart(doc, wide, monthly)
+        fig, share = _gap_chart(doc, _coverage_month_published(doc), monthly)
         win_gaps = gaps[gaps["period"].isin(window) & gaps["dataset"].isin(monthly)]
         sec.add(doc.figure(
             fig, "Coverage: rows per dataset and month as a percentage of the dataset's median month",
@@ -915,12 +999,25 @@ def section_appendix(doc: Document) -> Section:
         sec.add(months)
     counts = quality_reason_counts(q)
     if len(counts):
-        counts.insert(0, "catalogue key", counts["dataset"])
-        counts["dataset"] = [_title(doc, k) for k in counts["dataset"]]
-        sec.add(doc.table(counts[["dataset", "catalogue key", "reason", "rows quarantined"]],
+        # Drawn from the published accounting (Table "Rows quarantined per dataset and reason"), so a count
+        # suppressed there is suppressed here, and a zero hidden there is listed here as suppressed too.
+        published, reasons = _quarantine_published(doc)
+        long = published[["dataset", *reasons]].melt(id_vars="dataset", value_vars=reasons, var_name="reason",
+                                                       value_name="rows quarantined")
+        hidden = long["rows quarantined"].isin([_MARK])
+        long = long[hidden | pd.to_numeric(long["rows quarantined"], errors="coerce").gt(0)]
+        order = {r: i for i, r in enumerate(REASONS)}
+        keys = {k: i for i, k in enumerate(published["dataset"])}
+        long = long.assign(_d=long["dataset"].map(keys), _r=long["reason"].map(order)).sort_values(["_d", "_r"])
+        long.insert(1, "catalogue key", long["dataset"])
+        long["dataset"] = [_title(doc, k) for k in long["dataset"]]
+        suppressed = bool(long["rows quarantined"].isin([_MARK]).any())
+        sec.add(doc.table(long[["dataset", "catalogue key", "reason", "rows quarantined"]].reset_index(drop=True),
                           "Rows quarantined per dataset and reason (quality/intake.csv, long form)", max_rows=None,
                           notes=["Only reasons that quarantined at least one row are listed. quality/intake.csv holds "
-                                 "every column of intake's accounting for every dataset."]))
+                                 "every column of intake's accounting for every dataset."]
+                          + ([f"Counts suppressed ([c]) in the table of rows quarantined per dataset and reason are "
+                              "suppressed here too, with any reason listed there as suppressed."] if suppressed else [])))
     else:
         sec.add("No row of any dataset was quarantined.")
     sec.add(bullet_list([
