@@ -332,6 +332,29 @@ class Service(_Strict):
     funded_to: dt.date | None = None
 
 
+class HarmWeights(_Strict):
+    """A published harm index mapped to the recorded crime types (the catalogue's ``harm_weights``).
+
+    No weights are shipped as a default: without this setting, priorities are not weighted by harm
+    and the documents say so. The file is a CSV with columns ``crime_type`` (as the crime types are
+    recorded, e.g. the data.police.uk categories) and ``weight`` (harm per crime, 0 or more).
+    """
+
+    file: str
+    index: str
+    source: str
+    year: str
+    mapping: str
+
+    @field_validator("file", "index", "source", "year", "mapping", mode="before")
+    @classmethod
+    def _text(cls, v: Any, info) -> str:
+        if v is None or not str(v).strip():
+            raise ValueError(f"harm_weights.{info.field_name} must say it (the documents state the index's name, "
+                             f"source, year and mapping), got {v!r}")
+        return str(v).strip()
+
+
 class DocumentSettings(_Strict):
     title: str
     topics: list[str] = Field(default_factory=list)
@@ -372,6 +395,7 @@ class Catalogue(_Strict):
     services: list[Service] = Field(default_factory=list)
     capacity: dict[str, int] = Field(default_factory=dict)
     horizon_scan: str | None = None
+    harm_weights: HarmWeights | None = None
     documents: dict[str, DocumentSettings] = Field(default_factory=dict)
     root: Path = Field(default=Path("."), exclude=True)
 
@@ -615,5 +639,7 @@ def check_catalogue_files(cat: Catalogue) -> None:
             problems.append(f"datasets.{key}.path: no file matches {str(cat.data_dir / ds.path)!r}")
     if cat.horizon_scan and not (cat.root / cat.horizon_scan).is_file():
         problems.append(f"horizon_scan: file {str(cat.root / cat.horizon_scan)!r} does not exist")
+    if cat.harm_weights and not (cat.root / cat.harm_weights.file).is_file():
+        problems.append(f"harm_weights.file: file {str(cat.root / cat.harm_weights.file)!r} does not exist")
     if problems:
         raise CatalogueError("data catalogue refers to missing files:\n  " + "\n  ".join(problems))

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, Tag
+
+from assessment.reporting.evidence import PLACE_TYPE_LABELS
 
 __all__ = ["wording_problems", "visible_text"]
 
 #: labels data.police.uk uses for anonymised map points; never a place name in a sentence
-ANONYMISED_LABELS = (
-    "Nightclub", "Supermarket", "Petrol Station", "Parking Area", "Sports/Recreation Area", "Shopping Area",
-    "Further/Higher Educational Building", "Hospital", "Police Station", "Pedestrian Subway", "Conference/Exhibition Centre",
-    "Theatre/Concert Hall", "Park/Open Space", "Bus/Coach Station", "Theme/Adventure Park", "Airport/Airfield",
-    "Prison", "Hotel/Motel", "Courts", "Ferry Terminal", "Sports Ground", "Train Station",
-)
+ANONYMISED_LABELS = PLACE_TYPE_LABELS
 
 #: sentences (or fragments) issue 10 quoted as untrue or meaningless; never in a partner document
 BAD_SENTENCES = (

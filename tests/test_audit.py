@@ -162,16 +162,29 @@ def test_small_wards_are_flagged_unreliable(sections, raw_survey):
 XSS = "<script>alert(1)</script>"
 
 
-def test_script_comment_shows_as_text_and_never_as_markup(sections, raw_survey):
-    """A resident's comment holding <script> is quoted as escaped text: it shows, it never runs."""
-    assert raw_survey["comments"].fillna("").str.contains(XSS, regex=False).any()
-    for name, sec in sections.items():
+def test_script_comment_shows_as_text_and_never_as_markup(demo_document, sections):
+    """A resident's comment holding <script> (injected here: the demo plants no test payload) is
+    quoted as escaped text: it shows, it never runs."""
+    import dataclasses
+
+    for name, sec in sections.items():  # the demo's own documents carry no markup from data
         page = sec._repr_html_().lower()
         assert "<script" not in page, name
         assert "analyst to check" not in page and "comment(s)" not in page, name
-    consultation = sections["section_consultation"]._repr_html_()
+    injected = demo_document("audit")
+    wb = injected.workbench
+    sv = wb.intake.survey.copy()
+    col = "comment" if "comment" in sv.columns else "comments"
+    first = int(sv[col].fillna("").str.len().to_numpy().argmax())
+    sv.iloc[first, sv.columns.get_loc(col)] = f"Great survey {XSS} please read"
+    injected._workbench = dataclasses.replace(wb, intake=dataclasses.replace(wb.intake, survey=sv))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sec = audit.section_consultation(injected)
+    consultation = sec._repr_html_()
+    assert "<script" not in consultation.lower()
     assert html.escape(XSS, quote=True) in consultation
-    assert "screened before publication" in _text(sections["section_consultation"])
+    assert "screened before publication" in _text(sec)
 
 
 def test_comments_with_personal_details_are_held_back_for_the_analyst(doc, sections):

@@ -440,7 +440,8 @@ def test_residents_survey(raw):
     assert 1_100 <= len(survey) <= 1_300
     scale = ["Very safe", "Fairly safe", "Neither safe nor unsafe", "Fairly unsafe", "Very unsafe"]
     assert set(survey.safe_after_dark) == set(scale)
-    assert (survey.comments.str.contains("<script>alert(1)</script>", regex=False)).sum() == 1
+    # the demo is for partners: no test payload (markup) is planted in it; tests inject their own
+    assert not survey.comments.str.contains(r"<\s*/?\s*[a-zA-Z][^>]*>", regex=True).any()
     assert survey.comments.str.contains(",").any() and survey.comments.str.contains('"').any()
     assert '""' in raw_text  # quotes inside a quoted field are doubled
     assert (survey.concern_1 != "").all()

@@ -630,3 +630,34 @@ def test_output_folder_holds_no_intake_cache(demo_outputs):
     """Harmonised (unsuppressed) data are cached beside the catalogue, never in what partners receive."""
     assert not any(p.name in (".cache", ".assessment-cache") for p in demo_outputs.out.rglob("*"))
     assert not list(demo_outputs.out.rglob("*.pkl"))
+
+
+# ---------------------------------------------------------------------------------------
+# wording: every sentence a partner reads is plain English (tests/_wording.py)
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_partner_wording_is_clean(demo_outputs, stem):
+    """No nan/None, '(s)', internal names, paths, bare codes, unseparated counts or quoted bad sentences."""
+    from _wording import wording_problems
+
+    problems = wording_problems(page_text(demo_outputs, stem))
+    assert problems == [], f"{stem}: " + "\n".join(problems[:20])
+
+
+def test_strategic_assessment_and_audit_show_the_same_target_status(demo_outputs):
+    """Both rendered documents give each target the same status (one judgement for both)."""
+    from bs4 import BeautifulSoup
+
+    def statuses(stem: str) -> dict[str, str]:
+        soup = BeautifulSoup(page_text(demo_outputs, stem), "html.parser")
+        tables = [t for t in soup.find_all("table") if t.caption
+                  and "Previous strategy targets" in t.caption.get_text()]
+        assert len(tables) == 1, stem
+        heads = [th.get_text(" ", strip=True) for th in tables[0].find_all("th")]
+        i, s = heads.index("id"), heads.index("status")
+        rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in tables[0].find_all("tr")]
+        return {r[i]: r[s] for r in rows if len(r) > max(i, s)}
+
+    sa, au = statuses("strategic_assessment"), statuses("audit")
+    assert au and all(sa[k] == v for k, v in au.items()), (sa, au)

@@ -122,7 +122,7 @@ def test_describe_comparison_and_peer_position():
     assert text == ("Riverton's rate of 12.3 per 1,000 population is the 3rd highest of 15 in its most similar "
                     "group (group mean 10.1; usual range 6.0 to 14.2, mean ± 1.96 SD). "
                     "It is within the group's usual range.")
-    assert "the 11th highest" in W.describe_peer_position("X", 1, 11, 15, 1, 0, 2, "below")
+    assert "the 5th lowest of 15" in W.describe_peer_position("X", 1, 11, 15, 1, 0, 2, "below")  # counted from the nearer end
 
 
 def test_change_without_a_p_value_is_not_tested():

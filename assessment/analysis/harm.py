@@ -11,8 +11,10 @@ data.police.uk crime types:
 
 The shipped values are **illustrative approximations** derived for the broad data.police.uk
 categories, which mix offences of very different seriousness. They are not official CCHI or
-ONS values; every row says so in its ``source`` and ``note`` columns. Partnerships should
-replace the table with their own (``harm_load_weights(path)``).
+ONS values; every row says so in its ``source`` and ``note`` columns. The documents never use
+them: a partnership names a published index, mapped to its crime types, in the catalogue's
+``harm_weights`` setting (read with :func:`harm_load_index`, scheme ``"weight"``); without it the
+documents do not weight priorities by harm.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "DATA_POLICE_UK_CRIME_TYPES",
     "HARM_SCHEMES",
     "harm_load_weights",
+    "harm_load_index",
     "harm_uncovered_categories",
     "harm_by_category",
     "harm_by_area",
@@ -53,15 +56,15 @@ DATA_POLICE_UK_CRIME_TYPES: tuple[str, ...] = (
 )
 
 #: scheme name -> weight column in the weights table
-HARM_SCHEMES: dict[str, str] = {"cchi": "cchi_days", "css": "css_weight"}
+HARM_SCHEMES: dict[str, str] = {"cchi": "cchi_days", "css": "css_weight", "weight": "weight"}
 
 _REQUIRED = ("crime_type", "cchi_days", "css_weight", "source", "note")
 _DEFAULT_FILE = "harm_weights.csv"
 
 
-def _validate_weights(weights: pd.DataFrame, where: str) -> pd.DataFrame:
-    check_dataframe(weights, "weights", _REQUIRED, where=where)
-    out = weights.loc[:, list(_REQUIRED) + [c for c in weights.columns if c not in _REQUIRED]].copy()
+def _validate_weights(weights: pd.DataFrame, where: str, required: tuple[str, ...] = _REQUIRED) -> pd.DataFrame:
+    check_dataframe(weights, "weights", required, where=where)
+    out = weights.loc[:, list(required) + [c for c in weights.columns if c not in required]].copy()
     out["crime_type"] = out["crime_type"].astype("string").str.strip()
     if out["crime_type"].isna().any():
         row = int(np.flatnonzero(out["crime_type"].isna().to_numpy())[0]) + 1
@@ -71,7 +74,7 @@ def _validate_weights(weights: pd.DataFrame, where: str) -> pd.DataFrame:
         raise ValueError(
             f"`crime_type` must be unique, got duplicates {sorted(out.loc[dup, 'crime_type'].unique())} in {where}"
         )
-    for col in ("cchi_days", "css_weight"):
+    for col in [c for c in ("cchi_days", "css_weight", "weight") if c in required]:
         values = pd.to_numeric(out[col], errors="coerce")
         bad = values.isna() | (values < 0)
         if bad.any():
@@ -81,7 +84,7 @@ def _validate_weights(weights: pd.DataFrame, where: str) -> pd.DataFrame:
                 f"{out['crime_type'].iloc[i]!r} (row {i + 1}) in {where}"
             )
         out[col] = values.astype(float)
-    for col in ("source", "note"):
+    for col in [c for c in ("source", "note") if c in required]:
         blank = out[col].isna() | (out[col].astype("string").str.strip() == "")
         if blank.any():
             warnings.warn(
@@ -148,6 +151,42 @@ def harm_load_weights(path: str | Path | None = None,
     return weights
 
 
+def harm_load_index(path: str | Path) -> pd.DataFrame:
+    """Load a published harm index mapped to the recorded crime types (the catalogue's harm weights).
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV with columns ``crime_type`` and ``weight`` (harm per crime, 0 or more); other
+        columns are kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``crime_type`` (str), ``weight`` (float) and any other columns, one row per crime type;
+        use it with ``scheme="weight"``.
+
+    Raises
+    ------
+    ValueError
+        No such file, missing columns, blank or duplicate crime types, negative or non-numeric
+        weights (the message names the file and row).
+
+    Notes
+    -----
+    Method: offence weighting by a published index, e.g. the ONS Crime Severity Score (ONS (2016)
+    "Research outputs: developing a Crime Severity Score for England and Wales using data on crimes
+    recorded by the police") or the Cambridge Crime Harm Index (Sherman, Neyroud & Neyroud (2016),
+    *Policing* 10(3), 171-183), mapped by the partnership to its recorded crime types. The catalogue
+    states the index, its source, year and mapping, and the documents repeat them.
+    """
+    check_type(path, "path", (str, Path))
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"`path` must be an existing harm weights CSV, got {str(path)!r} (no such file)")
+    return _validate_weights(pd.read_csv(path), where=path.name, required=("crime_type", "weight"))
+
+
 def harm_uncovered_categories(weights: pd.DataFrame, categories) -> list[str]:
     """Return the categories (in the order given) that have no row in ``weights``.
 
@@ -170,6 +209,12 @@ def harm_uncovered_categories(weights: pd.DataFrame, categories) -> list[str]:
 
 def _resolve_weights(weights, scheme: str) -> tuple[pd.DataFrame, str]:
     check_choice(scheme, "scheme", list(HARM_SCHEMES))
+    if scheme == "weight":
+        if weights is None:
+            raise ValueError("`weights` must be given with scheme 'weight' (a table with crime_type and weight), got None")
+        if isinstance(weights, (str, Path)):
+            return harm_load_index(weights), "weight"
+        return _validate_weights(weights, where="weights", required=("crime_type", "weight")), "weight"
     if weights is None:
         weights = harm_load_weights(categories=None)
     elif isinstance(weights, (str, Path)):
@@ -223,8 +268,9 @@ def harm_by_category(events: pd.DataFrame, weights: pd.DataFrame | str | Path | 
         hold ``category_col``.
     weights : DataFrame, path or None
         A weights table (see :func:`harm_load_weights`); ``None`` uses the shipped table.
-    scheme : {"cchi", "css"}
-        ``"cchi"`` uses ``cchi_days``; ``"css"`` uses ``css_weight``.
+    scheme : {"cchi", "css", "weight"}
+        ``"cchi"`` uses ``cchi_days``; ``"css"`` uses ``css_weight``; ``"weight"`` uses the
+        ``weight`` column of a published index (:func:`harm_load_index`).
     category_col : str
         Column holding the crime type (default ``category``).
     count_col : str, optional

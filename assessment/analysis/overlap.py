@@ -309,7 +309,8 @@ def _compare_sentences(s: pd.DataFrame) -> pd.Series:
             + rho.round(2).map("{:.2f}".format, na_action="ignore").astype("string") + ", " + ptxt + ")")
     corr = corr.fillna("no rank correlation can be computed (a layer does not vary between areas)")
     share = ((s["share_in_reference_top"] * 100).round().astype("Int64").astype("string") + "% of its events fall in the "
-             + s["reference"] + " top " + s["top_areas"].astype("string") + " area(s) (which hold "
+             + s["reference"] + " top " + s["top_areas"].astype("string")
+             + pd.Series(np.where(s["top_areas"] == 1, " area", " areas"), index=s.index, dtype="string") + " (which hold "
              + (s["reference_share_in_top"] * 100).round().astype("Int64").astype("string") + "% of "
              + s["reference"] + " events)")
     share = share.fillna("it has no events")
@@ -320,7 +321,8 @@ def _compare_sentences(s: pd.DataFrame) -> pd.Series:
     return s["layer"].astype("string") + ": " + corr + "; " + share + "; " + jac + "."
 
 
-def overlap_sentences(hotspots: pd.DataFrame, summary: pd.DataFrame | None = None, max_areas: int = 5) -> list[str]:
+def overlap_sentences(hotspots: pd.DataFrame, summary: pd.DataFrame | None = None, max_areas: int = 5,
+                      names: dict | pd.Series | None = None) -> list[str]:
     """Plain sentences for a document: co-located hotspots first, then each layer's comparison.
 
     Parameters
@@ -331,6 +333,8 @@ def overlap_sentences(hotspots: pd.DataFrame, summary: pd.DataFrame | None = Non
         Output of :func:`overlap_compare`; its ``sentence`` column is appended.
     max_areas : int
         How many co-located areas to name (the most layers first).
+    names : dict or Series, optional
+        Area code -> name; areas are named by it in the sentence (codes only where no name is known).
 
     Returns
     -------
@@ -345,10 +349,12 @@ def overlap_sentences(hotspots: pd.DataFrame, summary: pd.DataFrame | None = Non
                  "(a screening test); this is no evidence that the agencies' pictures differ.")
     else:
         named = co.head(max_areas)
-        listing = "; ".join((named.index.astype(str) + " (" + named["layers_hot"].astype(str) + ")").tolist())
+        codes = pd.Series(named.index.astype(str), index=named.index)
+        label = codes.map(pd.Series(names) if names is not None else {}).fillna(codes).astype(str)
+        listing = "; ".join((label + " (" + named["layers_hot"].astype(str) + ")").tolist())
         more = f", and {len(co) - len(named)} more" if len(co) > len(named) else ""
-        first = (f"{len(co)} area(s) are hotspots for two or more agencies (co-located hotspots): "
-                 f"{listing}{more}.")
+        are = "area is a hotspot" if len(co) == 1 else "areas are hotspots"
+        first = f"{len(co)} {are} for two or more agencies (co-located hotspots): {listing}{more}."
     out = [first]
     if summary is not None:
         check_dataframe(summary, "summary", ["sentence"])

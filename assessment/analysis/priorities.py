@@ -164,7 +164,8 @@ def _validate_weights(weights) -> dict[str, float]:
 
 def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring: str = "rank",
                     capacity: str = "raises", missing: str = "rescale", alpha: float = 0.05,
-                    trend_cap: float = 20.0, volume_unit: str = "crimes") -> pd.DataFrame:
+                    trend_cap: float = 20.0, volume_unit: str = "crimes",
+                    vulnerability_label: str = "vulnerability") -> pd.DataFrame:
     """Score, rank and explain candidate issues on six criteria (the prioritisation matrix).
 
     Parameters
@@ -188,6 +189,9 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
         Annual % change that earns the full trend score (default 20%).
     volume_unit : str
         Word used for volume in explanations ("crimes", "incidents").
+    vulnerability_label : str
+        What the vulnerability criterion measures, as explanations name it (e.g. "share at repeat
+        locations" when it is the share of events at repeat locations).
 
     Returns
     -------
@@ -265,7 +269,7 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
         if w[c] > 0:
             miss = miss + np.where(present[c], "", ", " + c)
     df["missing_criteria"] = miss.str.removeprefix(", ")
-    df["explanation"] = _explain(df, scores, w, alpha, volume_unit, missing)
+    df["explanation"] = _explain(df, scores, w, alpha, volume_unit, missing, vulnerability_label)
     df = df.sort_values(["rank", "issue"], na_position="last").reset_index(drop=True)
     cols = (["issue"] + list(_INPUT_COLS) + [f"score_{c}" for c in PRIORITY_CRITERIA]
             + ["total_score", "rank", "tied", "missing_criteria", "explanation"])
@@ -280,7 +284,8 @@ def _rank_phrase(x: pd.Series, word: str) -> pd.Series:
     return txt
 
 
-def _explain(df: pd.DataFrame, scores: pd.DataFrame, w: dict, alpha: float, unit: str, missing: str) -> pd.Series:
+def _explain(df: pd.DataFrame, scores: pd.DataFrame, w: dict, alpha: float, unit: str, missing: str,
+             vulnerability_label: str = "vulnerability") -> pd.Series:
     parts: list[pd.Series] = []
     lacking = "left out" if missing == "rescale" else "scored 0"
     total_v = df["volume"].sum()
@@ -302,8 +307,8 @@ def _explain(df: pd.DataFrame, scores: pd.DataFrame, w: dict, alpha: float, unit
     parts.append(trend.fillna(f"no trend data ({lacking})") if w["trend"] > 0 else None)
 
     parts.append(_rank_phrase(df["harm"], "harm").fillna(f"no harm data ({lacking})") if w["harm"] > 0 else None)
-    vul = _rank_phrase(df["vulnerability"], "vulnerability and repeat victimisation")
-    parts.append(vul.fillna(f"no vulnerability or repeat data ({lacking})") if w["vulnerability"] > 0 else None)
+    vul = _rank_phrase(df["vulnerability"], vulnerability_label)
+    parts.append(vul.fillna(f"no {vulnerability_label} data ({lacking})") if w["vulnerability"] > 0 else None)
     conc = "named by " + (df["concern"] * 100).round().astype("Int64").astype("string") + "% of residents"
     parts.append(conc.fillna(f"no survey data for this issue ({lacking})") if w["concern"] > 0 else None)
     cap = "partnership capacity " + df["capacity"].round(1).map("{:g}".format, na_action="ignore").astype("string")
@@ -390,7 +395,8 @@ def priority_grid_pivot(grid: pd.DataFrame, sep: str = "; ") -> pd.DataFrame:
     placed = grid.dropna(subset=["impact_band", "likelihood_band"])
     names = (placed.sort_values("issue").groupby(["impact_band", "likelihood_band"])["issue"]
              .agg(sep.join))
-    pivot = names.unstack("likelihood_band").reindex(index=[4, 3, 2, 1], columns=[1, 2, 3, 4]).fillna("")
+    pivot = names.unstack("likelihood_band").reindex(index=[4, 3, 2, 1], columns=[1, 2, 3, 4])
+    pivot = pivot.astype(object).where(pivot.notna(), "")  # empty bands are "" (an all-empty band is float)
     pivot.index.name = "impact"
     pivot.columns.name = "likelihood"
     pivot.attrs["unplaced"] = grid.loc[~grid.index.isin(placed.index), "issue"].tolist()

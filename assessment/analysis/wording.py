@@ -196,9 +196,14 @@ def describe_year_on_year(yoy: pd.DataFrame, alpha: float = 0.05, min_events: in
     change = describe_change(yoy["pct_change"].to_numpy(float), yoy["p_value"].to_numpy(float),
                              n=(yoy["current"] + yoy["previous"]).to_numpy(float), alpha=alpha,
                              min_events=min_events)
-    text = _cat(_fmt("%d", yoy["current"].to_numpy(float)), " in ", yoy["current_period"].astype(str).to_numpy(),
-                " against ", _fmt("%d", yoy["previous"].to_numpy(float)), " a year earlier: ", change.to_numpy())
+    text = _cat(_thousands(yoy["current"]), " in ", yoy["current_period"].astype(str).to_numpy(),
+                " against ", _thousands(yoy["previous"]), " a year earlier: ", change.to_numpy())
     return pd.Series(text, index=yoy.index, name="description", dtype=object)
+
+
+def _thousands(values: Any) -> np.ndarray:
+    """Whole counts with thousands separators ("5,046"), vectorised."""
+    return pd.Series(np.asarray(values, dtype=float)).round().astype("Int64").map("{:,}".format).to_numpy(dtype=object)
 
 
 def _signed_pct(x: float) -> str:
@@ -416,11 +421,6 @@ def describe_comparison(labels: Any, benchmark_name: str = "the benchmark") -> A
     return _out(text, _is_scalar(labels), _index_of(labels), "comparison")
 
 
-def _ordinal(k: int) -> str:
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
-
-
 def describe_peer_position(name: str, rate: float, rank: int, n_peers: int, group_mean: float, band_low: float,
                            band_high: float, position: str, rate_label: str = "per 1,000 population",
                            z: float = 1.96) -> str:
@@ -453,7 +453,9 @@ def describe_peer_position(name: str, rate: float, rank: int, n_peers: int, grou
     "Usual range" is descriptive (see ``rate_peer_position``), not a significance test.
     """
     check_choice(position, "position", ["above", "within", "below"])
-    rank_txt = "the highest" if rank == 1 else f"the {_ordinal(int(rank))} highest"
+    from ..reporting.prose import rank_words
+
+    rank_txt = rank_words(int(rank), int(n_peers))
     where = {"above": "above the group's usual range", "below": "below the group's usual range",
              "within": "within the group's usual range"}[position]
     return (f"{name}'s rate of {rate:.1f} {rate_label} is {rank_txt} of {n_peers} in its most similar group "

@@ -39,7 +39,6 @@ COMMENTS = [
     "Thank you to the PCSOs, they are visible and helpful.",
     "Noise from the flats, music until 3am, council says it is a police matter, police say council.",
 ]
-XSS_COMMENT = "Great survey <script>alert(1)</script> please read"
 
 
 def _ward_urbanity(geo: Geography) -> pd.DataFrame:
@@ -78,7 +77,6 @@ def residents_survey(rng: np.random.Generator, geo: Geography) -> pd.DataFrame:
     parts = pd.Series(tmpl).str.partition("{street}")
     comment = parts[0] + pd.Series(np.where(parts[1] == "", "", street)) + parts[2]
     comment = np.where(has_comment, comment.to_numpy(), "").astype(object)
-    comment[int(np.flatnonzero(has_comment)[len(np.flatnonzero(has_comment)) // 2])] = XSS_COMMENT
     return pd.DataFrame({
         "respondent_id": "RS25-" + (pd.Series(np.arange(n)) + 1).astype(str).str.zfill(4),
         "ward_code": wp.ward_code.to_numpy()[ward], "safe_after_dark": safe,

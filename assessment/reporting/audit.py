@@ -1090,7 +1090,7 @@ def section_consultation(doc: Document) -> Section:
     pub, fn = _controlled(doc, ct, "comments", ["share (%)", "95% CI low (%)", "95% CI high (%)"], sens)
     sec.add(doc.table(pub, "Free-text comments by theme", sensitivity=sens,
                       decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
-                      notes=[x for x in [fn, "Dictionary: assessment/data/comment_themes.yaml."] if x]))
+                      notes=[x for x in [fn, "Themes: the keyword dictionary shipped with the workbench (see the appendix)."] if x]))
     if con["samples"]:
         sec.add(paragraph("Example comments, one from each of the most common themes, as residents wrote them:"))
         sec.add(_quoted_comments(con["samples"]))
@@ -1379,7 +1379,7 @@ def section_appendix(doc: Document) -> Section:
     sec = Section("Appendix: methods, definitions and data sources")
     methods = pd.DataFrame([
         ("Wilson score interval", "95% interval for a proportion p = k/n: (p + z²/2n ± z√(p(1-p)/n + z²/4n²)) / "
-         "(1 + z²/n), z = 1.96. Wilson (1927), JASA 22, 209-212; computed by statsmodels proportion_confint."),
+         "(1 + z²/n), z = 1.96. Wilson (1927), JASA 22, 209-212."),
         ("Exact test of two counts", "Change between two years: conditional on the total, the later count is binomial; "
          "exact two-sided test and Clopper-Pearson interval for the rate ratio (Breslow & Day 1987)."),
         ("Trend net of season", "Poisson (negative binomial if overdispersed) regression of monthly counts on time and "
@@ -1396,7 +1396,7 @@ def section_appendix(doc: Document) -> Section:
         ("SMART check", "Each target needs a metric, a baseline, a direction and size, a date and an owner; vague verbs "
          "are flagged (Doran 1981; Home Office 2007)."),
         ("Prioritisation", "Weighted scores 0-4 on volume, trend, harm, repeat locations, concern and capacity."),
-        ("Comment themes", "Keyword dictionary (assessment/data/comment_themes.yaml), case-insensitive. Comments were "
+        ("Comment themes", "A keyword dictionary shipped with the workbench, matched case-insensitively. Comments were "
          "screened before publication: those holding personal details are counted but not quoted; quoted comments are "
          "escaped, so web code in a comment shows as text."),
     ], columns=["method", "detail"])

@@ -70,6 +70,7 @@ from .charts import INK, SERIES, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, paragraph
 from .document import Document, open_document
 from .maps import map_layers
+from .prose import and_list, plural
 
 __all__ = [
     "open_document", "section_design", "section_power", "section_did", "section_its", "section_verdict",
@@ -554,12 +555,17 @@ def section_design(doc: Document) -> Section:
 
 
 def _changed_wards(versions) -> str:
-    old = set(versions[-2].units["code"].astype(str))
-    new = set(versions[-1].units["code"].astype(str))
-    gone, added = sorted(old - new), sorted(new - old)
+    def names(units) -> dict[str, str]:
+        name = units["name"].astype(str) if "name" in units.columns else units["code"].astype(str)
+        return dict(zip(units["code"].astype(str), name))
+
+    old, new = names(versions[-2].units), names(versions[-1].units)
+    gone = sorted(old[c] for c in set(old) - set(new))
+    added = sorted(new[c] for c in set(new) - set(old))
     if not gone and not added:
         return "codes unchanged"
-    return f"{len(gone)} ward codes retired ({', '.join(gone)}) and {len(added)} created ({', '.join(added)})"
+    return (f"{len(gone)} {plural(len(gone), 'ward')} retired ({and_list(gone)}) and {len(added)} created "
+            f"({and_list(added)})")
 
 
 def section_power(doc: Document) -> Section:
@@ -888,6 +894,9 @@ def _cohort_ward_codes(doc: Document, current: list[str]) -> tuple[list[str], li
     codes, notes = list(current), []
     for version in doc.workbench.registry.geographies.get("wards", [])[:-1]:
         units = version.units[["code", "geometry"]]
+        label = dict(zip(version.units["code"].astype(str),
+                         version.units["name"].astype(str) if "name" in version.units.columns
+                         else version.units["code"].astype(str)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             w = crosswalk_area(units, target)
@@ -899,9 +908,11 @@ def _cohort_ward_codes(doc: Document, current: list[str]) -> tuple[list[str], li
                 continue
             if sh >= 0.5:
                 codes.append(code)
-                notes.append(f"{code} ({version.version} boundaries, {sh:.0%} of its area inside) counted as inside")
+                notes.append(f"{label.get(code, code)} ({version.version} boundaries, {sh:.0%} of its area inside) "
+                             "counted as inside")
             elif sh > 0.05:
-                notes.append(f"{code} ({version.version} boundaries, {sh:.0%} of its area inside) counted as outside")
+                notes.append(f"{label.get(code, code)} ({version.version} boundaries, {sh:.0%} of its area inside) "
+                             "counted as outside")
     return sorted(set(codes)), notes
 
 

@@ -86,6 +86,14 @@ def last_year(doc: Document) -> list[str]:
     return last_months(doc, 12)
 
 
+def area_names(doc: Document) -> pd.Series:
+    """Small-area code -> name (the code itself where the geography carries no name), for sentences."""
+    sa = doc.workbench.small_areas
+    codes = sa["code"].astype(str)
+    names = sa["name"].astype("string") if "name" in sa.columns else pd.Series(pd.NA, index=sa.index, dtype="string")
+    return pd.Series(names.fillna(codes).astype(str).to_numpy(), index=codes.to_numpy())
+
+
 def evidence_police(doc: Document) -> pd.DataFrame:
     """Police street-level crime and ASB in the window, with areas assigned."""
     return _cached(doc, "police", lambda: doc.workbench.dataset_events(crime_datasets(doc)).copy())
@@ -298,6 +306,29 @@ _STREET_SUFFIX = (
 )
 
 
+#: descriptions data.police.uk gives anonymised map points that name a kind of place, not a place
+#: (its "On or near <label>" locations; the list of labels the police.uk anonymisation uses)
+PLACE_TYPE_LABELS = (
+    "Nightclub", "Supermarket", "Petrol Station", "Parking Area", "Sports/Recreation Area", "Shopping Area",
+    "Further/Higher Educational Building", "Hospital", "Police Station", "Pedestrian Subway", "Conference/Exhibition Centre",
+    "Theatre/Concert Hall", "Park/Open Space", "Bus/Coach Station", "Theme/Adventure Park", "Airport/Airfield",
+    "Prison", "Hotel/Motel", "Courts", "Ferry Terminal", "Sports Ground", "Train Station", "Station",
+)
+_PLACE_TYPES = {label.lower(): label for label in PLACE_TYPE_LABELS}
+
+
+def place_type_labels(location: pd.Series) -> pd.Series:
+    """The place-type label of each location ("Nightclub"), NA where it is a street or place name.
+
+    data.police.uk anonymises a crime to a nearby map point and describes it as "On or near
+    <street>" or, for some points, "On or near <kind of place>" ("Nightclub", "Supermarket",
+    "Petrol Station", "Parking Area", ...). The second kind says what the place is, not where it
+    is, so documents must never present it as a place name.
+    """
+    key = location.astype("string").str.replace(r"^\s*On or near\s+", "", regex=True).str.strip().str.lower()
+    return key.map(_PLACE_TYPES).astype("string")
+
+
 def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]) -> str:
     """Name a place for some cells: its most common street, and the ward that holds most events.
 
@@ -313,7 +344,8 @@ def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]
     inside = gpd.sjoin(pts[["location", "ward_code", "geometry"]], cells[["geometry"]], predicate="within")
     if inside.empty:
         return ""
-    loc = inside["location"].dropna().astype(str).str.replace(r"^On or near ", "", regex=True)
+    loc = inside["location"].dropna().astype(str)
+    loc = loc[place_type_labels(loc).isna().to_numpy()].str.replace(r"^On or near ", "", regex=True)
     streets = loc[loc.str.contains(_STREET_SUFFIX, regex=True)]
     name = str(streets.mode().iloc[0]) if len(streets) else (str(loc.mode().iloc[0]) if len(loc) else "")
     wards = inside["ward_code"].dropna().astype(str)
@@ -385,11 +417,38 @@ def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
     return _cached(doc, "hotspot_headlines", build)
 
 
-def evidence_harm(doc: Document) -> pd.DataFrame:
-    """Volume and harm by crime type over the latest 12 months (shipped weights)."""
+def evidence_harm_weights(doc: Document) -> pd.DataFrame | None:
+    """The catalogue's published harm index (crime_type, weight), or None when none is set."""
+    setting = doc.catalogue.harm_weights
+    if setting is None:
+        return None
+    return _cached(doc, "harm_weights", lambda: harm.harm_load_index(doc.catalogue.root / setting.file))
+
+
+def harm_basis(doc: Document) -> str:
+    """One sentence saying what harm rests on: the index, its source, year and mapping, or that none is set."""
+    setting = doc.catalogue.harm_weights
+    if setting is None:
+        return ("No published harm index is set in the catalogue, so priorities are not weighted by harm: volume, "
+                "trend, repeat locations, residents' concern and capacity decide them.")
+    return (f"Harm weights: {setting.index} ({setting.year}), from {setting.source}; mapped to the recorded crime "
+            f"types as follows: {setting.mapping}")
+
+
+def evidence_harm(doc: Document) -> pd.DataFrame | None:
+    """Volume and harm by crime type over the latest 12 months, with the catalogue's harm index.
+
+    None when the catalogue sets no harm index (priorities are then not weighted by harm).
+    """
+    weights = evidence_harm_weights(doc)
+    if weights is None:
+        return None
+
     def build() -> pd.DataFrame:
         ev = evidence_police(doc)
-        return harm.harm_by_category(ev[ev["month"].isin(last_year(doc))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # crime types the index lacks are reported in the harm table
+            return harm.harm_by_category(ev[ev["month"].isin(last_year(doc))], weights=weights, scheme="weight")
 
     return _cached(doc, "harm", build)
 
@@ -456,18 +515,20 @@ def evidence_priorities(doc: Document) -> pd.DataFrame:
     def build() -> pd.DataFrame:
         tr = evidence_category_trends(doc).set_index("category")
         tr = tr.drop(index=[c for c in ("Other crime",) if c in tr.index])
-        hm = evidence_harm(doc).set_index("category")
+        hm = evidence_harm(doc)
         cap_by_theme = doc.catalogue.capacity
         capacity = {c: float(cap_by_theme.get(tr.loc[c, "theme"], np.nan)) for c in tr.index}
         crit = priorities.priority_criteria(
             volume=tr["last_12"].astype(float),
             trend=tr[["trend_pct", "trend_p"]],
-            harm=hm["harm"].reindex(tr.index),
+            harm=hm.set_index("category")["harm"].reindex(tr.index) if hm is not None else None,
             vulnerability=evidence_repeat_locations(doc).reindex(tr.index),
             concern=pd.Series(evidence_concern_share(doc)).reindex(tr.index),
             capacity=pd.Series(capacity),
         )
-        matrix = priorities.priority_matrix(crit, volume_unit="recorded incidents")
+        weights = dict(priorities.DEFAULT_WEIGHTS, **({} if hm is not None else {"harm": 0.0}))
+        matrix = priorities.priority_matrix(crit, weights=weights, volume_unit="recorded incidents",
+                                            vulnerability_label="share at repeat locations")
         heads = evidence_hotspot_headlines(doc).set_index("category")
         matrix["emerging_cells"] = matrix["issue"].map(heads["emerging_cells"]).fillna(0).astype(int)
         matrix["emerging_place"] = matrix["issue"].map(heads["emerging_place"]).fillna("")

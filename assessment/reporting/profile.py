@@ -30,6 +30,7 @@ from .display import HTMLPart, Section, bullet_list, callout, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
+from .prose import and_list, plural
 
 __all__ = [
     "section_deprivation",
@@ -659,7 +660,7 @@ def _knox_sentence(k: pd.DataFrame, what: str) -> str:
         return (f"{what}: the near-repeat pattern is not distinguishable from chance. No space-time band has "
                 "significantly more pairs than chance once the test is corrected for the "
                 f"{len(k)} bands tested (Knox test, 99 permutations, Benjamini-Hochberg adjusted p < 0.05)"
-                + (f"; the {raw} band(s) with an unadjusted p-value of 0.05 or less are what chance alone would "
+                + (f"; the {raw} {plural(raw, 'band')} with an unadjusted p-value of 0.05 or less are what chance alone would "
                    "give across that many tests." if raw else ".") + " No near-repeat action is recommended on it.")
     top = sig.sort_values("knox_ratio", ascending=False).iloc[0]
     return (f"{what}: {len(sig)} of {len(k)} space-time bands have more pairs than chance after correction for "
@@ -861,14 +862,7 @@ def section_triangle(doc: Document) -> Section:
         sec.add("No offender data were received for this problem, so repeat offending cannot be measured. The "
                 "police outcome of each crime shows how often an offender was identified:")
         last = pol[pol["month"] < months[0]]  # outcomes of older crimes are settled
-        out = last["outcome"].fillna("(none)").astype(str)
-        groups = np.select(
-            [out.str.contains("no suspect identified", case=False),
-             out.str.contains("Offender|Suspect charged|Awaiting court|Defendant|Court", case=False, regex=True),
-             out.str.contains("Unable to prosecute|not in the public interest", case=False, regex=True),
-             out.str.contains("Under investigation|Status update unavailable|\\(none\\)", case=False, regex=True)],
-            ["no suspect identified", "suspect identified and dealt with (charge, caution, court or other)",
-             "suspect identified, not prosecuted", "open or unknown"], default="other (e.g. another organisation)")
+        groups = _outcome_groups(last["outcome"])
         tab = pd.Series(groups).value_counts().rename_axis("outcome group").rename(noun).reset_index()
         tab["share (%)"] = 100 * tab[noun] / tab[noun].sum()
         sec.add(doc.table(tab, f"Outcomes of {_phrase(doc)} recorded before {months[0]} (last known "
@@ -879,7 +873,7 @@ def section_triangle(doc: Document) -> Section:
     recent = pol[pol["month"].isin(months)]
     conc = hotspots.hotspot_concentration(_count_grid(doc)).iloc[0]
     sec.add(f"{spec['label']} is concentrated: in the latest 12 months the busiest 5% of grid cells "
-            f"({int(conc['units_top_5pct'])} of {int(conc['units'])}) held {conc['share_top_5pct']:.0%} of located "
+            f"({int(conc['units_top_5pct']):,} of {int(conc['units']):,}) held {conc['share_top_5pct']:.0%} of located "
             f"{_phrase(doc)} and the busiest 10% held {conc['share_top_10pct']:.0%} (Gini coefficient {conc['gini']:.2f}; 0 "
             "would be an even spread).")
     loc = recent[recent["location"].notna() & (recent["location"] != "No Location")]
@@ -894,7 +888,8 @@ def section_triangle(doc: Document) -> Section:
     sec.add(doc.table(shown, f"The ten locations with most {_phrase(doc)} (latest 12 months)",
                       decimals={"share of located (%)": 1, "cumulative share (%)": 1},
                       notes=["Street descriptions are data.police.uk's anonymised map points ('On or near ...'): a "
-                             "description may cover several nearby points."]))
+                             "description may cover several nearby points. Some describe only the kind of place "
+                             "('On or near Nightclub', 'On or near Supermarket'), not a particular one."]))
     if spec["premises"]:
         prem = doc.workbench.intake.premises
         prem = prem[prem["dataset"].isin(spec["premises"])] if "dataset" in prem.columns else prem
@@ -1185,7 +1180,7 @@ def _partner_counts_frame(doc: Document, key: str, months: list[str] | None = No
     return a
 
 
-def _colocated_sentence(hot: pd.DataFrame, layers: list[str], max_areas: int = 8) -> str:
+def _colocated_sentence(hot: pd.DataFrame, layers: list[str], max_areas: int = 8, names: pd.Series | None = None) -> str:
     """Co-located hotspots grouped by the set of agencies hot there (layer names are catalogue titles).
 
     ``hot`` is :func:`overlap.overlap_hotspots` output (``hot_<layer>`` flags, ``colocated``).
@@ -1199,10 +1194,12 @@ def _colocated_sentence(hot: pd.DataFrame, layers: list[str], max_areas: int = 8
     keys = keys.str.removeprefix("|")
     parts = []
     for combo, areas in keys.groupby(keys, sort=False):  # one group per combination of agencies
-        names = areas.index.astype(str).tolist()
-        shown = ", ".join(names[:max_areas]) + (f" and {len(names) - max_areas} more" if len(names) > max_areas else "")
-        parts.append(f"{len(names)} for {_and_list(combo.split('|'))} ({shown})")
-    return (f"{len(co)} small area(s) are hotspots for two or more agencies at once (co-located hotspots): "
+        codes = pd.Series(areas.index.astype(str))
+        labels = (codes.map(names).fillna(codes) if names is not None else codes).astype(str).tolist()
+        shown = ", ".join(labels[:max_areas]) + (f" and {len(labels) - max_areas} more" if len(labels) > max_areas else "")
+        parts.append(f"{len(labels)} for {_and_list(combo.split('|'))} ({shown})")
+    are = "small area is a hotspot" if len(co) == 1 else "small areas are hotspots"
+    return (f"{len(co)} {are} for two or more agencies at once (co-located hotspots): "
             + "; ".join(parts) + ".")
 
 
@@ -1241,7 +1238,7 @@ def section_partner_data(doc: Document) -> Section:
     wide = pd.DataFrame(rows).drop(columns="sensitivity").rename(columns={
         "window": f"{doc.workbench.window[0]} to {doc.workbench.window[-1]}",
         "latest 12 months": f"latest 12 months ({months[0]} to {months[-1]})"})
-    sec.add(f"{len(rows) - 1} partner dataset(s) record {label.lower()} beside the police. Each counts a different "
+    sec.add(f"{len(rows) - 1} partner {plural(len(rows) - 1, 'dataset')} {plural(len(rows) - 1, 'records', 'record')} {label.lower()} beside the police. Each counts a different "
             "thing (a crime, a call-out, an attendance), so the counts are not expected to agree and are not added "
             "up; what matters is whether they point to the same places.")
     sec.add(_table(doc, wide, f"{label}: each agency's count over the window and in the latest 12 months",
@@ -1265,7 +1262,8 @@ def section_partner_data(doc: Document) -> Section:
         counts = overlap_counts(areas=areas, points=points, area_counts=counts_by or None)
         hot = overlap_hotspots(counts)
         comp = overlap_compare(counts, reference="police", hotspots=hot)
-    sec.add(bullet_list([_colocated_sentence(hot, list(counts.columns)), *overlap_sentences(hot, comp)[1:]]))
+    sec.add(bullet_list([_colocated_sentence(hot, list(counts.columns), names=ev.area_names(doc)),
+                         *overlap_sentences(hot, comp)[1:]]))
     shown = comp[["layer", "spearman_rho", "share_in_reference_top", "reference_share_in_top", "hot_areas",
                   "hot_both", "jaccard"]].rename(columns={
         "layer": "partner data", "spearman_rho": "rank correlation with police (Spearman)",
@@ -1314,6 +1312,36 @@ def section_gaps(doc: Document) -> Section:
     sec.add(f"What the data received cannot tell us about {spec['label'].lower()}, and what would close each gap:")
     sec.add(bullet_list(gaps))
     return sec
+
+
+_OUTCOME_GROUPS = ("no suspect identified", "suspect identified and dealt with (charge, caution, court or other)",
+                   "suspect identified, not prosecuted", "open or unknown", "other (e.g. another organisation)")
+
+
+def _outcome_groups(outcome: pd.Series) -> np.ndarray:
+    """Each data.police.uk last outcome in one of five groups (``_OUTCOME_GROUPS``)."""
+    out = outcome.fillna("(none)").astype(str)
+    return np.select(
+        [out.str.contains("no suspect identified", case=False),
+         out.str.contains("Offender|Suspect charged|Awaiting court|Defendant|Court", case=False, regex=True),
+         out.str.contains("Unable to prosecute|not in the public interest", case=False, regex=True),
+         out.str.contains("Under investigation|Status update unavailable|\\(none\\)", case=False, regex=True)],
+        list(_OUTCOME_GROUPS[:4]), default=_OUTCOME_GROUPS[4])
+
+
+def _suspect_sentence(doc: Document, label: str) -> str:
+    """What the outcomes say about identifying a suspect, in words that follow the numbers."""
+    pol = topic_events(doc)
+    months = ev.last_year(doc)
+    if "outcome" not in pol.columns:
+        return "no outcome data were supplied, so how often a suspect is identified is not known"
+    groups = pd.Series(_outcome_groups(pol.loc[pol["month"] < months[0], "outcome"]))
+    known = groups[~groups.isin([_OUTCOME_GROUPS[3], _OUTCOME_GROUPS[4]])]
+    if len(known) == 0:
+        return "the police outcomes do not show whether a suspect was identified (every outcome is open or unknown)"
+    share = float(known.isin(_OUTCOME_GROUPS[1:3]).mean())
+    return (f"a suspect was identified for {share:.0%} of {_phrase(doc)} with a known outcome (the outcome table), but "
+            "nothing received says who offends repeatedly")
 
 
 def _findings(doc: Document) -> dict[str, Any]:
@@ -1379,7 +1407,10 @@ def section_recommendations(doc: Document) -> Section:
             "for what the data say is coming, and for what they cannot yet show.")
     season, trend = f["season"], f["glm"][f["glm"]["term"] == "trend"].iloc[0]
     top_loc = f["top_locations"]
-    streets = ", ".join(top_loc.iloc[:3, 0].astype(str).str.replace(r"^On or near ", "", regex=True)) if len(top_loc) else ""
+    top_names = top_loc.iloc[:, 0].astype(str) if len(top_loc) else pd.Series(dtype=str)
+    kinds = ev.place_type_labels(top_names)  # "On or near Nightclub" says what kind of place, not where
+    streets = and_list(top_names[kinds.isna()].str.replace(r"^On or near ", "", regex=True).head(3))
+    kinds_txt = and_list(kinds.dropna().str.lower().drop_duplicates().head(3))
     prevent, pursue, protect, prepare = [], [], [], []
     if f["hot_cells"]:
         near = f" near {f['hot_place']}" if f["hot_place"] else ""
@@ -1398,14 +1429,17 @@ def section_recommendations(doc: Document) -> Section:
         prevent.append("Use licensing conditions and the night-time economy partnership at premises near the hotspot; "
                        "the time profile shows when.")
     if len(top_loc):
-        pursue.append(f"Direct patrol and investigation to the busiest repeat locations ({streets}), where the top five "
-                      f"locations hold {top_loc['share_of_events'].sum():.0%} of located {_phrase(doc)} in the latest 12 months.")
+        named = f"the streets {streets}" if streets else ""
+        typed = (f"map points data.police.uk labels only by the kind of place ({kinds_txt}; the force can locate "
+                 "them from its own records)") if kinds_txt else ""
+        pursue.append(f"Direct patrol and investigation to the busiest repeat locations ({and_list([p for p in (named, typed) if p])}), "
+                      f"where the top five locations hold {top_loc['share_of_events'].sum():.0%} of located "
+                      f"{_phrase(doc)} in the latest 12 months.")
     if spec["persons"]:
         pursue.append("Use the violence nominals to identify repeat offenders for multi-agency offender management.")
     else:
         pursue.append(f"Request offender data (police extract with suspect and offender flags) for {label}: "
-                      "the outcome profile shows how rarely a suspect is identified, and nothing received names "
-                      "repeat offenders.")
+                      f"{_suspect_sentence(doc, label)}.")
     if f["emerging_cells"]:
         y0, y1 = f["emerging_years"]
         where = f" near {f['emerging_place']}" if f["emerging_place"] else ""
@@ -1442,8 +1476,8 @@ def section_recommendations(doc: Document) -> Section:
         prepare.append(f"Plan resources ahead of {calendar.month_name[int(season['peak_month'])]}, the seasonal peak "
                        f"({_season_text(doc)}).")
     else:
-        prepare.append(f"No seasonal peak was found, so resources need not follow the calendar "
-                       f"({_season_text(doc)}).")
+        prepare.append(f"The test found no clear seasonal peak ({_season_text(doc)}); that does not show there is "
+                       "none, so keep checking the monthly profile before planning resources by season.")
     if trend["p_value"] < 0.05:
         prepare.append(f"Plan for a {'rising' if trend['estimate_pct'] > 0 else 'falling'} demand: "
                        f"{wording.describe_trend(f['glm'], _breaks(doc) if len(_breaks(doc)) else None)}.")

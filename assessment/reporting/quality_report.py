@@ -465,10 +465,11 @@ def section_datasets(doc: Document) -> Section:
                              "northing, or longitude and latitude, as the coordinates column of the table above says."]))
     low = comp[pd.to_numeric(comp["share_filled"], errors="coerce") < 0.95]
     if len(low):
-        sec.add("Fields less than 95% complete:", bullet_list(
-            [f"{_title(doc, r['dataset'])}: {_words(r['field'], FIELD_LABELS)} ({r['source_column']}): "
-             f"{_pct(r['share_filled'])} filled"
-             for r in low.to_dict("records")]))  # a handful of summary rows
+        # source column names are raw identifiers from the partner's file: shown as code, not as prose
+        sec.add("Fields less than 95% complete:", HTMLPart("<ul>" + "".join(
+            f"<li>{escape(_title(doc, r['dataset']))}: {escape(_words(r['field'], FIELD_LABELS))} (source column "
+            f"<code>{escape(str(r['source_column']))}</code>): {escape(_pct(r['share_filled']))} filled</li>"
+            for r in low.to_dict("records")) + "</ul>"))  # a handful of summary rows
     else:
         sec.add("Every mapped field is at least 95% complete.")
     no_fields = [k for k in cat.datasets if k not in set(comp["dataset"])]
@@ -731,7 +732,7 @@ def section_duplicates(doc: Document) -> Section:
             "accepted rows sharing an id": int(shared.sum()),
             "distinct ids shared": int(ids[shared].nunique()),
             "repeat reports flagged": int(e["is_repeat"].sum()) if len(e) else 0,
-            "repeat window": (f"{win.minutes:g} min, {win.metres:g} m"
+            "repeat window": (f"{win.minutes:,g} min, {win.metres:,g} m"
                               + (", same category" if win.same_category else ", any category")) if win else "not checked",
         })
     table = pd.DataFrame(rows)
@@ -909,10 +910,11 @@ def section_sharing_register(doc: Document) -> Section:
         sec.add(callout("Not in the register: " + _title_list(doc, missing), caveat=True))
     ids = reg[reg["identifiers"].str.strip().ne("") & reg["identifiers"].ne("nan")]
     if len(ids):
-        sec.add(paragraph("Pseudonymised at intake (keyed HMAC-SHA256; the raw values are never written): "
-                          + "; ".join(f"{_title(doc, d)}: source columns {i.replace(';', ',')}"
-                                      for d, i in zip(ids["dataset"], ids["identifiers"])) + ".",
-                          css="table-note"))
+        sec.add(HTMLPart('<p class="table-note">Pseudonymised at intake (keyed HMAC-SHA256; the raw values are never '
+                         "written): " + "; ".join(
+                             f"{escape(_title(doc, d))}: source columns "
+                             + ", ".join(f"<code>{escape(c.strip())}</code>" for c in str(i).split(";") if c.strip())
+                             for d, i in zip(ids["dataset"], ids["identifiers"])) + ".</p>"))
     return sec
 
 

@@ -8,7 +8,9 @@ written to ``tables/``.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
+from .prose import and_list, date_words, month_words, plural, rank_words
 
 __all__ = [
     "section_deprivation",
@@ -59,9 +62,12 @@ def section_summary(doc: Document) -> Section:
     items = [_why(doc, r) for r in rec.to_dict("records")]
     sec.add(HTMLPart('<ol class="priorities">' + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"))
     sec.add(paragraph("The evidence behind each priority, with its statistics, is in the Prioritisation section."))
+    scored = ("volume, trend, harm, repeat locations, residents' concern and the partnership's capacity"
+              if doc.catalogue.harm_weights is not None else
+              "volume, trend, repeat locations, residents' concern and the partnership's capacity (not harm: no "
+              "published harm index is set in the catalogue)")
     sec.add(callout(
-        "Each priority is scored on volume, trend, harm, repeat locations, residents' concern and the "
-        "partnership's capacity (see the prioritisation matrix). A change is called significant only "
+        f"Each priority is scored on {scored} (see the prioritisation matrix). A change is called significant only "
         "when the statistical test supports it; series breaks are shown as steps, not trends."
     ))
     return sec
@@ -77,8 +83,9 @@ def _why(doc: Document, r: dict) -> str:
     n = len(m)
     vol_rank = int(m["volume"].rank(ascending=False, method="min")[issue])
     harm_rank = int(m["harm"].rank(ascending=False, method="min")[issue]) if pd.notna(row["harm"]) else None
-    reasons.append(f"{int(t['last_12']):,} recorded in the latest year ({_ordinal(vol_rank)} of {n} issues by volume")
-    reasons[-1] += f", {_ordinal(harm_rank)} by harm)" if harm_rank else ")"
+    reasons.append(f"{int(t['last_12']):,} recorded in the latest year ({rank_words(vol_rank, n)} of {n} issues by "
+                   "volume")
+    reasons[-1] += f", {rank_words(harm_rank, n)} by harm)" if harm_rank else ")"
     if t["trend_p"] < 0.05:
         reasons.append(f"{'rising' if t['trend_pct'] > 0 else 'falling'} about {abs(t['trend_pct']):.0f}% a year")
     if r.get("emerging_cells", 0):
@@ -94,12 +101,6 @@ def _why(doc: Document, r: dict) -> str:
     return f"{issue}: " + "; ".join(reasons) + "." + caveat
 
 
-def _ordinal(n: int) -> str:
-    """'the highest', 'the 2nd highest', ... for a rank."""
-    if n == 1:
-        return "the highest"
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10 if n % 100 not in (11, 12, 13) else 0, "th")
-    return f"the {n}{suffix} highest"
 
 
 def section_profile(doc: Document) -> Section:
@@ -121,7 +122,7 @@ def section_profile(doc: Document) -> Section:
         versions = wb.registry.geographies.get(key, [])
         latest = versions[-1].units if versions else None
         rows.append({
-            "geography": geo.title, "key": key, "units (current)": len(latest) if latest is not None else 0,
+            "geography": geo.title, "units (current)": len(latest) if latest is not None else 0,
             "versions": len(versions),
             "valid from": ", ".join(str(v.valid_from.date()) for v in versions),
             "owner": geo.owner or "",
@@ -245,8 +246,17 @@ def section_trends(doc: Document) -> Section:
         alt=f"Line chart of monthly crime with a dashed forecast for {fc['month'].iloc[0]} to {fc['month'].iloc[-1]} "
             f"averaging {fc['forecast'].mean():,.0f} a month.",
     ))
-    sec.add(doc.table(fc_tab, "Forecast of all crime for the next 12 months", decimals={
-        "forecast": 0, "95% prediction interval low": 0, "95% prediction interval high": 0}))
+    first, last = month_words(fc["month"].iloc[0]), month_words(fc["month"].iloc[-1])
+    produced = pd.Period(doc.run_date, freq="M")
+    passed = int((pd.PeriodIndex(fc["month"].astype(str), freq="M") < produced).sum())
+    when = (f"All {plural(passed, 'month')} of it had passed by the production date ({date_words(doc.run_date)}), "
+            "so set it beside the recorded figures for those months." if passed == len(fc) else
+            f"{passed} of its months had passed by the production date ({date_words(doc.run_date)}); "
+            "compare those with the recorded figures." if passed else "")
+    sec.add(f"The forecast covers {first} to {last}, the {len(fc)} months after the latest data "
+            f"({month_words(crime['month'].iloc[-1])}). {when}".strip())
+    sec.add(doc.table(fc_tab, f"Forecast of all crime, {first} to {last} (the {len(fc)} months after the latest data)",
+                      decimals={"forecast": 0, "95% prediction interval low": 0, "95% prediction interval high": 0}))
     return sec
 
 
@@ -310,7 +320,7 @@ def section_multi_agency(doc: Document) -> Section:
 
         hot = overlap_hotspots(counts)
         comp = overlap_compare(counts, reference="police", hotspots=hot)
-    sentences = overlap_sentences(hot, comp)
+    sentences = overlap_sentences(hot, comp, names=ev.area_names(doc))
     sec.add(bullet_list(sentences))
     shown = comp[["layer", "events", "spearman_rho", "share_in_reference_top", "jaccard"]].rename(columns={
         "layer": "agency data", "events": "events", "spearman_rho": "rank correlation with police (Spearman)",
@@ -498,10 +508,71 @@ def section_horizon(doc: Document) -> Section:
         sec.add(callout("No horizon-scanning file is named in the catalogue.", caveat=True))
         return sec
     scan = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    rows = [{"factor": k.capitalize(), "what may change": item} for k, items in scan.items() for item in (items or [])]
-    sec.add(doc.table(pd.DataFrame(rows), "Political, economic, social, technological, environmental, legal and organisational factors",
-                      notes=[f"Edited by the analyst in {doc.catalogue.horizon_scan}."]))
+    items = [(k, item) for k, entries in scan.items() for item in (entries or [])]  # a dozen analyst's lines
+    table = horizon_items(items, doc.run_date)
+    n_past = int((table["when"].str.contains("passed")).sum())
+    sec.add(f"Each item is dated where its text names a month or year, and compared with the production date "
+            f"({date_words(doc.run_date)}): " + (f"{n_past} {plural(n_past, 'item')} had already passed by then and "
+                                                 f"{plural(n_past, 'is', 'are')} written in the past tense."
+                                                 if n_past else "none had passed by then."))
+    sec.add(doc.table(table, "Political, economic, social, technological, environmental, legal and organisational factors",
+                      notes=["Written by the partnership's analyst for this assessment."]))
     return sec
+
+
+_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+#: present-tense phrases an analyst uses for a dated event, and their past tense (whole words)
+_PAST_TENSE = {"ends": "ended", "opens": "opened", "closes": "closed", "begins": "began", "starts": "started",
+               "comes": "came", "changes": "changed", "takes effect": "took effect", "is due": "was due",
+               "are due": "were due", "will end": "ended", "will open": "opened", "will close": "closed",
+               "will begin": "began", "will start": "started", "will change": "changed", "will come": "came",
+               "may bring": "may have brought", "is expected": "was expected", "are expected": "were expected",
+               "continues": "continued", "continue": "continued", "requires": "required", "adds": "added",
+               "moves": "moved", "expires": "expired", "runs": "ran", "will": "was to"}
+
+
+def horizon_items(items: list[tuple[str, Any]], produced: dt.date) -> pd.DataFrame:
+    """Horizon-scan items with their date and whether it had passed on the production date.
+
+    ``items`` are (factor, entry) pairs; an entry is a sentence, or a mapping with ``text`` and
+    ``date`` (YYYY-MM or YYYY-MM-DD). Without a date the last "Month YYYY" or "YYYY" the text
+    names is taken (the end of that month or year). An item whose date is before the production
+    date is put in the past tense (common dated verbs: "ends" -> "ended", "opens" -> "opened").
+    Returns columns ``factor``, ``item`` and ``when`` ("March 2026, passed", "May 2028, ahead",
+    "no date given").
+    """
+    import re
+
+    texts, dates = [], []
+    for _, entry in items:
+        if isinstance(entry, dict):
+            texts.append(str(entry.get("text", "")))
+            dates.append(str(entry.get("date", "")) or None)
+        else:
+            texts.append(str(entry))
+            dates.append(None)
+    text = pd.Series(texts, dtype="string")
+    found = text.str.extractall(rf"(?:(?P<month>{_MONTH_NAMES})\s+)?(?P<year>(?:19|20)\d{{2}})\b")
+    last = found.groupby(level=0).last() if len(found) else pd.DataFrame(columns=["month", "year"])
+    last = last.reindex(range(len(text)))
+    month_num = pd.to_datetime(last["month"].fillna("December") + " " + last["year"].fillna("1900"),
+                               format="%B %Y", errors="coerce")
+    parsed = pd.Series(month_num.to_numpy(), dtype="datetime64[ns]")
+    given = pd.to_datetime(pd.Series(dates, dtype="object"), errors="coerce", format="mixed")
+    when = given.fillna(parsed.where(last["year"].notna().to_numpy()))
+    end = when.dt.to_period("M").dt.end_time
+    passed = (end < pd.Timestamp(produced)).to_numpy()
+    label = np.where(last["month"].notna().to_numpy() | given.notna().to_numpy(), when.dt.strftime("%B %Y"),
+                     when.dt.strftime("%Y"))
+    when_txt = np.where(when.isna().to_numpy(), "no date given",
+                        pd.Series(label, dtype="string") + np.where(passed, ", passed", ", ahead"))
+    past = text.copy()
+    verbs = sorted(_PAST_TENSE, key=len, reverse=True)
+    pattern = r"\b(" + "|".join(re.escape(v) for v in verbs) + r")\b"
+    rewritten = text.str.replace(pattern, lambda m: _PAST_TENSE[m.group(1)], n=1, regex=True)
+    past = past.mask(pd.Series(passed), rewritten)
+    return pd.DataFrame({"factor": [str(k).capitalize() for k, _ in items], "item": past.astype(str).to_numpy(),
+                         "when": when_txt})
 
 
 def section_priorities(doc: Document) -> Section:
@@ -513,6 +584,9 @@ def section_priorities(doc: Document) -> Section:
     sec = Section("Prioritisation")
     cols = ["rank", "issue", "total_score", "score_volume", "score_trend", "score_harm", "score_vulnerability",
             "score_concern", "score_capacity"]
+    if doc.catalogue.harm_weights is None:
+        cols.remove("score_harm")
+    sec.add(ev.harm_basis(doc))
     shown = m.sort_values("rank")[cols].rename(columns={"total_score": "total (0-4)", "score_volume": "volume",
                                                         "score_trend": "trend", "score_harm": "harm",
                                                         "score_vulnerability": "repeat locations",
@@ -527,7 +601,9 @@ def section_priorities(doc: Document) -> Section:
     first = grid_table.columns[0]
     grid_table[first] = [f"impact {v}" for v in grid_table[first]]
     sec.add(doc.table(grid_table, "Impact by likelihood (4 = highest)",
-                      notes=["Impact: harm and repeat locations. Likelihood: volume and trend. Each banded 1 to 4."]))
+                      notes=[("Impact: harm and repeat locations." if doc.catalogue.harm_weights is not None else
+                              "Impact: repeat locations (no harm index is set).")
+                             + " Likelihood: volume and trend. Each banded 1 to 4."]))
     sec.add(HTMLPart('<h3 id="recommended">Recommended priorities and their evidence</h3>'))
     concern = ev.evidence_concern_share(doc)
     items = []
@@ -590,11 +666,15 @@ def section_appendix(doc: Document) -> Section:
         ("[c]", "A count suppressed to protect individuals (below the partnership's threshold, or secondary suppression)."),
     ], columns=["term", "meaning"])
     sec.add(doc.table(defs, "Definitions"))
-    hw = pd.read_csv(__import__("assessment.paths", fromlist=["package_data_path"]).package_data_path("harm_weights.csv"))
-    hw = hw.rename(columns={"crime_type": "crime type", "cchi_days": "harm index (days of custody)",
-                            "css_weight": "severity score weight"})
-    sec.add(doc.table(hw[["crime type", "harm index (days of custody)", "severity score weight", "source"]], "Harm weights used",
-                      notes=["Illustrative weights shipped with the workbench; replace them with the partnership's own."]))
+    hw = ev.evidence_harm_weights(doc)
+    if hw is None:
+        sec.add(paragraph(ev.harm_basis(doc)))
+    else:
+        setting = doc.catalogue.harm_weights
+        sec.add(doc.table(hw[["crime_type", "weight"]].rename(columns={"crime_type": "crime type",
+                                                                        "weight": f"harm weight ({setting.index})"}),
+                          f"Harm weights used: {setting.index} ({setting.year})",
+                          notes=[f"Source: {setting.source}.", f"Mapping: {setting.mapping}"]))
     doc.write_workbook()
     sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
     return sec
