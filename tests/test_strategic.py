@@ -116,3 +116,42 @@ def test_progress_flags_vague_targets(doc, demo_catalogue):
     html = strategic.section_progress(doc)._repr_html_()
     for tid in vague:
         assert tid in html
+
+
+def test_forecast_starts_after_the_data_and_names_its_months(doc):
+    """The forecast covers the months after the last month of data, named, and says which had passed."""
+    import re
+
+    from assessment.reporting.display import TableView
+
+    sec = strategic.section_trends(doc)
+    table = [p for p in sec.parts if isinstance(p, TableView) and p.caption.startswith("Forecast of all crime")]
+    assert len(table) == 1
+    months = table[0].frame["month"].astype(str).tolist()
+    last_data = doc.workbench.window[-1]
+    expected = pd.period_range(pd.Period(last_data, freq="M") + 1, periods=len(months), freq="M").strftime("%Y-%m")
+    assert months == list(expected)
+    first = pd.Period(months[0], freq="M").strftime("%B %Y")
+    assert first in table[0].caption and "next 12 months" not in table[0].caption
+    text = re.sub(r"<[^>]+>", " ", sec._repr_html_())
+    passed = sum(pd.Period(m, freq="M") < pd.Period(doc.run_date, freq="M") for m in months)
+    said = f"All {passed} months of it had passed" if passed == len(months) else f"{passed} of its months had passed"
+    assert (said in text) == bool(passed)
+
+
+def test_horizon_items_are_dated_against_the_production_date():
+    import datetime as dt
+
+    items = [("economic", "Safer Streets funding for the town centre ends in March 2026."),
+             ("social", "A new hall opens in September 2027."),
+             ("legal", {"text": "The new duty comes into force", "date": "2026-04"}),
+             ("political", "Nothing dated here.")]
+    got = strategic.horizon_items(items, dt.date(2026, 11, 25))
+    assert got["item"].tolist() == ["Safer Streets funding for the town centre ended in March 2026.",
+                                    "A new hall opens in September 2027.", "The new duty came into force",
+                                    "Nothing dated here."]
+    assert got["when"].tolist() == ["March 2026, passed", "September 2027, ahead", "April 2026, passed",
+                                    "no date given"]
+    # an item dated in the production month has not passed
+    assert strategic.horizon_items([("x", "It ends in November 2026.")], dt.date(2026, 11, 25))["when"].iat[0] \
+        == "November 2026, ahead"

@@ -249,7 +249,7 @@ def section_trends(doc: Document) -> Section:
     first, last = month_words(fc["month"].iloc[0]), month_words(fc["month"].iloc[-1])
     produced = pd.Period(doc.run_date, freq="M")
     passed = int((pd.PeriodIndex(fc["month"].astype(str), freq="M") < produced).sum())
-    when = (f"All {plural(passed, 'month')} of it had passed by the production date ({date_words(doc.run_date)}), "
+    when = (f"All {passed} {plural(passed, 'month')} of it had passed by the production date ({date_words(doc.run_date)}), "
             "so set it beside the recorded figures for those months." if passed == len(fc) else
             f"{passed} of its months had passed by the production date ({date_words(doc.run_date)}); "
             "compare those with the recorded figures." if passed else "")
