@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 ## The demo: build the Riverton partnership and render every document into outputs/riverton/
-demo: $(STAMP)
+demo: $(STAMP) browser
 	$(VENV)/bin/assess demo
 
 ## The whole test suite (sets up the environment and the browser first if needed)

@@ -88,7 +88,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 continue
             runs.append(
                 run_document(document, paths.DEMO_CATALOGUE, out, parameters=params, offline=not args.online,
-                             progress=_say, output_name=stem)
+                             progress=_say, output_name=stem, exports=() if args.html_only else ("pdf", "docx"))
             )
         index = write_index(out, paths.DEMO_CATALOGUE, runs)
     _say(f"Done in {time.perf_counter() - t0:,.0f} s. Open {index}")
@@ -108,8 +108,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     if "topic" in params:
         stem = f"{stem}_{params['topic']}"
+    exports = tuple(f for f, wanted in (("pdf", args.pdf), ("docx", args.docx)) if wanted)
     run = run_document(args.document, args.catalogue, args.out, parameters=params, offline=args.offline,
-                       progress=_say, output_name=stem)
+                       progress=_say, output_name=stem, exports=exports)
     _say(f"Wrote {run.html}")
     unusable = _unusable_datasets(Path(args.out))
     if unusable:
@@ -215,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="load the map library from its CDN instead of inlining it (smaller files, needs network)")
     demo.add_argument("--regenerate", action="store_true", help="rebuild the raw files even if present")
     demo.add_argument("--only", nargs="*", help="render only these documents (e.g. strategic_assessment)")
+    demo.add_argument("--html-only", action="store_true", help="skip the PDF and Word versions")
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="execute and render one document")
@@ -223,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--param", action="append", metavar="KEY=VALUE", help="notebook parameter (repeatable)")
     run.add_argument("--offline", action="store_true", help="inline map libraries for use without network")
+    run.add_argument("--pdf", action="store_true", help="also print <document>.pdf for the board pack (needs Chromium)")
+    run.add_argument("--docx", action="store_true", help="also write <document>.docx for drafting in Word")
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="run intake alone and print a per-dataset summary")

@@ -7,38 +7,35 @@ import re
 import pytest
 
 from assessment import paths
+from assessment.cli import DEMO_DOCUMENTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 MARKING = "OFFICIAL"
-STEMS = ("strategic_assessment", "problem_profile_violence")
+STEMS = [stem for _, _, stem in DEMO_DOCUMENTS]
 
 
 @pytest.fixture(scope="module")
-def exported(demo_outputs, tmp_path_factory):
-    """The PDF and DOCX of two demo documents, made once for this module."""
+def exported(demo_outputs):
+    """Each demo document's HTML, PDF, Word file and map pictures, as the shared demo run wrote them."""
     if not paths.CHROMIUM.is_file():
         pytest.skip(f"{paths.CHROMIUM} not found: run `make browser` to enable the PDF tests")
-    from assessment.reporting.export import export_docx, export_pdf
+    import pypdf
 
-    out = tmp_path_factory.mktemp("export")
     made = {}
     for stem in STEMS:
         if stem not in demo_outputs.runs:
             pytest.fail(f"{stem} did not render: {demo_outputs.failures.get(stem)}")
-        html = demo_outputs.runs[stem].html
-        maps = export_pdf(html, out / f"{stem}.pdf", MARKING, title=stem)
-        export_docx(html, out / f"{stem}.docx", MARKING, maps=maps)
-        made[stem] = (html, out / f"{stem}.pdf", out / f"{stem}.docx", maps)
+        run = demo_outputs.runs[stem]
+        assert run.pdf is not None and run.pdf.is_file(), f"{stem}: no PDF beside the HTML"
+        assert run.docx is not None and run.docx.is_file(), f"{stem}: no Word file beside the HTML"
+        made[stem] = (run.html, run.pdf, run.docx, pypdf.PdfReader(str(run.pdf)))
     return made
 
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_pdf_marking_on_every_page_and_no_near_empty_page(exported, stem):
-    import pypdf
-
-    _, pdf, _, _ = exported[stem]
-    reader = pypdf.PdfReader(str(pdf))
+    _, pdf, _, reader = exported[stem]
     assert len(reader.pages) > 3
     for i, page in enumerate(reader.pages, start=1):
         text = page.extract_text()
@@ -51,15 +48,13 @@ def test_pdf_marking_on_every_page_and_no_near_empty_page(exported, stem):
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_pdf_has_a_picture_of_every_map(exported, stem):
-    import pypdf
-
-    html, pdf, _, maps = exported[stem]
-    frames = html.read_text(encoding="utf-8").count('class="map-frame"')
-    assert frames >= 1 and len(maps) == frames
-    assert all(m.startswith(b"\x89PNG") and len(m) > 5000 for m in maps)  # drawn, not blank
-    reader = pypdf.PdfReader(str(pdf))
-    images = sum(len(p.images) for p in reader.pages)
-    assert images >= frames
+    html, pdf, _, reader = exported[stem]
+    page = html.read_text(encoding="utf-8")
+    frames = page.count('class="map-frame"')
+    charts = len(re.findall(r"<img\b", page))
+    images = [img for p in reader.pages for img in p.images]
+    assert len(images) >= frames + charts
+    assert all(len(img.data) > 2000 for img in images)  # drawn pictures, not blank placeholders
     assert "Interactive map: open the HTML" not in "".join(p.extract_text() for p in reader.pages)
 
 
@@ -67,14 +62,14 @@ def test_pdf_has_a_picture_of_every_map(exported, stem):
 def test_docx_has_every_table_figure_and_marking(exported, stem):
     import docx
 
-    html, _, path, maps = exported[stem]
+    html, _, path, _ = exported[stem]
     page = html.read_text(encoding="utf-8")
     d = docx.Document(str(path))
     assert len(d.tables) == len(re.findall(r'<table\b[^>]*class="doc-table"', page))
     assert d.sections[0].header.paragraphs[0].text == MARKING
     assert d.sections[0].footer.paragraphs[0].text == MARKING
     pictures = len(d.inline_shapes)
-    assert pictures >= len(maps)
+    assert pictures == page.count('class="map-frame"') + len(re.findall(r"<img\b", page))
     alts = [s._inline.docPr.get("descr") for s in d.inline_shapes]
     assert all(alts), "every picture carries alt text"
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]

@@ -49,6 +49,8 @@ class DocumentRun:
     tables: list[Path]
     parameters: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    pdf: Path | None = None
+    docx: Path | None = None
 
 
 def _noop(message: str) -> None:  # progress sink when the caller wants none
@@ -152,6 +154,8 @@ def _write_manifest(out_dir: Path, catalogue_path: Path, run: DocumentRun, input
             "html": run.html.name,
             "notebook": f"notebooks/{run.notebook.name}",
             "tables": [f"tables/{t.name}" for t in run.tables],
+            **({"pdf": run.pdf.name} if run.pdf else {}),
+            **({"docx": run.docx.name} if run.docx else {}),
         },
     }
     target = Path(into or out_dir) / "manifest.json"
@@ -183,6 +187,7 @@ def run_document(
     offline: bool = False,
     progress: Callable[[str], None] | None = None,
     output_name: str | None = None,
+    exports: tuple[str, ...] | list[str] = (),
 ) -> DocumentRun:
     """Execute and render one document into ``out_dir``.
 
@@ -204,6 +209,11 @@ def run_document(
     output_name : str, optional
         The file stem of the HTML and notebook (defaults to the document name); used
         when one document is rendered for several topics.
+    exports : sequence of {'pdf', 'docx'}, optional
+        Also write ``<stem>.pdf`` (the board pack, printed by headless Chromium) and/or
+        ``<stem>.docx`` (for drafting) beside the HTML, published with it. Without Chromium
+        the PDF is left out with a progress line saying so, and the Word file has map
+        descriptions in place of map pictures.
 
     Raises
     ------
@@ -219,13 +229,16 @@ def run_document(
     say = progress or _noop
     params = dict(parameters or {})
     stem = output_name or name
+    exports = tuple(exports)
+    for fmt in exports:
+        check_choice(fmt, "exports", ("pdf", "docx"))
     catalogue_path = Path(catalogue).resolve()
     out_dir = Path(out_dir).resolve()
     nb_source = paths.notebook_path(name)
     if not nb_source.is_file():
         raise DocumentError(f"document {document!r} must have a notebook at {nb_source}, got none")
     with output_lock(out_dir, say):  # before anything else: one run at a time, recover, sweep
-        return _run_locked(name, stem, catalogue_path, out_dir, nb_source, params, offline, say)
+        return _run_locked(name, stem, catalogue_path, out_dir, nb_source, params, offline, say, exports)
 
 
 def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
@@ -241,7 +254,8 @@ def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
 
 
 def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
-                params: dict[str, Any], offline: bool, say: Callable[[str], None]) -> DocumentRun:
+                params: dict[str, Any], offline: bool, say: Callable[[str], None],
+                exports: tuple[str, ...] = ()) -> DocumentRun:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     say(f"[{stem}] checking the catalogue and hashing inputs")
@@ -256,7 +270,7 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
                             f"({type(exc).__name__}: {exc})") from None
     try:
         run = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params, offline, say,
-                                  timings)
+                                  timings, exports)
         timings["total"] = round(time.perf_counter() - t0, 3)
         _write_manifest(out_dir, catalogue_path, run, inputs, into=staging)  # the entry is swapped in with the files
         _commit(staging, out_dir, stem)
@@ -271,7 +285,7 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
 
 def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Path, staging: Path,
                         nb_source: Path, params: dict[str, Any], offline: bool, say: Callable[[str], None],
-                        timings: dict[str, float]) -> DocumentRun:
+                        timings: dict[str, float], exports: tuple[str, ...] = ()) -> DocumentRun:
     """Execute the notebook and render its HTML into ``staging``; describe the run as published."""
     executed = staging / "notebooks" / f"{stem}.ipynb"
     nb_params = {
@@ -320,6 +334,8 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
     html_path.write_text(page, encoding="utf-8")
     timings["render"] = round(time.perf_counter() - t2, 3)
 
+    pdf, docx = _export(html_path, meta_doc, exports, say, timings)
+
     tables = sorted((staging / "tables").glob(f"{stem}-*.csv")) if (staging / "tables").is_dir() else []
     return DocumentRun(
         document=stem,
@@ -328,4 +344,31 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
         tables=[out_dir / "tables" / t.name for t in tables],
         parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir", "published_dir")},
         timings=timings,
+        pdf=out_dir / pdf.name if pdf else None,
+        docx=out_dir / docx.name if docx else None,
     )
+
+
+def _export(html_path: Path, doc: Any, exports: tuple[str, ...], say: Callable[[str], None],
+            timings: dict[str, float]) -> tuple[Path | None, Path | None]:
+    """Write the PDF and Word versions of a staged HTML document, as asked."""
+    if not exports:
+        return None, None
+    from .export import ExportError, export_docx, export_pdf
+
+    t = time.perf_counter()
+    marking = doc.catalogue.partnership.marking
+    pdf = docx = None
+    maps: list[bytes] = []
+    if "pdf" in exports:
+        say(f"[{html_path.stem}] printing the PDF with headless Chromium")
+        try:
+            maps = export_pdf(html_path, html_path.with_suffix(".pdf"), marking, title=doc.title)
+            pdf = html_path.with_suffix(".pdf")
+        except ExportError as exc:
+            say(f"[{html_path.stem}] no PDF: {exc}")
+    if "docx" in exports:
+        say(f"[{html_path.stem}] writing the Word version")
+        docx = export_docx(html_path, html_path.with_suffix(".docx"), marking, maps=maps)
+    timings["export"] = round(time.perf_counter() - t, 3)
+    return pdf, docx

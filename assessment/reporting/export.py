@@ -27,10 +27,13 @@ PRINT_CSS = """
   h1, h2, h3, h4, caption, figcaption { break-after: avoid; page-break-after: avoid; }
   h2 { break-before: auto !important; page-break-before: auto !important; }
   tr, li, figure, .callout, section.key-findings { break-inside: avoid; page-break-inside: avoid; }
+  table.doc-table { break-inside: auto !important; page-break-inside: auto !important; }
+  thead { display: table-header-group; }
   p { orphans: 3; widows: 3; }
   .map-frame { display: none !important; }
   .map-print-note { display: none !important; }
-  img.map-static { display: block !important; width: 100%; border: 1px solid #999; }
+  img.map-static { display: block !important; max-width: 100%; max-height: 125mm; margin: 0 auto;
+                   border: 1px solid #999; }
   .marking { display: none; }
 }
 img.map-static { display: none; }

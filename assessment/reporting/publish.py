@@ -146,14 +146,14 @@ def lock_path(out_dir: Path) -> Path:
 def document_files(out_dir: Path, document: str) -> list[str]:
     """Files of ``out_dir`` that belong to ``document`` alone, relative and sorted.
 
-    Its HTML page and executed notebook, its ``tables/<document>-*.csv`` and workbook, and
+    Its HTML page, PDF and Word versions and executed notebook, its ``tables/<document>-*.csv`` and workbook, and
     its analyst-only unsuppressed tables. A file of another document never matches:
     ``problem_profile-*`` does not match ``problem_profile_violence-01-x.csv``.
     """
     out = Path(out_dir)
     stem = glob.escape(document)
-    patterns = (f"{stem}.html", f"notebooks/{stem}.ipynb", f"tables/{stem}-*.csv", f"tables/{stem}.xlsx",
-                f"restricted_unsuppressed/{stem}-*.csv")
+    patterns = (f"{stem}.html", f"{stem}.pdf", f"{stem}.docx", f"notebooks/{stem}.ipynb", f"tables/{stem}-*.csv",
+                f"tables/{stem}.xlsx", f"restricted_unsuppressed/{stem}-*.csv")
     found = {p for pattern in patterns for p in out.glob(pattern) if p.is_file() or p.is_symlink()}
     return sorted(p.relative_to(out).as_posix() for p in found)
 
