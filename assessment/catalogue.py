@@ -464,8 +464,8 @@ class Catalogue(_Strict):
 
     def confined(self, given: str, where: str) -> list[Path]:
         """The files (or folders) that a path or glob under ``data_root`` matches, sorted, each
-        checked to lie inside the data root once symlinks are followed (a folder's ``*.kml``
-        files too).
+        checked to lie inside the data root once symlinks are followed (so are a folder's
+        ``*.kml`` files and a file's namesakes, such as a shapefile's ``.dbf`` and ``.prj``).
 
         Raises
         ------
@@ -482,7 +482,9 @@ class Catalogue(_Strict):
         if not target.is_relative_to(data_dir):
             raise CatalogueError(_outside(where, given, target, data_dir, self.data_root))
         found = sorted(Path(p) for p in glob.glob(str(data_dir / given)))
-        for p in found + [k for p in found if p.is_dir() for k in sorted(p.glob("*.kml"))]:
+        read_too = [k for p in found for k in (sorted(p.glob("*.kml")) if p.is_dir() else  # KML folders,
+                                               sorted(p.parent.glob(glob.escape(p.stem) + ".*")))]  # sidecars
+        for p in found + read_too:
             target = p.resolve()
             if not target.is_relative_to(data_dir):
                 shown = os.path.relpath(p, data_dir)

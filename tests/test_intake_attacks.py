@@ -129,6 +129,13 @@ def _kml_folder(raw, data):
     return "geographies.neighbourhoods.versions[0].path"
 
 
+def _linked_sidecar(raw, data):
+    """A file read beside the one the catalogue names (here the GeoPackage's namesake)."""
+    gpkg = data / raw["geographies"]["small_areas"]["versions"][0]["path"]
+    gpkg.with_suffix(".prj").symlink_to(PASSWD)
+    return "geographies.small_areas.versions[0].path"
+
+
 def _linked_data_root(raw, data):
     (data.parent / "alias").symlink_to("/etc", target_is_directory=True)
     raw["data_root"] = "alias"
@@ -136,7 +143,7 @@ def _linked_data_root(raw, data):
 
 
 PATH_ATTACKS = [_dotdot, _absolute, _root, _system_folder, _linked_folder, _linked_file, _linked_in_glob,
-                _geography, _kml_folder, _linked_data_root]
+                _geography, _kml_folder, _linked_sidecar, _linked_data_root]
 
 
 @pytest.mark.skipif(not PASSWD.is_file(), reason="needs /etc/passwd as the file outside the data")

@@ -408,7 +408,8 @@ def read_xlsx_table(path: str | Path, *, sheet: str | None = None, header_row: i
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises several unrelated types for a non-workbook
-        raise IntakeError(f"{label}: cannot be opened as an .xlsx workbook ({type(exc).__name__}: {exc})") from None
+        raise IntakeError(f"{label}: cannot be opened as an .xlsx workbook ({type(exc).__name__}: "
+                          f"{_parse_problem(exc)})") from None
     with book:
         if sheet is not None and sheet not in book.sheet_names:
             raise IntakeError(f"{label}: sheet {sheet!r} must exist, got sheets {book.sheet_names}")
