@@ -469,3 +469,76 @@ def test_rate_accepts_population_per_cell(grid, weights):
     assert res["rate"].to_numpy() == pytest.approx(counts["count"].to_numpy() / 10 * 1000)
     with pytest.raises(ValueError, match="must be a population of 0 or more"):
         hotspot_rate(counts, per_cell.assign(pop_total=-1.0))
+
+
+# ------------------------------------------------------------------ what the tests test
+def small_grid(n=12, size=100.0):
+    return hotspot_grid(gpd.GeoSeries([shapely.box(0, 0, n * size, n * size)], crs=27700), cell_size=size)
+
+
+def test_cluster_p_values_match_a_direct_convolution():
+    g = small_grid()
+    rng = np.random.default_rng(3)
+    g["count"] = rng.negative_binomial(2, 2 / 7, len(g))
+    res = hotspot_gistar(g)
+    w = hotspot_weights(g).sparse.tocsr()
+    y = g["count"].to_numpy()
+    for i in (0, 5, 77):  # a corner, an edge and an inner cell
+        nb = [j for j in w[i].indices if j != i]
+        s = int(y[nb].sum())
+        pool = np.delete(y, i)
+        pmf = np.bincount(pool) / len(pool)
+        dist = np.ones(1)
+        for _ in nb:
+            dist = np.convolve(dist, pmf)
+        p = min(1.0, 2 * min(dist[s:].sum(), dist[: s + 1].sum()))
+        assert res["cluster_p_value"].iloc[i] == pytest.approx(p, rel=1e-9, abs=1e-12)
+    assert set(res["cluster"]) <= {"hot", "cold", "not significant"}
+    cond = hotspot_gistar(g, p_method="conditional")
+    assert np.allclose(cond["p_value"], res["cluster_p_value"])
+    assert "drawn at random" in hotspot_summary(cond)
+
+
+def test_cluster_test_is_close_to_conditional_permutation_without_replacement():
+    g = small_grid(15)
+    rng = np.random.default_rng(8)
+    g["count"] = rng.poisson(rng.gamma(1.5, 4.0, len(g)))
+    res = hotspot_gistar(g)
+    w = hotspot_weights(g).sparse.tocsr()
+    y = g["count"].to_numpy()
+    draws = 20_000
+    for i in (16, 100, 200):
+        nb = [j for j in w[i].indices if j != i]
+        others = np.delete(y, i)
+        # Monte Carlo conditional permutation (Anselin 1995): k of the other cells without replacement
+        picks = rng.random((draws, len(others))).argsort(axis=1)[:, : len(nb)]
+        sums = others[picks].sum(axis=1)
+        s = y[nb].sum()
+        p_mc = min(1.0, 2 * min((sums >= s).mean(), (sums <= s).mean()))
+        assert res["cluster_p_value"].iloc[i] == pytest.approx(p_mc, abs=0.03)
+
+
+def test_overdispersed_cells_fool_the_exact_test_but_not_the_cluster_test():
+    g = small_grid(30)
+    w = hotspot_weights(g)
+    rng = np.random.default_rng(12)
+    g["count"] = rng.negative_binomial(2.5, 2.5 / (2.5 + 5.0), len(g))  # mean 5, variance 15, no clustering
+    res = hotspot_gistar(g, weights=w)
+    assert (res["hotspot"] == "hot").sum() > 5
+    assert (res["cluster"] != "not significant").sum() == 0
+    text = hotspot_summary(res)
+    assert "an even spread across the area" in text and "also sit in clusters" in text
+
+
+def test_rate_hotspots_leave_out_cells_with_no_residents(grid, weights, town):
+    empty = town.copy()
+    empty.loc[empty["sa_code"] == "E", "pop_total"] = 0  # nobody lives east of the town
+    pts = pd.concat([_events_following_population(town, 0.1, 4), cluster_points(60, 445000, 290000, 150, 5)])
+    res = hotspot_rate(hotspot_count(pts, grid), empty, weights=weights)
+    nobody = res["population"] <= 0
+    assert nobody.any()
+    assert (res.loc[nobody, "hotspot"] == "not tested").all()
+    assert res.loc[nobody, "p_value"].isna().all() and res.loc[~nobody, "p_value"].between(0, 1).all()
+    assert not (res.loc[nobody, "p_value"] == 0).any()
+    text = hotspot_summary(res)
+    assert "residents" in text and "left out" in text

@@ -131,7 +131,7 @@ def test_funnel_shape_invariants_and_normal_limit():
 
 def test_funnel_position_labels_and_false_alarm_rate():
     f = pd.DataFrame({"count": [40, 55, 95, 25, 5], "population": [10000] * 5})
-    out = R.rate_funnel_position(f, benchmark_rate=4.0)  # expected 40 in each area
+    out = R.rate_funnel_position(f, benchmark_rate=4.0, overdispersion=None)  # expected 40 in each area
     assert out["funnel"].tolist() == ["within", "above 95%", "above 99.8%", "below 95%", "below 99.8%"]
     lim = R.rate_funnel_limits([10000], 4.0).iloc[0]
     assert lim["upper_95"] < 5.5 < lim["upper_99_8"] and lim["lower_99_8"] < 2.5 < lim["lower_95"]
@@ -217,3 +217,54 @@ def test_rate_deprivation_ratio_matches_log_wald_for_large_counts():
     assert 0 <= out["p_value"] < 1e-10
     none = R.rate_deprivation_ratio(t[t["decile"] > 5])
     assert not none["available"] and np.isnan(none["ratio"])
+
+
+# --------------------------------------------------------------------------- funnel over-dispersion
+def test_overdispersion_estimates_follow_spiegelhalter_formulas():
+    o = np.array([30, 45, 52, 61, 80, 95, 20, 140, 33, 70])
+    e = np.array([40.0, 50, 55, 60, 70, 75, 35, 90, 45, 65])
+    est = R.rate_funnel_overdispersion(o, e, winsorise=0.1)
+    # independent computation: square-root z-scores, winsorised at the 10% and 90% quantiles
+    z = 2 * (np.sqrt(o) - np.sqrt(e))
+    lo, hi = np.quantile(z, [0.1, 0.9])
+    zw = np.clip(z, lo, hi)
+    phi = np.mean(zw**2)
+    w = 4 * e
+    tau2 = max(0.0, (10 * phi - 9) / (w.sum() - (w**2).sum() / w.sum()))
+    assert est["phi"] == pytest.approx(phi) and est["tau2"] == pytest.approx(tau2)
+    assert est["tau2"] > 0
+    # Poisson areas: phi near 1 and, often, no between-area variance at all
+    rng = np.random.default_rng(2)
+    ee = rng.uniform(50, 500, 400)
+    calm = R.rate_funnel_overdispersion(rng.poisson(ee), ee, winsorise=0.0)
+    assert calm["phi"] == pytest.approx(1.0, abs=0.2)
+    with pytest.raises(ValueError, match="winsorise"):
+        R.rate_funnel_overdispersion(o, e, winsorise=0.6)
+
+
+def test_additive_allowance_widens_limits_and_reduces_to_exact_poisson_at_zero():
+    pops = np.array([2000.0, 8000.0, 30000.0])
+    plain = R.rate_funnel_limits(pops, 10.0)
+    same = R.rate_funnel_limits(pops, 10.0, tau2=0.0, phi=1.0)
+    pd.testing.assert_frame_equal(plain, same)
+    wide = R.rate_funnel_limits(pops, 10.0, tau2=0.01)
+    assert (wide["upper_99_8"] > plain["upper_99_8"]).all() and (wide["lower_99_8"] <= plain["lower_99_8"]).all()
+    # at large expected counts the limit is Spiegelhalter's normal one on the square-root scale
+    big = R.rate_funnel_limits([5e6], 10.0, tau2=0.0004).iloc[0]
+    e = 10.0 * 5e6 / 1000
+    z = stats.norm.ppf(0.999)
+    assert big["upper_99_8"] == pytest.approx(10.0 * (1 + z * np.sqrt(1 / (4 * e) + 0.0004)) ** 2, rel=2e-3)
+
+
+def test_funnel_with_real_variation_flags_few_areas_only_with_the_allowance():
+    rng = np.random.default_rng(9)
+    outside_plain = outside_adj = 0
+    for _ in range(20):
+        pop = rng.integers(5000, 15000, 20).astype(float)
+        true = 80.0 * np.exp(rng.normal(0, 0.15, 20))
+        f = pd.DataFrame({"count": rng.poisson(true * pop / 1000), "population": pop})
+        outside_plain += R.rate_funnel_position(f, overdispersion=None)["funnel"].str.contains("99.8").sum()
+        res = R.rate_funnel_position(f)
+        outside_adj += res["funnel"].str.contains("99.8").sum()
+        assert (res["upper_99_8"] >= res["poisson_upper_99_8"] - 1e-12).all()
+    assert outside_plain / 20 > 3 and outside_adj / 20 <= 1

@@ -63,7 +63,7 @@ _GRID_ATTR = "hotspot_grid"
 _GI_ATTR = "hotspot_gistar"
 _CORRECTIONS = ("fdr_bh", "holm", None)
 _CORRECTION_NAMES = {"fdr_bh": "FDR (Benjamini-Hochberg)", "holm": "Holm", None: "no"}
-_P_METHODS = ("exact", "normal", "permutation")
+_P_METHODS = ("exact", "normal", "permutation", "conditional")
 PATTERNS = ("persistent", "emerging", "intermittent", "former", "no pattern")
 
 
@@ -493,15 +493,90 @@ def _multiple_testing(p: np.ndarray, correction: str | None, alpha: float) -> np
     return multipletests(p, alpha=alpha, method=correction)[1]
 
 
+def _convolution_powers(pmf: np.ndarray, k_max: int) -> list[np.ndarray]:
+    """pmf^{*m} for m = 0..k_max (the law of a sum of m independent draws), clipped at 0."""
+    from scipy import signal
+
+    out = [np.ones(1)]
+    for _ in range(k_max):
+        nxt = signal.convolve(out[-1], pmf, method="auto")
+        out.append(np.clip(nxt, 0.0, None))
+    return out
+
+
+def _conditional_pvalues(values: np.ndarray, wsp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-sided p-values of each cell's neighbours' sum given its own value (see hotspot_gistar Notes).
+
+    Returns ``(p_hot, p_cold, expected)``: ``P(S >= s_i)``, ``P(S <= s_i)`` and ``E S`` where
+    ``S`` is the sum of ``k_i`` draws from the other cells' values and ``s_i`` the observed
+    sum over the cell's ``k_i`` neighbours (the focal cell itself excluded).
+    """
+    y = np.rint(values).astype(np.int64)
+    n = len(y)
+    binary = wsp.copy()
+    binary.data = np.ones_like(binary.data)
+    binary.setdiag(0)
+    binary.eliminate_zeros()
+    k = np.asarray(binary.sum(axis=1)).ravel().astype(int)
+    s = np.asarray(binary @ y).ravel().astype(np.int64)
+    if n < 2:
+        return np.ones(n), np.ones(n), np.zeros(n)
+    hist = np.bincount(y).astype(float)
+    pmf = hist / n
+    k_max = int(k.max()) if n else 0
+    powers = _convolution_powers(pmf, k_max)
+    sf = [np.concatenate([np.cumsum(p[::-1])[::-1], [0.0]]) for p in powers]   # P(X >= s), s = 0..len
+    cdf = [np.cumsum(p) for p in powers]                                        # P(X <= s)
+    # Pool without the focal value v: h_v = a * pmf - b * e_v, a = n/(n-1), b = 1/(n-1). Its k-fold
+    # convolution is sum_j C(k, j) a^(k-j) (-b)^j pmf^{*(k-j)} shifted by j*v (binomial expansion).
+    a, b = n / (n - 1.0), 1.0 / (n - 1.0)
+    p_hot = np.zeros(n)
+    p_cold = np.zeros(n)
+    from scipy.special import comb
+
+    for m in range(k_max + 1):                       # m = k - j draws from pmf; at most 9 passes
+        j = k - m
+        use = j >= 0
+        coef = np.where(use, comb(k, np.clip(j, 0, None)) * a ** m * (-b) ** np.clip(j, 0, None), 0.0)
+        shift = s - np.clip(j, 0, None) * y
+        top = len(powers[m])
+        hot_idx = np.clip(shift, 0, top)              # P(X >= t): 1 for t <= 0, 0 for t >= top
+        hot = np.where(shift <= 0, 1.0, sf[m][hot_idx])
+        cold = np.where(shift < 0, 0.0, np.where(shift >= top - 1, 1.0, cdf[m][np.clip(shift, 0, top - 1)]))
+        p_hot += np.where(use, coef * hot, 0.0)
+        p_cold += np.where(use, coef * cold, 0.0)
+    expected = k * (y.sum() - y) / (n - 1.0)
+    return np.clip(p_hot, 0.0, 1.0), np.clip(p_cold, 0.0, 1.0), expected
+
+
 def _gistar_core(z_values: np.ndarray, events: np.ndarray, share: np.ndarray, grid: gpd.GeoDataFrame,
-                 weights, distance, correction, alpha, permutations, p_method, seed):
-    """Gi* z (esda) and p-values; ``share`` is each cell's share of the null intensity."""
+                 weights, distance, correction, alpha, permutations, p_method, seed, clusters: bool = True,
+                 tested: np.ndarray | None = None):
+    """Gi* z (esda) and p-values; ``share`` is each cell's share of the null intensity.
+
+    ``tested`` (bool per cell) limits the test to those cells: the others get NaN p-values, are
+    left out of the multiple-testing family and of every neighbourhood, and are labelled
+    ``'not tested'``. ``clusters`` adds the conditional-randomisation columns.
+    """
     from esda.getisord import G_Local
     from scipy import stats
 
     w = _resolve_weights(grid, weights, distance)
     n = len(grid)
     wsp = w.sparse.tocsr()
+    if tested is not None and not tested.all():
+        keep = np.flatnonzero(tested)
+        sub = _gistar_core(z_values[keep], events[keep], share[keep] / share[keep].sum(), grid.iloc[keep],
+                           _subset_weights(wsp, keep), None, correction, alpha, permutations, p_method, seed,
+                           clusters)
+        out = {}
+        for key, value in sub.items():
+            value = np.asarray(value)
+            text = value.dtype.kind in "OUS"
+            full = np.full(n, "not tested", dtype=object) if text else np.full(n, np.nan)
+            full[keep] = value
+            out[key] = full
+        return out
     neigh_events = wsp @ events
     neigh_share = np.clip(wsp @ share, 0.0, 1.0)
     total = float(events.sum())
@@ -526,14 +601,42 @@ def _gistar_core(z_values: np.ndarray, events: np.ndarray, share: np.ndarray, gr
             p = 2.0 * np.minimum(p_hot, p_cold)
         elif p_method == "normal":
             p = 2.0 * np.asarray(g.p_norm, float)
-        else:
+        elif p_method == "permutation":
             p = 2.0 * np.asarray(g.p_sim, float)
+        else:  # conditional: replaced below
+            p = np.ones(n)
         p = np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0)
+    out = {}
+    if clusters or p_method == "conditional":
+        if degenerate:
+            p_c, excess_c = np.ones(n), np.zeros(n)
+        else:
+            p_hot_c, p_cold_c, expected_c = _conditional_pvalues(events, wsp)
+            p_c = np.clip(2.0 * np.minimum(p_hot_c, p_cold_c), 0.0, 1.0)
+            excess_c = (wsp @ events - events) - expected_c
+        p_c_adj = np.clip(_multiple_testing(p_c, correction, alpha), 0.0, 1.0)
+        label_c = np.where(p_c_adj < alpha, np.where(excess_c > 0, "hot", "cold"), "not significant")
+        if clusters:
+            out = {"cluster_p_value": p_c, "cluster_p_adjusted": p_c_adj, "cluster": label_c}
+        if p_method == "conditional":
+            p = p_c
     p_adj = np.clip(_multiple_testing(p, correction, alpha), 0.0, 1.0)
     direction = (neigh_events - expected) if p_method == "exact" else gi_z
+    if p_method == "conditional":
+        direction = excess_c
     label = np.where(p_adj < alpha, np.where(direction > 0, "hot", "cold"), "not significant")
     return {"gi_z": gi_z, "p_value": p, "p_adjusted": p_adj, "hotspot": label,
-            "neighbourhood_count": neigh_events, "neighbourhood_expected": expected}
+            "neighbourhood_count": neigh_events, "neighbourhood_expected": expected, **out}
+
+
+def _subset_weights(wsp, keep: np.ndarray):
+    """Binary weights among the kept cells only, as a libpysal W (self-weights kept)."""
+    from libpysal.weights import WSP
+
+    sub = wsp[keep][:, keep].tocsr()
+    w = WSP(sub).to_W(silence_warnings=True)
+    w.transform = "B"
+    return w
 
 
 def _check_gistar_args(correction, alpha, permutations, p_method, n_cells):
@@ -582,9 +685,10 @@ def hotspot_gistar(counts_grid: gpd.GeoDataFrame, distance: float | None = None,
     permutations : int, default 0
         Conditional permutations for esda's pseudo p-values. Only used with
         ``p_method='permutation'``; see Notes for why the default does not use them.
-    p_method : {'exact', 'normal', 'permutation'}, optional
+    p_method : {'exact', 'normal', 'permutation', 'conditional'}, optional
         How p-values are obtained; default ``'exact'`` (or ``'permutation'`` when
-        ``permutations > 0``). See Notes.
+        ``permutations > 0``). ``'conditional'`` makes the clustering test below the main
+        one. See Notes.
     weights : libpysal.weights.W, optional
         Prebuilt weights from :func:`hotspot_weights`, to reuse over many runs on one grid.
     column : str, default 'count'
@@ -607,6 +711,12 @@ def hotspot_gistar(counts_grid: gpd.GeoDataFrame, distance: float | None = None,
         - ``p_adjusted`` (float): ``p_value`` after ``correction``, in [0, 1].
         - ``hotspot`` (str): ``'hot'`` or ``'cold'`` when ``p_adjusted < alpha``, else
           ``'not significant'``.
+        - ``cluster_p_value``, ``cluster_p_adjusted`` (float): two-sided p-values of the
+          clustering test (conditional randomisation, see Notes), before and after
+          ``correction``.
+        - ``cluster`` (str): ``'hot'`` or ``'cold'`` when ``cluster_p_adjusted < alpha``
+          (the cell's neighbours hold more, or fewer, events than cells drawn at random from
+          the rest of the grid would), else ``'not significant'``.
 
         ``attrs["hotspot_gistar"]`` records the method, correction, alpha and distance for
         :func:`hotspot_summary`.
@@ -642,6 +752,29 @@ def hotspot_gistar(counts_grid: gpd.GeoDataFrame, distance: float | None = None,
     The binomial is discrete, so the test is slightly conservative; a planted cluster of 80
     events among 12,000 is still found. For hotspots relative to population, use
     :func:`hotspot_rate`, which applies the same exact test with population shares.
+
+    **What the exact test tests.** Its null is complete spatial randomness: every event
+    equally likely to fall anywhere, so a hot cell has *more events around it than if they
+    were spread evenly across the area*. That is a test of concentration, not of clustering.
+    Real cell counts vary far more than an even spread allows (some streets have shops, some
+    fields), and then almost every busy cell is "hot": on simulated grids whose cell rates
+    vary independently (variance three times the mean, no clustering at all) the exact test
+    flagged hot cells in every run (see ``docs/VALIDATION.md``).
+
+    **Clustering test (``cluster_*`` columns; ``p_method='conditional'``).** The null is
+    that cell counts are exchangeable, however uneven: the cell's own count is held fixed and
+    its ``k`` neighbours' sum is compared with the sum of ``k`` counts drawn from the other
+    cells. This is the conditional randomisation of local statistics (Anselin 1995, "Local
+    indicators of spatial association - LISA", *Geographical Analysis* 27:93-115; esda's
+    ``G_Local`` permutation p-values), with the draws taken with replacement so that the
+    null distribution is an exact convolution of the empirical distribution of the other
+    cells' counts (computed by ``scipy.signal.convolve``; the focal cell is removed from the
+    pool by a binomial expansion) instead of Monte Carlo. It therefore has no permutation
+    floor, and the Benjamini-Hochberg or Holm correction over thousands of cells works as for
+    the exact test. Drawing with replacement differs from permuting without replacement by
+    terms of order ``k / n``. Over-dispersion does not inflate it, because the null
+    distribution is the grid's own distribution of counts; cells of unequal area (clipped at
+    the boundary) are treated as exchangeable, a small approximation.
     """
     _check_grid(counts_grid, "counts_grid", (column,))
     check_nonnegative_counts(counts_grid[column], column, where="counts_grid")
@@ -662,8 +795,8 @@ def hotspot_gistar(counts_grid: gpd.GeoDataFrame, distance: float | None = None,
     return out
 
 
-def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots") -> str:
-    """One sentence saying whether Gi* found significant hot or cold spots.
+def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots", noun: str = "crime") -> str:
+    """Sentences saying whether Gi* found significant hot or cold spots, and what that was tested against.
 
     Parameters
     ----------
@@ -671,6 +804,8 @@ def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots") -> str:
         Output of :func:`hotspot_gistar` or :func:`hotspot_rate` (needs ``hotspot``).
     what : str, default 'hotspots'
         What the cells are hotspots of, for the sentence (e.g. ``'burglary hotspots'``).
+    noun : str, default 'crime'
+        What was counted, for the plain statement of the null (e.g. ``'incidents'``).
 
     Returns
     -------
@@ -678,25 +813,52 @@ def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots") -> str:
         ``"There are no statistically significant hotspots (Getis-Ord Gi*, ... corrected
         p < 0.05, 4,500 cells)."`` when no cell is significantly hot, otherwise
         ``"There are statistically significant hotspots: 12 hot cells (...)"``; significant cold
-        cells are added in either case.
+        cells are added in either case. A second sentence states the null in plain words
+        (for the default exact test: "more crime than an even spread across the area would
+        put there"; per head: "than the number of residents would predict"; for the
+        clustering test: "than cells drawn at random from the rest of the area"). When the
+        frame has the clustering test's ``cluster`` column and the main test is not that
+        test, a third sentence says how many hot cells also form clusters that hold when
+        counts vary a lot from cell to cell.
     """
     check_dataframe(gistar, "gistar", ("hotspot",))
     check_type(what, "what", str)
+    check_type(noun, "noun", str)
     info = gistar.attrs.get(_GI_ATTR, {})
     correction = info.get("correction", "fdr_bh")
     alpha = info.get("alpha", 0.05)
-    cells = len(gistar)
+    p_method = str(info.get("p_method", "exact"))
+    tested = gistar["hotspot"] != "not tested"
+    cells = int(tested.sum())
     corrected = "uncorrected" if correction is None else f"{_CORRECTION_NAMES.get(correction, correction)}-corrected"
     method = f"Getis-Ord Gi*, {corrected} p < {alpha:g}, {cells:,} cells"
+    if cells < len(gistar):
+        method += f"; {len(gistar) - cells:,} cells with no residents left out"
     hot = int((gistar["hotspot"] == "hot").sum())
     cold = int((gistar["hotspot"] == "cold").sum())
     cold_text = ""
     if cold:
         cold_text = f"; {cold:,} cell{' is a' if cold == 1 else 's are'} significant cold spot{'s' if cold > 1 else ''}"
     if hot == 0:
-        return f"There are no statistically significant {what} ({method}){cold_text}."
-    return (f"There are statistically significant {what}: {hot:,} hot cell{'' if hot == 1 else 's'}"
-            f" ({method}){cold_text}.")
+        first = f"There are no statistically significant {what} ({method}){cold_text}."
+    else:
+        first = (f"There are statistically significant {what}: {hot:,} hot cell{'' if hot == 1 else 's'}"
+                 f" ({method}){cold_text}.")
+    if p_method.startswith("exact (population"):
+        null = (f"A hot cell here has more {noun} around it than the number of residents there would predict "
+                "(a test against population, not of clustering).")
+    elif p_method == "conditional":
+        null = (f"A hot cell here has more {noun} in the cells around it than cells drawn at random from the rest of "
+                "the area would hold: a test of clustering that allows for counts varying a lot from cell to cell.")
+    else:
+        null = (f"A hot cell here has more {noun} around it than an even spread across the area would put there; "
+                "that tests concentration, not clustering, and busy streets are expected to pass it.")
+    text = f"{first} {null}"
+    if "cluster" in gistar.columns and p_method != "conditional" and hot:
+        both = int(((gistar["hotspot"] == "hot") & (gistar["cluster"] == "hot")).sum())
+        text += (f" {both:,} of the {hot:,} hot cells also sit in clusters that hold when counts vary a lot from "
+                 "cell to cell (conditional randomisation test, same correction).")
+    return text
 
 
 # --------------------------------------------------------------------------------------
@@ -1098,14 +1260,16 @@ def hotspot_rate(counts_grid: gpd.GeoDataFrame, population: pd.DataFrame,
         - ``population`` (float): residents apportioned to the cell.
         - ``rate`` (float): events per ``per`` residents; NaN where nobody lives.
         - ``expected`` (float): events expected if they followed population,
-          ``total events * population / total population``.
+          ``events in cells with residents * population / total population``.
         - ``excess`` (float): ``count - expected``.
         - ``neighbourhood_count``, ``neighbourhood_expected`` (float): observed and
           population-expected events in the Gi* neighbourhood.
         - ``gi_z`` (float): Gi* z-score of ``excess`` (``esda.G_Local``, star, binary weights).
         - ``p_value``, ``p_adjusted`` (float): two-sided p-values, in [0, 1], before and after
           ``correction``.
-        - ``hotspot`` (str): ``'hot'``/``'cold'``/``'not significant'`` relative to population.
+        - ``hotspot`` (str): ``'hot'``/``'cold'``/``'not significant'`` relative to population,
+          or ``'not tested'`` for a cell where nobody lives (its ``gi_z``, ``p_value`` and
+          ``p_adjusted`` are NaN).
 
     Notes
     -----
@@ -1117,9 +1281,12 @@ def hotspot_rate(counts_grid: gpd.GeoDataFrame, population: pd.DataFrame,
     exact two-sided binomial p-value (see :func:`hotspot_gistar` on why exact p-values) is
     corrected over cells. Gi* on the excess over expected rather than on rates is used
     because rates are unstable where few people live (a single event in a cell of five people
-    is a rate of 200 per 1,000). Cells where nobody lives but events occur (town centres,
-    parks) are correctly flagged as in excess of residents; their footfall is not residents,
-    which the document should say.
+    is a rate of 200 per 1,000). Cells where nobody lives are left out of the test altogether
+    (of the multiple-testing family, and of every neighbourhood with their events): against
+    a population of zero any event is an infinite excess, which says nothing about residents.
+    The test runs on the cells with residents and their events; a cell with residents whose
+    neighbours include empty cells (town centres, parks) is judged on its populated
+    neighbourhood only.
     """
     _check_grid(counts_grid, "counts_grid", (column,))
     check_nonnegative_counts(counts_grid[column], column, where="counts_grid")
@@ -1138,10 +1305,10 @@ def hotspot_rate(counts_grid: gpd.GeoDataFrame, population: pd.DataFrame,
                          " hint: check the CRS and that the areas overlap the grid")
     events = counts_grid[column].to_numpy(float)
     share = pop / total_pop
-    expected = events.sum() * share
+    expected = events[pop > 0].sum() * share
     excess = events - expected
     res = _gistar_core(excess, events, share, counts_grid, weights, distance, correction, alpha, 0,
-                       p_method, None)
+                       p_method, None, clusters=False, tested=pop > 0)
     out = counts_grid.copy()
     out["population"] = pop
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from assessment.checks import (
+    check_choice,
     check_dataframe,
     check_nonnegative_counts,
     check_positive,
@@ -28,6 +29,7 @@ __all__ = [
     "rate_by_deprivation",
     "rate_deprivation_ratio",
     "rate_funnel_limits",
+    "rate_funnel_overdispersion",
     "rate_funnel_position",
     "rate_significance",
     "rate_peer_position",
@@ -342,8 +344,75 @@ def _poisson_limit(p: float, expected: np.ndarray) -> np.ndarray:
     return r - a
 
 
+FUNNEL_OVERDISPERSION = ("additive", "multiplicative", None)
+
+
+def _inflate(limit_rate: np.ndarray, benchmark_rate: float, expected: np.ndarray, tau2: float,
+             phi: float) -> np.ndarray:
+    """Widen exact Poisson limits for over-dispersion on the square-root scale (see rate_funnel_limits)."""
+    if tau2 <= 0 and phi <= 1:
+        return limit_rate
+    s2 = 1.0 / (4.0 * expected)
+    factor = np.sqrt((s2 + max(tau2, 0.0)) / s2) * np.sqrt(max(phi, 1.0))
+    dev = np.sqrt(np.maximum(limit_rate, 0.0) / benchmark_rate) - 1.0
+    root = np.maximum(1.0 + dev * factor, 0.0)
+    return benchmark_rate * root**2
+
+
+def rate_funnel_overdispersion(counts: Any, expected: Any, winsorise: float = 0.1) -> dict[str, float]:
+    """Over-dispersion of areas around a funnel plot's benchmark: Spiegelhalter's phi and tau^2.
+
+    Parameters
+    ----------
+    counts : array-like
+        Observed counts ``O`` per area (whole numbers, 0 or more).
+    expected : array-like
+        Counts expected at the benchmark ``E`` per area, all > 0.
+    winsorise : float, default 0.1
+        Share of z-scores set to the ``winsorise`` and ``1 - winsorise`` quantiles at each end
+        before estimating (0 for none).
+
+    Returns
+    -------
+    dict
+        ``phi`` (mean squared winsorised z-score: about 1 without over-dispersion),
+        ``tau2`` (additive between-area variance on the square-root scale, 0 when
+        ``n * phi <= n - 1``), ``n`` (areas) and ``winsorise``.
+
+    Notes
+    -----
+    Spiegelhalter (2005), "Funnel plots for comparing institutional performance",
+    *Statistics in Medicine* 24:1185-1202: for a count against its expectation the
+    variance-stabilised z-score is ``z = (sqrt(O/E) - 1) / s`` with ``s = 1 / (2 sqrt(E))``
+    (the square-root transform also used by the Care Quality Commission and in R's
+    FunnelPlotR). The z-scores are winsorised (the lowest ``100q%`` set to the ``q``
+    quantile, the highest to the ``1 - q`` quantile, keeping their number), then
+    ``phi = (1/n) sum z^2`` and, with ``w = 1/s^2``, the additive random-effects variance is
+    ``tau^2 = max(0, (n phi - (n - 1)) / (sum w - sum w^2 / sum w))``
+    (a DerSimonian-Laird moment estimator).
+    """
+    o = _counts(counts, "counts")
+    e = np.atleast_1d(np.asarray(expected, dtype=float))
+    if e.shape != o.shape or not np.all(np.isfinite(e) & (e > 0)):
+        raise ValueError(f"`expected` must hold one number greater than 0 per count ({o.size}), got {e[:3]}")
+    if not 0 <= winsorise < 0.5:
+        raise ValueError(f"`winsorise` must be from 0 to below 0.5, got {winsorise!r}")
+    s = 1.0 / (2.0 * np.sqrt(e))
+    z = (np.sqrt(o / e) - 1.0) / s
+    if winsorise > 0 and z.size > 2:
+        lo, hi = np.quantile(z, [winsorise, 1.0 - winsorise])
+        z = np.clip(z, lo, hi)
+    n = z.size
+    phi = float(np.mean(z**2))
+    w = 1.0 / s**2
+    denom = float(w.sum() - (w**2).sum() / w.sum())
+    tau2 = float(max(0.0, (n * phi - (n - 1)) / denom)) if denom > 0 else 0.0
+    return {"phi": phi, "tau2": tau2, "n": int(n), "winsorise": float(winsorise)}
+
+
 def rate_funnel_limits(population: Any, benchmark_rate: float, per: float = 1000,
-                       levels: tuple[float, ...] = (0.95, 0.998)) -> pd.DataFrame:
+                       levels: tuple[float, ...] = (0.95, 0.998), tau2: float = 0.0,
+                       phi: float = 1.0) -> pd.DataFrame:
     """Funnel-plot control limits for rates around a benchmark, as a function of population.
 
     Parameters
@@ -357,6 +426,11 @@ def rate_funnel_limits(population: Any, benchmark_rate: float, per: float = 1000
         Rate multiplier.
     levels : tuple of float, default (0.95, 0.998)
         Coverage of each pair of limits.
+    tau2 : float, default 0
+        Additive between-area variance (on the square-root scale) to allow for, from
+        :func:`rate_funnel_overdispersion`; 0 for none.
+    phi : float, default 1
+        Multiplicative over-dispersion factor to allow for (values at or below 1 change nothing).
 
     Returns
     -------
@@ -380,6 +454,15 @@ def rate_funnel_limits(population: Any, benchmark_rate: float, per: float = 1000
     interpolation for discrete data, in the paper's appendix); the rate limit is ``per * (r_p - a) / population``.
     An area outside the 95% limits is unusual; outside 99.8% (about 3 standard errors)
     it is very unlikely to be chance.
+
+    Over-dispersion (Spiegelhalter 2005, section on over-dispersion): areas differ for
+    reasons nobody is accountable for, so limits from Poisson chance alone flag too many.
+    With an additive random effect the limits on the square-root scale become
+    ``1 +/- z sqrt(s^2 + tau^2)`` with ``s = 1/(2 sqrt(E))``; with a multiplicative factor,
+    ``1 +/- z sqrt(phi) s``. To keep the exact Poisson limits when there is nothing to allow
+    for, the exact limit's deviation on the square-root scale, ``sqrt(limit / benchmark) - 1``
+    (about ``z s``), is multiplied by ``sqrt((s^2 + tau^2) / s^2)`` (and by ``sqrt(phi)``), which
+    gives those formulas wherever the normal approximation holds.
     """
     check_positive(benchmark_rate, "benchmark_rate")
     check_positive(per, "per")
@@ -389,17 +472,22 @@ def rate_funnel_limits(population: Any, benchmark_rate: float, per: float = 1000
     pop = np.atleast_1d(np.asarray(population, dtype=float))
     if not np.all(np.isfinite(pop) & (pop > 0)):
         raise ValueError(f"`population` must hold numbers greater than 0, got {pop[~(np.isfinite(pop) & (pop > 0))][:3]}")
+    check_positive(tau2, "tau2", allow_zero=True)
+    check_positive(phi, "phi")
     expected = benchmark_rate * pop / per
     out = pd.DataFrame({"population": pop, "expected": expected, "benchmark": float(benchmark_rate)})
     for lv in levels:
         tag = _level_tag(lv)
-        out[f"lower_{tag}"] = np.maximum(_poisson_limit((1 - lv) / 2, expected), 0.0) * per / pop
-        out[f"upper_{tag}"] = _poisson_limit((1 + lv) / 2, expected) * per / pop
+        lower = np.maximum(_poisson_limit((1 - lv) / 2, expected), 0.0) * per / pop
+        upper = _poisson_limit((1 + lv) / 2, expected) * per / pop
+        out[f"lower_{tag}"] = _inflate(lower, benchmark_rate, expected, tau2, phi)
+        out[f"upper_{tag}"] = _inflate(upper, benchmark_rate, expected, tau2, phi)
     return out
 
 
 def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", population_col: str = "population",
-                         benchmark_rate: float | None = None, per: float = 1000) -> pd.DataFrame:
+                         benchmark_rate: float | None = None, per: float = 1000,
+                         overdispersion: str | None = "additive", winsorise: float = 0.1) -> pd.DataFrame:
     """Place each area on a funnel plot around a benchmark rate.
 
     Parameters
@@ -413,6 +501,13 @@ def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", populati
         ``per * sum(count) / sum(population)`` of the frame.
     per : float, default 1000
         Rate multiplier.
+    overdispersion : {'additive', 'multiplicative', None}, default 'additive'
+        Allow for real variation between areas (Spiegelhalter 2005): an additive random
+        effect ``tau^2`` (default), a multiplicative factor ``phi`` (used only when above 1),
+        or ``None`` for Poisson chance alone. Both are estimated from the areas themselves by
+        :func:`rate_funnel_overdispersion` (with fewer than 3 areas nothing is allowed for).
+    winsorise : float, default 0.1
+        Winsorisation of the z-scores used to estimate the over-dispersion.
 
     Returns
     -------
@@ -425,12 +520,23 @@ def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", populati
         - ``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8`` (float): funnel limits
           at this area's population (see :func:`rate_funnel_limits`);
         - ``funnel`` (str): ``"above 99.8%"``, ``"above 95%"``, ``"within"``,
-          ``"below 95%"`` or ``"below 99.8%"`` (outside means strictly beyond the limit).
+          ``"below 95%"`` or ``"below 99.8%"`` (outside means strictly beyond the limit);
+        - ``z_score`` (float): ``2 (sqrt(count) - sqrt(expected))``, the square-root-scale
+          z-score before any allowance;
+        - ``overdispersion`` (str): the allowance made (``'additive'``,
+          ``'multiplicative'`` or ``'none'``); ``phi``, ``tau2`` (float): the estimates
+          (see :func:`rate_funnel_overdispersion`), the same on every row;
+        - ``poisson_lower_99_8``, ``poisson_upper_99_8`` (float): the limits from Poisson
+          chance alone, for comparison.
 
     Notes
     -----
     Spiegelhalter (2005), *Statistics in Medicine* 24, 1185-1202. Comparing each ward
     with the partnership's own pooled rate is the usual use in a strategic assessment.
+    Without an allowance for over-dispersion, 20 areas whose true rates differ by 15%
+    put several areas outside the 99.8% limits on average; with it, fewer than one (see
+    ``docs/VALIDATION.md``). The allowance answers "is this area unusual among areas like
+    it?", not "could this be Poisson chance?".
     """
     check_dataframe(frame, "frame", [count_col, population_col])
     check_positive(per, "per")
@@ -445,7 +551,14 @@ def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", populati
         benchmark_rate = float(per * cnt.sum() / pop.sum())
         if benchmark_rate <= 0:
             raise ValueError("the pooled benchmark rate is 0 (no events at all); pass `benchmark_rate`")
-    lim = rate_funnel_limits(pop, benchmark_rate, per=per)
+    check_choice(overdispersion, "overdispersion", FUNNEL_OVERDISPERSION)
+    expected = benchmark_rate * pop / per
+    est = (rate_funnel_overdispersion(cnt, expected, winsorise) if len(cnt) >= 3
+           else {"phi": 1.0, "tau2": 0.0})
+    tau2 = est["tau2"] if overdispersion == "additive" else 0.0
+    phi = est["phi"] if overdispersion == "multiplicative" else 1.0
+    lim = rate_funnel_limits(pop, benchmark_rate, per=per, tau2=tau2, phi=phi)
+    plain = rate_funnel_limits(pop, benchmark_rate, per=per, levels=(0.998,))
     out = frame.copy()
     rate = per * cnt / pop
     out["rate"] = rate
@@ -455,6 +568,13 @@ def rate_funnel_position(frame: pd.DataFrame, count_col: str = "count", populati
         [rate > lim["upper_99_8"].to_numpy(), rate > lim["upper_95"].to_numpy(),
          rate < lim["lower_99_8"].to_numpy(), rate < lim["lower_95"].to_numpy()],
         ["above 99.8%", "above 95%", "below 99.8%", "below 95%"], default="within")
+    out["z_score"] = 2.0 * (np.sqrt(cnt) - np.sqrt(expected))
+    used = overdispersion if (tau2 > 0 or phi > 1) else None
+    out["overdispersion"] = used or "none"
+    out["phi"] = float(est["phi"])
+    out["tau2"] = float(est["tau2"])
+    out["poisson_lower_99_8"] = plain["lower_99_8"].to_numpy()
+    out["poisson_upper_99_8"] = plain["upper_99_8"].to_numpy()
     return out
 
 

@@ -1045,7 +1045,7 @@ def section_places(doc: Document) -> Section:
     hot = hot_all[hot_all["hotspot"] == "hot"]
     clusters = profile_hot_clusters(doc)
     place = clusters["place"].iloc[0] if len(clusters) else ""
-    text = f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all)}"
+    text = f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all, noun=_phrase(doc))}"
     if len(clusters):
         top = clusters.iloc[0]
         text += (f" The hot cells form {_hotspots_phrase(len(clusters))}; the largest covers {int(top['cells']):,} "

@@ -388,7 +388,7 @@ def section_places(doc: Document) -> Section:
     # Hotspots: violence.
     sec.add(HTMLPart('<h3 id="hotspots">Hotspots</h3>'))
     viol = ev.evidence_hotspots(doc, ["Violence and sexual offences"])
-    sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol)}")
+    sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol, noun='violence')}")
     hot = viol[viol["hotspot"] == "hot"]
     page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
         cell=hot.index.astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[["cell", "events", "z", "geometry"]],
