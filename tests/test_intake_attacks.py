@@ -271,6 +271,7 @@ def test_dataset_with_nothing_accepted_is_unusable(demo_copy, tmp_path, capsys):
     line = next(s for s in text.splitlines() if s.startswith("fire_deliberate"))
     assert "unusable" in line, line
     assert f"none of its {len(frame):,} rows was accepted" in " ".join(text.split()), text
+    assert "refused, unreadable or unusable: fire_deliberate." in text, text
     q = pd.read_csv(out / "quality" / "intake.csv", dtype=str).set_index("dataset")
     assert q.loc["fire_deliberate", "status"] == "unusable"
     assert int(q.loc["fire_deliberate", "rows_quarantined"]) == len(frame)

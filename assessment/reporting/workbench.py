@@ -215,7 +215,8 @@ def validate_catalogue(
     The summary has fixed columns (dataset, status, rows read, accepted, quarantined,
     share geocoded); each dataset's message (why it was refused or unreadable, naming
     the dataset, file, row and column) and its quarantine reasons are wrapped below
-    its line. ``all usable`` is False when any dataset is refused or unreadable, or
+    its line. ``all usable`` is False when any dataset is refused, unreadable or unusable (read
+    but with no row accepted), or
     when rows read differ from rows accepted plus rows quarantined.
     """
     import textwrap
@@ -267,7 +268,7 @@ def validate_catalogue(
     lines.append(f"{'total':<{name_w}}{'':<14}{int(q['rows_read'].fillna(0).sum()):>10,}"
                  f"{int(q['rows_accepted'].fillna(0).sum()):>10,}{int(q['rows_quarantined'].fillna(0).sum()):>13,}")
     lines.append(f"{len(q) - n_bad} of {len(q)} datasets usable"
-                 + ("." if ok else f"; {n_bad} refused or unreadable: " + ", ".join(q.index[q['status'].fillna('') != 'ok']) + "."))
+                 + ("." if ok else f"; {n_bad} refused, unreadable or unusable: " + ", ".join(q.index[q['status'].fillna('') != 'ok']) + "."))
     if out is not None:
         lines.append(f"Quality files written under {out / 'quality'}")
     return ok, "\n".join(lines)
