@@ -1,20 +1,103 @@
-"""Folium maps for the geography stage (display only: WGS84 is never measured)."""
+"""Folium maps for the geography stage (display only: WGS84 is never measured).
+
+:func:`geojson_layer` is the one way the package puts a GeoDataFrame on a folium map: Leaflet
+shows tooltip values, tooltip labels and layer names as HTML, so every one of them is escaped
+there (:mod:`assessment.escaping`). :func:`check_map_escaped` refuses a map holding a layer,
+tooltip or popup built any other way.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import folium
 import geopandas as gpd
 import pandas as pd
 
-from assessment.checks import check_dataframe, check_geodataframe
+from assessment.checks import check_dataframe, check_geodataframe, check_type
+from assessment.escaping import escape_html, escape_html_columns
 from assessment.geography.coterminosity import UNIT_COLUMNS
+
+# Set on every folium element built by geojson_layer / feature_group (text already escaped).
+_ESCAPED = "_assessment_text_escaped"
+
+
+def geojson_layer(gdf: gpd.GeoDataFrame, *, fields: Sequence[str], aliases: Sequence[str], name: str,
+                  style_function: Callable[[dict], dict], highlight_function: Callable[[dict], dict] | None = None,
+                  keep: Sequence[str] = ()) -> folium.GeoJson:
+    """A folium GeoJSON layer whose tooltip values, tooltip labels and layer name are escaped.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Features in WGS84 (EPSG:4326), as Leaflet displays them.
+    fields, aliases : sequence of str
+        Columns shown in the tooltip and their labels (same length). Values become escaped
+        display strings (missing -> ""); format numbers before calling if they need it.
+    name : str
+        The layer's name in the layer control (shown there as HTML, so escaped).
+    style_function, highlight_function : callable
+        folium style callbacks; they may read the columns in ``keep``.
+    keep : sequence of str
+        Extra columns carried unescaped for the style callbacks (never shown), e.g. a fill colour.
+
+    Returns
+    -------
+    folium.GeoJson
+        With a :class:`folium.GeoJsonTooltip` when ``fields`` is not empty.
+    """
+    fields, aliases, keep = list(fields), list(aliases), list(keep)
+    check_geodataframe(gdf, "gdf", fields + keep)
+    check_type(name, "name", str)
+    if len(fields) != len(aliases):
+        raise ValueError(f"`aliases` must have one label per field ({len(fields)}), got {len(aliases)}")
+    cols = list(dict.fromkeys(fields + keep))
+    data = escape_html_columns(gdf[[*cols, gdf.geometry.name]], fields)
+    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[escape_html(a) for a in aliases]) if fields else None
+    layer = folium.GeoJson(data.to_json(), name=escape_html(name), style_function=style_function,
+                           highlight_function=highlight_function, tooltip=tooltip)
+    setattr(layer, _ESCAPED, True)
+    if tooltip is not None:
+        setattr(tooltip, _ESCAPED, True)
+    return layer
+
+
+def feature_group(name: str) -> folium.FeatureGroup:
+    """A folium FeatureGroup whose name (shown as HTML in the layer control) is escaped."""
+    check_type(name, "name", str)
+    group = folium.FeatureGroup(name=escape_html(name))
+    setattr(group, _ESCAPED, True)
+    return group
+
+
+def _elements(element: Any) -> Iterator[Any]:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _elements(child)
+
+
+def check_map_escaped(fmap: folium.Map) -> None:
+    """Refuse a map with a GeoJSON layer, feature group, tooltip or popup not built by this module.
+
+    Raises
+    ------
+    ValueError
+        Naming the element: its data text may reach the page unescaped.
+    """
+    check_type(fmap, "fmap", folium.Map)
+    guarded = (folium.GeoJson, folium.FeatureGroup, folium.Tooltip, folium.Popup,
+               folium.GeoJsonTooltip, folium.GeoJsonPopup)
+    bad = [type(el).__name__ for el in _elements(fmap) if isinstance(el, guarded) and not getattr(el, _ESCAPED, False)]
+    if bad:
+        raise ValueError(
+            f"every map layer, tooltip and popup must be built with assessment.geography.maps.geojson_layer or "
+            f"feature_group (which escape data text), got {len(bad)} built otherwise: {sorted(set(bad))}"
+        )
 
 
 def _display(gdf: gpd.GeoDataFrame, cols: list[str]) -> gpd.GeoDataFrame:
-    out = gdf[[*cols, gdf.geometry.name]].to_crs(4326)
-    for c in cols:  # JSON-safe values for the tooltips
-        out[c] = out[c].astype(object).where(out[c].notna(), "").astype(str)
-    return out
+    return gdf[[*cols, gdf.geometry.name]].to_crs(4326)
 
 
 def coterminosity_map(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, table: pd.DataFrame,
@@ -60,22 +143,20 @@ def coterminosity_map(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, table:
     tgt = _display(target, tgt_cols)
     xmin, ymin, xmax, ymax = tgt.total_bounds
     fmap = folium.Map(tiles=tiles, control_scale=True)
-    folium.GeoJson(tgt, name=f"{target_label} boundaries",
-                   style_function=lambda f: {"color": "#1f4e79", "weight": 2.5, "fillOpacity": 0.03},
-                   tooltip=folium.GeoJsonTooltip(fields=tgt_cols, aliases=[f"{target_label}:", "name:"][:len(tgt_cols)])
-                   ).add_to(fmap)
+    geojson_layer(tgt, fields=tgt_cols, aliases=[f"{target_label}:", "name:"][:len(tgt_cols)],
+                  name=f"{target_label} boundaries",
+                  style_function=lambda f: {"color": "#1f4e79", "weight": 2.5, "fillOpacity": 0.03}).add_to(fmap)
     whole = src.loc[src["coterminous"]]
     split = src.loc[~src["coterminous"]]
     if len(whole):
-        folium.GeoJson(_display(whole, cols), name=f"{source_label} (co-terminous)",
-                       style_function=lambda f: {"color": "#555555", "weight": 1.5, "dashArray": "5 5",
-                                                 "fillOpacity": 0.0},
-                       tooltip=folium.GeoJsonTooltip(fields=cols, aliases=aliases)).add_to(fmap)
+        geojson_layer(_display(whole, cols), fields=cols, aliases=aliases, name=f"{source_label} (co-terminous)",
+                      style_function=lambda f: {"color": "#555555", "weight": 1.5, "dashArray": "5 5",
+                                                "fillOpacity": 0.0}).add_to(fmap)
     if len(split):
-        folium.GeoJson(_display(split, cols), name=f"{source_label} split across {target_label}s",
-                       style_function=lambda f: {"color": "#b30000", "weight": 2, "fillColor": "#e34a33",
-                                                 "fillOpacity": 0.35},
-                       tooltip=folium.GeoJsonTooltip(fields=cols, aliases=aliases)).add_to(fmap)
+        geojson_layer(_display(split, cols), fields=cols, aliases=aliases,
+                      name=f"{source_label} split across {target_label}s",
+                      style_function=lambda f: {"color": "#b30000", "weight": 2, "fillColor": "#e34a33",
+                                                "fillOpacity": 0.35}).add_to(fmap)
     sb = src.to_crs(4326).total_bounds
     fmap.fit_bounds([[min(ymin, sb[1]), min(xmin, sb[0])], [max(ymax, sb[3]), max(xmax, sb[2])]])
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.checks import check_dataframe, check_positive, check_type
+from assessment.escaping import write_csv
 
 REASONS = (
     "malformed row",
@@ -444,15 +445,15 @@ def write_quality(out_dir: str | Path, summary: pd.DataFrame, quarantine: dict[s
     (qdir / "quarantine").mkdir(parents=True, exist_ok=True)
     written = []
     target = qdir / "intake.csv"
-    summary.to_csv(target, index=False)
+    write_csv(summary, target)
     written.append(target)
     for key, frame in quarantine.items():
         target = qdir / "quarantine" / f"{key}.csv"
-        frame.to_csv(target, index=False)
+        write_csv(frame, target)
         written.append(target)
     for name, frame in (("completeness", completeness), ("coverage", coverage), ("sharing_register", register)):
         if frame is not None:
             target = qdir / f"{name}.csv"
-            frame.to_csv(target, index=False)
+            write_csv(frame, target)
             written.append(target)
     return written

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..analysis import smart, survey, trends, wording
 from ..analysis import targets as targets_
+from ..escaping import write_csv
 from . import evidence as ev
 from .charts import chart_bars
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
@@ -1105,7 +1106,7 @@ def _quoted_comments(samples: list[tuple[str, str]]) -> HTMLPart:
 def _write_screened_comments(doc: Document, held: pd.DataFrame) -> None:
     """The comments held back from quotation, for the analyst only (restricted folder, never the partner page)."""
     path = _analyst_file(doc, "comments-screened.csv")
-    held.to_csv(path, index=False, lineterminator="\n")
+    write_csv(held, path)
 
 
 def section_concerns_vs_data(doc: Document) -> Section:

@@ -17,12 +17,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..escaping import escape_html
+
 
 def escape(value: Any) -> str:
-    """Escape any value for safe inclusion in HTML text."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return html.escape(str(value), quote=True)
+    """Escape any value for safe inclusion in HTML text (:func:`assessment.escaping.escape_html`)."""
+    return escape_html(value)
 
 
 def slugify(text: str) -> str:
@@ -209,10 +209,21 @@ class Section:
 
 
 def figure_png(fig: Any, dpi: int = 110) -> bytes:
-    """Render a matplotlib figure to PNG bytes (deterministic metadata) and close it."""
-    import matplotlib.pyplot as plt
+    """Render a matplotlib figure to PNG bytes (deterministic metadata) and close it.
 
+    Every chart of every document is rendered here, so this is where data text in chart labels
+    is made literal: mathtext is turned off for every text of the figure (titles, axis and tick
+    labels, legends, annotations), so an area named ``$\\frac{x}$`` is drawn as written and
+    cannot break the render. PNG holds no markup, so nothing else needs escaping.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # the figure's own texts: a few dozen labels
+        text.set_parse_math(False)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    with matplotlib.rc_context({"text.parse_math": False}):  # tick labels made while drawing
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()

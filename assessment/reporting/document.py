@@ -20,6 +20,7 @@ import pandas as pd
 from .. import __version__, paths
 from ..catalogue import Catalogue, load_catalogue
 from ..checks import check_choice, check_dataframe, check_type
+from ..escaping import write_csv, write_excel
 from .display import FigureView, MapView, TableView, figure_png, slugify
 
 DOCUMENTS = ("strategic_assessment", "problem_profile", "audit", "evaluation", "data_quality")
@@ -145,9 +146,9 @@ class Document:
         if footnote:
             notes.append(footnote)
         if hidden:
-            frame.to_csv(self._restricted_path(number, caption), index=False, lineterminator="\n")
+            write_csv(frame, self._restricted_path(number, caption))
         self.tables_dir.mkdir(parents=True, exist_ok=True)
-        published.to_csv(self.tables_dir / csv_name, index=False, lineterminator="\n")
+        write_csv(published, self.tables_dir / csv_name)
         self.tables.append((csv_name, caption, published))
         return TableView(published, number, caption, notes, csv_name, decimals or {}, max_rows, shown_as)
 
@@ -318,22 +319,22 @@ class Document:
         return MapView(page, self._figures, caption, alt, list(notes or []))
 
     def write_workbook(self) -> Path:
-        """Write every table shown so far into one Excel workbook, a sheet per table."""
+        """Write every table shown so far into one Excel workbook, a sheet per table.
+
+        Text cells are stored as text, never as formulas (:func:`assessment.escaping.write_excel`).
+        """
         self.register()
         if self._stale_register:  # this document's tables of an earlier run are replaced: drop their entries
             self._record(None)
         path = self.tables_dir / f"{self.name}.xlsx"
         self.tables_dir.mkdir(parents=True, exist_ok=True)
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            index = pd.DataFrame(
-                {"sheet": [f"T{i + 1:02d}" for i in range(len(self.tables))],
-                 "table": [c for _, c, _ in self.tables],
-                 "csv": [n for n, _, _ in self.tables]}
-            )
-            index.to_excel(writer, sheet_name="Contents", index=False)
-            for i, (_, _, frame) in enumerate(self.tables):
-                frame.to_excel(writer, sheet_name=f"T{i + 1:02d}", index=False)
-        return path
+        index = pd.DataFrame(
+            {"sheet": [f"T{i + 1:02d}" for i in range(len(self.tables))],
+             "table": [c for _, c, _ in self.tables],
+             "csv": [n for n, _, _ in self.tables]}
+        )
+        sheets = {"Contents": index, **{f"T{i + 1:02d}": frame for i, (_, _, frame) in enumerate(self.tables)}}
+        return write_excel(sheets, path)
 
 
 def open_document(

@@ -12,7 +12,6 @@ and off by default; boundaries carry the map on their own.
 
 from __future__ import annotations
 
-import html
 import re
 from importlib import resources
 from typing import Any
@@ -21,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..checks import check_geodataframe, check_type
+from ..escaping import escape_html
+from ..geography.maps import check_map_escaped, feature_group, geojson_layer
 
 # A colour-blind-safe sequential palette (ColorBrewer YlOrRd, 5 classes) and a grey for
 # suppressed or missing areas. Source: Brewer, C. A. (2002) ColorBrewer.org.
@@ -57,8 +58,11 @@ def map_page(fmap: Any, offline: bool = False) -> str:
 
     Only Leaflet itself is kept among folium's default libraries (jQuery, Bootstrap and the
     icon fonts serve markers and popups these maps do not use), so a map built anywhere in
-    the package loads nothing else from third-party hosts.
+    the package loads nothing else from third-party hosts. Every map is checked here
+    (:func:`~assessment.geography.maps.check_map_escaped`): a layer, tooltip or popup not built
+    by the escaping builders is refused, so no data text reaches the page as HTML.
     """
+    check_map_escaped(fmap)
     fmap.default_js = [js for js in fmap.default_js if js[0] == "leaflet"]
     fmap.default_css = [css for css in fmap.default_css if css[0] == "leaflet_css"]
     page = fmap.get_root().render()
@@ -77,13 +81,13 @@ def map_page(fmap: Any, offline: bool = False) -> str:
 def _legend_html(title: str, labels: list[str], colours: list[str]) -> str:
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;background:{c};'
-        f'border:1px solid #555;margin-right:6px"></span>{html.escape(lbl)}</div>'
+        f'border:1px solid #555;margin-right:6px"></span>{escape_html(lbl)}</div>'
         for lbl, c in zip(labels, colours)
     )
     return (
         '<div style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;'
         'padding:8px 10px;border:1px solid #777;font:12px Arial,sans-serif;color:#1b1b1b">'
-        f"<strong>{html.escape(title)}</strong>{rows}</div>"
+        f"<strong>{escape_html(title)}</strong>{rows}</div>"
     )
 
 
@@ -178,18 +182,18 @@ def map_choropleth(
     keep = [c for c in tips if c in gdf] + ["_fill", "geometry"]
     gdf = gdf[keep]
     fmap = _base_map(gdf, basemap)
-    folium.GeoJson(
-        gdf.to_json(),
+    geojson_layer(
+        gdf,
+        fields=[c for c in tips if c in gdf], aliases=[tips[c] for c in tips if c in gdf], keep=["_fill"],
         name=legend,
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"], "color": "#333333", "weight": 1, "fillOpacity": 0.75,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=[c for c in tips if c in gdf], aliases=[tips[c] for c in tips if c in gdf]),
     ).add_to(fmap)
     if points is not None and len(points):
         pts = points.to_crs(4326)
-        layer = folium.FeatureGroup(name=point_label or "Points")
+        layer = feature_group(point_label or "Points")
         coords = np.column_stack([pts.geometry.y.to_numpy(), pts.geometry.x.to_numpy()])
         for lat, lon in coords:  # bounded by the number of premises or sites, not by event volume
             folium.CircleMarker([lat, lon], radius=3, color="#0b4f6c", fill=True, fill_opacity=0.9, weight=1).add_to(layer)
@@ -223,25 +227,20 @@ def map_layers(
     for i, (gdf, name_col, label) in enumerate(layers):
         check_geodataframe(gdf, f"layers[{i}]", [name_col])
         g = gdf[[name_col, "geometry"]].to_crs(4326)
-        g[name_col] = g[name_col].astype("string")
         colour = outline[i % len(outline)]
-        folium.GeoJson(
-            g.to_json(), name=label,
+        geojson_layer(
+            g, fields=[name_col], aliases=[label], name=label,
             style_function=lambda f, c=colour, w=3 - min(i, 1): {"color": c, "weight": w, "fillOpacity": 0.0},
-            tooltip=folium.GeoJsonTooltip(fields=[name_col], aliases=[label]),
         ).add_to(fmap)
         labels.append(label)
         colours.append(colour)
     if highlight is not None and len(highlight):
         cols = [c for c in highlight.columns if c != "geometry"][:3]
         h = highlight.to_crs(4326)
-        for c in cols:
-            h[c] = h[c].astype("string")
-        folium.GeoJson(
-            h[cols + ["geometry"]].to_json(), name=highlight_label,
+        geojson_layer(
+            h[cols + [h.geometry.name]], fields=cols, aliases=[(highlight_aliases or {}).get(c, c) for c in cols],
+            name=highlight_label,
             style_function=lambda f: {"color": "#f03b20", "weight": 1, "fillColor": "#f03b20", "fillOpacity": 0.45},
-            tooltip=folium.GeoJsonTooltip(fields=cols, aliases=[(highlight_aliases or {}).get(c, c) for c in cols])
-            if cols else None,
         ).add_to(fmap)
         labels.append(highlight_label)
         colours.append("#f03b20")

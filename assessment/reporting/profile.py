@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..analysis import hotspots, nearrepeat, rates, survey, trends, wording
 from ..analysis.overlap import overlap_compare, overlap_counts, overlap_hotspots, overlap_sentences
+from ..escaping import write_csv
 from . import evidence as ev
 from .charts import chart_heatmap, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, paragraph
@@ -390,7 +391,7 @@ def _table(doc: Document, frame: pd.DataFrame, caption: str, **kwargs):
         f = f[order]
         view.frame = f
         doc.tables[-1] = (doc.tables[-1][0], doc.tables[-1][1], f)
-        f.to_csv(doc.tables_dir / view.csv_name, index=False, lineterminator="\n")
+        write_csv(f, doc.tables_dir / view.csv_name)
     for c in kwargs.get("count_columns") or ():
         for col in ([c, "Total"] if "Total" in f.columns else [c]):
             if f[col].dtype == object:

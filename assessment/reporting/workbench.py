@@ -26,6 +26,7 @@ from .. import __version__
 from ..catalogue import Catalogue, load_catalogue
 from ..checks import check_type
 from ..errors import CatalogueError
+from ..escaping import write_csv
 
 
 @dataclass
@@ -281,6 +282,7 @@ def coterminosity_report(
     """Build the co-terminosity tables (and map) for two geographies; return a printable summary."""
     from ..geography.coterminosity import coterminosity_tables
     from ..geography.maps import coterminosity_map
+    from .maps import map_page
     from ..geography.registry import registry_from_catalogue, registry_version_at
 
     cat = load_catalogue(catalogue)
@@ -303,9 +305,9 @@ def coterminosity_report(
         out = Path(out_dir)
         (out / "tables").mkdir(parents=True, exist_ok=True)
         for name, frame in tables.items():
-            frame.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+            write_csv(frame, out / "tables" / f"{name}.csv")
         fmap = coterminosity_map(src, tgt, tables[units_key], cat.geography(source).title, cat.geography(target).title)
-        fmap.save(str(out / f"coterminosity_{source}_to_{target}.html"))
+        (out / f"coterminosity_{source}_to_{target}.html").write_text(map_page(fmap), encoding="utf-8")
         if progress:
             progress(f"Wrote {len(tables)} tables and the map under {out}")
     s = tables[summary_key].iloc[0]
