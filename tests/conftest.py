@@ -155,3 +155,105 @@ def demo_copy(demo_catalogue, tmp_path):
         return path, data
 
     return _copy
+
+
+# Hostile names planted in a copy of the demo data (issue 9): markup, spreadsheet formulas and DDE.
+INJECTED_NAMES = (
+    "Castle Hill<img src=x onerror=alert(1)>",
+    '=HYPERLINK("http://x","click")',
+    "=cmd|' /C calc'!A0",
+    "+1+1",
+    "@SUM(A1)",
+    "-2+3+cmd|' /C calc'!A0",
+)
+
+
+def _inject_names(raw: Path) -> None:
+    """Rename wards, small areas, neighbourhoods, streets, premises and strategy text of the demo data."""
+    import json
+    from xml.sax.saxutils import escape as xml_escape
+
+    import geopandas as gpd
+    import pandas as pd
+    import yaml
+
+    names = list(INJECTED_NAMES)
+    geo = raw / "geography"
+    for version in ("wards_2019.geojson", "wards_2024.geojson"):  # same code, same name in both versions
+        data = json.loads((geo / version).read_text(encoding="utf-8"))
+        for i, feature in enumerate(data["features"][:len(names)]):
+            feature["properties"]["ward_name"] = names[i]
+        (geo / version).write_text(json.dumps(data), encoding="utf-8")
+    sa = gpd.read_file(geo / "small_areas.gpkg", layer="small_areas")
+    sa.loc[sa.index[:len(names)], "sa_name"] = names
+    sa.to_file(geo / "small_areas.gpkg", layer="small_areas", driver="GPKG")
+    hoods = sorted((geo / "neighbourhoods").rglob("*.kml"))
+    for kml, name in zip(hoods, [*names, "<script>alert(3)</script>Beat"]):
+        text = kml.read_text(encoding="utf-8")
+        start = text.index("<Placemark>")
+        head, tail = text[:start], text[start:]
+        old = tail[tail.index("<name>") + 6:tail.index("</name>")]
+        kml.write_text(head + tail.replace(f"<name>{old}</name>", f"<name>{xml_escape(name)}</name>", 1),
+                       encoding="utf-8")
+    premises = raw / "licensing" / "licensed_premises.csv"
+    lic = pd.read_csv(premises, dtype=str, keep_default_na=False)
+    lic.loc[lic.index[:len(names)], "premises_name"] = names
+    lic.to_csv(premises, index=False, lineterminator="\n")
+    streets = sorted((raw / "police").rglob("*-street.csv"))
+    first = pd.read_csv(streets[0], dtype=str, keep_default_na=False)["Location"]
+    common = first[first.str.startswith("On or near")].value_counts().index[:2]
+    hostile = {common[0]: f"On or near {names[0]}", common[1]: names[1]}
+    for path in streets:  # 36 monthly files
+        month = pd.read_csv(path, dtype=str, keep_default_na=False)
+        month["Location"] = month["Location"].replace(hostile)
+        month.to_csv(path, index=False, lineterminator="\n")
+    strategy = raw / "strategy" / "previous_strategy.yaml"
+    plan = yaml.safe_load(strategy.read_text(encoding="utf-8"))
+    plan["targets"][0]["text"] = f'{names[1]} {plan["targets"][0]["text"]}'
+    plan["priorities"][-1]["title"] = f'{plan["priorities"][-1]["title"]}<img src=x onerror=alert(4)>'
+    strategy.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def injected_outputs(demo_catalogue, tmp_path_factory):
+    """Every demo document rendered ONCE per session, offline, from a copy of the demo data with hostile names.
+
+    The demo's ward, small-area, neighbourhood, street and premises names (and a strategy
+    target and priority, and the partnership's name) are replaced by ``INJECTED_NAMES``: HTML that runs script if shown as markup, and text
+    that a spreadsheet runs as a formula. Shared by the spreadsheet checks
+    (tests/test_escaping_e2e.py) and the browser test that hovers and clicks every map feature
+    (tests/test_browser.py). Rendered offline, so a browser needs no network at all.
+
+    Returns a ``types.SimpleNamespace`` with ``catalogue``, ``out``, ``runs`` (stem ->
+    ``DocumentRun``), ``failures`` (stem -> message) and ``index`` (the index page); a document that fails to render is a
+    test failure, never a skip.
+    """
+    import shutil
+    import types
+    import warnings
+
+    import yaml
+
+    from assessment.cli import DEMO_DOCUMENTS
+    from assessment.reporting.execute import run_document
+    from assessment.reporting.index import write_index
+
+    root = tmp_path_factory.mktemp("injected")
+    shutil.copytree(Path(demo_catalogue).parent / "raw", root / "raw")
+    _inject_names(root / "raw")
+    raw = yaml.safe_load(Path(demo_catalogue).read_text(encoding="utf-8"))
+    raw["partnership"]["name"] += "<img src=x onerror=alert(5)>"
+    cat = root / "data_catalogue.yaml"
+    cat.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    out = root / "out"
+    runs, failures = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for document, params, stem in DEMO_DOCUMENTS:
+            try:
+                runs[stem] = run_document(document, cat, out, offline=True, output_name=stem,
+                                          parameters={"run_date": "2026-11-25", **params})
+            except Exception as exc:
+                failures[stem] = f"{type(exc).__name__}: {exc}"
+        index = write_index(out, cat, list(runs.values())) if runs else None
+    return types.SimpleNamespace(catalogue=cat, out=out, runs=runs, failures=failures, index=index)

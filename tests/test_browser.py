@@ -50,6 +50,49 @@ window.addEventListener('unhandledrejection', function (e) {
 });
 """
 
+# Records, in every frame, any element that data text could have injected: an element with an
+# inline event handler, an <img> not drawn from a data: URI, or a script/iframe/object/embed
+# added after the page loaded. Counts the Leaflet tooltips opened (so hovering is seen to work).
+INJECTION_RECORDER = """
+window.__injected = [];
+window.__tooltips = 0;
+window.__loaded = false;
+window.addEventListener('load', function () { window.__loaded = true; });
+new MutationObserver(function (records) {
+  records.forEach(function (r) {
+    r.addedNodes.forEach(function (n) {
+      if (n.nodeType !== 1) { return; }
+      [n].concat(Array.prototype.slice.call(n.querySelectorAll('*'))).forEach(function (el) {
+        var handler = Array.prototype.some.call(el.attributes, function (a) { return /^on/i.test(a.name); });
+        var src = el.getAttribute('src') || '';
+        var late = window.__loaded && /^(SCRIPT|IFRAME|OBJECT|EMBED)$/.test(el.tagName);
+        if (handler || late || (el.tagName === 'IMG' && src.indexOf('data:') !== 0)) {
+          window.__injected.push(el.outerHTML.slice(0, 160));
+        }
+        if (el.classList && el.classList.contains('leaflet-tooltip')) { window.__tooltips += 1; }
+      });
+    });
+  });
+}).observe(document, {childList: true, subtree: true});
+"""
+
+# Hover, press, click and leave every drawn feature of a Leaflet map, then let any image error fire.
+EXERCISE_FEATURES = """
+async () => {
+  const paths = Array.from(document.querySelectorAll('.leaflet-interactive'));
+  for (const p of paths) {
+    const b = p.getBoundingClientRect();
+    const at = {bubbles: true, cancelable: true, view: window,
+                clientX: b.left + b.width / 2, clientY: b.top + b.height / 2};
+    for (const type of ['mouseover', 'mousemove', 'mousedown', 'mouseup', 'click', 'mouseout']) {
+      p.dispatchEvent(new MouseEvent(type, at));
+    }
+  }
+  await new Promise(resolve => setTimeout(resolve, 300));
+  return paths.length;
+}
+"""
+
 
 def _leaflet_asset(name: str) -> str:
     return (resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet" / name).read_text(encoding="utf-8")
@@ -85,8 +128,13 @@ def rendered(outputs, stem: str):
     pytest.fail(f"{stem} did not render: {outputs.failures.get(stem, 'not rendered')}")
 
 
-def open_in_browser(browser, html: Path, *, serve_leaflet: bool) -> dict:
-    """Open ``html`` from disk; return errors, blocked requests and per-map drawing counts."""
+def open_in_browser(browser, html: Path, *, serve_leaflet: bool, exercise: bool = False) -> dict:
+    """Open ``html`` from disk; return errors, blocked requests and per-map drawing counts.
+
+    With ``exercise`` every feature of every map is hovered and clicked; ``injected`` lists any
+    element that data text injected into any frame, ``features`` and ``tooltips`` count the
+    features exercised and the tooltips they opened.
+    """
     context = browser.new_context()
     blocked: list[str] = []
     served: list[str] = []
@@ -107,6 +155,7 @@ def open_in_browser(browser, html: Path, *, serve_leaflet: bool) -> dict:
 
     context.route("**/*", route)
     context.add_init_script(ERROR_RECORDER)
+    context.add_init_script(INJECTION_RECORDER)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
@@ -133,6 +182,17 @@ def open_in_browser(browser, html: Path, *, serve_leaflet: bool) -> dict:
                 "containers": frame.locator(".leaflet-container").count(),
                 "paths": frame.locator(".leaflet-interactive").count(),
             })
+        features, tooltips, injected = 0, 0, []
+        if exercise:
+            for frame in frames:
+                features += frame.evaluate(EXERCISE_FEATURES)
+            page.wait_for_timeout(300)
+            for frame in page.frames:
+                try:
+                    injected += frame.evaluate("window.__injected || []")
+                    tooltips += frame.evaluate("window.__tooltips || 0")
+                except Exception as exc:
+                    injected.append(f"could not read frame {frame.url[:60]}: {exc}")
         for frame in page.frames:
             try:
                 errors += [f"[{'page' if frame is page.main_frame else 'map frame'}] {e}"
@@ -143,7 +203,7 @@ def open_in_browser(browser, html: Path, *, serve_leaflet: bool) -> dict:
     finally:
         context.close()
     return {"errors": errors, "blocked": blocked, "served": served, "maps": maps, "n_iframes": n_iframes,
-            "title": title}
+            "title": title, "features": features, "tooltips": tooltips, "injected": injected}
 
 
 def _assert_clean(result: dict, name: str) -> None:
@@ -194,3 +254,21 @@ def test_network_block_is_effective(browser, tmp_path):
     result = open_in_browser(browser, page, serve_leaflet=False)
     assert result["blocked"] == ["https://cdn.example.org/lib.js"]
     assert any("lib" in e for e in result["errors"])
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_hostile_names_never_run_when_every_map_feature_is_hovered_and_clicked(browser, injected_outputs, stem):
+    """Issue 9: names such as ``Castle Hill<img src=x onerror=alert(1)>`` in the wards, small areas,
+    neighbourhoods and strategy, every document rendered offline and opened with all network
+    blocked; every feature of every map is hovered and clicked. No dialog, no script error and
+    no injected element in any frame."""
+    if stem not in injected_outputs.runs:
+        pytest.fail(f"{stem} did not render with hostile names: {injected_outputs.failures.get(stem, 'not rendered')}")
+    result = open_in_browser(browser, injected_outputs.runs[stem].html, serve_leaflet=False, exercise=True)
+    dialogs = [e for e in result["errors"] if e.startswith("dialog")]
+    assert not dialogs, f"{stem}: data text ran as script: {dialogs[:10]}"
+    assert not result["injected"], f"{stem}: elements injected by data text: {result['injected'][:10]}"
+    _assert_clean(result, f"{stem} (hostile names)")
+    assert result["n_iframes"] >= 1, f"{stem} must show at least one map"
+    assert result["features"] >= result["n_iframes"] and result["tooltips"] >= result["n_iframes"], \
+        f"{stem}: {result['features']} features hovered opened {result['tooltips']} tooltips"
