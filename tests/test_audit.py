@@ -246,7 +246,7 @@ def test_counting_rule_change_is_not_presented_as_significant_change(sections, d
     from scipy.stats import binomtest
 
     table = _table(sections["section_patterns"], "Crime types: annual totals").set_index("crime type")
-    p_col = "p (exact test)"
+    p_col = "adjusted p (change)"
     breaks = {b.category: b.month for b in doc.catalogue.breaks_for("police_street")
               if "2023-01" < b.month <= "2025-12"}
     assert breaks, "the demo catalogue records a counting-rule change"
@@ -257,7 +257,10 @@ def test_counting_rule_change_is_not_presented_as_significant_change(sections, d
     others = table.drop(index=list(breaks))
     for cat, r in others.iterrows():
         c1, c3 = int(r["2023"]), int(r["2025"])
-        assert float(r[p_col]) == pytest.approx(binomtest(c3, c1 + c3, 0.5).pvalue, rel=1e-6, abs=1e-12), cat
+        # allowing for over-dispersion (counts divided by a design effect >= 1) and adjusting across the
+        # crime types only raise the exact Poisson p-value (up to rounding of the effective counts)
+        exact = binomtest(c3, c1 + c3, 0.5).pvalue
+        assert 0.8 * exact - 1e-12 <= float(r[p_col]) <= 1, cat
     text = _text(sections["section_patterns"])
     for theme in ("Violence", "Public order"):
         line = re.search(rf"{theme}: [\d,]+ in 2023, [\d,]+ in 2025 \(([^)]*)\)", text)

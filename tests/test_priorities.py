@@ -69,7 +69,7 @@ def test_total_is_weighted_mean_computed_independently():
 
 
 def test_trend_counts_only_when_significant():
-    m = priority_matrix(_criteria(), trend_cap=20).set_index("issue")
+    m = priority_matrix(_criteria(), trend_cap=20, fdr=False).set_index("issue")
     assert m.loc["Anti-social behaviour", "score_trend"] == 2.0          # p = 0.6: neutral
     assert m.loc["Burglary", "score_trend"] == 4.0                       # +30% capped
     assert m.loc["Vehicle crime", "score_trend"] == pytest.approx(2 - 2 * 15 / 20)
@@ -77,11 +77,27 @@ def test_trend_counts_only_when_significant():
     assert "falling 15% a year (p < 0.001)" in m.loc["Vehicle crime", "explanation"]
 
 
+def test_trend_significance_is_adjusted_for_the_false_discovery_rate():
+    from statsmodels.stats.multitest import multipletests
+
+    crit = pd.DataFrame({"issue": list("ABCDEFGH"), "volume": np.arange(8, dtype=float) + 1,
+                         "trend_pct": [15.0] * 8, "trend_p": [0.04, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.3]})
+    m = priority_matrix(crit).set_index("issue")
+    ref = multipletests(crit["trend_p"], method="fdr_bh")[1]
+    assert m["trend_q"].reindex(crit["issue"]).to_numpy() == pytest.approx(ref)
+    # raw p = 0.04 is one of eight tests: after adjustment it is not a trend and scores neutral
+    assert m.loc["A", "score_trend"] == 2.0 and "no significant trend" in m.loc["A", "explanation"]
+    assert "adjusted p" in m.loc["A", "explanation"]
+    raw = priority_matrix(crit, fdr=False).set_index("issue")
+    assert raw.loc["A", "score_trend"] > 2.0 and raw.loc["A", "trend_q"] == 0.04
+
+
 def test_explanation_sentence_and_missing_criteria():
     m = priority_matrix(_criteria()).set_index("issue")
     e = m.loc["Violence and sexual offences", "explanation"]
     assert e.startswith("Violence and sexual offences: highest volume (4,210 crimes, 39% of the total)")
-    assert "rising 6% a year (p = 0.02)" in e and "named by 41% of residents" in e
+    # third smallest of five p-values: Benjamini-Hochberg 0.02 * 5 / 3 = 0.033
+    assert "rising 6% a year (adjusted p = 0.033)" in e and "named by 41% of residents" in e
     assert "no survey data for this issue" in m.loc["Vehicle crime", "explanation"]
     assert m.loc["Vehicle crime", "missing_criteria"] == "concern"
     assert m.loc["Drugs", "missing_criteria"] == "trend, vulnerability"

@@ -149,7 +149,21 @@ def test_year_on_year_sums_and_p_value():
         cur = g.loc[g["month"].between("2025-01", "2025-06"), "count"].sum()
         prev = g.loc[g["month"].between("2024-01", "2024-06"), "count"].sum()
         assert (row["current"], row["previous"]) == (cur, prev)
-        ref = sm_rates.test_poisson_2indep(cur, 1, prev, 1, method="exact-cond").pvalue
+        # the group's dispersion is the Pearson chi2/df of its monthly series (trend + season) up to `end`
+        ser = g[g["month"] <= "2025-06"]
+        frame = pd.DataFrame({"y": ser["count"].to_numpy(), "t": np.arange(len(ser)) / 12,
+                              "moy": pd.PeriodIndex(ser["month"], freq="M").month})
+        glm = smf.glm("y ~ t + C(moy)", frame, family=sm.families.Poisson()).fit()
+        assert row["dispersion"] == pytest.approx(glm.pearson_chi2 / glm.df_resid, rel=1e-6)
+        assert row["variance_factor"] >= max(1.0, row["dispersion"]) - 1e-12
+        # the test is the exact conditional test on the counts divided by that design effect
+        f = row["variance_factor"]
+        ref = sm_rates.test_poisson_2indep(round(cur / f), 1, round(prev / f), 1, method="exact-cond").pvalue
+        assert row["p_value"] == pytest.approx(ref, rel=1e-9)
+    plain = T.trend_year_on_year(monthly, "2025-06", months=6, dispersion=False)
+    assert (plain["variance_factor"] == 1).all()
+    for row in plain.to_dict("records"):
+        ref = sm_rates.test_poisson_2indep(row["current"], 1, row["previous"], 1, method="exact-cond").pvalue
         assert row["p_value"] == pytest.approx(ref, rel=1e-9)
     with pytest.raises(ValueError, match="must cover"):
         T.trend_year_on_year(monthly, "2023-12")
@@ -211,12 +225,47 @@ def test_trend_recovers_planted_annual_fall():
 
 def test_trend_matches_independent_poisson_glm():
     s = _series(np.full(36, 25.0) * 1.1 ** (np.arange(36) / 12), 4)
-    out = T.trend_glm(s, family="poisson")
+    out = T.trend_glm(s, family="poisson", autocorrelation=False)
     df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
     ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
     tr = out.iloc[0]
     assert tr["estimate_pct"] == pytest.approx(100 * np.expm1(ref.params["t"]), rel=1e-6)
     assert tr["p_value"] == pytest.approx(ref.pvalues["t"], rel=1e-5)
+    assert tr["se_inflation"] == 1 and tr["autocorrelation"] == 0
+
+
+def test_default_trend_is_quasi_poisson_with_t_reference():
+    rng = np.random.default_rng(8)
+    y = rng.negative_binomial(n=3, p=3 / (3 + 40.0), size=36)  # mean 40, var 573
+    out = T.trend_glm(pd.Series(y, index=MONTHS), autocorrelation=False).iloc[0]
+    df = pd.DataFrame({"y": y, "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+    phi = ref.pearson_chi2 / ref.df_resid
+    assert out["family"] == "quasi_poisson" and out["dispersion"] == pytest.approx(phi) and phi > 3
+    tstat = ref.params["t"] / (ref.bse["t"] * np.sqrt(phi))
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(abs(tstat), ref.df_resid), rel=1e-6)
+
+
+def test_autocorrelation_widens_the_trend_interval_by_the_ar1_sandwich():
+    from scipy.linalg import toeplitz
+
+    rng = np.random.default_rng(21)
+    e = np.zeros(36)
+    for i in range(1, 36):
+        e[i] = 0.8 * e[i - 1] + rng.normal(0, 0.15)
+    s = pd.Series(rng.poisson(60 * np.exp(e)), index=MONTHS)
+    out = T.trend_glm(s).iloc[0]
+    rho = out["autocorrelation"]
+    assert 0.3 < rho <= 0.9 and out["se_inflation"] > 1.2
+    # independent: variance of the weighted least-squares coefficient under AR(1) errors
+    df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+    X = ref.model.exog
+    w = ref.fittedvalues.to_numpy()
+    A = np.linalg.inv(X.T @ (X * w[:, None])) @ X.T * np.sqrt(w)  # (X'WX)^-1 X' W^1/2
+    k = list(ref.params.index).index("t")
+    ratio = (A @ toeplitz(rho ** np.arange(36)) @ A.T)[k, k] / (A @ A.T)[k, k]
+    assert out["se_inflation"] == pytest.approx(np.sqrt(ratio), rel=1e-6)
 
 
 def test_level_shift_at_declared_break_is_a_step_not_a_trend():
@@ -228,7 +277,7 @@ def test_level_shift_at_declared_break_is_a_step_not_a_trend():
     st = out[out["term"] == "step"].iloc[0]
     assert st["month"] == "2024-04"
     assert tr["p_value"] > 0.05
-    assert st["p_value"] < 0.001
+    assert st["p_value"] < 0.01
     assert st["ci_low"] < 40 < st["ci_high"]
     # the same data without the break declared would wrongly show a trend
     naive = T.trend_glm(s).iloc[0]
@@ -246,10 +295,10 @@ def test_flat_poisson_series_rarely_shows_a_trend():
     assert sig <= 7
 
 
-def test_overdispersed_series_uses_negative_binomial():
+def test_negative_binomial_on_request():
     rng = np.random.default_rng(8)
     y = rng.negative_binomial(n=3, p=3 / (3 + 40.0), size=36)  # mean 40, var 573
-    out = T.trend_glm(pd.Series(y, index=MONTHS))
+    out = T.trend_glm(pd.Series(y, index=MONTHS), family="negative_binomial")
     assert out["family"].item() == "negative_binomial"
     assert out["dispersion"].item() > 3
     assert 0 <= out["p_value"].item() <= 1
@@ -273,8 +322,9 @@ def test_exceptions_flag_planted_spike_with_poisson_limits():
     s.iloc[20] = int(mu[20] * 2.5)
     out = T.trend_exceptions(s, family="poisson")
     assert out.loc[20, "flag"] == "high" and out.loc[20, "exceptional"]
-    np.testing.assert_allclose(out["lower"], stats.poisson.ppf(0.001, out["expected"]))
-    np.testing.assert_allclose(out["upper"], stats.poisson.ppf(0.999, out["expected"]))
+    # prediction limits are at least as wide as Poisson limits around the same expected value
+    assert (out["lower"] <= stats.poisson.ppf(0.001, out["expected"])).all()
+    assert (out["upper"] >= stats.poisson.ppf(0.999, out["expected"])).all()
     assert out["p_value"].between(0, 1).all()
     assert out["exceptional"].sum() <= 2
     # a usual summer peak is not flagged
@@ -330,9 +380,8 @@ def test_exceptions_leave_one_out_catches_spike_in_overdispersed_series_without_
     y[20] = 400
     out = T.trend_exceptions(pd.Series(y, index=MONTHS))
     assert out.loc[20, "flag"] == "high"
-    assert (out["family"] == "negative_binomial").all()
-    # fitted once to all months, the spike absorbs into its own month effect and hides
-    assert not T.trend_exceptions(pd.Series(y, index=MONTHS), leave_one_out=False).loc[20, "exceptional"]
+    assert (out["family"] == "quasi_poisson").all()
+    assert out["exceptional"].sum() == 1
     # the same calendar month in other years is not wrongly flagged low (second pass)
     flat = np.random.default_rng(1).poisson(40, 36)
     flat[20] = 100
@@ -347,12 +396,42 @@ def test_seasonality_refuses_a_month_of_the_year_with_no_events():
         T.trend_seasonality(pd.Series(values, index=idx))
 
 
-def test_quasi_poisson_limits_widen_by_moments():
-    """Var = phi * mu matched to mu + alpha * mu^2 at the mean fitted count: alpha = (phi - 1) / mean(mu)."""
-    from types import SimpleNamespace
+def test_exception_expectation_is_the_leave_one_out_prediction():
+    """One-step deletion against exact refits without each month (statsmodels), and the
+    prediction variance against the delta method on the refit."""
+    rng = np.random.default_rng(31)
+    mu = _seasonal_mu(base=60.0)
+    s = pd.Series(rng.poisson(mu), index=MONTHS)
+    out = T.trend_exceptions(s, family="poisson")
+    df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+    exact = []
+    for i in range(36):
+        fit = smf.glm("y ~ t + C(moy)", df.drop(index=i), family=sm.families.Poisson()).fit()
+        pred = fit.get_prediction(df.iloc[[i]]).summary_frame()
+        exact.append(pred["mean"].iloc[0])
+    np.testing.assert_allclose(out["expected"], exact, rtol=0.02)
+    # a count far outside every limit is flagged, one at the expected value never
+    assert ((out["lower"] <= np.floor(out["expected"])) & (np.floor(out["expected"]) <= out["upper"])).all()
 
-    fake = SimpleNamespace(scale=3.0, fittedvalues=np.array([8.0, 12.0]), params=pd.Series({"x": 1.0}))
-    assert T._limit_alpha(fake, "quasi_poisson") == pytest.approx(0.2)
-    assert T._limit_alpha(fake, "poisson") == 0.0
-    under = SimpleNamespace(scale=0.7, fittedvalues=np.array([10.0]), params=pd.Series({"x": 1.0}))
-    assert T._limit_alpha(under, "quasi_poisson") == 0.0
+
+def test_fdr_matches_statsmodels_and_keeps_untested_members_out():
+    from statsmodels.stats.multitest import multipletests
+
+    p = pd.Series([0.01, np.nan, 0.04, 0.03, 0.5], index=list("abcde"))
+    out = T.trend_fdr(p)
+    assert isinstance(out, pd.Series) and list(out.index) == list("abcde") and np.isnan(out["b"])
+    ref = multipletests(p.dropna(), method="fdr_bh")[1]
+    np.testing.assert_allclose(out.dropna().to_numpy(), ref)
+    assert (out.dropna() >= p.dropna()).all()
+    np.testing.assert_allclose(T.trend_fdr([0.2, 0.01], method="none"), [0.2, 0.01])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        T.trend_fdr([1.2])
+
+
+def test_year_on_year_lag_compares_whole_years_apart():
+    monthly = pd.DataFrame({"month": MONTHS, "count": np.arange(36) + 10})
+    out = T.trend_year_on_year(monthly, "2025-12", lag=24, dispersion=False).iloc[0]
+    assert out["previous_period"] == "2023-01 to 2023-12"
+    assert (out["current"], out["previous"]) == (sum(range(34, 46)), sum(range(10, 22)))
+    with pytest.raises(ValueError, match="whole number of years"):
+        T.trend_year_on_year(monthly, "2025-12", lag=18)

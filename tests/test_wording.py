@@ -127,3 +127,24 @@ def test_describe_comparison_and_peer_position():
 
 def test_change_without_a_p_value_is_not_tested():
     assert W.describe_change(12.0, float("nan")) == "up 12% (not tested)"
+
+
+def test_verdicts_decide_on_the_adjusted_p_value_and_the_sentence_follows():
+    from assessment.analysis.wording import verdict_change, verdict_seasonality, verdict_trend, verdict_year_on_year
+
+    glm = pd.DataFrame([{"term": "trend", "month": None, "estimate_pct": 8.0, "ci_low": 2.0, "ci_high": 14.0,
+                         "p_value": 0.01, "total": 500, "seasonal": True}])
+    assert verdict_trend(glm) == "rising"
+    adjusted = glm.assign(p_adjusted=0.12)  # e.g. the 3rd smallest of 14 crime types
+    assert verdict_trend(adjusted) == "no clear trend"
+    text = W.describe_trend(adjusted)
+    assert text.startswith("no clear trend") and "adjusted p = 0.12" in text
+    yoy = pd.DataFrame({"current": [300, 300], "previous": [240, 240], "current_period": ["2025-01 to 2025-12"] * 2,
+                        "pct_change": [25.0, 25.0], "p_value": [0.004, 0.004], "p_adjusted": [0.004, 0.2]})
+    assert verdict_year_on_year(yoy).tolist() == ["significant rise", "within normal variation"]
+    sentences = W.describe_year_on_year(yoy)
+    assert "statistically significant (adjusted p < 0.01)" in sentences.iloc[0]
+    assert "within normal variation (adjusted p = 0.20)" in sentences.iloc[1]
+    assert verdict_seasonality(pd.DataFrame({"p_value": [np.nan]})) == "not tested"
+    assert verdict_change(-10.0, 0.01, n=5) == "too few events"
+    assert verdict_change(-10.0, 0.01, n=500) == "significant fall"

@@ -7,7 +7,8 @@ criterion           input column(s)                              scoring (0 = lo
 ==================  ===========================================  ================================
 ``volume``          ``volume`` (count in the period)             rank-based (default) or min-max
 ``trend``           ``trend_pct`` (% a year), ``trend_p``        2 + 2 * clip(pct / trend_cap, -1, 1)
-                                                                 when ``trend_p < alpha``, else 2
+                                                                 when the FDR-adjusted ``trend_p``
+                                                                 is below ``alpha``, else 2
 ``harm``            ``harm`` (e.g. CCHI total)                   rank-based or min-max
 ``vulnerability``   ``vulnerability`` (repeat victimisation or   rank-based or min-max
                     location share, or a vulnerability score)
@@ -35,7 +36,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from assessment.checks import check_choice, check_dataframe, check_positive, check_probability
+from assessment.analysis.trends import trend_fdr
+from assessment.checks import check_choice, check_dataframe, check_positive, check_probability, check_type
 
 __all__ = [
     "PRIORITY_CRITERIA",
@@ -165,7 +167,7 @@ def _validate_weights(weights) -> dict[str, float]:
 def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring: str = "rank",
                     capacity: str = "raises", missing: str = "rescale", alpha: float = 0.05,
                     trend_cap: float = 20.0, volume_unit: str = "crimes",
-                    vulnerability_label: str = "vulnerability") -> pd.DataFrame:
+                    vulnerability_label: str = "vulnerability", fdr: bool = True) -> pd.DataFrame:
     """Score, rank and explain candidate issues on six criteria (the prioritisation matrix).
 
     Parameters
@@ -192,6 +194,10 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
     vulnerability_label : str
         What the vulnerability criterion measures, as explanations name it (e.g. "share at repeat
         locations" when it is the share of events at repeat locations).
+    fdr : bool, default True
+        The issues' trends are one family of tests: adjust ``trend_p`` for the false
+        discovery rate across them (Benjamini-Hochberg) and score a trend only when the
+        adjusted p-value is below ``alpha``. ``False`` uses each p-value on its own.
 
     Returns
     -------
@@ -200,6 +206,8 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
 
         - ``issue`` (str) and the raw inputs ``volume, trend_pct, trend_p, harm, vulnerability,
           concern, capacity`` (float).
+        - ``trend_q`` (float): the p-value the trend score used (Benjamini-Hochberg adjusted
+          across the issues with a trend p-value when ``fdr``; else ``trend_p``).
         - ``score_volume``, ``score_trend``, ``score_harm``, ``score_vulnerability``,
           ``score_concern``, ``score_capacity`` (float 0-4; NaN when missing).
         - ``total_score`` (float 0-4): weighted mean of criterion scores.
@@ -216,7 +224,10 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
     partnership strategic assessments (Home Office (2007) *Delivering Safer Communities*;
     National Intelligence Model strategic assessment guidance, NCPE 2005), with each criterion
     normalised to a common 0-4 scale (rank/percentile or min-max normalisation). Trend counts
-    only when significant: a change that could be noise scores the neutral 2. Scores are a
+    only when significant after the false-discovery-rate adjustment across the issues
+    (Benjamini & Hochberg 1995, *J. Royal Statistical Society B* 57, 289-300): with a dozen
+    crime types some would otherwise look significant by chance alone, and a change that
+    could be noise scores the neutral 2. Scores are a
     structured aid to judgement, not a decision: partners should read the explanations.
     """
     check_dataframe(criteria, "criteria", ["issue"])
@@ -225,6 +236,7 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
     check_choice(missing, "missing", ["rescale", "zero"])
     check_probability(alpha, "alpha")
     check_positive(trend_cap, "trend_cap")
+    check_type(fdr, "fdr", bool)
     w = _validate_weights(weights)
     if criteria["issue"].isna().any() or criteria["issue"].duplicated().any():
         dup = criteria["issue"][criteria["issue"].duplicated()].tolist()
@@ -248,7 +260,8 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
         scores[c] = _score(df[c], scoring)
     if capacity == "lowers":
         scores["capacity"] = 4.0 - scores["capacity"]
-    sig = df["trend_p"] < alpha
+    df["trend_q"] = trend_fdr(df["trend_p"].to_numpy(), method="fdr_bh" if fdr else "none")
+    sig = df["trend_q"] < alpha
     trend_score = 2.0 + 2.0 * np.clip(df["trend_pct"] / trend_cap, -1, 1)
     scores["trend"] = np.where(df["trend_pct"].isna(), np.nan, np.where(sig, trend_score, 2.0))
     scores = scores[list(PRIORITY_CRITERIA)]
@@ -269,9 +282,9 @@ def priority_matrix(criteria: pd.DataFrame, weights: dict | None = None, scoring
         if w[c] > 0:
             miss = miss + np.where(present[c], "", ", " + c)
     df["missing_criteria"] = miss.str.removeprefix(", ")
-    df["explanation"] = _explain(df, scores, w, alpha, volume_unit, missing, vulnerability_label)
+    df["explanation"] = _explain(df, scores, w, alpha, volume_unit, missing, vulnerability_label, adjusted=fdr)
     df = df.sort_values(["rank", "issue"], na_position="last").reset_index(drop=True)
-    cols = (["issue"] + list(_INPUT_COLS) + [f"score_{c}" for c in PRIORITY_CRITERIA]
+    cols = (["issue"] + list(_INPUT_COLS) + ["trend_q"] + [f"score_{c}" for c in PRIORITY_CRITERIA]
             + ["total_score", "rank", "tied", "missing_criteria", "explanation"])
     return df[cols]
 
@@ -285,7 +298,7 @@ def _rank_phrase(x: pd.Series, word: str) -> pd.Series:
 
 
 def _explain(df: pd.DataFrame, scores: pd.DataFrame, w: dict, alpha: float, unit: str, missing: str,
-             vulnerability_label: str = "vulnerability") -> pd.Series:
+             vulnerability_label: str = "vulnerability", adjusted: bool = False) -> pd.Series:
     parts: list[pd.Series] = []
     lacking = "left out" if missing == "rescale" else "scored 0"
     total_v = df["volume"].sum()
@@ -296,14 +309,15 @@ def _explain(df: pd.DataFrame, scores: pd.DataFrame, w: dict, alpha: float, unit
 
     pct = df["trend_pct"]
     mag = pct.abs().round().astype("Int64").astype("string")
-    sig = df["trend_p"] < alpha
+    sig = df["trend_q"] < alpha
+    p_txt = ("adjusted " if adjusted else "") + _fmt_p(df["trend_q"])
     trend = pd.Series(pd.NA, index=df.index, dtype="string")
-    trend = trend.mask(sig & (pct > 0), "rising " + mag + "% a year (" + _fmt_p(df["trend_p"]) + ")")
-    trend = trend.mask(sig & (pct < 0), "falling " + mag + "% a year (" + _fmt_p(df["trend_p"]) + ")")
+    trend = trend.mask(sig & (pct > 0), "rising " + mag + "% a year (" + p_txt + ")")
+    trend = trend.mask(sig & (pct < 0), "falling " + mag + "% a year (" + p_txt + ")")
     sign = pd.Series(np.where(pct >= 0, "+", "-"), index=df.index, dtype="string")
-    nonsig = "no significant trend (" + sign + mag + "% a year, " + _fmt_p(df["trend_p"]).fillna("significance unknown") + ")"
+    nonsig = "no significant trend (" + sign + mag + "% a year, " + p_txt.fillna("significance unknown") + ")"
     trend = trend.fillna(nonsig.where(pct.notna()))
-    trend = trend.mask(sig & (pct == 0), "flat (" + _fmt_p(df["trend_p"]) + ")")
+    trend = trend.mask(sig & (pct == 0), "flat (" + p_txt + ")")
     parts.append(trend.fillna(f"no trend data ({lacking})") if w["trend"] > 0 else None)
 
     parts.append(_rank_phrase(df["harm"], "harm").fillna(f"no harm data ({lacking})") if w["harm"] > 0 else None)

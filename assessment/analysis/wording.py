@@ -9,6 +9,12 @@ Rules used throughout:
 * A series break is described as a step, and the sentence says it is not a trend.
 * p-values are shown as ``p < 0.001``, ``p < 0.01``, ``p = 0.03``, ``p = 0.41``
   (see :func:`describe_p`).
+* Where a document tests a family (every crime type, theme or area), it adjusts the
+  p-values for the false discovery rate (``trend_fdr``) and puts them in a
+  ``p_adjusted`` column; the ``describe_*`` functions then decide on, and show, the
+  adjusted value ("adjusted p = 0.03").
+* Each decision is one ``verdict_*`` function, shared by the sentence and by the
+  calibration in ``assessment.calibration`` (so what is calibrated is what is printed).
 
 Functions taking scalars return ``str``; those given arrays or Series return a
 ``pandas.Series`` of str (vectorised; no per-row Python).
@@ -34,6 +40,10 @@ __all__ = [
     "describe_exceptions",
     "describe_comparison",
     "describe_peer_position",
+    "verdict_change",
+    "verdict_year_on_year",
+    "verdict_trend",
+    "verdict_seasonality",
 ]
 
 
@@ -123,8 +133,42 @@ def _pct_words(pct: np.ndarray) -> np.ndarray:
     ).astype(object)
 
 
+def verdict_change(pct_change: Any, p_value: Any, n: Any = None, alpha: float = 0.05,
+                   min_events: int = 10) -> Any:
+    """The decision behind :func:`describe_change`: what a document says about a change.
+
+    Parameters
+    ----------
+    pct_change, p_value, n, alpha, min_events
+        As for :func:`describe_change` (pass the adjusted p-value where a family was tested).
+
+    Returns
+    -------
+    str or pandas.Series
+        ``"significant rise"``, ``"significant fall"``, ``"within normal variation"``,
+        ``"not tested"`` (no p-value), ``"no events"`` or ``"too few events"``.
+
+    Notes
+    -----
+    A change is called significant only when ``p_value < alpha`` and at least
+    ``min_events`` events lie behind it.
+    """
+    check_probability(alpha, "alpha")
+    pct = np.atleast_1d(np.asarray(pct_change, dtype=float))
+    pv = np.atleast_1d(np.asarray(p_value, dtype=float))
+    pct, pv = np.broadcast_arrays(pct, pv)
+    nn = np.full(pct.shape, np.nan) if n is None else np.broadcast_to(np.asarray(n, dtype=float), pct.shape)
+    small = ~np.isnan(nn) & (nn < min_events)
+    out = np.select(
+        [small, np.isnan(pct), np.isnan(pv), (pv < alpha) & (pct > 0), (pv < alpha) & (pct < 0)],
+        ["too few events", "no events", "not tested", "significant rise", "significant fall"],
+        default="within normal variation").astype(object)
+    return _out(out, _is_scalar(pct_change, p_value) and (n is None or np.ndim(n) == 0),
+                _index_of(pct_change, p_value, n), "verdict")
+
+
 def describe_change(pct_change: Any, p_value: Any, n: Any = None, alpha: float = 0.05,
-                    min_events: int = 10) -> Any:
+                    min_events: int = 10, adjusted: bool = False) -> Any:
     """Describe a percentage change with its significance, without overclaiming.
 
     Parameters
@@ -140,6 +184,8 @@ def describe_change(pct_change: Any, p_value: Any, n: Any = None, alpha: float =
         Significance level.
     min_events : int, default 10
         Fewest events for which a change is described.
+    adjusted : bool, default False
+        ``p_value`` is adjusted for multiple testing; the text then says "adjusted p".
 
     Returns
     -------
@@ -153,13 +199,15 @@ def describe_change(pct_change: Any, p_value: Any, n: Any = None, alpha: float =
     "Within normal variation" means the change is compatible with chance at level
     ``alpha``; it does not say there is no change.
     """
-    check_probability(alpha, "alpha")
+    check_type(adjusted, "adjusted", bool)
+    verdict = np.atleast_1d(np.asarray(verdict_change(pct_change, p_value, n, alpha, min_events), dtype=object))
     pct = np.atleast_1d(np.asarray(pct_change, dtype=float))
     pv = np.atleast_1d(np.asarray(p_value, dtype=float))
     pct, pv = np.broadcast_arrays(pct, pv)
     nn = np.full(pct.shape, np.nan) if n is None else np.broadcast_to(np.asarray(n, dtype=float), pct.shape)
-    sig = np.where(pv < alpha, "statistically significant (", "within normal variation (")
-    text = _cat(_pct_words(pct), ", ", sig, _p_text(pv), ")")
+    sig = np.where(np.isin(verdict, ["significant rise", "significant fall"]), "statistically significant (",
+                   "within normal variation (")
+    text = _cat(_pct_words(pct), ", ", sig, "adjusted " if adjusted else "", _p_text(pv), ")")
     # Without a p-value nothing was tested: say so rather than imply "normal variation".
     text = np.where(np.isnan(pv), _cat(_pct_words(pct), " (not tested)"), text)
     text = np.where(np.isnan(pct), "no events in either period", text)
@@ -190,15 +238,52 @@ def describe_year_on_year(yoy: pd.DataFrame, alpha: float = 0.05, min_events: in
 
     Notes
     -----
-    Wording from :func:`describe_change`; the test is the exact conditional Poisson test.
+    Wording from :func:`describe_change` and :func:`verdict_year_on_year`; the test is
+    that of ``trend_year_on_year`` (exact conditional test on counts divided by the
+    series' design effect). A ``p_adjusted`` column, where present, is used instead of
+    ``p_value`` and the text says "adjusted p".
     """
     check_dataframe(yoy, "yoy", ["current", "previous", "current_period", "pct_change", "p_value"])
-    change = describe_change(yoy["pct_change"].to_numpy(float), yoy["p_value"].to_numpy(float),
+    pv, adjusted = _decision_p(yoy)
+    change = describe_change(yoy["pct_change"].to_numpy(float), pv,
                              n=(yoy["current"] + yoy["previous"]).to_numpy(float), alpha=alpha,
-                             min_events=min_events)
+                             min_events=min_events, adjusted=adjusted)
     text = _cat(_thousands(yoy["current"]), " in ", yoy["current_period"].astype(str).to_numpy(),
                 " against ", _thousands(yoy["previous"]), " a year earlier: ", change.to_numpy())
     return pd.Series(text, index=yoy.index, name="description", dtype=object)
+
+
+def _decision_p(frame: pd.DataFrame) -> tuple[np.ndarray, bool]:
+    """The p-values a decision uses: ``p_adjusted`` where the frame has it, else ``p_value``."""
+    if "p_adjusted" in frame.columns and frame["p_adjusted"].notna().any():
+        return frame["p_adjusted"].to_numpy(float), True
+    return frame["p_value"].to_numpy(float), False
+
+
+def verdict_year_on_year(yoy: pd.DataFrame, alpha: float = 0.05, min_events: int = 10) -> pd.Series:
+    """The decision behind :func:`describe_year_on_year`, one per row.
+
+    Parameters
+    ----------
+    yoy : pandas.DataFrame
+        Output of ``trend_year_on_year`` (optionally with ``p_adjusted``).
+    alpha, min_events
+        As for :func:`describe_year_on_year`.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``verdict``: the values of :func:`verdict_change`.
+
+    Notes
+    -----
+    Uses ``p_adjusted`` where present (a family of comparisons), else ``p_value``.
+    """
+    check_dataframe(yoy, "yoy", ["current", "previous", "pct_change", "p_value"])
+    pv, _ = _decision_p(yoy)
+    out = verdict_change(yoy["pct_change"].to_numpy(float), pv, n=(yoy["current"] + yoy["previous"]).to_numpy(float),
+                         alpha=alpha, min_events=min_events)
+    return pd.Series(np.asarray(out, dtype=object), index=yoy.index, name="verdict", dtype=object)
 
 
 def _thousands(values: Any) -> np.ndarray:
@@ -278,26 +363,23 @@ def describe_trend(glm: pd.DataFrame, breaks: pd.DataFrame | None = None, alpha:
     Notes
     -----
     The annual % change is ``100 (exp(b) - 1)`` from the log-linear model; the
-    wording calls it a trend only when its p-value is below ``alpha``.
+    wording calls it a trend only when :func:`verdict_trend` says so (p-value, or the
+    ``p_adjusted`` column where present, below ``alpha``).
     """
-    check_dataframe(glm, "glm", ["term", "month", "estimate_pct", "ci_low", "ci_high", "p_value", "total"])
-    check_probability(alpha, "alpha")
-    tr = glm[glm["term"] == "trend"]
-    if len(tr) != 1:
-        raise ValueError(f"`glm` must have exactly one 'trend' row, got {len(tr)}")
-    t = tr.iloc[0]
-    total = int(t["total"])
-    if total < min_events:
-        return f"too few events to judge a trend (n = {total})"
+    verdict = verdict_trend(glm, alpha, min_events)
+    t = glm[glm["term"] == "trend"].iloc[0]
+    if verdict == "too few events":
+        return f"too few events to judge a trend (n = {int(t['total'])})"
+    p, adjusted = _decision_p(glm[glm["term"] == "trend"])
+    p_txt = ("adjusted " if adjusted else "") + describe_p(float(p[0]))
     level = f"{100 * (1 - alpha):g}% CI"
-    if t["p_value"] < alpha:
-        word = "rising" if t["estimate_pct"] > 0 else "falling"
+    if verdict in ("rising", "falling"):
         lo, hi = sorted([abs(t["ci_low"]), abs(t["ci_high"])])
-        text = (f"{word} by about {abs(t['estimate_pct']):.0f}% a year ({level} {lo:.0f}% to {hi:.0f}%), "
-                f"statistically significant ({describe_p(t['p_value'])})")
+        text = (f"{verdict} by about {abs(t['estimate_pct']):.0f}% a year ({level} {lo:.0f}% to {hi:.0f}%), "
+                f"statistically significant ({p_txt})")
     else:
         text = (f"no clear trend ({_signed_pct(t['estimate_pct'])} a year, {level} {_signed_pct(t['ci_low'])} "
-                f"to {_signed_pct(t['ci_high'])}), within normal variation ({describe_p(t['p_value'])})")
+                f"to {_signed_pct(t['ci_high'])}), within normal variation ({p_txt})")
     steps = glm[glm["term"] == "step"]
     allowing = []
     if "seasonal" in glm.columns and bool(t["seasonal"]):
@@ -313,6 +395,67 @@ def describe_trend(glm: pd.DataFrame, breaks: pd.DataFrame | None = None, alpha:
     clauses = [describe_break(m, pct, labels.get(m), p, alpha)
                for m, pct, p in zip(steps["month"], steps["estimate_pct"], steps["p_value"])]
     return "; ".join([text, *clauses])
+
+
+def verdict_trend(glm: pd.DataFrame, alpha: float = 0.05, min_events: int = 20) -> str:
+    """The decision behind :func:`describe_trend`.
+
+    Parameters
+    ----------
+    glm : pandas.DataFrame
+        Output of ``trend_glm`` (optionally with ``p_adjusted``).
+    alpha, min_events
+        As for :func:`describe_trend`.
+
+    Returns
+    -------
+    str
+        ``"rising"``, ``"falling"``, ``"no clear trend"`` or ``"too few events"``.
+
+    Notes
+    -----
+    A trend is called only when the trend row's p-value (``p_adjusted`` where present)
+    is below ``alpha`` and the series holds at least ``min_events`` events.
+    """
+    check_dataframe(glm, "glm", ["term", "month", "estimate_pct", "ci_low", "ci_high", "p_value", "total"])
+    check_probability(alpha, "alpha")
+    tr = glm[glm["term"] == "trend"]
+    if len(tr) != 1:
+        raise ValueError(f"`glm` must have exactly one 'trend' row, got {len(tr)}")
+    if int(tr["total"].iloc[0]) < min_events:
+        return "too few events"
+    p = float(_decision_p(tr)[0][0])
+    if p < alpha:
+        return "rising" if tr["estimate_pct"].iloc[0] > 0 else "falling"
+    return "no clear trend"
+
+
+def verdict_seasonality(season: pd.DataFrame, alpha: float = 0.05) -> str:
+    """The decision behind :func:`describe_seasonality`.
+
+    Parameters
+    ----------
+    season : pandas.DataFrame
+        One-row output of ``trend_seasonality`` (optionally with ``p_adjusted``).
+    alpha : float, default 0.05
+        Significance level.
+
+    Returns
+    -------
+    str
+        ``"clear seasonal pattern"``, ``"no clear seasonal pattern"`` or ``"not tested"``
+        (no p-value).
+
+    Notes
+    -----
+    Uses the test of all month effects (``p_adjusted`` where present).
+    """
+    check_dataframe(season, "season", ["p_value"])
+    check_probability(alpha, "alpha")
+    p = float(_decision_p(season.iloc[:1])[0][0])
+    if np.isnan(p):
+        return "not tested"
+    return "clear seasonal pattern" if p < alpha else "no clear seasonal pattern"
 
 
 def describe_seasonality(season: pd.DataFrame, alpha: float = 0.05, summer_name: str = "summer",
@@ -342,11 +485,13 @@ def describe_seasonality(season: pd.DataFrame, alpha: float = 0.05, summer_name:
     """
     check_dataframe(season, "season", ["p_value", "summer_winter_ratio", "ci_low", "ci_high",
                                        "summer_winter_p", "peak_month"])
-    check_probability(alpha, "alpha")
+    verdict = verdict_seasonality(season, alpha)
     s = season.iloc[0]
-    if s["p_value"] >= alpha:
-        return f"no clear seasonal pattern ({describe_p(s['p_value'])})"
-    text = f"a clear seasonal pattern ({describe_p(s['p_value'])})"
+    p, adjusted = _decision_p(season.iloc[:1])
+    p_txt = ("adjusted " if adjusted else "") + describe_p(float(p[0]))
+    if verdict != "clear seasonal pattern":
+        return f"no clear seasonal pattern ({p_txt})"
+    text = f"a clear seasonal pattern ({p_txt})"
     level = f"{100 * (1 - alpha):g}% CI"
     if s["summer_winter_p"] < alpha:
         text += (f": {summer_name} months run at {s['summer_winter_ratio']:.2g} times the {winter_name} level "

@@ -257,21 +257,40 @@ def _annual_by(doc: Document, by: str) -> pd.DataFrame:
     return _cached(doc, f"annual-{by}", build)
 
 
-def _change_first_last(doc: Document, annual: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Year 3 against year 1: exact conditional Poisson test, with wording.
+def _change_total(doc: Document, asb: bool = False) -> pd.Series:
+    """All crime (or ASB) in year 3 against year 1, tested allowing for the monthly series' over-dispersion."""
+    years = _years(doc)
+    monthly = ev.evidence_monthly(doc, "category")
+    sel = monthly[(monthly["category"] == ev.ASB) if asb else (monthly["category"] != ev.ASB)]
+    total = sel.groupby("month", as_index=False)["count"].sum()
+    return trends.trend_year_on_year(total, end=f"{years[-1]}-12", lag=12 * (int(years[-1]) - int(years[0]))).iloc[0]
 
-    Where the catalogue records a counting-rule change (series break) between the two years
-    for the row's crime type (``by='category'``) or any crime type of its theme
-    (``by='theme'``), the two years are not counted alike: ``break_month`` names the change and
-    ``sentence`` says the years are not comparable instead of giving a significance statement.
+
+def _change_first_last(doc: Document, annual: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Year 3 against year 1, tested allowing for over-dispersion, adjusted across the rows, with wording.
+
+    The test is ``trend_year_on_year`` on the monthly series (exact conditional test on the
+    counts divided by the series' design effect); the rows (themes or crime types) are one
+    family, so ``p_adjusted`` holds Benjamini-Hochberg adjusted p-values across the
+    comparable rows and the sentence decides on it. Where the catalogue records a
+    counting-rule change (series break) between the two years for the row's crime type
+    (``by='category'``) or any crime type of its theme (``by='theme'``), the two years are not
+    counted alike: ``break_month`` names the change and ``sentence`` says the years are not
+    comparable instead of giving a significance statement.
     """
     y1, y3 = annual.columns[0], annual.columns[-1]
-    rr = trends.trend_rate_ratio(annual[y3].to_numpy(), annual[y1].to_numpy())
-    rr.index = annual.index
-    rr["sentence"] = wording.describe_change(rr["pct_change"], rr["p_value"], n=rr["count1"] + rr["count2"]).to_numpy()
+    yoy = trends.trend_year_on_year(ev.evidence_monthly(doc, by), end=f"{y3}-12", by=by,
+                                    lag=12 * (int(y3) - int(y1))).set_index(by).reindex(annual.index)
+    rr = pd.DataFrame({"count1": annual[y3].to_numpy(), "count2": annual[y1].to_numpy(),
+                       "rate_ratio": yoy["rate_ratio"].to_numpy(), "pct_change": yoy["pct_change"].to_numpy(),
+                       "ci_low": yoy["ci_low"].to_numpy(), "ci_high": yoy["ci_high"].to_numpy(),
+                       "p_value": yoy["p_value"].to_numpy()}, index=annual.index)
     cats = {k: ([k] if by == "category" else _theme_categories(doc, k)) for k in annual.index}
     rr["break_month"] = [_break_between(doc, cats[k], y1, y3) for k in annual.index]  # a dozen rows
     broken = rr["break_month"] != ""
+    rr["p_adjusted"] = trends.trend_fdr(rr["p_value"].where(~broken).to_numpy())
+    rr["sentence"] = wording.describe_change(rr["pct_change"], rr["p_adjusted"], n=rr["count1"] + rr["count2"],
+                                             adjusted=True).to_numpy()
     rr.loc[broken, "sentence"] = rr.loc[broken, "break_month"].map(_not_comparable)
     return rr
 
@@ -295,11 +314,17 @@ def _theme_trends(doc: Document) -> pd.DataFrame:
                 glm = trends.trend_glm(series, breaks=brk_months or None)
             t = glm[glm["term"] == "trend"].iloc[0]
             rows.append({"theme": theme, "trend_pct": float(t["estimate_pct"]), "trend_p": float(t["p_value"]),
-                         "break_months": ", ".join(brk_months),
-                         "trend_sentence": wording.describe_trend(glm, brks if brk_months else None)})
-        out = annual.reset_index().merge(pd.DataFrame(rows), on="theme")
+                         "break_months": ", ".join(brk_months), "_glm": glm, "_brks": brks})
+        found = pd.DataFrame(rows)
+        found["trend_q"] = trends.trend_fdr(found["trend_p"].to_numpy())  # the themes are one family of tests
+        found["trend_sentence"] = [  # a dozen themes
+            wording.describe_trend(g.assign(p_adjusted=np.where(g["term"] == "trend", q, np.nan)),
+                                   b if len(b) else None)
+            for g, b, q in zip(found["_glm"], found["_brks"], found["trend_q"])]
+        out = annual.reset_index().merge(found.drop(columns=["_glm", "_brks"]), on="theme")
         out["pct_change"] = chg["pct_change"].reindex(out["theme"]).to_numpy()
         out["p_value"] = chg["p_value"].reindex(out["theme"]).to_numpy()
+        out["p_adjusted"] = chg["p_adjusted"].reindex(out["theme"]).to_numpy()
         out["change_sentence"] = chg["sentence"].reindex(out["theme"]).to_numpy()
         out["change_break"] = chg["break_month"].reindex(out["theme"]).to_numpy()
         return out.sort_values(annual.columns[-1], ascending=False, ignore_index=True)
@@ -328,7 +353,9 @@ def _ward_change(doc: Document) -> pd.DataFrame:
         w["ci_low"] = 100 * (rr["ci_low"].to_numpy() - 1)
         w["ci_high"] = 100 * (rr["ci_high"].to_numpy() - 1)
         w["p_value"] = rr["p_value"].to_numpy()
-        w["sentence"] = wording.describe_change(rr["pct_change"], rr["p_value"], n=rr["count1"] + rr["count2"]).to_numpy()
+        w["p_adjusted"] = trends.trend_fdr(w["p_value"].to_numpy())  # the wards are one family of tests
+        w["sentence"] = wording.describe_change(rr["pct_change"], w["p_adjusted"].to_numpy(),
+                                                n=rr["count1"] + rr["count2"], adjusted=True).to_numpy()
         return w.sort_values("pct_change", ascending=False, ignore_index=True)
 
     return _cached(doc, "ward-change", build)
@@ -419,7 +446,7 @@ def _data_by_theme(doc: Document) -> pd.DataFrame:
         monthly = ev.evidence_monthly(doc, "theme")
         last = monthly[monthly["month"].isin(months)].groupby("theme")["count"].sum()
         data = pd.DataFrame({"theme": tt["theme"], "volume": tt["theme"].map(last).to_numpy(dtype=float),
-                             "trend_pct": tt["trend_pct"], "trend_p": tt["trend_p"],
+                             "trend_pct": tt["trend_pct"], "trend_p": tt["trend_q"],  # FDR-adjusted across themes
                              "source": doc.catalogue.datasets[ev.crime_dataset(doc)].title})
         data = data[data["theme"] != "other"]
         for theme, role in _THEME_SOURCES.items():  # extra sources for themes the police do not record
@@ -809,7 +836,7 @@ def section_summary(doc: Document) -> Section:
     annual = _annual_by(doc, "category")
     crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
     asb = annual.loc[ev.ASB] if ev.ASB in annual.index else None
-    rr = trends.trend_rate_ratio(int(crime[y3]), int(crime[y1])).iloc[0]
+    rr = _change_total(doc)
     name = doc.catalogue.partnership.short_name
     sec = Section("Summary")
     sec.add(callout(
@@ -819,7 +846,7 @@ def section_summary(doc: Document) -> Section:
     text = (f"The police recorded {int(crime[y1]):,} crimes in {name} in {y1} and {int(crime[y3]):,} in {y3}: "
             f"{wording.describe_change(rr['pct_change'], rr['p_value'], n=int(crime[y1] + crime[y3]))}.")
     if asb is not None:
-        ra = trends.trend_rate_ratio(int(asb[y3]), int(asb[y1])).iloc[0]
+        ra = _change_total(doc, asb=True)
         text += (f" Anti-social behaviour incidents numbered {int(asb[y1]):,} in {y1} and {int(asb[y3]):,} in {y3}: "
                  f"{wording.describe_change(ra['pct_change'], ra['p_value'], n=int(asb[y1] + asb[y3]))}.")
     sec.add(text)
@@ -862,16 +889,21 @@ def section_patterns(doc: Document) -> Section:
     sec = Section("Patterns and trends over three years")
     tt = _theme_trends(doc)
     sec.add(f"Police-recorded crime and anti-social behaviour for each calendar year {y1} to {y3}, by partnership "
-            f"theme and by crime type. The change from {y1} to {y3} is tested with the exact conditional test for two "
-            "Poisson counts; the trend uses every month, allowing for season, with counting-rule changes (series "
-            "breaks) fitted as steps so that they are never read as trends.")
-    shown = tt[["theme", *years, "pct_change", "p_value", "trend_pct", "trend_p", "break_months"]].copy()
+            f"theme and by crime type. The change from {y1} to {y3} is tested with the exact conditional test on the "
+            "two counts divided by the series' design effect (its over-dispersion and month-to-month correlation); the "
+            "trend uses every month, allowing for season and for autocorrelation, with counting-rule changes (series "
+            "breaks) fitted as steps so that they are never read as trends. The themes, and the crime types, are "
+            "each one family of tests: their p-values are adjusted for the false discovery rate (Benjamini-Hochberg) "
+            "and only an adjusted p below 0.05 is called significant.")
+    shown = tt[["theme", *years, "pct_change", "p_adjusted", "trend_pct", "trend_q", "break_months"]].copy()
     shown["theme"] = [_theme_label(doc, t) for t in shown["theme"]]
-    _blank_not_comparable(shown, tt["change_break"], ["pct_change"], "p_value")
-    shown = shown.rename(columns={"pct_change": f"change {y1} to {y3} (%)", "p_value": "p (exact test)",
-                                  "trend_pct": "trend (% a year)", "trend_p": "p (trend)", "break_months": "series break"})
+    _blank_not_comparable(shown, tt["change_break"], ["pct_change"], "p_adjusted")
+    shown = shown.rename(columns={"pct_change": f"change {y1} to {y3} (%)", "p_adjusted": "adjusted p (change)",
+                                  "trend_pct": "trend (% a year)", "trend_q": "adjusted p (trend)",
+                                  "break_months": "series break"})
     sec.add(doc.table(shown, f"Police-recorded crime and ASB by theme, {y1} to {y3}",
-                      decimals={f"change {y1} to {y3} (%)": 1, "p (exact test)": 3, "trend (% a year)": 1, "p (trend)": 3},
+                      decimals={f"change {y1} to {y3} (%)": 1, "adjusted p (change)": 3, "trend (% a year)": 1,
+                                "adjusted p (trend)": 3},
                       notes=[f"Where a counting-rule change (series break) falls between {y1} and {y3}, the two years "
                              "are not counted alike: no change or test is given for them (\u201cnot comparable\u201d). "
                              "Read the trend, which fits the break as a step and separates the two."]))
@@ -886,7 +918,7 @@ def section_patterns(doc: Document) -> Section:
     ct["pct_change"] = chg["pct_change"].reindex(ct["category"]).to_numpy()
     ct["ci_low"] = 100 * (chg["ci_low"].reindex(ct["category"]).to_numpy() - 1)
     ct["ci_high"] = 100 * (chg["ci_high"].reindex(ct["category"]).to_numpy() - 1)
-    ct["p_value"] = chg["p_value"].reindex(ct["category"]).to_numpy()
+    ct["p_value"] = chg["p_adjusted"].reindex(ct["category"]).to_numpy()  # FDR-adjusted across crime types
     ct["trend"] = tr["trend_sentence"].reindex(ct["category"]).to_numpy()
     ct["break"] = tr["break_months"].reindex(ct["category"]).fillna("").to_numpy()
     ct["change_break"] = chg["break_month"].reindex(ct["category"]).fillna("").to_numpy()
@@ -897,10 +929,10 @@ def section_patterns(doc: Document) -> Section:
     sec.add(doc.table(
         shown_ct[["category", "theme", *years, "pct_change", "ci_low", "ci_high", "p_value", "break", "trend"]].rename(columns={
             "category": "crime type", "pct_change": f"change {y1} to {y3} (%)", "ci_low": "95% CI low (%)",
-            "ci_high": "95% CI high (%)", "p_value": "p (exact test)", "break": "series break",
+            "ci_high": "95% CI high (%)", "p_value": "adjusted p (change)", "break": "series break",
             "trend": "trend net of season (and breaks)"}),
         f"Crime types: annual totals {y1} to {y3}, the change over the three years and the trend",
-        decimals={f"change {y1} to {y3} (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1, "p (exact test)": 3},
+        decimals={f"change {y1} to {y3} (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1, "adjusted p (change)": 3},
         notes=["Confidence interval of the rate ratio by the exact (Clopper-Pearson) method, shown as % change.",
                f"Where a counting-rule change (series break) falls between {y1} and {y3}, the two years are not "
                "counted alike, so no change, interval or test is given (\u201cnot comparable\u201d); read the trend "
@@ -963,22 +995,24 @@ def section_patterns(doc: Document) -> Section:
                          ((lab, int((classes["label"] == lab).sum())) for lab in present))
              + f". The largest rise is {wc.iloc[0]['name']} ({wc.iloc[0]['pct_change']:+.0f}%), the largest fall "
              f"{wc.iloc[-1]['name']} ({wc.iloc[-1]['pct_change']:+.0f}%).")))
-    up = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] > 0)]
-    down = wc[(wc["p_value"] < 0.05) & (wc["pct_change"] < 0)]
+    up = wc[(wc["p_adjusted"] < 0.05) & (wc["pct_change"] > 0)]  # FDR-adjusted across the wards
+    down = wc[(wc["p_adjusted"] < 0.05) & (wc["pct_change"] < 0)]
     sec.add(f"Between {y1} and {y3}, crime rose significantly in {len(up)} wards"
             + (f" ({', '.join(up['name'])})" if len(up) else "") + f" and fell significantly in {len(down)}"
             + (f" ({', '.join(down['name'])})" if len(down) else "") + "; in the rest the change is within normal variation.")
     sec.add(doc.table(
         wc[["code", "name", "population", "count_1", "count_3", "rate_1", "rate_3", "pct_change", "ci_low", "ci_high",
-            "p_value", "sentence"]].rename(columns={
+            "p_value", "p_adjusted", "sentence"]].rename(columns={
             "code": "ward code", "name": "ward", "population": "residents", "count_1": f"crimes {y1}",
             "count_3": f"crimes {y3}", "rate_1": f"per 1,000 {y1}", "rate_3": f"per 1,000 {y3}",
             "pct_change": "change (%)", "ci_low": "95% CI low (%)", "ci_high": "95% CI high (%)",
-            "p_value": "p (exact test)", "sentence": "in words"}),
+            "p_value": "p (exact test)", "p_adjusted": "adjusted p", "sentence": "in words"}),
         f"Crimes (excluding ASB) per 1,000 residents by current ward, {y1} and {y3}",
         decimals={"residents": 0, f"per 1,000 {y1}": 1, f"per 1,000 {y3}": 1, "change (%)": 1, "95% CI low (%)": 1,
-                  "95% CI high (%)": 1, "p (exact test)": 3},
-        notes=["Exact re-aggregation from map points to the current wards. Residents: current small-area estimates "
+                  "95% CI high (%)": 1, "p (exact test)": 3, "adjusted p": 3},
+        notes=["Adjusted p: Benjamini-Hochberg false discovery rate across the wards; only an adjusted p below 0.05 "
+               "is called a significant rise or fall.",
+               "Exact re-aggregation from map points to the current wards. Residents: current small-area estimates "
                "apportioned to wards by population, used for both years (population change over two years is small "
                "beside the changes shown)."]))
     return sec
@@ -1298,7 +1332,7 @@ def section_public_summary(doc: Document) -> Section:
     name = doc.catalogue.partnership.short_name
     annual = _annual_by(doc, "category")
     crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
-    rr = trends.trend_rate_ratio(int(crime[y3]), int(crime[y1])).iloc[0]
+    rr = _change_total(doc)
 
     def plain(pct: float, p: float) -> str:
         if p >= 0.05:
@@ -1312,8 +1346,8 @@ def section_public_summary(doc: Document) -> Section:
               f"That is {plain(rr['pct_change'], rr['p_value'])}."]
     tr = ev.evidence_category_trends(doc).set_index("category")
     plain_types = tr[(tr["break_months"] == "") & (tr.index != "Other crime")]
-    falling = plain_types[(plain_types["trend_p"] < 0.05) & (plain_types["trend_pct"] < 0)]
-    rising = plain_types[(plain_types["trend_p"] < 0.05) & (plain_types["trend_pct"] > 0)]
+    falling = plain_types[(plain_types["trend_q"] < 0.05) & (plain_types["trend_pct"] < 0)]  # FDR-adjusted
+    rising = plain_types[(plain_types["trend_q"] < 0.05) & (plain_types["trend_pct"] > 0)]
     for cat, r in zip(falling.index, falling.to_dict("records")):  # a few crime types
         points.append(f"{cat} is going down. It fell by about {abs(r['trend_pct']):.0f} in every 100 each year.")
     for cat, r in zip(rising.index, rising.to_dict("records")):
@@ -1381,10 +1415,17 @@ def section_appendix(doc: Document) -> Section:
     methods = pd.DataFrame([
         ("Wilson score interval", "95% interval for a proportion p = k/n: (p + z²/2n ± z√(p(1-p)/n + z²/4n²)) / "
          "(1 + z²/n), z = 1.96. Wilson (1927), JASA 22, 209-212."),
-        ("Exact test of two counts", "Change between two years: conditional on the total, the later count is binomial; "
-         "exact two-sided test and Clopper-Pearson interval for the rate ratio (Breslow & Day 1987)."),
-        ("Trend net of season", "Poisson (negative binomial if overdispersed) regression of monthly counts on time and "
-         "month of year; a counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
+        ("Test of two counts", "Change between two years: conditional on the total, the later count is binomial; "
+         "exact two-sided test and Clopper-Pearson interval for the rate ratio (Breslow & Day 1987), applied to the "
+         "counts divided by the monthly series' design effect (over-dispersion times an allowance for correlation "
+         "between neighbouring months; Rao & Scott 1992)."),
+        ("Trend net of season", "Quasi-Poisson regression of monthly counts on time and month of year (dispersion "
+         "estimated from the series, never below Poisson), standard error widened for autocorrelation (AR(1), Bence "
+         "1995); a counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
+        ("Many tests, one error rate", "Where every theme, crime type or ward is tested, the p-values are adjusted for "
+         "the false discovery rate across that family (Benjamini & Hochberg 1995) and only an adjusted p below 0.05 "
+         "is called significant; priority scores use the adjusted trend p-values. False-positive rates and power on "
+         "simulated over-dispersed series are in the workbench's docs/VALIDATION.md."),
         ("Ward comparability", "Crimes re-assigned exactly from their map points to the current ward boundaries, so the "
          "first and last years are counted on the same wards."),
         ("Concerns against data", f"A theme is a residents' concern when {CONCERN_THRESHOLD:.0%} of respondents or more "

@@ -154,12 +154,18 @@ def _series(monthly: pd.DataFrame, by: str, value: str) -> pd.Series:
 def evidence_category_trends(doc: Document) -> pd.DataFrame:
     """Per crime type: volume, year-on-year change, trend net of season and breaks, wording.
 
+    The crime types form one family of tests: the year-on-year and trend p-values are
+    adjusted for the false discovery rate across them (Benjamini-Hochberg,
+    ``trends.trend_fdr``), and the sentences decide on, and show, the adjusted values.
+
     Returns
     -------
     DataFrame
-        ``category, theme, total_window, last_12, previous_12, pct_change, yoy_p,
-        trend_pct, trend_low, trend_high, trend_p, family, break_months, step_pct,
-        step_p, yoy_sentence, trend_sentence``.
+        ``category, theme, total_window, last_12, previous_12, pct_change, yoy_p, yoy_q,
+        yoy_comparable, trend_pct, trend_low, trend_high, trend_p, trend_q, family,
+        break_months, step_pct, step_p, yoy_sentence, trend_sentence`` (``*_q``: the
+        FDR-adjusted p-values; ``yoy_q`` is NaN where a series break makes the years not
+        comparable, and such rows are not in the year-on-year family).
     """
 
     def build() -> pd.DataFrame:
@@ -167,7 +173,8 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
         _, end = window(doc)
         yoy = trends.trend_year_on_year(monthly, end=end, by="category").set_index("category")
         themes = crime_category_map(doc)
-        rows = []
+        compared = last_months(doc, 24)
+        rows, glms, brk_frames = [], {}, {}
         for cat in sorted(monthly["category"].unique()):  # one model per crime type (14), not per row
             series = _series(monthly, "category", cat)
             brks = breaks_frame(doc, cat)
@@ -175,34 +182,43 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 glm = trends.trend_glm(series, breaks=brk_months)
+            glms[cat], brk_frames[cat] = glm, brks
             trend = glm[glm["term"] == "trend"].iloc[0]
             steps = glm[glm["term"] == "step"]
             y = yoy.loc[cat]
-            yoy_text = wording.describe_year_on_year(yoy.loc[[cat]].reset_index()).iloc[0]
-            compared = last_months(doc, 24)
             straddles = [m for m in (brk_months or []) if compared[0] < m <= compared[-1]]
-            if straddles:
-                yoy_text = (f"{int(y['current']):,} in the latest 12 months against {int(y['previous']):,} a year earlier; "
-                            f"not comparable year on year, because the counting rule changed in {straddles[0]}")
-            if not straddles and float(y["p_value"]) < 0.05 and trend["family"] != "poisson":
-                # The exact year-on-year test assumes Poisson variation; these monthly counts vary more.
-                yoy_text += ("; monthly counts vary more than chance alone would give, so treat this test "
-                             "with caution and rely on the trend")
             rows.append({
                 "category": cat, "theme": themes.get(cat, "other"),
                 "total_window": int(series.sum()), "last_12": int(y["current"]), "previous_12": int(y["previous"]),
                 "pct_change": float(y["pct_change"]), "yoy_p": float(y["p_value"]),
-                "yoy_comparable": not straddles,
+                "yoy_comparable": not straddles, "straddles": straddles[0] if straddles else "",
                 "trend_pct": float(trend["estimate_pct"]), "trend_low": float(trend["ci_low"]),
                 "trend_high": float(trend["ci_high"]), "trend_p": float(trend["p_value"]),
                 "family": trend["family"],
                 "break_months": ", ".join(brk_months or []),
                 "step_pct": float(steps["estimate_pct"].iloc[0]) if len(steps) else np.nan,
                 "step_p": float(steps["p_value"].iloc[0]) if len(steps) else np.nan,
-                "yoy_sentence": yoy_text,
-                "trend_sentence": wording.describe_trend(glm, brks if len(brks) else None),
             })
-        return pd.DataFrame(rows).sort_values("last_12", ascending=False, ignore_index=True)
+        out = pd.DataFrame(rows)
+        out["trend_q"] = trends.trend_fdr(out["trend_p"].to_numpy())
+        out["yoy_q"] = trends.trend_fdr(out["yoy_p"].where(out["yoy_comparable"]).to_numpy())
+        yoy_rows = yoy.loc[out["category"]].reset_index().assign(p_adjusted=out["yoy_q"].to_numpy())
+        out["yoy_sentence"] = wording.describe_year_on_year(yoy_rows).to_numpy()
+        broken = ~out["yoy_comparable"]
+        out.loc[broken, "yoy_sentence"] = (
+            out.loc[broken, "last_12"].map("{:,}".format) + " in the latest 12 months against "
+            + out.loc[broken, "previous_12"].map("{:,}".format) + " a year earlier; not comparable year on year, "
+            "because the counting rule changed in " + out.loc[broken, "straddles"])
+        sentences = []
+        for cat, q in zip(out["category"], out["trend_q"]):  # 14 crime types
+            glm = glms[cat].assign(p_adjusted=np.where(glms[cat]["term"] == "trend", q, np.nan))
+            brks = brk_frames[cat]
+            sentences.append(wording.describe_trend(glm, brks if len(brks) else None))
+        out["trend_sentence"] = sentences
+        cols = ["category", "theme", "total_window", "last_12", "previous_12", "pct_change", "yoy_p", "yoy_q",
+                "yoy_comparable", "trend_pct", "trend_low", "trend_high", "trend_p", "trend_q", "family",
+                "break_months", "step_pct", "step_p", "yoy_sentence", "trend_sentence"]
+        return out[cols].sort_values("last_12", ascending=False, ignore_index=True)
 
     return _cached(doc, "category_trends", build)
 

@@ -1507,8 +1507,11 @@ def section_appendix(doc: Document) -> Section:
          + "; partner categories " + ("; ".join(f"{_title(doc, k)}: {', '.join(v)}" for k, v in
                                                {**spec["partner_events"], **spec["partner_counts"]}.items()) or "none")),
         ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
-        ("Trend", "Annual % change from a Poisson or negative-binomial regression with month-of-year terms; a series "
+        ("Trend", "Annual % change from a quasi-Poisson regression with month-of-year terms (dispersion estimated "
+                  "from the series, never below Poisson), its standard error widened for autocorrelation; a series "
                   "break enters as a step."),
+        ("Year on year", "Exact test of the two 12-month counts divided by the series' design effect (over-dispersion "
+                         "and month-to-month correlation), so ordinary month-to-month swings are not called a change."),
         ("Hotspot", "A grid cell whose neighbourhood has significantly more events than expected (Getis-Ord Gi*, "
                     "Benjamini-Hochberg FDR)."),
         ("Hotspot per population", "Gi* on the excess of events over what the resident population predicts."),
