@@ -52,6 +52,7 @@ _CHECKS: tuple[tuple[str, str, int], ...] = (
     ("'0 households'", r"(?<![\d,.])0 households\b", re.IGNORECASE),
     ("'about 0'", r"\babout 0(?![.,]?\d)(?!%)", re.IGNORECASE),
     ("count without thousands separator", r"(?<![\w,.\-/:£#+])(?<![A-Z]{2} )(?<![A-Z]{3} )(?:\d{5,}|(?!(?:19|20)\d\d\b)\d{4})(?![\w,.%\-/:])", 0),
+    ("unrounded number", r"(?<![\w.,])\d+\.\d{4,}(?![\w.])", 0),
     ("0% share said to understate", r"(?<![\d.])0(?:\.0+)?%[^.]*have no map point", 0),
 )
 _CODE_IN_SENTENCE = re.compile(r"\b[EWSNK]\d{8}\b")

@@ -123,3 +123,66 @@ def test_strategic_assessment_and_audit_agree_on_every_demo_target(demo_document
         checked.append(t["id"])
         assert au.loc[t["id"], "status"].startswith("met") == fell_enough, (t["id"], latest, base)
     assert len(checked) >= 2  # the demo's reduction targets with a size were judged from their counts
+
+
+def test_both_documents_agree_on_a_strategy_using_every_direction_word(demo_document):
+    """A strategy of 14 targets (every direction word) injected into both documents: same status, and the
+    status a hand calculation from the recorded latest-year count gives."""
+    import dataclasses
+    import warnings
+
+    from assessment.reporting import audit, strategic
+    from assessment.reporting.display import TableView
+
+    base_doc = demo_document("audit")
+    wb = base_doc.workbench
+    pol = wb.dataset_events(wb.catalogue.datasets_with_role("recorded_crime")[0]) if hasattr(
+        wb.catalogue, "datasets_with_role") else wb.dataset_events("police_street")
+    latest_year = audit._years(base_doc)[-1]
+    latest = pol[pol["month"].str[:4] == latest_year]["category"].value_counts()
+    # (text, category, direction, size, baseline as a multiple of the latest count, expected status)
+    plan = [
+        ("Reduce burglary by 10% by 2030", "Burglary", "reduce", "10%", 1.2, "met"),
+        ("Reduce robbery by 10% by 2030", "Robbery", "reduce", "10%", 1.05, "not met"),
+        ("Decrease shoplifting by 5% by 2030", "Shoplifting", "decrease", "5%", 1.1, "met"),
+        ("Decrease drugs offences by 5% by 2030", "Drugs", "decrease", "5%", 0.9, "not met"),
+        ("Cut bicycle theft by 20% by 2030", "Bicycle theft", "cut", "20%", 1.3, "met"),
+        ("Cut vehicle crime by 20% by 2030", "Vehicle crime", "cut", "20%", 1.0, "not met"),
+        ("Lower public order offences by 10% by 2030", "Public order", "lower", "10%", 1.25, "met"),
+        ("Lower criminal damage and arson by 10% by 2030", "Criminal damage and arson", "lower", "10%", 1.0, "not met"),
+        ("Keep other theft below the 2022 level", "Other theft", "keep below", None, 1.1, "met"),
+        ("Keep theft from the person below the 2022 level", "Theft from the person", "keep below", None, 0.8, "not met"),
+        ("Keep possession of weapons above the 2022 level", "Possession of weapons", "keep above", None, 0.7, "met"),
+        ("Keep shoplifting above the 2022 level", "Shoplifting", "keep above", None, 1.4, "not met"),
+        ("Increase drugs offences detected by 10% by 2030", "Drugs", "increase", "10%", 0.8, "met"),
+        ("Increase robbery detections by 50% by 2030", "Robbery", "increase", "50%", 1.0, "not met"),
+    ]
+    targets = []
+    for i, (text, cat, direction, size, mult, _) in enumerate(plan, start=1):
+        t = {"id": f"X{i}", "priority": "P1", "text": text, "metric": f"Police recorded '{cat}'",
+             "baseline": int(round(latest[cat] * mult)), "baseline_year": 2022, "direction": direction,
+             "deadline": "2030-12-31", "owner": "Someone"}
+        if size:
+            t["size"] = size
+        targets.append(t)
+    strategy = {"title": "Test strategy", "priorities": [{"id": "P1", "title": "Crime"}], "targets": targets}
+    intake = dataclasses.replace(wb.intake, documents={**wb.intake.documents, "previous_strategy": strategy})
+    injected = dataclasses.replace(wb, intake=intake)
+
+    def table(section, start):
+        found = [p.frame for p in section.parts if isinstance(p, TableView) and p.caption.startswith(start)]
+        assert len(found) == 1
+        return found[0].set_index("id")
+
+    sa_doc, au_doc = demo_document("strategic_assessment"), demo_document("audit")
+    sa_doc._workbench, au_doc._workbench = injected, injected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sa = table(strategic.section_progress(sa_doc), "Previous strategy targets")
+        au = table(audit.section_previous_strategy(au_doc), "Previous strategy targets")
+    assert set(au.index) == {t["id"] for t in targets}
+    for t, (*_, expected) in zip(targets, plan):
+        assert sa.loc[t["id"], "status"] == au.loc[t["id"], "status"], t["id"]
+        # the deadline is after the data, so a target not met is "not yet met"
+        said = au.loc[t["id"], "status"]
+        assert said.startswith("met") if expected == "met" else said.startswith("not yet met"), (t, said)

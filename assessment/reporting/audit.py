@@ -32,6 +32,7 @@ from ..analysis import smart, survey, trends, wording
 from ..analysis import targets as targets_
 from ..escaping import write_csv
 from . import evidence as ev
+from . import prose
 from .charts import chart_bars
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .document import Document, open_document
@@ -133,16 +134,16 @@ def _ward_names(doc: Document) -> dict[str, str]:
 
 
 def _and_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return prose.and_list(items)
 
 
 def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
+    return prose.plural(n, one, many)
 
 
 def _month_words(month: str) -> str:
     """'2024-04' -> 'April 2024'."""
-    return pd.Period(month, freq="M").strftime("%B %Y")
+    return prose.month_words(month)
 
 
 def _theme_categories(doc: Document, theme: str) -> list[str]:
@@ -731,7 +732,7 @@ def target_progress(doc: Document) -> pd.DataFrame:
 
 def _date_words(ts: pd.Timestamp) -> str:
     """'31 December 2025'."""
-    return f"{ts.day} {ts.strftime('%B %Y')}"
+    return prose.date_words(ts)
 
 
 def _progress(doc: Document) -> pd.DataFrame:

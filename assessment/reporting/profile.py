@@ -31,7 +31,7 @@ from .display import HTMLPart, Section, bullet_list, callout, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
-from .prose import and_list, plural
+from .prose import and_list, number, plural
 
 __all__ = [
     "section_deprivation",
@@ -176,10 +176,7 @@ def _as_subject(title: str) -> str:
 
 def _and_list(items: list[str]) -> str:
     """Plain-English list: "a", "a and b", "a, b and c"."""
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return items[0] if items else "nothing"
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return and_list(items) or "nothing"
 
 
 def _permission(doc: Document, key: str) -> tuple[bool, str]:
@@ -360,7 +357,7 @@ def _phrase(doc: Document) -> str:
 
 
 def _n(x: float) -> str:
-    return f"{int(round(float(x))):,}"
+    return number(x)
 
 
 #: The definition of an emerging hotspot, word for word as in the strategic assessment and

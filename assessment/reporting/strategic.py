@@ -25,7 +25,7 @@ from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
-from .prose import and_list, date_words, month_words, plural, rank_words
+from .prose import and_list, date_words, month_words, number, plural, rank_words
 
 __all__ = [
     "section_deprivation",
@@ -36,7 +36,7 @@ __all__ = [
 
 
 def _n(x: float) -> str:
-    return f"{int(round(float(x))):,}"
+    return number(x)
 
 
 def section_summary(doc: Document) -> Section:
@@ -501,9 +501,13 @@ def section_progress(doc: Document) -> Section:
             f"{n_smart} of them SMART. {n_measured} can be measured against the recorded data"
             + (f", and {n_met} of those {'was' if n_met == 1 else 'were'} met." if n_measured else ".")
             + " The audit gives the same judgement for each.")
-    if len(ev.crime_breaks(doc)):
-        sec.add(callout("Targets on violence or public order compare counts across the April 2024 counting-rule "
-                        "change; their progress is not like for like.", caveat=True))
+    crossed = merged[merged["caveat"].fillna("").str.contains("counting rule")]
+    if len(crossed):
+        months = sorted({b.month for b in ev.crime_breaks(doc)})
+        verb = "compares" if len(crossed) == 1 else "compare"
+        sec.add(callout(f"{and_list(list(crossed['id']))} {verb} counts across a counting-rule change "
+                        f"({and_list([month_words(m) for m in months])}), so "
+                        f"{'its' if len(crossed) == 1 else 'their'} progress is not like for like.", caveat=True))
     sec.add(doc.table(shown, "Previous strategy targets: progress where measurable, and SMART check",
                       decimals={"baseline": 0, "latest value": 0, "change from baseline (%)": 1}))
     vague = check[check["vague_verbs"].astype(str).str.len() > 0]
