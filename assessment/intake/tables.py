@@ -50,7 +50,7 @@ EXTRA_COLUMNS = ("source_file", "source_row", "read_problem")
 NULL_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "N/A", "NA", "NULL", "n/a", "null"]
 _BOM = codecs.BOM_UTF8
 # What a column name looks like: a letter first, then word characters, spaces and a little punctuation.
-_NAME_SHAPE = re.compile(r"^[^\W\d_][\w .()\-/%#&'?+]{0,59}$")
+_NAME_SHAPE = re.compile(r"^[^\W\d_][\w .()\-/%#&'?+:£€$]{0,59}$")
 
 
 def _label(dataset: str | None, path: Path) -> str:
@@ -108,7 +108,7 @@ def describe_columns(columns: list[str], expected: list[str] | tuple[str, ...] =
 
     The names are shown only when the row is plausibly a header: at least one expected
     column is there, and every name is shaped like a column name (a letter first, at most
-    60 characters, no ``:`` ``@`` ``,`` or quotes). Otherwise only the number of fields is
+    60 characters, no ``@``, ``,``, ``;``, quotes or control characters). Otherwise only the number of fields is
     given, with any names that closely match an expected column (``difflib``, ratio 0.8),
     since a misplaced header row, a headerless file or a file that is not the dataset at
     all would put data (names, identifiers, a password line) where the names should be.
