@@ -311,3 +311,20 @@ def test_utf8_bom_then_windows_1252_keeps_the_first_column_name(demo_copy, tmp_p
     assert code == 0, text
     line = next(s for s in text.splitlines() if s.startswith("fire_deliberate"))
     assert line.split()[1] == "ok", text
+
+
+def test_identifier_columns_cover_person_fields_whatever_the_mapping(catalogue_path):
+    from assessment.catalogue import load_catalogue
+    from assessment.intake.harmonise import identifier_columns, withholds_values
+
+    cat = load_catalogue(catalogue_path, check_files=False)
+    nominals = cat.dataset("violence_nominals")
+    assert identifier_columns(nominals.model_copy(update={"identifiers": ["crime_ref"]})) == [
+        "crime_ref", "pnc_id", "date_of_birth"]
+    # an official events dataset that maps a date of birth: pseudonymised and withheld all the same
+    fire = cat.dataset("fire_deliberate")
+    mapped = fire.model_copy(update={"columns": {**fire.columns, "date_of_birth": "dob"}})
+    assert identifier_columns(mapped) == ["dob"] and withholds_values(mapped)
+    # a premises name is not a person's name
+    premises = cat.dataset("licensed_premises")
+    assert identifier_columns(premises) == [] and not withholds_values(premises)

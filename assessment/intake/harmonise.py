@@ -569,18 +569,18 @@ def _harmonise_records(key, ds, frame, reasons, boundary):
 
 # -- public ----------------------------------------------------------------------------
 
-#: Harmonised fields that identify a person: in person-level or personal datasets their source
-#: columns are pseudonymised whatever ``identifiers`` says.
+#: Harmonised fields that identify a person: their source columns are pseudonymised whatever
+#: ``identifiers`` says, in every dataset (the first two) or in personal and person-level ones.
 PERSON_FIELDS = ("person_id", "date_of_birth", "name", "forename", "surname", "address")
 
 
 def identifier_columns(ds: Dataset) -> list[str]:
-    """The source columns intake pseudonymises: the declared ``identifiers``, plus, for a
-    ``personal`` or ``persons`` dataset, the columns mapped to :data:`PERSON_FIELDS`."""
+    """The source columns intake pseudonymises: the declared ``identifiers``, the columns mapped
+    to ``person_id`` or ``date_of_birth`` in any dataset, and for a ``personal`` or ``persons``
+    dataset those mapped to any of :data:`PERSON_FIELDS`."""
     check_type(ds, "ds", Dataset)
-    cols = [c for c in ds.identifiers if c.strip()]
-    if ds.sensitivity == "personal" or ds.kind == "persons":
-        cols += [ds.columns[f] for f in PERSON_FIELDS if f in ds.columns]
+    fields = PERSON_FIELDS if ds.sensitivity == "personal" or ds.kind == "persons" else PERSON_FIELDS[:2]
+    cols = [c for c in ds.identifiers if c.strip()] + [ds.columns[f] for f in fields if f in ds.columns]
     return list(dict.fromkeys(cols))
 
 
