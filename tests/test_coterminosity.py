@@ -44,6 +44,7 @@ def test_offset_layers_by_hand():
     assert table.loc["S3", "area_share"] == pytest.approx(0.6)
     assert table.loc["S3", "population_share"] == pytest.approx(0.6)
     assert table.loc["S3", "targets"] == "T3 60%; T4 40%"
+    assert table.loc["S3", "target_names"] == "t3 60%; t4 40%"  # the same shares, by name
     assert table.loc["S3", "n_targets"] == 2
     np.testing.assert_allclose(table["source_population"], [100, 200, 300, 400])
     np.testing.assert_allclose(table["source_area_km2"], 0.01)

@@ -43,8 +43,9 @@ def test_map_has_both_layers_and_the_split_units():
     assert codes == {"ward boundaries": ["W1", "W2"], "beat (co-terminous)": ["B1", "B3"],
                      "beat split across wards": ["B2"]}
     split = _geojson(layers["beat split across wards"])["features"][0]["properties"]
-    assert split["best_fit_target"] in ("W1", "W2") and split["area_pct"] == "50.0"
-    assert split["targets"] in ("W1 50%; W2 50%", "W2 50%; W1 50%")
+    # wards are named by name in the tooltip, never by code
+    assert split["best_fit_target_name"] in ("West", "East") and split["area_pct"] == "50.0"
+    assert split["target_names"] in ("West 50%; East 50%", "East 50%; West 50%")
     assert any(isinstance(c, folium.LayerControl) for c in fmap._children.values())
 
 

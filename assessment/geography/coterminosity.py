@@ -27,7 +27,7 @@ from assessment.geography.crosswalk import crosswalk_area, crosswalk_population
 
 UNIT_COLUMNS = ["source_code", "source_name", "best_fit_target", "best_fit_target_name", "area_share",
                 "population_share", "source_area_km2", "source_population", "n_targets", "coterminous",
-                "targets"]
+                "targets", "target_names"]
 
 
 def _names(gdf, code, name):
@@ -71,7 +71,9 @@ def coterminosity_table(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame,
         inside the best-fit target; population NA without small areas),
         ``source_area_km2``, ``source_population`` (dasymetric; NA without small areas),
         ``n_targets`` (targets holding at least ``min_share``), ``coterminous`` (bool:
-        the ``basis`` share >= ``threshold``), ``targets`` (e.g. ``'W1 62%; W2 38%'``).
+        the ``basis`` share >= ``threshold``), ``targets`` (e.g. ``'W1 62%; W2 38%'``) and
+        ``target_names`` (the same with the targets' names, e.g. ``'Abbey 62%; Brook 38%'``, for
+        sentences and maps; codes where a target has no name).
 
     Notes
     -----
@@ -115,6 +117,10 @@ def coterminosity_table(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame,
     targets = kept.groupby("source_code")["label"].agg("; ".join)
     n_targets = kept.groupby("source_code").size()
     tnames = _names(tgt, target_code, target_name)
+    named = tnames.reindex(kept["target_code"].astype(str)).to_numpy(dtype=object)
+    named = np.where(pd.isna(named), kept["target_code"].astype(str).to_numpy(), named).astype(str)
+    kept = kept.assign(named=named + " " + pct.to_numpy() + "%")
+    target_names = kept.groupby("source_code")["named"].agg("; ".join)
     out = pd.DataFrame({"source_code": codes.to_numpy()})
     out["source_name"] = _names(src, source_code, source_name).reindex(out["source_code"]).to_numpy()
     out["best_fit_target"] = best["target_code"].reindex(out["source_code"]).to_numpy()
@@ -126,6 +132,7 @@ def coterminosity_table(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame,
     out["n_targets"] = n_targets.reindex(out["source_code"], fill_value=0).to_numpy()
     out["coterminous"] = (out[key].fillna(0.0) >= threshold).to_numpy()
     out["targets"] = targets.reindex(out["source_code"]).fillna("").to_numpy()
+    out["target_names"] = target_names.reindex(out["source_code"]).fillna("").to_numpy()
     out.attrs.update({"threshold": threshold, "basis": basis})
     return out[UNIT_COLUMNS].sort_values("source_code").reset_index(drop=True)
 

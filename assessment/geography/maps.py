@@ -123,20 +123,22 @@ def coterminosity_map(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, table:
     folium.Map
         Layers: the target units (outlined, tooltip code and name), the co-terminous
         source units (thin dashed outline) and the split source units (filled red,
-        tooltip: code, name, best-fit target, area and population shares, targets), plus
+        tooltip: code, name, best-fit target's name, area and population shares, targets by name), plus
         a layer control. Fitted to the layers' bounds.
     """
     check_geodataframe(source, "source", [source_code])
     check_geodataframe(target, "target", [target_code])
     check_dataframe(table, "table", UNIT_COLUMNS)
     info = table.assign(area_pct=(table["area_share"] * 100).round(1),
-                        population_pct=(pd.to_numeric(table["population_share"], errors="coerce") * 100).round(1))
+                        population_pct=(pd.to_numeric(table["population_share"], errors="coerce") * 100).round(1),
+                        best_fit_target_name=table["best_fit_target_name"].astype("object")
+                        .where(table["best_fit_target_name"].notna(), table["best_fit_target"]))
     src = source[[source_code, source.geometry.name]].rename(columns={source_code: "source_code"})
     src = src.assign(source_code=src["source_code"].astype(str)).merge(
-        info[["source_code", "source_name", "best_fit_target", "area_pct", "population_pct", "targets",
+        info[["source_code", "source_name", "best_fit_target_name", "area_pct", "population_pct", "target_names",
               "coterminous"]], on="source_code", how="left")
     src["coterminous"] = src["coterminous"].fillna(False).astype(bool)
-    cols = ["source_code", "source_name", "best_fit_target", "area_pct", "population_pct", "targets"]
+    cols = ["source_code", "source_name", "best_fit_target_name", "area_pct", "population_pct", "target_names"]
     aliases = [f"{source_label}:", "name:", f"best-fit {target_label}:", "% area in best fit:",
                "% population in best fit:", f"{target_label}s:"]
     tgt_cols = [target_code] + ([target_name] if target_name and target_name in target.columns else [])

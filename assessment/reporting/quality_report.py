@@ -858,13 +858,13 @@ def section_geography(doc: Document) -> Section:
                    "computed from the points themselves or apportioned by population." if int(s["n_split"]) else
                    "They nest within wards."))
     split = nb[~nb["coterminous"].astype(bool)][["source_code", "source_name", "best_fit_target_name", "area_share",
-                                                 "population_share", "targets"]]
+                                                 "population_share", "target_names"]]
     if len(split):
         sec.add(doc.table(split.rename(columns={"source_code": "neighbourhood", "source_name": "name",
                                                 "best_fit_target_name": "best-fit ward",
                                                 "area_share": "area share in best-fit ward",
                                                 "population_share": "population share in best-fit ward",
-                                                "targets": "wards it spans"}),
+                                                "target_names": "wards it spans"}),
                           "Police neighbourhoods split across wards",
                           decimals={"area share in best-fit ward": 2, "population share in best-fit ward": 2},
                           max_rows=None))

@@ -159,10 +159,11 @@ def section_profile(doc: Document) -> Section:
         "neighbourhoods are split. Rates by ward in this document are therefore computed from the points "
         "themselves (exact), not apportioned from neighbourhood totals."
     )
-    shown = split[["source_code", "source_name", "best_fit_target_name", "area_share", "population_share", "targets"]].rename(
+    shown = split[["source_code", "source_name", "best_fit_target_name", "area_share", "population_share",
+                   "target_names"]].rename(
         columns={"source_code": "neighbourhood", "source_name": "name", "best_fit_target_name": "best-fit ward",
                  "area_share": "area share in best-fit ward", "population_share": "population share in best-fit ward",
-                 "targets": "wards it spans"})
+                 "target_names": "wards it spans"})
     sec.add(doc.table(shown, "Split police neighbourhoods and their best-fit wards",
                       decimals={"area share in best-fit ward": 2, "population share in best-fit ward": 2}))
     return sec
