@@ -31,7 +31,7 @@ from .display import HTMLPart, Section, bullet_list, callout, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
-from .prose import and_list, number, plural
+from .prose import and_list, month_words, number, plural
 
 __all__ = [
     "section_deprivation",
@@ -1337,8 +1337,9 @@ def _suspect_sentence(doc: Document, label: str) -> str:
     known = groups[~groups.isin([_OUTCOME_GROUPS[3], _OUTCOME_GROUPS[4]])]
     if len(known) == 0:
         return "the police outcomes do not show whether a suspect was identified (every outcome is open or unknown)"
-    share = float(known.isin(_OUTCOME_GROUPS[1:3]).mean())
-    return (f"a suspect was identified for {share:.0%} of {_phrase(doc)} with a known outcome (the outcome table), but "
+    identified = groups.isin(_OUTCOME_GROUPS[1:3])
+    return (f"a suspect was identified for {identified.mean():.0%} of {_phrase(doc)} recorded before "
+            f"{month_words(months[0])} ({identified.sum() / len(known):.0%} of those with a known outcome), but "
             "nothing received says who offends repeatedly")
 
 
@@ -1427,12 +1428,11 @@ def section_recommendations(doc: Document) -> Section:
         prevent.append("Use licensing conditions and the night-time economy partnership at premises near the hotspot; "
                        "the time profile shows when.")
     if len(top_loc):
-        named = f"the streets {streets}" if streets else ""
-        typed = (f"map points data.police.uk labels only by the kind of place ({kinds_txt}; the force can locate "
-                 "them from its own records)") if kinds_txt else ""
-        pursue.append(f"Direct patrol and investigation to the busiest repeat locations ({and_list([p for p in (named, typed) if p])}), "
-                      f"where the top five locations hold {top_loc['share_of_events'].sum():.0%} of located "
-                      f"{_phrase(doc)} in the latest 12 months.")
+        typed = (f"the map points that data.police.uk labels only by the kind of place ({kinds_txt}), which the "
+                 "force can locate from its own records") if kinds_txt else ""
+        pursue.append(f"Direct patrol and investigation to the busiest repeat locations: "
+                      f"{and_list([p for p in (streets, typed) if p])}. The top five locations hold "
+                      f"{top_loc['share_of_events'].sum():.0%} of located {_phrase(doc)} in the latest 12 months.")
     if spec["persons"]:
         pursue.append("Use the violence nominals to identify repeat offenders for multi-agency offender management.")
     else:
@@ -1474,8 +1474,8 @@ def section_recommendations(doc: Document) -> Section:
         prepare.append(f"Plan resources ahead of {calendar.month_name[int(season['peak_month'])]}, the seasonal peak "
                        f"({_season_text(doc)}).")
     else:
-        prepare.append(f"The test found no clear seasonal peak ({_season_text(doc)}); that does not show there is "
-                       "none, so keep checking the monthly profile before planning resources by season.")
+        prepare.append(f"The seasonal test found {_season_text(doc)}; that does not show there is no season, so keep "
+                       "checking the monthly profile before planning resources by season.")
     if trend["p_value"] < 0.05:
         prepare.append(f"Plan for a {'rising' if trend['estimate_pct'] > 0 else 'falling'} demand: "
                        f"{wording.describe_trend(f['glm'], _breaks(doc) if len(_breaks(doc)) else None)}.")
