@@ -123,6 +123,13 @@ class Partnership(_Strict):
     crs: str = "EPSG:27700"
     pseudonym_key_env: str = "ASSESSMENT_PSEUDONYM_KEY"
     logo: str | None = None
+    edge_buffer_m: float = Field(
+        0.0, ge=0, description="points up to this many metres outside the partnership boundary count as inside "
+                               "(0: only points on or inside the boundary); points farther out are counted as "
+                               "outside the partnership and left out of every analysis")
+    period: Literal["rolling_12", "financial_year", "calendar_year"] = Field(
+        "rolling_12", description="how documents compare years: the latest complete 12 months against the 12 "
+                                  "before (rolling_12), April-March financial years, or calendar years")
 
     _crs = field_validator("crs")(classmethod(lambda cls, v: _check_crs(v)))
 

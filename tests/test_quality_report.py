@@ -86,8 +86,8 @@ def test_coverage_table_has_every_window_month_for_police(rendered):
     window = doc.catalogue.partnership.window.months
     months = [m for m in cov["month"].astype(str) if m != "Total"]
     assert months == window
-    # independent count from the harmonised events
-    ev = doc.workbench.events
+    # independent count from the harmonised events (every accepted row, inside the partnership or not)
+    ev = doc.workbench.intake.events
     police = ev[ev["dataset"] == "police_street"].groupby("month").size().reindex(window, fill_value=0)
     shown = cov.set_index("month").loc[window, _title(doc, "police_street")].astype(int)
     assert shown.tolist() == police.tolist()

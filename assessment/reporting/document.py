@@ -415,6 +415,7 @@ def document_metadata(doc: Document, subtitle: str | None = None) -> dict[str, A
         "marking": p.marking,
         "logo": p.logo,
         "produced": doc.run_date.isoformat(),
+        "data_to": pd.Period(p.window.end, freq="M").strftime("%B %Y"),
         "version": __version__,
     }
 

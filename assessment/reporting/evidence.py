@@ -81,9 +81,102 @@ def last_months(doc: Document, n: int = 12) -> list[str]:
     return doc.catalogue.partnership.window.months[-n:]
 
 
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+
+
+def month_words(month: str) -> str:
+    """'2025-12' -> 'December 2025'."""
+    return f"{_MONTH_NAMES[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def comparison_periods(doc: Document) -> dict[str, Any]:
+    """The year this document reports and the year it is compared with, from the data's months.
+
+    The catalogue's ``partnership.period`` chooses the kind of year: ``rolling_12`` (the
+    latest 12 months of data against the 12 before), ``financial_year`` (April to March) or
+    ``calendar_year``. Only complete periods are compared; months after the latest complete
+    financial or calendar year are a partial period, labelled as such and never compared.
+
+    Returns
+    -------
+    dict
+        ``kind``; ``current`` and ``previous`` (lists of ``YYYY-MM``; ``previous`` empty when
+        the data hold no complete period before the current one); ``current_label`` and
+        ``previous_label`` (e.g. "the 12 months to December 2025", "financial year 2024-25");
+        ``comparable`` (both periods complete, 12 months each); ``complete`` (the current
+        period is a whole year); ``partial`` (months after the current period) and
+        ``partial_label``; ``n_months`` (months of data in the window).
+    """
+    def build() -> dict[str, Any]:
+        months = doc.catalogue.partnership.window.months
+        kind = doc.catalogue.partnership.period
+        n = len(months)
+
+        def rolling() -> dict[str, Any]:
+            cur = months[-12:]
+            prev = months[-24:-12] if n >= 24 else []
+            cur_label = (f"the 12 months to {month_words(cur[-1])}" if len(cur) == 12 else
+                         f"the {len(cur)} month{'s' if len(cur) != 1 else ''} of data, "
+                         + (f"{month_words(cur[0])} to {month_words(cur[-1])}" if len(cur) > 1 else month_words(cur[0])))
+            return {"current": cur, "previous": prev, "current_label": cur_label,
+                    "previous_label": f"the 12 months to {month_words(prev[-1])}" if prev else "", "partial": [],
+                    "partial_label": ""}
+
+        if kind == "rolling_12":
+            out = rolling()
+        else:
+            first = 4 if kind == "financial_year" else 1
+            starts = [i for i, m in enumerate(months) if int(m[5:7]) == first and i + 12 <= n]
+            if not starts:
+                out = rolling()
+                out["current_label"] += (" (the data hold no complete " +
+                                         ("financial year" if first == 4 else "calendar year") + ")")
+            else:
+                def label(block: list[str]) -> str:
+                    y = int(block[0][:4])
+                    return f"financial year {y}-{str(y + 1)[2:]}" if first == 4 else f"{y}"
+
+                i = starts[-1]
+                cur = months[i:i + 12]
+                prev = months[i - 12:i] if i >= 12 else []
+                partial = months[i + 12:]
+                plabel = ""
+                if partial:
+                    plabel = (f"{label(partial)} so far ({month_words(partial[0])} to {month_words(partial[-1])}, "
+                              f"{len(partial)} month{'s' if len(partial) != 1 else ''}; partial)")
+                out = {"current": cur, "previous": prev, "current_label": label(cur),
+                       "previous_label": label(prev) if prev else "", "partial": partial, "partial_label": plabel}
+        out.update({"kind": kind, "n_months": n, "complete": len(out["current"]) == 12,
+                    "comparable": len(out["current"]) == 12 and len(out["previous"]) == 12})
+        return out
+
+    return _cached(doc, "comparison_periods", build)
+
+
 def last_year(doc: Document) -> list[str]:
-    """The latest 12 months of the window."""
-    return last_months(doc, 12)
+    """The months of the year this document reports (see :func:`comparison_periods`).
+
+    The latest 12 months of the window by default, the latest complete financial or calendar
+    year when the catalogue says so, or every month when the data hold fewer than 12.
+    """
+    return comparison_periods(doc)["current"]
+
+
+def previous_year(doc: Document) -> list[str]:
+    """The months of the year before :func:`last_year` (empty when the data do not reach it)."""
+    return comparison_periods(doc)["previous"]
+
+
+def data_to_sentence(doc: Document) -> str:
+    """'Data to December 2025; produced 25 November 2026.' -- stated together in every document."""
+    end = doc.catalogue.partnership.window.end
+    d = doc.run_date
+    return f"Data to {month_words(end)}; produced {d.day} {_MONTH_NAMES[d.month - 1]} {d.year}."
+
+
+#: Fewest months for a trend (the regression needs a year; season terms need two).
+MIN_TREND_MONTHS = 12
 
 
 def area_names(doc: Document) -> pd.Series:
@@ -112,6 +205,11 @@ def evidence_ward_month_counts(doc: Document) -> pd.DataFrame:
 
     def build() -> pd.DataFrame:
         ev = evidence_police(doc)
+        out_ev = doc.workbench.extras.get("outside")
+        if out_ev is not None and len(out_ev):
+            # Points outside the partnership are left out of the analysis but still accounted for here.
+            out_ev = out_ev[out_ev["dataset"].isin(crime_datasets(doc)) & out_ev["month"].isin(doc.workbench.window)]
+            ev = pd.concat([ev, out_ev.assign(ward_code=pd.NA, ward_code_version=pd.NA)], ignore_index=True)
         has_xy = ev["easting"].notna() & ev["northing"].notna()
         code = ev["ward_code"].astype("string")
         code = code.mask(~has_xy, "(no coordinates)").fillna("(outside the partnership)")
@@ -170,31 +268,48 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
 
     def build() -> pd.DataFrame:
         monthly = evidence_monthly(doc, "category")
-        _, end = window(doc)
-        yoy = trends.trend_year_on_year(monthly, end=end, by="category").set_index("category")
+        per = comparison_periods(doc)
+        cur, prev = per["current"], per["previous"]
+        if per["comparable"]:
+            yoy = trends.trend_year_on_year(monthly, end=cur[-1], by="category")
+            yoy["current_period"] = per["current_label"]
+            yoy = yoy.set_index("category")
+        else:
+            counts = monthly[monthly["month"].isin(cur)].groupby("category")["count"].sum()
+            yoy = pd.DataFrame({"current": counts, "previous": np.nan, "pct_change": np.nan, "p_value": np.nan,
+                                "current_period": per["current_label"]})
         themes = crime_category_map(doc)
-        compared = last_months(doc, 24)
+        n_months = per["n_months"]
         rows, glms, brk_frames = [], {}, {}
         for cat in sorted(monthly["category"].unique()):  # one model per crime type (14), not per row
             series = _series(monthly, "category", cat)
             brks = breaks_frame(doc, cat)
             brk_months = list(brks["month"]) if len(brks) else None
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                glm = trends.trend_glm(series, breaks=brk_months)
-            glms[cat], brk_frames[cat] = glm, brks
-            trend = glm[glm["term"] == "trend"].iloc[0]
-            steps = glm[glm["term"] == "step"]
             y = yoy.loc[cat]
-            straddles = [m for m in (brk_months or []) if compared[0] < m <= compared[-1]]
+            if n_months >= MIN_TREND_MONTHS:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    glm = trends.trend_glm(series, breaks=brk_months)
+                trend = glm[glm["term"] == "trend"].iloc[0]
+                steps = glm[glm["term"] == "step"]
+                family = trend["family"]
+            else:
+                glm = None
+                trend = pd.Series({"estimate_pct": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
+                steps = pd.DataFrame(columns=["estimate_pct", "p_value"])
+                family = ""
+            glms[cat], brk_frames[cat] = glm, brks
+            straddles = [m for m in (brk_months or []) if prev and prev[0] < m <= cur[-1]]
             rows.append({
                 "category": cat, "theme": themes.get(cat, "other"),
-                "total_window": int(series.sum()), "last_12": int(y["current"]), "previous_12": int(y["previous"]),
+                "total_window": int(series.sum()), "last_12": int(y["current"]),
+                "previous_12": int(y["previous"]) if per["comparable"] else np.nan,
                 "pct_change": float(y["pct_change"]), "yoy_p": float(y["p_value"]),
-                "yoy_comparable": not straddles, "straddles": straddles[0] if straddles else "",
+                "yoy_comparable": bool(per["comparable"] and not straddles),
+                "straddles": straddles[0] if straddles else "",
                 "trend_pct": float(trend["estimate_pct"]), "trend_low": float(trend["ci_low"]),
                 "trend_high": float(trend["ci_high"]), "trend_p": float(trend["p_value"]),
-                "family": trend["family"],
+                "family": family,
                 "break_months": ", ".join(brk_months or []),
                 "step_pct": float(steps["estimate_pct"].iloc[0]) if len(steps) else np.nan,
                 "step_p": float(steps["p_value"].iloc[0]) if len(steps) else np.nan,
@@ -202,15 +317,27 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
         out = pd.DataFrame(rows)
         out["trend_q"] = trends.trend_fdr(out["trend_p"].to_numpy())
         out["yoy_q"] = trends.trend_fdr(out["yoy_p"].where(out["yoy_comparable"]).to_numpy())
-        yoy_rows = yoy.loc[out["category"]].reset_index().assign(p_adjusted=out["yoy_q"].to_numpy())
-        out["yoy_sentence"] = wording.describe_year_on_year(yoy_rows).to_numpy()
-        broken = ~out["yoy_comparable"]
-        out.loc[broken, "yoy_sentence"] = (
-            out.loc[broken, "last_12"].map("{:,}".format) + " in the latest 12 months against "
-            + out.loc[broken, "previous_12"].map("{:,}".format) + " a year earlier; not comparable year on year, "
-            "because the counting rule changed in " + out.loc[broken, "straddles"])
+        if per["comparable"]:
+            yoy_rows = yoy.loc[out["category"]].reset_index().assign(p_adjusted=out["yoy_q"].to_numpy())
+            out["yoy_sentence"] = wording.describe_year_on_year(yoy_rows).to_numpy()
+            if per["kind"] != "rolling_12":
+                out["yoy_sentence"] = out["yoy_sentence"].str.replace(" a year earlier", f" in {per['previous_label']}",
+                                                                      regex=False)
+            broken = ~out["yoy_comparable"]
+            out.loc[broken, "yoy_sentence"] = (
+                out.loc[broken, "last_12"].map("{:,}".format) + f" in {per['current_label']} against "
+                + out.loc[broken, "previous_12"].map("{:,.0f}".format) + f" in {per['previous_label']}; not comparable "
+                "year on year, because the counting rule changed in " + out.loc[broken, "straddles"].map(
+                    lambda m: month_words(m) if m else m))
+        else:
+            out["yoy_sentence"] = (out["last_12"].map("{:,}".format) + f" in {per['current_label']}; not compared with "
+                                   "a year earlier, because the data do not hold a complete year before it")
         sentences = []
         for cat, q in zip(out["category"], out["trend_q"]):  # 14 crime types
+            if glms[cat] is None:
+                sentences.append(f"no trend is estimated from {n_months} month{'s' if n_months != 1 else ''} of data "
+                                 f"(a trend needs at least {MIN_TREND_MONTHS})")
+                continue
             glm = glms[cat].assign(p_adjusted=np.where(glms[cat]["term"] == "trend", q, np.nan))
             brks = brk_frames[cat]
             sentences.append(wording.describe_trend(glm, brks if len(brks) else None))
@@ -253,11 +380,22 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
         counts = ev.groupby("ward_code").size()
         out = wards[["code", "name", "population", "geometry"]].copy()
         out["count"] = out["code"].astype(str).map(counts).fillna(0).astype(int)
-        out = rates.rate_per_1000(out, count_col="count", population_col="population")
-        overall = 1000 * out["count"].sum() / out["population"].sum()
-        out["compared_with_partnership"] = rates.rate_significance(out, overall).to_numpy()
+        pop = pd.to_numeric(out["population"], errors="coerce")
+        ok = (pop > 0).to_numpy()
+        if not ok.any():
+            # No residents supplied: counts without rates (documents say so plainly).
+            out = out.assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan, compared_with_partnership="no population",
+                             partnership_rate=np.nan)
+            return out.sort_values("count", ascending=False, ignore_index=True)
+        rated = rates.rate_per_1000(out[ok], count_col="count", population_col="population")
+        overall = 1000 * rated["count"].sum() / rated["population"].sum()
+        rated["compared_with_partnership"] = rates.rate_significance(rated, overall).to_numpy()
+        unrated = out[~ok].assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan,
+                                  compared_with_partnership="no residents")
+        out = pd.concat([rated, unrated[rated.columns.intersection(unrated.columns)]], ignore_index=True)
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=wards.crs)
         out["partnership_rate"] = overall
-        return out.sort_values("rate", ascending=False, ignore_index=True)
+        return out.sort_values(["rate", "count"], ascending=False, ignore_index=True, na_position="last")
 
     return _cached(doc, key, build)
 
@@ -303,15 +441,64 @@ def evidence_hotspots(doc: Document, categories: list[str], months: list[str] | 
                                                               weights=evidence_weights(doc)))
 
 
+def complete_years(doc: Document) -> list[list[str]]:
+    """Complete 12-month periods ending with the reported year, oldest first (see :func:`comparison_periods`).
+
+    A partial period (fewer than 12 months) is never included, so classes over time and year
+    tables compare whole years only.
+    """
+    def build() -> list[list[str]]:
+        months = doc.catalogue.partnership.window.months
+        cur = comparison_periods(doc)["current"]
+        if len(cur) < 12:
+            return []
+        end = months.index(cur[-1]) + 1
+        blocks = []
+        while end - 12 >= 0:
+            blocks.append(months[end - 12:end])
+            end -= 12
+        return blocks[::-1]
+
+    return _cached(doc, "complete_years", build)
+
+
+def period_name(doc: Document, year: str) -> str:
+    """The name of a complete period from its label year (the year its last month falls in).
+
+    Calendar years and rolling years ending in December are the year ('2025'); financial
+    years read 'financial year 2024-25'; other rolling years 'the 12 months to June 2025'.
+    """
+    kind = doc.catalogue.partnership.period
+    for block in complete_years(doc):
+        if block[-1][:4] == str(year):
+            if kind == "financial_year" and block[0][5:7] == "04":
+                return f"financial year {block[0][:4]}-{block[-1][2:4]}"
+            if block[-1][5:7] == "12":
+                return block[-1][:4]
+            return f"the 12 months to {month_words(block[-1])}"
+    return str(year)
+
+
 def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDataFrame:
-    """Emerging, persistent, intermittent and former hot spots by year of the window."""
+    """Emerging, persistent, intermittent and former hot spots over the complete years of the data.
+
+    Years are the complete 12-month periods of :func:`complete_years` (rolling, financial or
+    calendar as the catalogue says); a partial year is left out. Each ``count_<year>`` column is
+    labelled by the year of the period's last month (name it with :func:`period_name`). With
+    fewer than two complete years no cell is classified: every ``pattern`` is ``'not classified'``.
+    """
     key = f"classify-{','.join(categories)}"
 
     def build() -> gpd.GeoDataFrame:
+        blocks = complete_years(doc)
+        grid = evidence_grid(doc)
+        if len(blocks) < 2:
+            return grid.assign(pattern="not classified", periods_hot=0)
+        label = {m: b[-1][:4] for b in blocks for m in b}
         ev = evidence_police(doc)
-        ev = ev[ev["category"].isin(categories)].copy()
-        ev["date"] = pd.PeriodIndex(ev["month"], freq="M").to_timestamp()
-        return hotspots.hotspot_classify(points_of(ev), evidence_grid(doc), periods="Y", weights=evidence_weights(doc))
+        ev = ev[ev["category"].isin(categories) & ev["month"].isin(label)].copy()
+        ev["date"] = pd.to_datetime(ev["month"].map(label) + "-07-01")
+        return hotspots.hotspot_classify(points_of(ev), grid, periods="Y", weights=evidence_weights(doc))
 
     return _cached(doc, key, build)
 
@@ -410,8 +597,9 @@ def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
             clusters = hotspot_clusters(hot)
             top = clusters.iloc[:1]
             emerging = classes[classes["pattern"] == "emerging"]
-            em_clusters = hotspot_clusters(classes.assign(count=classes[[c for c in classes.columns if c.startswith("count_")][-1]]),
-                                           flag="pattern", value="emerging")
+            year_cols = [c for c in classes.columns if c.startswith("count_")]
+            em_clusters = (hotspot_clusters(classes.assign(count=classes[year_cols[-1]]), flag="pattern", value="emerging")
+                           if year_cols else hotspot_clusters(classes.assign(count=0, pattern=""), flag="pattern"))
             persistent = classes[classes["pattern"] == "persistent"]
             total = int(hot["count"].sum())
             rows.append({

@@ -43,19 +43,32 @@ def section_summary(doc: Document) -> Section:
     """Executive summary: the recommended priorities with their evidence, and the headlines."""
     rec = ev.evidence_recommended(doc)
     tr = ev.evidence_category_trends(doc)
+    per = ev.comparison_periods(doc)
     total_12 = int(tr.loc[tr["category"] != ev.ASB, "last_12"].sum())
-    prev_12 = int(tr.loc[tr["category"] != ev.ASB, "previous_12"].sum())
-    monthly = ev.evidence_monthly(doc, "category")
-    crime = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
-    yoy = trends.trend_year_on_year(crime, end=ev.window(doc)[1]).iloc[0]  # allows for over-dispersion
-    pct = 100 * (total_12 - prev_12) / prev_12 if prev_12 else np.nan
-    change = wording.describe_change(pct, float(yoy["p_value"]), n=total_12 + prev_12)
-    asb = tr[tr["category"] == ev.ASB].iloc[0] if (tr["category"] == ev.ASB).any() else None
-    months = ev.last_year(doc)
     sec = Section("Executive summary")
-    text = (f"In the 12 months {months[0]} to {months[-1]} the police recorded {total_12:,} crimes in "
-            f"{doc.catalogue.partnership.short_name}: {change}, compared with the previous 12 months.")
-    if asb is not None:
+    sec.add(paragraph(ev.data_to_sentence(doc), css="table-note"))
+    what = "crimes"
+    if per["comparable"]:
+        prev_12 = int(tr.loc[tr["category"] != ev.ASB, "previous_12"].sum())
+        monthly = ev.evidence_monthly(doc, "category")
+        crime = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
+        yoy = trends.trend_year_on_year(crime, end=per["current"][-1]).iloc[0]  # allows for over-dispersion
+        pct = 100 * (total_12 - prev_12) / prev_12 if prev_12 else np.nan
+        change = wording.describe_change(pct, float(yoy["p_value"]), n=total_12 + prev_12)
+        text = (f"In {per['current_label']} the police recorded {total_12:,} {what} in "
+                f"{doc.catalogue.partnership.short_name}: {change}, compared with {per['previous_label']}.")
+    else:
+        text = (f"In {per['current_label']} the police recorded {total_12:,} {what} in "
+                f"{doc.catalogue.partnership.short_name}. The data do not reach a complete year before that, so no "
+                "change from a year earlier is given.")
+    if per["partial_label"]:
+        text += f" Months after it ({per['partial_label']}) are shown in the trends but not compared as a whole year."
+    asb = tr[tr["category"] == ev.ASB].iloc[0] if (tr["category"] == ev.ASB).any() else None
+    if asb is None:
+        text += " The police data supplied hold no anti-social behaviour, so it is not analysed."
+    elif not per["comparable"]:
+        text += f" Anti-social behaviour incidents numbered {int(asb['last_12']):,}."
+    else:
         asb_pct = 100 * (asb["last_12"] - asb["previous_12"]) / asb["previous_12"] if asb["previous_12"] else np.nan
         text += (f" Anti-social behaviour incidents numbered {int(asb['last_12']):,}: "
                  f"{wording.describe_change(asb_pct, asb['yoy_q'], n=int(asb['last_12'] + asb['previous_12']), adjusted=True)}.")
@@ -122,13 +135,18 @@ def section_profile(doc: Document) -> Section:
     wb = doc.workbench
     p = doc.catalogue.partnership
     area_km2 = float(wb.boundary.geometry.area.sum()) / 1e6
-    pop = float(wb.small_areas["population"].sum())
-    hh = float(wb.small_areas["households"].sum())
     sec = Section("Partnership profile")
-    sec.add(
-        f"{p.name} covers {area_km2:,.0f} km² with about {pop:,.0f} residents in {hh:,.0f} households "
-        f"({pop / area_km2:,.0f} residents per km²)."
-    )
+    size = f"{area_km2:,.1f} km²" if area_km2 < 10 else f"{area_km2:,.0f} km²"
+    if wb.has_population:
+        pop = float(wb.small_areas["population"].sum())
+        homes = (f" in {float(wb.small_areas['households'].sum()):,.0f} households" if wb.has_households else "")
+        sec.add(f"{p.name} covers {size} with about {pop:,.0f} residents{homes} ({pop / area_km2:,.0f} residents "
+                "per km²)." + ("" if wb.has_households else " No household counts were supplied."))
+    else:
+        sec.add(f"{p.name} covers {size}. No population was supplied (small areas with residents), so this "
+                "assessment gives counts, not rates per resident.")
+    if "partnership" not in doc.catalogue.geographies:
+        sec.add("No partnership boundary was supplied, so the partnership area is taken to be the union of its wards.")
     rows = []
     for key, geo in doc.catalogue.geographies.items():
         versions = wb.registry.geographies.get(key, [])
@@ -140,7 +158,8 @@ def section_profile(doc: Document) -> Section:
             "owner": geo.owner or "",
         })
     sec.add(doc.table(pd.DataFrame(rows), "Geographies used in this assessment"))
-    bands = doc.catalogue.geography("small_areas").population
+    geo_sa = doc.catalogue.geographies.get("small_areas")
+    bands = geo_sa.population if geo_sa is not None else None
     if bands and bands.bands:
         age = pd.DataFrame({
             "age band": list(bands.bands),
@@ -148,6 +167,13 @@ def section_profile(doc: Document) -> Section:
         })
         age["share (%)"] = 100 * age["residents"] / age["residents"].sum()
         sec.add(doc.table(age, "Residents by age band", decimals={"share (%)": 1}))
+    if not wb.has_neighbourhoods or not wb.has_population:
+        sec.add(HTMLPart('<h3 id="coterminosity">Co-terminosity of police neighbourhoods and wards</h3>'))
+        sec.add(paragraph(
+            ("No police neighbourhoods were supplied" if not wb.has_neighbourhoods else
+             "No population was supplied") + ", so how well police neighbourhoods fit the wards is not measured. "
+            "Rates by ward in this document are computed from the points themselves."))
+        return sec
     table = coterminosity_table(wb.neighbourhoods, wb.wards, wb.small_areas, population="population")
     summ = coterminosity_summary(table).iloc[0]
     split = table[~table["coterminous"]]
@@ -210,36 +236,64 @@ def section_trends(doc: Document) -> Section:
     monthly = ev.evidence_monthly(doc, "category")
     police = ev.evidence_police(doc)
     sec = Section("Overall picture and trends")
+    per = ev.comparison_periods(doc)
     crime = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
     crime["series"] = "All crime"
     asb = monthly[monthly["category"] == ev.ASB][["month", "count"]].assign(series="Anti-social behaviour")
-    both = pd.concat([crime, asb], ignore_index=True)
+    has_asb = bool(len(asb)) and int(asb["count"].sum()) > 0
+    both = pd.concat([crime, asb], ignore_index=True) if has_asb else crime
     brks = ev.breaks_frame(doc)
+    alt = (f"Line chart of monthly counts from {ev.month_words(monthly['month'].min())} to "
+           f"{ev.month_words(monthly['month'].max())}. All crime ranges from {int(crime['count'].min()):,} to "
+           f"{int(crime['count'].max()):,} a month")
+    alt += (f"; ASB from {int(asb['count'].min()):,} to {int(asb['count'].max()):,}." if has_asb else ".")
     sec.add(doc.figure(
-        chart_monthly(both, group="series", title="Police-recorded crime and ASB per month", breaks=brks, rolling=True),
-        "Police-recorded crime and anti-social behaviour per month, with 12-month rolling means",
-        alt=(f"Line chart of monthly counts from {monthly['month'].min()} to {monthly['month'].max()}. "
-             f"All crime ranges from {int(crime['count'].min()):,} to {int(crime['count'].max()):,} a month; "
-             f"ASB from {int(asb['count'].min()):,} to {int(asb['count'].max()):,}, peaking in summer."),
+        chart_monthly(both, group="series", title="Police-recorded crime and ASB per month" if has_asb else
+                      "Police-recorded crime per month", breaks=brks, rolling=per["n_months"] >= 12),
+        ("Police-recorded crime and anti-social behaviour per month" if has_asb else "Police-recorded crime per month")
+        + (", with 12-month rolling means" if per["n_months"] >= 12 else ""),
+        alt=alt,
     ))
     total_series = pd.Series(crime["count"].to_numpy(), index=crime["month"].to_numpy())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        glm = trends.trend_glm(total_series, breaks=list(brks["month"]) if len(brks) else None)
-        exc = trends.trend_exceptions(total_series, breaks=list(brks["month"]) if len(brks) else None)
-        fc = trends.trend_forecast(total_series)
-    sec.add(f"All crime: {wording.describe_trend(glm, brks if len(brks) else None)}.")
-    sec.add(wording.describe_exceptions(exc))
-    season = ev.evidence_seasonality(doc)
-    sec.add(f"Anti-social behaviour: {wording.describe_seasonality(season)}.")
+    fc = None
+    if per["n_months"] >= ev.MIN_TREND_MONTHS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            glm = trends.trend_glm(total_series, breaks=list(brks["month"]) if len(brks) else None)
+            exc = trends.trend_exceptions(total_series, breaks=list(brks["month"]) if len(brks) else None)
+            fc = trends.trend_forecast(total_series)
+        sec.add(f"All crime: {wording.describe_trend(glm, brks if len(brks) else None)}.")
+        sec.add(wording.describe_exceptions(exc))
+    else:
+        sec.add(f"All crime: the data hold {per['n_months']} month{'s' if per['n_months'] != 1 else ''}, too few for a "
+                f"trend, exceptional months or a forecast (each needs at least {ev.MIN_TREND_MONTHS}).")
+    if not has_asb:
+        sec.add("No anti-social behaviour was supplied in the police data, so it is not analysed.")
+    elif per["n_months"] < 24:
+        sec.add(f"Anti-social behaviour: seasonality is not tested, because the data hold {per['n_months']} "
+                "months and the test needs at least 24.")
+    else:
+        season = ev.evidence_seasonality(doc)
+        sec.add(f"Anti-social behaviour: {wording.describe_seasonality(season)}.")
+    cur_col = "latest 12 months" if per["kind"] == "rolling_12" and per["complete"] else per["current_label"]
+    prev_col = "previous 12 months" if per["kind"] == "rolling_12" else (per["previous_label"] or "previous year")
     shown = tr[["category", "last_12", "previous_12", "pct_change", "yoy_p", "yoy_q", "trend_pct", "trend_low",
                 "trend_high", "trend_p", "trend_q", "break_months", "step_pct"]].rename(columns={
-        "category": "crime type", "last_12": "latest 12 months", "previous_12": "previous 12 months",
+        "category": "crime type", "last_12": cur_col, "previous_12": prev_col,
         "pct_change": "change (%)", "yoy_p": "p (change)", "yoy_q": "adjusted p (change)",
         "trend_pct": "trend (% a year)", "trend_low": "trend 95% CI low", "trend_high": "trend 95% CI high",
         "trend_p": "p (trend)", "trend_q": "adjusted p (trend)",
         "break_months": "series break", "step_pct": "step at break (%)"})
-    sec.add(doc.table(shown, "Crime types: latest 12 months against the previous 12, and the seasonally adjusted trend",
+    if not per["comparable"]:
+        shown = shown.drop(columns=[prev_col, "change (%)", "p (change)", "adjusted p (change)"])
+    if per["n_months"] < ev.MIN_TREND_MONTHS:
+        shown = shown.drop(columns=["trend (% a year)", "trend 95% CI low", "trend 95% CI high", "p (trend)",
+                                    "adjusted p (trend)", "step at break (%)"])
+    caption = ("Crime types: latest 12 months against the previous 12, and the seasonally adjusted trend"
+               if per["kind"] == "rolling_12" and per["comparable"] else
+               f"Crime types: {per['current_label']}" + (f" against {per['previous_label']}" if per["comparable"] else "")
+               + (", and the seasonally adjusted trend" if per["n_months"] >= ev.MIN_TREND_MONTHS else ""))
+    sec.add(doc.table(shown, caption,
                       decimals={"change (%)": 1, "p (change)": 3, "adjusted p (change)": 3, "trend (% a year)": 1,
                                 "trend 95% CI low": 1, "trend 95% CI high": 1, "p (trend)": 3,
                                 "adjusted p (trend)": 3, "step at break (%)": 1},
@@ -251,6 +305,8 @@ def section_trends(doc: Document) -> Section:
             f"{ev.crime_breaks(doc, r['category'])[0].description} "
             + wording.describe_break(r["break_months"].split(",")[0], r["step_pct"], p_value=r["step_p"]),
             caveat=True))
+    if fc is None:
+        return sec
     fc_tab = fc[["month", "forecast", "pi_low", "pi_high"]].rename(columns={
         "pi_low": "95% prediction interval low", "pi_high": "95% prediction interval high"})
     sec.add(doc.figure(
@@ -321,6 +377,17 @@ def section_multi_agency(doc: Document) -> Section:
     ed_keys = [k for k in cat.datasets_with_role("ed_attendances") if k in usable]
     ed = ac[ac["dataset"].isin(ed_keys) & (ac["period_start"] >= pd.Timestamp(months[0]))] if len(ac) else ac
     prem = wb.intake.premises
+    if len(rows) <= len(crime_keys) and not len(ed):
+        sec.add("No data from partner agencies (health, fire, ambulance, council, youth justice) were supplied, so "
+                "this assessment rests on police data alone and the agencies' pictures are not compared.")
+        return sec
+    if not len(wb.small_areas):
+        sec.add("No small areas were supplied, so the agencies' pictures are not compared area by area.")
+        return sec
+    if not len(amb) and not len(ed):
+        sec.add("No ambulance or emergency department assault data were supplied, so the police picture of violence "
+                "is not compared with health data.")
+        return sec
     areas = wb.small_areas[["code", "geometry"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -365,61 +432,89 @@ def section_places(doc: Document) -> Section:
     wb = doc.workbench
     months = ev.last_year(doc)
     sec = Section("Places")
+    per = ev.comparison_periods(doc)
+    span = f"{ev.month_words(months[0])} to {ev.month_words(months[-1])}"
     wr = ev.evidence_ward_rates(doc, categories=[c for c in ev.evidence_category_trends(doc)["category"] if c != ev.ASB])
-    sec.add(HTMLPart('<h3 id="ward-rates">Crime rates by ward</h3>'))
-    sec.add(_ward_map(doc, wr, "Crimes per 1,000 residents",
-                      f"Crimes per 1,000 residents by ward, {months[0]} to {months[-1]}"))
-    higher = wr[wr["compared_with_partnership"] == "higher"]
     pol_all = ev.evidence_police(doc)
     pol_all = pol_all[pol_all["month"].isin(months) & (pol_all["category"] != ev.ASB)]
     mapped = int(wr["count"].sum())
-    sec.add(
-        f"{mapped:,} of the {len(pol_all):,} crimes recorded in the latest year have a map point and are counted by ward; "
-        f"the partnership rate on that basis is {float(wr['partnership_rate'].iloc[0]):,.1f} crimes per 1,000 residents. "
-        f"{len(higher)} wards are significantly higher (95% confidence interval above the partnership rate): "
-        + (", ".join(higher["name"].astype(str)) if len(higher) else "none") + "."
-    )
-    table = wr[["code", "name", "count", "population", "rate", "ci_low", "ci_high", "compared_with_partnership"]].rename(
-        columns={"code": "ward code", "name": "ward", "count": "crimes", "population": "residents",
-                 "rate": "per 1,000", "ci_low": "95% CI low", "ci_high": "95% CI high",
-                 "compared_with_partnership": "compared with partnership"})
-    sec.add(doc.table(pd.DataFrame(table.drop(columns="geometry", errors="ignore")),
-                      "Crimes per 1,000 residents by ward (latest 12 months, current boundaries)",
-                      decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
-                      notes=["Confidence intervals: Byar's method for 10 or more events, exact Poisson below. "
-                             "Residents apportioned from small areas by population."]))
+    outside = wb.outside_partnership(ev.crime_datasets(doc))
+    where = (f"{mapped:,} of the {len(pol_all):,} crimes recorded in {per['current_label']} have a map point in a ward "
+             "and are counted by ward")
+    if outside:
+        where += (f"; a further {outside:,} police records over the whole period lay outside the partnership and are "
+                  "left out of every count")
+    if wb.has_population:
+        sec.add(HTMLPart('<h3 id="ward-rates">Crime rates by ward</h3>'))
+        sec.add(_ward_map(doc, wr[wr["rate"].notna()], "Crimes per 1,000 residents",
+                          f"Crimes per 1,000 residents by ward, {span}"))
+        higher = wr[wr["compared_with_partnership"] == "higher"]
+        sec.add(
+            f"{where}; the partnership rate on that basis is {float(wr['partnership_rate'].iloc[0]):,.1f} crimes per "
+            f"1,000 residents. {len(higher)} wards are significantly higher (95% confidence interval above the "
+            "partnership rate): " + (", ".join(higher["name"].astype(str)) if len(higher) else "none") + "."
+        )
+        table = wr[["code", "name", "count", "population", "rate", "ci_low", "ci_high", "compared_with_partnership"]].rename(
+            columns={"code": "ward code", "name": "ward", "count": "crimes", "population": "residents",
+                     "rate": "per 1,000", "ci_low": "95% CI low", "ci_high": "95% CI high",
+                     "compared_with_partnership": "compared with partnership"})
+        sec.add(doc.table(pd.DataFrame(table.drop(columns="geometry", errors="ignore")),
+                          f"Crimes per 1,000 residents by ward ({per['current_label']}, current boundaries)",
+                          decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
+                          notes=["Confidence intervals: Byar's method for 10 or more events, exact Poisson below. "
+                                 "Residents apportioned from small areas by population."]))
+    else:
+        sec.add(HTMLPart('<h3 id="ward-rates">Crimes by ward</h3>'))
+        sec.add(f"{where}. No population was supplied, so wards are compared by count, not by rate per resident.")
+        table = wr[["code", "name", "count"]].rename(columns={"code": "ward code", "name": "ward", "count": "crimes"})
+        sec.add(doc.table(pd.DataFrame(table), f"Crimes by ward ({per['current_label']}, current boundaries)"))
     # Neighbourhood rates (exact from points).
     pol = ev.evidence_police(doc)
     pol = pol[pol["month"].isin(months) & (pol["category"] != ev.ASB)]
-    nh = wb.neighbourhoods[["code", "name", "population"]].copy()
-    nh["count"] = nh["code"].astype(str).map(pol.groupby("neighbourhood_code").size()).fillna(0).astype(int)
-    nh = rates.rate_per_1000(nh, "count", "population")
-    sec.add(doc.table(nh.rename(columns={"code": "neighbourhood", "name": "name", "count": "crimes", "population": "residents",
-                                          "rate": "per 1,000", "ci_low": "95% CI low", "ci_high": "95% CI high"})
-                      .drop(columns=["ci_method"]),
-                      "Crimes per 1,000 residents by police neighbourhood (latest 12 months)",
-                      decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1}))
+    if not wb.has_neighbourhoods:
+        sec.add("No police neighbourhoods were supplied, so crimes are not shown by neighbourhood.")
+    else:
+        nh = wb.neighbourhoods[["code", "name", "population"]].copy()
+        nh["count"] = nh["code"].astype(str).map(pol.groupby("neighbourhood_code").size()).fillna(0).astype(int)
+        if wb.has_population and (nh["population"] > 0).all():
+            nh = rates.rate_per_1000(nh, "count", "population")
+            sec.add(doc.table(nh.rename(columns={"code": "neighbourhood", "name": "name", "count": "crimes",
+                                                 "population": "residents", "rate": "per 1,000", "ci_low": "95% CI low",
+                                                 "ci_high": "95% CI high"}).drop(columns=["ci_method"]),
+                              f"Crimes per 1,000 residents by police neighbourhood ({per['current_label']})",
+                              decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1}))
+        else:
+            sec.add(doc.table(nh[["code", "name", "count"]].rename(columns={"code": "neighbourhood", "count": "crimes"}),
+                              f"Crimes by police neighbourhood ({per['current_label']})"))
     # Hotspots: violence.
     sec.add(HTMLPart('<h3 id="hotspots">Hotspots</h3>'))
-    viol = ev.evidence_hotspots(doc, ["Violence and sexual offences"])
-    sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol, noun='violence')}")
-    hot = viol[viol["hotspot"] == "hot"]
-    page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
-        cell=hot.index.astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[["cell", "events", "z", "geometry"]],
-        highlight_label="Significant violence hotspot cells",
-        highlight_aliases={"cell": "Grid cell", "events": "Violence in this cell", "z": "Gi* z-score"},
-        offline=doc.offline)
-    place = ev.nearest_street(doc, hot, ["Violence and sexual offences"])
-    sec.add(doc.map(page, f"Violence and sexual offences: significant Getis-Ord Gi* hotspot cells, {months[0]} to {months[-1]}",
-                    alt=f"Map of wards with {len(hot)} grid cells shaded as significant violence hotspots"
-                        + (f", centred on {place}." if place else ".")))
-    rate_hot = hotspots.hotspot_rate(ev.hotspot_count_grid(doc, ["Violence and sexual offences"]),
-                                     wb.small_areas[["population", "geometry"]], population_col="population")
-    n_rate_hot = int((rate_hot["hotspot"] == "hot").sum())
-    sec.add(
-        f"Allowing for where people live, {n_rate_hot} cells remain significant hotspots of violence relative to "
-        "their resident population, so the hotspot is not simply a map of population."
-    )
+    if not (pol["category"] == "Violence and sexual offences").any():
+        sec.add("No violence and sexual offences were recorded in the police data supplied for this period, so no "
+                "violence hotspot map is drawn.")
+    else:
+        viol = ev.evidence_hotspots(doc, ["Violence and sexual offences"])
+        sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol, noun='violence')}")
+        hot = viol[viol["hotspot"] == "hot"]
+        page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
+            cell=hot.index.astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[["cell", "events", "z", "geometry"]],
+            highlight_label="Significant violence hotspot cells",
+            highlight_aliases={"cell": "Grid cell", "events": "Violence in this cell", "z": "Gi* z-score"},
+            offline=doc.offline)
+        place = ev.nearest_street(doc, hot, ["Violence and sexual offences"])
+        sec.add(doc.map(page, f"Violence and sexual offences: significant Getis-Ord Gi* hotspot cells, {span}",
+                        alt=f"Map of wards with {len(hot)} grid cells shaded as significant violence hotspots"
+                            + (f", centred on {place}." if place else ".")))
+        if wb.has_population:
+            rate_hot = hotspots.hotspot_rate(ev.hotspot_count_grid(doc, ["Violence and sexual offences"]),
+                                             wb.small_areas[["population", "geometry"]], population_col="population")
+            n_rate_hot = int((rate_hot["hotspot"] == "hot").sum())
+            sec.add(
+                f"Allowing for where people live, {n_rate_hot} cells remain significant hotspots of violence relative to "
+                "their resident population, so the hotspot is not simply a map of population."
+                if n_rate_hot else "Allowing for where people live, no cell remains a significant hotspot of violence "
+                "relative to its resident population: the hotspot follows where people live.")
+        else:
+            sec.add("No population was supplied, so hotspots are not tested against where people live.")
     heads = ev.evidence_hotspot_headlines(doc)
     heads = heads.drop(columns=["top_cluster_share", "top_cluster_area_share"])
     shown = heads.rename(columns={"category": "crime type", "hot_cells": "hot cells (latest year)",
@@ -428,9 +523,15 @@ def section_places(doc: Document) -> Section:
                                   "top_cluster_events": "events in largest hotspot", "hot_place": "largest hotspot near",
                                   "emerging_cells": "emerging cells", "emerging_place": "emerging area",
                                   "persistent_cells": "persistent cells"})
-    sec.add(doc.table(shown, "Hotspots by crime type: significant cells in the latest year, and emerging or persistent cells over three years",
+    n_years = len(ev.complete_years(doc))
+    over = (f"emerging or persistent cells over {n_years} complete years" if n_years >= 2 else
+            "no emerging or persistent cells (fewer than two complete years of data)")
+    if n_years < 2:
+        shown = shown.drop(columns=["emerging cells", "emerging area", "persistent cells"])
+    sec.add(doc.table(shown, f"Hotspots by crime type: significant cells in {per['current_label']}, and {over}",
                       notes=["Gi* with binary distance weights on a regular grid, p-values corrected by the "
-                             "Benjamini-Hochberg false discovery rate. Emerging: hot only in the latest year."]))
+                             "Benjamini-Hochberg false discovery rate. Emerging: hot only in the latest complete year; "
+                             "a partial year is never compared."]))
     emerging = heads[heads["emerging_cells"] > 0]
     for r in emerging.to_dict("records"):  # one line per crime type with an emerging hotspot
         sec.add(callout(f"Emerging hotspot: {r['category']} around {r['emerging_place'] or 'a new area'} "
@@ -444,7 +545,8 @@ def section_comparison(doc: Document) -> Section:
     peers = doc.workbench.intake.tables.get(peer_key) if peer_key else None
     sec = Section("Comparison with similar partnerships")
     if peers is None or len(peers) == 0:
-        sec.add(callout("No most-similar-group table was available.", caveat=True))
+        sec.add(callout("No most-similar-group table was supplied, so the partnership is not compared with "
+                        "similar areas.", caveat=True))
         return sec
     code = doc.catalogue.partnership.code
     skip = {"csp_code", "csp_name", "population", "dataset", "agency", "source_file", "source_row"}

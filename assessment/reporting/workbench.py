@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -61,6 +62,31 @@ class Workbench:
     neighbourhoods: gpd.GeoDataFrame
     boundary: gpd.GeoDataFrame
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_population(self) -> bool:
+        """True when the small areas carry residents (rates can be computed)."""
+        return bool(self.extras.get("has_population", True))
+
+    @property
+    def has_households(self) -> bool:
+        """True when the small areas carry households."""
+        return bool(self.extras.get("has_households", True))
+
+    @property
+    def has_neighbourhoods(self) -> bool:
+        """True when the catalogue supplies police neighbourhoods."""
+        return len(self.neighbourhoods) > 0
+
+    def outside_partnership(self, keys: list[str] | str | None = None) -> int:
+        """Events (of some datasets) whose points lie outside the partnership and were left out."""
+        counts = self.extras.get("outside_counts")
+        if counts is None or len(counts) == 0:
+            return 0
+        if keys is None:
+            return int(counts.sum())
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        return int(counts.reindex(keys).fillna(0).sum())
 
     @property
     def window(self) -> list[str]:
@@ -126,49 +152,111 @@ def _population(units: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame) -> gpd.G
     return out
 
 
+def _empty_units(crs) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"code": pd.Series(dtype="str"), "name": pd.Series(dtype="str"),
+                             "population": pd.Series(dtype=float), "households": pd.Series(dtype=float)},
+                            geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
 def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.date) -> Workbench:
-    """Run intake and geography for a whole catalogue (uncached)."""
+    """Run intake and geography for a whole catalogue (uncached).
+
+    Only the ``wards`` geography is required. Without ``partnership`` the boundary is the
+    union of the wards; without ``small_areas`` (or without its ``population``) population
+    and households are unknown (NaN) and documents give counts without rates; without
+    ``neighbourhoods`` the neighbourhood tables are left out.
+
+    Points are clipped to the partnership: an event whose coordinates lie farther than
+    ``partnership.edge_buffer_m`` metres outside the boundary is removed from ``events``
+    and kept in ``extras['outside']`` (counted per dataset in ``extras['outside_counts']``)
+    so that documents can say how many lay outside the partnership. Rows without
+    coordinates stay in.
+    """
     from ..geography.assign import assign_points, assign_points_versioned
     from ..geography.registry import registry_from_catalogue, registry_version_at
     from ..intake.harmonise import intake_catalogue
 
-    missing = [k for k in GEOGRAPHY_ROLES if k not in catalogue.geographies]
-    if missing or catalogue.geographies["small_areas"].population is None:
+    if "wards" not in catalogue.geographies:
         raise CatalogueError(
-            "geographies: the documents need the keys " + ", ".join(f"{k!r} ({v})" for k, v in GEOGRAPHY_ROLES.items())
-            + f"; the catalogue has {sorted(catalogue.geographies)}"
-            + ("" if missing else " but 'small_areas' carries no population")
-            + ". Hint: `assess validate` reads the datasets without them; copy these entries from the demo catalogue.")
+            "geographies: the documents need a `wards` geography (electoral wards, with dated versions); the "
+            f"catalogue has {sorted(catalogue.geographies)}. The other geographies are optional: "
+            + ", ".join(f"{k!r} ({v})" for k, v in GEOGRAPHY_ROLES.items() if k != "wards") + ".")
     intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date, errors="collect")
     registry = registry_from_catalogue(catalogue)
-    pop = catalogue.geography("small_areas").population
     end = pd.Timestamp(catalogue.partnership.window.end) + pd.offsets.MonthEnd(0)
-    sa = registry_version_at(registry, "small_areas", end).units.copy()
-    sa["population"] = pd.to_numeric(sa[pop.total], errors="coerce").fillna(0)
-    sa["households"] = pd.to_numeric(sa[pop.households], errors="coerce").fillna(0) if pop.households else 0.0
     wards = registry_version_at(registry, "wards", end).units.copy()
-    hoods = registry_version_at(registry, "neighbourhoods", end).units.copy()
-    boundary = registry_version_at(registry, "partnership", end).units.copy()
-    wards = _population(wards, sa)
-    hoods = _population(hoods, sa)
-    boundary["population"] = float(sa["population"].sum())
-    boundary["households"] = float(sa["households"].sum())
+    crs = wards.crs
+    geos = catalogue.geographies
+    pop = geos["small_areas"].population if "small_areas" in geos else None
+    if "small_areas" in geos:
+        sa = registry_version_at(registry, "small_areas", end).units.copy()
+        sa["population"] = pd.to_numeric(sa[pop.total], errors="coerce").fillna(0) if pop else np.nan
+        sa["households"] = (pd.to_numeric(sa[pop.households], errors="coerce").fillna(0)
+                            if pop and pop.households else np.nan)
+    else:
+        sa = _empty_units(crs)
+    hoods = (registry_version_at(registry, "neighbourhoods", end).units.copy() if "neighbourhoods" in geos
+             else _empty_units(crs))
+    if "partnership" in geos:
+        boundary = registry_version_at(registry, "partnership", end).units.copy()
+    else:
+        boundary = gpd.GeoDataFrame({"code": [catalogue.partnership.code], "name": [catalogue.partnership.name]},
+                                    geometry=[wards.geometry.union_all()], crs=crs)
+    has_pop = pop is not None and len(sa) > 0
+    has_households = has_pop and bool(pop.households)
+    for units in ("wards", "hoods"):
+        frame = wards if units == "wards" else hoods
+        if has_pop and len(frame):
+            frame = _population(frame, sa)
+            if not has_households:
+                frame["households"] = np.nan
+        else:
+            frame = frame.assign(population=np.nan, households=np.nan)
+        if units == "wards":
+            wards = frame
+        else:
+            hoods = frame
+    boundary["population"] = float(sa["population"].sum()) if has_pop else np.nan
+    boundary["households"] = float(sa["households"].sum()) if has_households else np.nan
 
     events = intake.events.copy()
+    # The partnership area: points beyond the boundary (plus the stated edge allowance) are not the
+    # partnership's; they are counted, named "outside the partnership" and left out of every analysis.
+    import shapely
+
+    buffer_m = float(catalogue.partnership.edge_buffer_m)
+    zone = boundary.geometry.union_all()
+    zone = zone.buffer(buffer_m) if buffer_m > 0 else zone
+    east = pd.to_numeric(events["easting"], errors="coerce").to_numpy(dtype=float)
+    north = pd.to_numeric(events["northing"], errors="coerce").to_numpy(dtype=float)
+    located = np.isfinite(east) & np.isfinite(north)
+    inside = np.ones(len(events), dtype=bool)
+    inside[located] = shapely.intersects_xy(zone, east[located], north[located])
+    outside = events[~inside].copy()
+    events = events[inside].copy()
+    outside_counts = outside.groupby("dataset").size().rename("outside_partnership")
+
     reports = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        events, rep = assign_points(events, sa, column="small_area_code")
-        reports.append({"geography": "small_areas", **rep.to_dict()})
+        if len(sa):
+            events, rep = assign_points(events, sa, column="small_area_code")
+            reports.append({"geography": "small_areas", **rep.to_dict()})
+        else:
+            events["small_area_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
         events, rep_w = assign_points_versioned(events, registry, "wards", column="ward_code")
         reports.append({"geography": "wards", **rep_w.drop(columns="version").sum().to_dict()})
-        events, rep = assign_points(events, hoods, column="neighbourhood_code")
-        reports.append({"geography": "neighbourhoods", **rep.to_dict()})
+        if len(hoods):
+            events, rep = assign_points(events, hoods, column="neighbourhood_code")
+            reports.append({"geography": "neighbourhoods", **rep.to_dict()})
+        else:
+            events["neighbourhood_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
     assignment = pd.DataFrame(reports)
     return Workbench(
         catalogue=catalogue, intake=intake, registry=registry, events=events, assignment=assignment,
         small_areas=sa, wards=wards, neighbourhoods=hoods, boundary=boundary,
-        extras={"ward_versions": rep_w},
+        extras={"ward_versions": rep_w, "outside": outside, "outside_counts": outside_counts,
+                "edge_buffer_m": buffer_m, "has_population": has_pop, "has_households": has_households},
     )
 
 
