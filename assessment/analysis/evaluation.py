@@ -55,7 +55,13 @@ within an area (areas independent).
    fit, with the expected residual sum of squares and lag-1 cross-products computed
    through the fit's projection (so trend and step terms that soak up slow swings do not
    hide the correlation); ``rho`` then gets the small-sample bias correction
-   ``+(1 + 3 rho) / n`` (Kendall 1954, *Biometrika* 41:403-404), ``n`` months per area.
+   ``+(1 + 3 rho) / n`` (Kendall 1954, *Biometrika* 41:403-404), ``n`` months per area,
+   plus ``RHO_MARGIN`` (1) times its large-sample standard error ``sqrt((1 - rho^2) / N)``
+   over all ``N`` months (Bartlett 1946), because a series of 36 months cannot pin the
+   correlation down and an underestimate makes intervals too narrow. Without the margin the
+   slope change of an interrupted time series had p < 0.05 in 7-11% of AR(1) null runs;
+   with it about 4.5%, at a cost in power (a real 20% fall detected by the
+   difference-in-differences in 19% of runs instead of 28%; ``docs/VALIDATION.md``).
 2. The coefficients are those of the fit chosen by the over-dispersion rule; their
    covariance is the sandwich ``B^-1 X'G V G X B^-1`` with ``V`` the latent-AR(1)
    covariance above, ``G`` the fit's working weights and ``B = X'G diag(mu) X``.
@@ -222,6 +228,7 @@ def _term_row(fit, term: str, confidence: float) -> dict:
 ERRORS = ("ar1", "independent")
 _RHO_GRID = np.linspace(0.0, 0.95, 96)
 CORE_TERMS = 4  # const, group/time, period/level, interaction/slope: the terms the effect is read from
+RHO_MARGIN = 1.0  # standard errors added to the estimated correlation (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -274,7 +281,9 @@ def _serial_covariance(fit, y: np.ndarray, X: pd.DataFrame, offset: np.ndarray |
     if sigma2 > 0:
         # small-sample bias of a lag-1 autocorrelation, -(1 + 3 rho) / n (Kendall 1954)
         length = len(y) / len(np.unique(series))
-        rho = float(min(rho + (1.0 + 3.0 * rho) / length, _RHO_GRID[-1]))
+        rho = rho + (1.0 + 3.0 * rho) / length
+        # and its sampling error, sqrt((1 - rho^2) / n) for n months in all (Bartlett 1946)
+        rho = float(min(rho + RHO_MARGIN * np.sqrt(max(1.0 - rho**2, 0.0) / len(y)), _RHO_GRID[-1]))
     same = series[:, None] == series[None, :]
     lag = np.abs(time[:, None] - time[None, :])
     R = np.where(same, rho ** lag, 0.0)
