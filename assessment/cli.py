@@ -185,7 +185,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
         return 2
     result = init_partnership(Path(args.dir), args.authority, args.from_files, police=args.police,
                               window=args.window, progress=_say)
-    _say(f"{', '.join(result.authorities['name'])}: {len(result.ward_versions)} ward version(s) "
+    from .reporting.prose import count_of
+
+    _say(f"{', '.join(result.authorities['name'])}: {count_of(len(result.ward_versions), 'ward version')} "
          f"({', '.join(map(str, result.ward_versions))}), {result.residents:,.0f} residents, "
          f"window {result.window[0]} to {result.window[1]}")
     for note in result.notes:

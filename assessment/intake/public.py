@@ -607,8 +607,11 @@ def _lsoa_vintage_note(folder: Path, months: list[str], force: str, codes11: set
         return ""
     table = police_lsoa_vintage(pd.concat(frames, ignore_index=True), codes11, codes21)
     by = table.groupby("vintage")["month"].agg(["min", "max", "count"])
-    parts = [f"{v} codes in {int(r['count'])} months ({r['min']} to {r['max']})" for v, r in by.iterrows()]
-    return ("The police files' LSOA codes: " + "; ".join(parts) +
+    label = {"2011": "2011 LSOA codes", "2021": "2021 LSOA codes",
+             "either": "codes that are the same in 2011 and 2021"}
+    parts = [f"{label[v]} in {int(n)} months ({lo} to {hi})"
+             for v, lo, hi, n in zip(by.index, by["min"], by["max"], by["count"])]
+    return ("The police files carry " + "; ".join(parts) +
             ". Events are placed in areas by their coordinates, so either code set works.")
 
 
