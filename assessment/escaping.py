@@ -118,12 +118,12 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """
     check_dataframe(frame, "frame")
     out = frame.copy()
-    for i, col in enumerate(out.columns):  # per column, vectorised within it
+    for i in range(out.shape[1]):  # per column, vectorised within it
         mask = _formula_like(out.iloc[:, i])
         if mask.any():
             values = out.iloc[:, i].astype(object).to_numpy(copy=True)
             values[mask] = np.char.add("'", values[mask].astype(str)).astype(object)
-            out[col] = values
+            out.isetitem(i, values)  # by position: a repeated column name stays two columns
     out.columns = [_safe_label(c) for c in out.columns]
     return out
 

@@ -82,6 +82,12 @@ def test_spreadsheet_safe_prefixes_text_and_keeps_numbers():
     assert frame["=area"].iloc[1] == HYPERLINK  # the input is not modified
 
 
+def test_spreadsheet_safe_keeps_repeated_column_names_apart():
+    frame = pd.DataFrame([["=a", "b"], ["c", "+d"]], columns=["x", "x"])
+    out = spreadsheet_safe(frame)
+    assert out.to_numpy().tolist() == [["'=a", "b"], ["c", "'+d"]]
+
+
 def test_write_csv_no_cell_can_start_a_formula(tmp_path):
     frame = pd.DataFrame({"ward": HOSTILE, "count": np.arange(-5, 5), "rate": np.linspace(-1, 1, 10),
                           "shown": ["[c]", 4, -3, "12", "x;=1+1", "a,b", 'say "hi"', None, 0, "-1,200"]})
