@@ -661,3 +661,11 @@ def test_strategic_assessment_and_audit_show_the_same_target_status(demo_outputs
 
     sa, au = statuses("strategic_assessment"), statuses("audit")
     assert au and all(sa[k] == v for k, v in au.items()), (sa, au)
+
+
+def test_index_wording_is_clean(demo_outputs):
+    from _wording import wording_problems
+
+    if demo_outputs.index is None:
+        pytest.skip("no document rendered, so no index")
+    assert wording_problems(demo_outputs.index.read_text(encoding="utf-8")) == []

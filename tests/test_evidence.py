@@ -141,3 +141,17 @@ def test_repeat_locations_against_a_plain_groupby(doc):
     expected = (at_point >= 3).groupby(key["category"]).mean()
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False, atol=1e-12)
     assert got.between(0, 1).all()
+
+
+def test_place_type_labels_are_told_apart_from_streets():
+    """'On or near Nightclub' names a kind of place; 'On or near Canal Avenue' a street."""
+    import pandas as pd
+
+    from assessment.reporting.evidence import place_type_labels
+
+    got = place_type_labels(pd.Series(["On or near Nightclub", "On or near Canal Avenue", "On or near Supermarket",
+                                       "On or near Theatre/Concert Hall", "No Location", None,
+                                       "On or near parking area", "On or near A201"]))
+    assert (got.iloc[0], got.iloc[2], got.iloc[3]) == ("Nightclub", "Supermarket", "Theatre/Concert Hall")
+    assert got.isna().tolist() == [False, True, False, False, True, True, False, True]
+    assert got.iloc[6] == "Parking Area"
