@@ -313,6 +313,8 @@ def test_short_series_warns_and_breaks_outside_warn():
         T.trend_glm(_series(np.full(8, 30.0), 1))
     with pytest.raises(ValueError, match="no gaps"):
         T.trend_glm(_series(np.full(36, 30.0), 1).drop("2024-02"))
+    with pytest.raises(ValueError, match="at least one event"):
+        T.trend_exceptions(pd.Series(0, index=MONTHS))
 
 
 # --------------------------------------------------------------------------- exceptions

@@ -210,22 +210,42 @@ def _fit_count_model(y: pd.Series, X: pd.DataFrame, family: str) -> tuple[Any, s
     return qp, "quasi_poisson", dispersion, od_p
 
 
-def _lag1_autocorrelation(resid: np.ndarray) -> float:
-    """Lag-1 autocorrelation of model residuals, bias-corrected and kept within [0, 0.9].
+def _lag1_autocorrelation(resid: np.ndarray, design: np.ndarray | None = None) -> float:
+    """Lag-1 autocorrelation of model residuals, corrected for the fit and kept within [0, 0.9].
 
-    The raw estimate ``r = sum(e_t e_t-1) / sum(e_t^2)`` is biased towards zero in short
-    series; ``r + (1 + 3 r) / n`` removes the first-order bias (Marriott & Pope 1954,
-    *Biometrika* 41, 390-402). Negative values are set to 0 (no allowance is made for
-    them) and values above 0.9 to 0.9.
+    The sample value ``r = sum(e_t e_t-1) / sum(e_t^2)`` of regression residuals is biased
+    towards zero, the more so the more parameters the model has (Durbin & Watson 1950,
+    *Biometrika* 37, 409-428: its expectation depends on the residual-maker ``M``). The
+    AR(1) correlation returned is the ``rho`` at which the ratio of expectations
+    ``tr(M A M R_rho) / tr(M R_rho)`` (``A``: half the lag-1 adjacency matrix,
+    ``R_rho[i, j] = rho^|i-j|``) equals ``r``, with ``M = I - Z (Z'Z)^-1 Z'`` for the
+    (weighted) design ``Z``; without a design, ``M`` removes the mean only. Negative
+    values count as 0 (no allowance is made for them); values above 0.9 as 0.9.
     """
+    from scipy.optimize import brentq
+
     e = np.asarray(resid, dtype=float)
-    e = e[np.isfinite(e)]
+    ok = np.isfinite(e)
+    e = e[ok]
     n = len(e)
     den = float(np.sum(e * e))
     if n < 3 or den <= 0:
         return 0.0
     r = float(np.sum(e[1:] * e[:-1]) / den)
-    return float(np.clip(r + (1 + 3 * r) / n, 0.0, 0.9))
+    Z = np.ones((n, 1)) if design is None else np.asarray(design, dtype=float)[ok]
+    M = np.eye(n) - Z @ np.linalg.pinv(Z)
+    lag = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :])
+    MAM = M @ ((lag == 1) * 0.5) @ M
+
+    def gap(rho: float) -> float:
+        R = rho**lag
+        return float(np.sum(MAM * R) / np.sum(M * R)) - r
+
+    if gap(0.0) >= 0:
+        return 0.0
+    if gap(0.9) <= 0:
+        return 0.9
+    return float(brentq(gap, 0.0, 0.9, xtol=1e-4))
 
 
 def _ar1_inflation(rho: float, weights: np.ndarray) -> float:
@@ -247,6 +267,8 @@ def _prepare_model(series: Any, breaks: Any, season: bool | str, name: str = "se
     if len(s) < _MIN_MONTHS_TREND:
         raise ValueError(f"`{name}` must have at least {_MIN_MONTHS_TREND} months to fit a trend model, "
                          f"got {len(s)}")
+    if s.sum() == 0:
+        raise ValueError(f"`{name}` must hold at least one event to fit a trend model, got 0 in all {len(s)} months")
     br = _check_breaks(breaks, s.index)
     use_season = bool(season)
     if use_season and len(s) < _MIN_MONTHS_SEASON:
@@ -558,7 +580,8 @@ def _series_variance_factor(counts: np.ndarray, weights: np.ndarray) -> tuple[fl
         fit = sm.GLM(counts.astype(float), X, family=sm.families.Poisson()).fit()
     mu = np.asarray(fit.fittedvalues, dtype=float)
     disp = float(fit.pearson_chi2 / fit.df_resid)
-    rho = _lag1_autocorrelation((counts - mu) / np.sqrt(np.maximum(mu, 1e-12)))
+    rho = _lag1_autocorrelation((counts - mu) / np.sqrt(np.maximum(mu, 1e-12)),
+                                X.to_numpy(dtype=float) * np.sqrt(mu)[:, None])
     cur = weights > 0
     prev = weights < 0
     tot_c = max(float(mu[cur].sum()), 1e-12)
@@ -611,7 +634,7 @@ def trend_year_on_year(monthly: pd.DataFrame, end: str, months: int = 12, by: st
         - ``p_value`` (float, in [0, 1]): two-sided p-value for no change;
         - ``dispersion`` (float): Pearson chi-square / df of the group's monthly series
           (NaN when not estimated);
-        - ``autocorrelation`` (float in [0, 0.9]): bias-corrected lag-1 autocorrelation of
+        - ``autocorrelation`` (float in [0, 0.9]): AR(1) correlation, corrected for the fit, of
           that series' residuals;
         - ``variance_factor`` (float >= 1): design effect applied to the counts (1 with
           ``dispersion=False``).
@@ -624,7 +647,7 @@ def trend_year_on_year(monthly: pd.DataFrame, end: str, months: int = 12, by: st
     Poisson and neighbouring months are correlated, so each group's monthly series (all
     its months up to ``end``) is fitted by a Poisson GLM with time and month-of-year
     terms: the Pearson chi-square / df (floored at 1) measures the over-dispersion, and
-    the bias-corrected lag-1 autocorrelation of its residuals (see :func:`trend_glm`)
+    the AR(1) correlation of its residuals, corrected for the fit (see :func:`trend_glm`),
     gives the AR(1) inflation of the variance of ``log(current) - log(previous)``. Their
     product is a design effect ``D``; the counts are divided by ``D`` and the exact test
     and Clopper-Pearson interval applied to these effective counts (rounded to whole
@@ -934,8 +957,9 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
           (the quasi-Poisson scale is this value floored at 1);
         - ``overdispersion_p`` (float in [0, 1]): Cameron-Trivedi test p-value (reported;
           it does not choose the model);
-        - ``autocorrelation`` (float in [0, 0.9]): bias-corrected lag-1 autocorrelation of
-          the Pearson residuals used for the allowance (0 when ``autocorrelation=False``);
+        - ``autocorrelation`` (float in [0, 0.9]): AR(1) correlation of the Pearson
+          residuals used for the allowance, corrected for the fit's bias (0 when
+          ``autocorrelation=False``);
         - ``se_inflation`` (float >= 1): factor by which the term's standard error was
           widened for that autocorrelation;
         - ``seasonal`` (bool): whether month-of-year terms were included;
@@ -952,9 +976,10 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     Cameron & Trivedi (1990, *J. Econometrics* 46, 347-364) test is reported but no longer
     decides the model: as a pre-test on 36 months it misses real over-dispersion too often.
     Months next to each other are also correlated. The allowance treats the Pearson
-    residuals as AR(1) with lag-1 correlation ``rho`` (the sample value plus the
-    first-order bias correction ``(1 + 3 r) / n`` of Marriott & Pope 1954, *Biometrika* 41,
-    390-402; negative values count as 0) and widens each coefficient's variance by
+    residuals as AR(1) with lag-1 correlation ``rho`` (the sample value corrected for the
+    bias that fitting the model gives residual autocorrelation, Durbin & Watson 1950,
+    *Biometrika* 37, 409-428, by matching its expectation under AR(1); negative values
+    count as 0) and widens each coefficient's variance by
     ``w' R w / w' w``, where ``w`` are the coefficient's weights on the standardised
     observations (rows of ``(X'WX)^-1 X' W^{1/2}``) and ``R_ij = rho^|i-j|``: the
     variance of a linear estimator under AR(1) errors (for a trend this approaches
@@ -980,11 +1005,10 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     if autocorrelation:
         mu = _fitted_mean(res, X)
         resid = (s.to_numpy() - mu) / np.sqrt(mu)
-        rho = _lag1_autocorrelation(resid)
+        Xw = X.to_numpy(dtype=float) * np.sqrt(mu)[:, None]
+        rho = _lag1_autocorrelation(resid, Xw)
         if rho > 0:
-            Xv = X.to_numpy(dtype=float)
-            sw = np.sqrt(mu)
-            weights = np.linalg.pinv(Xv * sw[:, None])  # rows: (X'WX)^-1 X' W^1/2
+            weights = np.linalg.pinv(Xw)  # rows: (X'WX)^-1 X' W^1/2
             for name in terms:
                 inflation[name] = _ar1_inflation(rho, weights[X.columns.get_loc(name)])
     df_resid = float(res.df_resid)
