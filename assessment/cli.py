@@ -199,10 +199,32 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from .demo import write_demo_partnership
 
+    if args.partnerships is not None:
+        from .demo.country import write_synthetic_country
+
+        made = write_synthetic_country(Path(args.dest), args.partnerships, seed=args.seed, mean_size=args.mean_size,
+                                       progress=_say)
+        forces = len({p.force for p in made})
+        _say(f"Wrote {len(made)} synthetic partnerships in {forces} force(s) under {args.dest} "
+             f"({sum(p.police_rows for p in made):,} police rows); catalogues in {Path(args.dest) / 'partnerships'}")
+        return 0
     written = write_demo_partnership(Path(args.dest), seed=args.seed)
     (Path(args.dest) / ".seed").write_text(f"{args.seed}\n")
     _say(f"Wrote {len(written)} demo files under {args.dest}")
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    documents = [d.strip() for d in args.documents.split(",") if d.strip()]
+    exports = tuple(f for f, wanted in (("pdf", args.pdf), ("docx", args.docx)) if wanted)
+    outcomes = run_batch(args.source, args.out, documents=documents, workers=args.workers, scheduler=args.scheduler,
+                         exports=exports, offline=not args.online, progress=_say)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        print(f"assess batch: {o.code} ({o.catalogue}) failed: {o.message}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,7 +287,24 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate-demo", help="write the demo partnership's raw files only")
     gen.add_argument("--dest", default=str(paths.DEMO_RAW_DIR))
     gen.add_argument("--seed", type=int, default=2026)
+    gen.add_argument("--partnerships", type=int, metavar="N",
+                     help="write a synthetic country of N partnerships in a few forces instead of Riverton alone")
+    gen.add_argument("--mean-size", dest="mean_size", type=float, default=1.0,
+                     help="with --partnerships: mean partnership size, Riverton = 1 (default 1)")
     gen.set_defaults(func=_cmd_generate)
+
+    bat = sub.add_parser("batch", help="render the documents of many partnerships on Dask")
+    bat.add_argument("source", help="folder of catalogues (*.yaml, and data_catalogue.yaml below it) or a list file")
+    bat.add_argument("--out", required=True, help="batch output folder (one folder per partnership inside)")
+    bat.add_argument("--documents", default="strategic_assessment",
+                     help="comma-separated documents (default strategic_assessment; also problem_profile_violence, "
+                          "problem_profile_burglary, audit, evaluation, data_quality)")
+    bat.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster (default 2)")
+    bat.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler instead of a local cluster")
+    bat.add_argument("--pdf", action="store_true", help="also publish each document as PDF (needs Chromium)")
+    bat.add_argument("--docx", action="store_true", help="also publish each document as Word")
+    bat.add_argument("--online", action="store_true", help="load map libraries from their CDN instead of inlining")
+    bat.set_defaults(func=_cmd_batch)
     return parser
 
 

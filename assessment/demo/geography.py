@@ -105,7 +105,8 @@ def _boundary(rng: np.random.Generator) -> Polygon:
     return shapely.make_valid(Polygon(ring)).buffer(0)
 
 
-def _cells(rng: np.random.Generator, boundary: Polygon) -> pd.DataFrame:
+def _cells(rng: np.random.Generator, boundary: Polygon, population: int = TARGET_POPULATION,
+           urban: float = 1.0) -> pd.DataFrame:
     xs = np.arange(BBOX[0] + CELL / 2, BBOX[2], CELL)
     ys = np.arange(BBOX[1] + CELL / 2, BBOX[3], CELL)
     gx, gy = np.meshgrid(xs, ys)
@@ -114,9 +115,9 @@ def _cells(rng: np.random.Generator, boundary: Polygon) -> pd.DataFrame:
     gx, gy = gx[inside], gy[inside]
     density = np.full(gx.size, RURAL_DENSITY)
     for sx, sy, peak, sigma in SETTLEMENTS:
-        density += peak * np.exp(-distance(gx, gy, (sx, sy)) ** 2 / (2 * sigma**2))
+        density += urban * peak * np.exp(-distance(gx, gy, (sx, sy)) ** 2 / (2 * sigma**2))
     density *= rng.lognormal(0.0, 0.35, gx.size)
-    total = TARGET_POPULATION + int(rng.integers(-1500, 1500))
+    total = population + int(rng.integers(-1500, 1500) * population // TARGET_POPULATION)
     population = rng.multinomial(total, density / density.sum())
     return pd.DataFrame({"x": gx, "y": gy, "density": density, "population": population})
 
@@ -397,10 +398,15 @@ def _map_points(rng: np.random.Generator, boundary: Polygon, cells: pd.DataFrame
     })
 
 
-def build_geography(rng: np.random.Generator) -> Geography:
-    """Build every boundary, the population grid and the map points from ``rng``."""
+def build_geography(rng: np.random.Generator, population: int = TARGET_POPULATION, urban: float = 1.0) -> Geography:
+    """Build every boundary, the population grid and the map points from ``rng``.
+
+    ``population`` (residents) and ``urban`` (multiplier of the settlements' peak density
+    against the rural background) vary the synthetic country's partnerships; the defaults
+    give Riverton.
+    """
     boundary = _boundary(rng)
-    cells = _cells(rng, boundary)
+    cells = _cells(rng, boundary, population, urban)
     w19, w24 = _wards(rng, boundary, cells)
     sa = _populate(rng, _small_areas(rng, w19, cells), cells)
     hoods = _neighbourhoods(rng, boundary, cells)
@@ -443,14 +449,15 @@ def _kml(hood_id: str, name: str, geom, with_z: bool, bow_tie: bool) -> str:
     )
 
 
-def write_geography(geo: Geography, dest: Path, seed: int) -> dict[str, Path]:
+def write_geography(geo: Geography, dest: Path, seed: int, code: str = PARTNERSHIP_CODE,
+                    name: str = PARTNERSHIP_NAME, force: str = FORCE) -> dict[str, Path]:
     """Write the boundary, both ward versions, small areas and neighbourhood KML files."""
     import pyogrio
 
     folder = dest / "geography"
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
-    part = gpd.GeoDataFrame({"code": [PARTNERSHIP_CODE], "name": [PARTNERSHIP_NAME]},
+    part = gpd.GeoDataFrame({"code": [code], "name": [name]},
                             geometry=[geo.boundary], crs=CRS_BNG)
     for role, frame, name in [("partnership", part, "partnership.geojson"),
                               ("wards_2019", geo.wards_2019, "wards_2019.geojson"),
@@ -464,7 +471,7 @@ def write_geography(geo: Geography, dest: Path, seed: int) -> dict[str, Path]:
     with gdal_fixed_date(seed):
         pyogrio.write_dataframe(geo.small_areas, gpkg, layer="small_areas", driver="GPKG")
     out["small_areas"] = gpkg
-    kml_dir = folder / "neighbourhoods" / FORCE
+    kml_dir = folder / "neighbourhoods" / force
     kml_dir.mkdir(parents=True, exist_ok=True)
     n = len(geo.neighbourhoods)
     z_file, bow_file = 2, n - 3

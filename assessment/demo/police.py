@@ -169,14 +169,21 @@ def _point_weights(geo: Geography) -> dict[str, np.ndarray]:
     return w
 
 
-def generate_police_events(rng: np.random.Generator, geo: Geography) -> pd.DataFrame:
+def generate_police_events(rng: np.random.Generator, geo: Geography, scale: float = 1.0,
+                           mix: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per published street-level row (duplicates included).
+
+    ``scale`` multiplies every expected monthly count and ``mix`` (crime type to multiplier)
+    tilts the crime mix; the defaults give Riverton.
 
     Columns: ``crime_id`` ('' for ASB), ``month_index``, ``crime_type``, ``point`` (map point
     index), ``located`` (False for "No Location" rows), ``outcome`` ('' for ASB),
     ``outcome_month_index`` (-1 when no outcome row), ``is_duplicate``.
     """
     means = monthly_means()
+    if scale != 1.0 or mix:
+        tilt = np.array([(mix or {}).get(k, 1.0) for k in means.index])
+        means = means.mul(scale * tilt, axis=0)
     weights = _point_weights(geo)
     n_months = len(MONTHS)
     mp = geo.map_points
@@ -189,7 +196,7 @@ def generate_police_events(rng: np.random.Generator, geo: Geography) -> pd.DataF
     # The year-3 burglary cluster: extra burglaries on the estate from February 2025.
     ramp = np.array([0, 1.5, 2.5, 3.5, 4.5, 5, 5, 5, 5, 4.5, 4, 3.5])
     cluster_mean = np.concatenate([np.zeros(24), ramp])
-    counts = rng.poisson(cluster_mean)
+    counts = rng.poisson(cluster_mean * scale if scale != 1.0 else cluster_mean)
     month_index = np.repeat(np.arange(n_months), counts)
     dc = distance(mp.x.to_numpy(), mp.y.to_numpy(), BURGLARY_CLUSTER)
     wc = np.exp(-dc**2 / (2 * 170.0**2)) * (dc < 330) * (mp.place_type.to_numpy() == "")
@@ -264,14 +271,20 @@ def _located_columns(ev: pd.DataFrame, geo: Geography, no_location: str) -> pd.D
 
 def write_police(rng: np.random.Generator, ev: pd.DataFrame, geo: Geography, dest: Path) -> dict[str, Path]:
     """Write the 36 monthly street and outcomes files; returns the police folder."""
-    folder = dest / "police"
+    street, outc = police_frames(rng, ev, geo, FORCE_NAME)
+    return write_police_files(street, outc, dest / "police", FORCE)
+
+
+def police_frames(rng: np.random.Generator, ev: pd.DataFrame, geo: Geography, force_name: str
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The street and outcomes rows of ``ev`` in data.police.uk layout, each ordered like the files."""
     # Shuffle once, then order each file like data.police.uk: by LSOA, located rows first.
     ev = ev.iloc[rng.permutation(len(ev))].reset_index(drop=True)
     street = _located_columns(ev, geo, "No Location")
     street.insert(0, "Crime ID", ev.crime_id.to_numpy())
     street.insert(1, "Month", MONTH_LABELS[ev.month_index.to_numpy()])
-    street.insert(2, "Reported by", FORCE_NAME)
-    street.insert(3, "Falls within", FORCE_NAME)
+    street.insert(2, "Reported by", force_name)
+    street.insert(3, "Falls within", force_name)
     street["Crime type"] = ev.crime_type.to_numpy()
     street["Last outcome category"] = ev.outcome.to_numpy()
     street["Context"] = ""
@@ -284,18 +297,22 @@ def write_police(rng: np.random.Generator, ev: pd.DataFrame, geo: Geography, des
     outc = _located_columns(oe, geo, "No location")
     outc.insert(0, "Crime ID", oe.crime_id.to_numpy())
     outc.insert(1, "Month", MONTH_LABELS[oe.outcome_month_index.to_numpy()])
-    outc.insert(2, "Reported by", FORCE_NAME)
-    outc.insert(3, "Falls within", FORCE_NAME)
+    outc.insert(2, "Reported by", force_name)
+    outc.insert(3, "Falls within", force_name)
     outc["Outcome type"] = np.where(oe.outcome.to_numpy() == "Awaiting court outcome", "Suspect charged",
                                     oe.outcome.to_numpy())
     outc["_nl"] = ~oe.located.to_numpy()
     outc = outc.sort_values(["Month", "_nl", "LSOA name"], kind="stable")
+    return street, outc
 
+
+def write_police_files(street: pd.DataFrame, outc: pd.DataFrame, folder: Path, force: str) -> dict[str, Path]:
+    """Write one street and one outcomes file per month of the window under ``folder``."""
     for label in MONTH_LABELS:
         mdir = folder / label
         mdir.mkdir(parents=True, exist_ok=True)
         s = street[street.Month == label][STREET_COLUMNS]
-        write_csv(s, mdir / f"{label}-{FORCE}-street.csv")
+        write_csv(s, mdir / f"{label}-{force}-street.csv")
         o = outc[outc.Month == label][OUTCOME_COLUMNS]
-        write_csv(o, mdir / f"{label}-{FORCE}-outcomes.csv")
+        write_csv(o, mdir / f"{label}-{force}-outcomes.csv")
     return {"police": folder}

@@ -1,0 +1,579 @@
+"""Many partnerships in one command: ``assess batch`` on Dask distributed.
+
+How a batch runs:
+
+1. Every catalogue is loaded (one that cannot be loaded is reported as that partnership's
+   failure, and the others go on). Partnerships are grouped by their force
+   (``partnership.force``).
+2. **Staging, once per force.** The data.police.uk files that the force's partnerships name
+   (street and outcomes) are read once and written to a partitioned Parquet store,
+   ``<out>/_batch/store/<kind>/force=<force>/month=<YYYY-MM>/``, every column kept as the text
+   that was downloaded, plus the parsed coordinates for filtering. A force whose files are
+   unchanged (same SHA-256) is not staged again.
+3. **One task per partnership** on the Dask cluster: it reads only its own rows from the store
+   (the force partition, filtered to the bounding box of its boundary widened by
+   ``edge_buffer_m`` and a kilometre), writes them as its own monthly data.police.uk files in a
+   private input folder beside a copy of its other input files and a copy of its catalogue
+   pointing at them, then renders each document with
+   :func:`assessment.reporting.execute.run_document` into ``<out>/<code>/`` (atomic publishing,
+   one lock per folder). Rows without coordinates cannot be placed in a partnership and are
+   left out, as are rows beyond the box (the documents' own clipping then applies).
+4. **Resume.** After a partnership succeeds its state (the SHA-256 over its catalogue, its other
+   input files, its force's police files, the documents and the package version) is written to
+   ``<out>/_batch/<code>/state.json``; a rerun skips a partnership whose state matches and whose
+   documents are all in place.
+5. **National comparison.** Each task also counts its located police rows inside its boundary by
+   crime type; ``<out>/national_comparison.csv`` holds every partnership's counts and rates
+   (read it with :func:`read_national_comparison`), and ``<out>/batch_summary.csv`` each
+   partnership's status and message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .checks import check_type
+
+__all__ = ["BATCH_DOCUMENTS", "BatchOutcome", "find_catalogues", "run_batch", "read_national_comparison",
+           "stage_force", "COMPARISON_COLUMNS"]
+
+#: Document stems a batch can render: stem -> (document, notebook parameters).
+BATCH_DOCUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "strategic_assessment": ("strategic_assessment", {}),
+    "problem_profile_violence": ("problem_profile", {"topic": "violence"}),
+    "problem_profile_burglary": ("problem_profile", {"topic": "burglary"}),
+    "audit": ("audit", {}),
+    "evaluation": ("evaluation", {}),
+    "data_quality": ("data_quality", {}),
+}
+#: The data.police.uk formats staged in the store, and the file suffix of each.
+STAGED_FORMATS = {"police_uk_street": "street", "police_uk_outcomes": "outcomes"}
+#: Columns of the national comparison table.
+COMPARISON_COLUMNS = ["partnership_code", "partnership_name", "force", "first_month", "last_month", "months",
+                      "residents", "category", "count", "rate_per_1000_per_year"]
+_LON, _LAT = "_lon", "_lat"
+_BOX_MARGIN_M = 1000.0
+
+
+@dataclasses.dataclass
+class BatchOutcome:
+    """What happened to one partnership in a batch."""
+
+    code: str
+    catalogue: str
+    status: str  # rendered, skipped or failed
+    message: str = ""
+    seconds: float = 0.0
+    out_dir: str = ""
+
+
+def _sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def find_catalogues(source: str | Path) -> list[Path]:
+    """The catalogues a batch renders.
+
+    Parameters
+    ----------
+    source : path
+        A folder (every ``*.yaml`` directly in it, and every ``data_catalogue.yaml`` below it)
+        or a list file (one catalogue path a line, relative to the list file's folder; blank
+        lines and lines starting with ``#`` are skipped).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Resolved catalogue paths, without repeats, in a stable order.
+    """
+    check_type(source, "source", (str, Path))
+    src = Path(source)
+    if src.is_dir():
+        found = sorted(src.glob("*.yaml")) + sorted(src.rglob("data_catalogue.yaml"))
+    elif src.is_file():
+        lines = [ln.strip() for ln in src.read_text(encoding="utf-8").splitlines()]
+        found = [(src.parent / ln) for ln in lines if ln and not ln.startswith("#")]
+    else:
+        raise FileNotFoundError(f"batch source must be a folder of catalogues or a list file, got {str(src)!r}, "
+                                "which does not exist")
+    out: list[Path] = []
+    for p in found:
+        r = p.resolve()
+        if r not in out:
+            out.append(r)
+    if not out:
+        raise ValueError(f"batch source {str(src)!r} must name at least one catalogue, got none")
+    return out
+
+
+# --------------------------------------------------------------------------------------- staging
+
+def _file_month(path: Path) -> str:
+    """The month of a data.police.uk file, from its name (``YYYY-MM-force-kind.csv``) or its folder."""
+    for text in (path.name[:7], path.parent.name):
+        if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+            return text
+    return "unknown"
+
+
+def _read_police_csv(path: Path):
+    """One data.police.uk file as an Arrow table of text columns, plus parsed coordinates."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader([f.readline()]), [])
+    if not header:
+        return None
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in header}, strings_can_be_null=False))
+    coords = []
+    for col in ("Longitude", "Latitude"):
+        if col in table.column_names:
+            values = pd.to_numeric(table[col].to_pandas(), errors="coerce").to_numpy(dtype=float)
+        else:
+            values = np.full(table.num_rows, np.nan)
+        coords.append(pa.array(values, type=pa.float64(), from_pandas=True))
+    table = table.append_column(_LON, coords[0]).append_column(_LAT, coords[1])
+    return table.append_column("month", pa.array(np.full(table.num_rows, _file_month(path)), type=pa.string())) \
+        if table.num_rows else table.append_column("month", pa.array([], type=pa.string()))
+
+
+def stage_force(force: str, files: dict[str, list[str]], store: str, digest: str) -> str:
+    """Stage one force's data.police.uk files into the Parquet store (once; again only when changed).
+
+    Parameters
+    ----------
+    force : str
+        The force slug (the ``force=`` partition).
+    files : dict of str to list of str
+        Kind (``street``, ``outcomes``) to the files of that kind.
+    store : str
+        The store folder.
+    digest : str
+        SHA-256 over the files' own hashes; staging is skipped when the store already holds it.
+
+    Returns
+    -------
+    str
+        ``digest`` (so that partnership tasks can depend on it).
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+    root = Path(store)
+    marker = root / "_staged" / f"{force}.json"
+    if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("digest") == digest:
+        return digest
+    marker.unlink(missing_ok=True)
+    for kind, paths_ in files.items():
+        part = root / kind / f"force={force}"
+        if part.exists():
+            shutil.rmtree(part)
+        tables = [t for t in (_read_police_csv(Path(p)) for p in paths_) if t is not None]
+        if not tables:
+            continue
+        table = pa.concat_tables(tables, promote_options="permissive")
+        table = table.append_column("force", pa.array(np.full(table.num_rows, force), type=pa.string()))
+        pads.write_dataset(table, root / kind, format="parquet", partitioning=["force", "month"],
+                           partitioning_flavor="hive", existing_data_behavior="overwrite_or_ignore",
+                           basename_template=f"{force}-{{i}}.parquet")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"digest": digest, "files": files}, indent=1), encoding="utf-8")
+    return digest
+
+
+def _read_own_rows(store: Path, kind: str, force: str, box: tuple[float, float, float, float]):
+    """The force's staged rows of ``kind`` whose coordinates fall in ``box`` (lon/lat)."""
+    import pyarrow.dataset as pads
+
+    folder = store / kind / f"force={force}"
+    if not folder.is_dir():
+        return None
+    ds = pads.dataset(store / kind, format="parquet", partitioning="hive")
+    f = pads.field
+    flt = ((f("force") == force) & (f(_LON) >= box[0]) & (f(_LON) <= box[2]) & (f(_LAT) >= box[1])
+           & (f(_LAT) <= box[3]))
+    return ds.to_table(filter=flt)
+
+
+# ------------------------------------------------------------------------------------ one partnership
+
+def _boundary_and_residents(cat) -> tuple[Any, float]:
+    """The partnership's boundary (GeoSeries of one geometry) and its residents (NaN when unknown)."""
+    import geopandas as gpd
+
+    from .geography.registry import registry_from_catalogue, registry_version_at
+
+    registry = registry_from_catalogue(cat)
+    end = pd.Timestamp(cat.partnership.window.end) + pd.offsets.MonthEnd(0)
+    key = "partnership" if "partnership" in cat.geographies else "wards"
+    units = registry_version_at(registry, key, end).units
+    boundary = gpd.GeoSeries([units.geometry.union_all()], crs=units.crs)
+    residents = np.nan
+    sa = cat.geographies.get("small_areas")
+    if sa is not None and sa.population is not None:
+        small = registry_version_at(registry, "small_areas", end).units
+        residents = float(pd.to_numeric(small[sa.population.total], errors="coerce").sum())
+    return boundary, residents
+
+
+def _place(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.unlink(missing_ok=True)
+    try:
+        dst.hardlink_to(src)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _write_rows(table, folder: Path, force: str, kind: str) -> None:
+    """Write staged rows back as data.police.uk monthly files (one per staged month)."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    keep = [c for c in table.column_names if c not in (_LON, _LAT, "month", "force")]
+    months = table["month"]
+    for month in sorted(pc.unique(months).to_pylist()):
+        part = table.filter(pc.equal(months, month)).select(keep)
+        target = folder / month / f"{month}-{force}-{kind}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(part, target)
+
+
+def _counts(table, boundary_wgs84, window: list[str]) -> pd.DataFrame:
+    """Located street rows inside the boundary, by crime type, within the window's months."""
+    import pyarrow.compute as pc
+    import shapely
+
+    if table is None or table.num_rows == 0 or "Crime type" not in table.column_names:
+        return pd.DataFrame({"category": pd.Series(dtype=str), "count": pd.Series(dtype="int64")})
+    lon = table[_LON].to_numpy(zero_copy_only=False)
+    lat = table[_LAT].to_numpy(zero_copy_only=False)
+    inside = shapely.contains_xy(boundary_wgs84, lon, lat)
+    month = np.asarray(table["Month"].to_pylist() if "Month" in table.column_names else table["month"].to_pylist())
+    inside &= np.isin(month, window)
+    cats = pc.take(table["Crime type"], np.flatnonzero(inside)).to_pandas()
+    counts = cats.value_counts().sort_index()
+    return pd.DataFrame({"category": counts.index.astype(str), "count": counts.to_numpy(dtype="int64")})
+
+
+def render_partnership(spec: dict[str, Any], staged: dict[str, str]) -> dict[str, Any]:
+    """Extract one partnership's rows, render its documents and count its crimes (a Dask task).
+
+    Never raises: a failure comes back as ``status='failed'`` with its message.
+    """
+    t0 = time.perf_counter()
+    code = spec["code"]
+    try:
+        comparison = _render(spec)
+        return {"code": code, "status": "rendered", "message": "", "seconds": time.perf_counter() - t0,
+                "comparison": comparison}
+    except Exception as exc:  # one partnership's failure must not stop the others
+        message = str(exc).strip() or type(exc).__name__
+        detail = traceback.format_exc(limit=-3)
+        return {"code": code, "status": "failed", "message": f"{type(exc).__name__}: {message}",
+                "detail": detail, "seconds": time.perf_counter() - t0, "comparison": None}
+
+
+def _render(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    import yaml
+
+    from .catalogue import load_catalogue
+    from .reporting.execute import run_document
+
+    cat = load_catalogue(spec["catalogue"])
+    work = Path(spec["work_dir"])
+    inp = work / "input"
+    if inp.exists():
+        shutil.rmtree(inp)
+    inp.mkdir(parents=True)
+    data_dir = cat.data_dir
+    police_keys = spec["police"]  # dataset key -> kind
+    # The other input files, at the same place under the private data root.
+    for f in spec["other_files"]:
+        _place(Path(f), inp / Path(f).relative_to(data_dir))
+    boundary, residents = _boundary_and_residents(cat)
+    buffered = boundary.buffer(float(cat.partnership.edge_buffer_m) + _BOX_MARGIN_M).to_crs("EPSG:4326")
+    box = tuple(float(v) for v in buffered.total_bounds)
+    force = cat.partnership.force
+    store = Path(spec["store"])
+    street = None
+    for kind in sorted(set(police_keys.values())):
+        rows = _read_own_rows(store, kind, force, box)
+        if rows is not None and rows.num_rows:
+            _write_rows(rows, inp / "police", force, kind)
+        if kind == "street":
+            street = rows
+    raw = yaml.safe_load(Path(spec["catalogue"]).read_text(encoding="utf-8"))
+    raw["data_root"] = "input"
+    for key, kind in police_keys.items():
+        raw["datasets"][key]["path"] = f"police/*/*-{force}-{kind}.csv"
+    for key in ("horizon_scan",):
+        if raw.get(key):
+            raw[key] = str((cat.root / raw[key]).resolve())
+    if isinstance(raw.get("harm_weights"), dict) and raw["harm_weights"].get("file"):
+        raw["harm_weights"]["file"] = str((cat.root / raw["harm_weights"]["file"]).resolve())
+    derived = work / "data_catalogue.yaml"
+    derived.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    for stem in spec["documents"]:
+        document, params = BATCH_DOCUMENTS[stem]
+        run_document(document, derived, spec["out_dir"], parameters=params, offline=spec["offline"],
+                     output_name=stem, exports=tuple(spec["exports"]))
+    window = list(cat.partnership.window.months)
+    counts = _counts(street, boundary.to_crs("EPSG:4326").iloc[0], window)
+    n_months = len(window)
+    counts.insert(0, "partnership_code", cat.partnership.code)
+    counts.insert(1, "partnership_name", cat.partnership.short_name)
+    counts.insert(2, "force", force)
+    counts.insert(3, "first_month", window[0])
+    counts.insert(4, "last_month", window[-1])
+    counts.insert(5, "months", n_months)
+    counts.insert(6, "residents", residents)
+    counts["rate_per_1000_per_year"] = counts["count"] / residents * 1000.0 * 12.0 / n_months \
+        if residents and residents > 0 else np.nan
+    counts = counts[COMPARISON_COLUMNS]
+    counts.to_csv(work / "comparison.csv", index=False)
+    state = {"input_hash": spec["input_hash"], "documents": spec["documents"], "finished": time.time()}
+    (work / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+    return counts.to_dict("records")
+
+
+# --------------------------------------------------------------------------------------- the batch
+
+def _complete(spec: dict[str, Any]) -> bool:
+    state = Path(spec["work_dir"]) / "state.json"
+    if not state.is_file():
+        return False
+    try:
+        saved = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    out = Path(spec["out_dir"])
+    return (saved.get("input_hash") == spec["input_hash"] and (out / "manifest.json").is_file()
+            and all((out / f"{stem}.html").is_file() for stem in spec["documents"])
+            and (Path(spec["work_dir"]) / "comparison.csv").is_file())
+
+
+def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tuple[str, ...], offline: bool
+          ) -> tuple[list[dict[str, Any]], dict[str, dict[str, list[str]]], list[BatchOutcome]]:
+    """Load every catalogue; the partnership specs, each force's files, and the catalogues that failed."""
+    from .catalogue import load_catalogue
+
+    specs: list[dict[str, Any]] = []
+    forces: dict[str, dict[str, set[str]]] = {}
+    failed: list[BatchOutcome] = []
+    hashes: dict[str, str] = {}
+
+    def file_hash(p: Path) -> str:
+        key = str(p)
+        if key not in hashes:
+            hashes[key] = _sha256(p)
+        return hashes[key]
+
+    seen_codes: set[str] = set()
+    for path in catalogues:
+        try:
+            cat = load_catalogue(path)
+            code = cat.partnership.code
+            if code in seen_codes:
+                raise ValueError(f"partnership.code {code!r} must be unique in a batch; it appears twice")
+            seen_codes.add(code)
+            police: dict[str, str] = {}
+            police_files: set[str] = set()
+            for key, ds in cat.datasets.items():
+                if ds.format in STAGED_FORMATS:
+                    kind = STAGED_FORMATS[ds.format]
+                    police[key] = kind
+                    files = [str(p) for p in cat.dataset_files(key)]
+                    forces.setdefault(cat.partnership.force, {}).setdefault(kind, set()).update(files)
+                    police_files.update(files)
+            others = [p for p in cat.input_files() if str(p) not in police_files]
+            h = hashlib.sha256()
+            h.update(_sha256(path).encode())
+            for p in sorted(others):
+                h.update(f"{p}:{file_hash(p)}".encode())
+            h.update(json.dumps([documents, list(exports), offline, __version__]).encode())
+            specs.append({"code": code, "catalogue": str(path), "out_dir": str(out / code),
+                          "work_dir": str(out / "_batch" / code), "store": str(out / "_batch" / "store"),
+                          "force": cat.partnership.force, "police": police, "other_files": [str(p) for p in others],
+                          "documents": documents, "exports": list(exports), "offline": offline,
+                          "partial_hash": h.hexdigest()})
+        except Exception as exc:  # a catalogue that cannot be used fails alone
+            failed.append(BatchOutcome(code=path.parent.name if path.name == "data_catalogue.yaml" else path.stem,
+                                       catalogue=str(path), status="failed",
+                                       message=f"{type(exc).__name__}: {str(exc).strip()}"))
+    force_files = {f: {k: sorted(v) for k, v in kinds.items()} for f, kinds in forces.items()}
+    digests = {}
+    for force, kinds in force_files.items():
+        h = hashlib.sha256()
+        for kind, files in sorted(kinds.items()):
+            for p in files:
+                h.update(f"{kind}:{p}:{file_hash(Path(p))}".encode())
+        digests[force] = h.hexdigest()
+    for spec in specs:
+        spec["force_digest"] = digests.get(spec["force"], "")
+        spec["input_hash"] = hashlib.sha256(f"{spec.pop('partial_hash')}:{spec['force_digest']}".encode()).hexdigest()
+    return specs, {f: {"files": k, "digest": digests[f]} for f, k in force_files.items()}, failed
+
+
+def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[str, ...] = ("strategic_assessment",),
+              workers: int = 2, scheduler: str | None = None, exports: tuple[str, ...] = (), offline: bool = True,
+              progress: Callable[[str], None] | None = None) -> list[BatchOutcome]:
+    """Render the documents of many partnerships on a Dask cluster.
+
+    Parameters
+    ----------
+    source : path
+        A folder of catalogues or a list file (see :func:`find_catalogues`).
+    out : path
+        The batch's output folder: ``<out>/<code>/`` per partnership, ``national_comparison.csv``,
+        ``batch_summary.csv`` and the working folder ``_batch/`` (store, state).
+    documents : sequence of str
+        Stems from :data:`BATCH_DOCUMENTS` (default the strategic assessment).
+    workers : int
+        Workers of the local cluster (one thread each); ignored with ``scheduler``.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``). Its workers must see the
+        same file system paths as this process.
+    exports : tuple of {'pdf', 'docx'}
+        Also publish these versions of each document.
+    offline : bool
+        Inline the map libraries (default True: batches run where partners read them offline).
+    progress : callable, optional
+        Receives one line per step and per partnership.
+
+    Returns
+    -------
+    list of BatchOutcome
+        One per partnership (catalogue order), ``status`` rendered, skipped or failed.
+    """
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    check_type(out, "out", (str, Path))
+    documents = list(documents)
+    if not documents:
+        raise ValueError("documents must name at least one document, got none")
+    for stem in documents:
+        if stem not in BATCH_DOCUMENTS:
+            raise ValueError(f"documents must be from {', '.join(BATCH_DOCUMENTS)}; got {stem!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number of 1 or more, got {workers!r}")
+    for fmt in exports:
+        if fmt not in ("pdf", "docx"):
+            raise ValueError(f"exports must be pdf or docx, got {fmt!r}")
+    say = progress or (lambda _m: None)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    catalogues = find_catalogues(source)
+    t0 = time.perf_counter()
+    specs, forces, outcomes = _plan(catalogues, out, documents, tuple(exports), offline)
+    for o in outcomes:
+        say(f"{o.code}: FAILED before rendering: {o.message}")
+    todo = [s for s in specs if not _complete(s)]
+    done = [s for s in specs if s not in todo]
+    for s in done:
+        outcomes.append(BatchOutcome(s["code"], s["catalogue"], "skipped", "complete and inputs unchanged", 0.0,
+                                     s["out_dir"]))
+        say(f"{s['code']}: skipped (complete, inputs unchanged)")
+    say(f"{len(catalogues)} partnership(s) in {len(forces)} force(s): {len(todo)} to render, {len(done)} skipped, "
+        f"{len(catalogues) - len(specs)} failed to load ({time.perf_counter() - t0:.1f} s)")
+    if todo:
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            import logging
+
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR, memory_limit=0)
+            client = Client(cluster)
+        try:
+            needed = {s["force"] for s in todo}
+            staged = {f: client.submit(stage_force, f, forces[f]["files"], str(out / "_batch" / "store"),
+                                       forces[f]["digest"], key=f"stage-{f}-{forces[f]['digest'][:12]}", pure=False)
+                      for f in sorted(needed)}
+            futures = {client.submit(render_partnership, s, {s["force"]: staged[s["force"]]}, pure=False,
+                                     key=f"render-{s['code']}-{s['input_hash'][:12]}"): s for s in todo}
+            say(f"Rendering {len(todo)} partnership(s) on {len(client.scheduler_info().get('workers', {}))} worker(s)")
+            for k, fut in enumerate(as_completed(futures), start=1):
+                s = futures[fut]
+                try:
+                    res = fut.result()
+                except Exception as exc:  # staging of the force failed, or a worker died
+                    res = {"status": "failed", "message": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
+                outcomes.append(BatchOutcome(s["code"], s["catalogue"], res["status"], res["message"],
+                                             float(res["seconds"]), s["out_dir"]))
+                line = (f"rendered in {res['seconds']:.0f} s" if res["status"] == "rendered"
+                        else f"FAILED: {res['message']}")
+                say(f"[{k}/{len(todo)}] {s['code']}: {line}")
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    order = {str(c): i for i, c in enumerate(catalogues)}
+    outcomes.sort(key=lambda o: order.get(o.catalogue, len(order)))
+    summary = pd.DataFrame([dataclasses.asdict(o) for o in outcomes])
+    summary.to_csv(out / "batch_summary.csv", index=False)
+    parts = [pd.read_csv(Path(s["work_dir"]) / "comparison.csv", dtype={"partnership_code": str})
+             for s in specs if (Path(s["work_dir"]) / "comparison.csv").is_file()
+             and any(o.code == s["code"] and o.status != "failed" for o in outcomes)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COMPARISON_COLUMNS)
+    table.to_csv(out / "national_comparison.csv", index=False)
+    failed = sum(o.status == "failed" for o in outcomes)
+    say(f"Batch done in {time.perf_counter() - t0:,.0f} s: {sum(o.status == 'rendered' for o in outcomes)} rendered, "
+        f"{sum(o.status == 'skipped' for o in outcomes)} skipped, {failed} failed. Summary: {out / 'batch_summary.csv'}")
+    return outcomes
+
+
+def read_national_comparison(path: str | Path) -> pd.DataFrame:
+    """Read the national comparison table a batch wrote (every partnership's counts and rates).
+
+    Parameters
+    ----------
+    path : path
+        ``national_comparison.csv``, or the batch output folder holding it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per partnership and crime category: ``partnership_code``, ``partnership_name``,
+        ``force``, ``first_month``, ``last_month``, ``months``, ``residents`` (NaN when the
+        catalogue has no population), ``category`` (the data.police.uk crime type), ``count``
+        (located street rows inside the boundary in the window) and ``rate_per_1000_per_year``
+        (count per 1,000 residents per year of the window).
+    """
+    check_type(path, "path", (str, Path))
+    p = Path(path)
+    if p.is_dir():
+        p = p / "national_comparison.csv"
+    table = pd.read_csv(p, dtype={"partnership_code": str, "partnership_name": str, "force": str, "category": str,
+                                  "first_month": str, "last_month": str}, keep_default_na=False,
+                        na_values={"residents": [""], "rate_per_1000_per_year": [""]})
+    missing = [c for c in COMPARISON_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"national comparison table {str(p)!r} must have columns {COMPARISON_COLUMNS}; "
+                         f"missing {missing}")
+    table["count"] = pd.to_numeric(table["count"], errors="raise").astype("int64")
+    for col in ("residents", "rate_per_1000_per_year"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    return table[COMPARISON_COLUMNS]
