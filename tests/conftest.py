@@ -214,12 +214,30 @@ def _inject_names(raw: Path) -> None:
     strategy.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
 
 
+def _inject_survey_and_titles(raw: dict, data: Path) -> None:
+    """Hostile survey comments and concerns, and hostile dataset titles in the catalogue ``raw``."""
+    import pandas as pd
+
+    names = list(INJECTED_NAMES)
+    survey = raw["datasets"]["residents_survey"]
+    path, cols = data / survey["path"], survey["columns"]
+    answers = pd.read_csv(path, dtype=str, keep_default_na=False)
+    commented = answers.index[answers[cols["comment"]] != ""][:4]
+    answers.loc[commented, cols["comment"]] = ["<script>alert(7)</script> Speeding cars every night", names[1],
+                                               "@SUM(A1) litter on the green", f"{names[0]} drug dealing"]
+    answers.loc[answers.index[:40], cols["concern_3"]] = names[4]
+    answers.to_csv(path, index=False, lineterminator="\n")
+    raw["datasets"]["previous_strategy"]["title"] += "<img src=x onerror=alert(6)>"
+    raw["datasets"]["police_outcomes"]["title"] = f'{names[1]} {raw["datasets"]["police_outcomes"]["title"]}'
+
+
 @pytest.fixture(scope="session")
 def injected_outputs(demo_catalogue, tmp_path_factory):
     """Every demo document rendered ONCE per session, offline, from a copy of the demo data with hostile names.
 
-    The demo's ward, small-area, neighbourhood, street and premises names (and a strategy
-    target and priority, and the partnership's name) are replaced by ``INJECTED_NAMES``: HTML that runs script if shown as markup, and text
+    The demo's ward, small-area, neighbourhood, street and premises names, a strategy target
+    and priority, survey comments and a concern, two dataset titles and the partnership's name
+    are replaced by or carry ``INJECTED_NAMES``: HTML that runs script if shown as markup, and text
     that a spreadsheet runs as a formula. Shared by the spreadsheet checks
     (tests/test_escaping_e2e.py) and the browser test that hovers and clicks every map feature
     (tests/test_browser.py). Rendered offline, so a browser needs no network at all.
@@ -243,6 +261,7 @@ def injected_outputs(demo_catalogue, tmp_path_factory):
     _inject_names(root / "raw")
     raw = yaml.safe_load(Path(demo_catalogue).read_text(encoding="utf-8"))
     raw["partnership"]["name"] += "<img src=x onerror=alert(5)>"
+    _inject_survey_and_titles(raw, root / "raw")
     cat = root / "data_catalogue.yaml"
     cat.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     out = root / "out"
