@@ -144,6 +144,9 @@ def _population(units: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame) -> gpd.G
     weights["weight"] = weights["weight"] / weights.groupby("source_code")["weight"].transform("sum")
     out = units.copy()
     for col in ("population", "households"):
+        if pd.to_numeric(small_areas[col], errors="coerce").isna().all():  # not supplied (e.g. no households)
+            out[col] = np.nan
+            continue
         counts = pd.DataFrame({"area_code": small_areas["code"].astype(str),
                                "count": small_areas[col].astype(float).to_numpy()})
         table, _ = crosswalk_apply(counts, weights, tolerance=1e-6)
