@@ -55,6 +55,9 @@ _CHECKS: tuple[tuple[str, str, int], ...] = (
     ("unrounded number", r"(?<![\w.,])\d+\.\d{4,}(?![\w.])", 0),
     ("0% share said to understate", r"(?<![\d.])0(?:\.0+)?%[^.]*have no map point", 0),
 )
+#: names from the workbench's own code that issue 10 found in partner text (checked everywhere)
+_INTERNAL = re.compile(r"\b(?:force_2d|make_valid|file_line|proportion_confint|harm_weights\.csv|comment_themes\.yaml|"
+                       r"horizon_scan\.yaml)\b")
 _CODE_IN_SENTENCE = re.compile(r"\b[EWSNK]\d{8}\b")
 _NAMED_CODE = re.compile(r"[A-Za-z'’.)] \([EWSNK]\d{8}\)")
 _OUTPUT_FILE = re.compile(r"(?<![\w/])(?:tables|quality)/(?:[\w.-]+(?:/[\w.-]+)*)?")
@@ -113,6 +116,11 @@ def wording_problems(html: str) -> list[str]:
                     if m and len(m.group(1)) > dec:
                         problems.append(f"more decimals than the column declares ({dec}) in column "
                                         f"'{_text_of(heads[i])}': {_text_of(cells[i])}")
+
+    # the workbench's own internal names never appear, not even in the data-quality tables
+    whole = " ".join(soup.get_text(" ").split())
+    for m in _INTERNAL.finditer(whole):
+        problems.append(f"internal name: {_context(whole, m.start(), m.end())}")
 
     # exempt parts: data-quality tables, and the output-table pointers
     for note in soup.find_all("p", class_="table-note"):

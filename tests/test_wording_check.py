@@ -76,6 +76,10 @@ def test_data_quality_tables_and_appendix_are_exempt_but_its_prose_is_not():
             "<h2>Appendix: definitions and files</h2><p>quality/intake.csv and data_catalogue.yaml</p>")
     problems = wording_problems(_doc(body, title="Data quality and information sharing"))
     assert len(problems) == 1 and "date_of_birth" in problems[0]
+    # the workbench's internal names are caught even in a data-quality table
+    internal = _doc("<table><tr><td>repaired with make_valid</td><td>3</td></tr></table>",
+                    title="Data quality and information sharing")
+    assert [p for p in wording_problems(internal) if p.startswith("internal name")]
     # the same tables in another document are checked
     assert any("ward_code" in p for p in wording_problems(_doc(body)))
 

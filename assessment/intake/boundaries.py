@@ -83,7 +83,7 @@ def repaired_boundary(units: gpd.GeoDataFrame, code_field: str = "code",
         geoms = geoms.copy()
         geoms[has_z] = shapely.force_2d(geoms[has_z])
         reports.append(pd.DataFrame({"unit_code": codes[has_z], "problem": "had Z values",
-                                     "action": "Z values dropped (force_2d)"}))
+                                     "action": "heights (Z values) dropped; the outline is unchanged"}))
 
     reasons = np.asarray(shapely.is_valid_reason(geoms), dtype=object)
     invalid = ~missing & ~shapely.is_valid(geoms)
@@ -91,7 +91,7 @@ def repaired_boundary(units: gpd.GeoDataFrame, code_field: str = "code",
         problems = pd.Series(reasons[invalid]).str.split("[", n=1).str[0].str.strip().str.lower()
         geoms[invalid] = shapely.make_valid(geoms[invalid])
         reports.append(pd.DataFrame({"unit_code": codes[invalid], "problem": problems.to_numpy(),
-                                     "action": "repaired with make_valid"}))
+                                     "action": "repaired: the crossing outline is split into valid shapes covering the same ground"}))
 
     # keep polygonal parts only
     gtype = shapely.get_type_id(geoms)

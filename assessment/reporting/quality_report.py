@@ -520,7 +520,7 @@ def section_quarantine(doc: Document) -> Section:
         shown = examples.drop(columns=drop)
         blank = shown.astype("string").fillna("").replace(r"^\s*$", "", regex=True).eq("").all()
         shown = quality_short_ids(shown.loc[:, ~blank.to_numpy()]).rename(
-            columns={"source_file": "source file", "source_row": "row in file"})
+            columns={"source_file": "source file", "source_row": "row in file", "file_line": "line to open in the file"})
         sec.add(doc.table(
             shown,
             f"{ds.title}: examples of quarantined rows ({len(qframe):,} in all; "
