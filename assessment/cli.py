@@ -178,13 +178,14 @@ def _cmd_fetch_police(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     from .intake.public import init_partnership
 
-    if not args.from_files:
-        print("assess init: the online sources (ONS Open Geography Portal, Nomis, MHCLG) are not built yet; "
-              "download the boundary, residents and deprivation files and pass --from-files FOLDER",
-              file=sys.stderr)
-        return 2
-    result = init_partnership(Path(args.dir), args.authority, args.from_files, police=args.police,
-                              window=args.window, progress=_say)
+    if args.from_files:
+        result = init_partnership(Path(args.dir), args.authority, args.from_files, police=args.police,
+                                  window=args.window, progress=_say)
+    else:
+        from .intake.online import init_online
+
+        result = init_online(Path(args.dir), args.authority, police=args.police, window=args.window,
+                             force=args.force, source_config=args.source_config, progress=_say)
     from .reporting.prose import count_of
 
     _say(f"{', '.join(result.authorities['name'])}: {count_of(len(result.ward_versions), 'ward version')} "
@@ -282,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder of downloaded ONS boundaries, residents and deprivation files")
     init.add_argument("--police", metavar="FOLDER", help="folder of data.police.uk month folders")
     init.add_argument("--window", metavar="YYYY-MM:YYYY-MM", help="assessment window (default: the police months)")
+    init.add_argument("--force", metavar="SLUG", help="data.police.uk force slug when fetching online "
+                      "(default: the authorities' police force area)")
+    init.add_argument("--source-config", dest="source_config", metavar="YAML",
+                      help="override the online sources' addresses and service names (see the README)")
     init.set_defaults(func=_cmd_init)
 
     gen = sub.add_parser("generate-demo", help="write the demo partnership's raw files only")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -138,8 +139,25 @@ def test_two_authorities_make_one_partnership(ons_dir, tmp_path, no_network):
     assert both.residents == 8584
 
 
-def test_cli_init_refuses_online_until_built(tmp_path, capsys):
-    from assessment.cli import main
-
-    assert main(["init", str(tmp_path / "x"), "--authority", "E09000001"]) == 2
-    assert "--from-files" in capsys.readouterr().err
+def test_police_neighbourhood_kml_folder_becomes_a_geography(ons_dir, tmp_path, no_network):
+    # data.police.uk's neighbourhood download: <force>/<neighbourhood-id>.kml, here from the recorded API boundaries
+    files = tmp_path / "files"
+    shutil.copytree(ons_dir, files)
+    force = files / "boundaries" / "city-of-london"
+    force.mkdir(parents=True)
+    recorded = Path(__file__).parent / "fixtures" / "police_api"
+    for hood, name in (("cs", "Castle Baynard"), ("cn", "Cornhill")):
+        pts = json.loads((recorded / f"city-of-london_{hood}_boundary.json").read_text())
+        ring = " ".join(f"{p['longitude']},{p['latitude']}" for p in pts + pts[:1])
+        (force / f"{hood}.kml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}"
+            "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>")
+    assert ("neighbourhoods", None) in {(f.role, f.vintage) for f in public_files(files)}
+    result = init_partnership(tmp_path / "col", ["E09000001"], files, window="2024-01:2024-12")
+    cat = load_catalogue(result.catalogue)
+    hoods = gpd.read_file(cat.geography_path("neighbourhoods"))
+    # only neighbourhoods whose interior point lies in the City are kept, with their real boundaries
+    wards = gpd.read_file(cat.geography_path("wards")).union_all()
+    assert len(hoods) >= 1 and hoods.representative_point().within(wards).all()
+    assert set(hoods["code"]) <= {"cs", "cn"} and hoods.crs.to_epsg() == 27700

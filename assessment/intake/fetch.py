@@ -280,8 +280,9 @@ class _Client:
     """Polite HTTP: delay between requests, retries with backoff, errors named by URL."""
 
     def __init__(self, session, *, delay: float, retries: int, backoff: float, timeout: float,
-                 sleep: Callable[[float], None], progress: Callable[[str], None]):
+                 sleep: Callable[[float], None], progress: Callable[[str], None], site: str = "data.police.uk"):
         self.session = session
+        self.site = site
         self.delay = delay
         self.retries = retries
         self.backoff = backoff
@@ -320,7 +321,7 @@ class _Client:
                 if status == 503 and too_many_503:
                     raise _TooMany(shown)
                 if status != 429 and status < 500:
-                    raise IntakeError(f"data.police.uk refused {shown}: HTTP {status} "
+                    raise IntakeError(f"{self.site} refused {shown}: HTTP {status} "
                                       f"{getattr(resp, 'text', '')[:200]!r}")
                 last = f"HTTP {status}"
                 retry_after = resp.headers.get("Retry-After") if getattr(resp, "headers", None) else None
@@ -331,10 +332,10 @@ class _Client:
                 self.progress(f"  {last} from {shown}; retrying in {wait:g} s")
                 self.sleep(wait)
         if offline:
-            raise IntakeError(f"the network could not be reached: {offline} when asking data.police.uk for {shown} "
+            raise IntakeError(f"the network could not be reached: {offline} when asking {self.site} for {shown} "
                               f"({self.retries + 1} attempts; last: {last}); hint: check this computer's internet "
                               f"connection, firewall or proxy, then rerun to resume")
-        raise IntakeError(f"data.police.uk did not answer {shown} after {self.retries + 1} attempts "
+        raise IntakeError(f"{self.site} did not answer {shown} after {self.retries + 1} attempts "
                           f"(last: {last}); hint: the site may be busy, rerun later to resume")
 
     def json(self, url: str, **kwargs) -> Any:
@@ -342,7 +343,7 @@ class _Client:
         try:
             return resp.json()
         except ValueError as exc:
-            raise IntakeError(f"data.police.uk sent something that is not JSON for {url}: {exc}") from None
+            raise IntakeError(f"{self.site} sent something that is not JSON for {url}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- months

@@ -93,7 +93,14 @@ def _name_for(fields: Sequence[str], code_field: str) -> str | None:
     return next((f for f in fields if f.lower() == wanted), None)
 
 
+_NEIGHBOURHOOD_ID = re.compile(r"^(neighbourhood|nbhd)_?(id|code)$", re.IGNORECASE)
+
+
 def _classify_vector(path: Path, fields: list[str], layer: str | None) -> PublicFile | None:
+    hood = next((f for f in fields if _NEIGHBOURHOOD_ID.match(f)), None)
+    if hood:
+        name = next((f for f in fields if re.fullmatch(r"(neighbourhood|nbhd)_?name", f, re.IGNORECASE)), None)
+        return PublicFile(path, "neighbourhoods", None, hood, name, layer=layer, fields=list(fields))
     for role, pattern in (("wards", r"^WD(\d{2})CD$"), ("lsoa21", r"^LSOA(21)CD$"), ("lsoa11", r"^LSOA(11)CD$"),
                           ("csp", r"^CSP(\d{2})CD$"), ("authorities", r"^LAD(\d{2})CD$")):
         code, m = _first(fields, pattern)
@@ -152,6 +159,9 @@ def public_files(folder: str | Path) -> list[PublicFile]:
     if not root.is_dir():
         raise ValueError(f"--from-files must be a folder of downloaded public files, got {str(root)!r}")
     found: list[PublicFile] = []
+    # data.police.uk neighbourhood boundaries: a folder of <neighbourhood-id>.kml files (one force)
+    for kml_dir in sorted({p.parent for p in root.rglob("*.kml")}):
+        found.append(PublicFile(kml_dir, "neighbourhoods", None, "code", "name"))
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         suffix = path.suffix.lower()
         if suffix in _VECTOR:
@@ -317,7 +327,8 @@ def public_deprivation(path: str | Path) -> pd.DataFrame:
     code = next(c for c in cols if "lsoa" in c.lower() and ("code" in c.lower() or c.lower().endswith("cd")))
     keep = [c for c in cols if ("rank" in c.lower() or "decile" in c.lower())]
     out = t[[code, *keep]].copy()
-    out.columns = ["code", *[re.sub(r"[^0-9a-z]+", "_", c.lower()).strip("_") for c in keep]]
+    plain = [re.sub(r"\s*\(where [^)]*\)", "", c) for c in keep]  # MHCLG's File 7 headings carry these notes
+    out.columns = ["code", *[re.sub(r"[^0-9a-z]+", "_", c.lower()).strip("_") for c in plain]]
     out["code"] = out["code"].astype(str)
     return out
 
@@ -551,6 +562,19 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
             "code_field": "code", "name_field": "name", "owner": "Office for National Statistics",
             "versions": [{"path": "geography/small_areas_2011.geojson", "valid_from": dt.date(2011, 3, 27)}]}
 
+    if "neighbourhoods" in by_role:
+        hoods = _neighbourhoods_inside(by_role["neighbourhoods"][0], boundary)
+        if len(hoods):
+            hoods.to_file(geo / "neighbourhoods.geojson", driver="GeoJSON")
+            extra_geos["neighbourhoods"] = {
+                "title": "Police neighbourhoods (data.police.uk boundaries, as published when fetched)",
+                "format": "geojson", "crs": WORKING_CRS, "code_field": "code", "name_field": "name",
+                "owner": SOURCES["police"][0],
+                "versions": [{"path": "geography/neighbourhoods.geojson", "valid_from": dt.date(1900, 1, 1)}]}
+            progress(f"Police neighbourhoods: {len(hoods)} inside the partnership")
+        else:
+            notes.append("No police neighbourhood lies inside the partnership, so none is written.")
+
     if police_entries:
         vintage_note = _lsoa_vintage_note(data / "police", months, force, codes11, set(sa["code"]))
         if vintage_note:
@@ -598,6 +622,14 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
     catalogue_path.write_text(text, encoding="utf-8")
     progress(f"Wrote {catalogue_path}")
     return InitResult(catalogue_path, lads, [y for y, _ in ward_versions], residents, (start, end), notes)
+
+
+def _neighbourhoods_inside(f: PublicFile, boundary) -> gpd.GeoDataFrame:
+    """Police neighbourhoods (KML folder or vector file) that lie mostly inside the partnership."""
+    units = _read_units(f)
+    units = units[["code", "name", "geometry"]].copy()
+    units["name"] = units["name"].astype("string").fillna(units["code"].astype("string"))
+    return _inside(units, boundary)[["code", "name", "geometry"]]
 
 
 def _lsoa_vintage_note(folder: Path, months: list[str], force: str, codes11: set[str], codes21: set[str]) -> str:
