@@ -52,6 +52,9 @@ _CHECKS: tuple[tuple[str, str, int], ...] = (
     ("'0 households'", r"(?<![\d,.])0 households\b", re.IGNORECASE),
     ("'about 0'", r"\babout 0(?![.,]?\d)(?!%)", re.IGNORECASE),
     ("count without thousands separator", r"(?<![\w,.\-/:£#+])(?<![A-Z]{2} )(?<![A-Z]{3} )(?:\d{5,}|(?!(?:19|20)\d\d\b)\d{4})(?![\w,.%\-/:])", 0),
+    ("1 with a plural noun", r"(?<![\d.,\-])\b1 (?:wards|areas|crimes|burglaries|datasets|targets|items|months|years|"
+                             r"cells|hotspots|incidents|offences|services|residents|households|rows|gaps|bands|points|"
+                             r"locations|agencies|priorities|issues|categories)\b", 0),
     ("unrounded number", r"(?<![\w.,])\d+\.\d{4,}(?![\w.])", 0),
     ("0% share said to understate", r"(?<![\d.])0(?:\.0+)?%[^.]*have no map point", 0),
 )

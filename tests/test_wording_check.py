@@ -26,6 +26,7 @@ def _doc(body: str, title: str = "Joint Strategic Assessment") -> str:
     ("Anti-social behaviour: 5046 in 2025 against 5,143.", "count without thousands separator"),
     ("Hotspots are in E01900038 and nearby.", "area code in a sentence"),
     ("The change was 0.744417 of the baseline.", "unrounded number"),
+    ("1 wards are significantly higher.", "1 with a plural noun"),
     ("0.0% of burglaries have no map point, so hotspots understate them.", "0% share said to understate"),
     ("The outcome profile shows how rarely a suspect is identified.", "quoted bad sentence"),
     ("Great survey <script>alert(1)</script> please read", "quoted bad sentence"),

@@ -209,7 +209,7 @@ def _resolve_wards(doc: Document, value: Any, name: str) -> list[str] | None:
             if item.upper() in older:
                 raise ValueError(
                     f"`{name}` must name current wards, got {item!r}, a ward of the {older[item.upper()]} boundaries "
-                    "that was redrawn; name the current ward(s) that cover it instead")
+                    "that was redrawn; name the current ward or wards that cover it instead")
             example = f"{codes[0]!r} or {str(wards['name'].iloc[0])!r}" if codes else "a ward code"
             raise ValueError(f"`{name}` must name current wards by code or name (e.g. {example}), got {item!r}")
         if code not in out:

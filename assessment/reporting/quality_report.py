@@ -41,6 +41,7 @@ from ..intake.quality import REASONS
 from .charts import chart_heatmap
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .document import Document, open_document
+from .prose import count_of
 
 __all__ = [
     "open_document", "section_summary", "section_datasets", "section_quarantine", "section_coverage",
@@ -392,7 +393,7 @@ def section_summary(doc: Document) -> Section:
         + (" (these totals leave out counts suppressed to protect individuals)" if suppressed_any else "") + "; "
         + ("for every dataset rows read equal rows accepted plus rows quarantined, so nothing was dropped silently."
            if balanced.all() else
-           f"for {int((~balanced).sum())} dataset(s) the rows do not balance ({_title_list(doc, q.loc[~balanced, 'dataset'])}); "
+           f"for {count_of(int((~balanced).sum()), 'dataset')} the rows do not balance ({_title_list(doc, q.loc[~balanced, 'dataset'])}); "
            "treat their figures with caution.")
     )
     shown = pd.DataFrame({
@@ -685,7 +686,7 @@ def section_coverage(doc: Document) -> Section:
                           notes=["Quarterly data sits in the quarter's first month in the monthly accounting; "
                                  "its gaps are judged by quarter, not month."]))
     if len(gaps):
-        sec.add(callout(f"{len(gaps)} gap(s) found: "
+        sec.add(callout(f"{count_of(len(gaps), 'gap')} found: "
                         + "; ".join(f"{_title(doc, d)} {p}" for d, p in zip(gaps["dataset"], gaps["period"]))
                         + ". Figures for these periods understate activity; check with the owning agency.",
                         caveat=True))
