@@ -109,10 +109,40 @@ def _cached(doc: Document, key: str, build):
 
 
 def _years(doc: Document) -> list[str]:
-    """Calendar years of the assessment window with all 12 months present."""
-    months = pd.Series(doc.catalogue.partnership.window.months)
-    per = months.str[:4].value_counts()
-    return sorted(per[per == 12].index.tolist())
+    """The complete years of the data, oldest first, each labelled by the year its last month falls in.
+
+    Years are whole 12-month periods (calendar years for a window ending in December; financial
+    or rolling years as the catalogue's ``partnership.period`` says; see
+    :func:`~assessment.reporting.evidence.complete_years`). A partial year is never compared.
+    Name one in prose with :func:`_yname`.
+    """
+    return [b[-1][:4] for b in ev.complete_years(doc)]
+
+
+def _year_of(doc: Document, months: pd.Series) -> pd.Series:
+    """Each month's complete-year label (NA for months in no complete year)."""
+    label = {m: b[-1][:4] for b in ev.complete_years(doc) for m in b}
+    return months.astype(str).map(label)
+
+
+def _year_end(doc: Document, year: str) -> str:
+    """The last month of the complete year labelled ``year``."""
+    return next(b[-1] for b in ev.complete_years(doc) if b[-1][:4] == str(year))
+
+
+def _yname(doc: Document, year: str) -> str:
+    """A complete year's name for sentences ('2025', 'financial year 2024-25', 'the 12 months to June 2017')."""
+    return ev.period_name(doc, year)
+
+
+def _too_short(doc: Document) -> str | None:
+    """The sentence to give instead of a comparison when the data hold fewer than two complete years."""
+    n = len(_years(doc))
+    if n >= 2:
+        return None
+    months = ev.comparison_periods(doc)["n_months"]
+    return (f"The data hold {months} month{'s' if months != 1 else ''} ({n} complete year{'s' if n != 1 else ''}), so "
+            "the audit cannot compare years: it needs at least two complete years.")
 
 
 def _theme_label(doc: Document, key: str) -> str:
@@ -158,7 +188,9 @@ def _break_between(doc: Document, categories: list[str], first: str, last: str) 
     the first year's January is before ``m`` and ``m`` is no later than the last year's December,
     so some of the compared months are counted under each rule. Returns '' when there is none.
     """
-    start, end = f"{first}-01", f"{last}-12"
+    blocks = {b[-1][:4]: b for b in ev.complete_years(doc)}
+    start = blocks[first][0] if first in blocks else f"{first}-01"
+    end = blocks[last][-1] if last in blocks else f"{last}-12"
     months = sorted({b.month for c in categories for b in ev.crime_breaks(doc, c)
                      if start < b.month <= end})
     return months[0] if months else ""
@@ -240,7 +272,7 @@ def _police_current_wards(doc: Document) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out, _ = assign_points(pol, doc.workbench.wards, column="ward_now", warn_outside=False)
-        out["year"] = out["month"].str[:4]
+        out["year"] = _year_of(doc, out["month"])
         return out
 
     return _cached(doc, "police-wards-now", build)
@@ -251,7 +283,7 @@ def _annual_by(doc: Document, by: str) -> pd.DataFrame:
     def build() -> pd.DataFrame:
         monthly = ev.evidence_monthly(doc, by)
         years = _years(doc)
-        m = monthly.assign(year=monthly["month"].str[:4])
+        m = monthly.assign(year=_year_of(doc, monthly["month"]))
         m = m[m["year"].isin(years)]
         return m.pivot_table(index=by, columns="year", values="count", aggfunc="sum", fill_value=0)[years]
 
@@ -264,7 +296,7 @@ def _change_total(doc: Document, asb: bool = False) -> pd.Series:
     monthly = ev.evidence_monthly(doc, "category")
     sel = monthly[(monthly["category"] == ev.ASB) if asb else (monthly["category"] != ev.ASB)]
     total = sel.groupby("month", as_index=False)["count"].sum()
-    return trends.trend_year_on_year(total, end=f"{years[-1]}-12", lag=12 * (int(years[-1]) - int(years[0]))).iloc[0]
+    return trends.trend_year_on_year(total, end=_year_end(doc, years[-1]), lag=12 * (len(years) - 1)).iloc[0]
 
 
 def _change_first_last(doc: Document, annual: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -280,8 +312,8 @@ def _change_first_last(doc: Document, annual: pd.DataFrame, by: str) -> pd.DataF
     comparable instead of giving a significance statement.
     """
     y1, y3 = annual.columns[0], annual.columns[-1]
-    yoy = trends.trend_year_on_year(ev.evidence_monthly(doc, by), end=f"{y3}-12", by=by,
-                                    lag=12 * (int(y3) - int(y1))).set_index(by).reindex(annual.index)
+    yoy = trends.trend_year_on_year(ev.evidence_monthly(doc, by), end=_year_end(doc, y3), by=by,
+                                    lag=12 * (len(annual.columns) - 1)).set_index(by).reindex(annual.index)
     rr = pd.DataFrame({"count1": annual[y3].to_numpy(), "count2": annual[y1].to_numpy(),
                        "rate_ratio": yoy["rate_ratio"].to_numpy(), "pct_change": yoy["pct_change"].to_numpy(),
                        "ci_low": yoy["ci_low"].to_numpy(), "ci_high": yoy["ci_high"].to_numpy(),
@@ -299,6 +331,14 @@ def _change_first_last(doc: Document, annual: pd.DataFrame, by: str) -> pd.DataF
 def _theme_trends(doc: Document) -> pd.DataFrame:
     """Per theme: annual totals, year 3 against year 1, and the trend net of season and breaks."""
     def build() -> pd.DataFrame:
+        if _too_short(doc) or ev.comparison_periods(doc)["n_months"] < ev.MIN_TREND_MONTHS:
+            # Too few complete years to compare (or months for a trend): themes without change or trend.
+            monthly = ev.evidence_monthly(doc, "theme")
+            themes = sorted(monthly.loc[monthly["count"] > 0, "theme"].dropna().unique())
+            return pd.DataFrame({"theme": themes, "trend_pct": np.nan, "trend_p": np.nan, "trend_q": np.nan,
+                                 "break_months": "", "trend_sentence": "no trend is estimated from so few months",
+                                 "pct_change": np.nan, "p_value": np.nan, "p_adjusted": np.nan,
+                                 "change_sentence": "", "change_break": ""})
         annual = _annual_by(doc, "theme")
         chg = _change_first_last(doc, annual, "theme")
         monthly = ev.evidence_monthly(doc, "theme")
@@ -456,7 +496,7 @@ def _data_by_theme(doc: Document) -> pd.DataFrame:
                 continue
             start, end = ev.window(doc)
             m = trends.trend_monthly(doc.workbench.dataset_events(key).query("theme == @theme"), start, end, by=None)
-            if m["count"].sum() == 0:
+            if m["count"].sum() == 0 or len(m) < ev.MIN_TREND_MONTHS:
                 continue
             series = pd.Series(m["count"].to_numpy(), index=m["month"].to_numpy())
             with warnings.catch_warnings():
@@ -548,6 +588,8 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
                          "funded to": s.funded_to.isoformat() if s.funded_to else "", "funding": status})
         services = pd.DataFrame(rows, columns=["service", "provider", "themes", "theme_keys", "wards", "funded to",
                                                "funding"])
+        if services.empty:
+            return services, pd.DataFrame(columns=["theme", "theme_key", "why a priority", "services", "gap"])
         # priority themes: those of the recommended priorities and of strong resident concerns
         cat_theme = ev.crime_category_map(doc)
         rec = ev.evidence_recommended(doc)
@@ -692,7 +734,7 @@ def target_progress(doc: Document) -> pd.DataFrame:
                             else e[e["ward_code"] == ward]
                 else:
                     e = doc.workbench.dataset_events(key)
-                    e = e[e["category"] == cat].assign(year=lambda f: f["month"].str[:4])
+                    e = e[e["category"] == cat].assign(year=lambda f: _year_of(doc, f["month"]))
                 per_year = e["year"].value_counts().reindex(years, fill_value=0).astype(float)
                 brk = [b for b in doc.catalogue.breaks_for(key, cat)]
                 row.update({"dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
@@ -832,8 +874,14 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
 
 def section_summary(doc: Document) -> Section:
     """Summary: the three-year picture, what residents said, the gaps and the previous strategy."""
+    if _too_short(doc):
+        sec = Section("Summary")
+        sec.add(paragraph(ev.data_to_sentence(doc), css="table-note"))
+        sec.add(_too_short(doc))
+        return sec
     years = _years(doc)
     y1, y3 = years[0], years[-1]
+    n1, n3 = _yname(doc, y1), _yname(doc, y3)
     annual = _annual_by(doc, "category")
     crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
     asb = annual.loc[ev.ASB] if ev.ASB in annual.index else None
@@ -844,11 +892,11 @@ def section_summary(doc: Document) -> Section:
         "This audit follows the statutory cycle: it sets out crime and disorder over three years, what residents "
         "told the consultation, how their concerns compare with the data, the services in place, the previous "
         "strategy's record and the options for the next strategy."))
-    text = (f"The police recorded {int(crime[y1]):,} crimes in {name} in {y1} and {int(crime[y3]):,} in {y3}: "
+    text = (f"The police recorded {int(crime[y1]):,} crimes in {name} in {n1} and {int(crime[y3]):,} in {n3}: "
             f"{wording.describe_change(rr['pct_change'], rr['p_value'], n=int(crime[y1] + crime[y3]))}.")
     if asb is not None:
         ra = _change_total(doc, asb=True)
-        text += (f" Anti-social behaviour incidents numbered {int(asb[y1]):,} in {y1} and {int(asb[y3]):,} in {y3}: "
+        text += (f" Anti-social behaviour incidents numbered {int(asb[y1]):,} in {n1} and {int(asb[y3]):,} in {n3}: "
                  f"{wording.describe_change(ra['pct_change'], ra['p_value'], n=int(asb[y1] + asb[y3]))}.")
     sec.add(text)
     items = []
@@ -885,12 +933,17 @@ def section_summary(doc: Document) -> Section:
 
 def section_patterns(doc: Document) -> Section:
     """Patterns and trends over three years, by theme and crime type; ward rates year 1 against year 3."""
+    if _too_short(doc):
+        sec = Section("Patterns and trends over three years")
+        sec.add(_too_short(doc))
+        return sec
     years = _years(doc)
     y1, y3 = years[0], years[-1]
+    n1, n3 = _yname(doc, y1), _yname(doc, y3)
     sec = Section("Patterns and trends over three years")
     tt = _theme_trends(doc)
-    sec.add(f"Police-recorded crime and anti-social behaviour for each calendar year {y1} to {y3}, by partnership "
-            f"theme and by crime type. The change from {y1} to {y3} is tested with the exact conditional test on the "
+    sec.add(f"Police-recorded crime and anti-social behaviour for each complete year, {n1} to {n3}, by partnership "
+            f"theme and by crime type. The change from {n1} to {n3} is tested with the exact conditional test on the "
             "two counts divided by the series' design effect (its over-dispersion and month-to-month correlation); the "
             "trend uses every month, allowing for season and for autocorrelation, with counting-rule changes (series "
             "breaks) fitted as steps so that they are never read as trends. The themes, and the crime types, are "
@@ -1291,10 +1344,13 @@ def section_previous_strategy(doc: Document) -> Section:
         sec.add("No target names a crime type or incident type recorded in the data, so progress cannot be computed.")
         return sec
     years = _years(doc)
+    if not years:
+        sec.add("The data hold no complete year, so progress against the targets cannot be measured yet.")
+        return sec
     sens_rank = {"public": 0, "official": 1, "sensitive": 2, "personal": 3}
     sens = max((doc.catalogue.datasets[k].sensitivity for k in prog["dataset"]), key=sens_rank.get)
     table = prog.drop(columns="dataset")
-    notes = ["Counts per calendar year from the recorded data, in the target's ward where it names one (re-assigned "
+    notes = ["Counts per complete year from the recorded data, in the target's ward where it names one (re-assigned "
              "exactly to the current ward boundaries). Baselines are as the strategy states them; the baseline year "
              "lies before this audit's data, so the baselines cannot be checked here."]
     if sens != "public":
@@ -1328,8 +1384,13 @@ def section_previous_strategy(doc: Document) -> Section:
 
 def section_public_summary(doc: Document) -> Section:
     """A plain-language summary for public consultation; every number is computed."""
+    if _too_short(doc):
+        sec = Section("Summary for residents")
+        sec.add(_too_short(doc))
+        return sec
     years = _years(doc)
     y1, y3 = years[0], years[-1]
+    n1, n3 = _yname(doc, y1), _yname(doc, y3)
     name = doc.catalogue.partnership.short_name
     annual = _annual_by(doc, "category")
     crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
@@ -1343,7 +1404,7 @@ def section_public_summary(doc: Document) -> Section:
     sec = Section("Summary for residents")
     sec.add(f"This is a short version of the {name} crime and disorder audit. It is for everyone who lives or works "
             f"in {name}. We want to know what you think.")
-    points = [f"In {y3} the police recorded {int(crime[y3]):,} crimes. In {y1} they recorded {int(crime[y1]):,}. "
+    points = [f"In {n3} the police recorded {int(crime[y3]):,} crimes. In {n1} they recorded {int(crime[y1]):,}. "
               f"That is {plain(rr['pct_change'], rr['p_value'])}."]
     tr = ev.evidence_category_trends(doc).set_index("category")
     plain_types = tr[(tr["break_months"] == "") & (tr.index != "Other crime")]

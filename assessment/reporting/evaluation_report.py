@@ -264,8 +264,16 @@ def evaluation_setup(doc: Document) -> EvaluationSetup:
         months = list(doc.catalogue.partnership.window.months)
         start = p.get("start")
         if start is None:
-            raise ValueError("`start` must be given as YYYY-MM (the first month of the intervention), got None")
+            raise ValueError(
+                "The evaluation needs an intervention to evaluate: `start` must be given as YYYY-MM (the first month "
+                "of the intervention, in the catalogue's documents: evaluation: parameters, or --param start=...), "
+                "got None")
         check_month(start, "start")
+        if len(months) < MIN_PRE_MONTHS + MIN_POST_MONTHS + 1:
+            raise ValueError(
+                f"The evaluation needs at least {MIN_PRE_MONTHS + MIN_POST_MONTHS + 1} months of data "
+                f"({MIN_PRE_MONTHS} before the intervention and {MIN_POST_MONTHS} from it); the window "
+                f"{months[0]} to {months[-1]} holds {len(months)}, so `start` {start!r} cannot be evaluated")
         lo, hi = months[MIN_PRE_MONTHS], months[-MIN_POST_MONTHS]
         if not lo <= start <= hi:
             raise ValueError(

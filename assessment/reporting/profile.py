@@ -304,8 +304,11 @@ def _breaks(doc: Document) -> pd.DataFrame:
     return trends.trend_breaks([{"month": b.month, "label": b.label, "category": b.category} for b in found])
 
 
-def _glm(doc: Document) -> pd.DataFrame:
-    def build() -> pd.DataFrame:
+def _glm(doc: Document) -> pd.DataFrame | None:
+    """The topic's trend model, or None when the data hold too few months for one."""
+    def build() -> pd.DataFrame | None:
+        if ev.comparison_periods(doc)["n_months"] < ev.MIN_TREND_MONTHS:
+            return None
         brks = _breaks(doc)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -318,7 +321,11 @@ def _yoy(doc: Document) -> pd.Series:
     def build() -> pd.Series:
         s = topic_monthly(doc)
         frame = pd.DataFrame({"month": s.index, "count": s.to_numpy()})
-        return trends.trend_year_on_year(frame, end=ev.window(doc)[1]).iloc[0]
+        per = ev.comparison_periods(doc)
+        if not per["comparable"]:
+            return pd.Series({"current": int(s.reindex(per["current"]).fillna(0).sum()), "previous": np.nan,
+                              "pct_change": np.nan, "p_value": np.nan})
+        return trends.trend_year_on_year(frame, end=per["current"][-1]).iloc[0]
 
     return _cached(doc, "yoy", build)
 
@@ -477,12 +484,12 @@ def profile_emerging(doc: Document) -> gpd.GeoDataFrame:
         em = cl[cl["pattern"] == "emerging"].copy()
         sa = doc.workbench.small_areas[["households", "geometry"]].copy()
         sa["_a"] = sa.geometry.area
-        if len(em):
+        if len(em) and len(sa) and doc.workbench.has_households:
             pieces = gpd.overlay(sa, em[["cell_id", "geometry"]], how="intersection", keep_geom_type=True)
             pieces["_h"] = pieces["households"].astype(float) * pieces.geometry.area / pieces["_a"]
             em["households"] = em["cell_id"].map(pieces.groupby("cell_id")["_h"].sum()).fillna(0.0).to_numpy()
         else:
-            em["households"] = pd.Series(dtype=float)
+            em["households"] = np.nan  # no households supplied: never shown as 0
         return em
 
     return _cached(doc, "emerging", build)
@@ -732,22 +739,34 @@ def section_scanning(doc: Document) -> Section:
     all_crime = ev.evidence_police(doc)
     base = all_crime[all_crime["category"] != ev.ASB] if noun == "crimes" else all_crime[all_crime["category"] == ev.ASB]
     share = len(pol) / len(base) if len(base) else np.nan
-    change = wording.describe_change(float(y["pct_change"]), float(y["p_value"]), n=int(y["current"] + y["previous"]))
-    sec.add(
-        f"The police recorded {len(pol):,} {_phrase(doc)} from {s.index[0]} to {s.index[-1]}"
-        + (f" ({share:.0%} of all police-recorded crime)" if noun == "crimes" else "")
-        + f". In the latest 12 months there were {int(y['current']):,}, against {int(y['previous']):,} in the "
-        f"12 months before: {change}."
-    )
-    sec.add(f"Trend over the 36 months: {wording.describe_trend(glm, brks if len(brks) else None)}.")
+    per = ev.comparison_periods(doc)
+    others = base["category"].nunique() > pol["category"].nunique() if len(base) else False
+    text = (f"The police recorded {len(pol):,} {_phrase(doc)} from {month_words(s.index[0])} to "
+            f"{month_words(s.index[-1])}"
+            + (f" ({share:.0%} of all police-recorded crime)" if noun == "crimes" and others else "") + ". ")
+    if per["comparable"]:
+        change = wording.describe_change(float(y["pct_change"]), float(y["p_value"]), n=int(y["current"] + y["previous"]))
+        text += (f"In {per['current_label']} there were {int(y['current']):,}, against {int(y['previous']):,} in "
+                 f"{per['previous_label']}: {change}.")
+    else:
+        text += (f"In {per['current_label']} there were {int(y['current']):,}; the data do not reach a complete year "
+                 "before that, so no change from a year earlier is given.")
+    sec.add(text)
+    if glm is not None:
+        sec.add(f"Trend over the {per['n_months']} months: {wording.describe_trend(glm, brks if len(brks) else None)}.")
+    else:
+        sec.add(f"No trend is estimated: the data hold {per['n_months']} month{'s' if per['n_months'] != 1 else ''} "
+                f"and a trend needs at least {ev.MIN_TREND_MONTHS}.")
     frame = pd.DataFrame({"month": s.index, "count": s.to_numpy()})
     sec.add(doc.figure(
-        chart_monthly(frame, title=f"{spec['label']}: police-recorded {noun} per month", breaks=brks, rolling=True),
-        f"{spec['label']}: police-recorded {noun} per month with the 12-month rolling mean",
+        chart_monthly(frame, title=f"{spec['label']}: police-recorded {noun} per month", breaks=brks,
+                      rolling=per["n_months"] >= 12),
+        f"{spec['label']}: police-recorded {noun} per month" + (" with the 12-month rolling mean"
+                                                               if per["n_months"] >= 12 else ""),
         alt=(f"Line chart of monthly {_phrase(doc)} from {s.index[0]} to {s.index[-1]}, between "
              f"{int(s.min()):,} and {int(s.max()):,} a month"
              + (f", with a series break marked at {', '.join(brks['month'])}." if len(brks) else "."))))
-    for b in glm[glm["term"] == "step"].to_dict("records"):  # one row per series break
+    for b in (glm[glm["term"] == "step"].to_dict("records") if glm is not None else []):  # one row per series break
         sec.add(callout("Series break: " + wording.describe_break(b["month"], b["estimate_pct"], "counting rule change",
                                                                   b["p_value"]) + ".", caveat=True))
     if len(spec["crime_types"]) > 1:
@@ -772,15 +791,27 @@ def section_scanning(doc: Document) -> Section:
     higher = wr[wr["compared_with_partnership"] == "higher"]
     partnership_rate = float(wr["partnership_rate"].iloc[0])
     mapped, recorded = int(wr["count"].sum()), int(pol["month"].isin(months).sum())
+    outside = doc.workbench.outside_partnership(ev.crime_datasets(doc))
+    if not doc.workbench.has_population:
+        sec.add(f"{mapped:,} of the {recorded:,} {_phrase(doc)} in {per['current_label']} have a map point in a ward"
+                + (f" (the other {recorded - mapped:,} have no map point)" if recorded > mapped else "")
+                + ". No population was supplied, so wards are compared by count, not by rate per resident.")
+        sec.add(doc.table(pd.DataFrame(wr[["code", "name", "count"]]).rename(
+            columns={"code": "ward code", "name": "ward", "count": noun}),
+            f"{spec['label']} by ward ({per['current_label']}, current boundaries)"))
+        return _scanning_survey(doc, sec, spec)
     sec.add(
         f"Across the partnership the rate in the latest 12 months is {partnership_rate:,.1f} {_phrase(doc)} per 1,000 "
         f"residents, of {_phrase(doc)} with a map point ({mapped:,} of {recorded:,}"
-        + (f"; the other {recorded - mapped:,} cannot be placed in a ward, so every ward rate is an undercount)"
+        + (f"; the other {recorded - mapped:,} have no map point, so ward rates understate them)"
            if recorded > mapped else ")") + ". "
+        + (f"A further {outside:,} police records over the whole period lay outside the partnership and are not "
+           "counted. " if outside else "")
+        + 
         f"{len(higher)} of {len(wr)} wards are significantly higher (95% confidence interval above the partnership rate)"
         + (": " + ", ".join(higher["name"].astype(str)) if len(higher) else "") + "."
     )
-    page = map_choropleth(wr, "rate", name_column="name", legend=f"{spec['label']} per 1,000 residents",
+    page = map_choropleth(wr[wr["rate"].notna()], "rate", name_column="name", legend=f"{spec['label']} per 1,000 residents",
                           tooltip_columns={"count": noun.capitalize(), "population": "Residents",
                                            "compared_with_partnership": "Compared with the partnership"},
                           offline=doc.offline)
@@ -796,7 +827,11 @@ def section_scanning(doc: Document) -> Section:
                       notes=["Byar's confidence interval for 10 or more events, exact Poisson below; compared with "
                              f"the partnership rate of {partnership_rate:,.1f} per 1,000 residents, of {_phrase(doc)} "
                              f"with a map point ({mapped:,} of {recorded:,})."]))
-    # Residents' view.
+    return _scanning_survey(doc, sec, spec)
+
+
+def _scanning_survey(doc: Document, sec: Section, spec: dict[str, Any]) -> Section:
+    """The residents' view closing the scanning section (when a permitted survey was supplied)."""
     sv = doc.workbench.intake.survey
     survey_key = doc.catalogue.dataset_with_role("survey")
     if survey_key and _permission(doc, survey_key)[0] and sv is not None and len(sv) and spec["concerns"]:
@@ -857,15 +892,19 @@ def section_triangle(doc: Document) -> Section:
         sec.add(f"Of {int(ro['people']):,} people recorded as offenders in violence in the latest 12 months, "
                 f"{ro['share_people']:.0%} offended again within 365 days.")
     else:
-        sec.add("No offender data were received for this problem, so repeat offending cannot be measured. The "
-                "police outcome of each crime shows how often an offender was identified:")
         last = pol[pol["month"] < months[0]]  # outcomes of older crimes are settled
-        groups = _outcome_groups(last["outcome"])
-        tab = pd.Series(groups).value_counts().rename_axis("outcome group").rename(noun).reset_index()
-        tab["share (%)"] = 100 * tab[noun] / tab[noun].sum()
-        sec.add(doc.table(tab, f"Outcomes of {_phrase(doc)} recorded before {months[0]} (last known "
-                               "outcome)", decimals={"share (%)": 1},
-                          notes=["Crimes of the latest 12 months are left out: many are still under investigation."]))
+        if "outcome" not in last.columns or not last["outcome"].notna().any():
+            sec.add("No offender data were received for this problem, so repeat offending cannot be measured. No "
+                    "outcome data were supplied either, so how often an offender was identified is not analysed.")
+        else:
+            sec.add("No offender data were received for this problem, so repeat offending cannot be measured. The "
+                    "police outcome of each crime shows how often an offender was identified:")
+            groups = _outcome_groups(last["outcome"])
+            tab = pd.Series(groups).value_counts().rename_axis("outcome group").rename(noun).reset_index()
+            tab["share (%)"] = 100 * tab[noun] / tab[noun].sum()
+            sec.add(doc.table(tab, f"Outcomes of {_phrase(doc)} recorded before {month_words(months[0])} (last known "
+                                   "outcome)", decimals={"share (%)": 1},
+                              notes=["Crimes of the latest year are left out: many are still under investigation."]))
     # Locations.
     sec.add(HTMLPart('<h3 id="locations">Locations</h3>'))
     recent = pol[pol["month"].isin(months)]
@@ -955,16 +994,21 @@ def section_time(doc: Document) -> Section:
                             f"{s.index[0]} to {s.index[-1]}",
                        alt=(f"Bar chart by calendar month; the highest mean is {calendar.month_name[int(by.idxmax())]} "
                             f"({by.max():,.0f}) and the lowest {calendar.month_name[int(by.idxmin())]} ({by.min():,.0f}).")))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stl = trends.trend_stl(s)
-    both = pd.concat([pd.DataFrame({"month": stl["month"], "count": stl["observed"], "series": "observed"}),
-                      pd.DataFrame({"month": stl["month"], "count": stl["trend"], "series": "STL trend (season removed)"})])
-    sec.add(doc.figure(chart_monthly(both, group="series", title=f"{spec['label']}: observed and deseasonalised trend",
-                                     breaks=_breaks(doc)),
-                       f"{spec['label']}: monthly {noun} and the STL trend component",
-                       alt=f"Line chart of monthly {noun} with a smooth STL trend line from {stl['trend'].iloc[0]:,.0f} "
-                           f"to {stl['trend'].iloc[-1]:,.0f} a month."))
+    if len(s) >= 24:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stl = trends.trend_stl(s)
+        both = pd.concat([pd.DataFrame({"month": stl["month"], "count": stl["observed"], "series": "observed"}),
+                          pd.DataFrame({"month": stl["month"], "count": stl["trend"],
+                                        "series": "STL trend (season removed)"})])
+        sec.add(doc.figure(chart_monthly(both, group="series", title=f"{spec['label']}: observed and deseasonalised trend",
+                                         breaks=_breaks(doc)),
+                           f"{spec['label']}: monthly {noun} and the STL trend component",
+                           alt=f"Line chart of monthly {noun} with a smooth STL trend line from "
+                               f"{stl['trend'].iloc[0]:,.0f} to {stl['trend'].iloc[-1]:,.0f} a month."))
+    else:
+        sec.add(f"The data hold {len(s)} month{'s' if len(s) != 1 else ''}, so no deseasonalised trend is drawn (it "
+                "needs at least 24).")
     sec.add(HTMLPart('<h3 id="day-hour">Day of week and time of day</h3>'))
     sec.add(paragraph("data.police.uk gives only the month of each crime, so police data cannot show the day or hour. "
                       "Partner datasets with date-times are used instead where they record the same problem.",
@@ -1057,6 +1101,17 @@ def section_places(doc: Document) -> Section:
     sec.add(doc.map(page, f"{label}: significant Getis-Ord Gi* hotspot cells, {months[0]} to {months[-1]}",
                     alt=f"Map of wards with {len(hot)} grid cells in {_hotspots_phrase(len(clusters))} shaded as "
                         f"significant {label.lower()} hotspots" + (f"; the largest is near {place}." if place else ".")))
+    if not wb.has_population:
+        sec.add("No population was supplied, so hotspots are not tested against where people live.")
+    else:
+        _per_population(doc, sec, hot)
+    _emerging_part(doc, sec)
+    return _near_repeat_part(doc, sec)
+
+
+def _per_population(doc: Document, sec: Section, hot: gpd.GeoDataFrame) -> None:
+    """Hotspots allowing for where people live (needs population)."""
+    wb = doc.workbench
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         per_pop = hotspots.hotspot_rate(_count_grid(doc),
@@ -1068,8 +1123,19 @@ def section_places(doc: Document) -> Section:
             + (", so the hotspot is not simply a map of population." if both else
                ", so the count hotspots largely follow where people live.")
             + " Cells with few residents but many visitors (town centres) show as hot here: footfall is not residents.")
-    # Emerging hotspots.
+
+
+def _emerging_part(doc: Document, sec: Section) -> None:
+    """Emerging hotspots over the complete years of the data."""
+    spec = topic_spec(doc)
+    label, noun, wb = spec["label"], _noun(doc), doc.workbench
     sec.add(HTMLPart('<h3 id="emerging">Emerging hotspots</h3>'))
+    n_years = len(ev.complete_years(doc))
+    if n_years < 2:
+        sec.add(f"Emerging hotspots are not classified: the data hold {n_years} complete year"
+                f"{'s' if n_years != 1 else ''}, and classing a hotspot as new or lasting needs at least two "
+                "(a partial year is never compared with whole ones).")
+        return
     cl = _classes(doc)
     em = profile_emerging(doc)
     year_cols = sorted(c for c in cl.columns if c.startswith("count_"))
@@ -1077,7 +1143,7 @@ def section_places(doc: Document) -> Section:
     if len(em):
         ecl, cells = profile_emerging_clusters(doc)
         first, last = year_cols[0], year_cols[-1]
-        y0, y1 = first[6:], last[6:]
+        y0, y1 = ev.period_name(doc, first[6:]), ev.period_name(doc, last[6:])
         big = ecl.iloc[0]
         empty = int(ecl["empty_cells"].sum())
         near = f" near {big['place']}" if big["place"] else ""
@@ -1092,8 +1158,9 @@ def section_places(doc: Document) -> Section:
                   "cluster, classed by its neighbourhood (the cell and the cells around it)." if empty else "")
         sec.add(callout(
             f"Emerging hotspot: {what}. Emerging means {EMERGING_DEFINITION.replace('in the latest year', 'in ' + y1)}: "
-            f"{int(em[last].sum()):,} {_phrase(doc)} in {y1} against {int(em[first].sum()):,} in {y0}. About "
-            f"{_n(em['households'].sum())} households live in these cells." + lonely))
+            f"{int(em[last].sum()):,} {_phrase(doc)} in {y1} against {int(em[first].sum()):,} in {y0}."
+            + (f" About {_n(em['households'].sum())} households live in these cells." if wb.has_households
+               and em["households"].sum() >= 0.5 else "") + lonely))
         x0, y0b, x1, y1b = em.total_bounds
         from shapely.geometry import box
 
@@ -1117,7 +1184,8 @@ def section_places(doc: Document) -> Section:
         for c in year_cols:
             tab[f"{noun} {c[6:]}"] = ecl[c].astype(int).to_numpy()
         tab[f"cells with no {noun} in {y1}"] = ecl["empty_cells"].astype(int).to_numpy()
-        tab["households (estimated)"] = ecl["households"].round(0).astype(int).to_numpy()
+        if wb.has_households:
+            tab["households (estimated)"] = ecl["households"].round(0).astype(int).to_numpy()
         tab["p (rise, FDR-adjusted, weakest cell)"] = ecl["p_weakest"].astype(float).to_numpy()
         sec.add(doc.table(tab, f"{label}: emerging hotspots by year",
                           notes=["Counts are events inside the hotspot's cells. Each cell is classed by its Gi* "
@@ -1128,10 +1196,14 @@ def section_places(doc: Document) -> Section:
                           decimals={"p (rise, FDR-adjusted, weakest cell)": 3}))
     else:
         sec.add(f"No emerging hotspot: no cell is {EMERGING_DEFINITION}.")
-    sec.add(paragraph("Across the three years: " + ", ".join(f"{int(pattern.get(p, 0))} {p}" for p in
+    sec.add(paragraph(f"Across the {n_years} complete years: " + ", ".join(f"{int(pattern.get(p, 0))} {p}" for p in
                                                               ("persistent", "emerging", "intermittent", "former"))
                       + " hotspot cells.", css="table-note"))
-    # Near repeats.
+
+
+def _near_repeat_part(doc: Document, sec: Section) -> Section:
+    """The Knox near-repeat tests (police and timed partner data)."""
+    label = topic_spec(doc)["label"]
     sec.add(HTMLPart('<h3 id="near-repeat">Near repeats</h3>'))
     knox = _near_repeat(doc)
     for key, k in knox.items():
@@ -1364,7 +1436,7 @@ def _findings(doc: Document) -> dict[str, Any]:
         "hot_place": str(clusters["place"].iloc[0]) if len(clusters) else "",
         "emerging_cells": len(em), "emerging_clusters": len(ecl),
         "emerging_place": str(ecl["place"].iloc[0]) if len(ecl) else "",
-        "emerging_households": float(em["households"].sum()) if len(em) else 0.0,
+        "emerging_households": float(em["households"].sum()) if len(em) else np.nan,
         "higher_wards": list(wr.loc[wr["compared_with_partnership"] == "higher", "name"].astype(str)),
         "season": _season(doc).iloc[0], "glm": _glm(doc), "yoy": _yoy(doc),
         "recent": len(recent),
@@ -1372,7 +1444,7 @@ def _findings(doc: Document) -> dict[str, Any]:
     year_cols = sorted(c for c in em.columns if c.startswith("count_"))
     if len(em) and year_cols:
         f["emerging_last"], f["emerging_first"] = int(em[year_cols[-1]].sum()), int(em[year_cols[0]].sum())
-        f["emerging_years"] = (year_cols[0][6:], year_cols[-1][6:])
+        f["emerging_years"] = (ev.period_name(doc, year_cols[0][6:]), ev.period_name(doc, year_cols[-1][6:]))
     nr, chance = [], []
     for key, k in knox.items():
         if key == "police_months":
@@ -1404,7 +1476,9 @@ def section_recommendations(doc: Document) -> Section:
     sec.add("Each recommendation names the finding it rests on. Prevent stops the problem arising; pursue deals with "
             "those responsible; protect reduces harm to likely victims and places; prepare readies the partnership "
             "for what the data say is coming, and for what they cannot yet show.")
-    season, trend = f["season"], f["glm"][f["glm"]["term"] == "trend"].iloc[0]
+    season = f["season"]
+    trend = (f["glm"][f["glm"]["term"] == "trend"].iloc[0] if f["glm"] is not None else
+             pd.Series({"p_value": np.nan, "estimate_pct": np.nan}))
     top_loc = f["top_locations"]
     top_names = top_loc.iloc[:, 0].astype(str) if len(top_loc) else pd.Series(dtype=str)
     kinds = ev.place_type_labels(top_names)  # "On or near Nightclub" says what kind of place, not where
@@ -1443,7 +1517,10 @@ def section_recommendations(doc: Document) -> Section:
         where = f" near {f['emerging_place']}" if f["emerging_place"] else ""
         verb = "target-harden" if spec["topic"] in ("burglary", "vehicle_crime") else "focus protection on"
         n_em = f["emerging_clusters"]
-        protect.append(f"{verb.capitalize()} about {_n(f['emerging_households'])} households{where}, where {label} is "
+        homes = (f"about {_n(f['emerging_households'])} households{where}"
+                 if pd.notna(f["emerging_households"]) and f["emerging_households"] >= 0.5 else
+                 f"the homes and places{where}")
+        protect.append(f"{verb.capitalize()} {homes}, where {label} is "
                        f"emerging ({f['emerging_last']:,} {_phrase(doc)} in {y1} against {f['emerging_first']:,} in {y0} in "
                        + (f"one emerging hotspot of {f['emerging_cells']} grid cells" if n_em == 1 else
                           f"{n_em} separate emerging hotspots of {f['emerging_cells']} grid cells in all") + ").")

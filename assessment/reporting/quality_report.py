@@ -789,24 +789,26 @@ def section_geography(doc: Document) -> Section:
     for key in geo_keys:  # catalogue entries, not data rows
         e = ev[ev["dataset"] == key] if key in set(ev["dataset"]) else None
         has_xy = e["easting"].notna() & e["northing"].notna() if e is not None else None
-        outside = int((has_xy & e["small_area_code"].isna()).sum()) if e is not None else None
+        outside = wb.outside_partnership(key) if hasattr(wb, "outside_partnership") else None
         area_out = (int((e["area_code"].notna() & ~e["area_code"].astype(str).isin(sa_codes)).sum())
-                    if e is not None and e["area_code"].notna().any() else None)
+                    if e is not None and sa_codes and e["area_code"].notna().any() else None)
         rows.append({
             "dataset": cat.datasets[key].title, "rows accepted": int(q.loc[key, "rows_accepted"]),
             "without coordinates": q.loc[key, "not_geocoded"],
             "share geocoded (%)": 100 * float(q.loc[key, "share_geocoded"]) if pd.notna(q.loc[key, "share_geocoded"]) else np.nan,
-            "points outside the partnership (kept)": outside,
+            "points outside the partnership (left out)": outside,
             "quarantined as outside": int(q.loc[key, "quarantined_coordinates_outside_the_partnership"]),
             "area codes from outside": area_out,
         })
     geo = pd.DataFrame(rows)
     sec.add(doc.table(geo, "Geocoding per dataset", decimals={"share geocoded (%)": 1}, max_rows=None,
-                      count_columns=["without coordinates", "points outside the partnership (kept)",
+                      count_columns=["without coordinates", "points outside the partnership (left out)",
                                      "quarantined as outside", "area codes from outside"] if len(geo) else (),
                       rate_columns={"share geocoded (%)": "without coordinates"},
                       row_sensitivity=[cat.datasets[k].sensitivity for k in geo_keys] if len(geo) else None,
-                      notes=["Points outside the partnership: geocoded rows that fall in no small area. Area codes "
+                      notes=[f"Points outside the partnership: geocoded rows farther than "
+                             f"{wb.extras.get('edge_buffer_m', 0):g} m outside the partnership boundary (the "
+                             "catalogue's edge allowance); they are counted here and left out of every analysis. Area codes "
                              "from outside: rows whose source area code (e.g. LSOA) is not one of the partnership's "
                              "small areas. Premises are not events and are placed on maps only."]))
     a = wb.assignment.rename(columns={"n_points": "points", "n_assigned": "assigned", "n_on_edge_resolved":
@@ -839,6 +841,11 @@ def section_geography(doc: Document) -> Section:
     else:
         sec.add("No boundary file needed a repair.")
     sec.add(_h3("Co-terminosity"))
+    if not wb.has_neighbourhoods or not wb.has_population:
+        sec.add(("No police neighbourhoods were supplied" if not wb.has_neighbourhoods else
+                 "No population was supplied") + ", so the fit of other geographies to the wards is not measured "
+                "(the index is weighted by residents).")
+        return sec
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nb = coterminosity_table(wb.neighbourhoods, wb.wards, wb.small_areas, population="population")
