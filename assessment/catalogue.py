@@ -58,6 +58,8 @@ DATASET_ROLES: dict[str, str] = {
     "survey": "residents' survey",
     "strategy": "the previous community safety strategy and its targets",
     "peer_benchmark": "most similar group benchmarking table",
+    "peer_measures": "public measures of every partnership (density, deprivation, age) to find the most similar",
+    "national_comparison": "counts and rates by crime type for every partnership (assess batch's national table)",
     "other": "any other partner data (shown in the data-quality document only)",
 }
 

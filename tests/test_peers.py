@@ -117,3 +117,27 @@ def test_area_measures_by_hand():
     assert row["young_share"] == pytest.approx(600 / 5000)
     with pytest.raises(ValueError, match="area_km2"):
         peer_area_measures(sa, total="pop_total", area_km2=0)
+
+
+def test_strategic_comparison_from_public_measures(demo_document, national, monkeypatch):
+    # the demo with no supplied peer group but a national measures table and national police counts:
+    # the comparison section computes the peers and compares the rates (a small, separate branch)
+    from assessment.reporting import evidence, strategic
+
+    doc = demo_document("strategic_assessment")
+    code = doc.catalogue.partnership.code
+    measures = national.copy()
+    measures.loc[0, ["partnership_code", "partnership_name"]] = [code, "Demo"]
+    rng = np.random.default_rng(5)
+    counts = pd.DataFrame([{"partnership_code": c, "partnership_name": c, "category": "Burglary",
+                            "count": 100, "residents": 1e5, "rate_per_1000_per_year": float(rng.uniform(1, 9))}
+                           for c in measures["partnership_code"]])
+    monkeypatch.setitem(doc.workbench.intake.tables, "pm", measures)
+    monkeypatch.setitem(doc.workbench.intake.tables, "nc", counts.astype(str))
+    roles = {"peer_measures": "pm", "national_comparison": "nc"}
+    monkeypatch.setattr(evidence, "role_dataset", lambda d, role: roles.get(role))
+    html = strategic.section_comparison(doc)._repr_html_()
+    expect = peer_nearest(measures, code, n=7)
+    assert "Most similar partnerships from public measures" in html
+    assert all(name in html for name in expect["name"])
+    assert "Position among the similar partnerships" in html and "Burglary" in html

@@ -544,6 +544,8 @@ def section_comparison(doc: Document) -> Section:
     peer_key = ev.role_dataset(doc, "peer_benchmark")
     peers = doc.workbench.intake.tables.get(peer_key) if peer_key else None
     sec = Section("Comparison with similar partnerships")
+    if (peers is None or len(peers) == 0) and ev.role_dataset(doc, "peer_measures"):
+        return _comparison_from_public_measures(doc, sec)  # peers computed, not supplied (issue 11)
     if peers is None or len(peers) == 0:
         sec.add(callout("No most-similar-group table was supplied, so the partnership is not compared with "
                         "similar areas.", caveat=True))
@@ -573,6 +575,59 @@ def section_comparison(doc: Document) -> Section:
     outside = table[table["position"] != "within"]
     sec.add(bullet_list(list(outside["sentence"])) if len(outside) else paragraph(
         "The partnership lies within its group's band on every measure."))
+    return sec
+
+
+# -- peers from public measures (assessment.analysis.peers) ----------------------------------
+PEER_GROUP_SIZE = 7
+
+
+def _comparison_from_public_measures(doc: Document, sec: Section) -> Section:
+    """Peers computed from a national table of public measures; rates compared where supplied."""
+    from ..analysis import peers as peer
+
+    tables = doc.workbench.intake.tables
+    measures = tables[ev.role_dataset(doc, "peer_measures")]
+    code = doc.catalogue.partnership.code
+    me = doc.catalogue.partnership.short_name
+    try:
+        near = peer.peer_nearest(measures, code, n=min(PEER_GROUP_SIZE, max(len(measures) - 1, 1)))
+    except ValueError as exc:
+        sec.add(callout(f"Similar partnerships could not be found from the public measures: {exc}", caveat=True))
+        return sec
+    shown = [c for c in near.columns if c not in ("code",) and not c.startswith("z_")]
+    sec.add(f"{me}'s {len(near)} most similar partnerships were computed from public measures "
+            f"({', '.join(c.replace('_', ' ') for c in shown[3:])}): each measure standardised over every "
+            "partnership in the national table, then the nearest by Euclidean distance. This is not the Home "
+            "Office's most similar group (a cluster analysis on variables not all public); see the method notes.")
+    sec.add(doc.table(near[shown].rename(columns={"distance": "distance (standard units)"}),
+                      "Most similar partnerships from public measures", decimals={"distance (standard units)": 2}))
+    key = ev.role_dataset(doc, "national_comparison")
+    if key is None:
+        sec.add(callout("No national table of peers' police counts was supplied, so rates are not compared.",
+                        caveat=True))
+        return sec
+    national = tables[key].copy()
+    for c in ("count", "residents", "rate_per_1000_per_year"):
+        if c in national:
+            national[c] = pd.to_numeric(national[c], errors="coerce")
+    try:
+        pos = peer.peer_rates(national, code, list(near["code"]))
+    except ValueError as exc:
+        sec.add(callout(f"Rates could not be compared with the peers: {exc}", caveat=True))
+        return sec
+    sec.add(doc.table(pos[["category", "rate", "rank", "n_peers", "group_mean", "band_low", "band_high",
+                           "position"]].rename(columns={"rate": f"{me} rate", "rank": "rank (1 = highest)",
+                                                        "n_peers": "partnerships", "group_mean": "group mean",
+                                                        "band_low": "band low", "band_high": "band high"}),
+                      "Position among the similar partnerships (crimes per 1,000 residents a year)",
+                      decimals={f"{me} rate": 2, "group mean": 2, "band low": 2, "band high": 2},
+                      notes=["Band: group mean ± 1.96 standard deviations."]
+                      + ([f"No police counts for peers {pos['missing_peers'].iloc[0]}."]
+                         if len(pos) and pos["missing_peers"].iloc[0] else [])))
+    outside = pos[pos["position"] != "within"]
+    sec.add(bullet_list(list(outside["sentence"])) if len(outside) else paragraph(
+        "The partnership lies within its group's band on every crime type."))
     return sec
 
 
