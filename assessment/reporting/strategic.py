@@ -683,7 +683,13 @@ def section_horizon(doc: Document) -> Section:
         sec.add(callout("No horizon-scanning file is named in the catalogue.", caveat=True))
         return sec
     scan = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    items = [(k, item) for k, entries in scan.items() for item in (entries or [])]  # a dozen analyst's lines
+    if not isinstance(scan, dict) or not scan:
+        sec.add(callout("The horizon-scanning file lists no items under the factors (political, economic, social, "
+                        "technological, environmental, legal, organisational), so there is nothing to show.",
+                        caveat=True))
+        return sec
+    items = [(k, item) for k, entries in scan.items()  # a dozen analyst's lines; one line may stand alone
+             for item in ([entries] if isinstance(entries, (str, dict)) else (entries or []))]
     table = horizon_items(items, doc.run_date)
     n_past = int((table["when"].str.contains("passed")).sum())
     sec.add(f"Each item is dated where its text names a month or year, and compared with the production date "
