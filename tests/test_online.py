@@ -158,6 +158,8 @@ def test_online_init_city_of_london(tmp_path, monkeypatch):
     # police files fetched through fetch_police for the window
     assert sorted(p.parent.name for p in cat.dataset_files("police_street")) == ["2024-01", "2024-02"]
     assert any("Police neighbourhoods" in line for line in lines)
+    # API files carry no LSOA codes: the catalogue says so rather than claiming a code set
+    assert "no LSOA code of the partnership" in result.catalogue.read_text()
     assert any(line.startswith("Downloads complete") for line in lines)
     # the nomis request named the partnership's LSOAs and the value measure
     nomis = [c for c in session.calls if "nomisweb" in c]

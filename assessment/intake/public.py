@@ -345,7 +345,8 @@ def police_lsoa_vintage(street: pd.DataFrame, lsoa11: set[str], lsoa21: set[str]
                           "either": codes.isin(sorted(lsoa11 & lsoa21))})
     table = frame.groupby("month").sum().astype(int).reset_index()
     table["vintage"] = np.select([table["lsoa_2021_only"] > table["lsoa_2011_only"],
-                                  table["lsoa_2011_only"] > 0], ["2021", "2011"], "either")
+                                  table["lsoa_2011_only"] > 0, table["either"] > 0], ["2021", "2011", "either"],
+                                 "none")
     return table
 
 
@@ -642,7 +643,8 @@ def _lsoa_vintage_note(folder: Path, months: list[str], force: str, codes11: set
     table = police_lsoa_vintage(pd.concat(frames, ignore_index=True), codes11, codes21)
     by = table.groupby("vintage")["month"].agg(["min", "max", "count"])
     label = {"2011": "2011 LSOA codes", "2021": "2021 LSOA codes",
-             "either": "codes that are the same in 2011 and 2021"}
+             "either": "codes that are the same in 2011 and 2021",
+             "none": "no LSOA code of the partnership (files fetched from the API carry none)"}
     parts = [f"{label[v]} in {int(n)} months ({lo} to {hi})"
              for v, lo, hi, n in zip(by.index, by["min"], by["max"], by["count"])]
     return ("The police files carry " + "; ".join(parts) +
