@@ -53,7 +53,7 @@ import pandas as pd
 
 from ..checks import check_type
 from ..errors import CatalogueError, IntakeError
-from .fetch import _Client, _NotFound, _write_atomic, make_session, month_is_complete, month_range
+from .fetch import _Client, _write_atomic, make_session, month_is_complete, month_range
 
 DEFAULT_SOURCES: dict[str, Any] = {
     "arcgis_base": "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services",
