@@ -237,3 +237,15 @@ def test_cli_online_init(tmp_path, monkeypatch, capsys):
     assert code == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "8,584 residents" in out and "Wards (" in out
+
+
+def test_partnership_code_resolves_to_its_authorities(tmp_path):
+    # a community safety partnership code is not an authority: the LAD-CSP-PFA lookup resolves it
+    session = Recorded()
+    got = fetch_public(tmp_path, ["E22999001"], session=session, sources=online_sources(PAGED), delay=0,
+                       sleep=lambda s: None, police_files=False)
+    manifest = json.loads((got["downloads"] / "manifest.json").read_text())
+    assert manifest["lads"] == ["E09000001"] and manifest["police_force_areas"] == ["London, City of"]
+    lookup = pd.read_csv(got["downloads"] / "csp_lookup.csv", dtype=str)
+    assert list(lookup["CSP24CD"].unique()) == ["E22999001"]
+    assert any("CSP24CD+IN" in c for c in session.calls)
