@@ -292,3 +292,45 @@ def test_quarantine_names_the_line_to_open_in_the_file(tmp_path, demo_catalogue)
     q = result.quarantine
     assert q["source_row"].tolist() == [5] and q["file_line"].tolist() == [6]
     assert q["reason"].iloc[0] == "unparseable date"
+
+
+def test_blank_padding_rows_are_counted_as_blank_not_malformed(demo_root, tmp_path):
+    """Rows of delimiters alone (right field count or not) are blank: read = accepted + quarantined + blank."""
+    root = tmp_path / "d"
+    shutil.copytree(demo_root, root, ignore=shutil.ignore_patterns("police", "cat_*"))
+    prem = root / "raw" / "licensing" / "licensed_premises.csv"
+    text = prem.read_text(encoding="utf-8")
+    n_cols = len(text.splitlines()[0].split(","))
+    n_before = len(pd.read_csv(prem, dtype=str))
+    pad = [("," * (n_cols - 1)), " , ", ",,", '"",""']  # full width, spaces, short, quoted empties
+    prem.write_text(text.rstrip("\n") + "\n" + "\n".join(pad * 5) + "\n", encoding="utf-8")
+    res = intake_dataset(_catalogue(root), "licensed_premises", run_date=RUN_DATE)
+    q = res.quality
+    assert q["rows_blank"] == 20
+    assert q["rows_read"] == n_before + 20 == q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"]
+    assert q["quarantined_malformed_row"] == 0
+    assert q["rows_accepted"] == len(res.data) == n_before
+
+
+def test_police_uk_street_honours_a_column_mapping(shared_police_dir, tmp_path):
+    """A snake_case export of data.police.uk street files reads through the catalogue's mapping."""
+    src = sorted(shared_police_dir.glob("2016-0[1-2]/*-street.csv"))
+    raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in src], ignore_index=True)
+    snake = {c: c.lower().replace(" ", "_") for c in raw.columns}
+    (tmp_path / "export").mkdir()
+    raw.rename(columns=snake).to_csv(tmp_path / "export" / "street_export.csv", index=False)
+    cat_raw = yaml.safe_load(paths.DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    street = copy.deepcopy(cat_raw["datasets"]["police_street"])
+    street.update(path="export/street_export.csv",
+                  columns={k: snake[v] for k, v in street["columns"].items()},
+                  coordinates={"x": "longitude", "y": "latitude", "crs": "EPSG:4326"})
+    cat_raw.update(data_root=str(tmp_path), series_breaks=[], datasets={"force_extract": street},
+                   partnership={**cat_raw["partnership"], "window": {"start": "2016-01", "end": "2016-02"}})
+    p = tmp_path / "data_catalogue.yaml"
+    p.write_text(yaml.safe_dump(cat_raw, sort_keys=False), encoding="utf-8")
+    res = intake_dataset(load_catalogue(p, check_files=False), "force_extract", run_date=RUN_DATE)
+    assert res.quality["rows_read"] == len(raw) == res.quality["rows_accepted"] + res.quality["rows_quarantined"]
+    got = res.data.groupby("category").size().sort_index()
+    want = raw.groupby("Crime type").size().sort_index()
+    assert got.to_dict() == want.to_dict()
+    assert int(res.data["easting"].isna().sum()) == int((raw["Longitude"] == "").sum())

@@ -27,7 +27,8 @@ def test_cp1252_declared_and_detected(tmp_path):
     p.write_bytes("ref,street\n1,Caf\u00e9 Row\n2,Cr\u00e8me Lane \u2013 East\n".encode("cp1252"))
     declared = read_csv_table(p, encoding="cp1252")
     assert list(declared["street"]) == ["Caf\u00e9 Row", "Cr\u00e8me Lane \u2013 East"]
-    with pytest.warns(UserWarning, match="Windows-1252"):
+    # the warning names the dataset, the file and the encoding used
+    with pytest.warns(UserWarning, match=r"dataset council_reports_csv file c\.csv .*encoding Windows-1252 \(cp1252\)"):
         detected = read_csv_table(p, dataset="council_reports_csv")
     assert list(detected["street"]) == list(declared["street"])
 

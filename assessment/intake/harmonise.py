@@ -183,6 +183,27 @@ def _source_columns(ds: Dataset) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
+def blank_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows with nothing in them: every field empty or spaces (padding rows of delimiters alone).
+
+    A padding row whose field count differs from the header's (e.g. ``,,`` under ten columns)
+    is blank too, not malformed: its text holds only delimiters, quotes and spaces.
+    """
+    cols = [c for c in raw.columns if c not in EXTRA_COLUMNS]
+    empty = np.ones(len(raw), dtype=bool)
+    for c in cols:  # columns of the file (a dozen), each vectorised over the rows
+        v = raw[c]
+        filled = v.notna().to_numpy()
+        if filled.any():
+            text = v.astype("string").str.strip().fillna("")
+            empty &= (text == "").to_numpy()
+    problem = raw["read_problem"].astype("string") if "read_problem" in raw.columns else None
+    if problem is not None:
+        only_delims = problem.str.contains(r":\s*(?:'[\s,;\t|\"]*'|\"[\s,;\t|']*\")\s*$", regex=True).fillna(False)
+        empty &= (problem.isna() | only_delims).to_numpy()
+    return empty
+
+
 def read_dataset(catalogue: Catalogue, key: str) -> pd.DataFrame | dict:
     """Read a dataset's files as they are, with the reader its ``format`` names.
 
@@ -205,6 +226,14 @@ def read_dataset(catalogue: Catalogue, key: str) -> pd.DataFrame | dict:
     if not files:
         raise IntakeError(f"dataset {key}: no file matches {catalogue.data_dir / ds.path}")
     required = _source_columns(ds)
+    standard = set(police_uk.FILE_KINDS.get(ds.format.removeprefix("police_uk_").replace("_", "-"), ()))
+    if ds.format in _POLICE_READERS and standard and not set(required) <= standard:
+        # A renamed export of data.police.uk files (e.g. snake_case columns from a force or council
+        # extract): read it as the CSV it is, through the catalogue's column mapping.
+        floats = [ds.coordinates.x, ds.coordinates.y] if ds.coordinates else []
+        frames = [read_csv_table(f, delimiter=ds.delimiter, encoding=ds.encoding, header_row=ds.header_row,
+                                 required=required, float_columns=floats, dataset=key) for f in files]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if ds.format in _POLICE_READERS:
         frame = _POLICE_READERS[ds.format](files, dataset=key)
         missing = [c for c in required if c not in frame.columns]
@@ -646,6 +675,10 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
         rec = quality_record(key, ds.kind, ds.agency, files=len(files), rows_read=1)
         return DatasetIntake(key, ds.kind, ds.agency, raw, pd.DataFrame(columns=QUARANTINE_COLUMNS), rec,
                              pd.DataFrame(columns=COMPLETENESS_COLUMNS), empty_cov)
+    blank = blank_rows(raw)
+    n_blank = int(blank.sum())
+    if n_blank:
+        raw = raw.loc[~blank].reset_index(drop=True)  # counted as blank, never as malformed or accepted
     identifiers = identifier_columns(ds)
     if identifiers:
         missing = [c for c in identifiers if c not in raw.columns]
@@ -687,7 +720,8 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
     months = data["month"] if "month" in data.columns else (
         month_strings(data["period_start"]) if "period_start" in data.columns else None)
     rec = quality_record(
-        key, ds.kind, ds.agency, files=len(files), rows_read=len(raw), reasons=reasons.reason if reasons.any else None,
+        key, ds.kind, ds.agency, files=len(files), rows_read=len(raw) + n_blank, rows_blank=n_blank,
+        reasons=reasons.reason if reasons.any else None,
         not_geocoded=not_geo, geocodable=len(data) if geocoded else None,
         duplicate_ids=int(data["duplicate_id"].sum()) if "duplicate_id" in data.columns else None,
         repeats=int(data["is_repeat"].sum()) if "is_repeat" in data.columns else None, months=months)

@@ -1,8 +1,8 @@
 """Row-by-row quality accounting for intake.
 
-Every row read ends up either accepted or quarantined with exactly one reason (the
-first that applies, in the order of :data:`REASONS`), so that for every dataset
-``rows_read == rows_accepted + rows_quarantined``.
+Every row read ends up accepted, quarantined with exactly one reason (the first that
+applies, in the order of :data:`REASONS`), or blank (a padding row with nothing in it), so
+that for every dataset ``rows_read == rows_accepted + rows_quarantined + rows_blank``.
 
 What is quarantined and what is only flagged
 --------------------------------------------
@@ -65,7 +65,7 @@ REASONS = (
 )
 QUARANTINE_COLUMNS = ["dataset", "source_file", "source_row", "reason", "detail"]
 SUMMARY_COLUMNS = (
-    ["dataset", "kind", "agency", "status", "files", "rows_read", "rows_accepted", "rows_quarantined"]
+    ["dataset", "kind", "agency", "status", "files", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank"]
     + [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
     + ["not_geocoded", "share_geocoded", "duplicate_ids", "repeats", "first_month", "last_month", "message"]
 )
@@ -346,27 +346,29 @@ def field_completeness(frame: pd.DataFrame, fields: dict[str, str], dataset: str
 
 
 def quality_record(dataset: str, kind: str, agency: str, *, files: int, rows_read: int,
-                   reasons: np.ndarray | None = None, not_geocoded: int | None = None,
+                   reasons: np.ndarray | None = None, rows_blank: int = 0, not_geocoded: int | None = None,
                    geocodable: int | None = None, duplicate_ids: int | None = None,
                    repeats: int | None = None, months: pd.Series | None = None,
                    status: str = "ok", message: str | None = None) -> dict:
     """One row of ``quality/intake.csv`` for a dataset (see :data:`SUMMARY_COLUMNS`).
 
-    ``reasons`` holds each row's quarantine reason (None when accepted); its length
-    must equal ``rows_read``. ``share_geocoded`` is the share of accepted rows with
+    ``reasons`` holds each non-blank row's quarantine reason (None when accepted); its
+    length must equal ``rows_read - rows_blank``. ``share_geocoded`` is the share of accepted rows with
     coordinates among those ``geocodable`` (NaN when the dataset has no coordinates).
     """
     if reasons is None:  # nothing quarantined
         n_quarantined, counts = 0, pd.Series(dtype="int64")
     else:
         reasons = np.asarray(reasons, dtype=object)
-        if len(reasons) != rows_read:
-            raise ValueError(f"`reasons` must have one entry per row read ({rows_read}), got {len(reasons)}")
+        if len(reasons) != rows_read - rows_blank:
+            raise ValueError(f"`reasons` must have one entry per non-blank row read ({rows_read - rows_blank}), "
+                             f"got {len(reasons)}")
         quarantined = ~pd.isna(reasons)
         n_quarantined = int(quarantined.sum())
         counts = pd.Series(reasons[quarantined]).value_counts()
     rec = {"dataset": dataset, "kind": kind, "agency": agency, "status": status, "files": files,
-           "rows_read": rows_read, "rows_accepted": rows_read - n_quarantined, "rows_quarantined": n_quarantined}
+           "rows_read": rows_read, "rows_accepted": rows_read - rows_blank - n_quarantined,
+           "rows_quarantined": n_quarantined, "rows_blank": int(rows_blank)}
     for r in REASONS:
         rec[f"quarantined_{r.replace(' ', '_')}"] = int(counts.get(r, 0))
     rec["not_geocoded"] = not_geocoded
@@ -386,7 +388,7 @@ def quality_summary(records: list[dict]) -> pd.DataFrame:
     """The per-dataset quality table (``quality/intake.csv``) from :func:`quality_record` rows."""
     check_type(records, "records", list)
     frame = pd.DataFrame(records, columns=SUMMARY_COLUMNS)
-    for c in ("files", "rows_read", "rows_accepted", "rows_quarantined",
+    for c in ("files", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank",
               *[c for c in SUMMARY_COLUMNS if c.startswith("quarantined_")]):
         frame[c] = frame[c].fillna(0).astype("int64")
     for c in ("not_geocoded", "duplicate_ids", "repeats"):

@@ -330,8 +330,10 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
             raise IntakeError(f"{label}: cannot be read as delimited text ({delimiter!r}): "
                               f"{_parse_problem(exc)}") from None
         if enc == "utf-8" and _locate_decode_error(raw, "cp1252", delimiter) is None:
-            warnings.warn(f"{label} is declared UTF-8 but is not (byte 0x{where[2]:02x} at row "
-                          f"{where[0] - header_row}); read as Windows-1252", stacklevel=2)
+            warnings.warn(f"{'dataset ' if dataset else ''}{label} is declared UTF-8 (encoding utf-8) but is not "
+                          f"(byte 0x{where[2]:02x} at row {where[0] - header_row}); it was read with encoding "
+                          "Windows-1252 (cp1252) instead; set `encoding: cp1252` for it in the catalogue if that is "
+                          "right", stacklevel=2)
             return read_csv_table(path, delimiter=delimiter, encoding="cp1252", header_row=header_row,
                                   required=required, float_columns=float_columns,
                                   newlines_in_values=newlines_in_values, dataset=dataset)

@@ -182,7 +182,9 @@ def _quality(doc: Document) -> pd.DataFrame:
     missing = out["status"].isna()
     out.loc[missing, "status"] = "not read"
     out.loc[missing, "message"] = "intake did not record this dataset"
-    for c in ("rows_read", "rows_accepted", "rows_quarantined"):
+    if "rows_blank" not in out.columns:
+        out["rows_blank"] = 0
+    for c in ("rows_read", "rows_accepted", "rows_quarantined", "rows_blank"):
         out[c] = out[c].fillna(0).astype("int64")
     return out.rename_axis("dataset").reset_index()
 
@@ -192,7 +194,7 @@ def _most_sensitive(levels: list[str]) -> str:
     return _SENSITIVITY_ORDER[max(ranks)] if ranks else "public"
 
 
-_ACCOUNT = ("rows read", "rows accepted", "rows quarantined")
+_ACCOUNT = ("rows read", "rows accepted", "rows quarantined", "rows blank")
 _MARK = "[c]"
 
 
@@ -206,15 +208,15 @@ def _accounting(doc: Document) -> tuple[pd.DataFrame, list[str], list]:
     q = _quality(doc)
     reason_cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
     present = [c for c in reason_cols if c in q.columns]
-    table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + present].copy()
+    table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank"] + present].copy()
     table[present] = table[present].apply(pd.to_numeric, errors="coerce").fillna(0).astype("int64")
     used = [c for c in present if table[c].sum() > 0]
     names = {c: c[len("quarantined_"):].replace("_", " ") for c in used}
-    table = table[["dataset", "rows_read", "rows_accepted", "rows_quarantined"] + used].rename(
+    table = table[["dataset", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank"] + used].rename(
         columns=names | {"rows_read": "rows read", "rows_accepted": "rows accepted",
-                         "rows_quarantined": "rows quarantined"})
+                         "rows_quarantined": "rows quarantined", "rows_blank": "rows blank"})
     reasons = [names[c] for c in used]
-    relations = [("rows read", ["rows accepted", "rows quarantined"])]
+    relations = [("rows read", ["rows accepted", "rows quarantined", "rows blank"])]
     if reasons:
         relations.append(("rows quarantined", reasons))
     return table, reasons, relations
@@ -380,7 +382,7 @@ def section_summary(doc: Document) -> Section:
     _, gaps, _, _ = _coverage_parts(doc)
     reg = doc.workbench.intake.sharing
     flags = quality_sharing_flags(reg, doc.run_date)
-    balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"])
+    balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"])
     sec = Section("Summary")
     published, _ = _quarantine_published(doc)
     hidden = published[list(_ACCOUNT)].isin([_MARK])
@@ -390,8 +392,10 @@ def section_summary(doc: Document) -> Section:
         f"{len(q)} datasets from {q['agency'].nunique()} agencies are described in the data catalogue and every one "
         f"was read through it. Of {sums['rows read']:,} rows read, {sums['rows accepted']:,} were "
         f"accepted and {sums['rows quarantined']:,} quarantined with a reason"
+        + (f"; {sums['rows blank']:,} were blank padding rows with nothing in them" if sums["rows blank"] else "")
         + (" (these totals leave out counts suppressed to protect individuals)" if suppressed_any else "") + "; "
-        + ("for every dataset rows read equal rows accepted plus rows quarantined, so nothing was dropped silently."
+        + ("for every dataset rows read equal rows accepted plus rows quarantined"
+           + (" plus blank rows" if sums["rows blank"] else "") + ", so nothing was dropped silently."
            if balanced.all() else
            f"for {count_of(int((~balanced).sum()), 'dataset')} the rows do not balance ({_title_list(doc, q.loc[~balanced, 'dataset'])}); "
            "treat their figures with caution.")
@@ -400,14 +404,14 @@ def section_summary(doc: Document) -> Section:
         "dataset": [cat.datasets[k].title for k in q["dataset"]],
         "agency": q["agency"].fillna(""), "kind": [_words(cat.datasets[k].kind, KIND_LABELS) for k in q["dataset"]],
         "status": q["status"], "rows read": q["rows_read"], "rows accepted": q["rows_accepted"],
-        "rows quarantined": q["rows_quarantined"],
+        "rows quarantined": q["rows_quarantined"], "rows blank": q["rows_blank"],
         "share geocoded (%)": 100 * pd.to_numeric(q["share_geocoded"], errors="coerce"),
         "first month": q["first_month"].fillna(""), "last month": q["last_month"].fillna(""),
     })
     sec.add(doc.table(shown, "Every catalogue dataset: status and row accounting at intake",
                       decimals={"share geocoded (%)": 1}, max_rows=None, count_columns=list(_ACCOUNT),
                       row_sensitivity=_sensitivities(doc, q["dataset"]),
-                      row_relations=[("rows read", ["rows accepted", "rows quarantined"])],
+                      row_relations=[("rows read", ["rows accepted", "rows quarantined", "rows blank"])],
                       notes=["Share geocoded: accepted rows with usable coordinates, for datasets that carry "
                              "coordinates (blank otherwise). The appendix lists each dataset's catalogue key."]))
     findings = []
@@ -488,7 +492,8 @@ def section_quarantine(doc: Document) -> Section:
     table, reasons, relations = _accounting(doc)
     used = reasons
     sens = _sensitivities(doc, table["dataset"])
-    table["balances"] = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"]).map({True: "yes", False: "NO"})
+    table["balances"] = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"]).map(
+        {True: "yes", False: "NO"})
     published, _ = _quarantine_published(doc)
     table["dataset"] = table["dataset"].map(_titles(doc)).fillna(table["dataset"])
     sec.add(

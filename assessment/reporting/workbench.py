@@ -331,6 +331,7 @@ def validate_catalogue(
     for key, r in zip(q.index, q.to_dict("records")):  # one line per catalogue dataset (a dozen)
         status = r["status"] if isinstance(r["status"], str) else "not read"
         read, acc, qua = (int(r[c]) if pd.notna(r[c]) else 0 for c in ("rows_read", "rows_accepted", "rows_quarantined"))
+        blank = int(r["rows_blank"]) if "rows_blank" in r and pd.notna(r["rows_blank"]) else 0
         geo = r["share_geocoded"]
         geo_txt = f"{100 * float(geo):.1f}%" if pd.notna(geo) else "-"
         lines.append(f"{key:<{name_w}}{status:<14}{read:>10,}{acc:>10,}{qua:>13,}{geo_txt:>10}")
@@ -344,9 +345,12 @@ def validate_catalogue(
             if key not in msg:
                 msg = f"dataset {key}: {msg}"
             notes.append(f"{status.upper()}: {msg}" + (f" [file: {where}]" if where and where not in msg else ""))
-        if read != acc + qua:
+        if blank:
+            notes.append(f"blank: {blank:,} padding rows with nothing in them (counted, not quarantined)")
+        if read != acc + qua + blank:
             ok = False
-            notes.append(f"ROWS DO NOT BALANCE: {read:,} read but {acc:,} accepted + {qua:,} quarantined")
+            notes.append(f"ROWS DO NOT BALANCE: {read:,} read but {acc:,} accepted + {qua:,} quarantined"
+                         + (f" + {blank:,} blank" if blank else ""))
         reasons = {c[len("quarantined_"):].replace("_", " "): int(r[c]) for c in q.columns
                    if c.startswith("quarantined_") and pd.notna(r[c]) and int(r[c]) > 0}
         if reasons:
