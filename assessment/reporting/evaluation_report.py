@@ -1159,6 +1159,19 @@ def section_appendix(doc: Document) -> Section:
          "ratio of rate ratios.",
          "McCullagh & Nelder (1989) Generalized Linear Models; Wing, Simon & Bello-Gomez (2018) Annu Rev Public "
          "Health 39:453-469; Cameron & Trivedi (2013) Regression Analysis of Count Data"),
+        ("Runs of high or low months",
+         "Intervals and p-values of the difference-in-differences and the interrupted time series allow for "
+         "month-to-month correlation: a latent first-order autoregressive process under each area's counts, "
+         "its variance and correlation estimated from the residuals (with a small-sample correction and one "
+         "standard error of margin), a sandwich covariance and a t reference with the effective number of "
+         "months. Calibrated by simulation in docs/VALIDATION.md.",
+         "Zeger (1988) Biometrika 75:621-629; Kendall (1954) Biometrika 41:403-404"),
+        ("Regression to the mean",
+         "When the intervention wards were chosen for high counts (catalogue parameter chosen_for_high_counts, or "
+         "the automatic choice), or their last 12 months before the start were higher than their earlier months "
+         "relative to the comparison wards, the estimate is measured against the earlier months only; with too "
+         "few earlier months the verdict cannot report a significant fall.",
+         "Barnett, van der Pols & Dobson (2005) Int J Epidemiol 34:215-220"),
         ("Placebo test",
          "The same model on the months before the start only, with a pretend start half way through.",
          "Wing, Simon & Bello-Gomez (2018)"),
