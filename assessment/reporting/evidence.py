@@ -512,8 +512,8 @@ _STREET_SUFFIX = (
 #: descriptions data.police.uk gives anonymised map points that name a kind of place, not a place
 #: ("On or near <label>"). data.police.uk says its map points lie over a street, a public place or
 #: a commercial premise (police.uk "About": location anonymisation); it publishes no list of the
-#: labels, so this one holds those seen in the real City of London street files (2023-05 to
-#: 2025-05) and those issue 10 names (Petrol Station, Sports/Recreation Area). Any label with a
+#: labels, so this one holds those seen in the real City of London street files (2016-01 to
+#: 2017-06) and those issue 10 names (Petrol Station, Sports/Recreation Area). Any label with a
 #: slash ("Theatre/Concert Hall") is taken as a kind of place too.
 PLACE_TYPE_LABELS = (
     "Nightclub", "Supermarket", "Petrol Station", "Parking Area", "Sports/Recreation Area", "Shopping Area",
