@@ -519,7 +519,7 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
             warnings.warn(f"residents file {rf.path.name} has no rows for LSOAs {missing}; their residents are 0",
                           stacklevel=2)
         population = {"total": "pop_total", "bands": {b: _band_column(b) for b in bands},
-                      "source": f"{SOURCES['census'][0]}, file {rf.path.name}"}
+                      "source": SOURCES["census"][0]}  # the documents quote it: no file name
     else:
         notes.append("No residents file was given, so documents show counts without rates.")
     if "deprivation" in by_role:
@@ -548,7 +548,7 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
         deprivation = {"decile": overall, **({"rank": rank} if rank in sa.columns else {}),
                        "domains": {c.removeprefix("imd_").removesuffix("_decile").replace("_", " "): c
                                    for c in decile_cols if c != overall},
-                       "source": f"{SOURCES['deprivation'][0]}, file {by_role['deprivation'][0].path.name}"}
+                       "source": SOURCES["deprivation"][0]}
     sa.to_file(geo / "small_areas.gpkg", layer="small_areas", driver="GPKG")
     residents = float(sa["pop_total"].sum()) if "pop_total" in sa else 0.0
 

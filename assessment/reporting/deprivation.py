@@ -75,8 +75,8 @@ def denominator_warning(doc: Document) -> str | None:
             f"residents but about {crimes:,.0f} police-recorded crimes a year ({per_1000:,.0f} per 1,000 residents). "
             "Most people here at any time are workers, visitors or passers-through, so dividing by residents "
             "overstates the risk to any one person and exaggerates differences between areas. The catalogue can "
-            "declare a workday or other population as the denominator instead (small_areas population: "
-            f"denominator). This warning shows above {pop.warn_above_per_1000:,.0f} crimes per 1,000 residents a year.")
+            "declare a workday or other population as the denominator instead (the denominator setting of the "
+            f"small areas' population). This warning shows above {pop.warn_above_per_1000:,.0f} crimes per 1,000 residents a year.")
 
 
 def section_deprivation(doc: Document) -> Section:

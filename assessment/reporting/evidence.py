@@ -634,12 +634,26 @@ def evidence_harm_weights(doc: Document) -> pd.DataFrame | None:
     return _cached(doc, "harm_weights", lambda: harm.harm_load_index(doc.catalogue.root / setting.file))
 
 
+#: how documents name each prioritisation criterion
+CRITERION_WORDS = {"volume": "volume", "trend": "trend", "harm": "harm", "vulnerability": "repeat locations",
+                   "concern": "residents' concern", "capacity": "the partnership's capacity"}
+
+
+def priority_criteria_scored(doc: Document) -> list[str]:
+    """The prioritisation criteria that were scored for at least one issue, in words, in matrix order."""
+    m = evidence_priorities(doc)
+    return [CRITERION_WORDS[c] for c in priorities.PRIORITY_CRITERIA
+            if f"score_{c}" in m.columns and m[f"score_{c}"].notna().any()]
+
+
 def harm_basis(doc: Document) -> str:
     """One sentence saying what harm rests on: the index, its source, year and mapping, or that none is set."""
     setting = doc.catalogue.harm_weights
     if setting is None:
-        return ("No published harm index is set in the catalogue, so priorities are not weighted by harm: volume, "
-                "trend, repeat locations, residents' concern and capacity decide them.")
+        from .prose import and_list
+
+        return ("No published harm index is set in the catalogue, so priorities are not weighted by harm: "
+                f"{and_list(priority_criteria_scored(doc))} decide them.")
     return (f"Harm weights: {setting.index} ({setting.year}), from {setting.source}; mapped to the recorded crime "
             f"types as follows: {setting.mapping}")
 

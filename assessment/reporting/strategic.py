@@ -25,7 +25,7 @@ from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
 from .maps import map_choropleth, map_layers
-from .prose import and_list, date_words, month_words, number, plural, rank_words
+from .prose import and_list, count_of, date_words, month_words, number, plural, rank_words
 
 __all__ = [
     "section_deprivation",
@@ -77,10 +77,9 @@ def section_summary(doc: Document) -> Section:
     items = [_why(doc, r) for r in rec.to_dict("records")]
     sec.add(HTMLPart('<ol class="priorities">' + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"))
     sec.add(paragraph("The evidence behind each priority, with its statistics, is in the Prioritisation section."))
-    scored = ("volume, trend, harm, repeat locations, residents' concern and the partnership's capacity"
-              if doc.catalogue.harm_weights is not None else
-              "volume, trend, repeat locations, residents' concern and the partnership's capacity (not harm: no "
-              "published harm index is set in the catalogue)")
+    scored = and_list(ev.priority_criteria_scored(doc)) + (
+        "" if doc.catalogue.harm_weights is not None else "; harm is not scored, as no published harm index is set in "
+                                                          "the catalogue")
     sec.add(callout(
         f"Each priority is scored on {scored} (see the prioritisation matrix). A change is called significant only "
         "when the statistical test supports it; series breaks are shown as steps, not trends."
@@ -211,7 +210,8 @@ def section_data_sources(doc: Document) -> Section:
     })
     sec = Section("Data sources and quality")
     sec.add(
-        f"{len(q)} datasets from {q['agency'].nunique()} agencies were read through the data catalogue. "
+        f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} were read through the data "
+        "catalogue. "
         f"Of {int(q['rows_read'].sum()):,} rows read, {int(q['rows_accepted'].sum()):,} were accepted and "
         f"{int(q['rows_quarantined'].sum()):,} quarantined with a reason; none was dropped silently. "
         "The data quality document gives the detail, row by row."
@@ -765,8 +765,7 @@ def section_priorities(doc: Document) -> Section:
     sec = Section("Prioritisation")
     cols = ["rank", "issue", "total_score", "score_volume", "score_trend", "score_harm", "score_vulnerability",
             "score_concern", "score_capacity"]
-    if doc.catalogue.harm_weights is None:
-        cols.remove("score_harm")
+    cols = [c for c in cols if not c.startswith("score_") or m[c].notna().any()]  # criteria not scored at all
     sec.add(ev.harm_basis(doc))
     shown = m.sort_values("rank")[cols].rename(columns={"total_score": "total (0-4)", "score_volume": "volume",
                                                         "score_trend": "trend", "score_harm": "harm",
