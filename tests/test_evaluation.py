@@ -396,3 +396,21 @@ def test_rtm_without_history_never_says_significant_fall():
     assert calm["status"].iloc[0] == "no concern" and calm["caveat"].iloc[0] == ""
     with pytest.raises(ValueError, match="selection_months"):
         evaluate_rtm(d, START, selection_months=0)
+
+
+def test_did_mde_widens_for_correlated_months_using_the_before_period_only():
+    i, c = ar1_counts(21, n=36, rho=0.8)
+    d = did_frame(i, c, MONTHS[:36])
+    a = evaluate_did_mde(d, "2024-07").iloc[0]
+    # independent check of the Pearson part: the before-period Poisson fit's chi2/df
+    import statsmodels.api as sm
+
+    pre = d[d["month"] < "2024-07"]
+    X = pd.get_dummies(pd.DataFrame({"t": (pre["group"] == "intervention").astype(float),
+                                     "m": pre["month"].str[5:]}), columns=["m"], drop_first=True, dtype=float)
+    fit = sm.GLM(pre["count"].to_numpy(float), sm.add_constant(X), family=sm.families.Poisson()).fit()
+    pearson = max(1.0, fit.pearson_chi2 / fit.df_resid)
+    assert a["dispersion"] >= pearson - 1e-9
+    assert a["dispersion"] > 1.5 * pearson  # a run of high months widens the margin further
+    fixed = evaluate_did_mde(d, "2024-07", dispersion=float(pearson)).iloc[0]
+    assert a["mde_rate_ratio"] < fixed["mde_rate_ratio"]  # a fall must be larger to be detectable

@@ -271,19 +271,26 @@ def _serial_moments(y: np.ndarray, X: np.ndarray, mu: np.ndarray, series: np.nda
     return float(sigma2[k]), float(_RHO_GRID[k])
 
 
-def _serial_covariance(fit, y: np.ndarray, X: pd.DataFrame, offset: np.ndarray | None, series: np.ndarray,
-                       time: np.ndarray, nb_alpha: float) -> _SerialFit:
-    """Sandwich covariance of the GLM coefficients under a latent AR(1) process; see module docstring."""
-    A = X.to_numpy(dtype=float)
-    mu = np.asarray(fit.mu, dtype=float)
+def _serial_parameters(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray | None, series: np.ndarray,
+                       time: np.ndarray) -> tuple[float, float]:
+    """Latent variance and (corrected, with margin) AR(1) correlation; see the module docstring."""
     poisson = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
-    sigma2, rho = _serial_moments(y, A, np.asarray(poisson.mu, float), series, time)
+    sigma2, rho = _serial_moments(y, X.to_numpy(dtype=float), np.asarray(poisson.mu, float), series, time)
     if sigma2 > 0:
         # small-sample bias of a lag-1 autocorrelation, -(1 + 3 rho) / n (Kendall 1954)
         length = len(y) / len(np.unique(series))
         rho = rho + (1.0 + 3.0 * rho) / length
         # and its sampling error, sqrt((1 - rho^2) / n) for n months in all (Bartlett 1946)
         rho = float(min(rho + RHO_MARGIN * np.sqrt(max(1.0 - rho**2, 0.0) / len(y)), _RHO_GRID[-1]))
+    return float(sigma2), float(rho)
+
+
+def _serial_covariance(fit, y: np.ndarray, X: pd.DataFrame, offset: np.ndarray | None, series: np.ndarray,
+                       time: np.ndarray, nb_alpha: float) -> _SerialFit:
+    """Sandwich covariance of the GLM coefficients under a latent AR(1) process; see module docstring."""
+    A = X.to_numpy(dtype=float)
+    mu = np.asarray(fit.mu, dtype=float)
+    sigma2, rho = _serial_parameters(y, X, offset, series, time)
     same = series[:, None] == series[None, :]
     lag = np.abs(time[:, None] - time[None, :])
     R = np.where(same, rho ** lag, 0.0)
@@ -785,9 +792,12 @@ def evaluate_did_mde(counts: pd.DataFrame, intervention_start: str, *, exposure:
     alpha, power : float
         Two-sided significance level and required power.
     dispersion : float, optional
-        Variance inflation. When omitted it is estimated as the Pearson chi2/df of a
-        Poisson GLM (``count ~ group + month-of-year``) fitted to the *before* months of
-        both areas only, floored at 1.
+        Variance inflation. When omitted it is estimated from the *before* months of both
+        areas only: the Pearson chi2/df of a Poisson GLM (``count ~ group + month-of-year``),
+        floored at 1, or, when that fit shows a latent AR(1) process (module docstring), the
+        design effect it implies for this study's interaction term (the AR(1) sandwich
+        variance over the Poisson variance, computed on the full before/after design with
+        the before-period fit's means), if larger.
     direction : {'decrease', 'increase'}, default 'decrease'
 
     Returns
@@ -827,6 +837,23 @@ def evaluate_did_mde(counts: pd.DataFrame, intervention_start: str, *, exposure:
         offp = None if expo is None else np.log(expo[pre])
         fit = sm.GLM(y[pre], Xp, family=sm.families.Poisson(), offset=offp).fit()
         dispersion = max(1.0, float(fit.pearson_chi2 / fit.df_resid)) if fit.df_resid > 0 else 1.0
+        ordinal = np.asarray(months.asi8, dtype=float)
+        if fit.df_resid > 0:
+            sigma2, rho = _serial_parameters(y[pre], Xp, offp, treated[pre], ordinal[pre])
+            if sigma2 > 0:
+                # the design effect of the latent process on the interaction, before any result
+                Xf = pd.DataFrame({"const": 1.0, "treated": treated, "post": post, "treated_post": treated * post})
+                Xf = pd.concat([Xf, _season_terms(np.asarray(months.month), "month", 0, Xf.index)], axis=1)
+                A = Xf.to_numpy(dtype=float)
+                cols = [list(Xf.columns).index(c) for c in Xp.columns]
+                mu = np.exp(A[:, cols] @ fit.params.to_numpy()) * w
+                same = treated[:, None] == treated[None, :]
+                R = np.where(same, rho ** np.abs(ordinal[:, None] - ordinal[None, :]), 0.0)
+                V = np.diag(mu) + sigma2 * np.outer(mu, mu) * R
+                bread = np.linalg.inv(A.T @ (mu[:, None] * A))
+                j = list(Xf.columns).index("treated_post")
+                var_ar1 = float((bread @ A.T @ V @ A @ bread)[j, j])
+                dispersion = max(dispersion, var_ar1 / float(bread[j, j]))
     out = evaluate_mde(float(expected_iq), [y[ip].sum(), y[cp].sum(), y[cq].sum()], alpha=alpha,
                        power=power, dispersion=float(dispersion), direction=direction)
     out["intervention_pre"] = int(y[ip].sum())

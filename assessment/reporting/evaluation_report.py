@@ -595,7 +595,8 @@ def section_power(doc: Document) -> Section:
         f"the comparison area before and from the start, and the {float(m['expected_intervention_post']):,.0f} the "
         f"intervention area would be expected to have from the start if it followed the comparison area. The counts "
         f"vary more than chance alone would make them by a factor of {float(m['dispersion']):.2f} (Pearson chi-squared "
-        "per degree of freedom before the start, floored at 1), which widens the margin. This differs from the "
+        "per degree of freedom before the start, or, when larger, the widening that runs of high or low months "
+        "before the start imply for this design; floored at 1), which widens the margin. This differs from the "
         "dispersion in the difference-in-differences table because that one comes from a different model and "
         "period (all months, with the before/after and interaction terms), estimated after the result; the power "
         "calculation may use only the months before the start.")
