@@ -1505,7 +1505,7 @@ def section_recommendations(doc: Document) -> Section:
         typed = (f"the map points that data.police.uk labels only by the kind of place ({kinds_txt}), which the "
                  "force can locate from its own records") if kinds_txt else ""
         pursue.append(f"Direct patrol and investigation to the busiest repeat locations: "
-                      f"{and_list([p for p in (streets, typed) if p])}. The top five locations hold "
+                      f"{', and '.join(p for p in (streets, typed) if p)}. The top five locations hold "
                       f"{top_loc['share_of_events'].sum():.0%} of located {_phrase(doc)} in the latest 12 months.")
     if spec["persons"]:
         pursue.append("Use the violence nominals to identify repeat offenders for multi-agency offender management.")
