@@ -132,6 +132,7 @@ class Partnership(_Strict):
     period: Literal["rolling_12", "financial_year", "calendar_year"] = Field(
         "rolling_12", description="how documents compare years: the latest complete 12 months against the 12 "
                                   "before (rolling_12), April-March financial years, or calendar years")
+    contact: str | None = Field(None, description="who partners contact about the documents (name, team, email)")
 
     _crs = field_validator("crs")(classmethod(lambda cls, v: _check_crs(v)))
 
@@ -262,6 +263,9 @@ class Dataset(_Strict):
         None, ge=0, description="quarantine points farther than this many metres outside the partnership "
                                 "geography (by default points outside are kept)")
     caveats: list[str] = Field(default_factory=list)
+    duplicate_of: str | None = Field(
+        None, description="key of the dataset this one is a copy of (e.g. a second export of the same records); "
+                          "counted once in totals")
     role: str | None = Field(
         None, description="the part the dataset plays in the documents (a key of DATASET_ROLES); by default "
                           "from the format (police_uk_street: recorded_crime, police_uk_outcomes: crime_outcomes) "
@@ -367,6 +371,7 @@ class HarmWeights(_Strict):
 class DocumentSettings(_Strict):
     title: str
     topics: list[str] = Field(default_factory=list)
+    next_update: str | None = Field(None, description="when the next edition is due, in words or YYYY-MM")
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -420,6 +425,11 @@ class Catalogue(_Strict):
                 raise ValueError(
                     f"datasets.{key}.geography must name a key of geographies {sorted(self.geographies)}, "
                     f"got {ds.geography!r}"
+                )
+            if ds.duplicate_of is not None and (ds.duplicate_of not in self.datasets or ds.duplicate_of == key):
+                raise ValueError(
+                    f"datasets.{key}.duplicate_of must name another dataset of {sorted(self.datasets)}, "
+                    f"got {ds.duplicate_of!r}"
                 )
         for name, mapping in self.category_maps.items():
             unknown = sorted({t for t in mapping.values() if t not in self.themes})

@@ -272,3 +272,93 @@ def test_hostile_names_never_run_when_every_map_feature_is_hovered_and_clicked(b
     assert result["n_iframes"] >= 1, f"{stem} must show at least one map"
     assert result["features"] >= result["n_iframes"] and result["tooltips"] >= result["n_iframes"], \
         f"{stem}: {result['features']} features hovered opened {result['tooltips']} tooltips"
+
+
+# -- accessibility and phones (issue 13) ---------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _axe_serious(browser, html: Path, viewport: dict | None = None) -> list[str]:
+    """axe-core (shipped inside the axe-playwright-python package) on a page opened from disk,
+    network blocked except Leaflet served locally; the serious and critical violations."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError as exc:
+        pytest.skip(f"axe-playwright-python is not installed: {exc}")
+    context = browser.new_context(viewport=viewport) if viewport else browser.new_context()
+    js, css = _leaflet_asset("leaflet.js"), _leaflet_asset("leaflet.css")
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(LOCAL):
+            return r.continue_()
+        if _LEAFLET_CDN.match(url):
+            is_js = url.split("?")[0].lower().endswith(".js")
+            return r.fulfill(status=200, body=js if is_js else css,
+                             content_type="application/javascript" if is_js else "text/css")
+        return r.abort()
+
+    context.route("**/*", route)
+    try:
+        page = context.new_page()
+        page.goto(html.as_uri(), wait_until="load", timeout=60_000)
+        result = Axe().run(page)
+    finally:
+        context.close()
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} nodes, e.g. "
+            f"{v['nodes'][0]['target'] if v['nodes'] else ''}"
+            for v in result.response["violations"] if v.get("impact") in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_document_has_no_serious_accessibility_violations(browser, demo_outputs, stem):
+    run = rendered(demo_outputs, stem)
+    found = _axe_serious(browser, run.html)
+    assert not found, f"{stem}: axe-core found serious or critical violations:\n" + "\n".join(found)
+
+
+def test_index_has_no_serious_accessibility_violations(browser, demo_outputs):
+    if demo_outputs.index is None:
+        pytest.fail(f"no document rendered, so there is no index: {demo_outputs.failures}")
+    found = _axe_serious(browser, demo_outputs.index)
+    assert not found, "index.html: axe-core found serious or critical violations:\n" + "\n".join(found)
+
+
+_MEASURE_LEGENDS = """
+() => Array.from(document.querySelectorAll('iframe.map-frame')).map(f => {
+  const d = f.contentDocument; if (!d) return null;
+  const map = d.querySelector('.leaflet-container'); const legend = d.querySelector('.map-legend');
+  if (!map || !legend) return {map: !!map, legend: !!legend};
+  const m = map.getBoundingClientRect(), l = legend.getBoundingClientRect();
+  return {map: true, legend: true, share: (l.width * l.height) / (m.width * m.height)};
+})
+"""
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_phone_width_has_no_overflow_and_small_map_legends(browser, demo_outputs, stem):
+    run = rendered(demo_outputs, stem)
+    context = browser.new_context(viewport=PHONE)
+    js, css = _leaflet_asset("leaflet.js"), _leaflet_asset("leaflet.css")
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else (
+        r.fulfill(status=200, body=js if r.request.url.split("?")[0].endswith(".js") else css,
+                  content_type="application/javascript" if r.request.url.split("?")[0].endswith(".js")
+                  else "text/css") if _LEAFLET_CDN.match(r.request.url) else r.abort()))
+    try:
+        page = context.new_page()
+        page.goto(run.html.as_uri(), wait_until="load", timeout=60_000)
+        for frame in page.frames[1:]:
+            try:
+                frame.wait_for_function("document.querySelectorAll('.leaflet-interactive').length > 0",
+                                        timeout=MAP_TIMEOUT_MS)
+            except Exception:  # the drawing test reports maps that do not draw
+                pass
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        legends = page.evaluate(_MEASURE_LEGENDS)
+    finally:
+        context.close()
+    assert widths[0] <= widths[1], f"{stem}: the page is {widths[0]} px wide on a {widths[1]} px phone screen"
+    for i, m in enumerate(legends, start=1):
+        if m and m.get("legend") and m.get("map"):
+            assert m["share"] <= 0.25, f"{stem}: map {i}'s legend covers {m['share']:.0%} of the map at 390 px"

@@ -109,7 +109,7 @@ def test_tableview_number_caption_and_sensitivity():
     assert 'id="table-4"' in out
     assert "<caption>Table 4: Crimes by ward</caption>" in out
     assert 'data-sensitivity="sensitive"' in out
-    assert "Data: tables/x-04-crimes.csv" in out
+    assert 'Data: <a class="data-link" href="tables/x-04-crimes.csv">tables/x-04-crimes.csv</a>' in out
     assert 'data-sensitivity="public"' in _table()._repr_html_()
 
 

@@ -50,7 +50,7 @@ _SRCDOC = re.compile(r'srcdoc="([^"]*)"')
 _TABLE_OPEN = re.compile(r'<table\b[^>]*\bclass="doc-table"[^>]*>')
 _ATTR_ID = re.compile(r'\bid="table-(\d+)"')
 _ATTR_SENS = re.compile(r'\bdata-sensitivity="([a-z]*)"')
-_DATA_NOTE = re.compile(r"Data: tables/([^<\s]+\.csv)")
+_DATA_NOTE = re.compile(r"Data: (?:<a [^>]*>)?tables/([^<\s]+\.csv)")
 
 
 # ---------------------------------------------------------------------------------------

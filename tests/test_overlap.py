@@ -102,7 +102,8 @@ def test_compare_against_independent_computations():
     assert s["share_in_reference_top"] == pytest.approx(12 / ed.sum())
     assert s["reference_share_in_top"] == pytest.approx(55 / police.sum())
     assert s["jaccard"] == pytest.approx(2 / 4) and s["hot_both"] == 2
-    assert "Spearman rho" in s["sentence"] and "Jaccard 0.50" in s["sentence"]
+    # plain words in the sentence (the glossary names Spearman's rho and the Jaccard index)
+    assert "rank correlation" in s["sentence"] and "overlap index 0.50" in s["sentence"]
 
 
 def test_compare_identical_layer_is_perfect_and_constant_layer_is_nan():

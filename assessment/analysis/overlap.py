@@ -305,7 +305,7 @@ def _compare_sentences(s: pd.DataFrame) -> pd.Series:
     ptxt = ("p = " + s["spearman_p"].round(3).map("{:.3f}".format, na_action="ignore").astype("string"))
     ptxt = ptxt.mask(s["spearman_p"] < 0.001, "p < 0.001")
     corr = ("its area counts are " + strength + " " + direction.where(strength != "hardly", "") + "correlated with "
-            + s["reference"] + "'s (Spearman rho = "
+            + s["reference"] + "'s (rank correlation "
             + rho.round(2).map("{:.2f}".format, na_action="ignore").astype("string") + ", " + ptxt + ")")
     corr = corr.fillna("no rank correlation can be computed (a layer does not vary between areas)")
     share = ((s["share_in_reference_top"] * 100).round().astype("Int64").astype("string") + "% of its events fall in the "
@@ -315,7 +315,7 @@ def _compare_sentences(s: pd.DataFrame) -> pd.Series:
              + s["reference"] + " events)")
     share = share.fillna("it has no events")
     jac = ("hot areas overlap with " + s["reference"] + "'s on " + s["hot_both"].astype("string") + " of "
-           + s["hot_areas"].astype("string") + " (Jaccard " + s["jaccard"].round(2).map("{:.2f}".format, na_action="ignore")
+           + s["hot_areas"].astype("string") + " (overlap index " + s["jaccard"].round(2).map("{:.2f}".format, na_action="ignore")
            .astype("string") + ")")
     jac = jac.fillna("neither it nor " + s["reference"] + " has hot areas")
     return s["layer"].astype("string") + ": " + corr + "; " + share + "; " + jac + "."

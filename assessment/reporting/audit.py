@@ -36,9 +36,12 @@ from . import prose
 from .charts import chart_bars
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .document import Document, open_document
+from .glossary import section_glossary
+from .keyfindings import section_key_findings
 from .maps import map_choropleth
 
 __all__ = [
+    "section_key_findings", "section_glossary",
     "open_document", "section_summary", "section_patterns", "section_consultation", "section_concerns_vs_data",
     "section_provision", "section_strategy_options", "section_previous_strategy", "section_public_summary",
     "section_appendix", "SURVEY_CONCERN_THEMES", "MIN_RELIABLE_N", "CONCERN_THRESHOLD", "CHANGE_CLASSES",

@@ -50,6 +50,23 @@ _ID_COLUMN = re.compile(r"\b(id|ref|code|number|reference|postcode)\b|_id$|_ref$
 _YEAR_COLUMN = re.compile(r"\byear\b|_year$|^year", re.I)
 
 
+_PERCENT_COLUMN = re.compile(r"%|\bshare\b|percent", re.I)
+_RATE_COLUMN = re.compile(r"\brate\b|\bper\b|per 1,?000", re.I)
+_RATIO_COLUMN = re.compile(r"ratio|\brho\b|correlation|jaccard|index|coefficient|strength|\bscore\b|\bz\b", re.I)
+
+
+def default_decimals(column: Any) -> int:
+    """Decimal places for a column whose table declares none, by the column's type (its name).
+
+    Ratios, correlations, indices and scores 2; percentages, shares and rates 1; anything else 1.
+    (Counts are whole numbers and show none; p-values and years have their own formats.)
+    """
+    name = str(column)
+    if _RATIO_COLUMN.search(name) and not _PERCENT_COLUMN.search(name):
+        return 2
+    return 1
+
+
 def format_cell(value: Any, column: str, decimals: int | None = None) -> str:
     """Format one table cell by its column: p-values as "<0.001", years without separators.
 
@@ -67,6 +84,23 @@ def format_cell(value: Any, column: str, decimals: int | None = None) -> str:
     return format_number(value, decimals)
 
 
+#: Receives the text of every section a notebook shows (set by ``open_document``), so that the
+#: glossary at the end can list the technical terms the document actually used.
+_shown_recorder: Any = None
+
+
+def record_shown(recorder: Any) -> None:
+    """Send the HTML of every shown :class:`Section` and :class:`HTMLPart` to ``recorder`` (or stop: None)."""
+    global _shown_recorder
+    _shown_recorder = recorder
+
+
+def _shown(html_text: str) -> str:
+    if _shown_recorder is not None:
+        _shown_recorder(html_text)
+    return html_text
+
+
 @dataclass
 class HTMLPart:
     """A fragment of already-safe HTML."""
@@ -74,7 +108,7 @@ class HTMLPart:
     html: str
 
     def _repr_html_(self) -> str:
-        return self.html
+        return _shown(self.html)
 
 
 def paragraph(text: str, css: str | None = None) -> HTMLPart:
@@ -123,23 +157,34 @@ class TableView:
         head = "".join(
             f'<th scope="col" class="{"num" if numeric[c] else ""}"{declared(c)}>{escape(c)}</th>' for c in df.columns
         )
+        def places(c: str, v: Any) -> int | None:
+            # declared decimals, else by the column's type for numbers that are not whole
+            if c in self.decimals:
+                return self.decimals[c]
+            whole = isinstance(v, (int, float)) and not isinstance(v, bool) and not pd.isna(v) and float(v).is_integer()
+            return None if whole or not isinstance(v, (int, float)) else default_decimals(c)
+
         body_rows = []
         columns = {c: shown[c].tolist() for c in df.columns}
         for i in range(len(shown)):
             cells = []
             for c in df.columns:
                 v = columns[c][i]
-                text = format_cell(v, c, self.decimals.get(c)) if numeric[c] or isinstance(v, (int, float, str)) else v
+                text = format_cell(v, c, places(c, v)) if numeric[c] or isinstance(v, (int, float, str)) else v
                 cells.append(f'<td class="{"num" if numeric[c] else ""}">{escape(text)}</td>')
             body_rows.append("<tr>" + "".join(cells) + "</tr>")
         notes = list(self.notes)
         if len(shown) < len(df):
             notes.append(f"The first {len(shown):,} of {len(df):,} rows are shown; the full table is in the tables folder.")
-        if self.csv_name:
-            notes.append(f"Data: tables/{self.csv_name}")
         note_html = "".join(f'<p class="table-note">{escape(n)}</p>' for n in notes)
+        if self.csv_name:
+            href = escape(f"tables/{self.csv_name}")
+            note_html += f'<p class="table-note">Data: <a class="data-link" href="{href}">{href}</a></p>'
+
         return (
-            f'<div class="table-wrap"><table class="doc-table" id="table-{self.number}" '
+            # focusable, so that keyboard users can scroll a table wider than the screen
+            f'<div class="table-wrap" tabindex="0" role="region" aria-label="Table {self.number}: {escape(self.caption)}">'
+            f'<table class="doc-table" id="table-{self.number}" '
             f'data-sensitivity="{escape(self.sensitivity)}">'
             f"<caption>Table {self.number}: {escape(self.caption)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table></div>{note_html}"
@@ -205,7 +250,83 @@ class Section:
 
     def _repr_html_(self) -> str:
         inner = "".join(p._repr_html_() for p in self.parts)
-        return f'<section><h{self.level} id="{slugify(self.title)}">{escape(self.title)}</h{self.level}>{inner}</section>'
+        return _shown(f'<section><h{self.level} id="{slugify(self.title)}">{escape(self.title)}</h{self.level}>'
+                      f'{inner}</section>')
+
+
+#: Direction of change: the word shown (never an arrow or a colour alone).
+DIRECTIONS = {"up": "Rising", "down": "Falling", "steady": "No clear change", "new": "New"}
+#: Red/amber/green ratings: the word shown beside the colour.
+RAG = {"red": "Red", "amber": "Amber", "green": "Green"}
+
+
+@dataclass
+class Finding:
+    """One key finding: a plain sentence, its direction of change and its red/amber/green rating.
+
+    ``direction`` is one of :data:`DIRECTIONS` (or None when the finding is not a change);
+    ``rag`` one of :data:`RAG` (or None when no benchmark allows a rating), with ``against``
+    saying in words what it was compared with (e.g. ``'above the most similar group'``).
+    """
+
+    text: str
+    direction: str | None = None
+    rag: str | None = None
+    against: str = ""
+
+    def __post_init__(self) -> None:
+        check_text = self.text if isinstance(self.text, str) else None
+        if not check_text or not check_text.strip():
+            raise ValueError(f"a finding must be a non-empty sentence, got {self.text!r}")
+        if self.direction is not None and self.direction not in DIRECTIONS:
+            raise ValueError(f"`direction` must be one of {sorted(DIRECTIONS)} or None, got {self.direction!r}")
+        if self.rag is not None and self.rag not in RAG:
+            raise ValueError(f"`rag` must be one of {sorted(RAG)} or None, got {self.rag!r}")
+        if self.rag is not None and not str(self.against).strip():
+            raise ValueError("a red/amber/green rating must say what it compares against (`against`), got nothing")
+
+    def _repr_html_(self) -> str:
+        marks = ""
+        if self.direction:
+            marks += (f'<span class="kf-direction kf-{self.direction}">'
+                      f"{escape(DIRECTIONS[self.direction])}</span> ")
+        rag = ""
+        if self.rag:
+            rag = (f' <span class="rag rag-{self.rag}">{escape(RAG[self.rag])}: '
+                   f"{escape(self.against)}</span>")
+        return f"<li>{marks}{escape(self.text)}{rag}</li>"
+
+
+def key_findings(items: list[Finding | str], *, benchmark: str = "", title: str = "Key findings") -> HTMLPart:
+    """The key-findings panel that opens every document: five to eight plain sentences.
+
+    Parameters
+    ----------
+    items : list of Finding or str
+        The findings in order of importance (a string is a finding with no direction or rating).
+        At most eight; a document should give at least five where its data allow.
+    benchmark : str
+        One plain sentence on what the red/amber/green ratings compare against, or that no
+        benchmark is available (never left implicit).
+    title : str
+        The panel's heading.
+
+    Returns
+    -------
+    HTMLPart
+        ``<section class="key-findings">`` with a heading, the list and a note on the ratings.
+        Each direction and rating is written as a word beside its colour, never colour alone.
+    """
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"`items` must be a list of findings, got {type(items).__name__}")
+    found = [i if isinstance(i, Finding) else Finding(str(i)) for i in items]
+    if not found or len(found) > 8:
+        raise ValueError(f"a key-findings panel holds one to eight findings, got {len(found)}")
+    note = f'<p class="kf-note">{escape(benchmark)}</p>' if benchmark else ""
+    return HTMLPart(
+        f'<section class="key-findings" aria-labelledby="key-findings"><h2 id="key-findings">{escape(title)}</h2>'
+        f'<ul class="kf-list">{"".join(f._repr_html_() for f in found)}</ul>{note}</section>'
+    )
 
 
 def figure_png(fig: Any, dpi: int = 110) -> bytes:

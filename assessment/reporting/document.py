@@ -21,7 +21,7 @@ from .. import __version__, paths
 from ..catalogue import Catalogue, load_catalogue
 from ..checks import check_choice, check_dataframe, check_type
 from ..escaping import write_csv, write_excel
-from .display import FigureView, MapView, TableView, figure_png, slugify
+from .display import FigureView, MapView, TableView, figure_png, record_shown, slugify
 
 DOCUMENTS = ("strategic_assessment", "problem_profile", "audit", "evaluation", "data_quality")
 
@@ -48,6 +48,17 @@ class Document:
     _register: list[Any] | None = None
     _stale_register: bool = False
     _workbench: Any = None
+    _shown: list[str] = field(default_factory=list)
+
+    def record_shown(self, page: str) -> None:
+        """Keep the text of a section the notebook showed (for the glossary at the end)."""
+        from .glossary import text_of
+
+        self._shown.append(text_of(page))
+
+    def shown_text(self) -> str:
+        """The text of every section shown so far, in order (nested parts may repeat)."""
+        return "\n".join(self._shown)
 
     @property
     def tables_dir(self) -> Path:
@@ -147,6 +158,7 @@ class Document:
             notes.append(footnote)
         if hidden:
             write_csv(frame, self._restricted_path(number, caption))
+        published = round_table(published, decimals or {})
         self.tables_dir.mkdir(parents=True, exist_ok=True)
         write_csv(published, self.tables_dir / csv_name)
         self.tables.append((csv_name, caption, published))
@@ -389,7 +401,7 @@ def open_document(
     title = settings.title if settings else doc_name.replace("_", " ").capitalize()
     when = dt.date.fromisoformat(run_date) if run_date else dt.date.today()
     merged = {**(settings.parameters if settings else {}), **{k: v for k, v in params.items() if v is not None}}
-    return Document(
+    doc = Document(
         name=output_name or doc_name,
         kind=doc_name,
         cache_dir=Path(cache_dir) if cache_dir else None,
@@ -402,6 +414,61 @@ def open_document(
         params=merged,
         run_date=when,
     )
+    record_shown(doc.record_shown)  # the glossary at the end lists the terms the sections showed
+    return doc
+
+
+def round_table(frame: pd.DataFrame, decimals: dict[str, int] | None = None) -> pd.DataFrame:
+    """The table with every number rounded as it is published (HTML, ``tables/*.csv`` and Excel).
+
+    Numbers are rounded to the column's declared decimals, or by the column's type when none is
+    declared (:func:`assessment.reporting.display.default_decimals`: percentages and rates 1 place,
+    ratios and correlations 2); p-value columns keep three significant figures (so a small p-value
+    is not written as 0). A numeric column without declared decimals whose values are all whole
+    numbers becomes a whole-number column. Numbers inside text columns (counts beside the
+    disclosure marker ``[c]``) are rounded the same way; text is left as it is.
+    """
+    import numpy as np
+
+    from .display import _P_COLUMN, _YEAR_COLUMN, default_decimals
+
+    decimals = decimals or {}
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+            continue
+        if not (pd.api.types.is_float_dtype(s) or s.dtype == object):
+            continue
+        p_col = bool(_P_COLUMN.search(str(col)))
+        declared = col in decimals
+        places = int(decimals[col]) if declared else default_decimals(col)
+        if pd.api.types.is_float_dtype(s):
+            values = s.to_numpy(dtype=float)
+            floats = None
+        else:
+            cells = s.tolist()
+            floats = np.fromiter((isinstance(v, (float, np.floating)) for v in cells), dtype=bool, count=len(cells))
+            if not floats.any():
+                continue
+            values = pd.to_numeric(s.where(floats), errors="coerce").to_numpy(dtype=float)
+        if p_col:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mag = np.floor(np.log10(np.abs(values)))
+            digits = np.where(np.isfinite(mag), 2 - mag, 0).astype(int)
+            rounded = np.array([round(float(v), int(d)) if np.isfinite(v) else v for v, d in zip(values, digits)],
+                               dtype=float)
+        else:
+            rounded = np.round(values, places)
+        if floats is None:
+            finite = rounded[~np.isnan(rounded)]
+            whole = (not p_col and not declared and len(finite) > 0 and bool(np.all(finite == np.round(finite)))
+                     and bool(np.all(np.abs(finite) < 2**53)))
+            out[col] = pd.array(np.where(np.isnan(rounded), np.nan, rounded), dtype="Float64").astype("Int64") \
+                if whole else rounded
+        else:
+            out[col] = s.where(~floats, pd.Series(rounded, index=s.index, dtype=object))
+    return out
 
 
 def document_metadata(doc: Document, subtitle: str | None = None) -> dict[str, Any]:

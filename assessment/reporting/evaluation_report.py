@@ -69,10 +69,13 @@ from ..checks import check_month
 from .charts import INK, SERIES, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, paragraph
 from .document import Document, open_document
+from .glossary import section_glossary
+from .keyfindings import section_key_findings
 from .maps import map_layers
 from .prose import and_list, plural
 
 __all__ = [
+    "section_key_findings", "section_glossary",
     "open_document", "section_design", "section_power", "section_did", "section_its", "section_verdict",
     "section_cohort", "section_appendix", "evaluation_setup", "evaluation_events", "evaluation_counts",
 ]

@@ -276,6 +276,9 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
         _commit(staging, out_dir, stem)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
+    from .index import refresh_index
+
+    refresh_index(out_dir, catalogue_path)  # every document links the index: keep it listing what exists
     failed = out_dir.parent / f".{out_dir.name}.failed-{stem}.ipynb"
     if failed.is_file():
         failed.unlink(missing_ok=True)  # the notebook of an earlier failed run is now out of date

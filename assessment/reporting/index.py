@@ -48,3 +48,27 @@ h1{{color:#0b4f6c}} li{{margin:.8rem 0}} a{{color:#0b4f6c;font-weight:600}}</sty
     path = out / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def refresh_index(out_dir: str | Path, catalogue: str | Path) -> Path | None:
+    """Rewrite ``index.html`` over every document the folder's manifest lists whose HTML exists.
+
+    Called after each published run, so that the link every document carries to the index
+    (``All documents of this edition``) always leads somewhere, for ``assess run`` as for
+    ``assess demo``. Returns None when the folder has no manifest.
+    """
+    import json
+    from types import SimpleNamespace
+
+    out = Path(out_dir)
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        docs = json.loads(manifest.read_text(encoding="utf-8")).get("documents", {})
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    runs = [SimpleNamespace(document=stem, html=out / str(entry.get("outputs", {}).get("html", f"{stem}.html")))
+            for stem, entry in sorted(docs.items()) if isinstance(entry, dict)]
+    runs = [r for r in runs if r.html.is_file()]
+    return write_index(out, catalogue, runs) if runs else None

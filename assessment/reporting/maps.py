@@ -85,7 +85,13 @@ def _legend_html(title: str, labels: list[str], colours: list[str]) -> str:
         for lbl, c in zip(labels, colours)
     )
     return (
-        '<div style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;'
+        # On a phone the legend is kept small (at most about half the width and half the height,
+        # so under a quarter of the map) and scrolls if it holds more.
+        "<style>@media (max-width: 480px) { .map-legend { font-size: 10px !important; padding: 4px 6px !important;"
+        " max-width: 48%; max-height: 48%; overflow: auto; bottom: 16px !important; right: 6px !important; }"
+        " .map-legend span { width: 10px !important; height: 10px !important; margin-right: 4px !important; } }"
+        "</style>"
+        '<div class="map-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;'
         'padding:8px 10px;border:1px solid #777;font:12px Arial,sans-serif;color:#1b1b1b">'
         f"<strong>{escape_html(title)}</strong>{rows}</div>"
     )

@@ -30,10 +30,13 @@ from .charts import chart_heatmap, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
+from .glossary import section_glossary
+from .keyfindings import section_key_findings
 from .maps import map_choropleth, map_layers
 from .prose import and_list, month_words, number, plural
 
 __all__ = [
+    "section_key_findings", "section_glossary",
     "section_deprivation",
     "open_document", "TOPICS", "USE", "topic_spec", "topic_events", "topic_monthly", "profile_emerging",
     "profile_repeat_persons", "profile_knox_adjusted", "profile_hot_clusters", "profile_emerging_clusters",

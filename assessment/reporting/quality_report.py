@@ -42,8 +42,11 @@ from .charts import chart_heatmap
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .document import Document, open_document
 from .prose import count_of
+from .glossary import section_glossary
+from .keyfindings import counted_once, section_key_findings
 
 __all__ = [
+    "section_key_findings", "section_glossary",
     "open_document", "section_summary", "section_datasets", "section_quarantine", "section_coverage",
     "section_duplicates", "section_geography", "section_sharing_register", "section_caveats",
     "section_appendix", "quality_coverage_table", "quality_sharing_flags", "quality_export_pairs",
@@ -386,14 +389,19 @@ def section_summary(doc: Document) -> Section:
     sec = Section("Summary")
     published, _ = _quarantine_published(doc)
     hidden = published[list(_ACCOUNT)].isin([_MARK])
-    sums = {c: int(pd.to_numeric(published[c], errors="coerce").fillna(0).sum()) for c in _ACCOUNT}
+    # a copy of another dataset (the same records exported twice) is counted once in the totals
+    once = counted_once(doc, [str(k) for k in published["dataset"]])
+    sums = {c: int(pd.to_numeric(published.loc[once, c], errors="coerce").fillna(0).sum()) for c in _ACCOUNT}
     suppressed_any = bool(hidden.to_numpy().any())
+    copies = [_title(doc, k) for k, o in zip(published["dataset"], once) if not o]
     sec.add(
         f"{len(q)} datasets from {q['agency'].nunique()} agencies are described in the data catalogue and every one "
         f"was read through it. Of {sums['rows read']:,} rows read, {sums['rows accepted']:,} were "
         f"accepted and {sums['rows quarantined']:,} quarantined with a reason"
         + (f"; {sums['rows blank']:,} were blank padding rows with nothing in them" if sums["rows blank"] else "")
-        + (" (these totals leave out counts suppressed to protect individuals)" if suppressed_any else "") + "; "
+        + (" (these totals leave out counts suppressed to protect individuals)" if suppressed_any else "")
+        + (f" (counting {', '.join(copies)} once: {'it is a copy' if len(copies) == 1 else 'they are copies'} of "
+           "another dataset)" if copies else "") + "; "
         + ("for every dataset rows read equal rows accepted plus rows quarantined"
            + (" plus blank rows" if sums["rows blank"] else "") + ", so nothing was dropped silently."
            if balanced.all() else

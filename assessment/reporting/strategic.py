@@ -24,10 +24,14 @@ from .charts import chart_bars, chart_heatmap, chart_monthly
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
 from .deprivation import section_deprivation
 from .document import Document, open_document
+from .glossary import section_glossary
+from .front import change_words, direction_of
+from .keyfindings import section_key_findings
 from .maps import map_choropleth, map_layers
 from .prose import and_list, count_of, date_words, month_words, number, plural, rank_words
 
 __all__ = [
+    "section_key_findings", "section_glossary",
     "section_deprivation",
     "open_document", "section_summary", "section_profile", "section_data_sources", "section_trends",
     "section_multi_agency", "section_places", "section_comparison", "section_progress", "section_horizon",
@@ -48,13 +52,15 @@ def section_summary(doc: Document) -> Section:
     sec = Section("Executive summary")
     sec.add(paragraph(ev.data_to_sentence(doc), css="table-note"))
     what = "crimes"
+    stats: list[str] = []  # the test statistics go to a note; the sentences keep plain words
     if per["comparable"]:
         prev_12 = int(tr.loc[tr["category"] != ev.ASB, "previous_12"].sum())
         monthly = ev.evidence_monthly(doc, "category")
         crime = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
         yoy = trends.trend_year_on_year(crime, end=per["current"][-1]).iloc[0]  # allows for over-dispersion
         pct = 100 * (total_12 - prev_12) / prev_12 if prev_12 else np.nan
-        change = wording.describe_change(pct, float(yoy["p_value"]), n=total_12 + prev_12)
+        change = change_words(pct, direction_of(pct, float(yoy["p_value"])))
+        stats.append(f"all crime {wording.describe_change(pct, float(yoy['p_value']), n=total_12 + prev_12)}")
         text = (f"In {per['current_label']} the police recorded {total_12:,} {what} in "
                 f"{doc.catalogue.partnership.short_name}: {change}, compared with {per['previous_label']}.")
     else:
@@ -71,8 +77,12 @@ def section_summary(doc: Document) -> Section:
     else:
         asb_pct = 100 * (asb["last_12"] - asb["previous_12"]) / asb["previous_12"] if asb["previous_12"] else np.nan
         text += (f" Anti-social behaviour incidents numbered {int(asb['last_12']):,}: "
-                 f"{wording.describe_change(asb_pct, asb['yoy_q'], n=int(asb['last_12'] + asb['previous_12']), adjusted=True)}.")
+                 f"{change_words(asb_pct, direction_of(asb_pct, float(asb['yoy_q'])))}.")
+        stats.append("anti-social behaviour " + wording.describe_change(
+            asb_pct, asb["yoy_q"], n=int(asb["last_12"] + asb["previous_12"]), adjusted=True))
     sec.add(text)
+    if stats:
+        sec.add(paragraph("Note on the tests behind these changes: " + "; ".join(stats) + ".", css="table-note"))
     sec.add(HTMLPart("<h3 id=\"recommended-priorities\">Recommended priorities</h3>"))
     items = [_why(doc, r) for r in rec.to_dict("records")]
     sec.add(HTMLPart('<ol class="priorities">' + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>"))
