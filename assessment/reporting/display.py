@@ -183,7 +183,7 @@ class TableView:
 
         return (
             # focusable, so that keyboard users can scroll a table wider than the screen
-            f'<div class="table-wrap" tabindex="0" role="region" aria-label="Table {self.number}: {escape(self.caption)}">'
+            f'<div class="table-wrap" tabindex="0" role="region" aria-label="Table {self.number}">'
             f'<table class="doc-table" id="table-{self.number}" '
             f'data-sensitivity="{escape(self.sensitivity)}">'
             f"<caption>Table {self.number}: {escape(self.caption)}</caption>"

@@ -17,7 +17,7 @@ from ..analysis import rates, trends
 from . import evidence as ev
 from .display import Finding, HTMLPart
 from .document import Document
-from .front import NO_BENCHMARK, change_words, direction_of, front_matter, month_name, peer_finding
+from .front import DOCUMENT_USES, NO_BENCHMARK, change_words, direction_of, front_matter, month_name, peer_finding
 
 __all__ = ["section_key_findings", "peer_positions"]
 
@@ -43,7 +43,9 @@ def peer_positions(doc: Document) -> pd.DataFrame:
     """
     cols = ["column", "measure", "position", "rate", "group_mean"]
     key = ev.role_dataset(doc, "peer_benchmark")
-    peers = doc.workbench.intake.tables.get(key) if key else None
+    if key is None or not _permitted(doc, key):
+        return pd.DataFrame(columns=cols)
+    peers = doc.workbench.intake.tables.get(key)
     code = doc.catalogue.partnership.code
     if peers is None or len(peers) == 0 or "csp_code" not in peers.columns \
             or int((peers["csp_code"].astype(str) == code).sum()) != 1:
@@ -65,6 +67,12 @@ def peer_positions(doc: Document) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _permitted(doc: Document, key: str) -> bool:
+    """Whether the dataset's sharing agreement permits this document's use."""
+    use = DOCUMENT_USES.get(doc.kind, "")
+    return use in [u.strip().lower() for u in doc.catalogue.datasets[key].sharing.permitted_uses]
+
+
 def _group_words(doc: Document) -> str:
     key = ev.role_dataset(doc, "peer_benchmark")
     peers = doc.workbench.intake.tables.get(key) if key else None
@@ -74,6 +82,11 @@ def _group_words(doc: Document) -> str:
 
 def _benchmark_note(doc: Document, rated: bool) -> str:
     if not rated:
+        key = ev.role_dataset(doc, "peer_benchmark")
+        if key is not None and not _permitted(doc, key):
+            return (f"No benchmark is used for these findings: the {doc.catalogue.datasets[key].title.lower()} may "
+                    f"not be used for {DOCUMENT_USES.get(doc.kind, 'this document')} under its sharing agreement, "
+                    "and no England figures are in the catalogue, so none is rated red, amber or green.")
         return NO_BENCHMARK
     return (f"Red, amber and green compare the partnership's crime rates with {_group_words(doc)} (the most similar "
             "group): red above the group's usual range, amber within it, green below it. No England figures are "
@@ -96,23 +109,32 @@ def _strategic(doc: Document) -> list[Finding]:
     from .audit import target_progress
 
     tr = ev.evidence_category_trends(doc)
-    months = ev.last_year(doc)
+    per = ev.comparison_periods(doc)
     name = doc.catalogue.partnership.short_name
     crime = tr[tr["category"] != ev.ASB]
-    now, before = int(crime["last_12"].sum()), int(crime["previous_12"].sum())
-    test = trends.trend_rate_ratio(now, before).iloc[0]
-    pct = _pct(now, before)
-    way = direction_of(pct, float(test["p_value"]))
+    now = int(crime["last_12"].sum())
     rag, against = _peer_rating(doc, ("total",))
-    out = [Finding(f"The police recorded {now:,} crimes in {name} in the 12 months {month_name(months[0])} to "
-                   f"{month_name(months[-1])}: {change_words(pct, way)} on the 12 months before.", way, rag, against)]
+    if per["comparable"]:  # the same test as the executive summary (allows for over-dispersion)
+        before = int(crime["previous_12"].sum())
+        monthly = ev.evidence_monthly(doc, "category")
+        series = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
+        test = trends.trend_year_on_year(series, end=per["current"][-1]).iloc[0]
+        pct = _pct(now, before)
+        way = direction_of(pct, float(test["p_value"]))
+        out = [Finding(f"The police recorded {now:,} crimes in {name} in {per['current_label']}: "
+                       f"{change_words(pct, way)} on {per['previous_label']}.", way, rag, against)]
+    else:
+        out = [Finding(f"The police recorded {now:,} crimes in {name} in {per['current_label']}; the data do not "
+                       "reach a complete year before that to compare with.", None, rag, against)]
     asb = tr[tr["category"] == ev.ASB]
-    if len(asb):
+    if len(asb) and per["comparable"]:
         a = asb.iloc[0]
         apct = _pct(float(a["last_12"]), float(a["previous_12"]))
-        away = direction_of(apct, float(a["yoy_p"]))
+        away = direction_of(apct, float(a["yoy_q"]))
         out.append(Finding(f"Anti-social behaviour incidents numbered {int(a['last_12']):,}: "
                            f"{change_words(apct, away)} on the year before.", away))
+    elif len(asb):
+        out.append(Finding(f"Anti-social behaviour incidents numbered {int(asb['last_12'].iloc[0]):,}."))
     top = crime.sort_values("last_12", ascending=False).iloc[0]
     share = float(top["last_12"]) / now if now else np.nan
     out.append(Finding(f"{top['category']} is the largest crime type, with {int(top['last_12']):,} crimes in the "
