@@ -447,8 +447,7 @@ def round_table(frame: pd.DataFrame, decimals: dict[str, int] | None = None) -> 
             values = s.to_numpy(dtype=float)
             floats = None
         else:
-            cells = s.tolist()
-            floats = np.fromiter((isinstance(v, (float, np.floating)) for v in cells), dtype=bool, count=len(cells))
+            floats = s.map(type).isin([float, np.float64, np.float32]).to_numpy(dtype=bool)
             if not floats.any():
                 continue
             values = pd.to_numeric(s.where(floats), errors="coerce").to_numpy(dtype=float)
@@ -456,8 +455,9 @@ def round_table(frame: pd.DataFrame, decimals: dict[str, int] | None = None) -> 
             with np.errstate(divide="ignore", invalid="ignore"):
                 mag = np.floor(np.log10(np.abs(values)))
             digits = np.where(np.isfinite(mag), 2 - mag, 0).astype(int)
-            rounded = np.array([round(float(v), int(d)) if np.isfinite(v) else v for v, d in zip(values, digits)],
-                               dtype=float)
+            rounded = values.copy()
+            for d in np.unique(digits):  # a few distinct magnitudes, not one pass per row
+                rounded[digits == d] = np.round(values[digits == d], int(d))
         else:
             rounded = np.round(values, places)
         if floats is None:

@@ -81,15 +81,14 @@ def next_update(doc: Document) -> str:
     if when:
         text = month_name(str(when))
         return text + (f". {refresh}" if refresh else "")
-    return (f"Not set in the catalogue (documents: {doc.kind}: next_update)."
-            + (f" {refresh}" if refresh else ""))
+    return "Not set in the catalogue's settings for this document." + (f" {refresh}" if refresh else "")
 
 
 def about_box(doc: Document) -> HTMLPart:
     """The "about this document" box: data end month, production date, sources, next update, contact."""
     p = doc.catalogue.partnership
     sources = document_sources(doc)
-    contact = p.contact.strip() if p.contact and p.contact.strip() else "Not set (the catalogue's partnership: contact)."
+    contact = p.contact.strip() if p.contact and p.contact.strip() else "Not set in the catalogue's partnership settings."
     rows = [
         ("Data up to", f"{month_name(p.window.end)} (assessment window {month_name(p.window.start)} to "
                        f"{month_name(p.window.end)})"),

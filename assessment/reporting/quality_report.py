@@ -614,6 +614,7 @@ def _coverage_month_frame(doc: Document):
     """(month-by-dataset table, its count columns, its sensitivity) or None without monthly datasets."""
     cat = doc.catalogue
     wide, _, monthly, _ = _coverage_parts(doc)
+    monthly = _counted_once(doc, monthly)  # the Total column must not add a copied export twice
     if not monthly:
         return None
     titles = [_title(doc, k) for k in monthly]
@@ -624,6 +625,20 @@ def _coverage_month_frame(doc: Document):
     table.insert(1, "gaps", [GAP + ": " + g if g else "" for g in gaps])
     sens = _most_sensitive([cat.datasets[k].sensitivity for k in monthly if k in cat.datasets])
     return table, (titles if sens != "public" else []), sens
+
+
+def _counted_once(doc: Document, keys: list[str]) -> list[str]:
+    """``keys`` without copies of other datasets (catalogue ``duplicate_of`` or a data-quality-only export)."""
+    once = counted_once(doc, list(keys))
+    return [k for k, o in zip(keys, once) if o]
+
+
+def _copies_note(doc: Document, keys: list[str]) -> list[str]:
+    left = [k for k in keys if k not in set(_counted_once(doc, keys))]
+    if not left:
+        return []
+    return [f"Left out, so that totals count each record once: {', '.join(_title(doc, k) for k in left)} "
+            f"({'a copy' if len(left) == 1 else 'copies'} of another dataset in the table)."]
 
 
 def _coverage_month_published(doc: Document) -> pd.DataFrame | None:
@@ -645,6 +660,7 @@ def _coverage_month_table(doc: Document):
     return doc.table(table, _MONTH_CAPTION, sensitivity=sens, count_columns=counts, max_rows=None,
                      notes=["Rows are records accepted at intake (for aggregated datasets, one row per area and "
                             "period). The gaps column flags every dataset with no rows in that month."]
+                     + _copies_note(doc, _coverage_parts(doc)[2])
                      + (["Some datasets are not public, so the table passes through disclosure control, which "
                          "adds the Total row and column (rows across all datasets)."] if protected else []))
 
@@ -663,11 +679,12 @@ def section_coverage(doc: Document) -> Section:
             "sent nothing. Gaps are flagged 'gap' and marked with a cross on the chart; the full table of rows per "
             "dataset and month is in the appendix.")
     if monthly:
-        fig, share = _gap_chart(doc, _coverage_month_published(doc), monthly)
+        charted = _counted_once(doc, monthly)  # a copied export is drawn once, with its original
+        fig, share = _gap_chart(doc, _coverage_month_published(doc), charted)
         win_gaps = gaps[gaps["period"].isin(window) & gaps["dataset"].isin(monthly)]
         sec.add(doc.figure(
             fig, "Coverage: rows per dataset and month as a percentage of the dataset's median month",
-            alt=(f"Heat map of {len(monthly)} datasets by {len(window)} months. "
+            alt=(f"Heat map of {len(charted)} datasets by {len(window)} months. "
                  + (f"{len(win_gaps)} dataset-months have no rows and are marked with a cross: "
                     + ", ".join(f"{_title(doc, d)} {p}" for d, p in zip(win_gaps['dataset'], win_gaps['period'])) + "."
                     if len(win_gaps) else "No month is empty for any dataset.")
