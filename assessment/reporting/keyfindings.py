@@ -374,8 +374,10 @@ def _data_quality(doc: Document) -> list[Finding]:
             + (" (not counting small numbers withheld to protect individuals)" if small.any() else "") + "."))
     else:
         out.append(Finding("No rows were read."))
-    balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"])
-    out.append(Finding("For every dataset, rows read equal rows accepted plus rows set aside: nothing was dropped "
+    blank = q["rows_blank"] if "rows_blank" in q.columns else 0
+    balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + blank)
+    out.append(Finding("For every dataset, rows read equal rows accepted plus rows set aside"
+                       + (" plus blank padding rows" if int(np.sum(blank)) else "") + ": nothing was dropped "
                        "without trace." if balanced.all() else
                        f"For {int((~balanced).sum())} datasets the rows do not add up; see the Summary."))
     share = np.where(q["rows_read"].to_numpy() > 0, quar / np.maximum(q["rows_read"].to_numpy(), 1), 0.0)

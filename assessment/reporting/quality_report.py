@@ -550,9 +550,10 @@ def _gap_chart(doc: Document, published: pd.DataFrame, monthly: list[str]):
 
     Drawn from the published month table (``_coverage_month_published``): a suppressed month is
     drawn as suppressed, and each dataset's median is the median of its published months, so the
-    chart shows nothing the table does not.
+    chart shows nothing the table does not. A dataset the table leaves out (a copy of another,
+    counted once) is not drawn.
     """
-    titles = [_title(doc, k) for k in monthly]
+    titles = [t for t in (_title(doc, k) for k in monthly) if t in published.columns]
     body = published[published["month"].astype(str) != "Total"].set_index("month")[titles]
     hidden = body.isin([_MARK])
     counts = body.mask(hidden).apply(pd.to_numeric, errors="coerce").T  # column-wise: one per dataset
