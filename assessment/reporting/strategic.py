@@ -828,6 +828,16 @@ def section_gaps(doc: Document) -> Section:
     return sec
 
 
+def _ward_versions_note(doc: Document) -> str:
+    """How ward boundary changes show in the ward tables, from the catalogue's ward versions."""
+    versions = sorted(doc.catalogue.geography("wards").versions, key=lambda v: v.valid_from)
+    if len(versions) == 1:
+        return "One set of ward boundaries applies to every month."
+    changes = ", ".join(str(v.valid_from) for v in versions[1:])
+    return (f"Ward boundaries changed on {changes}: a ward abolished then shows counts only before the change, "
+            "a new ward only after it.")
+
+
 def section_appendix(doc: Document) -> Section:
     """Appendices: the ward-by-month counts, definitions and methods; writes the Excel workbook."""
     sec = Section("Appendix: definitions, methods and tables")
@@ -836,7 +846,7 @@ def section_appendix(doc: Document) -> Section:
                                                               values="count", aggfunc="sum", fill_value=0)
     years = years.reset_index().rename(columns={"ward_code": "ward code", "ward_name": "ward"})
     sec.add(doc.table(years, "Police-recorded crime and ASB by ward and year (ward boundaries in force at the time)",
-                      notes=["Wards abolished in the May 2024 boundary review show counts only before it; new wards only after."],
+                      notes=[_ward_versions_note(doc)],
                       max_rows=None))
     wm = wm.rename(columns={"ward_version": "ward boundaries from", "ward_code": "ward code", "ward_name": "ward",
                             "count": "crimes and ASB"})
