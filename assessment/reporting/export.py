@@ -65,6 +65,17 @@ def _block_network(page) -> None:
     page.route("**/*", lambda route: route.abort() if _BLOCK.match(route.request.url) else route.continue_())
 
 
+def _shoot_maps(page, html: Path) -> list[bytes]:
+    """Open the document and photograph each interactive map as drawn on screen, in order."""
+    page.goto(html.as_uri(), wait_until="load")
+    shots = []
+    for frame in page.query_selector_all(".map-frame"):
+        frame.scroll_into_view_if_needed()
+        page.wait_for_timeout(150)
+        shots.append(frame.screenshot(type="png"))
+    return shots
+
+
 def map_pictures(html: str | Path, width: int = 1000) -> list[bytes]:
     """PNG pictures of every interactive map of a rendered document, in document order.
 
@@ -89,13 +100,7 @@ def map_pictures(html: str | Path, width: int = 1000) -> list[bytes]:
         try:
             page = browser.new_page(viewport={"width": width, "height": 900})
             _block_network(page)
-            page.goto(html.as_uri(), wait_until="load")
-            shots = []
-            for frame in page.query_selector_all(".map-frame"):
-                frame.scroll_into_view_if_needed()
-                page.wait_for_timeout(150)
-                shots.append(frame.screenshot(type="png"))
-            return shots
+            return _shoot_maps(page, html)
         finally:
             browser.close()
 
@@ -136,12 +141,7 @@ def export_pdf(html: str | Path, pdf: str | Path, marking: str, title: str = "")
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             _block_network(page)
-            page.goto(html.as_uri(), wait_until="load")
-            shots = []
-            for frame in page.query_selector_all(".map-frame"):
-                frame.scroll_into_view_if_needed()
-                page.wait_for_timeout(150)
-                shots.append(frame.screenshot(type="png"))
+            shots = _shoot_maps(page, html)
             page.evaluate(
                 """([shots, css]) => {
                     const style = document.createElement('style');
