@@ -55,6 +55,10 @@ DATASET_ROLES: dict[str, str] = {
     "licensing": "licensed premises register",
     "youth_justice": "youth justice counts (e.g. first-time entrants) by area and period",
     "nominals": "victims and offenders, person level",
+    "crime_system": "force crime-system extract: one row per recorded crime with domestic abuse and hate crime "
+                    "flags, weapon, and victim and offender age band, sex and repeat flags (personal, pseudonymised)",
+    "reoffending": "proven reoffending by offender cohort (Ministry of Justice layout)",
+    "treatment": "adults in drug and alcohol treatment (national drug treatment monitoring system layout)",
     "survey": "residents' survey",
     "strategy": "the previous community safety strategy and its targets",
     "peer_benchmark": "most similar group benchmarking table",

@@ -8,7 +8,8 @@ timestamp, so the same seed gives byte-identical files.
 
 Modules: ``geography`` (boundaries, population grid, map points), ``police`` (street and
 outcomes files), ``partners`` (fire, health, ambulance, council, licensing, youth offending),
-``people`` (violence nominals), ``consultation`` (survey, previous strategy, peer table).
+``people`` (violence nominals), ``consultation`` (survey, previous strategy, peer table), ``themes``
+(proven reoffending, drug and alcohol treatment, the force crime-system extract; own generator).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .geography import Geography, build_geography, write_geography
 from .partners import write_partners
 from .people import generate_nominals, write_nominals
 from .police import _point_weights, generate_police_events, write_police
+from .themes import write_themes
 
 __all__ = ["write_demo_partnership", "build_geography", "Geography"]
 
@@ -62,4 +64,6 @@ def write_demo_partnership(dest: Path, seed: int = 2026) -> dict[str, Path]:
     nominals = generate_nominals(rng, geo, _point_weights(geo)["Violence and sexual offences"])
     out.update(write_nominals(nominals, dest))
     out.update(write_consultation(rng, geo, police, dest))
+    # Statutory-theme files draw on their own generator, so the files above stay byte for byte.
+    out.update(write_themes(geo, dest, int(seed), _point_weights(geo)["Violence and sexual offences"]))
     return out

@@ -15,6 +15,7 @@ dataset is used only when its sharing agreement permits "problem profiles". Each
 from __future__ import annotations
 
 import calendar
+import re
 import warnings
 from typing import Any
 
@@ -237,7 +238,8 @@ def topic_spec(doc: Document) -> dict[str, Any]:
         partner_events: dict[str, list[str]] = {}
         partner_counts: dict[str, list[str]] = {}
         for key, ds in cat.datasets.items():  # a dozen catalogue entries
-            if key in crime_keys or ds.kind not in ("events", "area_counts") or ds.effective_role == "other":
+            if key in crime_keys or ds.kind not in ("events", "area_counts") or ds.effective_role in (
+                    "other", "crime_system"):  # the crime-system extract feeds the triangle's people instead
                 continue
             cats: list[str] = []
             if t["partner_by_theme"] and ds.category_map:
@@ -848,6 +850,28 @@ def _scanning_survey(doc: Document, sec: Section, spec: dict[str, Any]) -> Secti
     return sec
 
 
+def _extract_people(doc: Document):
+    """A function of the role ('victim' or 'offender') giving the triangle's parts from the police
+    crime-system extract (catalogue role ``crime_system``), or an empty list when there is none usable."""
+    from .themes import triangle_people
+
+    spec = topic_spec(doc)
+    key = doc.catalogue.dataset_with_role("crime_system")
+    usable = key is not None and _permission(doc, key)[0]
+    if usable:
+        q = doc.workbench.intake.quality.set_index("dataset")
+        usable = key in q.index and str(q.loc[key, "status"]) == "ok"
+    if not usable:
+        return lambda role: []
+    e = doc.workbench.dataset_events(key)
+    if TOPICS[spec["topic"]]["partner_by_theme"]:
+        rows = e["theme"].isin(spec["themes"]).to_numpy()
+    else:
+        pattern = "|".join(re.escape(c) for c in spec["crime_types"]) or "$^"
+        rows = e["category"].astype("string").str.contains(pattern, case=False, regex=True).fillna(False).to_numpy()
+    return lambda role: triangle_people(doc, key, rows, role, _phrase(doc))
+
+
 def section_triangle(doc: Document) -> Section:
     """The problem analysis triangle: victims or targets, offenders and locations."""
     spec = topic_spec(doc)
@@ -860,7 +884,12 @@ def section_triangle(doc: Document) -> Section:
     # Victims or targets.
     sec.add(HTMLPart('<h3 id="victims">Victims and targets</h3>'))
     persons = getattr(doc.workbench.intake, "persons", None)
-    if spec["victims"] == "persons" and spec["persons"]:
+    extract = _extract_people(doc)
+    victims = extract("victim") if spec["victims"] != "none" else []
+    sec.add(*victims)
+    if victims and spec["victims"] == "persons" and not spec["persons"]:
+        pass  # the crime-system extract has described the victims; the refused nominals add nothing here
+    elif spec["victims"] == "persons" and spec["persons"]:
         if persons is None or len(persons) == 0:
             sec.add(callout("The person-level nominals could not be read (the pseudonymisation key was not set), so "
                             "repeat victimisation cannot be measured in this run.", caveat=True))
@@ -890,10 +919,14 @@ def section_triangle(doc: Document) -> Section:
                 "single properties.")
     # Offenders.
     sec.add(HTMLPart('<h3 id="offenders">Offenders</h3>'))
+    offenders = extract("offender")
+    sec.add(*offenders)
     if spec["persons"] and persons is not None and len(persons):
         ro = profile_repeat_persons(persons, "offender", months)
         sec.add(f"Of {int(ro['people']):,} people recorded as offenders in violence in the latest 12 months, "
                 f"{ro['share_people']:.0%} offended again within 365 days.")
+    elif offenders:
+        pass
     else:
         last = pol[pol["month"] < months[0]]  # outcomes of older crimes are settled
         if "outcome" not in last.columns or not last["outcome"].notna().any():

@@ -29,12 +29,16 @@ from .front import change_words, direction_of
 from .keyfindings import section_key_findings
 from .maps import map_choropleth, map_layers
 from .prose import and_list, count_of, date_words, month_words, number, plural, rank_words
+from .themes import (section_domestic_abuse, section_fire, section_hate_crime, section_reoffending,
+                     section_serious_violence, section_substance_misuse, theme_gaps, theme_source)
 
 __all__ = [
     "section_key_findings", "section_glossary",
     "section_deprivation",
     "open_document", "section_summary", "section_profile", "section_data_sources", "section_trends",
-    "section_multi_agency", "section_places", "section_comparison", "section_progress", "section_horizon",
+    "section_multi_agency", "section_reoffending", "section_substance_misuse", "section_domestic_abuse",
+    "section_hate_crime", "section_serious_violence", "section_fire", "section_places", "section_comparison",
+    "section_progress", "section_horizon",
     "section_priorities", "section_gaps", "section_appendix",
 ]
 
@@ -819,8 +823,10 @@ def section_gaps(doc: Document) -> Section:
     for key, ds in doc.catalogue.datasets.items():
         for c in ds.caveats:
             gaps.append(f"{ds.title}: {c}")
-    gaps.append("Domestic abuse and hate crime cannot be separated in data.police.uk categories; a police extract "
-                "with the domestic abuse flag would close this gap.")
+    gaps.extend(theme_gaps(doc))  # statutory themes the catalogue cannot support
+    if theme_source(doc, "domestic_abuse")[0] is None or theme_source(doc, "hate_crime")[0] is None:
+        gaps.append("Domestic abuse and hate crime cannot be separated in data.police.uk categories; a police extract "
+                    "with the domestic abuse and hate crime flags would close this gap.")
     gaps.append("Emergency department data arrive aggregated by small area and month, so individual assaults "
                 "cannot be linked to police records.")
     sec = Section("Intelligence gaps")
