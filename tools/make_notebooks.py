@@ -29,7 +29,9 @@ DOCUMENTS = {
         "intro": "Joint strategic assessment. Each cell calls one function of `assessment.reporting.strategic`.",
         "extra": "",
         "sections": ["section_summary", "section_profile", "section_data_sources", "section_trends",
-                     "section_multi_agency", "section_places", "section_comparison", "section_progress",
+                     "section_multi_agency", "section_reoffending", "section_substance_misuse",
+                     "section_domestic_abuse", "section_hate_crime", "section_serious_violence", "section_fire",
+                     "section_places", "section_comparison", "section_progress",
                      "section_horizon", "section_priorities", "section_gaps", "section_appendix"],
     },
     "problem_profile": {

@@ -887,8 +887,13 @@ def section_triangle(doc: Document) -> Section:
     extract = _extract_people(doc)
     victims = extract("victim") if spec["victims"] != "none" else []
     sec.add(*victims)
-    if victims and spec["victims"] == "persons" and not spec["persons"]:
-        pass  # the crime-system extract has described the victims; the refused nominals add nothing here
+    if victims and spec["victims"] == "persons" and not spec["persons"] and spec["persons_key"] is not None:
+        # the crime-system extract has described the victims; say why the nominals are not used
+        key = spec["persons_key"]
+        sec.add(callout("The person-level nominals would add each person's history of victimisation, but they "
+                        "cannot be used here. " + spec["refused"].get(key, _permission(doc, key)[1]), caveat=True))
+    elif victims and spec["victims"] == "persons" and not spec["persons"]:
+        pass  # no nominals in the catalogue: the crime-system extract's victims stand alone
     elif spec["victims"] == "persons" and spec["persons"]:
         if persons is None or len(persons) == 0:
             sec.add(callout("The person-level nominals could not be read (the pseudonymisation key was not set), so "

@@ -214,7 +214,10 @@ def _change(doc: Document, events: pd.DataFrame) -> dict[str, Any] | None:
     monthly = trends.trend_monthly(events, start, end, by=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        yoy = trends.trend_year_on_year(monthly, end=per["current"][-1]).iloc[0]
+        try:
+            yoy = trends.trend_year_on_year(monthly, end=per["current"][-1]).iloc[0]
+        except ValueError:  # a series the test cannot take (e.g. too short): no change is stated
+            return None
     n = int(yoy["current"] + yoy["previous"])
     return {"current": int(yoy["current"]), "previous": int(yoy["previous"]), "pct": float(yoy["pct_change"]),
             "p": float(yoy["p_value"]), "text": wording.describe_change(float(yoy["pct_change"]),
