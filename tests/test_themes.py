@@ -88,7 +88,7 @@ def test_reoffending_proportions_agree_with_the_file(sa, demo_catalogue):
     share = 100 * adult["Number of reoffenders"].sum() / adult["Number of offenders in cohort"].sum()
     table = next(t for _, c, t in doc.tables if c.startswith("Proven reoffending: the four latest"))
     row = table.set_index("offender type").loc["Adult"]
-    assert float(row["proportion who reoffended (%)"]) == pytest.approx(share)
+    assert float(row["proportion who reoffended (%)"]) == pytest.approx(share, abs=0.05)  # shown to 1 decimal
 
 
 def test_small_counts_of_the_personal_extract_never_appear(sa, demo_document):
