@@ -1171,8 +1171,8 @@ def section_appendix(doc: Document) -> Section:
          "months. Calibrated by simulation in docs/VALIDATION.md.",
          "Zeger (1988) Biometrika 75:621-629; Kendall (1954) Biometrika 41:403-404"),
         ("Regression to the mean",
-         "When the intervention wards were chosen for high counts (catalogue parameter chosen_for_high_counts, or "
-         "the automatic choice), or their last 12 months before the start were higher than their earlier months "
+         "When the intervention wards were chosen for high counts (as the evaluation's settings in the catalogue "
+         "say, or by the automatic choice), or their last 12 months before the start were higher than their earlier months "
          "relative to the comparison wards, the estimate is measured against the earlier months only; with too "
          "few earlier months the verdict cannot report a significant fall.",
          "Barnett, van der Pols & Dobson (2005) Int J Epidemiol 34:215-220"),
