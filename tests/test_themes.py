@@ -169,3 +169,18 @@ def test_raw_identifiers_never_appear_in_any_output(demo_outputs):
         if found:
             leaked.append((path.name, sorted(found)[:3]))
     assert leaked == []
+
+
+def test_rendered_assessment_has_the_theme_sections_and_profiles_their_people(demo_outputs):
+    from assessment.cli import DEMO_DOCUMENTS
+
+    stems = {doc: [s for d, _, s in DEMO_DOCUMENTS if d == doc] for doc in ("strategic_assessment", "problem_profile")}
+    for stem in stems["strategic_assessment"] + stems["problem_profile"]:
+        assert stem in demo_outputs.runs, demo_outputs.failures.get(stem)
+    page = demo_outputs.runs[stems["strategic_assessment"][0]].html.read_text(encoding="utf-8")
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.S)
+    for spec in themes.THEMES.values():
+        assert spec["title"].replace("&", "&amp;") in headings, spec["title"]
+    for stem in stems["problem_profile"]:
+        page = demo_outputs.runs[stem].html.read_text(encoding="utf-8")
+        assert "Victims of" in page and "Identified offenders of" in page, stem
