@@ -230,11 +230,13 @@ def test_document_metadata_and_warn_once(doc):
 
 
 def test_row_sensitivity_suppresses_small_counts_only_in_protected_rows(doc):
-    frame = pd.DataFrame({"dataset": ["Police", "Fire", "Ambulance"], "rows": [3, 3, 40], "share (%)": [1.0, 2.0, 3.0]})
+    frame = pd.DataFrame({"dataset": ["Police", "Hospital", "Ambulance", "Nominals"], "rows": [3, 3, 3, 40],
+                          "share (%)": [1.0, 2.0, 3.0, 4.0]})
     view = doc.table(frame, "Rows per dataset", count_columns=["rows"], rate_columns={"share (%)": "rows"},
-                     row_sensitivity=["public", "official", "official"])
+                     row_sensitivity=["public", "sensitive", "official", "personal"])
     published = pd.read_csv(doc.tables_dir / view.csv_name, dtype=str)
-    assert published["rows"].tolist() == ["3", "[c]", "40"]          # public 3 kept; protected 3 suppressed
+    # whole-dataset record counts: public and official 3 shown; sensitive 3 suppressed; personal 40 shown
+    assert published["rows"].tolist() == ["3", "[c]", "3", "40"]
     assert published["share (%)"].tolist()[1] == "[c]"                # its derived rate goes with it
     assert any("suppressed" in n for n in view.notes)
     assert 'data-sensitivity="mixed"' in view._repr_html_()

@@ -25,6 +25,12 @@ from .display import FigureView, MapView, TableView, figure_png, record_shown, s
 
 DOCUMENTS = ("strategic_assessment", "problem_profile", "audit", "evaluation", "data_quality")
 
+#: Sensitivities whose whole-dataset record counts (tables with one row per dataset: rows read,
+#: quarantined, repeat reports flagged) fall under the threshold rule. Counts of a whole official
+#: dataset's records identify no one; counts from sensitive (e.g. health) and personal datasets
+#: stay protected. Tables of events by area or category keep protecting every non-public dataset.
+ACCOUNTING_PROTECTED = ("sensitive", "personal")
+
 
 @dataclass
 class Document:
@@ -124,9 +130,12 @@ class Document:
             ``'none'`` for the threshold rule alone when no total is published.
         row_sensitivity : sequence of str, optional
             One sensitivity per row, for tables whose rows come from different datasets (one row
-            per dataset, as in data-quality tables). Counts from 1 to threshold - 1 in rows not
-            marked public are suppressed; no totals are published, so no secondary suppression
-            is needed unless ``row_relations`` says how they add up. The table is marked ``mixed``.
+            per dataset, as in data-quality tables). Such rows count a whole dataset's records
+            (rows read, quarantined, repeat reports), which identify no one unless the dataset is
+            about people or their health: counts from 1 to threshold - 1 are suppressed in rows of
+            datasets marked sensitive or personal (:data:`ACCOUNTING_PROTECTED`); official and
+            public rows are shown. No totals are published, so no secondary suppression is needed
+            unless ``row_relations`` says how they add up. The table is marked ``mixed``.
         row_relations : sequence of (str, list of str), optional
             With ``row_sensitivity``: ``(total column, part columns)`` that add up within every
             row (e.g. ``('rows read', ['rows accepted', 'rows quarantined'])``), so that a
@@ -251,13 +260,13 @@ class Document:
 
     def _publish_rows(self, frame: pd.DataFrame, count_columns: list[str], row_sensitivity: list[str],
                       rate_columns: dict[str, str], row_relations: Any = None) -> tuple[pd.DataFrame, str, bool]:
-        """The threshold rule row by row for rows from datasets not marked public, with secondary
+        """The threshold rule row by row for rows from sensitive or personal datasets, with secondary
         suppression inside each row where its counts add up (``row_relations``)."""
         from ..disclosure import suppress_rows
 
         if len(row_sensitivity) != len(frame):
             raise ValueError(f"`row_sensitivity` must have one value per row ({len(frame)}), got {len(row_sensitivity)}")
-        protected = [s != "public" for s in row_sensitivity]
+        protected = [s in ACCOUNTING_PROTECTED for s in row_sensitivity]
         relations = [(total, list(parts)) for total, parts in (row_relations or [])]
         mask = suppress_rows(frame, count_columns, self.threshold, protected, relations=relations)
         published = frame.copy()
@@ -271,11 +280,11 @@ class Document:
         if not mask.to_numpy().any():
             return published, "", False
         if relations:
-            note = (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed ([c]) to "
-                    "protect individuals, with further counts of the same dataset suppressed so they cannot be "
+            note = (f"Counts from 1 to {self.threshold - 1} from sensitive or personal datasets are suppressed ([c]) "
+                    "to protect individuals, with further counts of the same dataset suppressed so they cannot be "
                     "worked out from the others; nothing is added across datasets.")
         else:
-            note = (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed "
+            note = (f"Counts from 1 to {self.threshold - 1} from sensitive or personal datasets are suppressed "
                     "([c]) to protect individuals; no totals are published for them.")
         return published, note, True
 

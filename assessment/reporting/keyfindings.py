@@ -16,7 +16,7 @@ import pandas as pd
 from ..analysis import rates, trends
 from . import evidence as ev
 from .display import Finding, HTMLPart
-from .document import Document
+from .document import ACCOUNTING_PROTECTED, Document
 from .front import DOCUMENT_USES, NO_BENCHMARK, change_words, direction_of, front_matter, month_name, peer_finding
 
 __all__ = ["section_key_findings", "peer_positions"]
@@ -359,7 +359,8 @@ def _data_quality(doc: Document) -> list[Finding]:
     q = qr._quality(doc)
     keys = q["dataset"].astype(str).tolist()
     once = counted_once(doc, keys)
-    protected = np.asarray([cat.datasets[k].sensitivity != "public" if k in cat.datasets else False for k in keys])
+    protected = np.asarray([cat.datasets[k].sensitivity in ACCOUNTING_PROTECTED if k in cat.datasets else False
+                            for k in keys])
     t = doc.threshold
     quar = q["rows_quarantined"].to_numpy()
     small = protected & (quar >= 1) & (quar < t)
