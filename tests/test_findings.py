@@ -249,3 +249,22 @@ def test_strategic_summary_opens_without_a_p_value(demo_outputs):
     assert sentences, "the executive summary has no plain paragraph"
     assert not _P_VALUE.search(sentences[0]), sentences[0]
     assert _P_VALUE.search(body), "the summary's test statistics are not in its note"
+
+
+@pytest.mark.slow
+def test_official_record_counts_are_shown_and_copies_counted_once(demo_outputs):
+    """Item 8: an official dataset's repeat reports are shown, not suppressed; the intake totals
+    count the copied export once."""
+    run = demo_outputs.runs.get("data_quality") or pytest.fail("data_quality did not render")
+    cat = load_catalogue(demo_outputs.catalogue, check_files=False)
+    official = {d.title for d in cat.datasets.values() if d.sensitivity == "official" and d.kind == "events"}
+    dup = next(p for p in run.tables if "duplicates-and-repeat-reports" in p.name)
+    frame = pd.read_csv(dup, dtype=str, keep_default_na=False)
+    rows = frame[frame["dataset"].isin(official)]
+    assert len(rows) and not rows["repeat reports flagged"].eq("[c]").any(), rows
+    page = run.html.read_text(encoding="utf-8")
+    copies = [d.title for d in cat.datasets.values() if d.duplicate_of]
+    said = re.search(r"Of ([\d,]+) rows read", page)
+    q = pd.read_csv(next(p for p in run.tables if "every-catalogue-dataset" in p.name), dtype=str)
+    read = pd.to_numeric(q.loc[~q["dataset"].isin(copies), "rows read"], errors="coerce").fillna(0).sum()
+    assert said and int(said.group(1).replace(",", "")) == int(read)
