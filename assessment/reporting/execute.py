@@ -278,7 +278,12 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
         shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
     from .index import refresh_index
 
-    refresh_index(out_dir, catalogue_path)  # every document links the index: keep it listing what exists
+    try:  # every document links the index: keep it listing what exists
+        refresh_index(out_dir, catalogue_path)
+    except (OSError, ValueError) as exc:  # the document is published; the index is a convenience
+        import warnings
+
+        warnings.warn(f"index.html in {out_dir} could not be refreshed after {stem}: {exc}", stacklevel=2)
     failed = out_dir.parent / f".{out_dir.name}.failed-{stem}.ipynb"
     if failed.is_file():
         failed.unlink(missing_ok=True)  # the notebook of an earlier failed run is now out of date
