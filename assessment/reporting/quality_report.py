@@ -40,7 +40,7 @@ from ..intake.dates import is_month_only
 from ..intake.quality import REASONS
 from .charts import chart_heatmap
 from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
-from .document import Document, open_document
+from .document import ACCOUNTING_PROTECTED, Document, open_document
 from .prose import count_of
 from .glossary import section_glossary
 from .keyfindings import counted_once, section_key_findings
@@ -793,8 +793,8 @@ def section_duplicates(doc: Document) -> Section:
         n = r["repeat reports flagged"]
         if not n:
             continue
-        if sensitivity != "public" and n < doc.threshold:
-            # Never put a small count from protected data into prose.
+        if sensitivity in ACCOUNTING_PROTECTED and n < doc.threshold:
+            # Never put a small count from protected data into prose (the table's rule for whole-dataset counts).
             sec.add(f"{r['dataset']}: fewer than {doc.threshold} accepted reports repeat an earlier report "
                     f"within {r['repeat window']}.")
         else:
