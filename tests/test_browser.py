@@ -21,6 +21,7 @@ Playwright cannot launch it. Never run ``playwright install``: the system chromi
 
 from __future__ import annotations
 
+import base64
 import re
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,13 @@ STEMS = [stem for _, _, stem in DEMO_DOCUMENTS]
 LOCAL = ("file:", "data:", "about:", "blob:")
 _LEAFLET_CDN = re.compile(r"^https?://[^/]+/.*leaflet[^/]*/.*leaflet(\.min)?\.(js|css)(\?.*)?$", re.I)
 MAP_TIMEOUT_MS = 15_000
+# Maps of an online run draw OpenStreetMap tiles (issue 13); the tests answer them with a blank tile.
+_OSM_TILE = re.compile(r"^https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png$")
+_BLANK_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+
+
+def _tile(route) -> None:
+    route.fulfill(status=200, body=_BLANK_PNG, content_type="image/png", headers={"Access-Control-Allow-Origin": "*"})
 
 # Recorded in every frame (main page and map iframes) before any of its scripts run.
 ERROR_RECORDER = """
@@ -144,6 +152,9 @@ def open_in_browser(browser, html: Path, *, serve_leaflet: bool, exercise: bool 
         url = r.request.url
         if url.startswith(LOCAL):
             return r.continue_()
+        if serve_leaflet and _OSM_TILE.match(url):
+            served.append(url)
+            return _tile(r)
         if serve_leaflet and _LEAFLET_CDN.match(url):
             served.append(url)
             is_js = url.split("?")[0].lower().endswith(".js")
@@ -293,6 +304,8 @@ def _axe_serious(browser, html: Path, viewport: dict | None = None) -> list[str]
         url = r.request.url
         if url.startswith(LOCAL):
             return r.continue_()
+        if _OSM_TILE.match(url):
+            return _tile(r)
         if _LEAFLET_CDN.match(url):
             is_js = url.split("?")[0].lower().endswith(".js")
             return r.fulfill(status=200, body=js if is_js else css,
@@ -341,7 +354,8 @@ def test_phone_width_has_no_overflow_and_small_map_legends(browser, demo_outputs
     run = rendered(demo_outputs, stem)
     context = browser.new_context(viewport=PHONE)
     js, css = _leaflet_asset("leaflet.js"), _leaflet_asset("leaflet.css")
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else (
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else _tile(r)
+                  if _OSM_TILE.match(r.request.url) else (
         r.fulfill(status=200, body=js if r.request.url.split("?")[0].endswith(".js") else css,
                   content_type="application/javascript" if r.request.url.split("?")[0].endswith(".js")
                   else "text/css") if _LEAFLET_CDN.match(r.request.url) else r.abort()))

@@ -74,7 +74,7 @@ def test_choropleth_all_missing_only_grey_and_one_value_one_class():
     page = maps.map_choropleth(_grid([np.nan] * 3), "v", name_column="name", legend="x")
     assert _legend(page) == [(maps.NO_DATA, "suppressed or no data")]
     page = maps.map_choropleth(_grid([4, 4, 4]), "v", name_column="name", legend="x")
-    assert _legend(page) == [(maps.PALETTE[-1], "4.0 to 4.0")]
+    assert _legend(page) == [(maps.PALETTE[-1], "4 to 4")]  # whole numbers written as counts
 
 
 def test_choropleth_escapes_legend_title_and_validates():
@@ -98,7 +98,7 @@ def test_offline_page_loads_nothing_from_the_network():
 
 
 def test_online_page_references_exactly_one_leaflet_js():
-    page = maps.map_choropleth(_grid(range(8)), "v", name_column="name", legend="x")
+    page = maps.map_choropleth(_grid(range(8)), "v", name_column="name", legend="x", basemap=False)
     scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page)
     assert len(scripts) == 1 and scripts[0].endswith("/leaflet.js")
     sheets = re.findall(r'<link[^>]*\bhref="([^"]+)"', page)
@@ -161,3 +161,98 @@ def test_map_page_offline_requires_one_leaflet():
     fmap.default_js = []
     with pytest.raises(RuntimeError, match="exactly one Leaflet"):
         maps.map_page(fmap, offline=True)
+
+
+# ---------------------------------------------------------------- tiles, labels, units (issue 13)
+
+def test_online_map_has_attributed_tiles_and_offline_map_is_a_labelled_outline():
+    online = maps.map_choropleth(_grid([1, 2, 3]), "v", name_column="name", legend="x")
+    offline = maps.map_choropleth(_grid([1, 2, 3]), "v", name_column="name", legend="x", offline=True)
+    layers = maps.map_layers([(_grid([1, 2]), "name", "Wards")])
+    for page in (online, layers):
+        assert page.count("L.tileLayer(") == 1 and "tile.openstreetmap.org" in page
+        assert "OpenStreetMap\\u003c/a\\u003e contributors" in page  # the attribution Leaflet shows
+    assert "L.tileLayer(" not in offline and "openstreetmap" not in offline.lower()
+    assert sorted(_label_texts(offline)) == ["Area 0", "Area 1", "Area 2"]  # outlines plus names
+    off_layers = maps.map_layers([(_grid([1, 2]), "name", "Wards")], offline=True)
+    assert "L.tileLayer(" not in off_layers and off_layers.count("L.divIcon(") == 2
+
+
+def _label_texts(page: str) -> list[str]:
+    html = json.loads("[" + ",".join(re.findall(r'"html": ("(?:[^"\\]|\\.)*")', page)) + "]")
+    return [re.sub(r"^<div class=\"map-label-text\">|</div>$", "", h) for h in html]
+
+
+def test_every_area_labelled_once_with_its_name_escaped_and_labels_not_interactive():
+    grid = _grid([1, 2, 3, 4]).assign(name=["North", "<img src=x onerror=alert(1)>", "O'Brien & Co", "South"])
+    page = maps.map_choropleth(grid, "v", name_column="name", legend="x", offline=True)
+    texts = _label_texts(page)
+    assert sorted(texts) == sorted(["North", "&lt;img src=x onerror=alert(1)&gt;", "O&#x27;Brien &amp; Co", "South"])
+    assert "<img src=x" not in page.replace("\\u003c", "<")
+    assert page.count('"interactive": false') >= 4 and page.count('"keyboard": false') >= 4
+    # many small areas are not labelled (they would crowd); an explicit request still labels
+    many = _grid(range(maps.MAX_LABELS + 1))
+    assert _label_texts(maps.map_choropleth(many, "v", name_column="name", legend="x")) == []
+    assert len(_label_texts(maps.map_choropleth(_grid([1, 2]), "v", name_column="name", legend="x",
+                                                labels=False))) == 0
+
+
+def test_a_marker_not_built_by_label_layer_is_refused():
+    import folium
+
+    from assessment.geography.maps import feature_group
+
+    fmap = folium.Map(tiles=None)
+    g = feature_group("x")
+    folium.Marker([52, -1.5], icon=folium.DivIcon(html="<b>raw</b>")).add_to(g)
+    g.add_to(fmap)
+    with pytest.raises(ValueError, match="label_layer"):
+        maps.map_page(fmap)
+
+
+def test_tooltip_values_formatted_by_kind():
+    grid = _grid([12.345, 3.0]).assign(population=[7693.04, 1200.6], crimes=np.array([1234, 5]),
+                                       change=[-12.34, 5.0])
+    page = maps.map_choropleth(grid, "v", name_column="name", legend="Crimes per 1,000 residents",
+                               tooltip_columns={"population": "Residents", "crimes": "Crimes", "change": "% change"},
+                               offline=True)
+    (layer,) = _geojson_layers(page)
+    props = {f["properties"]["name"]: f["properties"] for f in layer["features"]}
+    assert props["Area 0"]["population"] == "7,693" and props["Area 1"]["population"] == "1,201"
+    assert props["Area 0"]["crimes"] == "1,234"
+    assert props["Area 0"]["change"] == "-12.3%" and props["Area 1"]["change"] == "5.0%"
+    assert props["Area 0"]["v"] == "12.3" and props["Area 1"]["v"] == "3.0"
+    assert list(maps.format_values([1e6, np.nan], "count")) == ["1,000,000", "suppressed or no data"]
+    with pytest.raises(ValueError, match="kind"):
+        maps.format_values([1], "money")
+
+
+def test_legend_labels_carry_units_and_class_labels_replace_codes():
+    page = maps.map_choropleth(_grid([10.0, 20.0, 30.0, 40.0]), "v", name_column="name", k=2,
+                               legend="Crimes per 1,000 residents", unit="per 1,000")
+    assert all(lbl.endswith(" per 1,000") for _, lbl in _legend(page))
+    change = _grid([1, 3, 2, np.nan]).assign(v=[1.0, 3.0, 2.0, np.nan])
+    names = ["fall of more than 10%", "fall of up to 10%", "rise of more than 10%"]
+    page = maps.map_choropleth(change, "v", name_column="name", legend="Change in crimes", class_labels=names)
+    legend = _legend(page)
+    assert [lbl for _, lbl in legend] == names + ["suppressed or no data"]
+    assert not any(re.fullmatch(r"[\d.]+ to [\d.]+", lbl) for _, lbl in legend)
+    (layer,) = _geojson_layers(page)
+    props = {f["properties"]["name"]: f["properties"] for f in layer["features"]}
+    assert props["Area 1"]["v"] == "rise of more than 10%" and props["Area 1"]["_fill"] == legend[2][0]
+    with pytest.raises(ValueError, match="class codes 1 to 3"):
+        maps.map_choropleth(change.assign(v=[1.0, 4.0, 2.0, 1.0]), "v", name_column="name", legend="x",
+                            class_labels=names)
+
+
+def test_map_layers_labels_streets_and_formats_highlight():
+    wards = _grid([1, 2])
+    hot = _grid([9]).assign(events=np.array([1234]), z=[2.456])
+    streets = gpd.GeoDataFrame({"label": ["Mill <Lane>"]}, geometry=[Point(432500, 284500)], crs=27700)
+    page = maps.map_layers([(wards, "name", "Wards")], highlight=hot[["events", "z", "geometry"]],
+                           highlight_aliases={"events": "Crimes in this cell", "z": "z-score"}, streets=streets,
+                           offline=True)
+    assert sorted(_label_texts(page)) == ["Area 0", "Area 1", "Mill &lt;Lane&gt;"]
+    assert "map-label map-label-street" in page
+    hl = _geojson_layers(page)[-1]
+    assert hl["features"][0]["properties"] == {"events": "1,234", "z": "2.5"}

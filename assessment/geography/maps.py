@@ -1,9 +1,10 @@
 """Folium maps for the geography stage (display only: WGS84 is never measured).
 
-:func:`geojson_layer` is the one way the package puts a GeoDataFrame on a folium map: Leaflet
-shows tooltip values, tooltip labels and layer names as HTML, so every one of them is escaped
-there (:mod:`assessment.escaping`). :func:`check_map_escaped` refuses a map holding a layer,
-tooltip or popup built any other way.
+:func:`geojson_layer` is the one way the package puts a GeoDataFrame on a folium map, and
+:func:`label_layer` the one way it writes text labels on one: Leaflet shows tooltip values,
+tooltip labels, layer names and label icons as HTML, so every one of them is escaped there
+(:mod:`assessment.escaping`). :func:`check_map_escaped` refuses a map holding a layer, tooltip,
+popup, marker or text icon built any other way.
 """
 
 from __future__ import annotations
@@ -71,6 +72,62 @@ def feature_group(name: str) -> folium.FeatureGroup:
     return group
 
 
+#: most labels one label layer draws (ward names on a partnership map: beyond this they crowd)
+MAX_LABELS = 40
+
+LABEL_CSS = (
+    "<style>.map-label{background:none;border:none}"
+    ".map-label .map-label-text{position:absolute;transform:translate(-50%,-50%);width:max-content;"
+    "max-width:96px;text-align:center;font:bold 11px/1.15 Arial,sans-serif;color:#1b1b1b;pointer-events:none;"
+    "text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,1px 1px 0 #fff,-1px -1px 0 #fff}"
+    ".map-label.map-label-street .map-label-text{font:italic 10px/1.1 Arial,sans-serif;color:#3b3b3b}</style>"
+)
+"""Label style: dark text with a white halo, centred on its point; long names wrap at about 96 px."""
+
+
+def label_layer(gdf: gpd.GeoDataFrame, column: str, name: str, *, kind: str = "area") -> folium.FeatureGroup:
+    """Permanent text labels on a map, one per feature, with the text escaped.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Polygons (labelled at a point inside each: ``representative_point``, computed in the
+        frame's own CRS) or points, in any CRS; shown in WGS84. Rows with no label are skipped.
+    column : str
+        Column holding the label text (data text: escaped here).
+    name : str
+        The layer's name in the layer control.
+    kind : {'area', 'street'}
+        ``'area'`` labels (bold, e.g. ward names) or ``'street'`` labels (smaller, italic).
+
+    Returns
+    -------
+    folium.FeatureGroup
+        Non-interactive, non-focusable DivIcon markers (no image is loaded) under a
+        :func:`feature_group`; add :data:`LABEL_CSS` to the page once for their style.
+        At most :data:`MAX_LABELS` labels are drawn (the first rows).
+    """
+    check_geodataframe(gdf, "gdf", [column])
+    if kind not in ("area", "street"):
+        raise ValueError(f"`kind` must be 'area' or 'street', got {kind!r}")
+    text = gdf[column].astype("string").str.strip()
+    keep = (text.notna() & (text != "") & gdf.geometry.notna() & ~gdf.geometry.is_empty).to_numpy()
+    sub = gdf.loc[keep]
+    where = gpd.GeoSeries(sub.geometry.representative_point(), crs=gdf.crs)
+    where = where.to_crs(4326) if gdf.crs is not None else where
+    shown = [escape_html(t) for t in text[keep].head(MAX_LABELS)]
+    group = feature_group(name)
+    css = "map-label" if kind == "area" else "map-label map-label-street"
+    for lat, lon, label in zip(where.y.to_numpy()[:MAX_LABELS], where.x.to_numpy()[:MAX_LABELS], shown):
+        # bounded by MAX_LABELS (wards or a handful of streets), never by event volume
+        icon = folium.DivIcon(html=f'<div class="map-label-text">{label}</div>', icon_size=(0, 0), class_name=css)
+        setattr(icon, _ESCAPED, True)
+        marker = folium.Marker([float(lat), float(lon)], icon=icon, interactive=False, keyboard=False)
+        setattr(marker, _ESCAPED, True)
+        marker.add_to(group)
+    return group
+
+
 def _elements(element: Any) -> Iterator[Any]:
     yield element
     for child in getattr(element, "_children", {}).values():
@@ -78,7 +135,7 @@ def _elements(element: Any) -> Iterator[Any]:
 
 
 def check_map_escaped(fmap: folium.Map) -> None:
-    """Refuse a map with a GeoJSON layer, feature group, tooltip or popup not built by this module.
+    """Refuse a map with a GeoJSON layer, feature group, tooltip, popup, marker or text icon not built here.
 
     Raises
     ------
@@ -87,12 +144,14 @@ def check_map_escaped(fmap: folium.Map) -> None:
     """
     check_type(fmap, "fmap", folium.Map)
     guarded = (folium.GeoJson, folium.FeatureGroup, folium.Tooltip, folium.Popup,
-               folium.GeoJsonTooltip, folium.GeoJsonPopup)
-    bad = [type(el).__name__ for el in _elements(fmap) if isinstance(el, guarded) and not getattr(el, _ESCAPED, False)]
+               folium.GeoJsonTooltip, folium.GeoJsonPopup, folium.Marker, folium.DivIcon)
+    # a circle marker is a vector shape with no text of its own (its tooltip or popup is checked itself)
+    bad = [type(el).__name__ for el in _elements(fmap) if isinstance(el, guarded)
+           and not isinstance(el, folium.vector_layers.CircleMarker) and not getattr(el, _ESCAPED, False)]
     if bad:
         raise ValueError(
-            f"every map layer, tooltip and popup must be built with assessment.geography.maps.geojson_layer or "
-            f"feature_group (which escape data text), got {len(bad)} built otherwise: {sorted(set(bad))}"
+            f"every map layer, tooltip, popup and label must be built with assessment.geography.maps.geojson_layer, "
+            f"feature_group or label_layer (which escape data text), got {len(bad)} built otherwise: {sorted(set(bad))}"
         )
 
 

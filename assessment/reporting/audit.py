@@ -1036,17 +1036,15 @@ def section_patterns(doc: Document) -> Section:
     wc = _ward_change(doc)
     classes = _change_classes(wc["pct_change"])
     present = [lab for _, lab in CHANGE_CLASSES if (classes["label"] == lab).any()]
-    key = "; ".join(f"{i} = {lab}" for i, lab in enumerate(present, start=1))
     sec.add(doc.map(
-        map_choropleth(wc.assign(change_class=classes["code"].to_numpy(), change_label=classes["label"].to_numpy(),
-                                 change=wc["pct_change"].round(1)),
-                       "change_class", name_column="name", k=max(1, len(present)), scheme="equalinterval",
-                       legend=f"Change in crimes {y1} to {y3}, class (lightest to darkest): {key}",
-                       tooltip_columns={"change_label": "Change class", "change": "% change", "count_1": f"Crimes {y1}",
+        map_choropleth(wc.assign(change_class=classes["code"].to_numpy(), change=wc["pct_change"].round(1)),
+                       "change_class", name_column="name", class_labels=present,
+                       legend=f"Change in crimes {y1} to {y3}",
+                       tooltip_columns={"change": "% change", "count_1": f"Crimes {y1}",
                                         "count_3": f"Crimes {y3}"}, offline=doc.offline),
         f"Change in crimes by ward, {y1} to {y3} (current ward boundaries), in classes centred on zero: "
-        + ", ".join(present) + ". Falls are the lighter shades and rises the darker; the class numbers in the "
-        "legend are explained in its title",
+        + ", ".join(present) + ". Falls are the lighter shades and rises the darker; the legend names each class "
+        "in percentage change",
         alt=(f"Choropleth map of {len(wc)} wards shaded by the class of change in crimes from {y1} to {y3}: "
              + "; ".join(f"{lab}: {k} {_plural(k, 'ward', 'wards')}" for lab, k in
                          ((lab, int((classes["label"] == lab).sum())) for lab in present))

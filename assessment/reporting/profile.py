@@ -819,7 +819,7 @@ def section_scanning(doc: Document) -> Section:
     page = map_choropleth(wr[wr["rate"].notna()], "rate", name_column="name", legend=f"{spec['label']} per 1,000 residents",
                           tooltip_columns={"count": noun.capitalize(), "population": "Residents",
                                            "compared_with_partnership": "Compared with the partnership"},
-                          offline=doc.offline)
+                          unit="per 1,000", offline=doc.offline)
     top = wr.iloc[0]
     sec.add(doc.map(page, f"{spec['label']} per 1,000 residents by ward, {months[0]} to {months[-1]}",
                     alt=f"Choropleth of {len(wr)} wards; the highest rate is {top['name']} at {top['rate']:,.1f} per 1,000."))

@@ -434,7 +434,7 @@ def _ward_map(doc: Document, rates_gdf, legend: str, caption: str) -> object:
     page = map_choropleth(rates_gdf, "rate", name_column="name", legend=legend,
                           tooltip_columns={"count": "Crimes", "population": "Residents",
                                            "compared_with_partnership": "Compared with the partnership"},
-                          offline=doc.offline)
+                          unit="per 1,000", offline=doc.offline)
     top = rates_gdf.iloc[0]
     return doc.map(page, caption,
                    alt=(f"Choropleth map of {len(rates_gdf)} wards shaded by {legend.lower()}; the highest is "
