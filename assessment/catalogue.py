@@ -414,6 +414,10 @@ class Catalogue(_Strict):
     capacity: dict[str, int] = Field(default_factory=dict)
     horizon_scan: str | None = None
     harm_weights: HarmWeights | None = None
+    hotspot_widespread_share: float = Field(
+        0.05, gt=0, lt=1,
+        description="a hotspot covering more than this share of the partnership's grid cells is reported as "
+                    "widespread (an area-wide problem), not as a place to patrol")
     documents: dict[str, DocumentSettings] = Field(default_factory=dict)
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -113,6 +113,25 @@ def test_two_separate_blocks_make_two_clusters():
     assert out.crs == cells.crs
 
 
+def test_a_hotspot_over_the_stated_share_of_the_area_is_widespread():
+    # 10 x 10 grid: a 3 x 3 block is 9% of the cells, a 2 x 2 block 4%
+    big = {(r, c) for r in range(3) for c in range(3)}
+    small = {(7, 7), (7, 8), (8, 7), (8, 8)}
+    out = evidence.hotspot_clusters(_cells(big | small, nrows=10, ncols=10))
+    by_cells = out.set_index(out["cells"].astype(int))
+    assert by_cells.loc[9, "area_share"] == pytest.approx(9 / 100)
+    assert bool(by_cells.loc[9, "widespread"]) and not bool(by_cells.loc[4, "widespread"])  # default 5%
+    loose = evidence.hotspot_clusters(_cells(big | small, nrows=10, ncols=10), widespread_share=0.10)
+    assert not loose["widespread"].any()
+    strict = evidence.hotspot_clusters(_cells(big | small, nrows=10, ncols=10), widespread_share=0.03)
+    assert strict["widespread"].all()
+    with pytest.raises(ValueError, match="widespread_share"):
+        evidence.hotspot_clusters(_cells(big), widespread_share=5)
+    words = evidence.widespread_words(345, 345 / 3510, 0.05)
+    assert words.startswith("widespread (345 grid cells, 10% of the partnership's area, more than the 5%")
+    assert "not a place" in words
+
+
 def test_diagonal_neighbours_join_under_queen_contiguity():
     out = evidence.hotspot_clusters(_cells({(2, 2), (3, 3), (4, 4)}))
     assert len(out) == 1 and int(out["cells"].iloc[0]) == 3
@@ -122,7 +141,7 @@ def test_diagonal_neighbours_join_under_queen_contiguity():
 
 def test_no_hot_cells_gives_empty_frame_and_custom_flag():
     out = evidence.hotspot_clusters(_cells(set()))
-    assert out.empty and list(out.columns) == ["cluster", "cells", "events", "geometry"]
+    assert out.empty and list(out.columns) == ["cluster", "cells", "events", "area_share", "widespread", "geometry"]
     cells = _cells({(0, 0)}).assign(pattern="none")
     cells.loc[(cells["row"] >= 4) & (cells["col"] >= 4), "pattern"] = "emerging"
     out = evidence.hotspot_clusters(cells, flag="pattern", value="emerging")
@@ -155,3 +174,26 @@ def test_place_type_labels_are_told_apart_from_streets():
     assert (got.iloc[0], got.iloc[2], got.iloc[3]) == ("Nightclub", "Supermarket", "Theatre/Concert Hall")
     assert got.isna().tolist() == [False, True, False, False, True, True, False, True]
     assert got.iloc[6] == "Parking Area"
+
+
+# ---------------------------------------------------------------- street labels for zoomed maps
+
+def test_street_labels_are_the_datas_own_street_names_inside_the_window(doc):
+    pol = evidence.evidence_police(doc)
+    located = pol[pol["location"].notna() & pol["easting"].notna()]
+    x0, y0 = float(located["easting"].median()), float(located["northing"].median())
+    window = box(x0 - 1500, y0 - 1500, x0 + 1500, y0 + 1500)
+    got = evidence.street_labels(doc, window)
+    assert 1 <= len(got) <= evidence.STREET_LABELS and got.crs.to_epsg() == 27700
+    assert got["label"].is_unique and not got.geometry.duplicated().any()
+    assert got.geometry.within(window.buffer(1e-6)).all()
+    assert evidence.place_type_labels(got["label"]).isna().all()
+    assert not got["label"].str.startswith("On or near").any()
+    # each label is the description the data give that very map point
+    at = located.assign(label=located["location"].str.replace(r"^On or near ", "", regex=True))
+    for lab, pt in zip(got["label"], got.geometry):  # a handful of labels
+        here = at[(at["easting"] == pt.x) & (at["northing"] == pt.y)]
+        assert (here["label"] == lab).any()
+    assert len(evidence.street_labels(doc, window, limit=2)) == 2
+    with pytest.raises(ValueError, match="limit"):
+        evidence.street_labels(doc, window, limit=-1)

@@ -301,8 +301,14 @@ def test_hotspots_are_counted_as_clusters_and_named_like_the_strategic_assessmen
         top_cells = hot[label == top]
         place = evidence.nearest_street(doc, top_cells, profile.topic_spec(doc)["crime_types"])
         places, rec = _text(secs["section_places"]), _text(secs["section_recommendations"])
-        assert f"form {n:,} separate hotspots; the largest covers {len(top_cells):,} grid cells near {place}" in places
-        assert f"largest, which covers {len(top_cells):,} grid cells near {place}" in rec
+        if len(top_cells) / len(hot_all) > doc.catalogue.hotspot_widespread_share:  # an area-wide problem
+            assert (f"form {n:,} separate hotspots; the largest is widespread ({len(top_cells):,} grid cells, "
+                    f"{len(top_cells) / len(hot_all):.0%} of the partnership's area") in places
+            assert "Treat" in rec and "as an area-wide problem: its largest hotspot is widespread" in rec
+            assert "largest, which covers" not in rec  # not sent to patrol it as one place
+        else:
+            assert f"form {n:,} separate hotspots; the largest covers {len(top_cells):,} grid cells near {place}" in places
+            assert f"largest, which covers {len(top_cells):,} grid cells near {place}" in rec
         assert "hotspot cells around" not in rec
         for generic in ("Nightclub", "Supermarket"):
             assert f"near {generic}" not in places + rec

@@ -503,6 +503,10 @@ def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDat
     return _cached(doc, key, build)
 
 
+#: default share of the partnership's grid cells above which a hotspot is reported as widespread
+#: (catalogue ``hotspot_widespread_share``)
+WIDESPREAD_SHARE = 0.05
+
 _STREET_SUFFIX = (
     r"(?:Road|Street|Lane|Avenue|Close|Drive|Row|Terrace|Court|Gardens|Way|Crescent|Place|Walk|Hill|"
     r"Square|Grove|Green|Mews|Rise|View|Parade|Yard|Quay|Wharf|Gate|End|Vale|Croft|Chase|Fields|Park Road)$"
@@ -568,18 +572,62 @@ def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]
     return name
 
 
-def hotspot_clusters(cells: gpd.GeoDataFrame, flag: str = "hotspot", value: str = "hot") -> gpd.GeoDataFrame:
+#: most street names written on a zoomed map (a handful of context labels, not a street atlas)
+STREET_LABELS = 6
+
+
+def street_labels(doc: Document, window: Any, limit: int = STREET_LABELS) -> gpd.GeoDataFrame:
+    """A few street names inside a map window, from the police data's own location descriptions.
+
+    data.police.uk gives each crime an anonymised map point described as "On or near <street>";
+    those points and names are the only street context the partnership's data carry. Within
+    ``window`` (a shapely geometry in EPSG:27700; its bounds are used), the most used
+    descriptions are taken, "On or near" removed, place-type labels ("Nightclub",
+    :func:`place_type_labels`) left out, each at the map point it is most often given.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``label`` and point ``geometry`` (EPSG:27700), at most ``limit`` rows, busiest first;
+        one label per name and per map point.
+    """
+    if not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"`limit` must be a whole number of labels (0 or more), got {limit!r}")
+    xmin, ymin, xmax, ymax = window.bounds
+    pol = evidence_police(doc)
+    inside = pol[pol["easting"].between(xmin, xmax) & pol["northing"].between(ymin, ymax) & pol["location"].notna()]
+    label = inside["location"].astype("string").str.replace(r"^\s*On or near\s+", "", regex=True).str.strip()
+    ok = (place_type_labels(inside["location"]).isna() & label.notna() & (label != "")).to_numpy()
+    frame = pd.DataFrame({"label": label[ok].astype(str).to_numpy(), "x": inside["easting"].to_numpy()[ok],
+                          "y": inside["northing"].to_numpy()[ok]})
+    busiest = frame.groupby(["label", "x", "y"]).size().rename("n").reset_index()
+    busiest = busiest.assign(total=busiest.groupby("label")["n"].transform("sum"))
+    busiest = busiest.sort_values(["total", "n", "label"], ascending=[False, False, True])
+    busiest = busiest.drop_duplicates("label").drop_duplicates(["x", "y"]).head(limit)
+    return gpd.GeoDataFrame({"label": busiest["label"].to_numpy()},
+                            geometry=gpd.points_from_xy(busiest["x"], busiest["y"]), crs=27700)
+
+
+def hotspot_clusters(cells: gpd.GeoDataFrame, flag: str = "hotspot", value: str = "hot",
+                     widespread_share: float | None = None) -> gpd.GeoDataFrame:
     """Group flagged grid cells into clusters of touching cells (queen contiguity).
 
     Returns one row per cluster, largest event count first: ``cluster, cells, events,
-    geometry`` (the dissolved cells). Uses :func:`scipy.ndimage.label` on the grid's
-    row/column layout, so it is vectorised whatever the number of cells.
+    geometry`` (the dissolved cells), ``area_share`` (the cluster's cells over all cells of
+    ``cells``, the partnership's grid) and ``widespread`` (``area_share`` above
+    ``widespread_share``, default the catalogue's ``hotspot_widespread_share`` of 0.05: such a
+    "hotspot" is an area-wide problem, not a place to patrol). Uses :func:`scipy.ndimage.label`
+    on the grid's row/column layout, so it is vectorised whatever the number of cells.
     """
     from scipy import ndimage
 
+    share = WIDESPREAD_SHARE if widespread_share is None else float(widespread_share)
+    if not 0 < share < 1:
+        raise ValueError(f"`widespread_share` must be a share between 0 and 1, got {widespread_share!r}")
     hot = cells[cells[flag] == value]
     if hot.empty:
-        return gpd.GeoDataFrame({"cluster": [], "cells": [], "events": []}, geometry=[], crs=cells.crs)
+        return gpd.GeoDataFrame({"cluster": [], "cells": [], "events": [], "area_share": [],
+                                 "widespread": pd.Series([], dtype=bool)}, geometry=[], crs=cells.crs)
     rows, cols = cells["row"].to_numpy(int), cells["col"].to_numpy(int)
     grid = np.zeros((rows.max() + 1, cols.max() + 1), dtype=bool)
     grid[hot["row"].to_numpy(int), hot["col"].to_numpy(int)] = True
@@ -587,7 +635,39 @@ def hotspot_clusters(cells: gpd.GeoDataFrame, flag: str = "hotspot", value: str 
     hot = hot.assign(cluster=labels[hot["row"].to_numpy(int), hot["col"].to_numpy(int)])
     out = hot.dissolve(by="cluster", aggfunc={"count": "sum", "row": "size"}).rename(
         columns={"count": "events", "row": "cells"}).reset_index()
-    return out.sort_values("events", ascending=False, ignore_index=True)[["cluster", "cells", "events", "geometry"]]
+    out["area_share"] = out["cells"] / len(cells)
+    out["widespread"] = out["area_share"] > share
+    return out.sort_values("events", ascending=False, ignore_index=True)[
+        ["cluster", "cells", "events", "area_share", "widespread", "geometry"]]
+
+
+#: cells of a widespread hotspot named as its busiest part (about a 3 x 3 block: a place one patrol can cover)
+CORE_CELLS = 9
+
+
+def hotspot_core(cells: gpd.GeoDataFrame, cluster: Any, n: int = CORE_CELLS) -> gpd.GeoDataFrame:
+    """The ``n`` busiest cells of ``cells`` inside one cluster's geometry (its most events first).
+
+    A widespread hotspot is no place to patrol, but its busiest part is: the documents name that
+    part ("busiest around ...") so partners still know where it peaks.
+    """
+    inside = cells[cells.geometry.representative_point().within(cluster)]
+    return inside.sort_values("count", ascending=False, kind="stable").head(n)
+
+
+def widespread_share(doc: Document) -> float:
+    """The catalogue's ``hotspot_widespread_share`` (default 0.05): above it a hotspot is widespread."""
+    return float(getattr(doc.catalogue, "hotspot_widespread_share", WIDESPREAD_SHARE))
+
+
+def widespread_words(cells: int, area_share: float, share: float) -> str:
+    """How a widespread hotspot is reported: "widespread (345 grid cells, 10% of the area, ...)".
+
+    Says what it is (an area-wide problem) and why (more than ``share`` of the partnership's
+    grid cells), so no document sends a patrol to a tenth of the partnership.
+    """
+    return (f"widespread ({cells:,} grid cells, {area_share:.0%} of the partnership's area, more than the "
+            f"{share:.0%} a hotspot may cover and still be a place to patrol): an area-wide problem, not a place")
 
 
 def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
@@ -599,8 +679,9 @@ def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
             hot = evidence_hotspots(doc, [cat])
             classes = evidence_hotspot_classes(doc, [cat])
             hot_cells = hot[hot["hotspot"] == "hot"]
-            clusters = hotspot_clusters(hot)
+            clusters = hotspot_clusters(hot, widespread_share=widespread_share(doc))
             top = clusters.iloc[:1]
+            wide = bool(top["widespread"].iloc[0]) if len(top) else False
             emerging = classes[classes["pattern"] == "emerging"]
             year_cols = [c for c in classes.columns if c.startswith("count_")]
             em_clusters = (hotspot_clusters(classes.assign(count=classes[year_cols[-1]]), flag="pattern", value="emerging")
@@ -616,7 +697,10 @@ def evidence_hotspot_headlines(doc: Document) -> pd.DataFrame:
                 "top_cluster_events": int(top["events"].iloc[0]) if len(top) else 0,
                 "top_cluster_share": float(top["events"].iloc[0]) / total if len(top) and total else 0.0,
                 "top_cluster_area_share": float(top["cells"].iloc[0]) / len(hot) if len(top) else 0.0,
-                "hot_place": nearest_street(doc, top, [cat]) if len(top) else "",
+                # a widespread hotspot is not one place: it is named by its busiest part
+                "hot_place": ("" if not len(top) else nearest_street(doc, top, [cat]) if not wide else
+                              nearest_street(doc, hotspot_core(hot_cells, top.geometry.iloc[0]), [cat])),
+                "top_cluster_widespread": wide,
                 "emerging_cells": len(emerging),
                 "emerging_place": nearest_street(doc, em_clusters.iloc[:1], [cat]) if len(em_clusters) else "",
                 "persistent_cells": len(persistent),
@@ -760,6 +844,7 @@ def evidence_priorities(doc: Document) -> pd.DataFrame:
         matrix["top_cluster_cells"] = matrix["issue"].map(heads["top_cluster_cells"]).fillna(0).astype(int)
         matrix["top_cluster_share"] = matrix["issue"].map(heads["top_cluster_share"]).fillna(0.0)
         matrix["top_cluster_area_share"] = matrix["issue"].map(heads["top_cluster_area_share"]).fillna(0.0)
+        matrix["top_cluster_widespread"] = matrix["issue"].map(heads["top_cluster_widespread"]).fillna(False).astype(bool)
         return matrix
 
     return _cached(doc, "priorities", build)
@@ -783,7 +868,13 @@ def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
         for r in out.to_dict("records"):  # a handful of recommended priorities, not data rows
             t = tr.loc[r["issue"]]
             parts = [f"{r['issue']}: {int(t['last_12']):,} recorded in the latest 12 months; {t['trend_sentence']}"]
-            if r["hot_cells"]:
+            if r["hot_cells"] and r.get("top_cluster_widespread"):
+                parts.append(f"its largest statistically significant hotspot is "
+                             + widespread_words(int(r["top_cluster_cells"]), r["top_cluster_area_share"],
+                                                widespread_share(doc))
+                             + f", holding {r['top_cluster_share']:.0%} of the latest year's mapped events"
+                             + (f"; it is busiest around {r['hot_place']}" if r["hot_place"] else ""))
+            elif r["hot_cells"]:
                 place = f" around {r['hot_place']}" if r["hot_place"] else ""
                 parts.append(f"its largest statistically significant hotspot{place} holds {r['top_cluster_share']:.0%} of "
                              f"the latest year's mapped events in {int(r['top_cluster_cells'])} grid cells, {r['top_cluster_area_share']:.0%} of the "

@@ -526,14 +526,21 @@ def profile_hot_clusters(doc: Document) -> gpd.GeoDataFrame:
     GeoDataFrame
         One row per hotspot, most events first (:func:`evidence.hotspot_clusters`): ``cluster``,
         ``cells`` (grid cells), ``events`` (police-recorded events in them, latest 12 months),
-        ``geometry``, and ``place`` (the largest only, named as in the strategic assessment by
-        :func:`evidence.nearest_street`; empty for the others).
+        ``area_share``, ``widespread`` (over the catalogue's ``hotspot_widespread_share`` of the
+        grid), ``geometry``, and ``place`` (the largest only, named as in the strategic assessment by
+        :func:`evidence.nearest_street`; for a widespread one, its busiest cells
+        (:func:`evidence.hotspot_core`); empty for the others).
     """
     def build() -> gpd.GeoDataFrame:
-        out = ev.hotspot_clusters(_hot(doc))
+        out = ev.hotspot_clusters(_hot(doc), widespread_share=ev.widespread_share(doc))
         out["place"] = ""
-        if len(out):
-            out.loc[0, "place"] = ev.nearest_street(doc, out.iloc[:1], topic_spec(doc)["crime_types"])
+        cats = topic_spec(doc)["crime_types"]
+        if len(out) and not out["widespread"].iloc[0]:
+            out.loc[0, "place"] = ev.nearest_street(doc, out.iloc[:1], cats)
+        elif len(out):  # a widespread hotspot is not one place: it is named by its busiest part
+            hot = _hot(doc)
+            out.loc[0, "place"] = ev.nearest_street(doc, ev.hotspot_core(hot[hot["hotspot"] == "hot"],
+                                                                         out.geometry.iloc[0]), cats)
         return out
 
     return _cached(doc, "hot-clusters", build)
@@ -1129,7 +1136,13 @@ def section_places(doc: Document) -> Section:
     clusters = profile_hot_clusters(doc)
     place = clusters["place"].iloc[0] if len(clusters) else ""
     text = f"{label}, {months[0]} to {months[-1]}: {hotspots.hotspot_summary(hot_all, noun=_phrase(doc))}"
-    if len(clusters):
+    if len(clusters) and bool(clusters["widespread"].iloc[0]):
+        top = clusters.iloc[0]
+        text += (f" The hot cells form {_hotspots_phrase(len(clusters))}; the largest is "
+                 + ev.widespread_words(int(top["cells"]), float(top["area_share"]), ev.widespread_share(doc))
+                 + (f"; it is busiest near {place}" if place else "")
+                 + f", and held {int(top['events']):,} of the {int(hot['count'].sum()):,} {_phrase(doc)} in hot cells.")
+    elif len(clusters):
         top = clusters.iloc[0]
         text += (f" The hot cells form {_hotspots_phrase(len(clusters))}; the largest covers {int(top['cells']):,} "
                  f"grid cells" + (f" near {place}" if place else "") + f" and held {int(top['events']):,} of the "
@@ -1214,12 +1227,14 @@ def _emerging_part(doc: Document, sec: Section) -> None:
             f"{noun} {y1}": cells[last].astype(int).to_numpy(), f"{noun} {y0}": cells[first].astype(int).to_numpy()},
             geometry=cells.geometry.to_numpy(), crs=cells.crs)
         page = map_layers([(near_wards, "name", "Wards (nearby)")], highlight=highlight,
-                          highlight_label=f"Emerging {label.lower()} hotspot cells", offline=doc.offline)
+                          highlight_label=f"Emerging {label.lower()} hotspot cells", offline=doc.offline,
+                          streets=ev.street_labels(doc, window))
         sec.add(doc.map(page, f"{label}: emerging hotspots, zoomed to the emerging cells (wards within about "
                               f"{_ZOOM_BUFFER_M / 1000:.1f} km)",
                         alt=f"Close-up map of {len(em)} emerging hotspot cells in {_hotspots_phrase(len(ecl), 'cluster')}"
                             + (f", the largest near {big['place']}" if big["place"] else "")
-                            + f", with the boundaries of the {len(near_wards)} nearby wards."))
+                            + f", with the boundaries of the {len(near_wards)} nearby wards and the names of the "
+                              "busiest streets in the police data."))
         tab = pd.DataFrame({"near (street)": ecl["street"].replace("", "(no street name)").to_numpy(),
                             "ward": ecl["ward"].to_numpy(), "grid cells": ecl["cells"].astype(int).to_numpy()})
         for c in year_cols:
@@ -1475,6 +1490,8 @@ def _findings(doc: Document) -> dict[str, Any]:
         "top_cells": int(clusters["cells"].iloc[0]) if len(clusters) else 0,
         "top_events": int(clusters["events"].iloc[0]) if len(clusters) else 0,
         "hot_place": str(clusters["place"].iloc[0]) if len(clusters) else "",
+        "top_widespread": bool(clusters["widespread"].iloc[0]) if len(clusters) else False,
+        "top_area_share": float(clusters["area_share"].iloc[0]) if len(clusters) else 0.0,
         "emerging_cells": len(em), "emerging_clusters": len(ecl),
         "emerging_place": str(ecl["place"].iloc[0]) if len(ecl) else "",
         "emerging_households": float(em["households"].sum()) if len(em) else np.nan,
@@ -1526,7 +1543,15 @@ def section_recommendations(doc: Document) -> Section:
     streets = and_list(top_names[kinds.isna()].str.replace(r"^On or near ", "", regex=True).head(3))
     kinds_txt = and_list(kinds.dropna().str.lower().drop_duplicates().head(3))
     prevent, pursue, protect, prepare = [], [], [], []
-    if f["hot_cells"]:
+    if f["hot_cells"] and f.get("top_widespread"):
+        prevent.append(f"Treat {label} as an area-wide problem: its largest hotspot is "
+                       + ev.widespread_words(f["top_cells"], f["top_area_share"], ev.widespread_share(doc))
+                       + (f"; it is busiest near {f['hot_place']}" if f["hot_place"] else "")
+                       + ". Prevention across the area (and at the repeat locations below) suits it better than "
+                       "patrols to one place. Together the hotspots held "
+                       f"{f['hot_events']:,} {_phrase(doc)} ({f['hot_share']:.0%} of located {_phrase(doc)}) in the "
+                       "latest 12 months.")
+    elif f["hot_cells"]:
         near = f" near {f['hot_place']}" if f["hot_place"] else ""
         if f["hot_clusters"] == 1:
             where = f"the hotspot{near} ({f['top_cells']:,} grid cells)"

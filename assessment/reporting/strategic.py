@@ -128,7 +128,10 @@ def _why(doc: Document, r: dict) -> str:
         reasons.append(f"{'rising' if t['trend_pct'] > 0 else 'falling'} about {abs(t['trend_pct']):.0f}% a year")
     if r.get("emerging_cells", 0):
         reasons.append(f"a new hotspot emerging around {r['emerging_place']}")
-    elif r.get("hot_cells", 0):
+    elif r.get("hot_cells", 0) and r.get("top_cluster_widespread", False):
+        reasons.append("widespread across the area rather than concentrated in one place"
+                       + (f" (busiest around {r['hot_place']})" if r.get("hot_place", "") else ""))
+    elif r.get("hot_cells", 0) and r.get("hot_place", ""):
         reasons.append(f"concentrated around {r['hot_place']}")
     concern = ev.evidence_concern_share(doc).get(issue)
     reasons.append(f"{concern:.0%} of residents named it a top concern" if concern is not None
@@ -430,6 +433,29 @@ def section_multi_agency(doc: Document) -> Section:
     return sec
 
 
+def _cluster_sentence(doc: Document, gistar, categories: list[str]) -> str:
+    """Hot cells as a few named places; a hotspot over the catalogue's share of the area is called widespread."""
+    share = ev.widespread_share(doc)
+    clusters = ev.hotspot_clusters(gistar, widespread_share=share)
+    if not len(clusters):
+        return ""
+    hot = gistar[gistar["hotspot"] == "hot"]
+    wide = clusters[clusters["widespread"]]
+    places = clusters[~clusters["widespread"]].head(3)
+    named = [n for n in (ev.nearest_street(doc, places.iloc[i:i + 1], categories) for i in range(len(places))) if n]
+    text = f" The hot cells form {len(clusters):,} separate hotspot{'s' if len(clusters) != 1 else ''}."
+    if len(wide):
+        big = wide.sort_values("cells", ascending=False).iloc[0]
+        words = ev.widespread_words(int(big["cells"]), float(big["area_share"]), share)
+        core = ev.nearest_street(doc, ev.hotspot_core(hot, big.geometry), categories)
+        words += f"; it is busiest around {core}" if core else ""
+        text += (f" One is {words}." if len(wide) == 1 else
+                 f" {len(wide)} are widespread; the largest is {words}.")
+    if named:
+        text += f" The largest hotspots small enough to patrol are near {'; '.join(named)}."
+    return text
+
+
 def _ward_map(doc: Document, rates_gdf, legend: str, caption: str) -> object:
     page = map_choropleth(rates_gdf, "rate", name_column="name", legend=legend,
                           tooltip_columns={"count": "Crimes", "population": "Residents",
@@ -507,8 +533,9 @@ def section_places(doc: Document) -> Section:
                 "violence hotspot map is drawn.")
     else:
         viol = ev.evidence_hotspots(doc, ["Violence and sexual offences"])
-        sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol, noun='violence')}")
         hot = viol[viol["hotspot"] == "hot"]
+        sec.add(f"Violence and sexual offences: {hotspots.hotspot_summary(viol, noun='violence')}"
+                + _cluster_sentence(doc, viol, ["Violence and sexual offences"]))
         page = map_layers([(wb.wards, "name", "Wards")], highlight=hot.assign(
             cell=hot.index.astype(str), events=hot["count"].astype(int), z=hot["gi_z"].round(1))[["cell", "events", "z", "geometry"]],
             highlight_label="Significant violence hotspot cells",
@@ -530,7 +557,9 @@ def section_places(doc: Document) -> Section:
         else:
             sec.add("No population was supplied, so hotspots are not tested against where people live.")
     heads = ev.evidence_hotspot_headlines(doc)
-    heads = heads.drop(columns=["top_cluster_share", "top_cluster_area_share"])
+    heads = heads.assign(hot_place=heads["hot_place"].where(~heads["top_cluster_widespread"],
+                                                             "widespread; busiest around " + heads["hot_place"]))
+    heads = heads.drop(columns=["top_cluster_share", "top_cluster_area_share", "top_cluster_widespread"])
     shown = heads.rename(columns={"category": "crime type", "hot_cells": "hot cells (latest year)",
                                   "events_in_hot_cells": "events in hot cells", "hot_clusters": "separate hotspots",
                                   "top_cluster_cells": "cells in largest hotspot",
