@@ -51,6 +51,9 @@ TERMS: tuple[Term, ...] = (
     Term("Difference-in-differences", r"(?i:difference-in-differences|difference in differences)|\bDiD\b",
          "An estimate of what an intervention did: the change in the area that had it, minus the change over the "
          "same months in comparable areas that did not."),
+    Term("Exact conditional test", r"(?i:exact conditional)",
+         "A test of whether two counts differ by more than chance would explain. Given their total, it asks how "
+         "likely a split at least this uneven would be if both periods had the same underlying rate."),
     Term("False discovery rate (FDR)", r"\bFDR\b|(?i:false discovery)|Benjamini",
          "When many places or issues are tested at once, a few will look unusual by chance. Controlling the false "
          "discovery rate keeps the expected share of such chance results among those flagged at the stated "
@@ -59,6 +62,9 @@ TERMS: tuple[Term, ...] = (
          "The hotspot test. It looks at each grid square together with its neighbours and asks whether their "
          "combined count is higher (a hotspot) or lower (a cold spot) than it would be if events were spread "
          "evenly across the area."),
+    Term("Hate crime strand", r"[Hh]ate crimes? by strand|\bstrand\b",
+         "The group the offender's hostility was aimed at, as the police record it: race, religion, sexual "
+         "orientation, disability or transgender identity."),
     Term("Interrupted time series", r"(?i:interrupted time series)|\bITS\b",
          "An estimate of what an intervention did from one area's monthly figures: the pattern before the start "
          "is carried forward and compared with what actually happened afterwards."),
@@ -99,6 +105,10 @@ TERMS: tuple[Term, ...] = (
     Term("Problem analysis triangle", r"(?i:analysis triangle|problem triangle)",
          "A way of looking at a problem from three sides: the victims, the offenders and the places where it "
          "happens."),
+    Term("Proven reoffending", r"(?i:proven reoffending)",
+         "The Ministry of Justice's measure: of a group (cohort) of offenders cautioned, convicted or released "
+         "from custody in one quarter, the share who commit another offence within a year that leads to a "
+         "caution or conviction."),
     Term("Pseudonymisation", r"(?i:pseudonym)",
          "Replacing names and other identifiers with codes that cannot be turned back into them without a secret "
          "key that the partnership holds."),
@@ -134,9 +144,15 @@ TERMS: tuple[Term, ...] = (
          "A change or difference larger than chance alone would plausibly produce, judged by a test at the 5% "
          "level. 'Within normal variation' means the test could not rule out chance; it does not mean there was "
          "no change."),
+    Term("Successful completion (treatment)", r"(?i:completed treatment successfully|successful completion)",
+         "Leaving drug or alcohol treatment having completed it, as the treatment service records it, rather "
+         "than dropping out or being transferred."),
     Term("Suppression", r"(?i:suppress)|\[c\]",
          "Hiding small counts (shown as [c]) so that no one can be identified from a table, with further cells "
          "hidden where the hidden count could otherwise be worked out."),
+    Term("Violence against women and girls (VAWG)", r"(?i:women and girls)|\bVAWG\b",
+         "Crimes that fall mainly on women and girls. In these documents: crimes against a female victim that "
+         "the police flagged as domestic abuse or recorded as a sexual offence, stalking or harassment."),
 )
 
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)

@@ -370,7 +370,7 @@ def section_substance_misuse(doc: Document) -> Section | HTMLPart:
     items = [text + "."]
     if "successful_completions" in measures and total:
         done = int(last["successful_completions"].sum())
-        item = f"{100 * done / total:.0f}% of them completed treatment successfully (free of dependence)"
+        item = f"{100 * done / total:.0f}% of them completed treatment successfully"
         if len(prev) and total_prev:
             done_prev = int(prev["successful_completions"].sum())
             rr = trends.trend_rate_ratio(done, done_prev, total, total_prev).iloc[0]
