@@ -123,6 +123,10 @@ def test_profiles_fill_the_victim_and_offender_sides(demo_document):
         assert "by age band and sex" in victims and "Female" in victims and "repeat victim" in victims, topic
         assert "by age band and sex" in offenders and "repeat offender" in offenders, topic
         assert "cannot be described" not in victims, topic
+    with warnings.catch_warnings():  # a problem the extract does not hold keeps its other sources
+        warnings.simplefilter("ignore")
+        html = profile.section_triangle(demo_document("problem_profile", topic="asb"))._repr_html_()
+    assert "crime-system extract" not in html and "Targets" in html
 
 
 def test_without_theme_datasets_each_is_a_gap_and_the_document_renders(demo_copy):

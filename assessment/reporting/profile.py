@@ -876,6 +876,8 @@ def _extract_people(doc: Document):
     else:
         pattern = "|".join(re.escape(c) for c in spec["crime_types"]) or "$^"
         rows = e["category"].astype("string").str.contains(pattern, case=False, regex=True).fillna(False).to_numpy()
+    if not rows.any():  # the extract holds none of this problem's crimes (e.g. ASB): the other sources speak
+        return lambda role: []
     return lambda role: triangle_people(doc, key, rows, role, _phrase(doc))
 
 
