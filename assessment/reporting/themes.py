@@ -568,7 +568,7 @@ def triangle_people(doc: Document, key: str, rows: pd.Series | np.ndarray, role:
     -------
     list
         Parts for a :class:`Section`: a sentence and an age band by sex table of distinct people
-        in the latest 12 months (personal data: suppressed below the threshold), and the share
+        in the year the document reports (personal data: suppressed below the threshold), and the share
         of repeat victims or offenders. Empty when the extract maps no age band or sex for the role.
     """
     if role not in ("victim", "offender"):
@@ -579,6 +579,7 @@ def triangle_people(doc: Document, key: str, rows: pd.Series | np.ndarray, role:
     if sex_col not in e.columns or age_col not in e.columns:
         return []
     months = ev.last_year(doc)
+    label = ev.comparison_periods(doc)["current_label"]
     sel = e[np.asarray(rows, dtype=bool) & e["month"].isin(months).to_numpy()]
     people = sel[sel[sex_col].notna() | sel[age_col].notna() | (sel[id_col].notna() if id_col in sel.columns
                                                                  else False)]
@@ -594,23 +595,22 @@ def triangle_people(doc: Document, key: str, rows: pd.Series | np.ndarray, role:
         named = int(sel[sex_col].notna().sum() if id_col not in sel.columns else sel[id_col].notna().sum())
         if len(sel) >= doc.threshold:
             parts.append(f"An offender was identified for {100 * named / len(sel):.0f}% of the {phrase} in the police "
-                         f"crime-system extract in the latest 12 months.")
+                         f"crime-system extract in {label}.")
     if not len(people):
-        parts.append(f"No {words} of {phrase} are recorded in the police crime-system extract for the latest 12 "
-                     "months.")
+        parts.append(f"No {words} of {phrase} are recorded in the police crime-system extract for {label}.")
         return parts
     table = pd.crosstab(people[age_col].fillna("Not recorded"), people[sex_col].fillna("Not recorded"))
     table = table.iloc[np.argsort(_age_key(table.index), kind="stable")]
     table = table.rename_axis(None, axis=1).rename_axis("age band").reset_index()
     sexes = [c for c in table.columns if c != "age band"]
     unit = "people" if distinct else "crimes"
-    parts.append(f"The police crime-system extract describes the {words} of {phrase} in the latest 12 months "
+    parts.append(f"The police crime-system extract describes the {words} of {phrase} in {label} "
                  f"({_said(len(people), doc, ds.sensitivity)} {'distinct people' if distinct else 'records'}): "
                  "their age bands and sex are below, with small numbers suppressed.")
-    parts.append(_table(doc, table, f"{words.capitalize()} of {phrase} by age band and sex (latest 12 months, {unit})",
+    parts.append(_table(doc, table, f"{words.capitalize()} of {phrase} by age band and sex ({label}, {unit})",
                            sensitivity=ds.sensitivity, count_columns=sexes,
                            notes=[f"Source: {ds.title}. Person identifiers are pseudonymised at intake; people are "
-                                  "counted once each" if distinct else f"Source: {ds.title}. One row per crime."]))
+                                  "counted once each." if distinct else f"Source: {ds.title}. One row per crime."]))
     base = sel[sel[id_col].notna()] if role == "offender" and id_col in sel.columns else sel
     if rep_col in base.columns and len(base) >= doc.threshold:
         share = float(base.loc[base[rep_col].notna(), rep_col].mean()) if base[rep_col].notna().any() else np.nan
