@@ -202,7 +202,8 @@ def crime_extract(rng: np.random.Generator, geo: Geography, violence_weight: np.
     # Person ids as the force system issues them; victims of business crime are the business.
     id_pool = rng.choice(90_000_000, size=n_victims + n_off, replace=False) + 10_000_000
     v_id = np.char.add("P", id_pool[victim].astype(str)).astype(object)
-    o_id = np.where(known, np.char.add("P", id_pool[n_victims + np.maximum(offender, 0)].astype(str)), "").astype(object)
+    o_raw = np.char.add("P", id_pool[n_victims + np.maximum(offender, 0)].astype(str))
+    o_id = np.where(known, o_raw, "").astype(object)
     v_sex[business] = "Not applicable"
     v_age[business] = "Not applicable"
     rep_v = _repeat_flag(np.where(business, -1, victim), day)
