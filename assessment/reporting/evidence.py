@@ -66,8 +66,13 @@ def crime_category_map(doc: Document) -> dict[str, str]:
 
 
 def crime_breaks(doc: Document, category: str | None = None) -> list:
-    """Series breaks the catalogue declares for the police recorded crime dataset(s)."""
-    return [b for key in crime_datasets(doc) for b in doc.catalogue.breaks_for(key, category)]
+    """Series breaks the catalogue declares for the police recorded crime dataset(s), within the data's months.
+
+    A break before the first month of data (or after the last) changes nothing the documents compare.
+    """
+    w = doc.catalogue.partnership.window
+    return [b for key in crime_datasets(doc) for b in doc.catalogue.breaks_for(key, category)
+            if w.start < b.month <= w.end]
 
 
 def window(doc: Document) -> tuple[str, str]:
@@ -144,7 +149,7 @@ def comparison_periods(doc: Document) -> dict[str, Any]:
                 plabel = ""
                 if partial:
                     plabel = (f"{label(partial)} so far ({month_words(partial[0])} to {month_words(partial[-1])}, "
-                              f"{len(partial)} month{'s' if len(partial) != 1 else ''}; partial)")
+                              f"{len(partial)} month{'s' if len(partial) != 1 else ''}, partial)")
                 out = {"current": cur, "previous": prev, "current_label": label(cur),
                        "previous_label": label(prev) if prev else "", "partial": partial, "partial_label": plabel}
         out.update({"kind": kind, "n_months": n, "complete": len(out["current"]) == 12,

@@ -395,7 +395,8 @@ def section_summary(doc: Document) -> Section:
     suppressed_any = bool(hidden.to_numpy().any())
     copies = [_title(doc, k) for k, o in zip(published["dataset"], once) if not o]
     sec.add(
-        f"{len(q)} datasets from {q['agency'].nunique()} agencies are described in the data catalogue and every one "
+        f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} are described in the data "
+        "catalogue and every one "
         f"was read through it. Of {sums['rows read']:,} rows read, {sums['rows accepted']:,} were "
         f"accepted and {sums['rows quarantined']:,} quarantined with a reason"
         + (f"; {sums['rows blank']:,} were blank padding rows with nothing in them" if sums["rows blank"] else "")

@@ -72,7 +72,7 @@ def section_summary(doc: Document) -> Section:
                 f"{doc.catalogue.partnership.short_name}. The data do not reach a complete year before that, so no "
                 "change from a year earlier is given.")
     if per["partial_label"]:
-        text += f" Months after it ({per['partial_label']}) are shown in the trends but not compared as a whole year."
+        text += f" Months after it, {per['partial_label']}, are shown in the trends but not compared as a whole year."
     asb = tr[tr["category"] == ev.ASB].iloc[0] if (tr["category"] == ev.ASB).any() else None
     if asb is None:
         text += " The police data supplied hold no anti-social behaviour, so it is not analysed."
@@ -288,12 +288,15 @@ def section_trends(doc: Document) -> Section:
         sec.add("No anti-social behaviour was supplied in the police data, so it is not analysed.")
     elif per["n_months"] < 24:
         sec.add(f"Anti-social behaviour: seasonality is not tested, because the data hold {per['n_months']} "
-                "months and the test needs at least 24.")
+                f"{plural(per['n_months'], 'month')} and the test needs at least 24.")
     else:
         season = ev.evidence_seasonality(doc)
         sec.add(f"Anti-social behaviour: {wording.describe_seasonality(season)}.")
-    cur_col = "latest 12 months" if per["kind"] == "rolling_12" and per["complete"] else per["current_label"]
-    prev_col = "previous 12 months" if per["kind"] == "rolling_12" else (per["previous_label"] or "previous year")
+    # Column labels never contain the word "year" (such columns are shown as years, without separators).
+    cur_col = ("latest 12 months" if per["kind"] == "rolling_12" and per["complete"] else
+               per["current_label"].replace("financial year ", "") if per["complete"] else "months of data")
+    prev_col = ("previous 12 months" if per["kind"] == "rolling_12" or not per["previous_label"] else
+                per["previous_label"].replace("financial year ", ""))
     shown = tr[["category", "last_12", "previous_12", "pct_change", "yoy_p", "yoy_q", "trend_pct", "trend_low",
                 "trend_high", "trend_p", "trend_q", "break_months", "step_pct"]].rename(columns={
         "category": "crime type", "last_12": cur_col, "previous_12": prev_col,
