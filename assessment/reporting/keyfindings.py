@@ -189,18 +189,23 @@ def _profile(doc: Document) -> list[Finding]:
     spec = pp.topic_spec(doc)
     label, noun = spec["label"], pp._phrase(doc)
     y = pp._yoy(doc)
-    now, before = int(y["current"]), int(y["previous"])
-    pct = _pct(now, before)
-    way = direction_of(pct, float(y["p_value"]))
+    per = ev.comparison_periods(doc)
     rag, against = None, ""
     pos = peer_positions(doc)
     if spec.get("peer_column") and len(pos) and (pos["column"] == spec["peer_column"]).any():
         rag, against = peer_finding(pos.loc[pos["column"] == spec["peer_column"], "position"].iloc[0])
-    months = ev.last_year(doc)
-    out = [Finding(f"The police recorded {now:,} {noun} in the 12 months {month_name(months[0])} to "
-                   f"{month_name(months[-1])}: {change_words(pct, way)} on the 12 months before.", way, rag, against)]
+    now = int(y["current"])
+    if per["comparable"]:
+        before = int(y["previous"])
+        pct = _pct(now, before)
+        way = direction_of(pct, float(y["p_value"]))
+        out = [Finding(f"The police recorded {now:,} {noun} in {per['current_label']}: {change_words(pct, way)} on "
+                       f"{per['previous_label']}.", way, rag, against)]
+    else:
+        out = [Finding(f"The police recorded {now:,} {noun} in {per['current_label']}; the data do not reach a "
+                       "complete year before that to compare with.", None, rag, against)]
     glm = pp._glm(doc)
-    trend = glm[glm["term"] == "trend"]
+    trend = glm[glm["term"] == "trend"] if glm is not None else []
     if len(trend):
         t = trend.iloc[0]
         tway = direction_of(float(t["estimate_pct"]), float(t["p_value"]))
@@ -367,7 +372,10 @@ def _data_quality(doc: Document) -> list[Finding]:
     read = int(q.loc[once, "rows_read"].sum())
     shown_q = int(quar[once & ~small].sum())
     copies = [cat.datasets[k].title for k, o in zip(keys, once) if not o and k in cat.datasets]
-    out = [Finding(f"{len(q)} datasets from {q['agency'].nunique()} agencies were read through the catalogue.")]
+    from .prose import count_of
+
+    out = [Finding(f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} were read "
+                   "through the catalogue.")]
     if read:
         out.append(Finding(
             f"{read:,} rows were read" + (f", counting {_and(copies)} once with the dataset it copies" if copies else "")
