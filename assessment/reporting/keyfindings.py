@@ -143,14 +143,15 @@ def _strategic(doc: Document) -> list[Finding]:
     rising = sig[sig["trend_pct"] > 0].sort_values("trend_pct", ascending=False)
     falling = sig[sig["trend_pct"] < 0].sort_values("trend_pct")
     if len(rising):
-        out.append(Finding("Rising over the three years once the time of year is allowed for: " + _and(
+        out.append(Finding("Over the three years, once the time of year is allowed for, these crime types are "
+                           "rising: " + _and(
             [f"{c} (about {p:.0f}% a year)" for c, p in zip(rising["category"].head(3), rising["trend_pct"].head(3))])
             + ".", "up"))
     else:
         out.append(Finding("No crime type shows a clear rise over the three years once the time of year is "
                            "allowed for.", "steady"))
     if len(falling):
-        out.append(Finding("Falling over the three years: " + _and(
+        out.append(Finding("Over the three years these crime types are falling: " + _and(
             [f"{c} (about {abs(p):.0f}% a year)" for c, p in zip(falling["category"].head(3),
                                                                    falling["trend_pct"].head(3))]) + ".", "down"))
     rec = ev.evidence_recommended(doc)
