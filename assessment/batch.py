@@ -299,7 +299,7 @@ def _render(spec: dict[str, Any]) -> list[dict[str, Any]]:
     import yaml
 
     from .catalogue import load_catalogue
-    from .reporting.execute import run_document
+    from .reporting.execute import run_document, run_edition
 
     cat = load_catalogue(spec["catalogue"])
     work = Path(spec["work_dir"])
@@ -335,10 +335,14 @@ def _render(spec: dict[str, Any]) -> list[dict[str, Any]]:
         raw["harm_weights"]["file"] = str((cat.root / raw["harm_weights"]["file"]).resolve())
     derived = work / "data_catalogue.yaml"
     derived.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    for stem in spec["documents"]:
+    if len(spec["documents"]) == 1:
+        stem = spec["documents"][0]
         document, params = BATCH_DOCUMENTS[stem]
         run_document(document, derived, spec["out_dir"], parameters=params, offline=spec["offline"],
                      output_name=stem, exports=tuple(spec["exports"]))
+    else:  # several documents of the edition share one warm kernel
+        run_edition([(*BATCH_DOCUMENTS[stem], stem) for stem in spec["documents"]], derived, spec["out_dir"],
+                    offline=spec["offline"], exports=tuple(spec["exports"]))
     window = list(cat.partnership.window.months)
     counts = _counts(street, boundary.to_crs("EPSG:4326").iloc[0], window)
     n_months = len(window)

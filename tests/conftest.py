@@ -80,6 +80,16 @@ def demo_document(demo_catalogue, tmp_path_factory):
     return _open
 
 
+def _render_edition(run_edition, documents, catalogue, out, run_date, **options):
+    """Render ``documents`` in one warm kernel; (stem -> DocumentRun, stem -> failure message)."""
+    try:
+        done, failed = run_edition([(d, {"run_date": run_date, **p}, s) for d, p, s in documents], catalogue, out,
+                                   errors="continue", **options)
+    except Exception as exc:  # the edition could not start (catalogue, kernel): every document failed
+        return {}, {s: f"{type(exc).__name__}: {exc}" for _, _, s in documents}
+    return {r.document: r for r in done}, {s: f"DocumentError: {m}" for s, m in failed.items()}
+
+
 @pytest.fixture(scope="session")
 def demo_outputs(demo_catalogue, tmp_path_factory):
     """Every demo document rendered once per session, as ``assess demo`` does, plus an offline one.
@@ -100,7 +110,7 @@ def demo_outputs(demo_catalogue, tmp_path_factory):
     import warnings
 
     from assessment.cli import DEMO_DOCUMENTS
-    from assessment.reporting.execute import run_document
+    from assessment.reporting.execute import run_document, run_edition
     from assessment.reporting.index import write_index
 
     run_date = "2026-11-25"
@@ -109,12 +119,10 @@ def demo_outputs(demo_catalogue, tmp_path_factory):
     runs, failures = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for document, params, stem in DEMO_DOCUMENTS:
-            try:
-                runs[stem] = run_document(document, demo_catalogue, out, output_name=stem,
-                                          parameters={"run_date": run_date, **params}, exports=("pdf", "docx"))
-            except Exception as exc:  # a colleague's document still in progress must not stop the others
-                failures[stem] = f"{type(exc).__name__}: {exc}"
+        # One warm kernel for the edition, as `assess demo` does; a colleague's document still in
+        # progress that fails must not stop the others.
+        runs, failures = _render_edition(run_edition, DEMO_DOCUMENTS, demo_catalogue, out, run_date,
+                                         exports=("pdf", "docx"))
         index = write_index(out, demo_catalogue, list(runs.values())) if runs else None
         offline_run, offline_failure = None, None
         try:
@@ -253,7 +261,7 @@ def injected_outputs(demo_catalogue, tmp_path_factory):
     import yaml
 
     from assessment.cli import DEMO_DOCUMENTS
-    from assessment.reporting.execute import run_document
+    from assessment.reporting.execute import run_edition
     from assessment.reporting.index import write_index
 
     root = tmp_path_factory.mktemp("injected")
@@ -268,11 +276,6 @@ def injected_outputs(demo_catalogue, tmp_path_factory):
     runs, failures = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for document, params, stem in DEMO_DOCUMENTS:
-            try:
-                runs[stem] = run_document(document, cat, out, offline=True, output_name=stem,
-                                          parameters={"run_date": "2026-11-25", **params})
-            except Exception as exc:
-                failures[stem] = f"{type(exc).__name__}: {exc}"
+        runs, failures = _render_edition(run_edition, DEMO_DOCUMENTS, cat, out, "2026-11-25", offline=True)
         index = write_index(out, cat, list(runs.values())) if runs else None
     return types.SimpleNamespace(catalogue=cat, out=out, runs=runs, failures=failures, index=index)

@@ -241,6 +241,85 @@ def run_document(
         return _run_locked(name, stem, catalogue_path, out_dir, nb_source, params, offline, say, exports)
 
 
+def run_edition(
+    documents: list[tuple[str, dict[str, Any], str]] | tuple[tuple[str, dict[str, Any], str], ...],
+    catalogue: str | Path,
+    out_dir: str | Path,
+    offline: bool = False,
+    progress: Callable[[str], None] | None = None,
+    exports: tuple[str, ...] | list[str] = (),
+    errors: str = "raise",
+) -> tuple[list[DocumentRun], dict[str, str]]:
+    """Execute and render the documents of one edition in one warm kernel.
+
+    Each document is still its own parameterised notebook, executed, rendered, published and
+    entered in the manifest exactly as :func:`run_document` does; what they share is one
+    Jupyter kernel (started once, so the libraries and the package are imported once, and
+    reused by each notebook in turn) and one hashing of the inputs.
+
+    Parameters
+    ----------
+    documents : sequence of (document, parameters, output_name)
+        As ``run_document``'s ``document``, ``parameters`` and ``output_name``.
+    catalogue, out_dir, offline, progress, exports
+        As for :func:`run_document`, shared by every document.
+    errors : {'raise', 'continue'}
+        On a document's failure, raise its :class:`DocumentError` (the documents already
+        published stay published), or record its message and go on with the next document
+        in a fresh kernel.
+
+    Returns
+    -------
+    (list of DocumentRun, dict of str to str)
+        The runs that succeeded, in order, and ``output_name -> message`` for those that failed.
+    """
+    from jupyter_client.manager import KernelManager
+
+    check_choice(errors, "errors", ("raise", "continue"))
+    say = progress or _noop
+    exports = tuple(exports)
+    for fmt in exports:
+        check_choice(fmt, "exports", ("pdf", "docx"))
+    plan = []
+    for item in documents:
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise TypeError(f"`documents` items must be (document, parameters, output_name), got {item!r}")
+        document, params, stem = item
+        check_type(document, "document", str)
+        name = document.replace("-", "_")
+        check_choice(name, "document", DOCUMENTS)
+        nb_source = paths.notebook_path(name)
+        if not nb_source.is_file():
+            raise DocumentError(f"document {document!r} must have a notebook at {nb_source}, got none")
+        plan.append((name, dict(params or {}), stem or name, nb_source))
+    catalogue_path = Path(catalogue).resolve()
+    out_dir = Path(out_dir).resolve()
+    runs: list[DocumentRun] = []
+    failures: dict[str, str] = {}
+    with output_lock(out_dir, say):
+        t0 = time.perf_counter()
+        say("checking the catalogue and hashing inputs (once for the edition)")
+        inputs = input_hashes(catalogue_path)
+        say(f"hashed {len(inputs)} inputs in {time.perf_counter() - t0:.1f} s; starting one kernel for "
+            f"{len(plan)} document(s)")
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
+        try:
+            for name, params, stem, nb_source in plan:
+                try:
+                    runs.append(_run_locked(name, stem, catalogue_path, out_dir, nb_source, params, offline, say,
+                                            exports, inputs=inputs, km=km))
+                except DocumentError as exc:
+                    if errors == "raise":
+                        raise
+                    failures[stem] = str(exc)
+                    say(f"[{stem}] failed: {exc}")
+                    km.restart_kernel(now=True)  # the next document starts from a clean kernel
+        finally:
+            km.shutdown_kernel(now=True)
+    return runs, failures
+
+
 def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
     """Keep a failed run's notebook beside the output folder (staging is removed); return where it is."""
     kept = out_dir.parent / f".{out_dir.name}.failed-{stem}.ipynb"
@@ -255,11 +334,12 @@ def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
 
 def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
                 params: dict[str, Any], offline: bool, say: Callable[[str], None],
-                exports: tuple[str, ...] = ()) -> DocumentRun:
+                exports: tuple[str, ...] = (), inputs: dict[str, str] | None = None, km: Any = None) -> DocumentRun:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    say(f"[{stem}] checking the catalogue and hashing inputs")
-    inputs = input_hashes(catalogue_path)
+    if inputs is None:
+        say(f"[{stem}] checking the catalogue and hashing inputs")
+        inputs = input_hashes(catalogue_path)
     timings["hash_inputs"] = round(time.perf_counter() - t0, 3)
 
     staging = staging_folder(out_dir, stem, uuid.uuid4().hex[:8])
@@ -270,7 +350,7 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
                             f"({type(exc).__name__}: {exc})") from None
     try:
         run = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params, offline, say,
-                                  timings, exports)
+                                  timings, exports, km)
         timings["total"] = round(time.perf_counter() - t0, 3)
         _write_manifest(out_dir, catalogue_path, run, inputs, into=staging)  # the entry is swapped in with the files
         _commit(staging, out_dir, stem)
@@ -293,8 +373,12 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
 
 def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Path, staging: Path,
                         nb_source: Path, params: dict[str, Any], offline: bool, say: Callable[[str], None],
-                        timings: dict[str, float], exports: tuple[str, ...] = ()) -> DocumentRun:
-    """Execute the notebook and render its HTML into ``staging``; describe the run as published."""
+                        timings: dict[str, float], exports: tuple[str, ...] = (), km: Any = None) -> DocumentRun:
+    """Execute the notebook and render its HTML into ``staging``; describe the run as published.
+
+    With ``km`` (a started kernel manager) the notebook runs in that kernel, which stays up for
+    the next document of the edition; without it papermill starts and stops a kernel of its own.
+    """
     executed = staging / "notebooks" / f"{stem}.ipynb"
     nb_params = {
         "catalogue": str(catalogue_path),
@@ -320,6 +404,7 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
             cwd=str(paths.NOTEBOOK_DIR),
             progress_bar=False,
             log_output=False,
+            **({"km": km} if km is not None else {}),
         )
     except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
         raise DocumentError(_failure_message(stem, exc, _kept_notebook(executed, out_dir, stem))) from None
