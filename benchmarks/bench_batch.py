@@ -49,6 +49,28 @@ def _timed(label: str, fn, rows: list) -> object:
     return result
 
 
+def _scale(work: Path, rows: list, run_document, write_synthetic_country) -> None:
+    """One strategic assessment of a small and of a large partnership, each alone, twice alternately."""
+    made = {}
+    for label, size, seed in (("small", 0.3, 11), ("large", 2.0, 12)):
+        folder = work / f"scale_{label}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        made[label] = write_synthetic_country(folder, 1, seed=seed, mean_size=size)[0]
+    for attempt in (1, 2):
+        for label in ("small", "large") if attempt == 1 else ("large", "small"):
+            p = made[label]
+            _timed(f"run_document strategic_assessment alone, {label} partnership ({p.police_rows:,} police rows, "
+                   f"{p.residents:,} residents), run {attempt}",
+                   lambda p=p, label=label: run_document("strategic_assessment", p.catalogue,
+                                                         work / f"scale_out_{label}", offline=True), rows)
+    print()
+    print("| step | seconds | load before | load after |")
+    print("|---|---:|---|---|")
+    for label, seconds, before, after in rows:
+        print(f"| {label} | {seconds:,.1f} | {before} | {after} |")
+
+
 def main(argv=None) -> None:
     import dask
     import distributed
@@ -63,11 +85,16 @@ def main(argv=None) -> None:
     ap.add_argument("--partnerships", type=int, default=30)
     ap.add_argument("--mean-size", type=float, default=0.3)
     ap.add_argument("--dir", help="work folder (default a temporary folder, removed afterwards)")
+    ap.add_argument("--scale-only", action="store_true",
+                    help="only render one small and one large partnership alone, alternately (per-row cost)")
     args = ap.parse_args(argv)
     os.environ.setdefault("ASSESSMENT_PSEUDONYM_KEY", "bench-key-not-for-real-data")
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_batch_"))
     work.mkdir(parents=True, exist_ok=True)
     rows: list = []
+    if args.scale_only:
+        _scale(work, rows, run_document, write_synthetic_country)
+        return
     country = work / "country"
     if country.exists():
         shutil.rmtree(country)
