@@ -256,3 +256,29 @@ def test_map_layers_labels_streets_and_formats_highlight():
     assert "map-label map-label-street" in page
     hl = _geojson_layers(page)[-1]
     assert hl["features"][0]["properties"] == {"events": "1,234", "z": "2.5"}
+
+
+# ---------------------------------------------------------------- the rendered demo (shared editions)
+
+def _maps_of(path) -> list[str]:
+    import html as htmlmod
+
+    return [htmlmod.unescape(s) for s in re.findall(r'srcdoc="([^"]*)"', path.read_text(encoding="utf-8"))]
+
+
+def test_demo_ward_map_labels_every_ward_and_writes_units(demo_outputs, demo_workbench):
+    from assessment.escaping import escape_html
+
+    for run in (demo_outputs.runs.get("strategic_assessment"), demo_outputs.offline_run):
+        if run is None:
+            pytest.fail(f"strategic assessment did not render: {demo_outputs.failures} {demo_outputs.offline_failure}")
+        pages = _maps_of(run.html)
+        ward_map = next(p for p in pages if "Crimes per 1,000 residents" in p)
+        assert sorted(_label_texts(ward_map)) == sorted(escape_html(n) for n in demo_workbench.wards["name"])
+        legend = [lbl for _, lbl in _legend(ward_map) if lbl != "suppressed or no data"]
+        assert legend and all(lbl.endswith(" per 1,000") for lbl in legend)
+        props = [f["properties"] for f in _geojson_layers(ward_map)[0]["features"]]
+        assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", p["population"]) for p in props)  # residents: 7,693
+        assert all(re.fullmatch(r"\d{1,3}(,\d{3})*\.\d", p["rate"]) for p in props)  # rates: one decimal
+        tiles = [p.count("L.tileLayer(") for p in pages]
+        assert tiles == ([0] * len(pages) if run is demo_outputs.offline_run else [1] * len(pages))

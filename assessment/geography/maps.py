@@ -78,11 +78,14 @@ MAX_LABELS = 40
 LABEL_CSS = (
     "<style>.map-label{background:none;border:none}"
     ".map-label .map-label-text{position:absolute;transform:translate(-50%,-50%);width:max-content;"
-    "max-width:96px;text-align:center;font:bold 11px/1.15 Arial,sans-serif;color:#1b1b1b;pointer-events:none;"
+    "max-width:72px;text-align:center;font:bold 11px/1.15 Arial,sans-serif;color:#1b1b1b;pointer-events:none;"
     "text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,1px 1px 0 #fff,-1px -1px 0 #fff}"
-    ".map-label.map-label-street .map-label-text{font:italic 10px/1.1 Arial,sans-serif;color:#3b3b3b}</style>"
+    ".map-label.map-label-street .map-label-text{font:italic 10px/1.1 Arial,sans-serif;color:#3b3b3b}"
+    "@media (max-width: 480px){.map-label .map-label-text{font-size:9px;max-width:52px}"
+    ".map-label.map-label-street .map-label-text{font-size:8px}}</style>"
 )
-"""Label style: dark text with a white halo, centred on its point; long names wrap at about 96 px."""
+"""Label style: dark text with a white halo, centred on its point; names of two words or more wrap
+at about 72 px (52 px and a smaller font on a phone), so neighbouring small wards crowd less."""
 
 
 def label_layer(gdf: gpd.GeoDataFrame, column: str, name: str, *, kind: str = "area") -> folium.FeatureGroup:

@@ -581,14 +581,20 @@ def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]
 STREET_LABELS = 6
 
 
-def street_labels(doc: Document, window: Any, limit: int = STREET_LABELS) -> gpd.GeoDataFrame:
+def street_labels(doc: Document, window: Any, limit: int = STREET_LABELS, avoid: Any = None,
+                  focus: Any = None) -> gpd.GeoDataFrame:
     """A few street names inside a map window, from the police data's own location descriptions.
 
     data.police.uk gives each crime an anonymised map point described as "On or near <street>";
     those points and names are the only street context the partnership's data carry. Within
     ``window`` (a shapely geometry in EPSG:27700; its bounds are used), the most used
     descriptions are taken, "On or near" removed, place-type labels ("Nightclub",
-    :func:`place_type_labels`) left out, each at the map point it is most often given.
+    :func:`place_type_labels`) left out, each at the map point it is most often given. So that
+    labels do not print over one another, a label is kept only if it lies at least an eighth of
+    the window's longer side across (a fourteenth up or down: labels are wide and short) from
+    every label already kept and from the points in ``avoid`` (e.g. where the ward names are
+    written). Streets with map points inside ``focus`` (e.g. the hotspot's cells) come first, and
+    the first of them is written even beside a ward name: it is the street the map is about.
 
     Returns
     -------
@@ -606,11 +612,30 @@ def street_labels(doc: Document, window: Any, limit: int = STREET_LABELS) -> gpd
     frame = pd.DataFrame({"label": label[ok].astype(str).to_numpy(), "x": inside["easting"].to_numpy()[ok],
                           "y": inside["northing"].to_numpy()[ok]})
     busiest = frame.groupby(["label", "x", "y"]).size().rename("n").reset_index()
-    busiest = busiest.assign(total=busiest.groupby("label")["n"].transform("sum"))
-    busiest = busiest.sort_values(["total", "n", "label"], ascending=[False, False, True])
-    busiest = busiest.drop_duplicates("label").drop_duplicates(["x", "y"]).head(limit)
-    return gpd.GeoDataFrame({"label": busiest["label"].to_numpy()},
-                            geometry=gpd.points_from_xy(busiest["x"], busiest["y"]), crs=27700)
+    busiest = busiest.assign(total=busiest.groupby("label")["n"].transform("sum"), inside=False)
+    if focus is not None and len(busiest):
+        pts = gpd.GeoSeries(gpd.points_from_xy(busiest["x"], busiest["y"]), crs=27700)
+        busiest["inside"] = pts.within(focus).to_numpy()
+    busiest = busiest.sort_values(["inside", "total", "n", "label"], ascending=[False, False, False, True])
+    busiest = busiest.drop_duplicates("label").drop_duplicates(["x", "y"]).head(20 * max(limit, 1))
+    side = max(xmax - xmin, ymax - ymin)
+    gap_x, gap_y = side / 5, side / 14
+    avoided = ([] if avoid is None else
+               [(float(x), float(y)) for x, y in zip(avoid.geometry.x.to_numpy(), avoid.geometry.y.to_numpy())])
+    placed: list[tuple[float, float]] = []
+    keep = []
+    xs, ys = busiest["x"].to_numpy(float), busiest["y"].to_numpy(float)
+    first_inside = bool(busiest["inside"].iloc[0]) if len(busiest) else False
+    for i in range(len(busiest)):  # at most 20 candidates per label wanted, never the events themselves
+        if len(keep) >= limit:
+            break
+        others = placed + ([] if (i == 0 and first_inside) else avoided)
+        if all(abs(xs[i] - px) >= gap_x or abs(ys[i] - py) >= gap_y for px, py in others):
+            keep.append(i)
+            placed.append((xs[i], ys[i]))
+    chosen = busiest.iloc[keep]
+    return gpd.GeoDataFrame({"label": chosen["label"].to_numpy()},
+                            geometry=gpd.points_from_xy(chosen["x"], chosen["y"]), crs=27700)
 
 
 def hotspot_clusters(cells: gpd.GeoDataFrame, flag: str = "hotspot", value: str = "hot",

@@ -1230,7 +1230,9 @@ def _emerging_part(doc: Document, sec: Section) -> None:
             geometry=cells.geometry.to_numpy(), crs=cells.crs)
         page = map_layers([(near_wards, "name", "Wards (nearby)")], highlight=highlight,
                           highlight_label=f"Emerging {label.lower()} hotspot cells", offline=doc.offline,
-                          streets=ev.street_labels(doc, window))
+                          streets=ev.street_labels(doc, window, avoid=gpd.GeoDataFrame(
+                              geometry=near_wards.geometry.representative_point(), crs=near_wards.crs),
+                              focus=em.geometry.union_all()))
         sec.add(doc.map(page, f"{label}: emerging hotspots, zoomed to the emerging cells (wards within about "
                               f"{_ZOOM_BUFFER_M / 1000:.1f} km)",
                         alt=f"Close-up map of {len(em)} emerging hotspot cells in {_hotspots_phrase(len(ecl), 'cluster')}"
