@@ -74,3 +74,15 @@ def test_renders_offline_through_map_page():
                 if not u.startswith("https://leafletjs.com")]
     assert external == []
     assert "Middle" in page and "B2" in page
+
+
+def test_map_names_the_target_units_escaped_and_draws_tiles_only_when_asked():
+    beats, wards = _layers()
+    wards = wards.assign(name=["West <b>", "East"])
+    table = coterminosity_table(beats, wards)
+    page = map_page(coterminosity_map(beats, wards, table, source_label="beat", target_label="ward"))
+    texts = json.loads("[" + ",".join(re.findall(r'"html": ("(?:[^"\\]|\\.)*")', page)) + "]")
+    assert sorted(texts) == ['<div class="map-label-text">East</div>', '<div class="map-label-text">West &lt;b&gt;</div>']
+    assert "L.tileLayer(" not in page
+    online = map_page(coterminosity_map(beats, wards, table, tiles="OpenStreetMap"))
+    assert online.count("L.tileLayer(") == 1 and "OpenStreetMap\\u003c/a\\u003e contributors" in online

@@ -177,8 +177,9 @@ def coterminosity_map(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, table:
     source_label, target_label : str
         Layer names shown in the legend and tooltips.
     tiles : str, optional
-        A folium tile set (e.g. ``'OpenStreetMap'``). Default None: no basemap, so the map
-        works offline and from disk.
+        A folium tile set (e.g. ``'OpenStreetMap'``, which carries its attribution). Default None:
+        no basemap, so the map works offline and from disk. Target units (at most
+        :data:`MAX_LABELS`) are named on the map.
 
     Returns
     -------
@@ -221,6 +222,9 @@ def coterminosity_map(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, table:
                       name=f"{source_label} split across {target_label}s",
                       style_function=lambda f: {"color": "#b30000", "weight": 2, "fillColor": "#e34a33",
                                                 "fillOpacity": 0.35}).add_to(fmap)
+    if target_name and target_name in target.columns and len(target) <= MAX_LABELS:
+        fmap.get_root().html.add_child(folium.Element(LABEL_CSS))
+        label_layer(target[[target_name, target.geometry.name]], target_name, f"{target_label} names").add_to(fmap)
     sb = src.to_crs(4326).total_bounds
     fmap.fit_bounds([[min(ymin, sb[1]), min(xmin, sb[0])], [max(ymax, sb[3]), max(xmax, sb[2])]])
     folium.LayerControl(collapsed=False).add_to(fmap)

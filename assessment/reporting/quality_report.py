@@ -910,7 +910,8 @@ def section_geography(doc: Document) -> Section:
                           max_rows=None))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fmap = coterminosity_map(wb.neighbourhoods, wb.wards, nb, "neighbourhood", "ward")
+        fmap = coterminosity_map(wb.neighbourhoods, wb.wards, nb, "neighbourhood", "ward",
+                                 tiles=None if doc.offline else "OpenStreetMap")  # tiles only when online
     sec.add(doc.map(map_page(fmap, offline=doc.offline), "Police neighbourhoods and wards: split neighbourhoods in red",
                     alt=(f"Map of {len(wb.wards)} wards (blue outlines) and {len(nb)} police neighbourhoods; "
                          f"{len(split)} neighbourhoods that straddle wards are filled red.")))
