@@ -34,6 +34,13 @@ def test_section_renders_table_map_and_no_warning_on_demo(sa_doc):
     assert "by national deprivation decile" in html and "map-frame" in html
     assert D.denominator_warning(sa_doc) is None
     assert "Read rates per resident with care" not in html
+    # the map's legend names deciles, never class breaks such as "1.0 to 2.8"
+    import html as htmlmod
+    import re
+
+    page = htmlmod.unescape(re.search(r'srcdoc="([^"]*)"', html).group(1))
+    legend = re.findall(r'margin-right:6px"></span>([^<]*)</div>', page)
+    assert legend and all(re.fullmatch(r"deciles? \d+( and \d+)?|suppressed or no data", lbl) for lbl in legend)
 
 
 def test_denominator_warning_when_residents_are_few(demo_document):

@@ -101,10 +101,18 @@ def section_deprivation(doc: Document) -> Section:
             f"areas in the country and 10 the least deprived. The partnership's {len(sa):,} small areas fall in "
             + (f"decile {deciles[0]} only." if len(deciles) == 1 else
                f"{len(deciles)} of the 10 deciles, from {deciles[0]} to {deciles[-1]}."))
-    page = map_choropleth(sa.assign(decile=pd.to_numeric(sa[spec.decile], errors="coerce")), "decile",
+    # legend in deciles, not class breaks: one class per decile, or per pair of deciles when more than
+    # five are present (the palette has five shades)
+    dec = pd.to_numeric(sa[spec.decile], errors="coerce")
+    paired = len(deciles) > 5
+    band = np.ceil(dec / 2) if paired else dec
+    present = sorted(int(b) for b in band.dropna().unique())
+    code = band.map({b: i for i, b in enumerate(present, start=1)})
+    names = [f"deciles {2 * b - 1} and {2 * b}" if paired else f"decile {b}" for b in present]
+    page = map_choropleth(sa.assign(decile_class=code, decile=dec), "decile_class",
                           name_column="name", legend="Deprivation decile (1 = most deprived)",
-                          tooltip_columns={"population": "Residents"}, k=min(5, max(len(deciles), 1)),
-                          scheme="equalinterval" if len(deciles) > 1 else "quantiles", offline=doc.offline)
+                          tooltip_columns={"decile": "Decile", "population": "Residents"},
+                          tooltip_formats={"decile": "count"}, class_labels=names, offline=doc.offline)
     sec.add(doc.map(page, "Small areas by national deprivation decile",
                     alt=(f"Map of {len(sa):,} small areas shaded by national deprivation decile, from "
                          f"{deciles[0]} to {deciles[-1]}; darker shading is a higher decile, that is less deprived.")))
