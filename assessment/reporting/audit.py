@@ -847,7 +847,11 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
             if int(r["emerging_cells"]):
                 place = f" around {r['emerging_place']}" if r["emerging_place"] else ""
                 opts.append(f"Commission a problem profile of the emerging hotspot{place}")
-            if int(r["hot_cells"]) and not int(r["emerging_cells"]):
+            if int(r["hot_cells"]) and not int(r["emerging_cells"]) and bool(r.get("top_cluster_widespread", False)):
+                place = f", busiest around {r['hot_place']}" if r["hot_place"] else ""
+                opts.append(f"Tackle it across the area: its largest hotspot covers {r['top_cluster_area_share']:.0%} of "
+                            f"the partnership's area{place}, too widespread to be one place to patrol")
+            elif int(r["hot_cells"]) and not int(r["emerging_cells"]):
                 place = f" around {r['hot_place']}" if r["hot_place"] else ""
                 opts.append(f"Target the hotspot{place} (significant in the latest year) with place-based problem solving")
             named = [label for label, ct in SURVEY_CONCERN_CRIME_TYPES.items() if ct == issue]
