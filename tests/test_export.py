@@ -75,3 +75,32 @@ def test_docx_has_every_table_figure_and_marking(exported, stem):
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
     html_h2 = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.S)]
     assert [h for h in html_h2 if h != "Contents"] == [h for h in headings if h in html_h2]
+
+
+def test_an_online_map_is_drawn_in_its_picture_with_the_network_blocked(tmp_path):
+    """Leaflet from the CDN is answered from the bundled copy, so an online run's maps print drawn, not blank."""
+    if not paths.CHROMIUM.is_file():
+        pytest.skip(f"{paths.CHROMIUM} not found: run `make browser` to enable the PDF tests")
+    import io
+
+    import geopandas as gpd
+    from PIL import Image
+    from shapely.geometry import box
+
+    from assessment.reporting.display import MapView
+    from assessment.reporting.export import map_pictures
+    from assessment.reporting.maps import map_choropleth
+
+    areas = gpd.GeoDataFrame({"name": ["North", "South"], "v": [1.0, 9.0]},
+                             geometry=[box(432000, 285000, 434000, 287000), box(432000, 283000, 434000, 285000)],
+                             crs=27700)
+    page = map_choropleth(areas, "v", name_column="name", legend="Crimes")  # online: Leaflet from a CDN, tiles
+    assert "cdn.jsdelivr.net" in page and "L.tileLayer(" in page
+    doc = tmp_path / "doc.html"
+    doc.write_text("<!DOCTYPE html><html><body>" + MapView(page, 1, "c", "a map")._repr_html_() + "</body></html>",
+                   encoding="utf-8")
+    (shot,) = map_pictures(doc)
+    colours = Image.open(io.BytesIO(shot)).convert("RGB").getcolors(maxcolors=100_000)
+    # the legend alone holds about 200 red pixels (its swatches); the drawn red ward holds thousands
+    red = sum(n for n, (r, g, b) in colours if r > 150 and g < 120 and b < 100)
+    assert red > 1000, f"the map printed blank ({red} red pixels: the legend's only)"

@@ -41,6 +41,7 @@ img.map-static { display: none; }
 """Print rules added to the page before it is printed (the template's own rules stay)."""
 
 _BLOCK = re.compile(r"^(https?|wss?|ftp):", re.IGNORECASE)
+_LEAFLET_CDN = re.compile(r"^https://[^/]+/(?:npm/)?leaflet@[\d.]+/dist/leaflet\.(?:js|css)$", re.IGNORECASE)
 
 
 class ExportError(RuntimeError):
@@ -62,7 +63,23 @@ def _launch(pw):
 
 
 def _block_network(page) -> None:
-    page.route("**/*", lambda route: route.abort() if _BLOCK.match(route.request.url) else route.continue_())
+    """Block the network, but answer requests for Leaflet from the copy the package bundles.
+
+    A document run online loads Leaflet from a CDN; with the network blocked its maps would print
+    blank. Served locally, they draw as the offline ones do (boundaries and names; tiles stay blocked).
+    """
+    from .maps import _leaflet_asset
+
+    def route(r) -> None:
+        url = r.request.url
+        if _LEAFLET_CDN.match(url):
+            is_js = url.split("?")[0].lower().endswith(".js")
+            return r.fulfill(status=200, body=_leaflet_asset("leaflet.js" if is_js else "leaflet.css"),
+                             content_type="application/javascript" if is_js else "text/css",
+                             headers={"Access-Control-Allow-Origin": "*"})
+        return r.abort() if _BLOCK.match(url) else r.continue_()
+
+    page.route("**/*", route)
 
 
 def _shoot_maps(page, html: Path) -> list[bytes]:
