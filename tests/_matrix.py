@@ -159,6 +159,9 @@ def variant_renamed_keys(demo: Path, folder: Path) -> Path:
     raw["datasets"] = {renamed[k]: v for k, v in raw["datasets"].items()}
     for b in raw.get("series_breaks", []):
         b["dataset"] = renamed[b["dataset"]]
+    for ds in raw["datasets"].values():  # fields that name another dataset follow it
+        if ds.get("duplicate_of") in renamed:
+            ds["duplicate_of"] = renamed[ds["duplicate_of"]]
     snake = {c: c.lower().replace(" ", "_") for c in (
         "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code",
         "LSOA name", "Crime type", "Last outcome category", "Context")}

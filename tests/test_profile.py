@@ -85,7 +85,7 @@ def test_ward_rate_table_counts_are_the_points_in_each_current_ward(burglary):
     assert (got == expected.reindex(got.index).fillna(0).astype(int)).all()
     wards = doc.workbench.wards.set_index("code")["population"]
     rate = 1000 * got / wards.reindex(got.index)
-    assert np.allclose(table.set_index("ward code")["per 1,000"], rate)
+    assert np.allclose(table.set_index("ward code")["per 1,000"], rate, atol=0.05)  # the table shows 1 decimal
 
 
 def test_burglary_finds_the_emerging_cluster(burglary):

@@ -48,6 +48,7 @@ _P_COLUMN = re.compile(r"^(p|p-value|p value|p_value|p_adjusted|adjusted p)\b|^p
 _WHOLE = re.compile(r"-?\d{4,}")
 _ID_COLUMN = re.compile(r"\b(id|ref|code|number|reference|postcode)\b|_id$|_ref$", re.I)
 _YEAR_COLUMN = re.compile(r"\byear\b|_year$|^year", re.I)
+_NAMED_PERIOD = re.compile(r"\d{4}")  # "financial year 2024-25" names a period: its cells are counts, not years
 
 
 _PERCENT_COLUMN = re.compile(r"%|\bshare\b|percent", re.I)
@@ -73,13 +74,14 @@ def format_cell(value: Any, column: str, decimals: int | None = None) -> str:
     Counts that disclosure control turned into text (so that "[c]" can stand beside them) are
     shown as numbers again, with thousands separators.
     """
-    if (isinstance(value, str) and _WHOLE.fullmatch(value) and not _YEAR_COLUMN.search(str(column))
+    is_year = bool(_YEAR_COLUMN.search(str(column))) and not _NAMED_PERIOD.search(str(column))
+    if (isinstance(value, str) and _WHOLE.fullmatch(value) and not is_year
             and not _ID_COLUMN.search(str(column))):
         value = int(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not pd.isna(value):
         if _P_COLUMN.search(str(column)):
             return "<0.001" if value < 0.001 else f"{value:.3f}"
-        if _YEAR_COLUMN.search(str(column)) and float(value).is_integer():
+        if is_year and float(value).is_integer():
             return str(int(value))
     return format_number(value, decimals)
 

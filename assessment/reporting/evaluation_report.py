@@ -539,7 +539,7 @@ def section_design(doc: Document) -> Section:
     n_pre = int((ev["month"] < s.start).sum())
     caveats.append(
         f"{no_xy:,} of {n_total:,} records of {_lower_first(s.category)} ({no_xy / max(n_total, 1):.1%}) have no map "
-        f"point and {outside:,} lie outside every ward, so they cannot be placed in any area and are left out of both "
+        f"point and {outside:,} lie outside every ward (outside the partnership), so they are left out of both "
         f"groups ({no_pre / max(n_pre, 1):.1%} of records before the start, "
         f"{no_post / max(n_total - n_pre, 1):.1%} from it). A change in that share over time would bias the counts.")
     for month, label, desc in _breaks(doc):

@@ -1417,9 +1417,17 @@ def section_gaps(doc: Document) -> Section:
     pol = topic_events(doc)
     noun = _noun(doc)
     gaps = []
-    no_xy = float(pol["easting"].isna().mean()) if len(pol) else 0.0
-    gaps.append(f"{no_xy:.1%} of police-recorded {_phrase(doc)} have no map point, so hotspots and "
-                "ward rates understate them (they are counted in every total and trend).")
+    n_no_xy = int(pol["easting"].isna().sum()) if len(pol) else 0
+    if n_no_xy:
+        share = n_no_xy / len(pol)
+        gaps.append(f"{share:.1%} of police-recorded {_phrase(doc)} ({n_no_xy:,}) have no map point, so hotspots and "
+                    "ward rates understate them (they are counted in every total and trend)." if share >= 0.001 else
+                    f"{n_no_xy:,} police-recorded {_phrase(doc)} have no map point; they are counted in every total "
+                    "and trend but not in hotspots or ward rates.")
+    outside = doc.workbench.outside_partnership(ev.crime_datasets(doc))
+    if outside:
+        gaps.append(f"{outside:,} police records (all crime types) lay outside the partnership and are left out of "
+                    "this profile.")
     gaps.append("data.police.uk gives months, not dates or times: day-of-week, time-of-day and near-repeat patterns "
                 "within days cannot be seen in police data.")
     for key, why in spec["refused"].items():  # a few refused datasets
