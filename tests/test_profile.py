@@ -266,7 +266,7 @@ def test_near_repeat_action_only_on_adjusted_p(violence, burglary):
             f = t.frame
             assert "Total" not in f.iloc[:, 0].astype(str).tolist()  # pairs of events are not added up
             adj = _bh_by_hand(f["p (99 permutations)"].astype(float))
-            assert np.allclose(f["p (FDR-adjusted)"].astype(float), adj)
+            assert np.allclose(f["p (FDR-adjusted)"].astype(float), adj, atol=5e-4)  # shown to 3 decimals
             sig = (adj < 0.05) & (f["Knox ratio"].astype(float) > 1).to_numpy()
             police = "Police recorded crime" in t.caption
             if police:
