@@ -333,7 +333,10 @@ def test_change_classes_are_centred_on_zero():
 
 def test_ward_change_map_legend_explains_classes(sections):
     page = sections["section_patterns"]._repr_html_()
-    assert "fall of" in page and "lightest to darkest" in page
+    # the legend and caption name the classes in percentage change, never class codes
+    assert any(label in page for _, label in audit.CHANGE_CLASSES)
+    assert "lighter shades" in page and "percentage change" in page
+    assert "1.0 to 1.7" not in page
 
 
 def test_respondent_shares_are_percentages(sections, raw_survey):
