@@ -384,6 +384,11 @@ def coterminosity_report(
     for key, name in ((source, "--from"), (target, "--to")):
         if key not in cat.geographies:
             raise ValueError(f"{name} must be a geography of the catalogue {sorted(cat.geographies)}, got {key!r}")
+    sa_geo = cat.geographies.get("small_areas")
+    if sa_geo is None or sa_geo.population is None:
+        raise CatalogueError(
+            "co-terminosity is weighted by residents: it needs a `small_areas` geography with `population` "
+            f"(the catalogue has {'no small_areas' if sa_geo is None else 'small_areas without population'})")
     if progress:
         progress(f"Reading geographies {source!r}, {target!r} and the small areas")
     registry = registry_from_catalogue(cat, keys=sorted({source, target, "small_areas"}))
