@@ -55,7 +55,7 @@ import io
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -763,7 +763,8 @@ def _link_table(table: pd.DataFrame, mask: pd.DataFrame, cols: list, total_label
                        rows=_row_labels(table, rows, cols, n_interior),
                        columns=tuple(str(c) for c in order[:len(order) - int(row_totals)]),
                        row_totals=row_totals, col_totals=col_totals, values=grid,
-                       document=str(link.get("document", "")))
+                       document=str(link.get("document", "")),
+                       fixed={str(k): str(v) for k, v in dict(link.get("fixed") or {}).items()})
     _check_linked_shape(spec)
     n_rows, n_cols = len(rows) - int(col_totals), len(order) - int(row_totals)
     M = _relation_matrix(n_rows, n_cols, row_totals, col_totals)
@@ -783,7 +784,7 @@ def _link_table(table: pd.DataFrame, mask: pd.DataFrame, cols: list, total_label
 
 def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, protected: Sequence[bool], *,
                   relations: Sequence[tuple[str, Sequence[str]]] = (), suppress_zeros: bool = False,
-                  protection: str = "interval") -> pd.DataFrame:
+                  protection: str = "interval", total_row: bool = False) -> pd.DataFrame:
     """Suppress each protected row on its own, where a row's counts add up within the row.
 
     For tables with one row per dataset (data-quality accounting: rows read = rows accepted +
@@ -803,6 +804,9 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
         Without relations only the threshold rule applies.
     suppress_zeros : bool, default False
     protection : {'interval', 'exact'}, default 'interval'
+    total_row : bool, default False
+        The last row of ``df`` is a Total row: each count column's sum over the other rows
+        (checked). Column sums are then relations too, and the whole table is protected as one.
 
     Returns
     -------
@@ -841,6 +845,8 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
     values = df[count_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
     low = 0 if suppress_zeros else 1
     mask = protected[:, None] & (values >= low) & (values <= threshold - 1)
+    if total_row:
+        return _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection)
     todo = np.flatnonzero(mask.any(axis=1))
     for i in todo:  # rows with a small count: one per dataset of the catalogue, not per record
         known = ~np.isnan(values[i])
@@ -850,6 +856,39 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
         sub = _protect(rows_M[keep], values[i, known], mask[i, known], is_total[known], threshold, protection)
         mask[i, np.flatnonzero(known)] = sub
     return pd.DataFrame(mask, index=df.index, columns=count_cols)
+
+
+def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection) -> pd.DataFrame:
+    """``suppress_rows`` for a table whose last row is the Total row: one system over every cell."""
+    n, k = values.shape
+    if n < 2:
+        raise ValueError("`df` must have at least one row above its Total row")
+    if np.isnan(values).any():
+        raise ValueError("a table with a Total row must have every count, got a missing count in "
+                         f"column {count_cols[int(np.flatnonzero(np.isnan(values).any(axis=0))[0])]!r}")
+    off = np.flatnonzero(np.abs(values[:-1].sum(axis=0) - values[-1]) > _TOL)
+    if off.size:
+        j = int(off[0])
+        raise ValueError(f"the Total row must equal the column sums, got {values[-1, j]:g} for column "
+                         f"{count_cols[j]!r} where the rows add up to {values[:-1, j].sum():g}")
+    rels = []
+    for i in range(n):  # each row's own relations (rows: one per dataset, not per record)
+        holds = np.abs(M @ values[i]) < _TOL
+        for m in M[holds]:
+            full = np.zeros((n, k))
+            full[i] = m
+            rels.append(full.ravel())
+    for j in range(k):
+        full = np.zeros((n, k))
+        full[:-1, j] = 1.0
+        full[-1, j] = -1.0
+        rels.append(full.ravel())
+    big = np.vstack(rels)
+    is_total = np.zeros((n, k), dtype=bool)
+    is_total[-1] = True
+    is_total[:, (M < 0).any(axis=0)] = True
+    final = _protect(big, values.ravel(), mask.ravel(), is_total.ravel(), threshold, protection)
+    return pd.DataFrame(final.reshape(n, k), index=df.index, columns=count_cols)
 
 
 def _published_numbers(table: pd.DataFrame, cols: list, marker: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1229,6 +1268,10 @@ class LinkedTable:
         (Total row last, Total column last), NaN where suppressed.
     document : str
         The document (file stem) that published it.
+    fixed : dict of str to str
+        Dimensions the table is a slice of, with the one value it shows (e.g.
+        ``{'concern': 'Burglary'}`` for a ward-by-rank table of residents naming burglary),
+        so that it links to tables that show that dimension.
     """
 
     name: str
@@ -1241,6 +1284,7 @@ class LinkedTable:
     col_totals: bool
     values: np.ndarray
     document: str = ""
+    fixed: dict = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -1252,7 +1296,8 @@ class LinkedTable:
         grid = [[None if np.isnan(v) else int(round(v)) for v in row] for row in np.asarray(self.values, float)]
         return {"name": self.name, "document": self.document, "dataset": self.dataset, "scope": self.scope,
                 "dimensions": list(self.dimensions), "rows": list(self.rows), "columns": list(self.columns),
-                "row_totals": bool(self.row_totals), "col_totals": bool(self.col_totals), "values": grid}
+                "row_totals": bool(self.row_totals), "col_totals": bool(self.col_totals), "values": grid,
+                "fixed": {str(k): str(v) for k, v in self.fixed.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LinkedTable":
@@ -1267,7 +1312,8 @@ class LinkedTable:
                 columns=tuple(str(c) for c in data["columns"]), row_totals=bool(data["row_totals"]),
                 col_totals=bool(data["col_totals"]), values=values.reshape(-1, max(1, len(data["columns"])
                                                                                   + int(bool(data["row_totals"])))),
-                document=str(data.get("document", "")))
+                document=str(data.get("document", "")),
+                fixed={str(k): str(v) for k, v in dict(data.get("fixed") or {}).items()})
         _check_linked_shape(t)
         return t
 
@@ -1279,6 +1325,9 @@ def _check_linked_shape(t: LinkedTable) -> None:
                          f"got {t.values.shape[0]} x {t.values.shape[1]}")
     if len(t.dimensions) not in (1, 2) or len(set(t.dimensions)) != len(t.dimensions):
         raise ValueError(f"linked table {t.name!r} must have one or two distinct dimensions, got {t.dimensions!r}")
+    if set(t.fixed) & set(t.dimensions):
+        raise ValueError(f"linked table {t.name!r} cannot fix a dimension it shows, got fixed {sorted(t.fixed)!r} "
+                         f"and dimensions {list(t.dimensions)!r}")
     if len(t.dimensions) == 1 and len(t.columns) != 1:
         raise ValueError(f"linked table {t.name!r} has one dimension ({t.dimensions[0]!r}), so it must have one "
                          f"count column, got {len(t.columns)}: {list(t.columns)!r}; name the columns' dimension")
@@ -1347,6 +1396,11 @@ def _link_levels(tables: Sequence[LinkedTable]) -> tuple[list[str], dict[str, li
                 dims.append(d)
                 levels[d] = set()
             levels[d].update(t.rows if k == 0 else t.columns)
+        for d, v in t.fixed.items():
+            if d not in levels:
+                dims.append(d)
+                levels[d] = set()
+            levels[d].add(v)
     return dims, {d: sorted(levels[d]) + [LINK_OTHER] for d in dims}
 
 
@@ -1365,6 +1419,9 @@ def _cell_matrix(t: LinkedTable, dims: list[str], levels: dict[str, list[str]]) 
             if (t.col_totals if along_rows else t.row_totals):
                 one = np.vstack([one, one.sum(axis=0)])
             f = one[:, None, :] if along_rows else one[None, :, :]
+        elif d in t.fixed:
+            f = np.zeros((1, 1, width))
+            f[0, 0, pos[t.fixed[d]]] = 1.0
         else:
             f = np.ones((1, 1, width))
         out = out[..., None] * f.reshape(f.shape[0], f.shape[1], *([1] * (out.ndim - 2)), width)
@@ -1505,6 +1562,10 @@ def _suppress_linked(new: LinkedTable, true_grid: np.ndarray, mask: np.ndarray, 
         warnings.warn(f"{int(already.sum())} suppressed cell(s) of earlier tables of {new.dataset!r} can already "
                       f"be narrowed from those tables alone; {new.name!r} is protected against the rest",
                       stacklevel=4)
+    # Cells of this table the earlier tables already pin down (e.g. a total another table shows):
+    # hiding more here cannot widen them, so they are not counted against this table's pattern.
+    lo1, hi1 = _link_ranges(fixed_A[~fixed_hidden], fixed_v[~fixed_hidden], new_A, names)
+    known = _exposed(lo1, hi1, threshold, "interval")
     mask = mask.copy()
     support = new_A > 0
     while True:
@@ -1514,6 +1575,7 @@ def _suppress_linked(new: LinkedTable, true_grid: np.ndarray, mask: np.ndarray, 
         lo, hi = _link_ranges(A, b, H, names)
         bad = _exposed(lo, hi, threshold, "interval")
         bad[:already.size] &= ~already
+        bad[already.size:] &= ~known[mask]
         if not bad.any() or mask.all():
             return mask
         atoms = H[int(np.flatnonzero(bad)[0])] > 0

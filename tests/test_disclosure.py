@@ -705,3 +705,56 @@ def test_suppress_rows_protects_within_each_row_only():
         lo = linprog(c, A_eq=np.array(A), b_eq=b, bounds=(0, None), method="highs").fun
         hi = -linprog(-c, A_eq=np.array(A), b_eq=b, bounds=(0, None), method="highs").fun
         assert hi - lo >= T, (unknown[k], lo, hi)
+
+
+def test_suppress_rows_with_a_total_row_protects_across_rows_too():
+    from assessment.disclosure import suppress_rows
+
+    df = pd.DataFrame({"read": [300, 50, 40], "accepted": [297, 50, 40], "quarantined": [3, 0, 0]},
+                      index=["nominals", "police", "fire"])
+    df.loc["Total"] = df.sum()
+    mask = suppress_rows(df, list(df.columns), T, [True, False, True, True], total_row=True,
+                         relations=[("read", ["accepted", "quarantined"])])
+    assert mask.at["nominals", "quarantined"]
+    # Independent LP over every published cell: rows add up within a row and down each column.
+    cells = [(r, c) for r in df.index for c in df.columns]
+    unknown = [x for x in cells if mask.at[x]]
+    pos = {x: k for k, x in enumerate(unknown)}
+    A, b = [], []
+    relations = [[((r, "accepted"), 1), ((r, "quarantined"), 1), ((r, "read"), -1)] for r in df.index]
+    relations += [[((r, c), 1) for r in df.index[:-1]] + [(("Total", c), -1)] for c in df.columns]
+    for rel in relations:
+        coef, rhs = np.zeros(len(unknown)), 0.0
+        for cell, sign in rel:
+            if cell in pos:
+                coef[pos[cell]] += sign
+            else:
+                rhs -= sign * df.at[cell]
+        if coef.any():
+            A.append(coef)
+            b.append(rhs)
+    for k in range(len(unknown)):
+        c = np.zeros(len(unknown))
+        c[k] = 1
+        lo = linprog(c, A_eq=np.array(A), b_eq=b, bounds=(0, None), method="highs").fun
+        hi = -linprog(-c, A_eq=np.array(A), b_eq=b, bounds=(0, None), method="highs").fun
+        assert hi - lo >= T, (unknown[k], lo, hi)
+
+
+def test_a_slice_table_links_to_the_table_that_shows_its_fixed_dimension():
+    """Ward x rank for one concern (fixed concern) and ward x concern: the second's column is the first's total."""
+    by_rank = pd.DataFrame({"ward": ["W1", "W2", "W3"], "1st": [2, 10, 8], "2nd": [1, 7, 6], "3rd": [1, 3, 9]})
+    a = suppress_table(by_rank, ["1st", "2nd", "3rd"], T, "official", margins="both",
+                       link={"name": "rank", "dataset": "survey", "dimensions": ("ward", "rank"),
+                             "fixed": {"concern": "Burglary"}})
+    assert a.display.at[0, "Total"] == "[c]"  # W1 named burglary 4 times in all: hidden
+    by_concern = pd.DataFrame({"ward": ["W1", "W2", "W3"], "Burglary": [4, 20, 23], "Speeding": [30, 25, 40]})
+    link = {"name": "concern", "dataset": "survey", "dimensions": ("ward", "concern")}
+    b = suppress_table(by_concern, ["Burglary", "Speeding"], T, "official", margins="both", link=link,
+                       published=[a.linked])
+    joint = audit_linked([a.linked, b.linked], threshold=T)
+    assert len(joint) and not joint["narrow"].any() and not joint["recoverable"].any()
+    assert b.display.at[0, "Burglary"] == "[c]"
+    # The fixed dimension is what links them: each rank table cell is part of one concern-table cell.
+    assert a.linked.fixed == {"concern": "Burglary"}
+    assert (joint["width"] >= T).all()

@@ -360,8 +360,31 @@ def test_published_suppressed_tables_cannot_be_undone(demo_outputs, stem):
         assert not audit["recoverable"].any(), f"{path.name}: recoverable cells\n{audit[audit['recoverable']]}"
         assert not audit["reveals_small"].astype(bool).any(), f"{path.name}: cells pinned to a small range"
         audited += 1
-    if audited == 0:
-        pytest.skip(f"{stem} publishes no suppressed table with totals")
+    # The demo data make every document publish at least one (issue 9): an audit that audits nothing fails.
+    assert audited > 0, f"{stem} publishes no suppressed table with totals, so the disclosure audit checked nothing"
+
+
+def test_edition_disclosure_audited_across_documents(demo_outputs):
+    """Every linked table of the edition, whatever document published it, audited as one system (issue 9).
+
+    The run folder's disclosure register lists each protected table a document published with
+    what it counts (dataset, scope, dimensions); the joint audit combines every table of the
+    same dataset and scope, so no suppressed cell can be narrowed below the threshold by
+    reading several tables, or several documents, together.
+    """
+    threshold = threshold_of(demo_outputs)
+    register = disclosure.read_register(demo_outputs.out / "disclosure_register.json")
+    assert {t.document for t in register} >= {"problem_profile_violence", "problem_profile_burglary", "audit",
+                                              "strategic_assessment", "evaluation"}
+    for t in register:  # the register holds what the tables published, nothing else
+        published = pd.read_csv(demo_outputs.out / "tables" / t.name, dtype=str, keep_default_na=False)
+        assert int((published == "[c]").to_numpy().sum()) == int(np.isnan(t.values).sum()), t.name
+    linked = [key for key in {t.key for t in register} if sum(u.key == key for u in register) > 1]
+    assert linked, "the demo edition must have tables of one dataset and scope in more than one table"
+    joint = disclosure.audit_linked(register, threshold=threshold)
+    assert len(joint) > 0
+    assert not joint["recoverable"].any(), joint[joint["recoverable"]]
+    assert not joint["narrow"].astype(bool).any(), joint[joint["narrow"].astype(bool)]
 
 
 # ---------------------------------------------------------------------------------------

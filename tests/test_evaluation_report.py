@@ -197,7 +197,8 @@ def test_cohort_tables_show_no_small_counts(doc, rendered):
     found = find_small_counts(rendered["section_cohort"][1], doc.threshold, only_marked=True)
     assert found.empty, found
     marked = re.findall(r'data-sensitivity="personal"', rendered["section_cohort"][1])
-    assert len(marked) == 4  # people, later incidents, comparisons, capped-follow-up comparisons
+    # people, involvement by number of incidents, later incidents, comparisons, capped-follow-up comparisons
+    assert len(marked) == 5
 
 
 def test_cohort_tables_publish_no_total_of_overlapping_cohorts(doc, rendered):

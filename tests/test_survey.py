@@ -176,3 +176,23 @@ def test_concerns_vs_data_classification():
     assert "45%" in out.loc["asb", "sentence"]
     restricted = survey_concerns_vs_data(concerns, data, options=["asb", "acquisitive", "roads", "drugs"])
     assert restricted.set_index("theme").loc["violence", "classification"] == "no survey data for this issue"
+
+
+def test_survey_concerns_by_ward_counts_people_by_concern_and_by_rank():
+    from assessment.analysis.survey import survey_concerns_by_ward
+
+    sv = pd.DataFrame({"ward_code": ["A", "A", "B", "B", None],
+                       "concern_1": ["Burglary", "Noise", "Burglary", "Noise", "Burglary"],
+                       "concern_2": ["Noise", "Burglary", "", "Parking", "Noise"],
+                       "concern_3": [None, "Parking", "Noise", "Burglary", None]})
+    by = survey_concerns_by_ward(sv, concerns=["Burglary", "Noise"])
+    got = by.set_index("ward")
+    # counted by hand from the rows above
+    assert got.loc["A", "Burglary"] == 2 and got.loc["A", "Noise"] == 2
+    assert got.loc["B", "Burglary"] == 2 and got.loc["B", "Noise"] == 2
+    assert got.loc["Unknown ward", "Burglary"] == 1
+    ranks = survey_concerns_by_ward(sv, concerns=["Burglary"], by="rank").set_index("ward")
+    assert list(ranks.columns) == ["1st", "2nd", "3rd"]
+    assert ranks.loc["A"].tolist() == [1, 1, 0] and ranks.loc["B"].tolist() == [1, 0, 1]
+    # every mention is counted once
+    assert int(ranks.to_numpy().sum()) == int(sv[["concern_1", "concern_2", "concern_3"]].eq("Burglary").sum().sum())

@@ -582,3 +582,66 @@ def survey_concerns_vs_data(concerns: pd.DataFrame, data: pd.DataFrame, concern_
         "volume", "volume_rank", "trend_pct", "trend_p", "resident_concern", "data_problem",
         "classification", "sentence"]
     return out[cols]
+
+
+def survey_concerns_by_ward(survey: pd.DataFrame, concerns=None, ward_col: str | None = None,
+                            concern_cols=None, by: str = "concern") -> pd.DataFrame:
+    """Residents naming each concern, by ward: a count table (one row per ward).
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent, with a ward column and ``concern_1``..``concern_n`` (the
+        concerns in the order the respondent ranked them).
+    concerns : list of str, optional
+        Concerns to count; default every concern named.
+    ward_col : str, optional
+        Default the first of ``ward_code``, ``area_code`` present.
+    concern_cols : list of str, optional
+        Default every ``concern_<n>`` column, in order (their position is the rank).
+    by : {'concern', 'rank'}, default 'concern'
+        ``'concern'``: one count column per concern (residents naming it in any position).
+        ``'rank'``: one column per position (``'1st'``, ``'2nd'``, ...), counting residents who
+        put any of ``concerns`` there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward`` (str, ``'Unknown ward'`` when missing) then the count columns (int), wards
+        sorted by code; wards where nobody named a counted concern are left out.
+
+    Notes
+    -----
+    A plain tabulation (no estimation); its counts are of people, so the table is
+    disclosure-controlled like any count of the survey.
+    """
+    check_type(survey, "survey", pd.DataFrame)
+    check_choice(by, "by", ("concern", "rank"))
+    ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
+    if concern_cols is None:
+        concern_cols = [c for c in survey.columns if re.fullmatch(r"concern_\d+", str(c))]
+        if not concern_cols:
+            raise ValueError(f"`survey` must have concern columns concern_1..concern_3, got {list(survey.columns)}")
+    check_dataframe(survey, "survey", list(concern_cols))
+    frame = survey[[ward_col, *concern_cols]].rename(columns={ward_col: "ward"})
+    frame["ward"] = frame["ward"].astype("string").fillna("Unknown ward")
+    long = frame.melt(id_vars="ward", value_vars=list(concern_cols), var_name="position", value_name="concern")
+    long["concern"] = long["concern"].astype("string").str.strip()
+    long = long[long["concern"].notna() & (long["concern"] != "")]
+    if concerns is not None:
+        long = long[long["concern"].isin(list(concerns))]
+    if by == "rank":
+        order = {c: i for i, c in enumerate(concern_cols)}
+        names = {c: _ordinal(i + 1) for c, i in order.items()}
+        long = long.assign(column=long["position"].map(names))
+        columns = [names[c] for c in concern_cols]
+    else:
+        long = long.assign(column=long["concern"])
+        columns = list(concerns) if concerns is not None else sorted(long["concern"].unique())
+    table = long.groupby(["ward", "column"]).size().unstack("column", fill_value=0)
+    table = table.reindex(columns=columns, fill_value=0).sort_index()
+    return table.astype("int64").rename_axis(None, axis=1).reset_index()
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"

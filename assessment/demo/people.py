@@ -124,6 +124,16 @@ def generate_nominals(rng: np.random.Generator, geo: Geography, violence_weight:
     return out.sort_values(["_d", "crime_ref", "_r", "pnc_id"], kind="stable")[COLUMNS].reset_index(drop=True)
 
 
+DUPLICATED_ROWS = 3
+"""Rows the demo extract repeats word for word (an export fault), each right after its original.
+
+Intake quarantines them as exact duplicates. The number is below the demo's suppression
+threshold on purpose, so the data-quality document has a small count of personal data to
+suppress (and its disclosure audit something to check)."""
+
+
 def write_nominals(frame: pd.DataFrame, dest: Path) -> dict[str, Path]:
-    """Write ``nominals/violence_nominals.csv``."""
-    return {"violence_nominals": write_csv(frame, dest / "nominals" / "violence_nominals.csv")}
+    """Write ``nominals/violence_nominals.csv`` (with ``DUPLICATED_ROWS`` exact repeats)."""
+    picks = np.linspace(0, len(frame) - 1, DUPLICATED_ROWS + 2).astype(int)[1:-1]
+    extract = pd.concat([frame, frame.iloc[picks]]).sort_index(kind="stable").reset_index(drop=True)
+    return {"violence_nominals": write_csv(extract, dest / "nominals" / "violence_nominals.csv")}

@@ -1167,6 +1167,17 @@ def section_consultation(doc: Document) -> Section:
                       decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
                       notes=[x for x in [fn, "Each resident could name up to three concerns, so shares add up to more "
                                              "than 100%."] if x]))
+    sv = _survey(doc)
+    if survey_key and sv is not None and len(sv) and len(top):
+        five = list(top.sort_values("rank", kind="stable")["concern"].head(5))
+        by_ward = survey.survey_concerns_by_ward(sv, concerns=five, by="concern",
+                                                 ward_col="area_code" if "area_code" in sv.columns else None)
+        by_ward.insert(1, "ward name", by_ward["ward"].map(_ward_names(doc)).fillna(""))
+        sec.add(doc.table(by_ward.rename(columns={"ward": "ward code"}),
+                          "Residents naming each of the five most named concerns, by ward", sensitivity=sens,
+                          count_columns=five, dataset=survey_key, dimensions=("ward", "concern"), max_rows=None,
+                          notes=["Counts of residents (survey respondents). A resident naming two of these concerns is "
+                                 "counted in both columns, so the Total column counts mentions, not people."]))
     # comments
     sec.add(HTMLPart('<h3 id="comments">Comments</h3>'))
     com = con["comments"].copy()

@@ -105,6 +105,8 @@ class Document:
         dataset: str | None = None,
         dimensions: tuple[str, ...] | list[str] | None = None,
         scope: str = "",
+        fixed: dict[str, str] | None = None,
+        presuppressed: bool = False,
     ) -> TableView:
         """Register a table: apply disclosure control, write it to ``tables/`` and return its view.
 
@@ -148,6 +150,14 @@ class Document:
             ``'category'``); ``scope`` whatever else fixes the records counted (e.g. a period).
             Further cells are suppressed until no suppressed cell of any of them can be
             narrowed below the threshold by combining them (``disclosure.audit_linked``).
+        fixed : dict, optional
+            Dimensions the table is a slice of, with the value it shows (e.g.
+            ``{'concern': 'Burglary'}``), so it links to tables that show that dimension.
+        presuppressed : bool, default False
+            ``frame`` is already published through disclosure control (columns taken from
+            :meth:`publish_counts` of another table, so both show the same cells): it is written
+            as it is, marked with ``sensitivity`` (``mixed`` with ``row_sensitivity``), with the
+            suppression footnote when a count column holds ``[c]``.
         """
         check_dataframe(frame, "frame")
         check_type(caption, "caption", str)
@@ -159,10 +169,18 @@ class Document:
         if dataset is not None and dimensions is not None and row_sensitivity is None:
             dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
             link = {"name": csv_name, "dataset": str(dataset), "dimensions": dims, "scope": str(scope),
-                    "document": self.name}
-        published, footnote, shown_as, hidden = self._suppressed(
-            frame, caption, sensitivity, list(count_columns), rate_columns or {}, margins, row_sensitivity,
-            row_relations, link)
+                    "document": self.name, "fixed": dict(fixed or {})}
+        if presuppressed:
+            published, hidden = frame, False
+            shown_as = "mixed" if row_sensitivity is not None else sensitivity
+            marked = bool(count_columns) and bool(frame[list(count_columns)].isin(["[c]"]).to_numpy().any())
+            footnote = (f"Counts from 1 to {self.threshold - 1} from datasets not marked public are suppressed ([c]) "
+                        "to protect individuals, with further counts suppressed so they cannot be worked out from "
+                        "the others." if marked else "")
+        else:
+            published, footnote, shown_as, hidden = self._suppressed(
+                frame, caption, sensitivity, list(count_columns), rate_columns or {}, margins, row_sensitivity,
+                row_relations, link)
         if footnote:
             notes.append(footnote)
         if hidden:
@@ -219,7 +237,8 @@ class Document:
         if key not in memo:
             if row_sensitivity is not None:
                 published, footnote, hidden = self._publish_rows(frame, count_columns, list(row_sensitivity),
-                                                                 rate_columns, row_relations)
+                                                                 rate_columns, row_relations,
+                                                                 total_row=margins == "column_totals")
                 memo[key] = (published, footnote, "mixed", hidden)
             else:
                 published, footnote, hidden = self._publish(frame, count_columns, sensitivity, rate_columns,
@@ -259,16 +278,27 @@ class Document:
         return published, result.footnote, bool(result.mask.to_numpy().any())
 
     def _publish_rows(self, frame: pd.DataFrame, count_columns: list[str], row_sensitivity: list[str],
-                      rate_columns: dict[str, str], row_relations: Any = None) -> tuple[pd.DataFrame, str, bool]:
+                      rate_columns: dict[str, str], row_relations: Any = None,
+                      total_row: bool = False) -> tuple[pd.DataFrame, str, bool]:
         """The threshold rule row by row for rows from sensitive or personal datasets, with secondary
-        suppression inside each row where its counts add up (``row_relations``)."""
+        suppression inside each row where its counts add up (``row_relations``) and, with a Total
+        row (``total_row``), down the columns too."""
         from ..disclosure import suppress_rows
 
         if len(row_sensitivity) != len(frame):
             raise ValueError(f"`row_sensitivity` must have one value per row ({len(frame)}), got {len(row_sensitivity)}")
         protected = [s in ACCOUNTING_PROTECTED for s in row_sensitivity]
         relations = [(total, list(parts)) for total, parts in (row_relations or [])]
-        mask = suppress_rows(frame, count_columns, self.threshold, protected, relations=relations)
+        if total_row:
+            labels = [c for c in frame.columns if c not in count_columns]
+            total = pd.DataFrame([{c: int(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum())
+                                   for c in count_columns}])
+            for i, c in enumerate(labels):
+                total[c] = "Total" if i == 0 else ""
+            frame = pd.concat([frame, total[frame.columns]], ignore_index=True)
+            protected.append(any(protected))
+        mask = suppress_rows(frame, count_columns, self.threshold, protected, relations=relations,
+                             total_row=total_row)
         published = frame.copy()
         for col in count_columns:
             hidden = mask[col].to_numpy(dtype=bool)

@@ -972,6 +972,22 @@ _COMPARISON_DECIMALS = {"rate ratio": 2, "95% CI low": 2, "95% CI high": 2, "p":
                         "smallest detectable fall (%)": 0, "power to detect a 20% lower rate (%)": 0}
 
 
+def _involvement_table(nominals: pd.DataFrame, codes: list[str], year: int) -> pd.DataFrame:
+    """People in ``codes`` wards in ``year`` by number of distinct incidents (1, 2, 3, 4, 5 or more) and role."""
+    sub = nominals[nominals["ward_code"].isin(codes) & (pd.DatetimeIndex(nominals["incident_date"]).year == year)]
+    if not len(sub):
+        return pd.DataFrame()
+    sub = sub.assign(is_victim=sub["role"].astype(str).eq("victim"), is_offender=sub["role"].astype(str).eq("offender"))
+    per = sub.groupby("person_id").agg(incidents=("crime_ref", "nunique"), victim=("is_victim", "any"),
+                                       offender=("is_offender", "any"))
+    role = np.where(per["victim"] & per["offender"], "both", np.where(per["offender"], "offender only", "victim only"))
+    bands = ["1", "2", "3", "4", "5 or more"]
+    band = np.array(bands, dtype=object)[np.minimum(per["incidents"].to_numpy(), 5) - 1]
+    table = pd.crosstab(pd.Series(band, name="incidents in the year"), pd.Series(role, name="role"))
+    table = table.reindex(index=bands, columns=["victim only", "offender only", "both"], fill_value=0)
+    return table.rename_axis(None, axis=1).reset_index()
+
+
 def section_cohort(doc: Document) -> Section:
     """The violence cohort design (as used to evaluate multi-agency violence panels); aggregates only.
 
@@ -1073,6 +1089,19 @@ def section_cohort(doc: Document) -> Section:
                       margins="none",
                       notes=["Exact Poisson intervals (Garwood 1936). Each later incident is counted once per cohort.",
                              no_total]))
+    involvement = _involvement_table(nominals, codes, cohort_year)
+    if len(involvement):
+        persons_key = doc.catalogue.dataset_with_role(PERSONS_ROLE)
+        sec.add(f"How often people were involved in violence in {s.label(s.cohort_wards)} in {cohort_year}, as victim, "
+                "offender or both, shows how concentrated involvement is; the eligibility rule needs two incidents within "
+                f"{COHORT_WINDOW_DAYS} days:")
+        sec.add(doc.table(involvement, f"People recorded in violent incidents in {s.label(s.cohort_wards)} in "
+                                       f"{cohort_year}, by number of incidents and role",
+                          sensitivity="personal", count_columns=list(involvement.columns[1:]),
+                          dataset=persons_key, dimensions=("incidents in the year", "role"),
+                          scope=f"{cohort_year} in {', '.join(codes)}",
+                          notes=["Each person is counted once, by their number of distinct incidents in these wards "
+                                 "in the year and whether they were recorded as victim, offender or both."]))
     note = ("Exact conditional (binomial) comparison of two Poisson rates; power by the Wald test on the log rate "
             f"ratio at 80% power, two-sided 5% level. Blank: too few incidents to report (below {t}).")
     sec.add(doc.table(_cohort_comparison_table(comp, t),

@@ -854,6 +854,7 @@ def _scanning_survey(doc: Document, sec: Section, spec: dict[str, Any]) -> Secti
                 f"{r['concern']} was named among their top three concerns by {r['share']:.0%} "
                 f"(95% CI {r['ci_low']:.0%} to {r['ci_high']:.0%}), ranked {int(r['rank'])} of {len(top_c)}"
                 for r in mine.to_dict("records")) + ".")
+            sec.add(_concern_ward_table(doc, sv, survey_key, spec["concerns"][0], dict(zip(wr["code"], wr["name"]))))
     return sec
 
 
@@ -879,6 +880,21 @@ def _extract_people(doc: Document):
     if not rows.any():  # the extract holds none of this problem's crimes (e.g. ASB): the other sources speak
         return lambda role: []
     return lambda role: triangle_people(doc, key, rows, role, _phrase(doc))
+
+
+def _concern_ward_table(doc: Document, sv: pd.DataFrame, survey_key: str, concern: str, names: dict):
+    """Residents putting ``concern`` first, second or third, by ward (survey counts: disclosure-controlled)."""
+    table = survey.survey_concerns_by_ward(sv, concerns=[concern], by="rank",
+                                           ward_col="area_code" if "area_code" in sv.columns else None)
+    table.insert(1, "ward name", table["ward"].map(names).fillna(""))
+    ranks = [c for c in table.columns if c not in ("ward", "ward name")]
+    ds = doc.catalogue.datasets[survey_key]
+    return _table(doc, table.rename(columns={"ward": "ward code"}),
+                  f"Residents naming {concern.lower()} among their top three concerns, by ward and the place they "
+                  "gave it", sensitivity=ds.sensitivity, count_columns=ranks, dataset=survey_key,
+                  dimensions=("ward", "rank"), fixed={"concern": concern},
+                  notes=["Counts of residents (survey respondents); each resident is counted once, in the place "
+                         "they gave the concern. Wards are those the survey records (either boundary version)."])
 
 
 def section_triangle(doc: Document) -> Section:

@@ -226,12 +226,34 @@ def _accounting(doc: Document) -> tuple[pd.DataFrame, list[str], list]:
 
 
 def _quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
-    """The per-dataset quarantine accounting exactly as published (suppressed cells '[c]'), keyed by dataset."""
+    """The per-dataset accounting exactly as published (suppressed cells '[c]'), keyed by dataset, with its
+    Total row (dataset 'Total') last.
+
+    One disclosure-control system serves every table and sentence that shows these counts (the
+    summary table, the quarantine table and its long form), so none of them shows a cell another
+    hides.
+    """
     table, reasons, relations = _accounting(doc)
     keys = table["dataset"].tolist()
     shown = doc.publish_counts(table, "Rows quarantined per dataset and reason", count_columns=[*_ACCOUNT, *reasons],
-                               row_sensitivity=_sensitivities(doc, keys), row_relations=relations)
+                               row_sensitivity=_sensitivities(doc, keys), row_relations=relations,
+                               margins="column_totals", total_of=counted_once(doc, [str(k) for k in keys]))
     return shown, reasons
+
+
+def quality_accounting_published(doc: Document) -> pd.DataFrame:
+    """Per dataset (catalogue key in ``dataset``): rows read, accepted and quarantined, and per reason,
+    exactly as every document publishes them (suppressed cells ``'[c]'``), the Total row last.
+
+    Any document showing these counts takes them from here, so the data-quality document and
+    the strategic assessment never show a cell the other hides.
+    """
+    return _quarantine_published(doc)[0].copy()
+
+
+def _published_body(published: pd.DataFrame) -> pd.DataFrame:
+    """The published accounting without its Total row."""
+    return published[published["dataset"].astype(str) != "Total"].reset_index(drop=True)
 
 
 def _count_text(value, noun: str = "") -> str:
@@ -387,24 +409,22 @@ def section_summary(doc: Document) -> Section:
     flags = quality_sharing_flags(reg, doc.run_date)
     balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"])
     sec = Section("Summary")
-    published, _ = _quarantine_published(doc)
-    hidden = published[list(_ACCOUNT)].isin([_MARK])
-    # a copy of another dataset (the same records exported twice) is counted once in the totals
+    published_all, _ = _quarantine_published(doc)
+    published = _published_body(published_all)
+    totals = published_all.iloc[-1]  # the Total row counts a copy of another dataset once
     once = counted_once(doc, [str(k) for k in published["dataset"]])
-    sums = {c: int(pd.to_numeric(published.loc[once, c], errors="coerce").fillna(0).sum()) for c in _ACCOUNT}
-    suppressed_any = bool(hidden.to_numpy().any())
     copies = [_title(doc, k) for k, o in zip(published["dataset"], once) if not o]
+    blank = totals["rows blank"]
     sec.add(
         f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} are described in the data "
         "catalogue and every one "
-        f"was read through it. Of {sums['rows read']:,} rows read, {sums['rows accepted']:,} were "
-        f"accepted and {sums['rows quarantined']:,} quarantined with a reason"
-        + (f"; {sums['rows blank']:,} were blank padding rows with nothing in them" if sums["rows blank"] else "")
-        + (" (these totals leave out counts suppressed to protect individuals)" if suppressed_any else "")
+        f"was read through it. Of {_count_text(totals['rows read'], 'rows')} read, {_count_text(totals['rows accepted'])} "
+        f"were accepted and {_count_text(totals['rows quarantined'])} quarantined with a reason"
+        + (f"; {_count_text(blank)} were blank padding rows with nothing in them" if str(blank) != "0" else "")
         + (f" (counting {', '.join(copies)} once: {'it is a copy' if len(copies) == 1 else 'they are copies'} of "
            "another dataset)" if copies else "") + "; "
         + ("for every dataset rows read equal rows accepted plus rows quarantined"
-           + (" plus blank rows" if sums["rows blank"] else "") + ", so nothing was dropped silently."
+           + (" plus blank rows" if str(blank) != "0" else "") + ", so nothing was dropped silently."
            if balanced.all() else
            f"for {count_of(int((~balanced).sum()), 'dataset')} the rows do not balance ({_title_list(doc, q.loc[~balanced, 'dataset'])}); "
            "treat their figures with caution.")
@@ -417,10 +437,11 @@ def section_summary(doc: Document) -> Section:
         "share geocoded (%)": 100 * pd.to_numeric(q["share_geocoded"], errors="coerce"),
         "first month": q["first_month"].fillna(""), "last month": q["last_month"].fillna(""),
     })
+    for col in _ACCOUNT:  # the counts as the accounting publishes them (one suppression for every table)
+        shown[col] = published[col].to_numpy()
     sec.add(doc.table(shown, "Every catalogue dataset: status and row accounting at intake",
                       decimals={"share geocoded (%)": 1}, max_rows=None, count_columns=list(_ACCOUNT),
-                      row_sensitivity=_sensitivities(doc, q["dataset"]),
-                      row_relations=[("rows read", ["rows accepted", "rows quarantined", "rows blank"])],
+                      row_sensitivity=_sensitivities(doc, q["dataset"]), presuppressed=True,
                       notes=["Share geocoded: accepted rows with usable coordinates, for datasets that carry "
                              "coordinates (blank otherwise). The appendix lists each dataset's catalogue key."]))
     findings = []
@@ -498,12 +519,14 @@ def section_quarantine(doc: Document) -> Section:
     cat = doc.catalogue
     q = _quality(doc)
     sec = Section("Quarantined rows and why")
-    table, reasons, relations = _accounting(doc)
+    published_all, reasons = _quarantine_published(doc)
     used = reasons
-    sens = _sensitivities(doc, table["dataset"])
-    table["balances"] = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"]).map(
+    published = _published_body(published_all)
+    sens = _sensitivities(doc, published["dataset"]) + ["public"]
+    table = published_all.copy()
+    balances = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"]).map(
         {True: "yes", False: "NO"})
-    published, _ = _quarantine_published(doc)
+    table["balances"] = list(balances) + [""]
     table["dataset"] = table["dataset"].map(_titles(doc)).fillna(table["dataset"])
     sec.add(
         "A row is quarantined, with exactly one reason (the first that applies), when it cannot be used or would be "
@@ -511,7 +534,7 @@ def section_quarantine(doc: Document) -> Section:
         "quality/quarantine/<catalogue key>.csv in the run folder (the appendix lists the keys)."
     )
     sec.add(doc.table(table, "Rows quarantined per dataset and reason", max_rows=None,
-                      count_columns=[*_ACCOUNT, *reasons], row_sensitivity=sens, row_relations=relations,
+                      count_columns=[*_ACCOUNT, *reasons], row_sensitivity=sens, presuppressed=True,
                       notes=["Reasons that quarantined no row in any dataset are left out. Balances: rows read = "
                              "rows accepted + rows quarantined."]))
     if not used:
@@ -1044,7 +1067,8 @@ def section_appendix(doc: Document) -> Section:
     if len(counts):
         # Drawn from the published accounting (Table "Rows quarantined per dataset and reason"), so a count
         # suppressed there is suppressed here, and a zero hidden there is listed here as suppressed too.
-        published, reasons = _quarantine_published(doc)
+        published_all, reasons = _quarantine_published(doc)
+        published = _published_body(published_all)
         long = published[["dataset", *reasons]].melt(id_vars="dataset", value_vars=reasons, var_name="reason",
                                                        value_name="rows quarantined")
         hidden = long["rows quarantined"].isin([_MARK])

@@ -225,15 +225,29 @@ def section_data_sources(doc: Document) -> Section:
         "rows quarantined": q["rows_quarantined"].to_numpy(),
         "share geocoded (%)": (100 * pd.to_numeric(q["share_geocoded"], errors="coerce")).to_numpy(),
     })
+    from .quality_report import quality_accounting_published
+
+    # The counts as published (one disclosure control for every document that shows them).
+    accounting = quality_accounting_published(doc)
+    totals = accounting.iloc[-1]
+    body = accounting.iloc[:-1].set_index("dataset")
+    for col in ("rows read", "rows accepted", "rows quarantined"):
+        table[col] = body[col].reindex(q["dataset"]).to_numpy()
+
+    def shown(value) -> str:
+        return "a suppressed number of" if str(value) == "[c]" else f"{int(value):,}"
+
     sec = Section("Data sources and quality")
     sec.add(
         f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} were read through the data "
         "catalogue. "
-        f"Of {int(q['rows_read'].sum()):,} rows read, {int(q['rows_accepted'].sum()):,} were accepted and "
-        f"{int(q['rows_quarantined'].sum()):,} quarantined with a reason; none was dropped silently. "
+        f"Of {shown(totals['rows read'])} rows read, {shown(totals['rows accepted'])} were accepted and "
+        f"{shown(totals['rows quarantined'])} quarantined with a reason; none was dropped silently. "
         "The data quality document gives the detail, row by row."
     )
-    sec.add(doc.table(table, "Datasets used, with intake quality", decimals={"share geocoded (%)": 1}))
+    sec.add(doc.table(table, "Datasets used, with intake quality", decimals={"share geocoded (%)": 1},
+                      count_columns=["rows read", "rows accepted", "rows quarantined"],
+                      row_sensitivity=[ds[k].sensitivity for k in q["dataset"]], presuppressed=True))
     refused = q[q["status"] != "ok"]
     for r in refused.to_dict("records"):  # a handful of datasets, not data rows
         sec.add(callout(f"{ds[r['dataset']].title} was not used ({r['status']}): {r['message']}", caveat=True))
@@ -350,6 +364,21 @@ def section_trends(doc: Document) -> Section:
     return sec
 
 
+def _youth_by_ward(doc: Document, key: str, ac: pd.DataFrame, months: list[str]):
+    """First-time entrants (or another youth justice count by ward) over the latest 12 months, by ward."""
+    a = ac[(ac["dataset"] == key) & (ac["period_start"] >= pd.Timestamp(months[0]))]
+    names = dict(zip(doc.workbench.wards["code"].astype(str), doc.workbench.wards["name"].astype(str)))
+    by = a.groupby(a["area_code"].astype(str))["count"].sum().astype("int64")
+    table = pd.DataFrame({"ward code": by.index, "ward": by.index.map(names).fillna(""),
+                          "latest 12 months": by.to_numpy()})
+    ds = doc.catalogue.datasets[key]
+    return doc.table(table, f"{ds.title}: latest 12 months by ward", sensitivity=ds.sensitivity,
+                     count_columns=["latest 12 months"], dataset=key, dimensions=("ward",),
+                     scope=f"{months[0]} to {months[-1]}", max_rows=None,
+                     notes=["Wards as the youth justice service records them; counts of young people, so small "
+                            "numbers are suppressed with further cells where a total would give them away."])
+
+
 def section_multi_agency(doc: Document) -> Section:
     """Health, fire, ambulance, council and youth justice beside the police picture."""
     wb = doc.workbench
@@ -389,6 +418,9 @@ def section_multi_agency(doc: Document) -> Section:
     sec.add(doc.table(pd.DataFrame(rows), "Each agency's count for the latest 12 months",
                       sensitivity="sensitive" if sensitive else "public", count_columns=["latest 12 months"],
                       margins="none"))
+    for key in cat.datasets_with_role("youth_justice"):
+        if key in usable and len(ac) and cat.datasets[key].geography == "wards":
+            sec.add(_youth_by_ward(doc, key, ac, months))
     # Common areas: small areas. ED arrives aggregated by small area (sensitive).
     police_v = wb.dataset_events(crime_keys)
     police_v = police_v[(police_v["category"] == "Violence and sexual offences") & police_v["month"].isin(months)]
