@@ -306,14 +306,17 @@ def _protect_zeros(M: np.ndarray, values: np.ndarray, primary: np.ndarray) -> np
     return parts[revealing].any(axis=0) & ~nonzero & ~primary
 
 
-def _pick(cands: np.ndarray, values: np.ndarray, is_total: np.ndarray, helps: np.ndarray) -> int:
-    """Choose the cell to suppress among candidate indices: smallest non-zero first."""
+def _pick(cands: np.ndarray, values: np.ndarray, is_total: np.ndarray, helps: np.ndarray,
+          avoid: np.ndarray | None = None) -> int:
+    """Choose the cell to suppress among candidate indices: smallest non-zero first (cells in ``avoid`` last)."""
     v = values[cands]
-    order = np.lexsort((cands, is_total[cands], ~helps[cands], v, v == 0))
+    last = np.zeros(cands.size, dtype=bool) if avoid is None else avoid[cands]
+    order = np.lexsort((cands, is_total[cands], ~helps[cands], v, v == 0, last))
     return int(cands[order[0]])
 
 
-def _heuristic(M: np.ndarray, values: np.ndarray, mask: np.ndarray, is_total: np.ndarray) -> np.ndarray:
+def _heuristic(M: np.ndarray, values: np.ndarray, mask: np.ndarray, is_total: np.ndarray,
+               avoid: np.ndarray | None = None) -> np.ndarray:
     """Suppress the smallest non-zero cell of every relation holding exactly one suppression, until stable."""
     mask = mask.copy()
     member = M != 0
@@ -325,11 +328,11 @@ def _heuristic(M: np.ndarray, values: np.ndarray, mask: np.ndarray, is_total: np
         r = single[0]
         cands = np.flatnonzero(member[r] & ~mask)
         helps = (member[counts == 1].sum(axis=0) > 1)
-        mask[_pick(cands, values, is_total, helps)] = True
+        mask[_pick(cands, values, is_total, helps, avoid)] = True
 
 
 def _protect(M: np.ndarray, values: np.ndarray, primary: np.ndarray, is_total: np.ndarray,
-             threshold: int, protection: str) -> np.ndarray:
+             threshold: int, protection: str, avoid: np.ndarray | None = None) -> np.ndarray:
     """Primary mask -> final mask: heuristic, then LP audit and repair until the audit passes."""
     mask = primary.copy()
     if M.shape[0] == 0 or not mask.any():
@@ -337,7 +340,7 @@ def _protect(M: np.ndarray, values: np.ndarray, primary: np.ndarray, is_total: n
     mask |= _protect_zeros(M, values, primary)
     member = M != 0
     while True:
-        mask = _heuristic(M, values, mask, is_total)
+        mask = _heuristic(M, values, mask, is_total, avoid)
         lo, hi = _intervals(M, values, mask)
         bad = np.flatnonzero(_exposed(lo, hi, threshold, protection))
         if bad.size == 0 or mask.all():
@@ -352,7 +355,7 @@ def _protect(M: np.ndarray, values: np.ndarray, primary: np.ndarray, is_total: n
                 cands = np.flatnonzero(~mask)
             if cands.size == 0:
                 break
-            new = _pick(cands, values, is_total, np.zeros_like(mask))
+            new = _pick(cands, values, is_total, np.zeros_like(mask), avoid)
             mask[new] = True
             touched |= member[:, new]
 
@@ -846,7 +849,7 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
     low = 0 if suppress_zeros else 1
     mask = protected[:, None] & (values >= low) & (values <= threshold - 1)
     if total_row:
-        return _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection)
+        return _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection, protected)
     todo = np.flatnonzero(mask.any(axis=1))
     for i in todo:  # rows with a small count: one per dataset of the catalogue, not per record
         known = ~np.isnan(values[i])
@@ -858,7 +861,8 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
     return pd.DataFrame(mask, index=df.index, columns=count_cols)
 
 
-def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection) -> pd.DataFrame:
+def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection,
+                              protected_rows) -> pd.DataFrame:
     """``suppress_rows`` for a table whose last row is the Total row: one system over every cell."""
     n, k = values.shape
     if n < 2:
@@ -887,7 +891,10 @@ def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protec
     is_total = np.zeros((n, k), dtype=bool)
     is_total[-1] = True
     is_total[:, (M < 0).any(axis=0)] = True
-    final = _protect(big, values.ravel(), mask.ravel(), is_total.ravel(), threshold, protection)
+    # Complementary cells are taken from protected rows and the Total row before public rows.
+    public = np.repeat(~protected_rows[:, None], k, axis=1)
+    final = _protect(big, values.ravel(), mask.ravel(), is_total.ravel(), threshold, protection,
+                     avoid=public.ravel())
     return pd.DataFrame(final.reshape(n, k), index=df.index, columns=count_cols)
 
 
