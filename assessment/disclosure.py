@@ -787,7 +787,8 @@ def _link_table(table: pd.DataFrame, mask: pd.DataFrame, cols: list, total_label
 
 def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, protected: Sequence[bool], *,
                   relations: Sequence[tuple[str, Sequence[str]]] = (), suppress_zeros: bool = False,
-                  protection: str = "interval", total_row: bool = False) -> pd.DataFrame:
+                  protection: str = "interval", total_row: bool = False,
+                  in_total: Sequence[bool] | None = None) -> pd.DataFrame:
     """Suppress each protected row on its own, where a row's counts add up within the row.
 
     For tables with one row per dataset (data-quality accounting: rows read = rows accepted +
@@ -810,6 +811,9 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
     total_row : bool, default False
         The last row of ``df`` is a Total row: each count column's sum over the other rows
         (checked). Column sums are then relations too, and the whole table is protected as one.
+    in_total : sequence of bool, optional
+        With ``total_row``: one per row above the Total row, True where the row counts in the
+        total (e.g. False for a dataset that is a copy of another). Default all.
 
     Returns
     -------
@@ -849,7 +853,11 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
     low = 0 if suppress_zeros else 1
     mask = protected[:, None] & (values >= low) & (values <= threshold - 1)
     if total_row:
-        return _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection, protected)
+        adds = np.ones(len(df) - 1, dtype=bool) if in_total is None else np.asarray(list(in_total), dtype=bool)
+        if adds.size != len(df) - 1:
+            raise ValueError(f"`in_total` must have one value per row above the Total row ({len(df) - 1}), "
+                             f"got {adds.size}")
+        return _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection, protected, adds)
     todo = np.flatnonzero(mask.any(axis=1))
     for i in todo:  # rows with a small count: one per dataset of the catalogue, not per record
         known = ~np.isnan(values[i])
@@ -862,7 +870,7 @@ def suppress_rows(df: pd.DataFrame, count_cols: Sequence[str], threshold: int, p
 
 
 def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protection,
-                              protected_rows) -> pd.DataFrame:
+                              protected_rows, adds) -> pd.DataFrame:
     """``suppress_rows`` for a table whose last row is the Total row: one system over every cell."""
     n, k = values.shape
     if n < 2:
@@ -870,11 +878,12 @@ def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protec
     if np.isnan(values).any():
         raise ValueError("a table with a Total row must have every count, got a missing count in "
                          f"column {count_cols[int(np.flatnonzero(np.isnan(values).any(axis=0))[0])]!r}")
-    off = np.flatnonzero(np.abs(values[:-1].sum(axis=0) - values[-1]) > _TOL)
+    sums = values[:-1][adds].sum(axis=0)
+    off = np.flatnonzero(np.abs(sums - values[-1]) > _TOL)
     if off.size:
         j = int(off[0])
         raise ValueError(f"the Total row must equal the column sums, got {values[-1, j]:g} for column "
-                         f"{count_cols[j]!r} where the rows add up to {values[:-1, j].sum():g}")
+                         f"{count_cols[j]!r} where the rows add up to {sums[j]:g}")
     rels = []
     for i in range(n):  # each row's own relations (rows: one per dataset, not per record)
         holds = np.abs(M @ values[i]) < _TOL
@@ -884,7 +893,7 @@ def _suppress_rows_with_total(df, count_cols, values, mask, M, threshold, protec
             rels.append(full.ravel())
     for j in range(k):
         full = np.zeros((n, k))
-        full[:-1, j] = 1.0
+        full[:-1, j] = adds.astype(float)
         full[-1, j] = -1.0
         rels.append(full.ravel())
     big = np.vstack(rels)

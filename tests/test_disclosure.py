@@ -758,3 +758,16 @@ def test_a_slice_table_links_to_the_table_that_shows_its_fixed_dimension():
     # The fixed dimension is what links them: each rank table cell is part of one concern-table cell.
     assert a.linked.fixed == {"concern": "Burglary"}
     assert (joint["width"] >= T).all()
+
+
+def test_suppress_rows_total_of_only_some_rows():
+    """A Total row that leaves out a copied dataset: its column sums cover the other rows only."""
+    from assessment.disclosure import suppress_rows
+
+    df = pd.DataFrame({"read": [300, 40, 40, 340], "quarantined": [3, 0, 0, 3]},
+                      index=["nominals", "council", "council copy", "Total"])
+    mask = suppress_rows(df, ["read", "quarantined"], T, [True, True, True, True], total_row=True,
+                         in_total=[True, True, False])
+    assert mask.at["nominals", "quarantined"] and mask.at["Total", "quarantined"]
+    with pytest.raises(ValueError, match="Total row must equal"):
+        suppress_rows(df, ["read", "quarantined"], T, [True] * 4, total_row=True)

@@ -202,9 +202,12 @@ class Document:
         margins: str | None = None,
         row_sensitivity: Any = None,
         row_relations: Any = None,
+        total_of: Any = None,
     ) -> pd.DataFrame:
         """The table exactly as :meth:`table` publishes it (suppressed cells ``'[c]'``), without numbering it.
 
+        With ``row_sensitivity`` and ``margins='column_totals'`` a Total row is added: the sum of
+        the rows ``total_of`` marks (default all; e.g. not a copy of another dataset).
         Draw every chart, map and derived table of protected counts from this, never from the
         unsuppressed ``frame``: a suppressed cell then shows as suppressed everywhere. A later
         :meth:`table` call with the same frame, caption and options publishes the same values.
@@ -213,12 +216,12 @@ class Document:
         check_type(caption, "caption", str)
         check_choice(sensitivity, "sensitivity", ("public", "official", "sensitive", "personal"))
         published, _, _, _ = self._suppressed(frame, caption, sensitivity, list(count_columns), rate_columns or {},
-                                              margins, row_sensitivity, row_relations, None)
+                                              margins, row_sensitivity, row_relations, None, total_of)
         return published.copy()
 
     def _suppressed(self, frame: pd.DataFrame, caption: str, sensitivity: str, count_columns: list[str],
                     rate_columns: dict[str, str], margins: str | None, row_sensitivity: Any, row_relations: Any,
-                    link: dict[str, Any] | None) -> tuple[pd.DataFrame, str, str, bool]:
+                    link: dict[str, Any] | None, total_of: Any = None) -> tuple[pd.DataFrame, str, str, bool]:
         """Disclosure control of one table, memoised so a chart and its table publish the same cells.
 
         Returns the published frame, its footnote, the sensitivity to mark it with and whether
@@ -232,13 +235,15 @@ class Document:
             content = id(frame)
         key = (caption, content, tuple(frame.columns),
                tuple(count_columns), sensitivity, margins, repr(rate_columns),
-               None if row_sensitivity is None else tuple(row_sensitivity), repr(row_relations), link is not None)
+               None if row_sensitivity is None else tuple(row_sensitivity), repr(row_relations), link is not None,
+               None if total_of is None else tuple(bool(x) for x in total_of))
         memo = self.cache.setdefault("_published_tables", {})
         if key not in memo:
             if row_sensitivity is not None:
                 published, footnote, hidden = self._publish_rows(frame, count_columns, list(row_sensitivity),
                                                                  rate_columns, row_relations,
-                                                                 total_row=margins == "column_totals")
+                                                                 total_row=margins == "column_totals",
+                                                                 total_of=total_of)
                 memo[key] = (published, footnote, "mixed", hidden)
             else:
                 published, footnote, hidden = self._publish(frame, count_columns, sensitivity, rate_columns,
@@ -279,7 +284,7 @@ class Document:
 
     def _publish_rows(self, frame: pd.DataFrame, count_columns: list[str], row_sensitivity: list[str],
                       rate_columns: dict[str, str], row_relations: Any = None,
-                      total_row: bool = False) -> tuple[pd.DataFrame, str, bool]:
+                      total_row: bool = False, total_of: Any = None) -> tuple[pd.DataFrame, str, bool]:
         """The threshold rule row by row for rows from sensitive or personal datasets, with secondary
         suppression inside each row where its counts add up (``row_relations``) and, with a Total
         row (``total_row``), down the columns too."""
@@ -289,16 +294,20 @@ class Document:
             raise ValueError(f"`row_sensitivity` must have one value per row ({len(frame)}), got {len(row_sensitivity)}")
         protected = [s in ACCOUNTING_PROTECTED for s in row_sensitivity]
         relations = [(total, list(parts)) for total, parts in (row_relations or [])]
+        adds = [True] * len(frame) if total_of is None else [bool(x) for x in total_of]
         if total_row:
+            if len(adds) != len(frame):
+                raise ValueError(f"`total_of` must have one value per row ({len(frame)}), got {len(adds)}")
             labels = [c for c in frame.columns if c not in count_columns]
-            total = pd.DataFrame([{c: int(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum())
+            kept = frame[pd.Series(adds, index=frame.index)]
+            total = pd.DataFrame([{c: int(pd.to_numeric(kept[c], errors="coerce").fillna(0).sum())
                                    for c in count_columns}])
             for i, c in enumerate(labels):
                 total[c] = "Total" if i == 0 else ""
             frame = pd.concat([frame, total[frame.columns]], ignore_index=True)
             protected.append(any(protected))
         mask = suppress_rows(frame, count_columns, self.threshold, protected, relations=relations,
-                             total_row=total_row)
+                             total_row=total_row, in_total=adds if total_row else None)
         published = frame.copy()
         for col in count_columns:
             hidden = mask[col].to_numpy(dtype=bool)

@@ -369,19 +369,25 @@ def _data_quality(doc: Document) -> list[Finding]:
                             for k in keys])
     t = doc.threshold
     quar = q["rows_quarantined"].to_numpy()
-    small = protected & (quar >= 1) & (quar < t)
-    read = int(q.loc[once, "rows_read"].sum())
-    shown_q = int(quar[once & ~small].sum())
+    # The counts as the document's tables publish them (disclosure-controlled, a copy counted once in the
+    # Total row): a finding must not show, or let a reader narrow, a count those tables suppress.
+    published = qr.quality_accounting_published(doc)
+    totals = qr.quality_accounting_totals(doc)
+    hidden = published.iloc[:-1]["rows quarantined"].astype(str).eq("[c]").to_numpy()
+    small = protected & (hidden | ((quar >= 1) & (quar < t)))
     copies = [cat.datasets[k].title for k, o in zip(keys, once) if not o and k in cat.datasets]
     from .prose import count_of
 
     out = [Finding(f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} were read "
                    "through the catalogue.")]
+    read = 0 if str(totals["rows read"]) == "[c]" else int(totals["rows read"])
     if read:
+        set_aside = (" a suppressed number of them were set aside with a reason" if str(totals["rows quarantined"]) == "[c]"
+                     else f" {int(totals['rows quarantined']):,} ({int(totals['rows quarantined']) / read:.1%}) were set "
+                          "aside with a reason")
         out.append(Finding(
             f"{read:,} rows were read" + (f", counting {_and(copies)} once with the dataset it copies" if copies else "")
-            + f"; {shown_q:,} ({shown_q / read:.1%}) were set aside with a reason"
-            + (" (not counting small numbers withheld to protect individuals)" if small.any() else "") + "."))
+            + ";" + set_aside + "."))
     else:
         out.append(Finding("No rows were read."))
     blank = q["rows_blank"] if "rows_blank" in q.columns else 0

@@ -854,7 +854,9 @@ def _scanning_survey(doc: Document, sec: Section, spec: dict[str, Any]) -> Secti
                 f"{r['concern']} was named among their top three concerns by {r['share']:.0%} "
                 f"(95% CI {r['ci_low']:.0%} to {r['ci_high']:.0%}), ranked {int(r['rank'])} of {len(top_c)}"
                 for r in mine.to_dict("records")) + ".")
-            sec.add(_concern_ward_table(doc, sv, survey_key, spec["concerns"][0], dict(zip(wr["code"], wr["name"]))))
+            sec.add(_concern_ward_table(doc, sv, survey_key, spec["concerns"][0],
+                                        dict(zip(doc.workbench.wards["code"].astype(str),
+                                                 doc.workbench.wards["name"].astype(str)))))
     return sec
 
 
@@ -890,8 +892,8 @@ def _concern_ward_table(doc: Document, sv: pd.DataFrame, survey_key: str, concer
     ranks = [c for c in table.columns if c not in ("ward", "ward name")]
     ds = doc.catalogue.datasets[survey_key]
     return _table(doc, table.rename(columns={"ward": "ward code"}),
-                  f"Residents naming {concern.lower()} among their top three concerns, by ward and the place they "
-                  "gave it", sensitivity=ds.sensitivity, count_columns=ranks, dataset=survey_key,
+                  f"Residents naming {concern.lower()} among their top three concerns, per ward and the place "
+                  "they gave it", sensitivity=ds.sensitivity, count_columns=ranks, dataset=survey_key,
                   dimensions=("ward", "rank"), fixed={"concern": concern},
                   notes=["Counts of residents (survey respondents); each resident is counted once, in the place "
                          "they gave the concern. Wards are those the survey records (either boundary version)."])

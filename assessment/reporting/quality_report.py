@@ -237,7 +237,7 @@ def _quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
     keys = table["dataset"].tolist()
     shown = doc.publish_counts(table, "Rows quarantined per dataset and reason", count_columns=[*_ACCOUNT, *reasons],
                                row_sensitivity=_sensitivities(doc, keys), row_relations=relations,
-                               margins="column_totals", total_of=counted_once(doc, [str(k) for k in keys]))
+                               margins="column_totals")
     return shown, reasons
 
 
@@ -249,6 +249,24 @@ def quality_accounting_published(doc: Document) -> pd.DataFrame:
     the strategic assessment never show a cell the other hides.
     """
     return _quarantine_published(doc)[0].copy()
+
+
+def quality_accounting_totals(doc: Document) -> dict:
+    """Rows read, accepted, quarantined and blank over every dataset, a copy of another counted once.
+
+    Worked out from the published accounting only (its Total row less the published rows of
+    copies), so a total is ``'[c]'`` whenever a count it needs is suppressed: it can never give a
+    suppressed count away.
+    """
+    published = quality_accounting_published(doc)
+    body, total = published.iloc[:-1], published.iloc[-1]
+    copies = body[~counted_once(doc, [str(k) for k in body["dataset"]])]
+    out = {}
+    for col in _ACCOUNT:
+        parts = [total[col], *copies[col].tolist()]
+        out[col] = _MARK if any(str(v) == _MARK for v in parts) else int(total[col]) - int(
+            pd.to_numeric(copies[col], errors="coerce").fillna(0).sum())
+    return out
 
 
 def _published_body(published: pd.DataFrame) -> pd.DataFrame:
@@ -411,7 +429,7 @@ def section_summary(doc: Document) -> Section:
     sec = Section("Summary")
     published_all, _ = _quarantine_published(doc)
     published = _published_body(published_all)
-    totals = published_all.iloc[-1]  # the Total row counts a copy of another dataset once
+    totals = quality_accounting_totals(doc)  # a copy of another dataset counted once
     once = counted_once(doc, [str(k) for k in published["dataset"]])
     copies = [_title(doc, k) for k, o in zip(published["dataset"], once) if not o]
     blank = totals["rows blank"]

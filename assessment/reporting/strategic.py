@@ -225,11 +225,11 @@ def section_data_sources(doc: Document) -> Section:
         "rows quarantined": q["rows_quarantined"].to_numpy(),
         "share geocoded (%)": (100 * pd.to_numeric(q["share_geocoded"], errors="coerce")).to_numpy(),
     })
-    from .quality_report import quality_accounting_published
+    from .quality_report import quality_accounting_published, quality_accounting_totals
 
     # The counts as published (one disclosure control for every document that shows them).
     accounting = quality_accounting_published(doc)
-    totals = accounting.iloc[-1]
+    totals = quality_accounting_totals(doc)
     body = accounting.iloc[:-1].set_index("dataset")
     for col in ("rows read", "rows accepted", "rows quarantined"):
         table[col] = body[col].reindex(q["dataset"]).to_numpy()
