@@ -413,11 +413,11 @@ def test_503_split_gives_up_with_intake_error(tmp_path, monkeypatch):
 def test_catalogue_stub_entries_validate(tmp_path):
     run(tmp_path)
     stub = yaml.safe_load((tmp_path / "catalogue_stub.yaml").read_text())
-    assert set(stub["datasets"]) == {"police_street", "police_outcomes", "police_stop_search"}
+    assert set(stub["datasets"]) == {"recorded_crime", "crime_outcomes", "police_stop_search"}
     for key, entry in stub["datasets"].items():
         ds = Dataset.model_validate(entry)
         assert ds.sensitivity == "public" and ds.refresh == "monthly" and "OGL" in ds.sharing.agreement
-    street = Dataset.model_validate(stub["datasets"]["police_street"])
+    street = Dataset.model_validate(stub["datasets"]["recorded_crime"])
     assert any("LSOA" in c for c in street.caveats)
     assert sorted(tmp_path.glob(street.path)) == sorted(tmp_path.glob(f"*/*-{FORCE}-street.csv"))
     assert stub["source"]["months"] == ["2024-01", "2024-02", "2024-03"]

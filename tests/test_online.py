@@ -156,7 +156,7 @@ def test_online_init_city_of_london(tmp_path, monkeypatch):
     hoods = gpd.read_file(cat.geography_path("neighbourhoods"))
     assert set(hoods["code"]) <= {"cs", "cn"} and len(hoods) >= 1
     # police files fetched through fetch_police for the window
-    assert sorted(p.parent.name for p in cat.dataset_files("police_street")) == ["2024-01", "2024-02"]
+    assert sorted(p.parent.name for p in cat.dataset_files("recorded_crime")) == ["2024-01", "2024-02"]
     assert any("Police neighbourhoods" in line for line in lines)
     # API files carry no LSOA codes: the catalogue says so rather than claiming a code set
     assert "no LSOA code of the partnership" in result.catalogue.read_text()

@@ -97,7 +97,7 @@ def test_missing_columns_and_missing_tree(tmp_path):
     month = tmp_path / "2024-01"
     month.mkdir()
     (month / "2024-01-riverton-street.csv").write_text("Crime ID,Month\n1,2024-01\n", encoding="utf-8")
-    with pytest.raises(IntakeError, match=r"police_street file 2024-01-riverton-street.csv row 1 \(header\)"):
+    with pytest.raises(IntakeError, match=r"street file 2024-01-riverton-street.csv row 1 \(header\)"):
         read_police_street(tmp_path)
     with pytest.raises(IntakeError, match="no data.police.uk outcomes files"):
         read_police_outcomes(tmp_path)

@@ -105,7 +105,7 @@ def test_init_city_of_london_offline(ons_dir, shared_police_dir, tmp_path, no_ne
     text = result.catalogue.read_text()
     assert "Open Government Licence v3.0" in text and "as drawn in 2025, applied to every month" in text
     # the police files are copied whole (the catalogue's paths stay inside its data root)
-    street = sorted(cat.dataset_files("police_street"))
+    street = sorted(cat.dataset_files("recorded_crime"))
     assert len(street) == 18
     src = sorted(shared_police_dir.glob("*/*-street.csv"))
     assert [f.read_bytes() for f in street] == [f.read_bytes() for f in src]

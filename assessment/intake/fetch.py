@@ -807,7 +807,7 @@ def catalogue_stub(force: str, force_name: str, source: str, kinds: Sequence[str
     ]
     datasets: dict[str, Any] = {}
     if "street" in kinds:
-        datasets["police_street"] = {
+        datasets["recorded_crime"] = {
             "title": f"Police recorded crime and anti-social behaviour (street level), {force_name}",
             "agency": force_name, "format": "police_uk_street", "kind": "events",
             "path": f"*/*-{force}-street.csv",
@@ -821,7 +821,7 @@ def catalogue_stub(force: str, force_name: str, source: str, kinds: Sequence[str
             + ["Domestic abuse and hate crime are under-reported; recorded volumes understate them."],
         }
     if "outcomes" in kinds:
-        datasets["police_outcomes"] = {
+        datasets["crime_outcomes"] = {
             "title": f"Police outcomes, {force_name}", "agency": force_name, "format": "police_uk_outcomes",
             "kind": "table", "path": f"*/*-{force}-outcomes.csv",
             "columns": {"event_id": "Crime ID", "date": "Month", "outcome": "Outcome type"},

@@ -79,14 +79,14 @@ def _read(source, kind: str, dataset: str) -> pd.DataFrame:
     return frame[ordered + list(EXTRA_COLUMNS)]
 
 
-def read_police_street(source: str | Path | Sequence[str | Path], *, dataset: str = "police_street") -> pd.DataFrame:
+def read_police_street(source: str | Path | Sequence[str | Path], *, dataset: str = "street") -> pd.DataFrame:
     """Read every street-level crime and ASB file under a data.police.uk download.
 
     Parameters
     ----------
     source : path or sequence of paths
         Download root (``YYYY-MM`` folders), a monthly folder, or a list of files.
-    dataset : str, default 'police_street'
+    dataset : str, default 'street'
         Catalogue key for messages.
 
     Returns
@@ -110,7 +110,7 @@ def read_police_street(source: str | Path | Sequence[str | Path], *, dataset: st
 
 
 def read_police_outcomes(source: str | Path | Sequence[str | Path], *,
-                         dataset: str = "police_outcomes") -> pd.DataFrame:
+                         dataset: str = "outcomes") -> pd.DataFrame:
     """Read every outcomes file under a data.police.uk download.
 
     Returns
