@@ -589,7 +589,7 @@ def describe_peer_position(name: str, rate: float, rank: int, n_peers: int, grou
     Returns
     -------
     str
-        e.g. ``"Riverton's rate of 12.3 per 1,000 population is the 3rd highest of 15 in
+        e.g. ``"The partnership's rate of 12.3 per 1,000 population is the 3rd highest of 15 in
         its most similar group (group mean 10.1; usual range 6.0 to 14.2, mean ± 1.96 SD).
         It is within the group's usual range."``
 
