@@ -148,10 +148,15 @@ def test_workbench_names_the_geographies_documents_need(tmp_path, demo_catalogue
 
     raw = yaml.safe_load(demo_catalogue.read_text())
     raw["data_root"] = str(demo_catalogue.parent / raw["data_root"])
-    del raw["geographies"]["neighbourhoods"]
+    # wards are the one geography every document needs (the others are optional); the error names it
+    del raw["geographies"]["wards"]
+    for ds in raw["datasets"].values():
+        if ds.get("geography") == "wards":
+            ds["geography"] = "small_areas"
+    raw["services"] = [{k: v for k, v in s.items() if k != "wards"} for s in raw.get("services", [])]
     path = tmp_path / "cat.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    with pytest.raises(CatalogueError, match="'neighbourhoods'"):
+    with pytest.raises(CatalogueError, match="`wards` geography"):
         build_workbench(load_catalogue(path), None, dt.date(2026, 11, 25))
 
 
