@@ -31,7 +31,9 @@ def city(tmp_path_factory):
 
     from assessment.cli import main
 
-    os.environ.setdefault("ASSESSMENT_PSEUDONYM_KEY", "city-test-key")
+    # a key of the length intake requires, set for this fixture only (never leaked to later tests)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ASSESSMENT_PSEUDONYM_KEY", os.environ.get("ASSESSMENT_PSEUDONYM_KEY") or "city-of-london-test-key")
     root = tmp_path_factory.mktemp("city")
     assert main(["init", str(root / "col"), "--authority", "City of London", "--from-files", str(ONS),
                  "--police", str(POLICE)]) == 0
@@ -43,6 +45,7 @@ def city(tmp_path_factory):
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             code = main(["run", document, "--catalogue", str(cat), "--out", str(out), *extra])
         results[document] = (code, err.getvalue())
+    mp.undo()
     return cat, out, results
 
 
