@@ -139,11 +139,13 @@ def section_deprivation(doc: Document) -> Section:
                 f"partnership's residents and {ev_share:.0%} of its {noun}.")
     ratio = rate_deprivation_ratio(table)
     if ratio["available"]:
-        sure = ratio["ci_low"] > 1 or ratio["ci_high"] < 1
+        # The interval treats each fifth's count as Poisson; small areas vary more than that between
+        # themselves, so it is too narrow on real data and no verdict of significance is drawn from it.
         sec.add(f"The rate in the most deprived fifth of small areas is {ratio['ratio']:.1f} times that in the least "
-                f"deprived fifth (95% confidence interval {ratio['ci_low']:.1f} to {ratio['ci_high']:.1f}); "
-                + ("the difference is larger than chance would explain." if sure
-                   else "the difference is within what chance could produce."))
+                f"deprived fifth (95% confidence interval {ratio['ci_low']:.1f} to {ratio['ci_high']:.1f}, treating "
+                "the counts as random variation around a fixed rate). Small areas differ from each other by more "
+                "than that, so the interval understates the uncertainty and this document draws no conclusion of "
+                "significance from it.")
     else:
         sec.add("The partnership does not have small areas in both the most and the least deprived fifths of the "
                 "country, so the two cannot be compared here.")
