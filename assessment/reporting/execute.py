@@ -249,6 +249,7 @@ def run_edition(
     progress: Callable[[str], None] | None = None,
     exports: tuple[str, ...] | list[str] = (),
     errors: str = "raise",
+    kernel: Any = None,
 ) -> tuple[list[DocumentRun], dict[str, str]]:
     """Execute and render the documents of one edition in one warm kernel.
 
@@ -267,6 +268,10 @@ def run_edition(
         On a document's failure, raise its :class:`DocumentError` (the documents already
         published stay published), or record its message and go on with the next document
         in a fresh kernel.
+    kernel : jupyter_client.KernelManager, optional
+        An already started kernel to run the documents in (a batch worker keeps one warm
+        across partnerships). It is restarted after a failure but never shut down here; by
+        default a kernel is started for the edition and shut down at its end.
 
     Returns
     -------
@@ -302,8 +307,12 @@ def run_edition(
         inputs = input_hashes(catalogue_path)
         say(f"hashed {len(inputs)} inputs in {time.perf_counter() - t0:.1f} s; starting one kernel for "
             f"{len(plan)} document(s)")
-        km = KernelManager(kernel_name="python3")
-        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
+        own_kernel = kernel is None
+        if own_kernel:
+            km = KernelManager(kernel_name="python3")
+            km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
+        else:
+            km = kernel
         try:
             for name, params, stem, nb_source in plan:
                 try:
@@ -316,7 +325,8 @@ def run_edition(
                     say(f"[{stem}] failed: {exc}")
                     km.restart_kernel(now=True)  # the next document starts from a clean kernel
         finally:
-            km.shutdown_kernel(now=True)
+            if own_kernel:
+                km.shutdown_kernel(now=True)
     return runs, failures
 
 
