@@ -1,9 +1,12 @@
 """Benchmark: police street intake throughput vs a bare pandas read (not a test).
 
-Generates a synthetic data.police.uk street file (default 2,000,000 rows, exact
-street columns, ~25% ASB rows without Crime ID, ~5% rows without coordinates,
-locations snapped to 50,000 map points as on data.police.uk) in a temporary folder,
-then times, each in a fresh subprocess so peak memory (``ru_maxrss``) is its own:
+Generates synthetic data.police.uk street files (default 2,000,000 rows, exact
+street columns, ~25% ASB rows without Crime ID, ~5% rows without coordinates) in a
+temporary folder, with the coordinates either ``snapped`` to 50,000 map points as on
+data.police.uk, or ``distinct``: random floats at data.police.uk's 6 decimal places
+over the same partnership-sized box, so nearly every row's pair is its own. For each
+file it times, each in a fresh subprocess so peak memory (``ru_maxrss``) is its own,
+interleaved (bare, intake, bare, intake, ... over the files in turn):
 
 - ``bare``: ``pandas.read_csv(path, engine="pyarrow")``;
 - ``intake``: ``assessment.intake.harmonise.intake_dataset`` through a catalogue
@@ -15,8 +18,12 @@ import time is reported apart, as ``import_seconds``, and in
 ``ratio_best_with_imports``). Wall and CPU seconds, best and median of the
 repeats, and the load average are reported, since the machine may be shared.
 
-Run: ``.venv/bin/python benchmarks/bench_intake.py [--rows N] [--repeat K] [--keep DIR]``.
-The goal is intake within 3x the bare read.
+With ``--baseline DIR`` a third mode, ``baseline``, times the intake of the package
+at DIR (e.g. a ``git worktree`` of an older commit) in the same interleaved rounds.
+
+Run: ``.venv/bin/python benchmarks/bench_intake.py [--rows N] [--repeat K] [--keep DIR]
+[--coords {snapped,distinct,both}] [--baseline DIR]``.
+The goal (issue 14) is intake within 1.5x the bare read, on both files.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -32,6 +38,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from machine import machine_description  # benchmarks/machine.py
 
 CRIME_TYPES = ["Anti-social behaviour", "Violence and sexual offences", "Shoplifting", "Other theft", "Burglary",
                "Vehicle crime", "Criminal damage and arson", "Public order", "Drugs", "Theft from the person",
@@ -41,8 +49,16 @@ OUTCOMES = ["Investigation complete; no suspect identified", "Unable to prosecut
             "Status update unavailable", "Offender given a caution", "Awaiting court outcome"]
 
 
-def generate(path: Path, rows: int, seed: int = 1) -> None:
-    """Write a data.police.uk-like street CSV of ``rows`` rows (vectorised)."""
+COORDS = ("snapped", "distinct")
+
+
+def generate(path: Path, rows: int, seed: int = 1, coords: str = "snapped") -> None:
+    """Write a data.police.uk-like street CSV of ``rows`` rows (vectorised).
+
+    ``coords='snapped'``: every location is one of 50,000 map points; ``'distinct'``:
+    each row's longitude and latitude are drawn afresh (6 decimal places, as
+    data.police.uk writes them) over the same box, so pairs almost never repeat.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -60,8 +76,14 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
     ids = pa.array(np.frombuffer(rng.bytes(32 * rows).hex().encode(), dtype="S64")).cast(pa.string())
     ids = pa.compute.if_else(pa.array(asb), pa.scalar(None, pa.string()), ids)
     no_loc = rng.random(rows) < 0.05
-    lon = np.where(no_loc, np.nan, px[point])
-    lat = np.where(no_loc, np.nan, py[point])
+    if coords == "distinct":
+        lon = np.where(no_loc, np.nan, np.round(rng.uniform(-1.60, -1.38, rows), 6))
+        lat = np.where(no_loc, np.nan, np.round(rng.uniform(52.40, 52.51, rows), 6))
+    elif coords == "snapped":
+        lon = np.where(no_loc, np.nan, px[point])
+        lat = np.where(no_loc, np.nan, py[point])
+    else:
+        raise ValueError(f"`coords` must be one of {list(COORDS)}, got {coords!r}")
     area = rng.integers(0, 1000, rows)
     outcome = np.array(OUTCOMES, dtype=object)[rng.integers(0, len(OUTCOMES), rows)]
     outcome = np.where(asb, None, outcome)
@@ -112,7 +134,7 @@ def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
     import pandas as pd
 
     t_import = time.perf_counter()
-    if mode == "intake":
+    if mode in ("intake", "baseline"):
         from assessment.catalogue import load_catalogue
         from assessment.intake.harmonise import intake_dataset
     import_seconds = time.perf_counter() - t_import
@@ -134,75 +156,97 @@ def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
             "rows": int(rows), "peak_mib": usage.ru_maxrss / 1024}
 
 
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kib = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines()
-                           if l.startswith("MemTotal")))
-    except (OSError, StopIteration):
-        mem_kib = 0
+def machine() -> str:
     import pandas as pd
     import pyarrow as pa
+    import pyproj
 
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kib / 1024**2, 1),
-            "python": platform.python_version(), "pandas": pd.__version__, "pyarrow": pa.__version__}
+    return machine_description(np, pd, pa, pyproj)
+
+
+def _prepare(folder: Path, rows: int, coords: str) -> tuple[Path, Path]:
+    """The street file of one kind under ``folder/coords`` (generated unless already there) and its catalogue."""
+    sub = folder / coords
+    (sub / "2025-01").mkdir(parents=True, exist_ok=True)
+    path = sub / "2025-01" / "2025-01-riverton-street.csv"
+    stamp = sub / f".rows-{rows}"
+    if not (path.is_file() and stamp.is_file()):
+        for old in sub.glob(".rows-*"):
+            old.unlink()
+        t0 = time.perf_counter()
+        generate(path, rows, coords=coords)
+        stamp.write_text("generated by bench_intake.py\n", encoding="utf-8")
+        print(f"generated {rows:,} rows, coordinates {coords} ({path.stat().st_size / 1024**2:.0f} MiB) "
+              f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return path, write_catalogue(sub)
+
+
+def _summary(runs: list[dict]) -> dict:
+    best = min(runs, key=lambda x: x["seconds"])
+    return {"best_seconds": round(best["seconds"], 2),
+            "median_seconds": round(float(np.median([x["seconds"] for x in runs])), 2),
+            "best_cpu_seconds": round(min(x["cpu_seconds"] for x in runs), 2),
+            "rows_per_second": round(best["rows"] / best["seconds"]),
+            "peak_rss_mib": round(max(x["peak_mib"] for x in runs)),
+            "all_seconds": [round(x["seconds"], 2) for x in runs],
+            "median_import_seconds": round(float(np.median([x["import_seconds"] for x in runs])), 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", help="folder to write the generated file to and reuse on later runs "
+    parser.add_argument("--keep", help="folder to write the generated files to and reuse on later runs "
                                        "(default: a temporary folder, removed afterwards)")
-    parser.add_argument("--one", choices=["bare", "intake"], help=argparse.SUPPRESS)
+    parser.add_argument("--coords", choices=[*COORDS, "both"], default="both",
+                        help="which file(s) to measure: coordinates snapped to map points, distinct, or both "
+                             "(interleaved in one run)")
+    parser.add_argument("--baseline", help="also time the intake of the package at this folder (e.g. a git "
+                                           "worktree of an older commit), interleaved")
+    parser.add_argument("--one", choices=["bare", "intake", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--catalogue", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one, Path(args.path), Path(args.catalogue) if args.catalogue else None)))
         return 0
+    kinds = list(COORDS) if args.coords == "both" else [args.coords]
+    modes = ["bare", "intake"] + (["baseline"] if args.baseline else [])
+    envs = {m: dict(os.environ) for m in modes}
+    if args.baseline:
+        envs["baseline"]["PYTHONPATH"] = str(Path(args.baseline).resolve())
     with tempfile.TemporaryDirectory(prefix="bench_intake_") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
-        (folder / "2025-01").mkdir(parents=True, exist_ok=True)
-        path = folder / "2025-01" / "2025-01-riverton-street.csv"
-        stamp = folder / f".rows-{args.rows}"
-        if not (path.is_file() and stamp.is_file()):
-            for old in folder.glob(".rows-*"):
-                old.unlink()
-            t0 = time.perf_counter()
-            generate(path, args.rows)
-            stamp.write_text("generated by bench_intake.py\n", encoding="utf-8")
-            print(f"generated {args.rows:,} rows ({path.stat().st_size / 1024**2:.0f} MiB) "
-                  f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        catalogue = write_catalogue(folder)
-        results: dict[str, list[dict]] = {"bare": [], "intake": []}
+        files = {k: _prepare(folder, args.rows, k) for k in kinds}
+        load_before = [round(x, 2) for x in os.getloadavg()]
+        t_start = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        results: dict[str, dict[str, list[dict]]] = {k: {m: [] for m in modes} for k in kinds}
         for _ in range(args.repeat):
-            for mode in ("bare", "intake"):
-                out = subprocess.run([sys.executable, __file__, "--one", mode, "--path", str(path),
-                                      "--catalogue", str(catalogue)], capture_output=True, text=True, check=True)
-                results[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
-        best = {m: min(r, key=lambda x: x["seconds"]) for m, r in results.items()}
-        report = {"machine": machine(), "load_average": [round(x, 2) for x in os.getloadavg()],
-                  "rows": args.rows, "file_mib": round(path.stat().st_size / 1024**2, 1), "repeats": args.repeat}
-        for m, r in best.items():
-            runs = results[m]
-            report[m] = {"best_seconds": round(r["seconds"], 2),
-                         "median_seconds": round(float(np.median([x["seconds"] for x in runs])), 2),
-                         "best_cpu_seconds": round(min(x["cpu_seconds"] for x in runs), 2),
-                         "rows_per_second": round(r["rows"] / r["seconds"]),
-                         "peak_rss_mib": round(max(x["peak_mib"] for x in runs)),
-                         "all_seconds": [round(x["seconds"], 2) for x in runs],
-                         "median_import_seconds": round(float(np.median([x["import_seconds"] for x in runs])), 2)}
-        report["ratio_intake_to_bare"] = round(best["intake"]["seconds"] / best["bare"]["seconds"], 2)
-        report["ratio_median"] = round(report["intake"]["median_seconds"] / report["bare"]["median_seconds"], 2)
-        report["ratio_best_with_imports"] = round(
-            min(x["seconds"] + x["import_seconds"] for x in results["intake"]) / best["bare"]["seconds"], 2)
-        report["ratio_paired_median"] = round(float(np.median(
-            [i["seconds"] / b["seconds"] for b, i in zip(results["bare"], results["intake"])])), 2)
+            for k in kinds:
+                path, catalogue = files[k]
+                for mode in modes:
+                    out = subprocess.run([sys.executable, __file__, "--one", mode, "--path", str(path),
+                                          "--catalogue", str(catalogue)], capture_output=True, text=True,
+                                         check=True, env=envs[mode])
+                    results[k][mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        report = {"machine": machine(), "started": t_start, "load_before": load_before,
+                  "load_after": [round(x, 2) for x in os.getloadavg()], "rows": args.rows,
+                  "repeats": args.repeat}
+        for k in kinds:
+            path = files[k][0]
+            res = results[k]
+            part = {"file_mib": round(path.stat().st_size / 1024**2, 1)}
+            for m in modes:
+                part[m] = _summary(res[m])
+            for m in modes[1:]:
+                tag = "" if m == "intake" else "_baseline"
+                part[f"ratio{tag}_best"] = round(part[m]["best_seconds"] / part["bare"]["best_seconds"], 2)
+                part[f"ratio{tag}_median"] = round(part[m]["median_seconds"] / part["bare"]["median_seconds"], 2)
+                part[f"ratio{tag}_paired_median"] = round(float(np.median(
+                    [i["seconds"] / b["seconds"] for b, i in zip(res["bare"], res[m])])), 2)
+            part["ratio_best_with_imports"] = round(
+                min(x["seconds"] + x["import_seconds"] for x in res["intake"]) / part["bare"]["best_seconds"], 2)
+            report[k] = part
         print(json.dumps(report, indent=2))
     return 0
 

@@ -56,3 +56,48 @@ def test_written_nan_and_infinity_are_not_finite_not_missing():
     xs = pd.Series([np.inf, np.nan, 439500.0])  # already numbers: NaN is an empty field
     _, _, status = to_bng(xs, pd.Series([290200.0, 290200.0, 290200.0]), "EPSG:27700")
     assert list(status) == ["not finite", "missing", "ok"]
+
+
+def test_distinct_pairs_transformed_row_by_row_agree_exactly_with_pyproj():
+    # mostly distinct pairs (more rows than the sample) take the one-call path: the numbers are pyproj's own,
+    # exactly, and invalid, missing and off-grid rows are still judged (NaN, with their status)
+    rng = np.random.default_rng(5)
+    n = 40_000
+    lon = np.round(rng.uniform(-1.6, -1.38, n), 6)
+    lat = np.round(rng.uniform(52.40, 52.51, n), 6)
+    lon[::97] = np.nan
+    lon[5], lat[5] = 0.0, 0.0
+    lon[7], lat[7] = lat[7], lon[7]  # swapped: converts, but off the grid
+    lat[11] = 95.0
+    e, n_, status = to_bng(pd.Series(lon), pd.Series(lat), "EPSG:4326")
+    ok = np.asarray(status == "ok")
+    ref_e, ref_n = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon[ok], lat[ok])
+    assert np.array_equal(e[ok], ref_e) and np.array_equal(n_[ok], ref_n)
+    assert np.isnan(e[~ok]).all() and np.isnan(n_[~ok]).all()
+    assert status[5] == status[7] == status[11] == "invalid" and status[97] == "missing"
+    assert ok.sum() == n - len(range(0, n, 97)) - 3
+
+
+def test_distinct_share_estimate_tells_snapped_from_distinct():
+    from assessment.intake.coords import _DISTINCT_SHARE, _expected_distinct_share
+
+    rng = np.random.default_rng(8)
+    m = 400_000
+    distinct = rng.uniform(-1.6, -1.4, m) + 1j * rng.uniform(52.4, 52.5, m)
+    assert _expected_distinct_share(distinct) > _DISTINCT_SHARE
+    for points in (500, 50_000):  # snapped to map points: the estimate is near the true share
+        pool = rng.uniform(-1.6, -1.4, points) + 1j * rng.uniform(52.4, 52.5, points)
+        snapped = pool[rng.integers(0, points, m)]
+        true_share = len(np.unique(snapped)) / m
+        assert abs(_expected_distinct_share(snapped) - true_share) < 0.05
+        assert _expected_distinct_share(snapped) < _DISTINCT_SHARE
+
+
+def test_snapped_and_distinct_paths_give_the_same_numbers():
+    # the same points, once as a few repeated map points and once spread out: each row's result is the same
+    rng = np.random.default_rng(9)
+    pool_x, pool_y = np.round(rng.uniform(-1.6, -1.4, 30_000), 6), np.round(rng.uniform(52.4, 52.5, 30_000), 6)
+    pick = rng.integers(0, 100, 30_000)
+    e1, n1, _ = to_bng(pd.Series(pool_x[pick]), pd.Series(pool_y[pick]), "EPSG:4326")  # factorised
+    e2, n2, _ = to_bng(pd.Series(pool_x), pd.Series(pool_y), "EPSG:4326")  # every row
+    assert np.array_equal(e1, e2[pick]) and np.array_equal(n1, n2[pick])

@@ -312,6 +312,29 @@ def test_blank_padding_rows_are_counted_as_blank_not_malformed(demo_root, tmp_pa
     assert q["rows_accepted"] == len(res.data) == n_before
 
 
+def test_blank_rows_whitespace_of_every_kind():
+    """A row is blank when every field is empty or strips to nothing, whatever the whitespace."""
+    from assessment.intake.harmonise import blank_rows
+
+    texts = ["", " ", "\t", "\u00a0", " \u3000 ", " x", "x ", "\t\ty", None, "  ", None, None]
+    other = [None, "  ", None, "\t", None, None, "", None, " ", "b", None, None]
+    raw = pd.DataFrame({
+        "a": pd.Series(texts, dtype="str"),
+        "b": pd.Series(other, dtype=object),
+        "x": pd.Series([np.nan] * 9 + [1.5, np.nan, np.nan], dtype="float64"),
+        "read_problem": pd.Series([None] * 10 + ["expected 3 fields, got 2: ',,'", "expected 3 fields, got 2: 'q,'"],
+                                  dtype="str"),
+    })
+    # independently: each field stripped in Python (NA counts as empty), every field of the row empty
+    def empty(v):
+        return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+
+    expected = [all(empty(raw[c].iloc[i]) for c in ("a", "b", "x")) for i in range(len(raw))]
+    expected[11] = False  # a malformed row with data in it is not blank (row 10 holds delimiters alone)
+    assert blank_rows(raw).tolist() == expected
+    assert blank_rows(raw).tolist() == [True, True, True, True, True, False, False, False, True, False, True, False]
+
+
 def test_police_uk_street_honours_a_column_mapping(shared_police_dir, tmp_path):
     """A snake_case export of data.police.uk street files reads through the catalogue's mapping."""
     src = sorted(shared_police_dir.glob("2016-0[1-2]/*-street.csv"))

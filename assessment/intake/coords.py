@@ -68,26 +68,71 @@ def _as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return arr, ~np.isnan(arr), np.isinf(arr)
 
 
-def _transform_distinct(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
-                        source_crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Transform each distinct usable (x, y) pair once and broadcast back (NaN elsewhere).
+#: Rows sampled to judge whether the pairs repeat enough for factorising to pay.
+_SAMPLE = 1 << 14
+#: Factorise when the distinct pairs are expected to be at most this share of the rows.
+_DISTINCT_SHARE = 0.5
+
+
+def _expected_distinct_share(pairs: np.ndarray) -> float:
+    """Estimate the share of distinct values among ``pairs`` (complex, no NaN) from a sample.
+
+    An evenly spaced sample of :data:`_SAMPLE` rows is factorised. If its rows are all
+    different the pairs are taken as distinct (1.0). Otherwise the number of points ``D``
+    the rows are drawn from is solved from the sample (``d = D (1 - exp(-s / D))`` for
+    ``d`` distinct among ``s`` rows drawn evenly from ``D`` points) and the share of the
+    ``m`` rows expected to be distinct is ``D (1 - exp(-m / D)) / m``. This only chooses
+    how to transform (once per distinct pair, or every row); the result is the same.
+    """
+    m = len(pairs)
+    if m <= _SAMPLE:
+        return 1.0 if m == 0 else len(pd.unique(pairs)) / m
+    sample = pairs[:: m // _SAMPLE][:_SAMPLE]
+    s, d = len(sample), len(pd.unique(sample))
+    if d >= s:
+        return 1.0
+    lo, hi = float(d), float(d) * 1e6  # d(D) = D (1 - exp(-s / D)) rises with D: bisect on a log scale
+    for _ in range(60):
+        mid = np.sqrt(lo * hi)
+        if mid * -np.expm1(-s / mid) < d:
+            lo = mid
+        else:
+            hi = mid
+    points = np.sqrt(lo * hi)
+    return float(points * -np.expm1(-m / points) / m)
+
+
+def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
+                      source_crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Transform the usable (x, y) pairs (``ok``); NaN elsewhere.
 
     data.police.uk snaps locations to a limited set of anonymised map points, so a
-    large file holds far fewer distinct points than rows. The pairs are factorised in
-    one hash pass as complex numbers (a NaN part makes the pair missing).
+    large file usually holds far fewer distinct points than rows: then each distinct
+    pair is transformed once and broadcast back (the pairs are factorised in one hash
+    pass as complex numbers). When the pairs are mostly distinct (judged from a sample,
+    :func:`_expected_distinct_share`), factorising is pure overhead and every usable row
+    is transformed in one vectorised call. Both give the same numbers: each point is
+    transformed on its own.
     """
-    pairs = np.empty(len(xs), dtype=np.complex128)
-    pairs.real, pairs.imag = xs, ys
-    unusable = ~ok & ~np.isnan(xs) & ~np.isnan(ys)  # present but invalid: left out, so NaN
-    if unusable.any():
-        pairs[unusable] = complex(np.nan, np.nan)
-    codes, uniques = pd.factorize(pairs, use_na_sentinel=True)
+    rows = np.flatnonzero(ok)
+    east = np.full(len(xs), np.nan)
+    north = np.full(len(xs), np.nan)
+    if len(rows) == 0:
+        return east, north
+    x_ok, y_ok = xs[rows], ys[rows]
+    pairs = np.empty(len(rows), dtype=np.complex128)
+    pairs.real, pairs.imag = x_ok, y_ok
+    transformer = _transformer(source_crs)
+    if _expected_distinct_share(pairs) > _DISTINCT_SHARE:
+        e, n = transformer.transform(x_ok, y_ok, errcheck=False, inplace=True)  # x_ok, y_ok are copies
+        east[rows], north[rows] = e, n
+        return east, north
+    codes, uniques = pd.factorize(pairs)
     uniques = np.asarray(uniques)
-    e, n = _transformer(source_crs).transform(uniques.real.copy(), uniques.imag.copy(), errcheck=False)
-    # one NaN slot at the end: code -1 picks it
-    e = np.append(np.asarray(e, dtype="float64"), np.nan)
-    n = np.append(np.asarray(n, dtype="float64"), np.nan)
-    return e[codes], n[codes]
+    e, n = transformer.transform(uniques.real.copy(), uniques.imag.copy(), errcheck=False)
+    east[rows] = np.asarray(e, dtype="float64")[codes]
+    north[rows] = np.asarray(n, dtype="float64")[codes]
+    return east, north
 
 
 def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
@@ -129,7 +174,7 @@ def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
         with np.errstate(invalid="ignore"):
             bad |= ~missing & finite & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
     ok = ~missing & ~bad
-    east, north = _transform_distinct(xs, ys, ok, source_crs)
+    east, north = _transform_usable(xs, ys, ok, source_crs)
     x0, y0, x1, y1 = GRID_BOUNDS
     with np.errstate(invalid="ignore"):
         outside = ok & ~((east >= x0) & (east <= x1) & (north >= y0) & (north <= y1))

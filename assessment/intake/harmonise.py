@@ -183,6 +183,27 @@ def _source_columns(ds: Dataset) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
+def _blank_text(values: pd.Series) -> np.ndarray:
+    """True where ``values`` is NA or text that strips to nothing.
+
+    Only text whose first character strips away can strip to nothing, so the whole
+    strip runs on those few values; the first characters are cut and stripped in Arrow
+    with the same whitespace rule as ``Series.str.strip``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values if values.dtype in ("str", "string") else values.astype("string")
+    arr = pa.array(text.array)
+    first = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(arr, 0, 1))
+    maybe = pc.fill_null(pc.equal(pc.binary_length(first), 0), True).to_numpy(zero_copy_only=False)
+    out = values.isna().to_numpy(dtype=bool, copy=True)
+    check = np.flatnonzero(maybe & ~out)
+    if len(check):
+        out[check] = (text.iloc[check].astype("string").str.strip() == "").to_numpy(dtype=bool)
+    return out
+
+
 def blank_rows(raw: pd.DataFrame) -> np.ndarray:
     """Rows with nothing in them: every field empty or spaces (padding rows of delimiters alone).
 
@@ -191,16 +212,25 @@ def blank_rows(raw: pd.DataFrame) -> np.ndarray:
     """
     cols = [c for c in raw.columns if c not in EXTRA_COLUMNS]
     empty = np.ones(len(raw), dtype=bool)
-    for c in cols:  # columns of the file (a dozen), each vectorised over the rows
-        v = raw[c]
+    # Each column only narrows the rows still blank so far: after a column or two that
+    # nearly every row fills, the rest are checked on a handful of rows (or none).
+    for c in cols:  # columns of the file (a dozen), each vectorised over the rows still blank
+        rows = np.flatnonzero(empty)
+        if len(rows) == 0:
+            return empty
+        v = raw[c] if len(rows) == len(raw) else raw[c].iloc[rows]
         filled = v.notna().to_numpy()
-        if filled.any():
-            text = v.astype("string").str.strip().fillna("")
-            empty &= (text == "").to_numpy()
-    problem = raw["read_problem"].astype("string") if "read_problem" in raw.columns else None
-    if problem is not None:
+        if not filled.any():
+            continue
+        if pd.api.types.is_float_dtype(v.dtype):  # a number is never blank text
+            empty[rows[filled]] = False
+            continue
+        empty[rows] = _blank_text(v)
+    if "read_problem" in raw.columns:
+        rows = np.flatnonzero(empty)
+        problem = raw["read_problem"].iloc[rows].astype("string")
         only_delims = problem.str.contains(r":\s*(?:'[\s,;\t|\"]*'|\"[\s,;\t|']*\")\s*$", regex=True).fillna(False)
-        empty &= (problem.isna() | only_delims).to_numpy()
+        empty[rows] = (problem.isna() | only_delims).to_numpy(dtype=bool)
     return empty
 
 
