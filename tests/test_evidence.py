@@ -197,3 +197,77 @@ def test_street_labels_are_the_datas_own_street_names_inside_the_window(doc):
     assert len(evidence.street_labels(doc, window, limit=2)) == 2
     with pytest.raises(ValueError, match="limit"):
         evidence.street_labels(doc, window, limit=-1)
+
+
+# ---------------------------------------------------------------- the narrow police frame
+
+def test_police_index_codes_rebuild_the_wide_frame(doc):
+    pol = evidence.evidence_police(doc)
+    idx = evidence.police_index(doc)
+    assert len(idx.month) == len(pol)
+    assert np.array_equal(idx.months[idx.month].astype(str), pol["month"].astype(str).to_numpy())
+    assert np.array_equal(idx.categories[idx.category].astype(str), pol["category"].astype(str).to_numpy())
+    assert np.array_equal(idx.located, (pol["easting"].notna() & pol["northing"].notna()).to_numpy())
+    assert idx.mask(["Burglary"], evidence.last_year(doc)).sum() == (
+        (pol["category"] == "Burglary") & pol["month"].isin(evidence.last_year(doc))).sum()
+
+
+def test_hotspot_counts_from_the_index_equal_counting_points(doc):
+    from assessment.analysis import hotspots
+
+    pol = evidence.evidence_police(doc)
+    months = evidence.last_year(doc)
+    for cats in (["Burglary"], ["Violence and sexual offences", "Public order"]):
+        got = evidence.hotspot_count_grid(doc, cats, months)
+        sub = pol[pol["category"].isin(cats) & pol["month"].isin(months)]
+        pts = gpd.GeoDataFrame(sub, geometry=gpd.points_from_xy(sub["easting"], sub["northing"]), crs=27700)
+        pts = pts[pts["easting"].notna()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = hotspots.hotspot_count(pts, evidence.evidence_grid(doc))
+        assert np.array_equal(got["count"].to_numpy(), want["count"].to_numpy())
+        assert got["count"].sum() > 0
+
+
+def test_hotspot_classes_from_the_index_equal_classifying_points(doc):
+    from assessment.analysis import hotspots
+
+    cats = ["Burglary"]
+    got = evidence.evidence_hotspot_classes(doc, cats)
+    blocks = evidence.complete_years(doc)
+    label = {m: b[-1][:4] for b in blocks for m in b}
+    pol = evidence.evidence_police(doc)
+    sub = pol[pol["category"].isin(cats) & pol["month"].isin(label) & pol["easting"].notna()].copy()
+    sub["date"] = pd.to_datetime(sub["month"].map(label) + "-07-01")
+    pts = gpd.GeoDataFrame(sub, geometry=gpd.points_from_xy(sub["easting"], sub["northing"]), crs=27700)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = hotspots.hotspot_classify(pts, evidence.evidence_grid(doc), periods="Y",
+                                         weights=evidence.evidence_weights(doc))
+    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
+                                  pd.DataFrame(want.drop(columns="geometry")))
+
+
+def test_nearest_street_counts_the_events_within_the_cells_as_a_spatial_join(doc):
+    grid = evidence.evidence_grid(doc)
+    counts = evidence.hotspot_count_grid(doc, ["Shoplifting"])
+    for k in (1, 3, 9):
+        _nearest_street_as_sjoin(doc, grid.loc[counts["count"].nlargest(k).index, ["geometry"]])
+    assert evidence.nearest_street(doc, grid.iloc[:0], ["Shoplifting"]) == ""
+
+
+def _nearest_street_as_sjoin(doc, cells):
+    got = evidence.nearest_street(doc, cells, ["Shoplifting"])
+    pol = evidence.evidence_police(doc)
+    sub = pol[(pol["category"] == "Shoplifting") & pol["easting"].notna()]
+    pts = gpd.GeoDataFrame(sub[["location", "ward_code"]],
+                           geometry=gpd.points_from_xy(sub["easting"], sub["northing"]), crs=27700)
+    inside = gpd.sjoin(pts, cells, predicate="within")
+    loc = inside["location"].dropna().astype(str)
+    loc = loc[evidence.place_type_labels(loc).isna().to_numpy()].str.replace(r"^On or near ", "", regex=True)
+    streets = loc[loc.str.contains(evidence._STREET_SUFFIX, regex=True)]
+    street = str(streets.mode().iloc[0]) if len(streets) else (str(loc.mode().iloc[0]) if len(loc) else "")
+    assert len(inside) > 0
+    ward_code = inside["ward_code"].dropna().astype(str).mode().iloc[0]
+    ward = dict(zip(doc.workbench.wards["code"].astype(str), doc.workbench.wards["name"].astype(str)))[ward_code]
+    assert got == (f"{street} ({ward} ward)" if street else f"{ward} ward")

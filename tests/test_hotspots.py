@@ -17,7 +17,9 @@ import shapely
 from scipy import stats
 
 from assessment.analysis.hotspots import (
+    hotspot_cell_positions,
     hotspot_classify,
+    hotspot_classify_counts,
     hotspot_concentration,
     hotspot_count,
     hotspot_gistar,
@@ -139,6 +141,46 @@ def test_clipped_grid_counts_points_inside_boundary_once():
         warnings.simplefilter("ignore")
         out = hotspot_count(pts, g)
     assert out["count"].sum() == inside
+
+
+def test_cell_positions_from_coordinates_follow_the_half_open_cells(grid):
+    pts = uniform_points(3000, 8)
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    # edge cases: shared edges, the outer east/north edges (last column/row), outside, missing
+    x = np.concatenate([x, [X0, X0 + 200, X1, X1 + 1, np.nan]])
+    y = np.concatenate([y, [Y0, Y0 + 200, Y1, Y0 + 5, Y0 + 5]])
+    pos = hotspot_cell_positions(x, y, grid)
+    size = 200.0
+    col = np.minimum(np.floor((x - X0) / size), 74)
+    row = np.minimum(np.floor((y - Y0) / size), 59)
+    ok = np.isfinite(x) & (x <= X1) & (y <= Y1) & (x >= X0) & (y >= Y0)
+    want = np.full(len(x), -1)
+    lookup = {(r, c): i for i, (r, c) in enumerate(zip(grid["row"], grid["col"]))}
+    want[ok] = [lookup[(r, c)] for r, c in zip(row[ok].astype(int), col[ok].astype(int))]
+    assert np.array_equal(pos, want)
+    counts = np.bincount(pos[pos >= 0], minlength=len(grid))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        via_points = hotspot_count(gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[:3000], y[:3000]), crs=27700), grid)
+    assert np.array_equal(np.bincount(pos[:3000][pos[:3000] >= 0], minlength=len(grid)), via_points["count"])
+    assert counts.sum() == 3000 + 3
+
+
+def test_cell_positions_in_a_clipped_grid_need_the_clipped_cell_to_cover_the_point():
+    circle = gpd.GeoSeries([shapely.Point(440000, 290000).buffer(3000)], crs=27700)
+    g = hotspot_grid(circle, cell_size=250, clip=True)
+    pts = uniform_points(4000, 6, (436000, 286000, 444000, 294000))
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    pos = hotspot_cell_positions(x, y, g)
+    inside = shapely.covers(circle.iloc[0], pts.geometry.values)
+    assert np.array_equal(pos >= 0, inside)
+    held = pos >= 0
+    assert shapely.covers(g.geometry.values[pos[held]], pts.geometry.values[held]).all()
+
+
+def test_cell_positions_bad_arguments(grid):
+    with pytest.raises(ValueError, match="1-d arrays of one length"):
+        hotspot_cell_positions([1.0, 2.0], [1.0], grid)
 
 
 def test_count_crs_mismatch_message(grid):
@@ -360,6 +402,31 @@ def test_already_hot_place_that_doubles_is_emerging_not_persistent():
     flags_only = hotspot_classify(events, g, periods="Y", increase_test=False)
     cell = flags_only.loc[cell.index]
     assert (cell["pattern"] == "persistent").all()
+
+
+def test_classify_from_counts_equals_classify_from_points():
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    by_year = {}
+    for year in (2023, 2024, 2025):
+        parts = [uniform_points(800, year + 7)]
+        if year == 2025:
+            parts.append(cluster_points(60, 443000, 287000, 150, 99))
+        by_year[year] = pd.concat(parts, ignore_index=True)
+    pts = _yearly(by_year)
+    want = hotspot_classify(pts, g, periods="Y")
+    year = pts["date"].dt.year.to_numpy()
+    pos = hotspot_cell_positions(pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), g)
+    counts = np.zeros((len(g), 3), dtype=int)
+    for k, yr in enumerate((2023, 2024, 2025)):
+        counts[:, k] = np.bincount(pos[(year == yr) & (pos >= 0)], minlength=len(g))
+    got = hotspot_classify_counts(counts, ["2023", "2024", "2025"], g)
+    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
+                                  pd.DataFrame(want.drop(columns="geometry")))
+    assert (got["pattern"] == "emerging").any()
+    with pytest.raises(ValueError, match="shape"):
+        hotspot_classify_counts(counts[:, :2], ["2023", "2024", "2025"], g)
+    with pytest.raises(ValueError, match="at least two"):
+        hotspot_classify_counts(counts[:, :1], ["2025"], g)
 
 
 def test_classify_needs_two_periods():

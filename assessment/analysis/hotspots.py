@@ -54,6 +54,8 @@ __all__ = [
     "hotspot_gistar",
     "hotspot_summary",
     "hotspot_classify",
+    "hotspot_classify_counts",
+    "hotspot_cell_positions",
     "hotspot_concentration",
     "hotspot_repeat_locations",
     "hotspot_rate",
@@ -139,23 +141,22 @@ def _point_xy(points: gpd.GeoDataFrame, name: str) -> tuple[np.ndarray, np.ndarr
 def _cell_positions(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame,
                     name: str) -> tuple[np.ndarray, np.ndarray]:
     """Position (0..len(grid)-1) of the grid cell holding each point (-1 outside the grid),
-    and the mask of rows that have a usable point.
-
-    Cells are half-open squares [x0 + c*s, x0 + (c+1)*s) x [y0 + r*s, y0 + (r+1)*s), found by
-    floor division, so a point on a shared edge belongs to exactly one cell (the grid's outer
-    east and north edges belong to the last column and row). In cells clipped
-    to a boundary, a point must also be covered by the clipped geometry.
+    and the mask of rows that have a usable point (see :func:`hotspot_cell_positions`).
     """
-    spec = _grid_spec(grid)
     x, y, has_point = _point_xy(points, name)
-    ok = has_point.copy()
+    return _positions_xy(x, y, has_point, grid), has_point
+
+
+def _positions_xy(x: np.ndarray, y: np.ndarray, ok: np.ndarray, grid: gpd.GeoDataFrame) -> np.ndarray:
+    spec = _grid_spec(grid)
     size = spec["cell_size"]
-    col = np.floor((x - spec["x0"]) / size)
-    row = np.floor((y - spec["y0"]) / size)
-    # the outermost east and north edges of the grid belong to the last column and row
-    col = np.where((col == spec["ncols"]) & (x <= spec["x0"] + spec["ncols"] * size), col - 1, col)
-    row = np.where((row == spec["nrows"]) & (y <= spec["y0"] + spec["nrows"] * size), row - 1, row)
-    ok = ok & (col >= 0) & (row >= 0) & (col < spec["ncols"]) & (row < spec["nrows"])
+    with np.errstate(invalid="ignore"):
+        col = np.floor((x - spec["x0"]) / size)
+        row = np.floor((y - spec["y0"]) / size)
+        # the outermost east and north edges of the grid belong to the last column and row
+        col = np.where((col == spec["ncols"]) & (x <= spec["x0"] + spec["ncols"] * size), col - 1, col)
+        row = np.where((row == spec["nrows"]) & (y <= spec["y0"] + spec["nrows"] * size), row - 1, row)
+        ok = ok & (col >= 0) & (row >= 0) & (col < spec["ncols"]) & (row < spec["nrows"])
     key = np.where(ok, row * spec["ncols"] + col, -1).astype(np.int64)
     grid_key = grid["row"].to_numpy(np.int64) * spec["ncols"] + grid["col"].to_numpy(np.int64)
     pos = pd.Index(grid_key).get_indexer(key)
@@ -163,11 +164,41 @@ def _cell_positions(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame,
     clipped = grid["clipped"].to_numpy(bool) if "clipped" in grid.columns else np.zeros(len(grid), bool)
     check = (pos >= 0) & clipped[np.maximum(pos, 0)]
     if check.any():
-        cells = grid.geometry.values[pos[check]]
-        inside = shapely.covers(cells, shapely.points(x[check], y[check]))
+        # a point is covered by a polygon exactly when it intersects it; no point objects are built
+        inside = shapely.intersects_xy(grid.geometry.values[pos[check]], x[check], y[check])
         idx = np.flatnonzero(check)
         pos[idx[~inside]] = -1
-    return pos, has_point
+    return pos
+
+
+def hotspot_cell_positions(x: Any, y: Any, grid: gpd.GeoDataFrame) -> np.ndarray:
+    """Position (0..len(grid)-1) of the grid cell holding each point given by coordinates, -1 outside.
+
+    The same rule as :func:`hotspot_count` without building point objects: cells are half-open
+    squares [x0 + c*s, x0 + (c+1)*s) x [y0 + r*s, y0 + (r+1)*s), found by floor division, so a
+    point on a shared edge belongs to exactly one cell (the grid's outer east and north edges
+    belong to the last column and row); in cells clipped to a boundary the point must also be
+    covered by the clipped geometry. NaN coordinates give -1.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Coordinates in the grid's projected CRS (e.g. easting and northing in EPSG:27700).
+    grid : GeoDataFrame
+        A grid from :func:`hotspot_grid`.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One position per point; ``np.bincount(pos[pos >= 0], minlength=len(grid))`` gives
+        :func:`hotspot_count`'s ``count``.
+    """
+    _check_grid(grid)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"`x` and `y` must be 1-d arrays of one length, got shapes {x.shape} and {y.shape}")
+    return _positions_xy(x, y, np.isfinite(x) & np.isfinite(y), grid)
 
 
 def _nrd(v: np.ndarray) -> float:
@@ -981,6 +1012,50 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
     T, n = len(order), len(grid)
     counts = np.zeros((n, T), dtype=np.int64)
     np.add.at(counts, (pos[keep], period_pos[keep]), 1)
+    return _classify(counts, list(order), grid, distance, correction, alpha, weights, persistent_share,
+                     increase_test)
+
+
+def hotspot_classify_counts(counts: Any, labels: list, grid: gpd.GeoDataFrame, distance: float | None = None,
+                            correction: str | None = "fdr_bh", alpha: float = 0.05, weights=None,
+                            persistent_share: float = 0.9, increase_test: bool = True) -> gpd.GeoDataFrame:
+    """:func:`hotspot_classify` from counts already made: one column of cell counts per period.
+
+    For callers that hold each event's cell (:func:`hotspot_cell_positions`) and period as
+    integers, so that no point objects are built.
+
+    Parameters
+    ----------
+    counts : array-like of int, shape (len(grid), len(labels))
+        Events per cell (rows, in the grid's order) and period (columns, oldest first).
+    labels : list
+        The periods' labels, oldest first (``count_<label>`` and ``hot_<label>`` columns);
+        at least two.
+    grid, distance, correction, alpha, weights, persistent_share, increase_test
+        As in :func:`hotspot_classify`.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`hotspot_classify`.
+    """
+    _check_grid(grid)
+    check_probability(persistent_share, "persistent_share")
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape != (len(grid), len(labels)):
+        raise ValueError(f"`counts` must have shape (cells, periods) = {(len(grid), len(labels))}, "
+                         f"got {counts.shape}")
+    if len(labels) < 2:
+        raise ValueError(f"`labels` must hold at least two periods to classify, got {len(labels)}")
+    if (counts < 0).any():
+        raise ValueError("`counts` must be counts of events (0 or more), got a negative value")
+    return _classify(counts.astype(np.int64), list(labels), grid, distance, correction, alpha, weights,
+                     persistent_share, increase_test)
+
+
+def _classify(counts: np.ndarray, order: list, grid: gpd.GeoDataFrame, distance, correction, alpha, weights,
+              persistent_share: float, increase_test: bool) -> gpd.GeoDataFrame:
+    T, n = len(order), len(grid)
     w = _resolve_weights(grid, weights, distance)
     out = grid.copy()
     hot = np.zeros((n, T), dtype=bool)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..analysis import harm, hotspots, priorities, rates, trends, wording
 from .document import Document
@@ -193,8 +195,73 @@ def area_names(doc: Document) -> pd.Series:
 
 
 def evidence_police(doc: Document) -> pd.DataFrame:
-    """Police street-level crime and ASB in the window, with areas assigned."""
-    return _cached(doc, "police", lambda: doc.workbench.dataset_events(crime_datasets(doc)).copy())
+    """Police street-level crime and ASB in the window, with areas assigned.
+
+    A shallow copy: pandas' copy-on-write keeps the workbench's frame unchanged by any edit.
+    """
+    return _cached(doc, "police", lambda: doc.workbench.dataset_events(crime_datasets(doc)).copy(deep=False))
+
+
+@dataclass(frozen=True)
+class PoliceIndex:
+    """The police events of :func:`evidence_police` as a narrow frame of integer codes and coordinates.
+
+    Row ``i`` of every array is row ``i`` of :func:`evidence_police`. Months and crime types are
+    dictionary-encoded once (``months[month[i]]``, ``categories[category[i]]``), each event's
+    cell of the analysis grid (:func:`evidence_grid`) is found once by arithmetic on its
+    easting and northing, so evidence selects rows by integer masks instead of filtering copies
+    of the wide frame and counts cells without building point objects.
+
+    Attributes
+    ----------
+    months, categories : numpy.ndarray of str
+        The distinct values, in order of first appearance.
+    month, category : numpy.ndarray of int64
+        Each event's code (-1 where missing).
+    x, y : numpy.ndarray of float
+        Easting and northing (NaN where missing).
+    located : numpy.ndarray of bool
+        Both coordinates present (the rows :func:`points_of` keeps).
+    cell : numpy.ndarray of int64
+        Position of the event's grid cell in :func:`evidence_grid` (-1 outside it or unlocated).
+    """
+
+    months: np.ndarray
+    categories: np.ndarray
+    month: np.ndarray
+    category: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    located: np.ndarray
+    cell: np.ndarray
+
+    def mask(self, categories: list[str] | None = None, months: list[str] | None = None,
+             located: bool = False) -> np.ndarray:
+        """Rows of some crime types and months (all when None), optionally only those with coordinates."""
+        keep = np.ones(self.month.size, dtype=bool) if not located else self.located.copy()
+        if categories is not None:
+            keep &= np.isin(self.category, np.flatnonzero(np.isin(self.categories, list(categories))))
+        if months is not None:
+            keep &= np.isin(self.month, np.flatnonzero(np.isin(self.months, list(months))))
+        return keep
+
+
+def police_index(doc: Document) -> PoliceIndex:
+    """The narrow frame of :func:`evidence_police` (built once per document; see :class:`PoliceIndex`)."""
+
+    def build() -> PoliceIndex:
+        ev = evidence_police(doc)
+        month, months = pd.factorize(ev["month"], use_na_sentinel=True)
+        category, categories = pd.factorize(ev["category"], use_na_sentinel=True)
+        x = ev["easting"].to_numpy(dtype=float, na_value=np.nan)
+        y = ev["northing"].to_numpy(dtype=float, na_value=np.nan)
+        located = (ev["easting"].notna() & ev["northing"].notna()).to_numpy()
+        cell = hotspots.hotspot_cell_positions(np.where(located, x, np.nan), np.where(located, y, np.nan),
+                                               evidence_grid(doc))
+        return PoliceIndex(np.asarray(months, dtype=object), np.asarray(categories, dtype=object),
+                           month.astype(np.int64), category.astype(np.int64), x, y, located, cell)
+
+    return _cached(doc, "police_index", build)
 
 
 def evidence_ward_month_counts(doc: Document) -> pd.DataFrame:
@@ -427,13 +494,13 @@ def hotspot_count_grid(doc: Document, categories: list[str], months: list[str] |
     key = f"counts-{','.join(categories)}-{months[0]}-{months[-1]}"
 
     def build() -> gpd.GeoDataFrame:
-        ev = evidence_police(doc)
-        pts = points_of(ev[ev["category"].isin(categories) & ev["month"].isin(months)])
-        with warnings.catch_warnings():
-            # Points beyond the clipped grid (just outside the boundary) are reported by intake and
-            # geography already; the grid covers the partnership only.
-            warnings.simplefilter("ignore", UserWarning)
-            return hotspots.hotspot_count(pts, evidence_grid(doc))
+        # hotspots.hotspot_count on the points of these events, from each event's cell found once
+        idx = police_index(doc)
+        pos = idx.cell[idx.mask(categories, months, located=True)]
+        grid = evidence_grid(doc)
+        out = grid.copy()
+        out["count"] = np.bincount(pos[pos >= 0], minlength=len(grid)).astype(np.int64)
+        return out
 
     return _cached(doc, key, build)
 
@@ -500,10 +567,24 @@ def evidence_hotspot_classes(doc: Document, categories: list[str]) -> gpd.GeoDat
         if len(blocks) < 2:
             return grid.assign(pattern="not classified", periods_hot=0)
         label = {m: b[-1][:4] for b in blocks for m in b}
-        ev = evidence_police(doc)
-        ev = ev[ev["category"].isin(categories) & ev["month"].isin(label)].copy()
-        ev["date"] = pd.to_datetime(ev["month"].map(label) + "-07-01")
-        return hotspots.hotspot_classify(points_of(ev), grid, periods="Y", weights=evidence_weights(doc))
+        # hotspots.hotspot_classify on the points of these events with yearly periods, from each
+        # event's cell and month found once: the years from the first to the last that hold events
+        idx = police_index(doc)
+        sel = idx.mask(categories, list(label), located=True)
+        year_of = np.array([int(label.get(m, -1)) for m in idx.months], dtype=np.int64)  # distinct months
+        years = year_of[idx.month[sel]]
+        if years.size == 0 or years.min() == years.max():
+            ev = evidence_police(doc)
+            ev = ev[ev["category"].isin(categories) & ev["month"].isin(label)].copy()
+            ev["date"] = pd.to_datetime(ev["month"].map(label) + "-07-01")
+            return hotspots.hotspot_classify(points_of(ev), grid, periods="Y", weights=evidence_weights(doc))
+        first, n_years = int(years.min()), int(years.max() - years.min()) + 1
+        cell = idx.cell[sel]
+        keep = cell >= 0
+        counts = np.bincount(cell[keep] * n_years + (years[keep] - first), minlength=len(grid) * n_years)
+        return hotspots.hotspot_classify_counts(counts.reshape(len(grid), n_years),
+                                                [str(first + k) for k in range(n_years)], grid,
+                                                weights=evidence_weights(doc))
 
     return _cached(doc, key, build)
 
@@ -556,11 +637,23 @@ def nearest_street(doc: Document, cells: gpd.GeoDataFrame, categories: list[str]
     """
     if cells.empty:
         return ""
-    ev = evidence_police(doc)
-    pts = points_of(ev[ev["category"].isin(categories)])
-    inside = gpd.sjoin(pts[["location", "ward_code", "geometry"]], cells[["geometry"]], predicate="within")
-    if inside.empty:
+    # the events within the cells (the sjoin "within" predicate), by coordinates: no point objects
+    idx = police_index(doc)
+    sel = np.flatnonzero(idx.mask(categories, located=True))
+    x, y = idx.x[sel], idx.y[sel]
+    hits = []
+    for geom in cells.geometry.values:  # one cluster or a few cells
+        if geom is None or geom.is_empty:
+            continue
+        xmin, ymin, xmax, ymax = geom.bounds
+        near = np.flatnonzero((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+        hits.append(sel[near[shapely.contains_xy(geom, x[near], y[near])]])
+    rows = np.concatenate(hits) if hits else np.array([], dtype=np.int64)
+    if rows.size == 0:
         return ""
+    ev = evidence_police(doc)
+    inside = pd.DataFrame({"location": ev["location"].iloc[rows].to_numpy(),
+                           "ward_code": ev["ward_code"].iloc[rows].to_numpy()})
     loc = inside["location"].dropna().astype(str)
     loc = loc[place_type_labels(loc).isna().to_numpy()].str.replace(r"^On or near ", "", regex=True)
     streets = loc[loc.str.contains(_STREET_SUFFIX, regex=True)]

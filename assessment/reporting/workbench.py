@@ -97,7 +97,10 @@ class Workbench:
         """Events of one dataset (or of several keys), in the assessment window."""
         ev = self.events
         keys = [key] if isinstance(key, str) else list(key)
-        return ev[ev["dataset"].isin(keys) & ev["month"].isin(self.window)]
+        mask = ev["dataset"].isin(keys) & ev["month"].isin(self.window)
+        # every row kept (one dataset, all in the window): a shallow copy instead of copying each
+        # column; copy-on-write keeps the workbench's frame unchanged by any edit of the result
+        return ev.copy(deep=False) if bool(mask.all()) else ev[mask]
 
     def role_events(self, role: str) -> pd.DataFrame:
         """Events of every dataset playing ``role`` (see ``DATASET_ROLES``), in the assessment window."""
