@@ -1,4 +1,4 @@
-"""Tests for the three-yearly crime and disorder audit (assessment.reporting.audit).
+"""Tests for the three-yearly crime and disorder audit (assessment.documents.audit).
 
 Sections are checked against independent computations on the generated demo's raw files
 (the survey CSV read with pandas, the strategy YAML read with PyYAML, a hand-written
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from assessment.reporting import audit
+from assessment.documents import audit
 from assessment.reporting.display import Section, TableView
 
 SECTIONS = ["section_summary", "section_patterns", "section_consultation", "section_concerns_vs_data",

@@ -74,7 +74,7 @@ def test_a_render_failure_fails_instead_of_skipping():
 
     outputs = types.SimpleNamespace(runs={}, failures={
         "audit": "DocumentError: document 'audit' failed in code cell 4 (`document.section_harm()`): "
-                 "AttributeError: module 'assessment.reporting.audit' has no attribute 'section_harm'"})
+                 "AttributeError: module 'assessment.documents.audit' has no attribute 'section_harm'"})
     with pytest.raises(pytest.fail.Exception, match="audit did not render: .*section_harm"):
         rendered(outputs, "audit")
     with pytest.raises(pytest.fail.Exception, match="not rendered"):

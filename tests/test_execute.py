@@ -14,17 +14,6 @@ from assessment.errors import DocumentError
 from assessment.reporting import execute
 
 
-def test_sha256_file_matches_hashlib(tmp_path):
-    data = bytes(range(256)) * 9000  # larger than one read chunk below
-    f = tmp_path / "blob.bin"
-    f.write_bytes(data)
-    assert execute.sha256_file(f) == hashlib.sha256(data).hexdigest()
-    assert execute.sha256_file(f, chunk=1000) == hashlib.sha256(data).hexdigest()
-    empty = tmp_path / "empty"
-    empty.write_bytes(b"")
-    assert execute.sha256_file(empty) == hashlib.sha256(b"").hexdigest()
-
-
 def test_package_versions_keys():
     versions = execute.package_versions()
     assert set(versions) == {"python", "assessment", *execute.PACKAGES}

@@ -53,7 +53,8 @@ def test_index_file_is_checked(tmp_path):
 
 
 def test_priorities_without_an_index_do_not_rest_on_harm(demo_document):
-    from assessment.reporting import evidence, strategic
+    from assessment.documents import strategic_assessment as strategic
+    from assessment.reporting import evidence
 
     doc = demo_document("strategic_assessment")
     assert doc.catalogue.harm_weights is None

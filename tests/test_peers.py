@@ -122,7 +122,8 @@ def test_area_measures_by_hand():
 def test_strategic_comparison_from_public_measures(demo_document, national, monkeypatch):
     # the demo with no supplied peer group but a national measures table and national police counts:
     # the comparison section computes the peers and compares the rates (a small, separate branch)
-    from assessment.reporting import evidence, strategic
+    from assessment.documents import strategic_assessment as strategic
+    from assessment.reporting import evidence
 
     doc = demo_document("strategic_assessment")
     code = doc.catalogue.partnership.code

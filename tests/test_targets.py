@@ -88,7 +88,7 @@ def test_strategic_assessment_and_audit_agree_on_every_demo_target(demo_document
     import re
     import warnings
 
-    from assessment.reporting import audit, strategic
+    from assessment.documents import audit, strategic_assessment as strategic
     from assessment.reporting.display import TableView
 
     def table(section, start):
@@ -131,7 +131,7 @@ def test_both_documents_agree_on_a_strategy_using_every_direction_word(demo_docu
     import dataclasses
     import warnings
 
-    from assessment.reporting import audit, strategic
+    from assessment.documents import audit, strategic_assessment as strategic
     from assessment.reporting.display import TableView
 
     base_doc = demo_document("audit")

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from assessment.catalogue import load_catalogue
-from assessment.reporting import profile, strategic, themes
+from assessment.documents import problem_profile as profile, strategic_assessment as strategic
+from assessment.reporting import themes
 from assessment.reporting.display import Section
 
 SECTIONS = ("section_reoffending", "section_substance_misuse", "section_domestic_abuse", "section_hate_crime",

@@ -1,6 +1,7 @@
 """Write the thin document notebooks (no outputs) from one place.
 
-Each notebook: a `parameters` cell, an opening cell that imports one reporting module
+Each notebook: a `parameters` cell, an opening cell that imports one document module
+(`assessment.documents.<name>`)
 and opens the document, then one cell per section, each calling one public function.
 Run: .venv/bin/python tools/make_notebooks.py
 """
@@ -25,8 +26,8 @@ output_name = None    # file stem of this document's tables'''
 
 DOCUMENTS = {
     "strategic_assessment": {
-        "module": "strategic",
-        "intro": "Joint strategic assessment. Each cell calls one function of `assessment.reporting.strategic`.",
+        "module": "strategic_assessment",
+        "intro": "Joint strategic assessment. Each cell calls one function of `assessment.documents.strategic_assessment`.",
         "extra": "",
         "sections": ["section_summary", "section_profile", "section_data_sources", "section_trends",
                      "section_multi_agency", "section_reoffending", "section_substance_misuse",
@@ -35,8 +36,8 @@ DOCUMENTS = {
                      "section_horizon", "section_priorities", "section_gaps", "section_appendix"],
     },
     "problem_profile": {
-        "module": "profile",
-        "intro": "Problem profile on one topic. Each cell calls one function of `assessment.reporting.profile`.",
+        "module": "problem_profile",
+        "intro": "Problem profile on one topic. Each cell calls one function of `assessment.documents.problem_profile`.",
         "extra": "\ntopic = \"violence\"       # violence, asb, burglary, vehicle_crime, criminal_damage, drugs, ...",
         "sections": ["section_terms_of_reference", "section_scanning", "section_triangle", "section_time",
                      "section_places", "section_partner_data", "section_gaps", "section_recommendations",
@@ -44,15 +45,15 @@ DOCUMENTS = {
     },
     "audit": {
         "module": "audit",
-        "intro": "Three-yearly crime and disorder audit. Each cell calls one function of `assessment.reporting.audit`.",
+        "intro": "Three-yearly crime and disorder audit. Each cell calls one function of `assessment.documents.audit`.",
         "extra": "",
         "sections": ["section_summary", "section_patterns", "section_consultation", "section_concerns_vs_data",
                      "section_provision", "section_strategy_options", "section_previous_strategy",
                      "section_public_summary", "section_appendix"],
     },
     "evaluation": {
-        "module": "evaluation_report",
-        "intro": "Evaluation of an intervention. Each cell calls one function of `assessment.reporting.evaluation_report`.",
+        "module": "evaluation",
+        "intro": "Evaluation of an intervention. Each cell calls one function of `assessment.documents.evaluation`.",
         "extra": ("\nintervention = None   # name of the intervention (None: from the catalogue's documents settings)"
                   "\nstart = None          # YYYY-MM the intervention began"
                   "\nintervention_wards = None  # ward codes or names where it ran"
@@ -63,8 +64,8 @@ DOCUMENTS = {
                      "section_cohort", "section_appendix"],
     },
     "data_quality": {
-        "module": "quality_report",
-        "intro": "Data quality and information sharing. Each cell calls one function of `assessment.reporting.quality_report`.",
+        "module": "data_quality",
+        "intro": "Data quality and information sharing. Each cell calls one function of `assessment.documents.data_quality`.",
         "extra": "",
         "sections": ["section_summary", "section_datasets", "section_quarantine", "section_coverage",
                      "section_duplicates", "section_geography", "section_sharing_register", "section_caveats",
@@ -80,7 +81,7 @@ def build(name: str, spec: dict) -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell(f"<!-- {spec['intro']} -->"),
         new_code_cell(params, metadata={"tags": ["parameters"]}),
-        new_code_cell(f"from assessment.reporting import {spec['module']} as document\n"
+        new_code_cell(f"from assessment.documents import {spec['module']} as document\n"
                       f"doc = document.open_document(catalogue, document=\"{name}\", {call})"),
     ]
     cells += [new_code_cell(f"document.{fn}(doc)") for fn in spec["sections"]]

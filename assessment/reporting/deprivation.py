@@ -7,6 +7,8 @@ of deprivation. Events are counted by the small area they fall in, over the late
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -28,17 +30,20 @@ def deprivation_spec(doc: Document):
     return spec
 
 
-def _subject(doc: Document) -> tuple[pd.DataFrame, str]:
-    """The events the document is about (a profile's topic, else all police crime) and their noun."""
-    if doc.kind == "problem_profile":
-        from .profile import _phrase, topic_events
+#: What a document's deprivation section is about: a function of the document giving the events
+#: and their noun (a problem profile gives its topic); None for all police-recorded crime.
+Subject = Callable[[Document], tuple[pd.DataFrame, str]]
 
-        return topic_events(doc), _phrase(doc)
+
+def _subject(doc: Document, subject: Subject | None = None) -> tuple[pd.DataFrame, str]:
+    """The events the document is about (``subject``, else all police crime) and their noun."""
+    if subject is not None:
+        return subject(doc)
     police = ev.evidence_police(doc)
     return police[police["category"] != ev.ASB], "police-recorded crimes"
 
 
-def deprivation_rates(doc: Document) -> pd.DataFrame:
+def deprivation_rates(doc: Document, subject: Subject | None = None) -> pd.DataFrame:
     """Events of the latest 12 months per 1,000 residents by national deprivation decile.
 
     Returns the table of :func:`assessment.analysis.rates.rate_by_deprivation`; empty when the
@@ -47,7 +52,7 @@ def deprivation_rates(doc: Document) -> pd.DataFrame:
     spec = deprivation_spec(doc)
     if spec is None:
         return pd.DataFrame()
-    events, _ = _subject(doc)
+    events, _ = _subject(doc, subject)
     months = ev.last_year(doc)
     recent = events[events["month"].isin(months) & events["small_area_code"].notna()]
     counts = recent.groupby("small_area_code").size().rename("count").reset_index()
@@ -79,7 +84,7 @@ def denominator_warning(doc: Document) -> str | None:
             f"small areas' population). This warning shows above {pop.warn_above_per_1000:,.0f} crimes per 1,000 residents a year.")
 
 
-def section_deprivation(doc: Document) -> Section:
+def section_deprivation(doc: Document, subject: Subject | None = None) -> Section:
     """Deprivation: where the small areas sit nationally and how far crime concentrates in deprived areas."""
     sec = Section("Deprivation")
     warning = denominator_warning(doc)
@@ -92,8 +97,8 @@ def section_deprivation(doc: Document) -> Section:
             sec.add(callout(warning, caveat=True))
         return sec
     sa = doc.workbench.small_areas
-    table = deprivation_rates(doc)
-    _, noun = _subject(doc)
+    table = deprivation_rates(doc, subject)
+    _, noun = _subject(doc, subject)
     months = ev.last_year(doc)
     deciles = sorted(int(d) for d in pd.to_numeric(sa[spec.decile], errors="coerce").dropna().unique())
     source = f" ({spec.source})" if spec.source else ""

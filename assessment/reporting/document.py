@@ -22,8 +22,8 @@ from ..catalogue import Catalogue, load_catalogue
 from ..checks import check_choice, check_dataframe, check_type
 from ..escaping import write_csv, write_excel
 from .display import FigureView, MapView, TableView, figure_png, record_shown, slugify
+from .kinds import DOCUMENTS
 
-DOCUMENTS = ("strategic_assessment", "problem_profile", "audit", "evaluation", "data_quality")
 
 #: Sensitivities whose whole-dataset record counts (tables with one row per dataset: rows read,
 #: quarantined, repeat reports flagged) fall under the threshold rule. Counts of a whole official

@@ -10,7 +10,6 @@ complete previous edition of the document or the complete new one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -28,7 +27,8 @@ from .. import __version__, paths
 from ..catalogue import load_catalogue
 from ..checks import check_choice, check_type
 from ..errors import DocumentError
-from .document import DOCUMENTS
+from .hashing import sha256_file
+from .kinds import DOCUMENTS
 from .publish import output_lock, publish_document, staging_folder
 from .toc import insert_toc
 
@@ -55,15 +55,6 @@ class DocumentRun:
 
 def _noop(message: str) -> None:  # progress sink when the caller wants none
     return None
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:

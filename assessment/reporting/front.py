@@ -15,23 +15,8 @@ import pandas as pd
 
 from .display import Finding, HTMLPart, escape, key_findings
 from .document import Document
+from .kinds import DOCUMENT_NAMES, DOCUMENT_USES
 
-#: The use each document asks of a sharing agreement (the catalogue's ``permitted_uses``).
-DOCUMENT_USES = {
-    "strategic_assessment": "strategic assessment",
-    "problem_profile": "problem profiles",
-    "audit": "audit",
-    "evaluation": "evaluation",
-    "data_quality": "data quality",
-}
-#: Partner-facing names of the documents, for the links between them.
-DOCUMENT_NAMES = {
-    "strategic_assessment": "Strategic assessment",
-    "problem_profile": "Problem profile",
-    "audit": "Audit",
-    "evaluation": "Evaluation",
-    "data_quality": "Data quality",
-}
 #: A benchmark sentence when no comparison group is available: said plainly, never invented.
 NO_BENCHMARK = ("No benchmark is available for these findings: the catalogue holds no comparison with similar "
                 "partnerships or England for them, so none is rated red, amber or green.")

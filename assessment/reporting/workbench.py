@@ -28,6 +28,7 @@ from ..catalogue import Catalogue, load_catalogue
 from ..checks import check_type
 from ..errors import CatalogueError
 from ..escaping import write_csv
+from .hashing import sha256_file
 
 
 @dataclass
@@ -116,8 +117,6 @@ GEOGRAPHY_ROLES = {
 
 
 def _cache_key(cat: Catalogue, run_date: dt.date) -> str:
-    from .execute import sha256_file
-
     digest = hashlib.sha256()
     digest.update(__version__.encode())
     digest.update(run_date.isoformat().encode())

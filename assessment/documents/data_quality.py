@@ -38,12 +38,15 @@ import pandas as pd
 
 from ..intake.dates import is_month_only
 from ..intake.quality import REASONS
-from .charts import chart_heatmap
-from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
-from .document import ACCOUNTING_PROTECTED, Document, open_document
-from .prose import count_of
-from .glossary import section_glossary
-from .keyfindings import counted_once, section_key_findings
+from ..reporting.accounting import (_ACCOUNT, _MARK, _quality, _quarantine_published, _sensitivities,
+                                    counted_once, quality_accounting_published, quality_accounting_totals,
+                                    quality_export_pairs)
+from ..reporting.charts import chart_heatmap
+from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
+from ..reporting.document import ACCOUNTING_PROTECTED, Document, open_document
+from ..reporting.prose import count_of
+from ..reporting.glossary import section_glossary
+from ..reporting.keyfindings import _and, key_findings_opening
 
 __all__ = [
     "section_key_findings", "section_glossary",
@@ -162,7 +165,7 @@ def quality_short_ids(frame: pd.DataFrame, chars: int = HASH_CHARS) -> pd.DataFr
 
 
 def _h3(title: str) -> HTMLPart:
-    from .display import slugify
+    from ..reporting.display import slugify
 
     return HTMLPart(f'<h3 id="{slugify(title)}">{escape(title)}</h3>')
 
@@ -176,97 +179,9 @@ def _is_personal(doc: Document, key: str) -> bool:
     return ds.sensitivity == "personal" or bool(ds.identifiers)
 
 
-def _quality(doc: Document) -> pd.DataFrame:
-    """Intake's quality table with one row per catalogue dataset (a dataset intake never
-    recorded shows as status ``not read``)."""
-    q = doc.workbench.intake.quality.set_index("dataset")
-    keys = list(doc.catalogue.datasets)
-    out = q.reindex(keys)
-    missing = out["status"].isna()
-    out.loc[missing, "status"] = "not read"
-    out.loc[missing, "message"] = "intake did not record this dataset"
-    if "rows_blank" not in out.columns:
-        out["rows_blank"] = 0
-    for c in ("rows_read", "rows_accepted", "rows_quarantined", "rows_blank"):
-        out[c] = out[c].fillna(0).astype("int64")
-    return out.rename_axis("dataset").reset_index()
-
-
 def _most_sensitive(levels: list[str]) -> str:
     ranks = [_SENSITIVITY_ORDER.index(s) for s in levels if s in _SENSITIVITY_ORDER]
     return _SENSITIVITY_ORDER[max(ranks)] if ranks else "public"
-
-
-_ACCOUNT = ("rows read", "rows accepted", "rows quarantined", "rows blank")
-_MARK = "[c]"
-
-
-def _sensitivities(doc: Document, keys) -> list[str]:
-    return [doc.catalogue.datasets[k].sensitivity if k in doc.catalogue.datasets else "public" for k in keys]
-
-
-def _accounting(doc: Document) -> tuple[pd.DataFrame, list[str], list]:
-    """Per dataset: rows read, accepted, quarantined and per reason, with its row sensitivities and
-    relations (read = accepted + quarantined = accepted + the reasons), for ``Document.table``."""
-    q = _quality(doc)
-    reason_cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
-    present = [c for c in reason_cols if c in q.columns]
-    table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank"] + present].copy()
-    table[present] = table[present].apply(pd.to_numeric, errors="coerce").fillna(0).astype("int64")
-    used = [c for c in present if table[c].sum() > 0]
-    names = {c: c[len("quarantined_"):].replace("_", " ") for c in used}
-    table = table[["dataset", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank"] + used].rename(
-        columns=names | {"rows_read": "rows read", "rows_accepted": "rows accepted",
-                         "rows_quarantined": "rows quarantined", "rows_blank": "rows blank"})
-    reasons = [names[c] for c in used]
-    relations = [("rows read", ["rows accepted", "rows quarantined", "rows blank"])]
-    if reasons:
-        relations.append(("rows quarantined", reasons))
-    return table, reasons, relations
-
-
-def _quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
-    """The per-dataset accounting exactly as published (suppressed cells '[c]'), keyed by dataset, with its
-    Total row (dataset 'Total') last.
-
-    One disclosure-control system serves every table and sentence that shows these counts (the
-    summary table, the quarantine table and its long form), so none of them shows a cell another
-    hides.
-    """
-    table, reasons, relations = _accounting(doc)
-    keys = table["dataset"].tolist()
-    shown = doc.publish_counts(table, "Rows quarantined per dataset and reason", count_columns=[*_ACCOUNT, *reasons],
-                               row_sensitivity=_sensitivities(doc, keys), row_relations=relations,
-                               margins="column_totals")
-    return shown, reasons
-
-
-def quality_accounting_published(doc: Document) -> pd.DataFrame:
-    """Per dataset (catalogue key in ``dataset``): rows read, accepted and quarantined, and per reason,
-    exactly as every document publishes them (suppressed cells ``'[c]'``), the Total row last.
-
-    Any document showing these counts takes them from here, so the data-quality document and
-    the strategic assessment never show a cell the other hides.
-    """
-    return _quarantine_published(doc)[0].copy()
-
-
-def quality_accounting_totals(doc: Document) -> dict:
-    """Rows read, accepted, quarantined and blank over every dataset, a copy of another counted once.
-
-    Worked out from the published accounting only (its Total row less the published rows of
-    copies), so a total is ``'[c]'`` whenever a count it needs is suppressed: it can never give a
-    suppressed count away.
-    """
-    published = quality_accounting_published(doc)
-    body, total = published.iloc[:-1], published.iloc[-1]
-    copies = body[~counted_once(doc, [str(k) for k in body["dataset"]])]
-    out = {}
-    for col in _ACCOUNT:
-        parts = [total[col], *copies[col].tolist()]
-        out[col] = _MARK if any(str(v) == _MARK for v in parts) else int(total[col]) - int(
-            pd.to_numeric(copies[col], errors="coerce").fillna(0).sum())
-    return out
 
 
 def _published_body(published: pd.DataFrame) -> pd.DataFrame:
@@ -352,45 +267,6 @@ def quality_sharing_flags(register: pd.DataFrame, run_date: dt.date, months: int
     return pd.Series(flag, index=register.index, dtype="str")
 
 
-def quality_export_pairs(doc: Document) -> pd.DataFrame:
-    """Datasets that are two exports of the same records (same agency, kind and column
-    mapping, different files), with their row counts compared.
-
-    Returns
-    -------
-    DataFrame
-        ``dataset, duplicate_of, rows_read, rows_read_other, rows_match, ids_match``
-        (``ids_match``: the accepted event ids are the same set; NA without ids),
-        ``use`` (``'data quality only'`` when that dataset's permitted uses are only data quality).
-    """
-    cat = doc.catalogue
-    q = _quality(doc).set_index("dataset")
-    events = doc.workbench.intake.events
-    keys = list(cat.datasets)
-    rows = []
-    for i, a in enumerate(keys):  # pairs of catalogue entries (a dozen datasets), not data rows
-        for b in keys[i + 1:]:
-            da, db = cat.datasets[a], cat.datasets[b]
-            if (da.agency, da.kind, da.columns) != (db.agency, db.kind, db.columns) or da.path == db.path:
-                continue
-            if not da.columns:
-                continue
-            dq_a = [u.lower() for u in da.sharing.permitted_uses] == ["data quality"]
-            dup, orig = (a, b) if dq_a else (b, a)
-            ids_match = pd.NA
-            if "event_id" in cat.datasets[dup].columns and len(events):
-                ia = set(events.loc[events["dataset"] == dup, "event_id"].dropna())
-                ib = set(events.loc[events["dataset"] == orig, "event_id"].dropna())
-                ids_match = bool(ia == ib) if (ia or ib) else pd.NA
-            only_dq = [u.lower() for u in cat.datasets[dup].sharing.permitted_uses] == ["data quality"]
-            rows.append({"dataset": dup, "duplicate_of": orig, "rows_read": int(q.loc[dup, "rows_read"]),
-                         "rows_read_other": int(q.loc[orig, "rows_read"]),
-                         "rows_match": bool(q.loc[dup, "rows_read"] == q.loc[orig, "rows_read"]),
-                         "ids_match": ids_match, "use": "data quality only" if only_dq else "analysis"})
-    return pd.DataFrame(rows, columns=["dataset", "duplicate_of", "rows_read", "rows_read_other", "rows_match",
-                                       "ids_match", "use"])
-
-
 def _coverage_parts(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
     """(wide, gaps, monthly datasets, quarterly datasets) over each dataset's own span."""
     def build():
@@ -414,6 +290,74 @@ def _coverage_parts(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame, list[str
     if "dq-coverage" not in doc.cache:
         doc.cache["dq-coverage"] = build()
     return doc.cache["dq-coverage"]
+
+
+# -- key findings -----------------------------------------------------------------------------
+
+def _key_findings(doc: Document) -> list[Finding]:
+    cat = doc.catalogue
+    q = _quality(doc)
+    keys = q["dataset"].astype(str).tolist()
+    once = counted_once(doc, keys)
+    protected = np.asarray([cat.datasets[k].sensitivity in ACCOUNTING_PROTECTED if k in cat.datasets else False
+                            for k in keys])
+    t = doc.threshold
+    quar = q["rows_quarantined"].to_numpy()
+    # The counts as the document's tables publish them (disclosure-controlled, a copy counted once in the
+    # Total row): a finding must not show, or let a reader narrow, a count those tables suppress.
+    published = quality_accounting_published(doc)
+    totals = quality_accounting_totals(doc)
+    hidden = published.iloc[:-1]["rows quarantined"].astype(str).eq("[c]").to_numpy()
+    small = protected & (hidden | ((quar >= 1) & (quar < t)))
+    copies = [cat.datasets[k].title for k, o in zip(keys, once) if not o and k in cat.datasets]
+
+    out = [Finding(f"{count_of(len(q), 'dataset')} from {count_of(q['agency'].nunique(), 'agency')} were read "
+                   "through the catalogue.")]
+    read = 0 if str(totals["rows read"]) == "[c]" else int(totals["rows read"])
+    if read:
+        set_aside = (" a suppressed number of them were set aside with a reason" if str(totals["rows quarantined"]) == "[c]"
+                     else f" {int(totals['rows quarantined']):,} ({int(totals['rows quarantined']) / read:.1%}) were set "
+                          "aside with a reason")
+        out.append(Finding(
+            f"{read:,} rows were read" + (f", counting {_and(copies)} once with the dataset it copies" if copies else "")
+            + ";" + set_aside + "."))
+    else:
+        out.append(Finding("No rows were read."))
+    blank = q["rows_blank"] if "rows_blank" in q.columns else 0
+    balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + blank)
+    out.append(Finding("For every dataset, rows read equal rows accepted plus rows set aside"
+                       + (" plus blank padding rows" if int(np.sum(blank)) else "") + ": nothing was dropped "
+                       "without trace." if balanced.all() else
+                       f"For {int((~balanced).sum())} datasets the rows do not add up; see the Summary."))
+    share = np.where(q["rows_read"].to_numpy() > 0, quar / np.maximum(q["rows_read"].to_numpy(), 1), 0.0)
+    worst = int(np.argmax(np.where(small, -1, share))) if len(q) else -1
+    if worst >= 0 and share[worst] > 0 and not small[worst]:
+        out.append(Finding(f"The most rows were set aside from {_title(doc, keys[worst])} "
+                           f"({share[worst]:.0%} of its rows)."))
+    _, gaps, monthly, _ = _coverage_parts(doc)
+    window = cat.partnership.window.months
+    g = gaps[gaps["period"].isin(window)] if len(gaps) else gaps
+    n_gap = int(g["dataset"].nunique()) if len(g) else 0
+    out.append(Finding(f"{n_gap} {'dataset has' if n_gap == 1 else 'datasets have'} months with no rows at all in the "
+                       "assessment window." if n_gap else "Every monthly dataset has rows in every month of the "
+                       "assessment window."))
+    reg = doc.workbench.intake.sharing
+    flags = quality_sharing_flags(reg, doc.run_date)
+    expired = int((flags == "expired").sum())
+    soon = int(flags.str.startswith("expires within").sum())
+    out.append(Finding(
+        (f"{expired} sharing {'agreement has' if expired == 1 else 'agreements have'} expired"
+         + (f" and {soon} {'expires' if soon == 1 else 'expire'} soon" if soon else "") + ".") if expired else
+        (f"{soon} sharing {'agreement expires' if soon == 1 else 'agreements expire'} within "
+         f"{EXPIRY_MONTHS} months." if soon else "No sharing agreement has expired or expires soon.")))
+    return out
+
+
+def section_key_findings(doc: Document) -> HTMLPart:
+    """The opening of the document: links to the edition's other documents, the key findings
+    (five to eight plain sentences with the direction of change and, where the catalogue holds a
+    most-similar-group table, a red/amber/green rating against it) and the about box."""
+    return key_findings_opening(doc, _key_findings(doc))
 
 
 # -- sections -------------------------------------------------------------------------------
@@ -849,7 +793,7 @@ def section_geography(doc: Document) -> Section:
     """Geocoding, points outside the partnership, boundary repairs and co-terminosity."""
     from ..geography.coterminosity import coterminosity_summary, coterminosity_table
     from ..geography.maps import coterminosity_map
-    from .maps import map_page
+    from ..reporting.maps import map_page
 
     cat = doc.catalogue
     wb = doc.workbench

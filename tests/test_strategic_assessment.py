@@ -12,7 +12,8 @@ import pytest
 import yaml
 from pyproj import Transformer
 
-from assessment.reporting import evidence, strategic
+from assessment.documents import strategic_assessment as strategic
+from assessment.reporting import evidence
 from assessment.reporting.display import Section
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from assessment.reporting import quality_report as qr
+from assessment.documents import data_quality as qr
 from assessment.intake.quality import REASONS
 from assessment.reporting.display import Section, escape
 
@@ -55,7 +55,7 @@ def test_notebook_sections_exist():
     spec.loader.exec_module(mod)
     names = mod.DOCUMENTS["data_quality"]["sections"]
     assert names == SECTIONS
-    assert mod.DOCUMENTS["data_quality"]["module"] == "quality_report"
+    assert mod.DOCUMENTS["data_quality"]["module"] == "data_quality"
     assert qr.open_document is not None
     for name in names:
         assert callable(getattr(qr, name))

@@ -66,13 +66,14 @@ from ..analysis.evaluation import (
     evaluate_verdict,
 )
 from ..checks import check_month
-from .charts import INK, SERIES, chart_monthly
-from .display import HTMLPart, Section, bullet_list, callout, paragraph
-from .document import Document, open_document
-from .glossary import section_glossary
-from .keyfindings import section_key_findings
-from .maps import map_layers
-from .prose import and_list, plural
+from ..reporting.charts import INK, SERIES, chart_monthly
+from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, paragraph
+from ..reporting.document import Document, open_document
+from ..reporting.glossary import section_glossary
+from ..reporting.front import month_name
+from ..reporting.keyfindings import _and, key_findings_opening
+from ..reporting.maps import map_layers
+from ..reporting.prose import and_list, plural
 
 __all__ = [
     "section_key_findings", "section_glossary",
@@ -463,6 +464,55 @@ def _breaks(doc: Document) -> list[tuple[str, str, str]]:
 
 def _verdict_outcome(s: EvaluationSetup) -> str:
     return f"police-recorded {_lower_first(s.category)} in {s.label(s.intervention_wards)}"
+
+
+# -- key findings -----------------------------------------------------------------------------
+
+def _key_findings(doc: Document) -> list[Finding]:
+    s = evaluation_setup(doc)
+    r, m = _did(doc), _mde(doc)
+    where = _and([str(s.ward_names.get(c, c)) for c in s.intervention_wards])
+    ratio, lo, hi = float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"])
+    clear = not (lo <= 1 <= hi)
+    way = ("down" if ratio < 1 else "up") if clear else "steady"
+    size = abs(ratio - 1) * 100
+    outcome = f"police-recorded {_lower_first(s.category)}"
+    out = [Finding(f"What was evaluated: {s.intervention} in {where}, from {month_name(s.start)}.")]
+    if clear:
+        out.append(Finding(f"After the start, {outcome} there {'fell' if ratio < 1 else 'rose'} by about {size:.0f}% "
+                           "more than in the comparison wards, a difference larger than chance would give.", way))
+    else:
+        out.append(Finding(f"After the start, {outcome} there did not change differently from the comparison wards "
+                           f"by more than chance could explain (the estimate is {size:.0f}% "
+                           f"{'lower' if ratio < 1 else 'higher'}).", way))
+    mde = float(m["mde_rate_ratio"])
+    if np.isfinite(mde):
+        out.append(Finding(f"This study could only have detected a change larger than about {abs(1 - mde) * 100:.0f}%; "
+                           "a smaller real effect could have gone unseen."))
+    out.append(Finding("It was compared with " + _and([str(s.ward_names.get(c, c)) for c in s.comparison_wards])
+                       + " (the Design section says how these wards were chosen)."
+                       if s.comparison_wards else "No comparison wards could be chosen."))
+    main, _, _, _ = _its(doc)
+    lvl = main.effects.set_index("term").loc["level_change"]
+    its_clear = not (lvl["ci_lower"] <= 1 <= lvl["ci_upper"])
+    out.append(Finding(f"Looking at {where} alone over time, the level "
+                       + ("changed clearly at the start." if its_clear else "did not change clearly at the start.")
+                       + (" This agrees with the comparison." if its_clear == clear else
+                          " The comparison with other wards is the stronger evidence.")))
+    rtm = _rtm(doc)
+    if rtm["status"] != "no concern":
+        out.append(Finding("Caution: the wards may have been chosen when their numbers were unusually high, so some "
+                           "fall was to be expected anyway (regression to the mean)."))
+    out.append(Finding("Not shown: whether incidents moved to neighbouring streets, the cost, or offences the police "
+                       "did not record."))
+    return out
+
+
+def section_key_findings(doc: Document) -> HTMLPart:
+    """The opening of the document: links to the edition's other documents, the key findings
+    (five to eight plain sentences with the direction of change and, where the catalogue holds a
+    most-similar-group table, a red/amber/green rating against it) and the about box."""
+    return key_findings_opening(doc, _key_findings(doc))
 
 
 # --------------------------------------------------------------------------------------

@@ -29,16 +29,18 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import smart, survey, trends, wording
-from ..analysis import targets as targets_
 from ..escaping import write_csv
-from . import evidence as ev
-from . import prose
-from .charts import chart_bars
-from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
-from .document import Document, open_document
-from .glossary import section_glossary
-from .keyfindings import section_key_findings
-from .maps import map_choropleth
+from ..reporting import evidence as ev
+from ..reporting import prose
+from ..reporting.charts import chart_bars
+from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
+from ..reporting.document import Document, open_document
+from ..reporting.glossary import section_glossary
+from ..reporting.front import change_words, direction_of
+from ..reporting.keyfindings import _and, _pct, _peer_rating, key_findings_opening
+from ..reporting.maps import map_choropleth
+from ..reporting.progress import (STRATEGY_ROLE, _and_list, _police_current_wards, _smart, _strategy, _ward_names,
+                                  _year_of, _years, target_progress)
 
 __all__ = [
     "section_key_findings", "section_glossary",
@@ -48,7 +50,6 @@ __all__ = [
 ]
 
 SURVEY_ROLE = "survey"  # catalogue roles this audit draws on
-STRATEGY_ROLE = "strategy"
 #: the items a SMART check looks for (smart.smart_check's ``missing`` names them in this order)
 SMART_ITEMS = ("metric", "baseline", "direction", "size", "deadline", "owner")
 #: wards with fewer respondents than this are flagged as unreliable
@@ -111,23 +112,6 @@ def _cached(doc: Document, key: str, build):
     return doc.cache[key]
 
 
-def _years(doc: Document) -> list[str]:
-    """The complete years of the data, oldest first, each labelled by the year its last month falls in.
-
-    Years are whole 12-month periods (calendar years for a window ending in December; financial
-    or rolling years as the catalogue's ``partnership.period`` says; see
-    :func:`~assessment.reporting.evidence.complete_years`). A partial year is never compared.
-    Name one in prose with :func:`_yname`.
-    """
-    return [b[-1][:4] for b in ev.complete_years(doc)]
-
-
-def _year_of(doc: Document, months: pd.Series) -> pd.Series:
-    """Each month's complete-year label (NA for months in no complete year)."""
-    label = {m: b[-1][:4] for b in ev.complete_years(doc) for m in b}
-    return months.astype(str).map(label)
-
-
 def _year_end(doc: Document, year: str) -> str:
     """The last month of the complete year labelled ``year``."""
     return next(b[-1] for b in ev.complete_years(doc) if b[-1][:4] == str(year))
@@ -152,22 +136,6 @@ def _theme_label(doc: Document, key: str) -> str:
     if key == ROAD_SAFETY:
         return "Road safety (speeding, parking)"
     return doc.catalogue.themes.get(key, str(key).replace("_", " ").capitalize())
-
-
-def _ward_names(doc: Document) -> dict[str, str]:
-    """Ward code -> name for every boundary version; codes retired at the review say so."""
-    versions = doc.workbench.registry.geographies["wards"]
-    current = set(doc.workbench.wards["code"].astype(str))
-    names: dict[str, str] = {}
-    for v in versions:
-        year = pd.Timestamp(v.valid_from).year
-        for code, name in zip(v.units["code"].astype(str), v.units["name"].astype(str)):
-            names.setdefault(code, name if code in current else f"{name} ({year} boundaries)")
-    return names
-
-
-def _and_list(items: list[str]) -> str:
-    return prose.and_list(items)
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -265,20 +233,6 @@ def _controlled(doc: Document, body: pd.DataFrame, count_col: str, rate_cols: li
 
 
 # -- shared computations ---------------------------------------------------------------------
-
-def _police_current_wards(doc: Document) -> pd.DataFrame:
-    """Police events with ``ward_now``: exact point re-aggregation to the current wards."""
-    from ..geography.assign import assign_points
-
-    def build() -> pd.DataFrame:
-        pol = ev.evidence_police(doc)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out, _ = assign_points(pol, doc.workbench.wards, column="ward_now", warn_outside=False)
-        out["year"] = _year_of(doc, out["month"])
-        return out
-
-    return _cached(doc, "police-wards-now", build)
 
 
 def _annual_by(doc: Document, by: str) -> pd.DataFrame:
@@ -626,18 +580,6 @@ def _provision(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _cached(doc, "provision", build)
 
 
-def _strategy(doc: Document) -> dict:
-    key = ev.role_dataset(doc, STRATEGY_ROLE)
-    return (doc.workbench.intake.documents.get(key) if key else None) or {}
-
-
-def _smart(doc: Document) -> pd.DataFrame | None:
-    targets = _strategy(doc).get("targets", [])
-    if not targets:
-        return None
-    return _cached(doc, "smart", lambda: smart.smart_check(targets))
-
-
 def _vague(check: pd.DataFrame) -> pd.DataFrame:
     """Targets that cannot be measured as written: vague wording, or no metric or no baseline.
 
@@ -671,150 +613,12 @@ def _unmeasurable_sentence(check: pd.DataFrame) -> str:
     return f"{len(vague)} cannot be measured as written: " + " and ".join(parts) + "."
 
 
-def _category_sources(doc: Document) -> list[tuple[str, str]]:
-    """(dataset, category) pairs a target's metric may name, longest category first."""
-    pairs = []
-    for key in (*ev.crime_datasets(doc), *doc.catalogue.datasets_with_role("fire_incidents")):
-        if key in doc.catalogue.datasets:
-            cats = doc.workbench.dataset_events(key)["category"].dropna().unique()
-            pairs += [(key, str(c)) for c in cats]
-    return sorted(pairs, key=lambda p: len(p[1]), reverse=True)
-
-
-def _size_units(check: pd.DataFrame) -> pd.Series:
-    """The unit of each target's size: '%' unless the size was read from text naming another unit."""
-    parsed = smart.smart_parse_text(check["text"])["size_unit"]
-    from_text = check["parsed_from_text"].astype(str).str.contains(r"\bsize\b")
-    return parsed.where(from_text, "%").fillna("%")
-
-
-def target_progress(doc: Document) -> pd.DataFrame:
-    """Progress on every target of the previous strategy: the one judgement every document shows.
-
-    Counts come from the recorded data per calendar year (in the target's ward, re-assigned to
-    the current ward boundaries, when it names one); the judgement (met / not met / cannot be
-    measured) is :func:`assessment.analysis.targets.target_judgement` on the latest full year.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per target (empty when the strategy has none): ``id``, ``target`` (text),
-        ``dataset`` (NA when no recorded measure was found), ``measured as``, one column per
-        calendar year, ``baseline``, ``baseline year``, ``deadline``, ``target level``,
-        ``change from baseline (%)``, ``judgement`` (met / not met / cannot be measured),
-        ``status`` (the judgement in words, with its year, "every year" reading, deadline or
-        reason) and ``caveat``.
-    """
-    check = _smart(doc)
-    if check is None:
-        return pd.DataFrame()
-
-    def build() -> pd.DataFrame:
-        years = _years(doc)
-        pairs = _category_sources(doc)
-        names = _ward_names(doc)
-        police_now = _police_current_wards(doc)
-        units = _size_units(check)
-        rows = []
-        for i, t in enumerate(check.to_dict("records")):  # a strategy's handful of targets
-            metric = str(t["metric"] if isinstance(t["metric"], str) else t["text"])
-            hit = next(((k, c) for k, c in pairs if c.lower().rstrip("s") in metric.lower()), None)
-            base = pd.to_numeric(t["baseline"], errors="coerce")
-            base_year = "" if pd.isna(t["baseline_year"]) else str(int(t["baseline_year"]))
-            deadline = pd.to_datetime(str(t["deadline"]), errors="coerce") if isinstance(t["deadline"], str) else pd.NaT
-            row = {"id": t["id"], "target": t["text"], "dataset": pd.NA, "measured as": "",
-                   **{y: np.nan for y in years}, "baseline": float(base) if pd.notna(base) else np.nan,
-                   "baseline year": base_year, "deadline": "" if pd.isna(deadline) else str(deadline.date()),
-                   "target level": np.nan, "change from baseline (%)": np.nan, "caveat": ""}
-            per_year = pd.Series(np.nan, index=years, dtype=float)
-            if hit is not None:
-                key, cat = hit
-                ward = next((w for w in re.findall(r"E05\d{6}", metric)), None)
-                if key in ev.crime_datasets(doc):
-                    e = police_now[police_now["category"] == cat]
-                    if ward:
-                        e = e[e["ward_now"] == ward] if ward in set(doc.workbench.wards["code"].astype(str)) \
-                            else e[e["ward_code"] == ward]
-                else:
-                    e = doc.workbench.dataset_events(key)
-                    e = e[e["category"] == cat].assign(year=lambda f: _year_of(doc, f["month"]))
-                per_year = e["year"].value_counts().reindex(years, fill_value=0).astype(float)
-                brk = [b for b in doc.catalogue.breaks_for(key, cat)]
-                row.update({"dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
-                            **{y: int(per_year[y]) for y in years},
-                            "caveat": "; ".join([*([_measure_caveat(str(t["text"]), cat)]
-                                                   if _measure_caveat(str(t["text"]), cat) else []),
-                                                 *(_break_caveat(doc, key, cat, b) for b in brk)])})
-            latest = per_year.iloc[-1] if len(years) else np.nan
-            # one judgement for every year (the latest is the one reported; "every year" targets use all)
-            judged = targets_.target_judgement([t["direction"]] * len(years), [t["size"]] * len(years),
-                                               [base] * len(years), per_year.to_numpy(), [units.iat[i]] * len(years))
-            last = judged.iloc[-1] if len(years) else None
-            if last is None or last["status"] == "cannot be measured":
-                why = last["reason"] if last is not None else "no full calendar year of data"
-                if hit is None:
-                    why = ("it names no measure" if not t["specific"] else "its measure is not in the recorded data")
-                judgement, status = "cannot be measured", f"cannot be measured: {why}"
-            else:
-                judgement = str(last["status"])
-                status = f"{judgement} in {years[-1]}"
-                if "every year" in str(t["text"]).lower():
-                    ok = judged["status"].eq("met").to_numpy()
-                    judgement = "met" if ok.all() else "not met"
-                    status = "met every year" if ok.all() else f"not met in {_and_list(list(np.asarray(years)[~ok]))}"
-                data_end = pd.Period(ev.window(doc)[1], freq="M").end_time
-                if pd.notna(deadline) and deadline > data_end and judgement == "not met":
-                    status = (f"not yet met in {years[-1]}; the deadline ({_date_words(deadline)}) is after the "
-                              "latest data")
-                row.update({"target level": float(last["target_level"]), "change from baseline (%)":
-                            float(last["change_pct"]) if pd.notna(latest) else np.nan})
-            row.update({"judgement": judgement, "status": status})
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    return _cached(doc, "target-progress", build)
-
-
-def _date_words(ts: pd.Timestamp) -> str:
-    """'31 December 2025'."""
-    return prose.date_words(ts)
-
-
 def _progress(doc: Document) -> pd.DataFrame:
     """Targets whose measure is recorded in the data (the audit's progress table)."""
     prog = target_progress(doc)
     if prog.empty:
         return prog
     return prog[prog["dataset"].notna()].drop(columns="judgement").reset_index(drop=True)
-
-
-def _measure_caveat(target_text: str, cat: str) -> str:
-    """Say when the recorded category is wider than the target's wording.
-
-    A category named as several offence groups ("Violence and sexual offences", "Criminal damage
-    and arson") is wider than a target that names only some of them; the groups the target's
-    wording does not mention are named.
-    """
-    parts = [p.strip() for p in re.split(r"\band\b|,", cat.lower()) if p.strip()]
-    if len(parts) < 2:
-        return ""
-    text = target_text.lower()
-    stem = [p for p in parts if not re.search(r"\b" + re.escape(p.split()[0][:5]), text)]
-    if not stem or len(stem) == len(parts):
-        return ""
-    return (f"measured with the police category \u2018{cat}\u2019, which is wider than the target\u2019s wording: it "
-            f"also counts {_and_list(stem)}, so the counts overstate what the target names")
-
-
-def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
-    """Say which way a counting-rule change moved a target's counts, with its estimated step."""
-    tr = ev.evidence_category_trends(doc).set_index("category")
-    step = tr.loc[cat, "step_pct"] if key in ev.crime_datasets(doc) and cat in tr.index else np.nan
-    if pd.isna(step):
-        return f"a counting rule change in {brk.month} ({brk.label}) means later years are not counted as the baseline was"
-    way = "lowered" if step < 0 else "raised"
-    return (f"a counting rule change from {brk.month} {way} recorded {cat.lower()} by about {abs(step):.0f}% across the "
-            "partnership, so later years are not counted as the baseline was and the comparison is not like for like")
 
 
 def _strategy_options(doc: Document) -> pd.DataFrame:
@@ -875,6 +679,64 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
         return pd.DataFrame(rows)
 
     return _cached(doc, "options", build)
+
+
+# -- key findings -----------------------------------------------------------------------------
+
+def _key_findings(doc: Document) -> list[Finding]:
+    years = _years(doc)
+    out: list[Finding] = []
+    name = doc.catalogue.partnership.short_name
+    if len(years) >= 2:
+        y1, y3 = years[0], years[-1]
+        annual = _annual_by(doc, "category")
+        crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
+        rr = trends.trend_rate_ratio(int(crime[y3]), int(crime[y1])).iloc[0]
+        pct = _pct(float(crime[y3]), float(crime[y1]))
+        way = direction_of(pct, float(rr["p_value"]))
+        rag, against = _peer_rating(doc, ("total",))
+        out.append(Finding(f"The police recorded {int(crime[y3]):,} crimes in {name} in {y3} against "
+                           f"{int(crime[y1]):,} in {y1}: {change_words(pct, way)}.", way, rag, against))
+        if ev.ASB in annual.index:
+            a = annual.loc[ev.ASB]
+            ra = trends.trend_rate_ratio(int(a[y3]), int(a[y1])).iloc[0]
+            apct = _pct(float(a[y3]), float(a[y1]))
+            away = direction_of(apct, float(ra["p_value"]))
+            out.append(Finding(f"Anti-social behaviour incidents numbered {int(a[y3]):,} in {y3} against "
+                               f"{int(a[y1]):,} in {y1}: {change_words(apct, away)}.", away))
+    con = _consultation(doc)
+    if con is not None:
+        overall = con["safe"][con["safe"]["is_overall"]].iloc[0]
+        out.append(Finding(f"{int(overall['n_respondents']):,} residents answered the survey; {overall['proportion']:.0%} "
+                           "feel safe after dark."))
+        top3 = con["top"].head(3)
+        out.append(Finding("Residents' top concerns are " + _and(
+            [f"{c.lower() if c[:1].isupper() and c[1:2].islower() else c} ({s:.0%} name it)"
+             for c, s in zip(top3["concern"], top3["share"])]) + "."))
+        lower = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
+        if len(lower):
+            out.append(Finding(f"In {len(lower)} {'ward' if len(lower) == 1 else 'wards'} clearly fewer residents feel "
+                               f"safe after dark than across the partnership: {_and(list(lower['ward_name']))}."))
+    rec = ev.evidence_recommended(doc)
+    if len(rec):
+        out.append(Finding(f"The evidence points to {_and(list(rec['issue']))} as issues for the next strategy."))
+    _, gaps = _provision(doc)
+    g = gaps[gaps["gap"] != ""]
+    if len(g):
+        out.append(Finding(f"{len(g)} priority {'theme has' if len(g) == 1 else 'themes have'} no funded service "
+                           f"in place: {_and(list(g['theme']))}."))
+    check = _smart(doc)
+    if check is not None:
+        out.append(Finding(f"The previous strategy set {len(check)} targets, of which "
+                           f"{int((check['verdict'] == 'SMART').sum())} are specific, measurable and time-bound."))
+    return out
+
+
+def section_key_findings(doc: Document) -> HTMLPart:
+    """The opening of the document: links to the edition's other documents, the key findings
+    (five to eight plain sentences with the direction of change and, where the catalogue holds a
+    most-similar-group table, a red/amber/green rating against it) and the about box."""
+    return key_findings_opening(doc, _key_findings(doc))
 
 
 # -- sections --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from assessment import paths
 from assessment.analysis.evaluation import evaluate_did, evaluate_did_mde, evaluate_rtm, evaluate_verdict
 from assessment.disclosure import find_small_counts
-from assessment.reporting import evaluation_report as E
+from assessment.documents import evaluation as E
 from assessment.reporting.display import Section
 
 ORDER = ["section_design", "section_power", "section_did", "section_its", "section_verdict", "section_cohort",
@@ -80,7 +80,7 @@ def test_every_section_returns_a_section_in_the_notebooks_order(rendered):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert mod.DOCUMENTS["evaluation"]["sections"] == ORDER
-    assert mod.DOCUMENTS["evaluation"]["module"] == "evaluation_report"
+    assert mod.DOCUMENTS["evaluation"]["module"] == "evaluation"
     assert E.open_document is not None
     for name in ORDER:
         sec, text = rendered[name]

@@ -26,15 +26,16 @@ import pandas as pd
 from ..analysis import hotspots, nearrepeat, rates, survey, trends, wording
 from ..analysis.overlap import overlap_compare, overlap_counts, overlap_hotspots, overlap_sentences
 from ..escaping import write_csv
-from . import evidence as ev
-from .charts import chart_heatmap, chart_monthly
-from .display import HTMLPart, Section, bullet_list, callout, paragraph
-from .deprivation import section_deprivation
-from .document import Document, open_document
-from .glossary import section_glossary
-from .keyfindings import section_key_findings
-from .maps import map_choropleth, map_layers
-from .prose import and_list, month_words, number, plural
+from ..reporting import evidence as ev
+from ..reporting.charts import chart_heatmap, chart_monthly
+from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, paragraph
+from ..reporting import deprivation
+from ..reporting.document import Document, open_document
+from ..reporting.glossary import section_glossary
+from ..reporting.front import change_words, direction_of, peer_finding
+from ..reporting.keyfindings import _and, _pct, key_findings_opening, peer_positions
+from ..reporting.maps import map_choropleth, map_layers
+from ..reporting.prose import and_list, month_words, number, plural
 
 __all__ = [
     "section_key_findings", "section_glossary",
@@ -686,6 +687,72 @@ def _knox_sentence(k: pd.DataFrame, what: str) -> str:
             f"{wording.describe_p(top['p_adjusted'])}).")
 
 
+# -- key findings -----------------------------------------------------------------------------
+
+def _key_findings(doc: Document) -> list[Finding]:
+    spec = topic_spec(doc)
+    label, noun = spec["label"], _phrase(doc)
+    y = _yoy(doc)
+    per = ev.comparison_periods(doc)
+    rag, against = None, ""
+    pos = peer_positions(doc)
+    if spec.get("peer_column") and len(pos) and (pos["column"] == spec["peer_column"]).any():
+        rag, against = peer_finding(pos.loc[pos["column"] == spec["peer_column"], "position"].iloc[0])
+    now = int(y["current"])
+    if per["comparable"]:
+        before = int(y["previous"])
+        pct = _pct(now, before)
+        way = direction_of(pct, float(y["p_value"]))
+        out = [Finding(f"The police recorded {now:,} {noun} in {per['current_label']}: {change_words(pct, way)} on "
+                       f"{per['previous_label']}.", way, rag, against)]
+    else:
+        out = [Finding(f"The police recorded {now:,} {noun} in {per['current_label']}; the data do not reach a "
+                       "complete year before that to compare with.", None, rag, against)]
+    glm = _glm(doc)
+    trend = glm[glm["term"] == "trend"] if glm is not None else []
+    if len(trend):
+        t = trend.iloc[0]
+        tway = direction_of(float(t["estimate_pct"]), float(t["p_value"]))
+        out.append(Finding(
+            f"Over the three years, once the time of year is allowed for, {noun} are "
+            + ({"up": f"rising by about {abs(float(t['estimate_pct'])):.0f}% a year",
+                "down": f"falling by about {abs(float(t['estimate_pct'])):.0f}% a year"}.get(
+                tway, "showing no clear rise or fall")) + ".", tway))
+    f = _findings(doc)
+    if f["hot_clusters"] and f["hot_place"]:
+        out.append(Finding(f"The largest concentration is around {f['hot_place']}, with {f['top_events']:,} of the "
+                           f"latest year's {f['recent']:,} {noun}."))
+    else:
+        out.append(Finding(f"No part of the area has a concentration of {noun} beyond what chance would give."))
+    if f["emerging_clusters"] and f["emerging_place"]:
+        out.append(Finding(f"A new concentration is emerging around {f['emerging_place']}.", "new"))
+    if f["higher_wards"]:
+        out.append(Finding(f"{len(f['higher_wards'])} {'ward has' if len(f['higher_wards']) == 1 else 'wards have'} "
+                           f"clearly higher rates than the partnership as a whole: {_and(f['higher_wards'][:5])}"
+                           + (" and others" if len(f["higher_wards"]) > 5 else "") + "."))
+    season = f["season"]
+    if pd.notna(season.get("p_value")) and float(season["p_value"]) < 0.05 and int(season.get("peak_month", 0) or 0):
+        peak = pd.Timestamp(2000, int(season["peak_month"]), 1).strftime("%B")
+        out.append(Finding(f"{label} follows a clear yearly pattern, peaking in {peak}."))
+    else:
+        out.append(Finding(f"{label} shows no clear yearly pattern that would justify seasonal tactics."))
+    if f["near_repeat"]:
+        _, dist, time, ratio, _ = f["near_repeat"][0]
+        out.append(Finding(f"After one of these {noun}, another within {dist} and {time} is {ratio:.1f} times as "
+                           "likely as chance would give (a near-repeat pattern)."))
+    elif f["near_repeat_chance"]:
+        out.append(Finding(f"{noun.capitalize()} close in place are not closer in time than chance would give "
+                           "(no near-repeat pattern)."))
+    return out
+
+
+def section_key_findings(doc: Document) -> HTMLPart:
+    """The opening of the document: links to the edition's other documents, the key findings
+    (five to eight plain sentences with the direction of change and, where the catalogue holds a
+    most-similar-group table, a red/amber/green rating against it) and the about box."""
+    return key_findings_opening(doc, _key_findings(doc))
+
+
 # --------------------------------------------------------------------------- sections
 def section_terms_of_reference(doc: Document) -> Section:
     """Aim and terms of reference: scope, period, geography and sources (from the catalogue)."""
@@ -863,7 +930,7 @@ def _scanning_survey(doc: Document, sec: Section, spec: dict[str, Any]) -> Secti
 def _extract_people(doc: Document):
     """A function of the role ('victim' or 'offender') giving the triangle's parts from the police
     crime-system extract (catalogue role ``crime_system``), or an empty list when there is none usable."""
-    from .themes import triangle_people
+    from ..reporting.themes import triangle_people
 
     spec = topic_spec(doc)
     key = doc.catalogue.dataset_with_role("crime_system")
@@ -1349,6 +1416,17 @@ def _colocated_sentence(hot: pd.DataFrame, layers: list[str], max_areas: int = 8
     are = "small area is a hotspot" if len(co) == 1 else "small areas are hotspots"
     return (f"{len(co)} {are} for two or more agencies at once (co-located hotspots): "
             + "; ".join(parts) + ".")
+
+
+def _topic_subject(doc: Document) -> tuple[pd.DataFrame, str]:
+    """The topic's events and their noun, for the shared deprivation section."""
+    return topic_events(doc), _phrase(doc)
+
+
+def section_deprivation(doc: Document) -> Section:
+    """Deprivation: how far the topic's events concentrate in deprived small areas (the shared
+    section of :mod:`assessment.reporting.deprivation`, about this profile's topic)."""
+    return deprivation.section_deprivation(doc, subject=_topic_subject)
 
 
 def section_partner_data(doc: Document) -> Section:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from assessment.disclosure import check_published, find_small_counts
-from assessment.reporting import profile
+from assessment.documents import problem_profile as profile
 from assessment.reporting.display import Section, TableView
 
 SECTIONS = ["section_terms_of_reference", "section_scanning", "section_triangle", "section_time", "section_places",
@@ -349,7 +349,7 @@ def test_no_internal_keys_or_list_reprs_in_the_text(violence, burglary):
 
 
 def test_emerging_definition_matches_the_strategic_assessment(demo_document, burglary):
-    from assessment.reporting import strategic
+    from assessment.documents import strategic_assessment as strategic
 
     _, secs = burglary
     sdoc = demo_document("strategic_assessment", output_name="sa_for_profile")
@@ -404,7 +404,7 @@ def test_partnership_rate_says_it_counts_crimes_with_a_map_point(violence, burgl
 def test_season_that_cannot_be_tested_is_said_plainly(demo_document, monkeypatch):
     """A topic with a calendar month that never has an event: the profile says so instead of failing."""
     from assessment.analysis import trends as T
-    from assessment.reporting import profile as P
+    from assessment.documents import problem_profile as P
 
     doc = demo_document("problem_profile", topic="weapons", output_name="problem_profile_weapons_untestable")
 

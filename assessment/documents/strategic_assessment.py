@@ -18,18 +18,18 @@ import yaml
 
 from ..analysis import hotspots, rates, smart, trends, wording
 from ..analysis.overlap import overlap_compare, overlap_counts, overlap_sentences
-from . import evidence as ev
-from .audit import target_progress
-from .charts import chart_bars, chart_heatmap, chart_monthly
-from .display import HTMLPart, Section, bullet_list, callout, escape, paragraph
-from .deprivation import section_deprivation
-from .document import Document, open_document
-from .glossary import section_glossary
-from .front import change_words, direction_of
-from .keyfindings import section_key_findings
-from .maps import map_choropleth, map_layers
-from .prose import and_list, count_of, date_words, month_words, number, plural, rank_words
-from .themes import (section_domestic_abuse, section_fire, section_hate_crime, section_reoffending,
+from ..reporting import evidence as ev
+from ..reporting.progress import target_progress
+from ..reporting.charts import chart_bars, chart_heatmap, chart_monthly
+from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
+from ..reporting.deprivation import section_deprivation
+from ..reporting.document import Document, open_document
+from ..reporting.glossary import section_glossary
+from ..reporting.front import change_words, direction_of
+from ..reporting.keyfindings import _and, _group_words, _pct, _peer_rating, key_findings_opening, peer_positions
+from ..reporting.maps import map_choropleth, map_layers
+from ..reporting.prose import and_list, count_of, date_words, month_words, number, plural, rank_words
+from ..reporting.themes import (section_domestic_abuse, section_fire, section_hate_crime, section_reoffending,
                      section_serious_violence, section_substance_misuse, theme_gaps, theme_source)
 
 __all__ = [
@@ -45,6 +45,90 @@ __all__ = [
 
 def _n(x: float) -> str:
     return number(x)
+
+
+# -- key findings -----------------------------------------------------------------------------
+
+def _key_findings(doc: Document) -> list[Finding]:
+    tr = ev.evidence_category_trends(doc)
+    per = ev.comparison_periods(doc)
+    name = doc.catalogue.partnership.short_name
+    crime = tr[tr["category"] != ev.ASB]
+    now = int(crime["last_12"].sum())
+    rag, against = _peer_rating(doc, ("total",))
+    if per["comparable"]:  # the same test as the executive summary (allows for over-dispersion)
+        before = int(crime["previous_12"].sum())
+        monthly = ev.evidence_monthly(doc, "category")
+        series = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
+        test = trends.trend_year_on_year(series, end=per["current"][-1]).iloc[0]
+        pct = _pct(now, before)
+        way = direction_of(pct, float(test["p_value"]))
+        out = [Finding(f"The police recorded {now:,} crimes in {name} in {per['current_label']}: "
+                       f"{change_words(pct, way)} on {per['previous_label']}.", way, rag, against)]
+    else:
+        out = [Finding(f"The police recorded {now:,} crimes in {name} in {per['current_label']}; the data do not "
+                       "reach a complete year before that to compare with.", None, rag, against)]
+    asb = tr[tr["category"] == ev.ASB]
+    if len(asb) and per["comparable"]:
+        a = asb.iloc[0]
+        apct = _pct(float(a["last_12"]), float(a["previous_12"]))
+        away = direction_of(apct, float(a["yoy_q"]))
+        out.append(Finding(f"Anti-social behaviour incidents numbered {int(a['last_12']):,}: "
+                           f"{change_words(apct, away)} on the year before.", away))
+    elif len(asb):
+        out.append(Finding(f"Anti-social behaviour incidents numbered {int(asb['last_12'].iloc[0]):,}."))
+    top = crime.sort_values("last_12", ascending=False).iloc[0]
+    share = float(top["last_12"]) / now if now else np.nan
+    out.append(Finding(f"{top['category']} is the largest crime type, with {int(top['last_12']):,} crimes in the "
+                       f"latest year ({share:.0%} of all crime)."))
+    sig = crime[crime["trend_p"] < 0.05]
+    rising = sig[sig["trend_pct"] > 0].sort_values("trend_pct", ascending=False)
+    falling = sig[sig["trend_pct"] < 0].sort_values("trend_pct")
+    if len(rising):
+        out.append(Finding("Over the three years, once the time of year is allowed for, these crime types are "
+                           "rising: " + _and(
+            [f"{c} (about {p:.0f}% a year)" for c, p in zip(rising["category"].head(3), rising["trend_pct"].head(3))])
+            + ".", "up"))
+    else:
+        out.append(Finding("No crime type shows a clear rise over the three years once the time of year is "
+                           "allowed for.", "steady"))
+    if len(falling):
+        out.append(Finding("Over the three years these crime types are falling: " + _and(
+            [f"{c} (about {abs(p):.0f}% a year)" for c, p in zip(falling["category"].head(3),
+                                                                   falling["trend_pct"].head(3))]) + ".", "down"))
+    rec = ev.evidence_recommended(doc)
+    if len(rec):
+        out.append(Finding(f"The recommended priorities are {_and(list(rec['issue']))}; the Executive summary gives "
+                           "the evidence for each."))
+    pos = peer_positions(doc)
+    if len(pos):
+        above = pos[pos["position"] == "above"]
+        below = pos[pos["position"] == "below"]
+        rag_all = "red" if len(above) else ("green" if len(below) == len(pos) else "amber")
+        text = (f"Against {_group_words(doc)}, {name}'s rates are above the group's usual range for "
+                f"{_and(list(above['measure'].str.lower()))}" if len(above) else
+                f"Against {_group_words(doc)}, none of {name}'s {len(pos)} crime rates is above the group's usual range")
+        if len(below):
+            text += f", and below it for {_and(list(below['measure'].str.lower()))}"
+        out.append(Finding(text + ".", None, rag_all,
+                           f"{len(above)} of {len(pos)} rates above the most similar group's range"))
+    try:
+        prog = target_progress(doc)
+    except (KeyError, ValueError):  # no strategy with targets: said in the progress section
+        prog = None
+    if prog is not None and len(prog) and "judgement" in prog.columns:
+        j = prog["judgement"].value_counts()
+        out.append(Finding(f"The previous strategy's {len(prog)} targets: {int(j.get('met', 0))} met, "
+                           f"{int(j.get('not met', 0))} not met and {int(j.get('cannot be measured', 0))} that "
+                           "cannot be measured from the data."))
+    return out
+
+
+def section_key_findings(doc: Document) -> HTMLPart:
+    """The opening of the document: links to the edition's other documents, the key findings
+    (five to eight plain sentences with the direction of change and, where the catalogue holds a
+    most-similar-group table, a red/amber/green rating against it) and the about box."""
+    return key_findings_opening(doc, _key_findings(doc))
 
 
 def section_summary(doc: Document) -> Section:
@@ -225,7 +309,7 @@ def section_data_sources(doc: Document) -> Section:
         "rows quarantined": q["rows_quarantined"].to_numpy(),
         "share geocoded (%)": (100 * pd.to_numeric(q["share_geocoded"], errors="coerce")).to_numpy(),
     })
-    from .quality_report import quality_accounting_published, quality_accounting_totals
+    from ..reporting.accounting import quality_accounting_published, quality_accounting_totals
 
     # The counts as published (one disclosure control for every document that shows them).
     accounting = quality_accounting_published(doc)

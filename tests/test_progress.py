@@ -1,0 +1,47 @@
+"""Tests for assessment/reporting/progress.py: progress on the previous strategy's targets, against
+counts made here from the events and against the strategy document itself."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from assessment.reporting import evidence as ev
+from assessment.reporting import progress
+
+
+@pytest.fixture(scope="module")
+def doc(demo_document):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return demo_document("audit")
+
+
+def test_one_row_per_target_of_the_strategy(doc):
+    prog = progress.target_progress(doc)
+    targets = progress._strategy(doc)["targets"]
+    assert list(prog["id"]) == [t["id"] for t in targets]
+    assert set(prog["judgement"]) <= {"met", "not met", "cannot be measured"}
+    assert prog.loc[prog["dataset"].isna(), "judgement"].eq("cannot be measured").all()
+
+
+def test_yearly_counts_of_a_whole_partnership_measure_match_the_events(doc):
+    prog = progress.target_progress(doc)
+    years = progress._years(doc)
+    label = {m: b[-1][:4] for b in ev.complete_years(doc) for m in b}
+    crime = set(ev.crime_datasets(doc))
+    checked = 0
+    for row in prog[prog["dataset"].isin(crime) & ~prog["measured as"].str.contains(" in ")].to_dict("records"):
+        events = pd.concat([doc.workbench.dataset_events(k) for k in crime])
+        events = events[events["category"] == row["measured as"]]
+        counts = events["month"].astype(str).map(label).value_counts()
+        for y in years:
+            assert row[y] == counts.get(y, 0), (row["id"], y)
+        checked += 1
+    assert checked >= 1
+
+
+def test_cached_once_per_document(doc):
+    assert progress.target_progress(doc) is progress.target_progress(doc)
