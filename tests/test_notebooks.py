@@ -29,9 +29,10 @@ def test_notebook_is_thin_and_clean(path):
     for cell in code:
         assert not cell.get("outputs"), "notebooks are committed without outputs"
         assert cell.get("execution_count") is None
-    # The opening cell imports one reporting module and opens the document.
+    # The opening cell imports the document's own module and opens the document.
     opening = ast.parse(code[1].source).body
-    assert isinstance(opening[0], ast.ImportFrom) and opening[0].module == "assessment.reporting"
+    assert isinstance(opening[0], ast.ImportFrom) and opening[0].module == "assessment.documents"
+    assert [a.name for a in opening[0].names] == [path.stem]
     assert isinstance(opening[1], ast.Assign)
     # Every other cell is one call of one public function of that module on `doc`.
     for cell in code[2:]:

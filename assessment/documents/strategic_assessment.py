@@ -19,7 +19,6 @@ import yaml
 from ..analysis import hotspots, rates, smart, trends, wording
 from ..analysis.overlap import overlap_compare, overlap_counts, overlap_sentences
 from ..reporting import evidence as ev
-from ..reporting.progress import target_progress
 from ..reporting.charts import chart_bars, chart_heatmap, chart_monthly
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
 from ..reporting.deprivation import section_deprivation
@@ -28,9 +27,10 @@ from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of
 from ..reporting.keyfindings import _and, _group_words, _pct, _peer_rating, key_findings_opening, peer_positions
 from ..reporting.maps import map_choropleth, map_layers
+from ..reporting.progress import target_progress
 from ..reporting.prose import and_list, count_of, date_words, month_words, number, plural, rank_words
 from ..reporting.themes import (section_domestic_abuse, section_fire, section_hate_crime, section_reoffending,
-                     section_serious_violence, section_substance_misuse, theme_gaps, theme_source)
+                                section_serious_violence, section_substance_misuse, theme_gaps, theme_source)
 
 __all__ = [
     "section_key_findings", "section_glossary",
