@@ -78,3 +78,91 @@ def test_edition_raises_on_failure_by_default_and_keeps_what_was_published(demo_
         execute.run_edition([("audit", params)], demo_catalogue, out)
     with pytest.raises(ValueError, match="errors"):
         execute.run_edition([], demo_catalogue, out, errors="ignore")
+
+
+def _register_notebook(folder, name):
+    """A notebook that reads the register it is pointed at, records what it saw and adds itself to it."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("catalogue = None\nout_dir = None\npublished_dir = None\nseen_file = None")
+    params.metadata["tags"] = ["parameters"]
+    body = ("import json, time\nfrom pathlib import Path\n"
+            "src = Path(published_dir) / 'disclosure_register.json'\n"
+            "before = json.loads(src.read_text()) if src.is_file() else []\n"
+            f"with open(seen_file, 'a') as fh: fh.write(json.dumps(['{name}', before, time.time()]) + '\\n')\n"
+            f"(Path(out_dir) / 'disclosure_register.json').write_text(json.dumps(before + ['{name}']))")
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+@pytest.fixture
+def register_notebooks(tmp_path, monkeypatch):
+    nb_dir = tmp_path / "notebooks"
+    for name in ("audit", "evaluation", "data_quality"):
+        _register_notebook(nb_dir, name)
+    monkeypatch.setattr(paths, "NOTEBOOK_DIR", nb_dir)
+    return tmp_path
+
+
+def _seen(path):
+    return {name: (before, at) for name, before, at in map(json.loads, path.read_text().splitlines())}
+
+
+def test_publishing_overlaps_the_next_document_and_keeps_the_register_chain(demo_catalogue, register_notebooks,
+                                                                             monkeypatch):
+    import threading
+    import time
+
+    out = register_notebooks / "out"
+    seen_file = register_notebooks / "seen.jsonl"
+    finished = {}
+    real = execute._finish_document
+
+    def slow_finish(staged, exports, say):  # publishing takes a while: the next document must not wait for it
+        start = time.time()
+        time.sleep(2.5)
+        run = real(staged, exports, say)
+        finished[staged.stem] = (start, time.time(), threading.current_thread().name)
+        return run
+
+    monkeypatch.setattr(execute, "_finish_document", slow_finish)
+    params = {"seen_file": str(seen_file)}
+    plan = [("audit", params, "audit"), ("evaluation", params, "evaluation"), ("data_quality", params, "data_quality")]
+    runs, failures = execute.run_edition(plan, demo_catalogue, out)
+    assert [r.document for r in runs] == ["audit", "evaluation", "data_quality"] and not failures
+    seen = _seen(seen_file)
+    # Each document saw exactly the documents before it, although they were not yet published ...
+    assert seen["audit"][0] == [] and seen["evaluation"][0] == ["audit"]
+    assert seen["data_quality"][0] == ["audit", "evaluation"]
+    # ... because the next document ran while the one before it was still being published.
+    assert seen["evaluation"][1] < finished["audit"][1]
+    assert seen["data_quality"][1] < finished["evaluation"][1]
+    assert all(name.startswith("publish") for *_, name in finished.values())
+    assert json.loads((out / "disclosure_register.json").read_text()) == ["audit", "evaluation", "data_quality"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["documents"]) == {"audit", "evaluation", "data_quality"}
+    assert not list(out.parent.glob(f".{out.name}.staging-*"))  # no staging folder or register copy left behind
+
+
+def test_a_publication_failure_is_reported_in_order_and_the_rest_is_published(demo_catalogue, register_notebooks,
+                                                                             monkeypatch):
+    out = register_notebooks / "out"
+    params = {"seen_file": str(register_notebooks / "seen.jsonl")}
+    real = execute._commit
+
+    def commit(staging, out_dir, document):
+        if document == "evaluation":
+            raise execute.DocumentError("document 'evaluation' could not be published: disk full (test)")
+        return real(staging, out_dir, document)
+
+    monkeypatch.setattr(execute, "_commit", commit)
+    plan = [("audit", params, "audit"), ("evaluation", params, "evaluation"), ("data_quality", params, "data_quality")]
+    runs, failures = execute.run_edition(plan, demo_catalogue, out, errors="continue")
+    assert [r.document for r in runs] == ["audit", "data_quality"]
+    assert list(failures) == ["evaluation"] and "disk full (test)" in failures["evaluation"]
+    assert not (out / "evaluation.html").exists() and (out / "data_quality.html").is_file()
+    with pytest.raises(execute.DocumentError, match="disk full"):
+        execute.run_edition(plan, demo_catalogue, register_notebooks / "out2")
+    assert (register_notebooks / "out2" / "audit.html").is_file()
+    assert not list(register_notebooks.glob(".out2.staging-*"))

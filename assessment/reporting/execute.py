@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -247,7 +248,11 @@ def run_edition(
     Each document is still its own parameterised notebook, executed, rendered, published and
     entered in the manifest exactly as :func:`run_document` does; what they share is one
     Jupyter kernel (started once, so the libraries and the package are imported once, and
-    reused by each notebook in turn) and one hashing of the inputs.
+    reused by each notebook in turn) and one hashing of the inputs. While the kernel executes
+    a document, the one before it is exported (PDF, Word) and published on a second thread, in
+    the edition's order; each document audits its tables against the disclosure register of
+    the documents before it (read from a copy of their staged register, so it does not wait
+    for their publication).
 
     Parameters
     ----------
@@ -304,21 +309,64 @@ def run_edition(
             km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
         else:
             km = kernel
+        # Each document is exported (PDF, Word) and published on a second thread while the kernel
+        # executes the next one. Publishing keeps the edition's order; a document reads the
+        # disclosure register of those before it from a copy of their staged register.
+        registers = staging_folder(out_dir, "edition-register", uuid.uuid4().hex[:8])
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        pending: list[tuple[str, _Staged, Future]] = []
+        register_source: Path | None = None
         try:
-            for name, params, stem, nb_source in plan:
+            for i, (name, params, stem, nb_source) in enumerate(plan):
                 try:
-                    runs.append(_run_locked(name, stem, catalogue_path, out_dir, nb_source, params, offline, say,
-                                            exports, inputs=inputs, km=km))
+                    staged = _stage_document(name, stem, catalogue_path, out_dir, nb_source, params, offline, say,
+                                             inputs=inputs, km=km, published_dir=register_source)
                 except DocumentError as exc:
                     if errors == "raise":
                         raise
                     failures[stem] = str(exc)
                     say(f"[{stem}] failed: {exc}")
-                    km.restart_kernel(now=True)  # the next document starts from a clean kernel
+                    # The next document starts from a clean kernel. An edition's own kernel is replaced by a
+                    # new one (new ports and context): restarting it in place sometimes left the new process
+                    # unreachable ("Kernel didn't respond in 60 seconds") on a loaded machine.
+                    if own_kernel:
+                        km.shutdown_kernel(now=True)
+                        km = KernelManager(kernel_name="python3")
+                        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
+                    else:
+                        km.restart_kernel(now=True)
+                    continue
+                staged_register = paths.disclosure_register(staged.staging)
+                if staged_register.is_file():
+                    register_source = registers / str(i)
+                    register_source.mkdir(parents=True)
+                    shutil.copyfile(staged_register, paths.disclosure_register(register_source))
+                pending.append((stem, staged, pool.submit(_finish_document, staged, exports, say)))
+                _collect_published(pending, runs, failures, errors, say, wait=False)
+            _collect_published(pending, runs, failures, errors, say, wait=True)
         finally:
+            for _stem, staged, future in pending:  # after a failure: what was not started is not published
+                if future.cancel():
+                    shutil.rmtree(staged.staging, ignore_errors=True)
+            pool.shutdown(wait=True)  # never release the lock while a document is being published
+            shutil.rmtree(registers, ignore_errors=True)
             if own_kernel:
                 km.shutdown_kernel(now=True)
     return runs, failures
+
+
+def _collect_published(pending: list, runs: list[DocumentRun], failures: dict[str, str], errors: str,
+                       say: Callable[[str], None], wait: bool) -> None:
+    """Move finished publications from ``pending`` (in edition order) to ``runs`` or ``failures``."""
+    while pending and (wait or pending[0][2].done()):
+        stem, _staged, future = pending.pop(0)
+        try:
+            runs.append(future.result())
+        except DocumentError as exc:
+            if errors == "raise":
+                raise
+            failures[stem] = str(exc)
+            say(f"[{stem}] failed: {exc}")
 
 
 def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
@@ -336,6 +384,29 @@ def _kept_notebook(executed: Path, out_dir: Path, stem: str) -> Path:
 def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
                 params: dict[str, Any], offline: bool, say: Callable[[str], None],
                 exports: tuple[str, ...] = (), inputs: dict[str, str] | None = None, km: Any = None) -> DocumentRun:
+    staged = _stage_document(name, stem, catalogue_path, out_dir, nb_source, params, offline, say, inputs, km)
+    return _finish_document(staged, exports, say)
+
+
+@dataclass
+class _Staged:
+    """A document executed and rendered into its staging folder, not yet exported or published."""
+
+    stem: str
+    catalogue_path: Path
+    out_dir: Path
+    staging: Path
+    run: DocumentRun
+    meta_doc: Any
+    inputs: dict[str, str]
+    started: float
+
+
+def _stage_document(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
+                    params: dict[str, Any], offline: bool, say: Callable[[str], None],
+                    inputs: dict[str, str] | None = None, km: Any = None,
+                    published_dir: Path | None = None) -> _Staged:
+    """Execute and render one document into a fresh staging folder (removed again on failure)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if inputs is None:
@@ -350,17 +421,30 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
         raise DocumentError(f"document {stem!r} cannot be staged beside {out_dir}: creating {staging} failed "
                             f"({type(exc).__name__}: {exc})") from None
     try:
-        run = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params, offline, say,
-                                  timings, exports, km)
-        timings["total"] = round(time.perf_counter() - t0, 3)
-        _write_manifest(out_dir, catalogue_path, run, inputs, into=staging)  # the entry is swapped in with the files
+        run, meta_doc = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params,
+                                            offline, say, timings, km, published_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
+        raise
+    return _Staged(stem, catalogue_path, out_dir, staging, run, meta_doc, inputs, t0)
+
+
+def _finish_document(staged: _Staged, exports: tuple[str, ...], say: Callable[[str], None]) -> DocumentRun:
+    """Export a staged document (PDF, Word), enter it in the manifest and publish it; refresh the index."""
+    stem, out_dir, staging, run = staged.stem, staged.out_dir, staged.staging, staged.run
+    try:
+        pdf, docx = _export(staging / f"{stem}.html", staged.meta_doc, exports, say, run.timings)
+        run.pdf = out_dir / pdf.name if pdf else None
+        run.docx = out_dir / docx.name if docx else None
+        run.timings["total"] = round(time.perf_counter() - staged.started, 3)
+        _write_manifest(out_dir, staged.catalogue_path, run, staged.inputs, into=staging)  # swapped in with the files
         _commit(staging, out_dir, stem)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
     from .index import refresh_index
 
     try:  # every document links the index: keep it listing what exists
-        refresh_index(out_dir, catalogue_path)
+        refresh_index(out_dir, staged.catalogue_path)
     except (OSError, ValueError) as exc:  # the document is published; the index is a convenience
         import warnings
 
@@ -368,23 +452,27 @@ def _run_locked(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_so
     failed = out_dir.parent / f".{out_dir.name}.failed-{stem}.ipynb"
     if failed.is_file():
         failed.unlink(missing_ok=True)  # the notebook of an earlier failed run is now out of date
-    say(f"[{stem}] wrote {run.html} ({run.html.stat().st_size / 1024:,.0f} KiB) in {timings['total']:.1f} s")
+    say(f"[{stem}] wrote {run.html} ({run.html.stat().st_size / 1024:,.0f} KiB) in {run.timings['total']:.1f} s")
     return run
 
 
 def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Path, staging: Path,
                         nb_source: Path, params: dict[str, Any], offline: bool, say: Callable[[str], None],
-                        timings: dict[str, float], exports: tuple[str, ...] = (), km: Any = None) -> DocumentRun:
+                        timings: dict[str, float], km: Any = None,
+                        published_dir: Path | None = None) -> tuple[DocumentRun, Any]:
     """Execute the notebook and render its HTML into ``staging``; describe the run as published.
 
     With ``km`` (a started kernel manager) the notebook runs in that kernel, which stays up for
     the next document of the edition; without it papermill starts and stops a kernel of its own.
+    ``published_dir`` is where the document reads the edition's disclosure register (default
+    ``out_dir``; an edition whose earlier documents are still being published points it at
+    their staged register).
     """
     executed = staging / "notebooks" / f"{stem}.ipynb"
     nb_params = {
         "catalogue": str(catalogue_path),
         "out_dir": str(staging),
-        "published_dir": str(out_dir),  # its disclosure register: tables the edition's other documents published
+        "published_dir": str(published_dir or out_dir),  # its disclosure register: tables of the edition's others
         # Harmonised data are cached beside the catalogue, never inside the output folder that
         # partners receive (the cache holds unsuppressed data).
         "cache_dir": str(catalogue_path.parent / ".assessment-cache"),
@@ -428,19 +516,16 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
     html_path.write_text(page, encoding="utf-8")
     timings["render"] = round(time.perf_counter() - t2, 3)
 
-    pdf, docx = _export(html_path, meta_doc, exports, say, timings)
-
     tables = sorted((staging / "tables").glob(f"{stem}-*.csv")) if (staging / "tables").is_dir() else []
-    return DocumentRun(
+    run = DocumentRun(
         document=stem,
         html=out_dir / html_path.name,
         notebook=out_dir / "notebooks" / executed.name,
         tables=[out_dir / "tables" / t.name for t in tables],
         parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir", "published_dir")},
         timings=timings,
-        pdf=out_dir / pdf.name if pdf else None,
-        docx=out_dir / docx.name if docx else None,
     )
+    return run, meta_doc
 
 
 def _export(html_path: Path, doc: Any, exports: tuple[str, ...], say: Callable[[str], None],
