@@ -14,10 +14,17 @@ How a batch runs:
    (the force partition, filtered to the bounding box of its boundary widened by
    ``edge_buffer_m`` and a kilometre), writes them as its own monthly data.police.uk files in a
    private input folder beside a copy of its other input files and a copy of its catalogue
-   pointing at them, then renders each document with
-   :func:`assessment.reporting.execute.run_document` into ``<out>/<code>/`` (atomic publishing,
+   pointing at them, then renders its documents with
+   :func:`assessment.reporting.execute.run_edition` into ``<out>/<code>/`` (atomic publishing,
    one lock per folder). Rows without coordinates cannot be placed in a partnership and are
    left out, as are rows beyond the box (the documents' own clipping then applies).
+   **One warm kernel per worker** (:class:`WarmKernels`): every worker thread keeps one Jupyter
+   kernel across its partnerships, so the libraries and the package are imported once per
+   worker, not once per partnership. After each partnership the kernel's namespace is cleared
+   (nothing of one partnership is visible to the next: every notebook opens its own catalogue
+   and the package keeps no cache of partnerships in memory); the kernel is restarted after a
+   failure and when its memory passes ``kernel_memory_mb``, and shut down when the worker
+   closes (:class:`WarmKernelPlugin`).
 4. **Resume.** After a partnership succeeds its state (the SHA-256 over its catalogue, its other
    input files, its force's police files, the documents and the package version) is written to
    ``<out>/_batch/<code>/state.json``; a rerun skips a partnership whose state matches and whose
@@ -34,6 +41,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -47,7 +55,7 @@ from . import __version__
 from .checks import check_type
 
 __all__ = ["BATCH_DOCUMENTS", "BatchOutcome", "find_catalogues", "run_batch", "read_national_comparison",
-           "stage_force", "COMPARISON_COLUMNS"]
+           "stage_force", "COMPARISON_COLUMNS", "WarmKernels", "WarmKernelPlugin", "KERNEL_MEMORY_MB"]
 
 #: Document stems a batch can render: stem -> (document, notebook parameters).
 BATCH_DOCUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -65,6 +73,186 @@ COMPARISON_COLUMNS = ["partnership_code", "partnership_name", "force", "first_mo
                       "residents", "category", "count", "rate_per_1000_per_year"]
 _LON, _LAT = "_lon", "_lat"
 _BOX_MARGIN_M = 1000.0
+#: Default memory (resident set of the kernel process, MiB) above which a worker's warm kernel is
+#: restarted after a partnership.
+KERNEL_MEMORY_MB = 2048
+
+#: Run in a warm kernel after each partnership: release the last document the display layer
+#: recorded, close figures, forget every name and output the notebooks left (IPython's reset) and
+#: collect, so that the next partnership starts from the imported libraries only. What survives
+#: (modules, their constants) is then frozen out of the garbage collector's reach: later
+#: collections, in the reset and during the next partnership's analysis, skip those objects.
+_RESET_CODE = """\
+import sys as _sys
+if "assessment.reporting.display" in _sys.modules:
+    _sys.modules["assessment.reporting.display"].record_shown(None)
+if "matplotlib.pyplot" in _sys.modules:
+    _sys.modules["matplotlib.pyplot"].close("all")
+get_ipython().reset(new_session=False)
+import gc as _gc
+_gc.collect()
+_gc.freeze()
+del _gc
+"""
+
+
+class WarmKernels:
+    """One warm Jupyter kernel per thread of a process (a Dask worker runs one per thread).
+
+    Parameters
+    ----------
+    memory_mb : float
+        After a partnership, a kernel whose resident memory (with its children) exceeds this
+        many MiB is restarted.
+
+    Notes
+    -----
+    ``kernel()`` gives the calling thread's kernel, starting it when there is none or it died;
+    ``finished(ok)`` clears its namespace after a success, or restarts it after a failure or
+    when it grew past the limit; ``shutdown()`` stops every kernel (the worker is closing).
+    """
+
+    def __init__(self, memory_mb: float = KERNEL_MEMORY_MB) -> None:
+        self.memory_mb = float(memory_mb)
+        self._kernels: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self.starts = 0
+        self.restarts = 0
+
+    def kernel(self) -> Any:
+        """The calling thread's started kernel manager."""
+        from jupyter_client.manager import KernelManager
+
+        from . import paths
+        from .reporting.execute import KERNEL_ARGUMENTS
+
+        ident = threading.get_ident()
+        with self._lock:
+            km = self._kernels.get(ident)
+        if km is not None and km.has_kernel and km.is_alive():
+            return km
+        if km is not None:
+            self._stop(km)
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS))
+        self.starts += 1
+        with self._lock:
+            self._kernels[ident] = km
+        return km
+
+    def memory_mb_of(self, km: Any) -> float:
+        """Resident memory of the kernel process and its children, in MiB (NaN when unknown)."""
+        import psutil
+
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        if pid is None:
+            return float("nan")
+        try:
+            proc = psutil.Process(pid)
+            rss = proc.memory_info().rss
+            for child in proc.children(recursive=True):
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            return float("nan")
+        return rss / 2**20
+
+    def finished(self, ok: bool) -> str:
+        """Prepare the calling thread's kernel for the next partnership; say what was done.
+
+        Returns ``'cleared'``, ``'restarted'`` (after a failure, a failed clearing or memory
+        past the limit) or ``'none'`` (the thread has no kernel).
+        """
+        with self._lock:
+            km = self._kernels.get(threading.get_ident())
+        if km is None:
+            return "none"
+        if ok and km.is_alive():
+            try:
+                self._execute(km, _RESET_CODE)
+                if not self.memory_mb_of(km) > self.memory_mb:
+                    return "cleared"
+            except Exception:  # a kernel that cannot clear itself is replaced
+                pass
+        self._restart(km)
+        return "restarted"
+
+    def shutdown(self) -> None:
+        """Shut down every kernel of this process."""
+        with self._lock:
+            kernels, self._kernels = list(self._kernels.values()), {}
+        for km in kernels:
+            self._stop(km)
+
+    def _restart(self, km: Any) -> None:
+        """Replace the kernel: shut it down; the next :meth:`kernel` call starts a new one.
+
+        A new kernel manager (new ports and context) rather than a restart in place, which on a
+        loaded machine sometimes left the new process unreachable.
+        """
+        with self._lock:
+            for key, held in list(self._kernels.items()):
+                if held is km:
+                    del self._kernels[key]
+        self._stop(km)
+        self.restarts += 1
+
+    @staticmethod
+    def _stop(km: Any) -> None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+
+    @staticmethod
+    def _execute(km: Any, code: str, timeout: float = 120.0) -> None:
+        """Run ``code`` in the kernel and wait for its reply on the shell channel (no output is read)."""
+        kc = km.client()
+        kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        try:
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            deadline = time.monotonic() + timeout
+            while True:
+                reply = kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            content = reply["content"]
+            if content.get("status") != "ok":
+                raise RuntimeError(f"kernel reset must succeed, got {content.get('ename')}: {content.get('evalue')}")
+        finally:
+            kc.stop_channels()
+
+
+#: This process's warm kernels (a Dask worker process's, or the caller's without Dask).
+_WARM = WarmKernels()
+
+
+def _warm_kernels() -> WarmKernels:
+    return _WARM
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
+except ImportError:  # Dask is a dependency; this keeps the module importable without it
+    _WorkerPlugin = object
+
+
+class WarmKernelPlugin(_WorkerPlugin):
+    """Dask worker plugin: sets the memory limit of the worker's warm kernels, shuts them down at close."""
+
+    idempotent = True
+    name = "assessment-warm-kernels"
+
+    def __init__(self, memory_mb: float = KERNEL_MEMORY_MB) -> None:
+        self.memory_mb = float(memory_mb)
+
+    def setup(self, worker: Any) -> None:
+        _WARM.memory_mb = self.memory_mb
+
+    def teardown(self, worker: Any) -> None:
+        _WARM.shutdown()
 
 
 @dataclasses.dataclass
@@ -277,29 +465,38 @@ def _counts(table, boundary_wgs84, window: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"category": counts.index.astype(str), "count": counts.to_numpy(dtype="int64")})
 
 
-def render_partnership(spec: dict[str, Any], staged: dict[str, str]) -> dict[str, Any]:
+def render_partnership(spec: dict[str, Any], staged: dict[str, str] | None = None) -> dict[str, Any]:
     """Extract one partnership's rows, render its documents and count its crimes (a Dask task).
 
-    Never raises: a failure comes back as ``status='failed'`` with its message.
+    Runs in the calling process's warm kernel (:class:`WarmKernels`). ``staged`` is not read (the
+    force's store must be staged before). Never raises: a failure comes back as
+    ``status='failed'`` with its message.
     """
     t0 = time.perf_counter()
     code = spec["code"]
+    warm = _warm_kernels()
+    warm.memory_mb = float(spec.get("kernel_memory_mb", warm.memory_mb))
     try:
-        comparison = _render(spec)
+        comparison = _render(spec, warm)
+        kernel = warm.finished(ok=True)
         return {"code": code, "status": "rendered", "message": "", "seconds": time.perf_counter() - t0,
-                "comparison": comparison}
+                "comparison": comparison, "kernel": kernel}
     except Exception as exc:  # one partnership's failure must not stop the others
         message = str(exc).strip() or type(exc).__name__
         detail = traceback.format_exc(limit=-3)
+        try:
+            kernel = warm.finished(ok=False)
+        except Exception:  # the next partnership starts a kernel afresh
+            kernel = "lost"
         return {"code": code, "status": "failed", "message": f"{type(exc).__name__}: {message}",
-                "detail": detail, "seconds": time.perf_counter() - t0, "comparison": None}
+                "detail": detail, "seconds": time.perf_counter() - t0, "comparison": None, "kernel": kernel}
 
 
-def _render(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[str, Any]]:
     import yaml
 
     from .catalogue import load_catalogue
-    from .reporting.execute import run_document, run_edition
+    from .reporting.execute import run_edition
 
     cat = load_catalogue(spec["catalogue"])
     work = Path(spec["work_dir"])
@@ -335,14 +532,13 @@ def _render(spec: dict[str, Any]) -> list[dict[str, Any]]:
         raw["harm_weights"]["file"] = str((cat.root / raw["harm_weights"]["file"]).resolve())
     derived = work / "data_catalogue.yaml"
     derived.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    if len(spec["documents"]) == 1:
-        stem = spec["documents"][0]
-        document, params = BATCH_DOCUMENTS[stem]
-        run_document(document, derived, spec["out_dir"], parameters=params, offline=spec["offline"],
-                     output_name=stem, exports=tuple(spec["exports"]))
-    else:  # several documents of the edition share one warm kernel
-        run_edition([(*BATCH_DOCUMENTS[stem], stem) for stem in spec["documents"]], derived, spec["out_dir"],
-                    offline=spec["offline"], exports=tuple(spec["exports"]))
+    # The documents run in the worker's warm kernel (started on its first partnership).
+    # The documents run in the worker's warm kernel (started on its first partnership). The workbench
+    # is cached only for the edition's later documents, and the cache removed once they are done.
+    run_edition([(*BATCH_DOCUMENTS[stem], stem) for stem in spec["documents"]], derived, spec["out_dir"],
+                offline=spec["offline"], exports=tuple(spec["exports"]),
+                kernel=warm.kernel() if warm is not None else None, workbench_cache=len(spec["documents"]) > 1)
+    shutil.rmtree(work / ".assessment-cache", ignore_errors=True)
     window = list(cat.partnership.window.months)
     counts = _counts(street, boundary.to_crs("EPSG:4326").iloc[0], window)
     n_months = len(window)
@@ -442,7 +638,8 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
 
 def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[str, ...] = ("strategic_assessment",),
               workers: int = 2, scheduler: str | None = None, exports: tuple[str, ...] = (), offline: bool = True,
-              progress: Callable[[str], None] | None = None) -> list[BatchOutcome]:
+              progress: Callable[[str], None] | None = None, kernel_memory_mb: float = KERNEL_MEMORY_MB
+              ) -> list[BatchOutcome]:
     """Render the documents of many partnerships on a Dask cluster.
 
     Parameters
@@ -465,6 +662,10 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
         Inline the map libraries (default True: batches run where partners read them offline).
     progress : callable, optional
         Receives one line per step and per partnership.
+    kernel_memory_mb : float
+        Each worker keeps one warm Jupyter kernel across its partnerships; after a partnership
+        it is restarted when its resident memory exceeds this many MiB (default
+        :data:`KERNEL_MEMORY_MB`), and always after a failure.
 
     Returns
     -------
@@ -485,6 +686,9 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
     for fmt in exports:
         if fmt not in ("pdf", "docx"):
             raise ValueError(f"exports must be pdf or docx, got {fmt!r}")
+    if isinstance(kernel_memory_mb, bool) or not isinstance(kernel_memory_mb, (int, float)) \
+            or not kernel_memory_mb > 0:
+        raise ValueError(f"kernel_memory_mb must be a positive number of MiB, got {kernel_memory_mb!r}")
     say = progress or (lambda _m: None)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -512,18 +716,49 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
                                    silence_logs=logging.ERROR, memory_limit=0)
             client = Client(cluster)
         try:
-            needed = {s["force"] for s in todo}
-            staged = {f: client.submit(stage_force, f, forces[f]["files"], str(out / "_batch" / "store"),
-                                       forces[f]["digest"], key=f"stage-{f}-{forces[f]['digest'][:12]}", pure=False)
-                      for f in sorted(needed)}
-            futures = {client.submit(render_partnership, s, {s["force"]: staged[s["force"]]}, pure=False,
-                                     key=f"render-{s['code']}-{s['input_hash'][:12]}"): s for s in todo}
+            client.register_plugin(WarmKernelPlugin(kernel_memory_mb))
+            for s in todo:
+                s["kernel_memory_mb"] = float(kernel_memory_mb)
+            # Each force is staged once; its partnerships are submitted when its store is ready, as
+            # tasks without dependencies, so that the scheduler queues them and hands each worker
+            # the next one as soon as it is free (no partnership waits behind a busy worker).
+            by_force: dict[str, list[dict[str, Any]]] = {}
+            for s in todo:
+                by_force.setdefault(s["force"], []).append(s)
+            store = str(out / "_batch" / "store")
+            pending = as_completed()
+            role: dict[Any, tuple[str, Any]] = {}
+            for f in sorted(by_force):
+                fut = client.submit(stage_force, f, forces[f]["files"], store, forces[f]["digest"],
+                                    key=f"stage-{f}-{forces[f]['digest'][:12]}", pure=False, priority=10)
+                role[fut] = ("stage", f)
+                pending.add(fut)
             say(f"Rendering {len(todo)} partnership(s) on {len(client.scheduler_info().get('workers', {}))} worker(s)")
-            for k, fut in enumerate(as_completed(futures), start=1):
-                s = futures[fut]
+            k = 0
+            for fut in pending:
+                what, item = role.pop(fut)
+                if what == "stage":
+                    try:
+                        fut.result()
+                    except Exception as exc:  # the force's files could not be staged: its partnerships fail
+                        message = f"staging the police files of force {item!r} failed: {type(exc).__name__}: {exc}"
+                        for s in by_force[item]:
+                            k += 1
+                            outcomes.append(BatchOutcome(s["code"], s["catalogue"], "failed", message, 0.0,
+                                                         s["out_dir"]))
+                            say(f"[{k}/{len(todo)}] {s['code']}: FAILED: {message}")
+                        continue
+                    for s in by_force[item]:
+                        rf = client.submit(render_partnership, s, pure=False,
+                                           key=f"render-{s['code']}-{s['input_hash'][:12]}")
+                        role[rf] = ("render", s)
+                        pending.add(rf)
+                    continue
+                s = item
+                k += 1
                 try:
                     res = fut.result()
-                except Exception as exc:  # staging of the force failed, or a worker died
+                except Exception as exc:  # a worker died
                     res = {"status": "failed", "message": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
                 outcomes.append(BatchOutcome(s["code"], s["catalogue"], res["status"], res["message"],
                                              float(res["seconds"]), s["out_dir"]))

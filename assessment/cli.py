@@ -218,7 +218,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     documents = [d.strip() for d in args.documents.split(",") if d.strip()]
     exports = tuple(f for f, wanted in (("pdf", args.pdf), ("docx", args.docx)) if wanted)
     outcomes = run_batch(args.source, args.out, documents=documents, workers=args.workers, scheduler=args.scheduler,
-                         exports=exports, offline=not args.online, progress=_say)
+                         exports=exports, offline=not args.online, progress=_say,
+                         kernel_memory_mb=args.kernel_memory)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         print(f"assess batch: {o.code} ({o.catalogue}) failed: {o.message}", file=sys.stderr)
@@ -306,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--pdf", action="store_true", help="also publish each document as PDF (needs Chromium)")
     bat.add_argument("--docx", action="store_true", help="also publish each document as Word")
     bat.add_argument("--online", action="store_true", help="load map libraries from their CDN instead of inlining")
+    bat.add_argument("--kernel-memory", type=float, default=2048, metavar="MIB",
+                     help="restart a worker's warm kernel after a partnership when it holds more than this many "
+                          "MiB (default 2048)")
     bat.set_defaults(func=_cmd_batch)
     return parser
 

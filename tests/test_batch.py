@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from assessment import cli
-from assessment.batch import find_catalogues, read_national_comparison, run_batch
+from assessment.batch import WarmKernels, find_catalogues, read_national_comparison, run_batch
 from assessment.demo.country import write_synthetic_country
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -29,16 +29,27 @@ def batch_runs(country, tmp_path_factory):
     """Run the batch twice (the second run resumes); the middle partnership's boundary is broken."""
     dest, made = country
     broken = made[1]
-    (dest / "partnerships" / broken.code / "geography" / "partnership.geojson").write_text(
+    boundary = dest / "partnerships" / broken.code / "geography" / "partnership.geojson"
+    good_boundary = boundary.read_bytes()
+    boundary.write_text(
         '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon", '
         '"coordinates": "not coordinates"}}]}', encoding="utf-8")
     out = tmp_path_factory.mktemp("batch_out")
     first = cli.main(["batch", str(dest / "partnerships"), "--out", str(out), "--workers", "2"])
     summary_first = pd.read_csv(out / "batch_summary.csv", dtype=str, keep_default_na=False)
+    broken_published_first = (out / broken.code / "strategic_assessment.html").exists()
+    html_times = {p.code: (out / p.code / "strategic_assessment.html").stat().st_mtime_ns
+                  for p in made if p is not broken}
     second_lines: list[str] = []
     second = run_batch(dest / "partnerships", out, workers=2, progress=second_lines.append)
+    # The boundary mended, a third run renders the partnership that failed and skips the others.
+    boundary.write_bytes(good_boundary)
+    third_lines: list[str] = []
+    third = run_batch(dest / "partnerships", out, workers=2, progress=third_lines.append)
+    html_after = {c: (out / c / "strategic_assessment.html").stat().st_mtime_ns for c in html_times}
     return {"out": out, "made": made, "broken": broken, "first_code": first, "first": summary_first,
-            "second": second, "second_lines": second_lines}
+            "second": second, "second_lines": second_lines, "third": third, "third_lines": third_lines,
+            "html_times": html_times, "html_after": html_after, "broken_published_first": broken_published_first}
 
 
 def test_synthetic_country_varies_and_shares_force_files(country):
@@ -70,22 +81,75 @@ def test_batch_renders_the_others_and_reports_the_failure(batch_runs):
             html = (out / p.code / "strategic_assessment.html").read_text(encoding="utf-8")
             assert p.name in html
             assert (out / p.code / "manifest.json").is_file()
-    assert not (out / broken.code / "strategic_assessment.html").exists()
+    assert not batch_runs["broken_published_first"]
 
 
 def test_rerun_resumes(batch_runs):
-    second = {o.code: o for o in batch_runs["second"]}
+    """A rerun skips the rendered partnerships and tries the failed one again (it renders once mended)."""
     broken = batch_runs["broken"].code
-    assert {c for c, o in second.items() if o.status == "skipped"} == {p.code for p in batch_runs["made"]} - {broken}
-    assert second[broken].status == "failed" and second[broken].message
-    assert any(line.startswith(f"{broken}") or broken in line for line in batch_runs["second_lines"])
+    others = {p.code for p in batch_runs["made"]} - {broken}
+    second = {o.code: o for o in batch_runs["second"]}
+    assert {c for c, o in second.items() if o.status == "skipped"} == others
+    assert second[broken].status == "failed" and "partnership.geojson" in second[broken].message
+    assert any("1 to render, 2 skipped" in line for line in batch_runs["second_lines"]), batch_runs["second_lines"]
+    assert any(f"{broken}: FAILED" in line for line in batch_runs["second_lines"])
+    third = {o.code: o for o in batch_runs["third"]}
+    assert {c for c, o in third.items() if o.status == "skipped"} == others
+    assert third[broken].status == "rendered", third[broken].message
+    out = batch_runs["out"]
+    assert batch_runs["broken"].name in (out / broken / "strategic_assessment.html").read_text(encoding="utf-8")
+    # The skipped partnerships' documents were not written again.
+    assert batch_runs["html_after"] == batch_runs["html_times"]
+    summary = pd.read_csv(out / "batch_summary.csv", dtype=str, keep_default_na=False).set_index("code")
+    assert summary.loc[broken, "status"] == "rendered"
+    assert set(read_national_comparison(out)["partnership_code"]) == {p.code for p in batch_runs["made"]}
+    # Each partnership's workbench cache is not kept (one document: none is written).
+    assert not list((out / "_batch").glob("*/.assessment-cache/*"))
+
+
+def test_warm_kernel_is_reused_cleared_and_restarted():
+    """One kernel per thread, reused; nothing a partnership defined survives into the next; restarts."""
+    warm = WarmKernels(memory_mb=4096)
+    try:
+        km = warm.kernel()
+        pid = km.provisioner.pid
+        WarmKernels._execute(km, "import assessment.reporting.display as _d\n_d.record_shown(print)\n"
+                                 "secret_of_the_last_partnership = 42")
+        assert warm.finished(ok=True) == "cleared"
+        assert warm.kernel() is km and km.provisioner.pid == pid and warm.starts == 1
+        # The name is gone and the display layer no longer holds the last document's recorder.
+        WarmKernels._execute(km, "assert 'secret_of_the_last_partnership' not in globals()\n"
+                                 "import assessment.reporting.display as _d\nassert _d._shown_recorder is None")
+        with pytest.raises(RuntimeError, match="NameError"):
+            WarmKernels._execute(km, "secret_of_the_last_partnership")
+        # After a failure the kernel is replaced: the old one is shut down, the next call starts another.
+        assert warm.finished(ok=False) == "restarted"
+        assert not km.has_kernel and warm.restarts == 1
+        km2 = warm.kernel()
+        assert km2 is not km and km2.provisioner.pid != pid and warm.starts == 2
+        # Past the memory limit it is replaced too (the limit below any kernel's size).
+        assert 0 < warm.memory_mb_of(km2) < 4096
+        warm.memory_mb = 1
+        assert warm.finished(ok=True) == "restarted" and not km2.has_kernel
+        km = warm.kernel()
+        assert km is not km2 and warm.starts == 3
+    finally:
+        warm.shutdown()
+    assert not km.has_kernel
+    assert warm.finished(ok=True) == "none"
+
+
+def test_batch_validates_kernel_memory(country, tmp_path):
+    dest, _ = country
+    with pytest.raises(ValueError, match="kernel_memory_mb must be a positive number"):
+        run_batch(dest / "partnerships", tmp_path, kernel_memory_mb=0)
 
 
 def test_national_comparison_matches_an_independent_count(batch_runs, country):
     """Counts by crime type equal a direct count of the force files' located rows inside each boundary."""
     dest, made = country
     table = read_national_comparison(batch_runs["out"])
-    ok = [p for p in made if p is not batch_runs["broken"]]
+    ok = made  # the broken partnership rendered in the third run, once mended
     assert set(table["partnership_code"]) == {p.code for p in ok}
     for p in ok:
         boundary = gpd.read_file(dest / "partnerships" / p.code / "geography" / "partnership.geojson")

@@ -33,6 +33,10 @@ from .kinds import DOCUMENTS
 from .publish import output_lock, publish_document, staging_folder
 from .toc import insert_toc
 
+#: Options of the kernels this module starts: input history in memory, as papermill's own kernels
+#: keep it (not a SQLite file in the home folder, shared by every kernel on the machine).
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+
 PACKAGES = (
     "pandas", "numpy", "scipy", "geopandas", "shapely", "pyproj", "pyogrio", "statsmodels",
     "esda", "libpysal", "mapclassify", "folium", "matplotlib", "papermill", "nbconvert",
@@ -242,6 +246,7 @@ def run_edition(
     exports: tuple[str, ...] | list[str] = (),
     errors: str = "raise",
     kernel: Any = None,
+    workbench_cache: bool = True,
 ) -> tuple[list[DocumentRun], dict[str, str]]:
     """Execute and render the documents of one edition in one warm kernel.
 
@@ -268,6 +273,10 @@ def run_edition(
         An already started kernel to run the documents in (a batch worker keeps one warm
         across partnerships). It is restarted after a failure but never shut down here; by
         default a kernel is started for the edition and shut down at its end.
+    workbench_cache : bool
+        Cache the harmonised workbench beside the catalogue (``.assessment-cache``) for the next
+        document or run (default). A batch rendering one document per partnership turns it off:
+        the cache would be written and never read.
 
     Returns
     -------
@@ -306,7 +315,7 @@ def run_edition(
         own_kernel = kernel is None
         if own_kernel:
             km = KernelManager(kernel_name="python3")
-            km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
+            km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS))
         else:
             km = kernel
         # Each document is exported (PDF, Word) and published on a second thread while the kernel
@@ -320,7 +329,8 @@ def run_edition(
             for i, (name, params, stem, nb_source) in enumerate(plan):
                 try:
                     staged = _stage_document(name, stem, catalogue_path, out_dir, nb_source, params, offline, say,
-                                             inputs=inputs, km=km, published_dir=register_source)
+                                             inputs=inputs, km=km, published_dir=register_source,
+                                             workbench_cache=workbench_cache)
                 except DocumentError as exc:
                     if errors == "raise":
                         raise
@@ -332,7 +342,7 @@ def run_edition(
                     if own_kernel:
                         km.shutdown_kernel(now=True)
                         km = KernelManager(kernel_name="python3")
-                        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR))
+                        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS))
                     else:
                         km.restart_kernel(now=True)
                     continue
@@ -405,7 +415,7 @@ class _Staged:
 def _stage_document(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
                     params: dict[str, Any], offline: bool, say: Callable[[str], None],
                     inputs: dict[str, str] | None = None, km: Any = None,
-                    published_dir: Path | None = None) -> _Staged:
+                    published_dir: Path | None = None, workbench_cache: bool = True) -> _Staged:
     """Execute and render one document into a fresh staging folder (removed again on failure)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -422,7 +432,7 @@ def _stage_document(name: str, stem: str, catalogue_path: Path, out_dir: Path, n
                             f"({type(exc).__name__}: {exc})") from None
     try:
         run, meta_doc = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params,
-                                            offline, say, timings, km, published_dir)
+                                            offline, say, timings, km, published_dir, workbench_cache)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
         raise
@@ -459,7 +469,7 @@ def _finish_document(staged: _Staged, exports: tuple[str, ...], say: Callable[[s
 def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Path, staging: Path,
                         nb_source: Path, params: dict[str, Any], offline: bool, say: Callable[[str], None],
                         timings: dict[str, float], km: Any = None,
-                        published_dir: Path | None = None) -> tuple[DocumentRun, Any]:
+                        published_dir: Path | None = None, workbench_cache: bool = True) -> tuple[DocumentRun, Any]:
     """Execute the notebook and render its HTML into ``staging``; describe the run as published.
 
     With ``km`` (a started kernel manager) the notebook runs in that kernel, which stays up for
@@ -475,7 +485,7 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
         "published_dir": str(published_dir or out_dir),  # its disclosure register: tables of the edition's others
         # Harmonised data are cached beside the catalogue, never inside the output folder that
         # partners receive (the cache holds unsuppressed data).
-        "cache_dir": str(catalogue_path.parent / ".assessment-cache"),
+        "cache_dir": str(catalogue_path.parent / ".assessment-cache") if workbench_cache else None,
         "offline": bool(offline),
         "output_name": stem,
         **params,
@@ -493,6 +503,9 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
             cwd=str(paths.NOTEBOOK_DIR),
             progress_bar=False,
             log_output=False,
+            # Written once at the end (and, on a failing cell, with the error before raising), not after
+            # every cell: re-encoding the growing notebook twice per cell cost about 0.75 s a document.
+            request_save_on_cell_execute=False,
             **({"km": km} if km is not None else {}),
         )
     except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
