@@ -116,6 +116,19 @@ def test_cache_round_trip(demo_catalogue, demo_workbench, tmp_path):
     pd.testing.assert_frame_equal(second.events, first.events)
     pd.testing.assert_frame_equal(second.events, demo_workbench.events)
     pd.testing.assert_frame_equal(second.assignment, first.assignment)
+    # the event frames are kept as Arrow IPC files beside the pickle of the rest, and come back exactly
+    arrows = sorted(p.name.split(".")[1] for p in (tmp_path / "cache").glob("workbench-*.arrow"))
+    assert arrows == ["events", "intake_events", "outside"]
+    pd.testing.assert_frame_equal(second.intake.events, demo_workbench.intake.events)
+    pd.testing.assert_frame_equal(second.extras["outside"], demo_workbench.extras["outside"])
+    pd.testing.assert_frame_equal(second.registry.geographies["wards"][0].units,
+                                  demo_workbench.registry.geographies["wards"][0].units)
+    # an entry missing one of its Arrow files is rebuilt, not half read
+    next((tmp_path / "cache").glob("workbench-*.events.arrow")).unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        third = wbm.load_workbench(cat, run_date=when, cache_dir=tmp_path / "cache")
+    pd.testing.assert_frame_equal(third.events, demo_workbench.events)
     assert (tmp_path / "run" / "quality" / "intake.csv").is_file()  # written from the cached result
     # a different run date is a different cache entry
     assert wbm._cache_key(cat, when) != wbm._cache_key(cat, dt.date(2026, 11, 26))

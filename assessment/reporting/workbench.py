@@ -224,7 +224,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     boundary["population"] = float(sa["population"].sum()) if has_pop else np.nan
     boundary["households"] = float(sa["households"].sum()) if has_households else np.nan
 
-    events = intake.events.copy()
+    events = intake.events
     # The partnership area: points beyond the boundary (plus the stated edge allowance) are not the
     # partnership's; they are counted, named "outside the partnership" and left out of every analysis.
     import shapely
@@ -237,25 +237,39 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     located = np.isfinite(east) & np.isfinite(north)
     inside = np.ones(len(events), dtype=bool)
     inside[located] = shapely.intersects_xy(zone, east[located], north[located])
-    outside = events[~inside].copy()
-    events = events[inside].copy()
+    outside = events[~inside]
+    # (copy-on-write: edits of either frame never reach the intake's)
+    events = events.copy(deep=False) if inside.all() else events[inside]
     outside_counts = outside.groupby("dataset").size().rename("outside_partnership")
 
     reports = []
+    # The points are built once and assigned to every geography through a narrow frame (dates and
+    # points only), so no assignment copies the wide events frame; the codes are added to it after.
+    east, north = east[inside], north[inside]
+    has_xy = np.isfinite(east) & np.isfinite(north)
+    geoms = np.full(len(events), None, dtype=object)
+    geoms[has_xy] = shapely.points(east[has_xy], north[has_xy])
+    narrow = gpd.GeoDataFrame({c: events[c] for c in ("date", "month") if c in events.columns},
+                              geometry=gpd.GeoSeries(geoms, index=events.index, crs=27700), crs=27700)
+    added: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if len(sa):
-            events, rep = assign_points(events, sa, column="small_area_code")
+            out, rep = assign_points(narrow, sa, column="small_area_code")
+            added.update({c: out[c] for c in ("small_area_code", "small_area_code_on_edge")})
             reports.append({"geography": "small_areas", **rep.to_dict()})
         else:
-            events["small_area_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
-        events, rep_w = assign_points_versioned(events, registry, "wards", column="ward_code")
+            added["small_area_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
+        out, rep_w = assign_points_versioned(narrow, registry, "wards", column="ward_code")
+        added.update({c: out[c] for c in ("ward_code", "ward_code_on_edge", "ward_code_version")})
         reports.append({"geography": "wards", **rep_w.drop(columns="version").sum().to_dict()})
         if len(hoods):
-            events, rep = assign_points(events, hoods, column="neighbourhood_code")
+            out, rep = assign_points(narrow, hoods, column="neighbourhood_code")
+            added.update({c: out[c] for c in ("neighbourhood_code", "neighbourhood_code_on_edge")})
             reports.append({"geography": "neighbourhoods", **rep.to_dict()})
         else:
-            events["neighbourhood_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
+            added["neighbourhood_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
+    events = events.assign(**added)
     assignment = pd.DataFrame(reports)
     return Workbench(
         catalogue=catalogue, intake=intake, registry=registry, events=events, assignment=assignment,
@@ -263,6 +277,84 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
         extras={"ward_versions": rep_w, "outside": outside, "outside_counts": outside_counts,
                 "edge_buffer_m": buffer_m, "has_population": has_pop, "has_households": has_households},
     )
+
+
+#: The workbench's large frames (every event row), kept in the cache as Arrow IPC files
+#: (``workbench-<key>.<name>.arrow``) read back memory-mapped: the wide text columns are used
+#: in place from the file instead of unpickled into memory. The rest is pickled (small).
+_ARROW_FRAMES = ("events", "intake_events", "outside")
+
+
+def _frame_slots(wb: Workbench) -> dict[str, Any]:
+    return {"events": wb.events, "intake_events": wb.intake.events, "outside": wb.extras.get("outside")}
+
+
+def _put_frame(wb: Workbench, name: str, frame: pd.DataFrame | None) -> None:
+    if name == "events":
+        wb.events = frame
+    elif name == "intake_events":
+        wb.intake.events = frame
+    else:
+        wb.extras["outside"] = frame
+
+
+def _arrow_path(cache_file: Path, name: str) -> Path:
+    return cache_file.with_name(f"{cache_file.stem}.{name}.arrow")
+
+
+def _write_cache(wb: Workbench, cache_file: Path) -> None:
+    """Write the workbench to the cache: its event frames as Arrow IPC files, the rest pickled.
+
+    Each file is written under a temporary name and moved into place, the pickle last, so a
+    reader finds either a whole entry or none (the pickle names the frames it left out).
+    """
+    import copy
+    import os
+
+    import pyarrow as pa
+
+    in_arrow = []
+    for name, frame in _frame_slots(wb).items():
+        if type(frame) is not pd.DataFrame:
+            continue  # absent, or a GeoDataFrame: pickled with the rest
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            continue  # a column Arrow cannot hold (mixed objects): pickled with the rest
+        path = _arrow_path(cache_file, name)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, path)
+        in_arrow.append(name)
+    light = copy.copy(wb)
+    light.intake = copy.copy(wb.intake)
+    light.extras = dict(wb.extras)
+    for name in in_arrow:
+        _put_frame(light, name, None)
+    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump({"workbench": light, "arrow": in_arrow}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cache_file)
+
+
+def _read_cache(cache_file: Path) -> Workbench | None:
+    """The cached workbench, its event frames memory-mapped from their Arrow files; None if incomplete."""
+    import pyarrow as pa
+
+    with open(cache_file, "rb") as fh:
+        entry = pickle.load(fh)
+    if isinstance(entry, Workbench):  # an entry written whole by an earlier version
+        return entry
+    wb, names = entry["workbench"], entry["arrow"]
+    for name in names:
+        path = _arrow_path(cache_file, name)
+        if not path.is_file():
+            return None
+        # the mapped file stays open as long as the frame's buffers use it
+        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+        _put_frame(wb, name, table.to_pandas(split_blocks=True))
+    return wb
 
 
 def load_workbench(
@@ -285,13 +377,13 @@ def load_workbench(
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache_file = cache_dir / f"workbench-{_cache_key(cat, when)}.pkl"
         if cache_file.is_file():
-            with open(cache_file, "rb") as fh:
-                wb = pickle.load(fh)
+            wb = _read_cache(cache_file)
     if wb is None:
         wb = build_workbench(cat, None, when)
         if cache_file is not None:
-            with open(cache_file, "wb") as fh:
-                pickle.dump(wb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            _write_cache(wb, cache_file)
+            # the frames read back from the cache are memory-mapped: the built copies are let go
+            wb = _read_cache(cache_file) or wb
     wb.catalogue = cat
     if out_dir is not None:
         from ..intake.harmonise import write_intake
