@@ -159,3 +159,16 @@ def test_written_nan_and_inf_stay_text_in_float_columns(tmp_path):
     assert got["x"].tolist()[:3] == ["1.5", "nan", "inf"] and pd.isna(got["x"].iloc[3])
     assert got["y"].dtype == "float64"  # the other column is wholly finite: still numbers
     assert pd.isna(got["kind"].iloc[0]) and got["kind"].iloc[1] == "nan"  # NA is missing, nan is text
+
+
+def test_text_edges_are_the_first_and_last_bytes_of_each_value():
+    from assessment.intake.tables import text_edges
+
+    values = ["abc", " x", "y ", None, "\u00e9t\u00e9", "", "z", None, "\t"]
+    series = pd.Series(values, dtype="str")
+    for s in (series, series.iloc[2:], pd.Series(values, dtype=object), pd.concat([series, series])):
+        first, last = text_edges(s)
+        # independently, from Python's own encoding of each value (NA and empty text give 0)
+        raw = [v.encode("utf-8") if isinstance(v, str) and v else b"" for v in s.tolist()]
+        assert first.tolist() == [r[0] if r else 0 for r in raw]
+        assert last.tolist() == [r[-1] if r else 0 for r in raw]

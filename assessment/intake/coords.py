@@ -25,6 +25,8 @@ Each row gets a status:
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -68,14 +70,16 @@ def _as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return arr, ~np.isnan(arr), np.isinf(arr)
 
 
+#: Below twice this many points the transform runs in one call; above, in one slice per core.
+_PARALLEL_ROWS = 1 << 18
 #: Rows sampled to judge whether the pairs repeat enough for factorising to pay.
 _SAMPLE = 1 << 14
 #: Factorise when the distinct pairs are expected to be at most this share of the rows.
 _DISTINCT_SHARE = 0.5
 
 
-def _expected_distinct_share(pairs: np.ndarray) -> float:
-    """Estimate the share of distinct values among ``pairs`` (complex, no NaN) from a sample.
+def _expected_distinct_share(xs: np.ndarray, ys: np.ndarray) -> float:
+    """Estimate the share of distinct (x, y) pairs among the rows (finite values only) from a sample.
 
     An evenly spaced sample of :data:`_SAMPLE` rows is factorised. If its rows are all
     different the pairs are taken as distinct (1.0). Otherwise the number of points ``D``
@@ -84,13 +88,13 @@ def _expected_distinct_share(pairs: np.ndarray) -> float:
     ``m`` rows expected to be distinct is ``D (1 - exp(-m / D)) / m``. This only chooses
     how to transform (once per distinct pair, or every row); the result is the same.
     """
-    m = len(pairs)
-    if m <= _SAMPLE:
-        return 1.0 if m == 0 else len(pd.unique(pairs)) / m
-    sample = pairs[:: m // _SAMPLE][:_SAMPLE]
+    m = len(xs)
+    step = max(m // _SAMPLE, 1)
+    sample = np.empty(len(range(0, m, step)), dtype=np.complex128)
+    sample.real, sample.imag = xs[::step], ys[::step]
     s, d = len(sample), len(pd.unique(sample))
-    if d >= s:
-        return 1.0
+    if s == m or d >= s:
+        return 1.0 if m == 0 else d / s
     lo, hi = float(d), float(d) * 1e6  # d(D) = D (1 - exp(-s / D)) rises with D: bisect on a log scale
     for _ in range(60):
         mid = np.sqrt(lo * hi)
@@ -100,6 +104,27 @@ def _expected_distinct_share(pairs: np.ndarray) -> float:
             hi = mid
     points = np.sqrt(lo * hi)
     return float(points * -np.expm1(-m / points) / m)
+
+
+def _transform_in_place(source_crs: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transform ``x``, ``y`` (contiguous float64, overwritten) with pyproj; on a large input,
+    one slice per core in parallel (pyproj releases the GIL and gives each thread its own
+    transformer). Each point is transformed on its own, so the numbers do not depend on the slicing."""
+    transformer = _transformer(source_crs)
+    workers = min(os.cpu_count() or 1, 4, len(x) // _PARALLEL_ROWS)
+    if workers < 2:
+        return transformer.transform(x, y, errcheck=False, inplace=True)
+    bounds = np.linspace(0, len(x), workers + 1).astype(np.int64)
+
+    def part(i: int) -> None:
+        transformer.transform(x[bounds[i]:bounds[i + 1]], y[bounds[i]:bounds[i + 1]], errcheck=False, inplace=True)
+
+    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
+        others = [pool.submit(part, i) for i in range(1, workers)]
+        part(0)
+        for job in others:
+            job.result()
+    return x, y
 
 
 def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
@@ -114,24 +139,25 @@ def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
     is transformed in one vectorised call. Both give the same numbers: each point is
     transformed on its own.
     """
-    rows = np.flatnonzero(ok)
+    every = bool(ok.all())
+    rows = None if every else np.flatnonzero(ok)
+    x_ok, y_ok = (xs.copy(), ys.copy()) if every else (xs[rows], ys[rows])  # copies: transformed in place
+    if len(x_ok) == 0:
+        e = n = x_ok
+    elif _expected_distinct_share(x_ok, y_ok) > _DISTINCT_SHARE:
+        e, n = _transform_in_place(source_crs, x_ok, y_ok)
+    else:
+        pairs = np.empty(len(x_ok), dtype=np.complex128)
+        pairs.real, pairs.imag = x_ok, y_ok
+        codes, uniques = pd.factorize(pairs)
+        uniques = np.asarray(uniques)
+        ue, un = _transform_in_place(source_crs, uniques.real.copy(), uniques.imag.copy())
+        e, n = ue[codes], un[codes]
+    if every:
+        return np.asarray(e, dtype="float64"), np.asarray(n, dtype="float64")
     east = np.full(len(xs), np.nan)
     north = np.full(len(xs), np.nan)
-    if len(rows) == 0:
-        return east, north
-    x_ok, y_ok = xs[rows], ys[rows]
-    pairs = np.empty(len(rows), dtype=np.complex128)
-    pairs.real, pairs.imag = x_ok, y_ok
-    transformer = _transformer(source_crs)
-    if _expected_distinct_share(pairs) > _DISTINCT_SHARE:
-        e, n = transformer.transform(x_ok, y_ok, errcheck=False, inplace=True)  # x_ok, y_ok are copies
-        east[rows], north[rows] = e, n
-        return east, north
-    codes, uniques = pd.factorize(pairs)
-    uniques = np.asarray(uniques)
-    e, n = transformer.transform(uniques.real.copy(), uniques.imag.copy(), errcheck=False)
-    east[rows] = np.asarray(e, dtype="float64")[codes]
-    north[rows] = np.asarray(n, dtype="float64")[codes]
+    east[rows], north[rows] = e, n
     return east, north
 
 

@@ -73,7 +73,14 @@ from assessment.intake.sharing import (
     pseudonymise_columns,
     sharing_register,
 )
-from assessment.intake.tables import EXTRA_COLUMNS, describe_columns, read_csv_table, read_xlsx_table, repeated_text
+from assessment.intake.tables import (
+    EXTRA_COLUMNS,
+    describe_columns,
+    read_csv_table,
+    read_xlsx_table,
+    repeated_text,
+    text_edges,
+)
 
 EVENT_COLUMNS = ["dataset", "agency", "event_id", "source_file", "source_row", "date", "month", "category",
                  "theme", "easting", "northing", "location", "area_code", "is_repeat", "duplicate_id"]
@@ -186,19 +193,14 @@ def _source_columns(ds: Dataset) -> list[str]:
 def _blank_text(values: pd.Series) -> np.ndarray:
     """True where ``values`` is NA or text that strips to nothing.
 
-    Only text whose first character strips away can strip to nothing, so the whole
-    strip runs on those few values; the first characters are cut and stripped in Arrow
-    with the same whitespace rule as ``Series.str.strip``.
+    Only text that is empty or whose first byte is not printable ASCII (a space, a
+    control character, or the start of a non-ASCII character such as a no-break space)
+    can strip to nothing, so ``Series.str.strip`` runs on those few values only.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = values if values.dtype in ("str", "string") else values.astype("string")
-    arr = pa.array(text.array)
-    first = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(arr, 0, 1))
-    maybe = pc.fill_null(pc.equal(pc.binary_length(first), 0), True).to_numpy(zero_copy_only=False)
+    text = values if values.dtype in ("str", "string") else values.astype("str")
+    first, _ = text_edges(text)
     out = values.isna().to_numpy(dtype=bool, copy=True)
-    check = np.flatnonzero(maybe & ~out)
+    check = np.flatnonzero(((first < 0x21) | (first > 0x7E)) & ~out)
     if len(check):
         out[check] = (text.iloc[check].astype("string").str.strip() == "").to_numpy(dtype=bool)
     return out
@@ -301,14 +303,11 @@ def _text(frame: pd.DataFrame, col: str | None) -> pd.Series:
     """A source column as stripped text with blanks as NA (all-NA when unmapped)."""
     if col is None:
         return pd.Series(np.nan, index=frame.index, dtype="str")
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     values = frame[col]
     if values.dtype != "str":
         values = values.astype("str")
-    arr = pa.array(values.array)
-    if len(values) and pc.any(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))).as_py():
+    first, last = text_edges(values)
+    if len(values) and ((first == 32) | (last == 32)).any():  # a value starts or ends with a space
         values = values.str.strip()
         values = values.where(values != "")
     return values
@@ -432,7 +431,10 @@ def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary,
     return east, north
 
 
-def _categories(frame: pd.DataFrame, ds: Dataset, catalogue: Catalogue, reasons: Reasons) -> tuple[pd.Series, pd.Series]:
+def _categories(frame: pd.DataFrame, ds: Dataset, catalogue: Catalogue, reasons: Reasons | None,
+                ) -> tuple[pd.Series, pd.Series]:
+    """The category text and its theme; unknown categories are quarantined in ``reasons``
+    (with None, call :func:`_mark_unknown_categories` later, to keep the reasons' order)."""
     col = ds.columns.get("category")
     if ds.fixed_category:
         category = pd.Series(ds.fixed_category, index=frame.index, dtype="str")
@@ -445,11 +447,20 @@ def _categories(frame: pd.DataFrame, ds: Dataset, catalogue: Catalogue, reasons:
     themes = [mapping.get(u) for u in uniques]  # one lookup per distinct value
     theme_codes = np.array([i if t is not None else -1 for i, t in enumerate(themes)] + [-1])[codes]
     theme = text_from_codes([t or "" for t in themes], theme_codes, frame.index)
+    if reasons is not None:
+        _mark_unknown_categories(ds, catalogue, reasons, category, theme)
+    return category, theme
+
+
+def _mark_unknown_categories(ds: Dataset, catalogue: Catalogue, reasons: Reasons, category: pd.Series,
+                             theme: pd.Series) -> None:
+    if not ds.category_map:
+        return
+    mapping = catalogue.category_maps[ds.category_map]
     unknown = theme.isna().to_numpy()
     reasons.mark(unknown, "unknown category",
-                 (f"{col or 'category'} must be one of category_maps.{ds.category_map} {sorted(mapping)}, got ",
-                  category))
-    return category, theme
+                 (f"{ds.columns.get('category') or 'category'} must be one of category_maps.{ds.category_map} "
+                  f"{sorted(mapping)}, got ", category))
 
 
 def _extras(frame: pd.DataFrame, ds: Dataset, skip: set[str]) -> dict[str, pd.Series]:
@@ -491,18 +502,19 @@ def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset,
 def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     cols = ds.columns
     event_id = _text(frame, cols.get("event_id"))
-    # The coordinate conversion and the repeated-id check touch no quarantine state, so a
-    # second thread runs them while this one parses dates and maps categories (numpy,
-    # pandas' hash tables and pyarrow release the GIL). Reasons are still marked in order.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # The coordinate conversion and the repeated-id check touch no quarantine state, so two
+    # more threads run them while this one parses dates and maps categories (numpy,
+    # pandas' hash tables, pyproj and pyarrow release the GIL). Reasons are still marked in order.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         c = ds.coordinates
         coords_job = pool.submit(to_bng, frame[c.x], frame[c.y], c.crs) if c else None
         ids_job = pool.submit(flag_repeated_values, event_id)
         date, month = _mark_dates(frame, ds, reasons, cols["date"], window) if "date" in cols else (
             pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"),
             pd.Series(np.nan, index=frame.index, dtype="str"))
+        category, theme = _categories(frame, ds, catalogue, None)  # marked after the coordinates
         east, north = _coordinates(frame, ds, reasons, boundary, coords_job.result() if c else None)
-        category, theme = _categories(frame, ds, catalogue, reasons)
+        _mark_unknown_categories(ds, catalogue, reasons, category, theme)
         id_repeated = ids_job.result()
     _exact_duplicates(frame, reasons, ds, id_repeated if "event_id" in cols else None)
     keep = ~reasons.quarantined

@@ -48,6 +48,7 @@ import pandas as pd
 
 from assessment.checks import check_dataframe, check_positive, check_type
 from assessment.escaping import write_csv
+from assessment.intake.tables import text_edges
 
 REASONS = (
     "malformed row",
@@ -330,16 +331,15 @@ def field_completeness(frame: pd.DataFrame, fields: dict[str, str], dataset: str
         values = frame[col]
         if values.dtype == "str":
             import pyarrow as pa
-            import pyarrow.compute as pc
 
             arr = pa.array(values.array)
             k = len(arr) - arr.null_count  # Arrow keeps the count: no pass over the values
         else:
             k = int(values.notna().sum())
         if k and values.dtype == "str":  # text that is only spaces counts as empty
-            spaced = pc.fill_null(pc.starts_with(arr, " "), False)  # blank text starts with a space
-            if pc.any(spaced).as_py():
-                k -= int(values[spaced.to_numpy(zero_copy_only=False)].str.strip().eq("").sum())
+            spaced = text_edges(values)[0] == 32  # blank text starts with a space
+            if spaced.any():
+                k -= int(values[spaced].str.strip().eq("").sum())
         rows.append({"dataset": dataset, "field": field, "source_column": col, "rows": len(frame),
                      "filled": k, "share_filled": k / len(frame) if len(frame) else np.nan})
     return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)

@@ -193,6 +193,39 @@ def repeated_text(value: str, n: int, index: pd.Index | None = None) -> pd.Serie
     return pd.Series(pd.array(arr, dtype="str"), index=index)
 
 
+def text_edges(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last byte of each value's UTF-8 text (uint8; 0 where NA or empty).
+
+    Read from the Arrow buffers of a ``str`` Series without copying the text: cheaper
+    than string kernels when all one needs to know is how values begin and end (a
+    space at either edge, or a first byte that may start whitespace).
+    """
+    if values.dtype not in ("str", "string"):
+        values = values.astype("str")
+    arr = pa.array(values.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    first = np.zeros(len(values), dtype=np.uint8)
+    last = np.zeros(len(values), dtype=np.uint8)
+    start = 0
+    for chunk in chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = chunk.cast(pa.large_string())
+        _, off_buf, data_buf = chunk.buffers()
+        n = len(chunk)
+        if n and data_buf is not None and data_buf.size:
+            off_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            offsets = np.frombuffer(off_buf, dtype=off_type)[chunk.offset: chunk.offset + n + 1]
+            data = np.frombuffer(data_buf, dtype=np.uint8)
+            has = offsets[1:] > offsets[:-1]
+            if chunk.null_count:
+                has &= chunk.is_valid().to_numpy(zero_copy_only=False)
+            rows = np.flatnonzero(has)
+            first[start + rows] = data[offsets[:-1][rows]]
+            last[start + rows] = data[offsets[1:][rows] - 1]
+        start += n
+    return first, last
+
+
 def _may_hold_quoted_line_breaks(path: Path, header_row: int, encoding: str) -> bool:
     """False when no data line can hold a quoted field (no quote character after the header).
 
