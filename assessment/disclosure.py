@@ -1444,11 +1444,16 @@ def _cell_matrix(t: LinkedTable, dims: list[str], levels: dict[str, list[str]]) 
     return out.reshape(nr * nc, -1)
 
 
-def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Integer-rounded [min, max] of each row of ``H @ x`` subject to ``A x = b``, ``x >= 0``."""
+def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str],
+                 check_feasible: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Integer-rounded [min, max] of each row of ``H @ x`` subject to ``A x = b``, ``x >= 0``.
+
+    Raises ValueError when ``A x = b`` has no non-negative solution (unless ``check_feasible``
+    is False because the caller has already checked these equations).
+    """
     lo = np.zeros(H.shape[0])
     hi = np.full(H.shape[0], np.inf)
-    if A.shape[0]:
+    if A.shape[0] and check_feasible:
         feasible = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         if feasible.status == 2:
             raise ValueError("linked tables " + ", ".join(repr(n) for n in names) + " must count the same records "
@@ -1584,17 +1589,32 @@ def _suppress_linked(new: LinkedTable, true_grid: np.ndarray, mask: np.ndarray, 
     known = _exposed(lo1, hi1, threshold, "interval")
     mask = mask.copy()
     support = new_A > 0
+    # Hiding more cells only removes equations, so every hidden cell's feasible range can only
+    # widen and a cell once found safe stays safe: each round re-checks only the cells not yet
+    # found safe, in order, and stops at the first exposed one (the one the full audit would
+    # pick first). Cells exempted above (``already``, ``known``) are never counted as exposed.
+    safe_fixed = already.copy()
+    safe_new = known.copy()
+    fixed_H = fixed_A[fixed_hidden]
     while True:
         A = np.vstack([fixed_A[~fixed_hidden], new_A[~mask]])
         b = np.concatenate([fixed_v[~fixed_hidden], new_v[~mask]])
-        H = np.vstack([fixed_A[fixed_hidden], new_A[mask]])
-        lo, hi = _link_ranges(A, b, H, names)
-        bad = _exposed(lo, hi, threshold, "interval")
-        bad[:already.size] &= ~already
-        bad[already.size:] &= ~known[mask]
-        if not bad.any() or mask.all():
+        rows = [("fixed", i) for i in np.flatnonzero(~safe_fixed)]
+        rows += [("new", int(i)) for i in np.flatnonzero(mask & ~safe_new)]
+        first_bad = None
+        for n_done, (kind, i) in enumerate(rows):
+            h = fixed_H[i] if kind == "fixed" else new_A[i]
+            lo, hi = _link_ranges(A, b, h[None, :], names, check_feasible=n_done == 0)
+            if _exposed(lo, hi, threshold, "interval")[0]:
+                first_bad = h
+                break
+            if kind == "fixed":
+                safe_fixed[i] = True
+            else:
+                safe_new[i] = True
+        if first_bad is None or mask.all():
             return mask
-        atoms = H[int(np.flatnonzero(bad)[0])] > 0
+        atoms = first_bad > 0
         cands = np.flatnonzero(~mask & support[:, atoms].any(axis=1))
         if cands.size == 0:
             cands = np.flatnonzero(~mask)

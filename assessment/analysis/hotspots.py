@@ -660,13 +660,34 @@ def _gistar_core(z_values: np.ndarray, events: np.ndarray, share: np.ndarray, gr
             "neighbourhood_count": neigh_events, "neighbourhood_expected": expected, **out}
 
 
+_SUBSET_WEIGHTS: dict[bytes, Any] = {}
+_SUBSET_WEIGHTS_MAX = 16
+
+
 def _subset_weights(wsp, keep: np.ndarray):
-    """Binary weights among the kept cells only, as a libpysal W (self-weights kept)."""
+    """Binary weights among the kept cells only, as a libpysal W (self-weights kept).
+
+    The same grid and the same tested cells recur for every year and category of a document, and
+    building a libpysal W (and its sparse form, inside esda) is most of the cost of a Gi* call, so
+    the W is kept, keyed by a digest of the weights' structure and the kept cells. It is never
+    modified after it is built (esda's ``transform='B'`` on a binary W changes nothing).
+    """
+    import hashlib
+
     from libpysal.weights import WSP
 
-    sub = wsp[keep][:, keep].tocsr()
-    w = WSP(sub).to_W(silence_warnings=True)
-    w.transform = "B"
+    csr = wsp.tocsr()
+    key = hashlib.blake2b(b"".join((np.asarray(csr.shape, np.int64).tobytes(), csr.indptr.tobytes(),
+                                    csr.indices.tobytes(), np.asarray(csr.data, float).tobytes(),
+                                    np.asarray(keep, np.int64).tobytes())), digest_size=20).digest()
+    w = _SUBSET_WEIGHTS.get(key)
+    if w is None:
+        sub = csr[keep][:, keep].tocsr()
+        w = WSP(sub).to_W(silence_warnings=True)
+        w.transform = "B"
+        if len(_SUBSET_WEIGHTS) >= _SUBSET_WEIGHTS_MAX:
+            _SUBSET_WEIGHTS.pop(next(iter(_SUBSET_WEIGHTS)))
+        _SUBSET_WEIGHTS[key] = w
     return w
 
 
