@@ -1444,16 +1444,14 @@ def _cell_matrix(t: LinkedTable, dims: list[str], levels: dict[str, list[str]]) 
     return out.reshape(nr * nc, -1)
 
 
-def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str],
-                 check_feasible: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Integer-rounded [min, max] of each row of ``H @ x`` subject to ``A x = b``, ``x >= 0``.
 
-    Raises ValueError when ``A x = b`` has no non-negative solution (unless ``check_feasible``
-    is False because the caller has already checked these equations).
+    Raises ValueError when ``A x = b`` has no non-negative solution.
     """
     lo = np.zeros(H.shape[0])
     hi = np.full(H.shape[0], np.inf)
-    if A.shape[0] and check_feasible:
+    if A.shape[0]:
         feasible = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         if feasible.status == 2:
             raise ValueError("linked tables " + ", ".join(repr(n) for n in names) + " must count the same records "
@@ -1467,6 +1465,22 @@ def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[st
         res = linprog(-H[k], A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         hi[k] = np.floor(-res.fun + _TOL) if res.status == 0 else np.inf
     return lo, hi
+
+
+def _link_exposed(A: np.ndarray, b: np.ndarray, h: np.ndarray, threshold: int) -> bool:
+    """Whether ``h @ x`` is exposed under ``A x = b``, ``x >= 0`` (as ``_exposed`` on ``_link_ranges``).
+
+    The maximum is found first: an unbounded maximum is safe and a maximum below the threshold is
+    exposed whatever the minimum, so the second program is solved only when it can decide.
+    """
+    lo, hi = np.zeros(1), np.full(1, np.inf)
+    if A.shape[0]:
+        res = linprog(-h, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        hi[0] = np.floor(-res.fun + _TOL) if res.status == 0 else np.inf
+        if np.isfinite(hi[0]) and hi[0] > threshold - 1:
+            res = linprog(h, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+            lo[0] = np.ceil(res.fun - _TOL) if res.status == 0 else 0.0
+    return bool(_exposed(lo, hi, threshold, "interval")[0])
 
 
 def _link_group(tables: Sequence[LinkedTable]) -> tuple[list[np.ndarray], bool]:
@@ -1602,10 +1616,11 @@ def _suppress_linked(new: LinkedTable, true_grid: np.ndarray, mask: np.ndarray, 
         rows = [("fixed", i) for i in np.flatnonzero(~safe_fixed)]
         rows += [("new", int(i)) for i in np.flatnonzero(mask & ~safe_new)]
         first_bad = None
-        for n_done, (kind, i) in enumerate(rows):
+        if rows:
+            _link_ranges(A, b, np.zeros((0, A.shape[1])), names)  # the feasibility check, once per round
+        for kind, i in rows:
             h = fixed_H[i] if kind == "fixed" else new_A[i]
-            lo, hi = _link_ranges(A, b, h[None, :], names, check_feasible=n_done == 0)
-            if _exposed(lo, hi, threshold, "interval")[0]:
+            if _link_exposed(A, b, h, threshold):
                 first_bad = h
                 break
             if kind == "fixed":

@@ -468,6 +468,35 @@ def hotspot_kde(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, bandwidth: flo
 # --------------------------------------------------------------------------------------
 # Getis-Ord Gi*
 # --------------------------------------------------------------------------------------
+def _stable_binary(w):
+    """Return ``w`` (a binary libpysal W built here) as a W whose cached sparse form survives esda.
+
+    esda's ``G_Local(transform='B')`` sets ``w.transform = 'B'`` on every call, and libpysal
+    discards the W's cached sparse matrix whenever its transform is set, even to the same value;
+    rebuilding it was most of the cost of a Gi* call. The subclass skips a transform that
+    changes nothing; weights and neighbours are untouched.
+    """
+    from libpysal.weights import W
+
+    global _StableBinaryW
+    if _StableBinaryW is None:
+        class _StableW(W):
+            def set_transform(self, value="B"):
+                if str(value).upper() == self._transform:
+                    return
+                super().set_transform(value)
+
+            transform = property(W.get_transform, set_transform)
+
+        _StableBinaryW = _StableW
+    if type(w) is W:
+        w.__class__ = _StableBinaryW
+    return w
+
+
+_StableBinaryW = None
+
+
 def hotspot_weights(grid: gpd.GeoDataFrame, distance: float | None = None):
     """Binary distance-band spatial weights between grid cells, for Gi*.
 
@@ -499,7 +528,7 @@ def hotspot_weights(grid: gpd.GeoDataFrame, distance: float | None = None):
         w = DistanceBand(coords, threshold=float(distance), binary=True, silence_warnings=True)
         w = fill_diagonal(w, 1.0)
     w.transform = "B"
-    return w
+    return _stable_binary(w)
 
 
 def _resolve_weights(grid: gpd.GeoDataFrame, weights, distance):
@@ -685,6 +714,7 @@ def _subset_weights(wsp, keep: np.ndarray):
         sub = csr[keep][:, keep].tocsr()
         w = WSP(sub).to_W(silence_warnings=True)
         w.transform = "B"
+        w = _stable_binary(w)
         if len(_SUBSET_WEIGHTS) >= _SUBSET_WEIGHTS_MAX:
             _SUBSET_WEIGHTS.pop(next(iter(_SUBSET_WEIGHTS)))
         _SUBSET_WEIGHTS[key] = w
