@@ -140,6 +140,25 @@ class WarmKernels:
             self._kernels[ident] = km
         return km
 
+    def current(self) -> Any:
+        """The calling thread's kernel manager if it has one (without starting one), else None."""
+        with self._lock:
+            return self._kernels.get(threading.get_ident())
+
+    @staticmethod
+    def cpu_seconds_of(km: Any) -> tuple[int | None, float]:
+        """The kernel's process id and the CPU seconds it has used so far ((None, 0.0) when unknown)."""
+        import psutil
+
+        pid = getattr(getattr(km, "provisioner", None), "pid", None) if km is not None else None
+        if pid is None:
+            return None, 0.0
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            return None, 0.0
+        return pid, t.user + t.system
+
     def memory_mb_of(self, km: Any) -> float:
         """Resident memory of the kernel process and its children, in MiB (NaN when unknown)."""
         import psutil
@@ -265,6 +284,9 @@ class BatchOutcome:
     message: str = ""
     seconds: float = 0.0
     out_dir: str = ""
+    #: CPU seconds the partnership took: the worker process (extraction, rendering the HTML,
+    #: publishing) and its kernel (the notebook), NaN when not known.
+    cpu_seconds: float = float("nan")
 
 
 def _sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -472,24 +494,33 @@ def render_partnership(spec: dict[str, Any], staged: dict[str, str] | None = Non
     force's store must be staged before). Never raises: a failure comes back as
     ``status='failed'`` with its message.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     code = spec["code"]
     warm = _warm_kernels()
     warm.memory_mb = float(spec.get("kernel_memory_mb", warm.memory_mb))
+    pid0, k0 = warm.cpu_seconds_of(warm.current())
+
+    def cpu() -> float:  # this process's CPU, plus its kernel's (all of it when the kernel is new)
+        pid1, k1 = warm.cpu_seconds_of(warm.current())
+        return time.process_time() - c0 + (k1 - k0 if pid1 == pid0 else k1)
+
     try:
         comparison = _render(spec, warm)
+        cpu_seconds = cpu()
         kernel = warm.finished(ok=True)
         return {"code": code, "status": "rendered", "message": "", "seconds": time.perf_counter() - t0,
-                "comparison": comparison, "kernel": kernel}
+                "cpu_seconds": cpu_seconds, "comparison": comparison, "kernel": kernel}
     except Exception as exc:  # one partnership's failure must not stop the others
         message = str(exc).strip() or type(exc).__name__
         detail = traceback.format_exc(limit=-3)
+        cpu_seconds = cpu()
         try:
             kernel = warm.finished(ok=False)
         except Exception:  # the next partnership starts a kernel afresh
             kernel = "lost"
         return {"code": code, "status": "failed", "message": f"{type(exc).__name__}: {message}",
-                "detail": detail, "seconds": time.perf_counter() - t0, "comparison": None, "kernel": kernel}
+                "detail": detail, "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds,
+                "comparison": None, "kernel": kernel}
 
 
 def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[str, Any]]:
@@ -761,7 +792,8 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
                 except Exception as exc:  # a worker died
                     res = {"status": "failed", "message": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
                 outcomes.append(BatchOutcome(s["code"], s["catalogue"], res["status"], res["message"],
-                                             float(res["seconds"]), s["out_dir"]))
+                                             float(res["seconds"]), s["out_dir"],
+                                             float(res.get("cpu_seconds", float("nan")))))
                 line = (f"rendered in {res['seconds']:.0f} s" if res["status"] == "rendered"
                         else f"FAILED: {res['message']}")
                 say(f"[{k}/{len(todo)}] {s['code']}: {line}")

@@ -2,10 +2,11 @@
 
 Not a test. Run::
 
-    .venv/bin/python benchmarks/bench_batch.py [--partnerships 30] [--mean-size 0.3] [--dir DIR]
+    .venv/bin/python benchmarks/bench_batch.py [--partnerships 30] [--mean-size 1.18] [--dir DIR] [--country DIR]
 
 Measures, in one run, each figure beside its anchor and the machine's load (``os.getloadavg``)
-before and after it:
+before and after it, and the CPU seconds of this process and all its children (Dask workers and
+their kernels, from ``os.times``) in each step:
 
 - writing the synthetic country (``write_synthetic_country``);
 - staging every force's street and outcomes files into the Parquet store (``stage_force``),
@@ -14,8 +15,12 @@ before and after it:
   catalogue (which reads its whole force's files): the anchor of the per-partnership cost;
 - ``run_batch`` of every partnership's strategic assessment on a LocalCluster of 1 worker, then
   of 2 workers (fresh output folders), then the 2-worker batch again (a resume: all skipped);
-- an extrapolation to 300 partnerships of 60,000 police rows each, from a least-squares line of
-  the 1-worker batch's per-partnership seconds on each partnership's police rows.
+- an extrapolation to 300 partnerships of 60,000 police rows each: from the 2-worker batch's
+  wall time per partnership, and (what an unloaded machine would give) from the CPU seconds per
+  partnership (least-squares line on police rows) over the 2 cores.
+
+``--mean-size 1.18`` gives partnerships of about 60,000 police rows on average (Riverton, size 1,
+has about 51,000). ``--country DIR`` reuses a country written before (``partnerships.csv``).
 
 Prints a Markdown block for docs/BENCHMARKS.md (section "Batch").
 """
@@ -28,6 +33,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -39,13 +45,18 @@ def _load() -> str:
     return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _timed(label: str, fn, rows: list) -> object:
     before = _load()
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     result = fn()
-    seconds = time.perf_counter() - t0
-    rows.append((label, seconds, before, _load()))
-    print(f"{label}: {seconds:.1f} s (load {before} -> {_load()})", flush=True)
+    seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+    rows.append((label, seconds, before, _load(), cpu))
+    print(f"{label}: {seconds:.1f} s, CPU {cpu:.1f} s (load {before} -> {_load()})", flush=True)
     return result
 
 
@@ -65,10 +76,14 @@ def _scale(work: Path, rows: list, run_document, write_synthetic_country) -> Non
                    lambda p=p, label=label: run_document("strategic_assessment", p.catalogue,
                                                          work / f"scale_out_{label}", offline=True), rows)
     print()
-    print("| step | seconds | load before | load after |")
-    print("|---|---:|---|---|")
-    for label, seconds, before, after in rows:
-        print(f"| {label} | {seconds:,.1f} | {before} | {after} |")
+    _table(rows)
+
+
+def _table(rows: list) -> None:
+    print("| step | seconds | CPU seconds | load before | load after |")
+    print("|---|---:|---:|---|---|")
+    for label, seconds, before, after, cpu in rows:
+        print(f"| {label} | {seconds:,.1f} | {cpu:,.1f} | {before} | {after} |")
 
 
 def main(argv=None) -> None:
@@ -83,7 +98,11 @@ def main(argv=None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--partnerships", type=int, default=30)
-    ap.add_argument("--mean-size", type=float, default=0.3)
+    ap.add_argument("--mean-size", type=float, default=1.18)
+    ap.add_argument("--country", help="a synthetic country written before (its partnerships.csv is read)")
+    ap.add_argument("--workers", default="1,2,2,1",
+                    help="worker counts of the batches to run, in order (default 1,2,2,1: interleaved, so that a "
+                         "change of the machine's load falls on both)")
     ap.add_argument("--dir", help="work folder (default a temporary folder, removed afterwards)")
     ap.add_argument("--scale-only", action="store_true",
                     help="only render one small and one large partnership alone, alternately (per-row cost)")
@@ -95,12 +114,19 @@ def main(argv=None) -> None:
     if args.scale_only:
         _scale(work, rows, run_document, write_synthetic_country)
         return
-    country = work / "country"
-    if country.exists():
-        shutil.rmtree(country)
-    made = _timed(f"write_synthetic_country({args.partnerships}, mean_size={args.mean_size})",
-                  lambda: write_synthetic_country(country, args.partnerships, seed=2026, mean_size=args.mean_size),
-                  rows)
+    if args.country:
+        country = Path(args.country)
+        index = pd.read_csv(country / "partnerships.csv", dtype={"code": str})
+        made = [SimpleNamespace(code=r["code"], police_rows=int(r["police_rows"]), force=r["force"],
+                                catalogue=country / r["catalogue"]) for r in index.to_dict("records")]
+        print(f"reusing {len(made)} partnerships of {country}", flush=True)
+    else:
+        country = work / "country"
+        if country.exists():
+            shutil.rmtree(country)
+        made = _timed(f"write_synthetic_country({args.partnerships}, mean_size={args.mean_size})",
+                      lambda: write_synthetic_country(country, args.partnerships, seed=2026,
+                                                      mean_size=args.mean_size), rows)
     police_rows = np.array([p.police_rows for p in made])
     forces = sorted({p.force for p in made})
 
@@ -129,46 +155,63 @@ def main(argv=None) -> None:
     _timed(f"anchor: run_document strategic_assessment, one partnership ({first.police_rows:,} own rows, "
            "reading its whole force)", lambda: run_document("strategic_assessment", first.catalogue,
                                                             work / "anchor", offline=True), rows)
-    results = {}
-    for workers in (1, 2):
-        out = work / f"out_{workers}"
+    runs: list[tuple[int, list, float, float]] = []  # workers, outcomes, wall, CPU
+    last_out = None
+    for k, workers in enumerate(int(w) for w in args.workers.split(",")):
+        out = work / f"out_{k}_{workers}"
         if out.exists():
             shutil.rmtree(out)
-        results[workers] = _timed(f"run_batch, {len(made)} partnerships, {workers} worker(s)",
-                                  lambda w=workers, o=out: run_batch(country / "partnerships", o, workers=w), rows)
+        outcomes = _timed(f"run_batch, {len(made)} partnerships, {workers} worker(s), run {k + 1}",
+                          lambda w=workers, o=out: run_batch(country / "partnerships", o, workers=w), rows)
+        runs.append((workers, outcomes, rows[-1][1], rows[-1][4]))
+        last_out = out
     _timed("run_batch again, 2 workers (resume: all skipped)",
-           lambda: run_batch(country / "partnerships", work / "out_2", workers=2), rows)
+           lambda: run_batch(country / "partnerships", last_out, workers=2), rows)
 
-    failed = {w: sum(o.status == "failed" for o in r) for w, r in results.items()}
-    per = pd.DataFrame([{"code": o.code, "seconds": o.seconds} for o in results[1]])
     rows_of = {p.code: p.police_rows for p in made}
-    per["rows"] = per["code"].map(rows_of)
-    slope, intercept = np.polyfit(per["rows"].to_numpy(float), per["seconds"].to_numpy(float), 1)
-    t1 = next(s for label, s, *_ in rows if label.startswith("run_batch") and "1 worker" in label)
-    t2 = next(s for label, s, *_ in rows if label.startswith("run_batch") and "2 worker" in label)
-    speedup = t1 / t2
-    one = intercept + slope * 60_000
-    total_1 = 300 * one
+    failed = {f"run {k + 1} ({w} worker(s))": sum(o.status == "failed" for o in r) for k, (w, r, _, _) in enumerate(runs)}
+    wall = {w: float(np.mean([t for ww, _, t, _ in runs if ww == w])) for w in {r[0] for r in runs}}
+    cpu_all = {w: float(np.mean([c for ww, _, _, c in runs if ww == w])) for w in wall}
+    per = {w: pd.DataFrame([{"code": o.code, "seconds": o.seconds, "cpu": o.cpu_seconds, "rows": rows_of[o.code]}
+                            for ww, r, _, _ in runs if ww == w for o in r if o.status == "rendered"]) for w in wall}
+    mean_rows = float(police_rows.mean())
     print()
     print("## Batch")
     print()
-    print(f"`benchmarks/bench_batch.py --partnerships {args.partnerships} --mean-size {args.mean_size}`: "
+    print(f"`benchmarks/bench_batch.py --partnerships {len(made)} --mean-size {args.mean_size}`: "
           f"{len(made)} synthetic partnerships in {len(forces)} forces, {police_rows.sum():,} police rows "
-          f"(per partnership {police_rows.min():,} to {police_rows.max():,}, mean {police_rows.mean():,.0f}); "
-          "strategic assessment only, HTML only. Load is the 1/5/15-minute load average before -> after.")
+          f"(per partnership {police_rows.min():,} to {police_rows.max():,}, mean {mean_rows:,.0f}); "
+          "strategic assessment only, HTML only. Load is the 1/5/15-minute load average before -> after; "
+          "CPU seconds are this process's and its children's (workers, kernels).")
     print()
     print(f"Machine: {machine_description(dask, distributed, pa)}.")
     print()
-    print("| step | seconds | load before | load after |")
-    print("|---|---:|---|---|")
-    for label, seconds, before, after in rows:
-        print(f"| {label} | {seconds:,.1f} | {before} | {after} |")
+    _table(rows)
     print()
-    print(f"Failed partnerships: {failed}. Speed-up 1 -> 2 workers: {speedup:.2f} x. Per-partnership seconds "
-          f"(1 worker) = {intercept:.1f} + {slope * 1000:.3f} per 1,000 police rows (least squares over "
-          f"{len(per)} partnerships). Extrapolated, not measured: one partnership of 60,000 rows {one:.0f} s; "
-          f"300 of them {total_1 / 60:.0f} min on 1 worker, {total_1 / speedup / 60:.0f} min on 2 workers at the "
-          "measured speed-up.")
+    print(f"Failed partnerships: {failed}.")
+    for w, frame in per.items():
+        if len(frame) < 2:
+            continue
+        cs, ci = np.polyfit(frame["rows"].to_numpy(float), frame["cpu"].to_numpy(float), 1)
+        print(f"- {w} worker(s), mean of its runs: wall {wall[w]:,.1f} s ({wall[w] / len(made):.1f} s a partnership), CPU of the "
+              f"whole batch {cpu_all[w]:,.1f} s; per partnership seconds {frame['seconds'].min():.1f} to "
+              f"{frame['seconds'].max():.1f} (median {frame['seconds'].median():.1f}), CPU seconds (worker + kernel) "
+              f"{frame['cpu'].min():.1f} to {frame['cpu'].max():.1f} (median {frame['cpu'].median():.1f}); CPU = "
+              f"{ci:.2f} + {cs * 1000:.3f} per 1,000 police rows (least squares).")
+    if 1 in wall and 2 in wall:
+        speedup = wall[1] / wall[2]
+        print(f"- Speed-up 1 -> 2 workers (wall): {speedup:.2f} x.")
+    if 2 in wall:
+        scale = 300 / len(made) * (60_000 / mean_rows)
+        frame = per.get(1, per[2])
+        cs, ci = np.polyfit(frame["rows"].to_numpy(float), frame["cpu"].to_numpy(float), 1)
+        # The line at 60,000 rows; with too few or too noisy points (a slope below 0), the mean.
+        cpu_300 = 300 * (ci + cs * 60_000 if cs > 0 else float(frame["cpu"].mean()))
+        print(f"- Extrapolated, not measured, to 300 partnerships of 60,000 rows: from the 2-worker wall time "
+              f"{wall[2] * scale / 60:.0f} min (x 300/{len(made)} x 60,000/{mean_rows:,.0f}, assuming time in "
+              f"proportion to rows, which overstates the fixed part); from CPU, {cpu_300 / 60:.0f} CPU-minutes "
+              f"of partnerships = {cpu_300 / 2 / 60:.0f} min on 2 idle cores (partnerships only; whole-batch CPU "
+              f"of the 2-worker run scaled the same way: {cpu_all[2] * scale / 2 / 60:.0f} min).")
     if not args.dir:
         shutil.rmtree(work, ignore_errors=True)
 

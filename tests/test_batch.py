@@ -81,6 +81,9 @@ def test_batch_renders_the_others_and_reports_the_failure(batch_runs):
             html = (out / p.code / "strategic_assessment.html").read_text(encoding="utf-8")
             assert p.name in html
             assert (out / p.code / "manifest.json").is_file()
+            # CPU of the worker and its kernel: some, and at most what two processes can use in the time.
+            cpu, wall = float(first.loc[p.code, "cpu_seconds"]), float(first.loc[p.code, "seconds"])
+            assert 0 < cpu <= 2 * wall + 1
     assert not batch_runs["broken_published_first"]
 
 
