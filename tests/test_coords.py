@@ -101,3 +101,19 @@ def test_snapped_and_distinct_paths_give_the_same_numbers():
     e1, n1, _ = to_bng(pd.Series(pool_x[pick]), pd.Series(pool_y[pick]), "EPSG:4326")  # factorised
     e2, n2, _ = to_bng(pd.Series(pool_x), pd.Series(pool_y), "EPSG:4326")  # every row
     assert np.array_equal(e1, e2[pick]) and np.array_equal(n1, n2[pick])
+
+
+def test_pairs_factorised_by_millionths_or_as_complex_numbers_alike():
+    from assessment.intake.coords import _factorize_pairs
+
+    rng = np.random.default_rng(11)
+    pool_x = np.round(rng.uniform(-1.6, -1.4, 300), 6)
+    pool_y = np.round(rng.uniform(52.4, 52.5, 300), 6)
+    pick = rng.integers(0, 300, 20_000)
+    for xs, ys in ((pool_x[pick], pool_y[pick]),                      # 6 decimals: integer keys
+                   (pool_x[pick] + 1e-9, pool_y[pick]),               # more decimals: complex keys
+                   (pool_x[pick] * 1e4, pool_y[pick] * 1e4)):         # too large for millionths
+        codes, first = _factorize_pairs(xs, ys)
+        ref_codes, ref_uniques = pd.factorize(xs + 1j * ys)
+        assert np.array_equal(codes, ref_codes)
+        assert np.array_equal(xs[first] + 1j * ys[first], np.asarray(ref_uniques))

@@ -127,6 +127,30 @@ def _transform_in_place(source_crs: str, x: np.ndarray, y: np.ndarray) -> tuple[
     return x, y
 
 
+def _factorize_pairs(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct (x, y) pairs (finite), in order of first appearance, and the row of
+    each pair's first appearance.
+
+    Coordinates written with at most 6 decimals (data.police.uk's) are hashed as one
+    64-bit integer, the two whole numbers of millionths side by side, when that is exact
+    for every row (each value equals its millionths divided back); otherwise as complex
+    numbers. Both give the same codes.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        kx, ky = np.rint(xs * 1e6), np.rint(ys * 1e6)
+        exact = bool(((kx / 1e6 == xs) & (ky / 1e6 == ys) & (np.abs(kx) < 2**31) & (np.abs(ky) < 2**31)).all())
+    if exact:
+        keys = (kx.astype(np.int64) << 32) | (ky.astype(np.int64) & 0xFFFFFFFF)
+    else:
+        keys = np.empty(len(xs), dtype=np.complex128)
+        keys.real, keys.imag = xs, ys
+    codes, _ = pd.factorize(keys)
+    # codes are numbered in order of first appearance: a pair first appears where its code
+    # exceeds every code before it
+    before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+    return codes, np.flatnonzero(codes > before)
+
+
 def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
                       source_crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Transform the usable (x, y) pairs (``ok``); NaN elsewhere.
@@ -147,11 +171,8 @@ def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
     elif _expected_distinct_share(x_ok, y_ok) > _DISTINCT_SHARE:
         e, n = _transform_in_place(source_crs, x_ok, y_ok)
     else:
-        pairs = np.empty(len(x_ok), dtype=np.complex128)
-        pairs.real, pairs.imag = x_ok, y_ok
-        codes, uniques = pd.factorize(pairs)
-        uniques = np.asarray(uniques)
-        ue, un = _transform_in_place(source_crs, uniques.real.copy(), uniques.imag.copy())
+        codes, first = _factorize_pairs(x_ok, y_ok)
+        ue, un = _transform_in_place(source_crs, x_ok[first], y_ok[first])
         e, n = ue[codes], un[codes]
     if every:
         return np.asarray(e, dtype="float64"), np.asarray(n, dtype="float64")

@@ -203,27 +203,34 @@ def text_edges(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype not in ("str", "string"):
         values = values.astype("str")
     arr = pa.array(values.array)
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    first = np.zeros(len(values), dtype=np.uint8)
-    last = np.zeros(len(values), dtype=np.uint8)
-    start = 0
-    for chunk in chunks:
+    firsts, lasts = [], []
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
             chunk = chunk.cast(pa.large_string())
-        _, off_buf, data_buf = chunk.buffers()
         n = len(chunk)
-        if n and data_buf is not None and data_buf.size:
-            off_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-            offsets = np.frombuffer(off_buf, dtype=off_type)[chunk.offset: chunk.offset + n + 1]
-            data = np.frombuffer(data_buf, dtype=np.uint8)
-            has = offsets[1:] > offsets[:-1]
-            if chunk.null_count:
-                has &= chunk.is_valid().to_numpy(zero_copy_only=False)
-            rows = np.flatnonzero(has)
-            first[start + rows] = data[offsets[:-1][rows]]
-            last[start + rows] = data[offsets[1:][rows] - 1]
-        start += n
-    return first, last
+        valid_buf, off_buf, data_buf = chunk.buffers()
+        if n == 0 or data_buf is None or data_buf.size == 0:
+            firsts.append(np.zeros(n, dtype=np.uint8))
+            lasts.append(np.zeros(n, dtype=np.uint8))
+            continue
+        off_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(off_buf, dtype=off_type)[chunk.offset: chunk.offset + n + 1]
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        empty = offsets[1:] <= offsets[:-1]
+        if chunk.null_count:  # the validity bitmap, unpacked (least significant bit first)
+            bits = np.unpackbits(np.frombuffer(valid_buf, dtype=np.uint8), bitorder="little")
+            empty |= bits[chunk.offset: chunk.offset + n] == 0
+        first = data.take(offsets[:-1], mode="clip")
+        last = data.take(offsets[1:] - 1, mode="clip")
+        first[empty] = 0
+        last[empty] = 0
+        firsts.append(first)
+        lasts.append(last)
+    if len(firsts) == 1:
+        return firsts[0], lasts[0]
+    if not firsts:
+        return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.uint8)
+    return np.concatenate(firsts), np.concatenate(lasts)
 
 
 def _may_hold_quoted_line_breaks(path: Path, header_row: int, encoding: str) -> bool:
