@@ -434,13 +434,14 @@ def _boundary_and_residents(cat) -> tuple[Any, float]:
 
     from .geography.registry import registry_from_catalogue, registry_version_at
 
-    registry = registry_from_catalogue(cat)
     end = pd.Timestamp(cat.partnership.window.end) + pd.offsets.MonthEnd(0)
     key = "partnership" if "partnership" in cat.geographies else "wards"
+    sa = cat.geographies.get("small_areas")
+    # Only the two geographies needed (the documents read them all again).
+    registry = registry_from_catalogue(cat, keys=[key] + (["small_areas"] if sa is not None else []))
     units = registry_version_at(registry, key, end).units
     boundary = gpd.GeoSeries([units.geometry.union_all()], crs=units.crs)
     residents = np.nan
-    sa = cat.geographies.get("small_areas")
     if sa is not None and sa.population is not None:
         small = registry_version_at(registry, "small_areas", end).units
         residents = float(pd.to_numeric(small[sa.population.total], errors="coerce").sum())
