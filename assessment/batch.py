@@ -88,6 +88,8 @@ if "assessment.reporting.display" in _sys.modules:
     _sys.modules["assessment.reporting.display"].record_shown(None)
 if "matplotlib.pyplot" in _sys.modules:
     _sys.modules["matplotlib.pyplot"].close("all")
+if "assessment.reporting.workbench" in _sys.modules:
+    _sys.modules["assessment.reporting.workbench"].forget_loaded_workbench()
 get_ipython().reset(new_session=False)
 import gc as _gc
 _gc.collect()

@@ -82,7 +82,20 @@ def test_evidence_grid_covers_the_boundary(doc):
     assert cells.difference(boundary).area < 1e-6 * boundary.area
     assert grid["area"].sum() == pytest.approx(boundary.area, rel=1e-9)
     assert grid["cell_id"].is_unique
-    assert evidence.evidence_grid(doc) is grid  # cached on the document
+
+
+def test_evidence_is_built_once_per_workbench_and_documents_cannot_change_it(doc, monkeypatch):
+    first = evidence.evidence_grid(doc)
+    calls = []
+    monkeypatch.setattr(evidence.hotspots, "hotspot_grid", lambda *a, **k: calls.append(1))
+    again = evidence.evidence_grid(doc)
+    assert not calls  # kept on the workbench, not rebuilt
+    pd.testing.assert_frame_equal(again, first)
+    again["area"] = -1.0  # a document changing what it was given ...
+    again["extra"] = 1
+    fresh = evidence.evidence_grid(doc)
+    assert (fresh["area"] > 0).all() and "extra" not in fresh  # ... changes its own copy only
+    assert evidence._evidence_store(doc) is evidence._evidence_store(doc)
 
 
 # ---------------------------------------------------------------- hotspot_clusters

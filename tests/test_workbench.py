@@ -110,6 +110,9 @@ def test_cache_round_trip(demo_catalogue, demo_workbench, tmp_path):
         first = wbm.load_workbench(cat, run_date=when, cache_dir=tmp_path / "cache")
         cached = list((tmp_path / "cache").glob("workbench-*.pkl"))
         assert len(cached) == 1
+        # the next document of the edition, in the same process, shares the workbench loaded last
+        assert wbm.load_workbench(demo_catalogue, run_date=when, cache_dir=tmp_path / "cache") is first
+        wbm.forget_loaded_workbench()  # from here on, read back from the files
         second = wbm.load_workbench(demo_catalogue, run_date=when, cache_dir=tmp_path / "cache",
                                     out_dir=tmp_path / "run")
     assert second is not first

@@ -24,9 +24,29 @@ ASB = "Anti-social behaviour"
 
 
 def _cached(doc: Document, key: str, build: Callable[[], Any]) -> Any:
-    if key not in doc.cache:
-        doc.cache[key] = build()
-    return doc.cache[key]
+    """Build an evidence item once per workbench, shared by every document that uses it.
+
+    Everything here depends only on the catalogue, the run date and the workbench built from
+    them, so the documents of one edition that load the same workbench (one kernel, one cache)
+    share the items kept on it. Frames come back as shallow copies: with pandas' copy-on-write a
+    document that changes what it was given changes its own copy, never the shared item.
+    """
+    store = _evidence_store(doc)
+    if key not in store:
+        store[key] = build()
+    value = store[key]
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return value.copy(deep=False)
+    return value
+
+
+def _evidence_store(doc: Document) -> dict[str, Any]:
+    wb = doc.workbench
+    store = getattr(wb, "_shared_evidence", None)
+    if store is None:
+        store = {}
+        object.__setattr__(wb, "_shared_evidence", store)
+    return store
 
 
 def crime_datasets(doc: Document) -> list[str]:

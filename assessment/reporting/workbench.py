@@ -357,6 +357,46 @@ def _read_cache(cache_file: Path) -> Workbench | None:
     return wb
 
 
+#: The workbench this process loaded last from a cache file, with the file's identity: the documents
+#: of one edition run in one kernel, and each would otherwise read the same cache again. The cache
+#: key covers the package version, run date, pseudonym key, catalogue and every input file's bytes.
+_LOADED: dict[str, Any] = {}
+
+
+def _file_identity(path: Path) -> tuple:
+    """The cache entry's files (the pickle and its Arrow files) as they are on disk now."""
+    files = [path, *sorted(path.parent.glob(f"{path.stem}.*.arrow"))]
+    return tuple((str(f.resolve()), st.st_mtime_ns, st.st_size, st.st_ino) for f in files for st in [f.stat()])
+
+
+def _loaded_before(cache_file: Path) -> Workbench | None:
+    try:
+        if _LOADED.get("identity") == _file_identity(cache_file):
+            return _LOADED["workbench"]
+    except OSError:
+        pass
+    return None
+
+
+def _remember_loaded(cache_file: Path, wb: Workbench | None) -> None:
+    _LOADED.clear()
+    if wb is not None:
+        try:
+            _LOADED.update(identity=_file_identity(cache_file), workbench=wb)
+        except OSError:
+            pass
+
+
+def forget_loaded_workbench() -> None:
+    """Let go of the workbench (and the evidence shared on it) this process loaded last.
+
+    Documents of one edition share the workbench loaded from the cache, and the analyses that
+    depend only on it (:mod:`assessment.reporting.evidence`). A long-lived kernel that moves on to
+    another partnership calls this to release them.
+    """
+    _LOADED.clear()
+
+
 def load_workbench(
     catalogue: Catalogue | str | Path,
     out_dir: Path | None = None,
@@ -377,13 +417,17 @@ def load_workbench(
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache_file = cache_dir / f"workbench-{_cache_key(cat, when)}.pkl"
         if cache_file.is_file():
-            wb = _read_cache(cache_file)
+            wb = _loaded_before(cache_file)
+            if wb is None:
+                wb = _read_cache(cache_file)
+                _remember_loaded(cache_file, wb)
     if wb is None:
         wb = build_workbench(cat, None, when)
         if cache_file is not None:
             _write_cache(wb, cache_file)
             # the frames read back from the cache are memory-mapped: the built copies are let go
             wb = _read_cache(cache_file) or wb
+            _remember_loaded(cache_file, wb)
     wb.catalogue = cat
     if out_dir is not None:
         from ..intake.harmonise import write_intake
