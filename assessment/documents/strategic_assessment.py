@@ -481,11 +481,11 @@ def section_multi_agency(doc: Document) -> Section:
         if key not in usable:
             continue
         e = wb.dataset_events(key)
-        e = e[e["month"].isin(months)]
+        keep = e["month"].isin(months)  # counted by a mask, not by filtering a copy of every column
         if key in crime_keys:
-            e = e[e["category"] == "Violence and sexual offences"]
+            keep &= e["category"] == "Violence and sexual offences"
         rows.append({"source": cat.datasets[key].title + (" (violence)" if key in crime_keys else ""),
-                     "agency": cat.datasets[key].agency, "latest 12 months": len(e)})
+                     "agency": cat.datasets[key].agency, "latest 12 months": int(keep.sum())})
     ac = wb.intake.area_counts
     for key in count_keys:
         if key in doc.catalogue.datasets and key in usable and len(ac):
@@ -506,7 +506,7 @@ def section_multi_agency(doc: Document) -> Section:
         if key in usable and len(ac) and cat.datasets[key].geography == "wards":
             sec.add(_youth_by_ward(doc, key, ac, months))
     # Common areas: small areas. ED arrives aggregated by small area (sensitive).
-    police_v = wb.dataset_events(crime_keys)
+    police_v = wb.dataset_events(crime_keys)[["category", "month", "easting", "northing"]]  # only points are used
     police_v = police_v[(police_v["category"] == "Violence and sexual offences") & police_v["month"].isin(months)]
     amb = wb.dataset_events([k for k in cat.datasets_with_role("ambulance_callouts") if k in usable])
     amb = amb[amb["month"].isin(months)]
@@ -594,7 +594,7 @@ def section_places(doc: Document) -> Section:
     per = ev.comparison_periods(doc)
     span = f"{ev.month_words(months[0])} to {ev.month_words(months[-1])}"
     wr = ev.evidence_ward_rates(doc, categories=[c for c in ev.evidence_category_trends(doc)["category"] if c != ev.ASB])
-    pol_all = ev.evidence_police(doc)
+    pol_all = ev.evidence_police(doc)[["month", "category", "neighbourhood_code"]]  # the columns used below
     pol_all = pol_all[pol_all["month"].isin(months) & (pol_all["category"] != ev.ASB)]
     mapped = int(wr["count"].sum())
     outside = wb.outside_partnership(ev.crime_datasets(doc))
@@ -628,8 +628,7 @@ def section_places(doc: Document) -> Section:
         table = wr[["code", "name", "count"]].rename(columns={"code": "ward code", "name": "ward", "count": "crimes"})
         sec.add(doc.table(pd.DataFrame(table), f"Crimes by ward ({per['current_label']}, current boundaries)"))
     # Neighbourhood rates (exact from points).
-    pol = ev.evidence_police(doc)
-    pol = pol[pol["month"].isin(months) & (pol["category"] != ev.ASB)]
+    pol = pol_all  # the latest year's crimes, as counted above
     if not wb.has_neighbourhoods:
         sec.add("No police neighbourhoods were supplied, so crimes are not shown by neighbourhood.")
     else:

@@ -39,7 +39,7 @@ def _subject(doc: Document, subject: Subject | None = None) -> tuple[pd.DataFram
     """The events the document is about (``subject``, else all police crime) and their noun."""
     if subject is not None:
         return subject(doc)
-    police = ev.evidence_police(doc)
+    police = ev.evidence_police(doc)[["month", "small_area_code", "category"]]  # the columns counted
     return police[police["category"] != ev.ASB], "police-recorded crimes"
 
 
@@ -54,6 +54,7 @@ def deprivation_rates(doc: Document, subject: Subject | None = None) -> pd.DataF
         return pd.DataFrame()
     events, _ = _subject(doc, subject)
     months = ev.last_year(doc)
+    events = events[["month", "small_area_code"]]  # filter these columns only, not every column
     recent = events[events["month"].isin(months) & events["small_area_code"].notna()]
     counts = recent.groupby("small_area_code").size().rename("count").reset_index()
     counts = counts.rename(columns={"small_area_code": "area_code"})

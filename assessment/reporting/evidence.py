@@ -296,18 +296,20 @@ def evidence_ward_month_counts(doc: Document) -> pd.DataFrame:
     """
 
     def build() -> pd.DataFrame:
-        ev = evidence_police(doc)
+        used = ["month", "ward_code", "ward_code_version", "easting", "northing"]
+        ev = evidence_police(doc)[used]  # the columns counted here, not a copy of every column
         out_ev = doc.workbench.extras.get("outside")
         if out_ev is not None and len(out_ev):
             # Points outside the partnership are left out of the analysis but still accounted for here.
             out_ev = out_ev[out_ev["dataset"].isin(crime_datasets(doc)) & out_ev["month"].isin(doc.workbench.window)]
-            ev = pd.concat([ev, out_ev.assign(ward_code=pd.NA, ward_code_version=pd.NA)], ignore_index=True)
+            ev = pd.concat([ev, out_ev.assign(ward_code=pd.NA, ward_code_version=pd.NA)[used]], ignore_index=True)
         has_xy = ev["easting"].notna() & ev["northing"].notna()
         code = ev["ward_code"].astype("string")
         code = code.mask(~has_xy, "(no coordinates)").fillna("(outside the partnership)")
         version = ev["ward_code_version"].astype("string").fillna("")
-        frame = pd.DataFrame({"month": ev["month"].to_numpy(), "ward_version": version.to_numpy(),
-                              "ward_code": code.to_numpy()})
+        # grouped as Arrow text (no Python string per row), then labelled like the text they hold
+        frame = pd.DataFrame({"month": ev["month"].astype("str").array, "ward_version": version.astype("str").array,
+                              "ward_code": code.astype("str").array})
         out = frame.groupby(["month", "ward_version", "ward_code"], as_index=False).size()
         out = out.rename(columns={"size": "count"})
         names = {}
@@ -464,7 +466,7 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
     key = "ward_rates-" + ",".join(categories or ["all"])
 
     def build() -> gpd.GeoDataFrame:
-        ev = evidence_police(doc)
+        ev = evidence_police(doc)[["month", "category", "ward_code"]]  # the columns counted here
         ev = ev[ev["month"].isin(last_year(doc))]
         if categories:
             ev = ev[ev["category"].isin(categories)]
@@ -941,11 +943,13 @@ def _concern_share(doc: Document) -> dict[str, float]:
 def evidence_repeat_locations(doc: Document) -> pd.Series:
     """Per crime type: share of the latest year's events at map points with 3 or more of them."""
     def build() -> pd.Series:
-        ev = evidence_police(doc)
+        ev = evidence_police(doc)[["month", "easting", "northing", "category"]]
         ev = ev[ev["month"].isin(last_year(doc)) & ev["easting"].notna()]
-        point = ev["easting"].round(0).astype("int64").astype(str) + ":" + ev["northing"].round(0).astype("int64").astype(str)
-        frame = pd.DataFrame({"category": ev["category"].to_numpy(), "point": point.to_numpy()})
-        per = frame.groupby(["category", "point"]).size().rename("n").reset_index()
+        # a map point is its easting and northing to the metre (two integers, no text keys)
+        frame = pd.DataFrame({"category": ev["category"].to_numpy(),
+                              "east": ev["easting"].round(0).astype("int64").to_numpy(),
+                              "north": ev["northing"].round(0).astype("int64").to_numpy()})
+        per = frame.groupby(["category", "east", "north"]).size().rename("n").reset_index()
         total = per.groupby("category")["n"].sum()
         repeat = per[per["n"] >= 3].groupby("category")["n"].sum()
         return (repeat / total).reindex(total.index).fillna(0.0)

@@ -134,6 +134,17 @@ def _cache_key(cat: Catalogue, run_date: dt.date) -> str:
     return digest.hexdigest()[:24]
 
 
+def _release_memory() -> None:
+    """Hand memory freed by Arrow back to the system (its allocator keeps freed pages for reuse).
+
+    A large partnership's intake and assignment free hundreds of megabytes of temporaries; without
+    this they stay in the process's resident memory for the rest of the document.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def _population(units: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Residents and households per unit from the small areas, by population-weighted apportionment."""
     from ..geography.crosswalk import crosswalk_apply, crosswalk_population
@@ -187,6 +198,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
             f"catalogue has {sorted(catalogue.geographies)}. The other geographies are optional: "
             + ", ".join(f"{k!r} ({v})" for k, v in GEOGRAPHY_ROLES.items() if k != "wards") + ".")
     intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date, errors="collect")
+    _release_memory()  # intake's temporaries, before the events are copied and assigned
     registry = registry_from_catalogue(catalogue)
     end = pd.Timestamp(catalogue.partnership.window.end) + pd.offsets.MonthEnd(0)
     wards = registry_version_at(registry, "wards", end).units.copy()
@@ -270,6 +282,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
         else:
             added["neighbourhood_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
     events = events.assign(**added)
+    _release_memory()
     assignment = pd.DataFrame(reports)
     return Workbench(
         catalogue=catalogue, intake=intake, registry=registry, events=events, assignment=assignment,
@@ -279,23 +292,20 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     )
 
 
-#: The workbench's large frames (every event row), kept in the cache as Arrow IPC files
-#: (``workbench-<key>.<name>.arrow``) read back memory-mapped: the wide text columns are used
-#: in place from the file instead of unpickled into memory. The rest is pickled (small).
-_ARROW_FRAMES = ("events", "intake_events", "outside")
-
-
-def _frame_slots(wb: Workbench) -> dict[str, Any]:
-    return {"events": wb.events, "intake_events": wb.intake.events, "outside": wb.extras.get("outside")}
-
-
-def _put_frame(wb: Workbench, name: str, frame: pd.DataFrame | None) -> None:
-    if name == "events":
-        wb.events = frame
-    elif name == "intake_events":
-        wb.intake.events = frame
-    else:
-        wb.extras["outside"] = frame
+#: The workbench's large frames (every event row, and row-level tables such as police outcomes),
+#: kept in the cache as Arrow IPC files (``workbench-<key>.<slot>.arrow``) read back memory-mapped:
+#: their text columns are used in place from the file instead of unpickled into memory. The rest
+#: is pickled (small).
+def _frame_slots(wb: Workbench) -> dict[str, tuple[Any, Callable[[Any], None]]]:
+    """Slot name -> (frame, a function putting a frame back in its place)."""
+    slots: dict[str, tuple[Any, Callable[[Any], None]]] = {
+        "events": (wb.events, lambda f: setattr(wb, "events", f)),
+        "intake_events": (wb.intake.events, lambda f: setattr(wb.intake, "events", f)),
+        "outside": (wb.extras.get("outside"), lambda f: wb.extras.__setitem__("outside", f)),
+    }
+    for i, key in enumerate(getattr(wb.intake, "tables", None) or {}):
+        slots[f"table{i}"] = (wb.intake.tables[key], lambda f, key=key: wb.intake.tables.__setitem__(key, f))
+    return slots
 
 
 def _arrow_path(cache_file: Path, name: str) -> Path:
@@ -314,7 +324,7 @@ def _write_cache(wb: Workbench, cache_file: Path) -> None:
     import pyarrow as pa
 
     in_arrow = []
-    for name, frame in _frame_slots(wb).items():
+    for name, (frame, _put) in _frame_slots(wb).items():
         if type(frame) is not pd.DataFrame:
             continue  # absent, or a GeoDataFrame: pickled with the rest
         try:
@@ -329,9 +339,11 @@ def _write_cache(wb: Workbench, cache_file: Path) -> None:
         in_arrow.append(name)
     light = copy.copy(wb)
     light.intake = copy.copy(wb.intake)
+    light.intake.tables = dict(wb.intake.tables or {})
     light.extras = dict(wb.extras)
+    slots = _frame_slots(light)
     for name in in_arrow:
-        _put_frame(light, name, None)
+        slots[name][1](None)
     tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         pickle.dump({"workbench": light, "arrow": in_arrow}, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -347,13 +359,14 @@ def _read_cache(cache_file: Path) -> Workbench | None:
     if isinstance(entry, Workbench):  # an entry written whole by an earlier version
         return entry
     wb, names = entry["workbench"], entry["arrow"]
+    slots = _frame_slots(wb)
     for name in names:
         path = _arrow_path(cache_file, name)
-        if not path.is_file():
+        if not path.is_file() or name not in slots:
             return None
         # the mapped file stays open as long as the frame's buffers use it
         table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-        _put_frame(wb, name, table.to_pandas(split_blocks=True))
+        slots[name][1](table.to_pandas(split_blocks=True))
     return wb
 
 
@@ -428,6 +441,7 @@ def load_workbench(
             # the frames read back from the cache are memory-mapped: the built copies are let go
             wb = _read_cache(cache_file) or wb
             _remember_loaded(cache_file, wb)
+            _release_memory()
     wb.catalogue = cat
     if out_dir is not None:
         from ..intake.harmonise import write_intake
