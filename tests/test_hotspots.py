@@ -609,3 +609,33 @@ def test_rate_hotspots_leave_out_cells_with_no_residents(grid, weights, town):
     assert not (res.loc[nobody, "p_value"] == 0).any()
     text = hotspot_summary(res)
     assert "residents" in text and "left out" in text
+
+
+@pytest.mark.parametrize("factor", [1.0, 1.5, 2.0, 2.5, 3.0])
+def test_grid_weights_match_libpysal_distance_band(factor):
+    """The arithmetic neighbours are DistanceBand's (k-d tree) neighbours, self-weight added."""
+    from libpysal.weights import DistanceBand, fill_diagonal
+
+    from assessment.analysis import hotspots
+
+    # A grid clipped to an irregular area, so that cells are missing at the edges and in a hole.
+    area = shapely.Polygon([(0, 0), (4000, 300), (3600, 3100), (1800, 2500), (200, 3300)])
+    area = area.difference(shapely.Point(2000, 1500).buffer(500))
+    boundary = gpd.GeoDataFrame(geometry=[area], crs="EPSG:27700")
+    g = hotspots.hotspot_grid(boundary, cell_size=200, clip=boundary)
+    size = 200.0
+    ours = hotspots.hotspot_weights(g, distance=factor * size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = fill_diagonal(DistanceBand(g[["x", "y"]].to_numpy(float), threshold=factor * size, binary=True,
+                                         silence_warnings=True), 1.0)
+    a = ours.sparse.tocsr().sorted_indices()
+    b = ref.sparse.tocsr().sorted_indices()
+    assert a.shape == b.shape == (len(g), len(g))
+    assert (a != b).nnz == 0
+    assert ours.transform == "B" and a.diagonal().min() == 1.0
+    # esda's Gi* gives the same z-scores on either
+    y = np.random.default_rng(4).poisson(3, len(g)).astype(float)
+    z1 = hotspots.hotspot_gistar(g.assign(count=y), weights=ours)["gi_z"].to_numpy()
+    z2 = hotspots.hotspot_gistar(g.assign(count=y), weights=ref)["gi_z"].to_numpy()
+    np.testing.assert_allclose(z1, z2, rtol=1e-12, atol=1e-12)

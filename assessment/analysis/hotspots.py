@@ -497,6 +497,34 @@ def _stable_binary(w):
 _StableBinaryW = None
 
 
+def _grid_neighbour_pairs(grid: gpd.GeoDataFrame, distance: float, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, neighbour) index pairs of cells whose centres are at most ``distance`` apart, self included.
+
+    Candidates come from the cells' row and column (offsets up to ``ceil(distance / size) + 1``
+    cells), then the centres' Euclidean distance decides, as a k-d tree search within
+    ``distance`` would. Pairs are sorted by cell, then neighbour.
+    """
+    xy = grid[["x", "y"]].to_numpy(float)
+    rows = grid["row"].to_numpy(np.int64)
+    cols = grid["col"].to_numpy(np.int64)
+    reach = int(np.ceil(distance / size)) + 1
+    table = np.full((int(rows.max()) + 1 + 2 * reach, int(cols.max()) + 1 + 2 * reach), -1, np.int64)
+    table[rows + reach, cols + reach] = np.arange(len(grid))
+    src_parts, dst_parts = [], []
+    for di in range(-reach, reach + 1):
+        for dj in range(-reach, reach + 1):
+            other = table[rows + reach + di, cols + reach + dj]
+            ok = np.flatnonzero(other >= 0)
+            src_parts.append(ok)
+            dst_parts.append(other[ok])
+    src = np.concatenate(src_parts)
+    dst = np.concatenate(dst_parts)
+    near = np.hypot(xy[src, 0] - xy[dst, 0], xy[src, 1] - xy[dst, 1]) <= distance
+    src, dst = src[near], dst[near]
+    order = np.lexsort((dst, src))
+    return src[order], dst[order]
+
+
 def hotspot_weights(grid: gpd.GeoDataFrame, distance: float | None = None):
     """Binary distance-band spatial weights between grid cells, for Gi*.
 
@@ -511,22 +539,31 @@ def hotspot_weights(grid: gpd.GeoDataFrame, distance: float | None = None):
     Returns
     -------
     libpysal.weights.W
-        ``libpysal.weights.DistanceBand(..., binary=True)`` on the cell centres (``x``, ``y``),
-        in grid row order, with a self-weight of 1 on the diagonal (Gi* counts the focal cell).
-        Build it once and pass it to :func:`hotspot_gistar` to reuse it over many runs.
+        The weights of ``libpysal.weights.DistanceBand(..., binary=True)`` on the cell centres
+        (``x``, ``y``), in grid row order, with a self-weight of 1 on the diagonal (Gi* counts the
+        focal cell). Build it once and pass it to :func:`hotspot_gistar` to reuse it over many runs.
+
+    Notes
+    -----
+    Binary distance-band weights (Getis and Ord 1992; libpysal ``DistanceBand``). On a grid the
+    neighbours are found from the cells' rows and columns and kept where the centres are within
+    ``distance``, which gives the same neighbour sets as ``DistanceBand``'s k-d tree search
+    (``tests/test_hotspots.py`` checks it) without building the tree.
     """
-    from libpysal.weights import DistanceBand, fill_diagonal
+    from libpysal.weights import W
 
     _check_grid(grid)
     size = _grid_spec(grid)["cell_size"]
     if distance is None:
         distance = 1.5 * size
     check_positive(distance, "distance")
-    coords = grid[["x", "y"]].to_numpy(float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = DistanceBand(coords, threshold=float(distance), binary=True, silence_warnings=True)
-        w = fill_diagonal(w, 1.0)
+    src, dst = _grid_neighbour_pairs(grid, float(distance), size)
+    n = len(grid)
+    cuts = np.searchsorted(src, np.arange(1, n))
+    lists = [part.tolist() for part in np.split(dst, cuts)]
+    neighbors = dict(enumerate(lists))
+    weights = {i: [1.0] * len(nb) for i, nb in neighbors.items()}
+    w = W(neighbors, weights, id_order=list(range(n)), silence_warnings=True)
     w.transform = "B"
     return _stable_binary(w)
 
