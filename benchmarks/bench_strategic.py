@@ -153,6 +153,8 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=1, help="rounds of (anchors, cold, warm)")
     ap.add_argument("--generate-only", action="store_true", help="write the partnership and stop")
     ap.add_argument("--label", default="", help="a label for the code measured (e.g. a commit)")
+    ap.add_argument("--baseline", help="another checkout of the package (e.g. `git worktree add /tmp/b <commit>`): "
+                                       "its strategic assessment is measured too, interleaved, cold and warm")
     args = ap.parse_args(argv)
     env = dict(os.environ)
     env.setdefault("ASSESSMENT_PSEUDONYM_KEY", "bench-key-not-for-real-data")
@@ -206,12 +208,15 @@ def main(argv=None) -> None:
     def trivial() -> dict:
         return _subprocess(_TRIVIAL_CHILD.format(src=str(src), dst=str(trivial_dir / "out.ipynb")), env)
 
-    def document(cold: bool) -> dict:
+    def document(cold: bool, root: Path = ROOT) -> dict:
         if cold and cache.exists():
             shutil.rmtree(cache)
-        out = work / f"out_{'cold' if cold else 'warm'}"
-        return _subprocess(_CHILD.format(root=str(ROOT), document="strategic_assessment",
-                                         catalogue=str(catalogue), out=str(out)), env)
+        out = work / f"out_{'cold' if cold else 'warm'}{'' if root == ROOT else '_baseline'}"
+        child_env = dict(env, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        return _subprocess(_CHILD.format(root=str(root), document="strategic_assessment",
+                                         catalogue=str(catalogue), out=str(out)), child_env)
+
+    baseline = Path(args.baseline).resolve() if args.baseline else None
 
     for r in range(args.rounds):
         tag = f" (round {r + 1})" if args.rounds > 1 else ""
@@ -219,6 +224,11 @@ def main(argv=None) -> None:
         record(f"anchor: trivial notebook, papermill + nbconvert, subprocess{tag}", trivial)
         record(f"strategic assessment, run_document, cold cache{tag}", lambda: document(True))
         record(f"strategic assessment, run_document, warm cache{tag}", lambda: document(False))
+        if baseline is not None:
+            record(f"baseline ({baseline.name}): strategic assessment, cold cache{tag}",
+                   lambda: document(True, baseline))
+            record(f"baseline ({baseline.name}): strategic assessment, warm cache{tag}",
+                   lambda: document(False, baseline))
 
     print()
     print("### " + (args.label or "Run"))

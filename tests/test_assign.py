@@ -84,3 +84,19 @@ def test_versioned_assignment_across_ward_review():
     assert r.loc["2019-05-02", "n_assigned"] == 1 and r.loc["2024-05-01", "n_assigned"] == 2
     assert r.loc["no version", "n_points"] == 1
     assert r["n_points"].sum() == len(events)
+
+
+def test_repeated_coordinate_pairs_count_as_rows_and_match_the_point_path():
+    # snapped map points: a few pairs repeated many times, edge and vertex ties among them, -0.0 too
+    base = pd.DataFrame({"easting": [50.0, 100.0, 100.0, 300.0, np.nan, -0.0],
+                         "northing": [50.0, 50.0, 100.0, 300.0, 5.0, 0.0]})
+    pts = base.iloc[np.tile(np.arange(len(base)), 50)].reset_index(drop=True)
+    out, rep = assign_points(pts, _grid(), warn_outside=False)
+    has = pts["easting"].notna().to_numpy()
+    g = gpd.GeoDataFrame(pts[has], geometry=gpd.points_from_xy(pts.easting[has], pts.northing[has]), crs=27700)
+    want, _ = assign_points(g, _grid(), warn_outside=False)  # every point built and assigned
+    assert out["unit_code"][has].tolist() == want["unit_code"].tolist()
+    assert out["unit_code_on_edge"][has].tolist() == want["unit_code_on_edge"].tolist()
+    assert out["unit_code"][~has].isna().all()
+    assert rep.to_dict() == {"n_points": 300, "n_assigned": 200, "n_on_edge_resolved": 100,
+                             "n_outside": 50, "n_no_coordinates": 50}

@@ -75,6 +75,32 @@ def _assign(geoms: np.ndarray, units: gpd.GeoDataFrame) -> tuple[np.ndarray, np.
     return pos, on_edge, has
 
 
+def _assign_points_of(points: pd.DataFrame, units: gpd.GeoDataFrame, points_crs) -> tuple[np.ndarray, ...]:
+    """:func:`_assign` for a GeoDataFrame, or for easting/northing once per distinct coordinate pair.
+
+    Published police points are snapped to a few thousand map points, so a large file repeats
+    each pair many times: each distinct pair is built and assigned once and the answer given to
+    every row holding it (the same answer, as assignment depends on the coordinates alone).
+    """
+    if isinstance(points, gpd.GeoDataFrame):
+        return _assign(point_geometries(points, units.crs, points_crs), units)
+    check_dataframe(points, "points", ["easting", "northing"])
+    x = pd.to_numeric(points["easting"], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(points["northing"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    rows = np.flatnonzero(ok)
+    # one hash pass over the pairs as complex numbers; -0.0 and 0.0 are one coordinate
+    codes, pairs = pd.factorize(x[rows] + 0.0 + 1j * (y[rows] + 0.0))
+    pairs = np.asarray(pairs, dtype=complex)
+    distinct = pd.DataFrame({"easting": pairs.real, "northing": pairs.imag})
+    upos, uedge, _ = _assign(point_geometries(distinct, units.crs, points_crs), units)
+    pos = np.full(len(points), -1, dtype=np.int64)
+    on_edge = np.zeros(len(points), dtype=bool)
+    pos[rows] = upos[codes]
+    on_edge[rows] = uedge[codes]
+    return pos, on_edge, ok
+
+
 def assign_points(points: pd.DataFrame, units: gpd.GeoDataFrame, column: str = "unit_code",
                   code_field: str = "code", points_crs=WORKING_CRS,
                   warn_outside: bool = True) -> tuple[pd.DataFrame, pd.Series]:
@@ -121,8 +147,7 @@ def assign_points(points: pd.DataFrame, units: gpd.GeoDataFrame, column: str = "
     units = projected(units) if not units.crs.is_projected else units
     if code_field != "code":
         units = units.rename(columns={code_field: "code"})
-    geoms = point_geometries(points, units.crs, points_crs)
-    pos, on_edge, has = _assign(geoms, units)
+    pos, on_edge, has = _assign_points_of(points, units, points_crs)
     codes = units["code"].astype(str).to_numpy()
     values = np.full(len(points), None, dtype=object)
     values[pos >= 0] = codes[pos[pos >= 0]]

@@ -229,7 +229,10 @@ def event_dates(events: pd.DataFrame, date_column: str = "date", month_column: s
     else:
         dates = pd.Series(pd.NaT, index=events.index, dtype="datetime64[ns]")
     if month_column in events.columns:
-        months = pd.to_datetime(events[month_column], format="%Y-%m", errors="coerce")
+        # each distinct month parsed once (a large file holds a few dozen months in millions of rows)
+        codes, distinct = pd.factorize(events[month_column])
+        parsed = pd.to_datetime(pd.Series(distinct), format="%Y-%m", errors="coerce")
+        months = pd.Series(parsed.array.take(codes, allow_fill=True), index=events.index)
         dates = dates.fillna(months)
     return dates.dt.normalize()
 

@@ -255,14 +255,10 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     outside_counts = outside.groupby("dataset").size().rename("outside_partnership")
 
     reports = []
-    # The points are built once and assigned to every geography through a narrow frame (dates and
-    # points only), so no assignment copies the wide events frame; the codes are added to it after.
-    east, north = east[inside], north[inside]
-    has_xy = np.isfinite(east) & np.isfinite(north)
-    geoms = np.full(len(events), None, dtype=object)
-    geoms[has_xy] = shapely.points(east[has_xy], north[has_xy])
-    narrow = gpd.GeoDataFrame({c: events[c] for c in ("date", "month") if c in events.columns},
-                              geometry=gpd.GeoSeries(geoms, index=events.index, crs=27700), crs=27700)
+    # Every geography is assigned through a narrow frame (coordinates and dates only), so no
+    # assignment copies the wide events frame; each distinct coordinate pair is placed once
+    # (assign_points); the codes are added to the events after.
+    narrow = pd.DataFrame({c: events[c] for c in ("easting", "northing", "date", "month") if c in events.columns})
     added: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
