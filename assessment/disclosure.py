@@ -130,6 +130,68 @@ disclosure control. They contain small counts that can identify people.
 _TOL = 1e-6
 
 
+class _Programme:
+    """``min c @ x`` subject to ``A x = b``, ``x >= 0``, for many objectives ``c`` over one ``(A, b)``.
+
+    The audits minimise and maximise many cells over the same constraints. ``linprog`` builds
+    and solves a fresh HiGHS model for every objective, which costs more than the solve itself
+    on these small programmes; here one HiGHS model is built and only its costs change, each
+    solve starting from the last optimal basis. The optimum of a linear programme is unique
+    whatever basis the simplex method starts from, so the values are those of ``linprog``
+    (``method="highs"``, same solver and options). Where the HiGHS binding of SciPy is not
+    available, or HiGHS ends with a status other than optimal, infeasible or unbounded, the
+    objective goes to ``linprog``.
+
+    ``solve`` returns ``(status, fun)`` with ``linprog``'s status codes (0 optimal, 2 infeasible,
+    3 unbounded) and ``fun`` None unless optimal.
+    """
+
+    def __init__(self, A: np.ndarray, b: np.ndarray):
+        self.A, self.b = A, b
+        self._highs = None
+        try:
+            self._highs, self._codes = self._build(A, b)
+        except Exception:  # the binding is private to SciPy: without it every objective goes to linprog
+            self._highs = None
+
+    @staticmethod
+    def _build(A: np.ndarray, b: np.ndarray) -> tuple[Any, dict]:
+        from scipy.optimize._highspy import _core as hc
+        from scipy.sparse import csc_array
+
+        m, n = A.shape
+        a = csc_array(A)
+        lp = hc.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        lp.a_matrix_.format_ = hc.MatrixFormat.kColwise
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_, lp.col_upper_ = np.zeros(n), np.full(n, np.inf)
+        rhs = np.asarray(b, dtype=float)
+        lp.row_lower_, lp.row_upper_ = rhs, rhs
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        highs = hc._Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("simplex_strategy", 1)  # dual simplex, as linprog asks for
+        if highs.passModel(lp) == hc.HighsStatus.kError:
+            raise ValueError("HiGHS refused the model")
+        codes = {hc.HighsModelStatus.kOptimal: 0, hc.HighsModelStatus.kInfeasible: 2,
+                 hc.HighsModelStatus.kUnbounded: 3}
+        return highs, codes
+
+    def solve(self, c: np.ndarray) -> tuple[int, float | None]:
+        c = np.ascontiguousarray(c, dtype=float)
+        if self._highs is not None:
+            n = c.size
+            self._highs.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+            self._highs.run()
+            code = self._codes.get(self._highs.getModelStatus())
+            if code is not None:
+                return code, (self._highs.getInfo().objective_function_value if code == 0 else None)
+        res = linprog(c, A_eq=self.A, b_eq=self.b, bounds=(0, None), method="highs")
+        return int(res.status), (res.fun if res.status == 0 else None)
+
+
 def is_protected(sensitivity: str) -> bool:
     """Return True when a dataset of this ``sensitivity`` must be disclosure-controlled.
 
@@ -251,19 +313,20 @@ def _intervals(M: np.ndarray, values: np.ndarray, mask: np.ndarray) -> tuple[np.
         return lo, hi
     A, b = A[involved], rhs[involved]
     n = sup.size
+    programme = _Programme(A, b) if A.shape[0] else None
     for pos, cell in enumerate(sup):
         c = np.zeros(n)
         c[pos] = 1.0
-        if A.shape[0] == 0:
+        if programme is None:
             lo[cell], hi[cell] = 0.0, np.inf
             continue
-        res_min = linprog(c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        if res_min.status == 2:
+        status_min, fun_min = programme.solve(c)
+        if status_min == 2:
             raise ValueError("published table is infeasible: no non-negative values for the suppressed "
                              "cells reproduce the published totals")
-        res_max = linprog(-c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        lo[cell] = res_min.fun
-        hi[cell] = np.inf if res_max.status == 3 else -res_max.fun
+        status_max, fun_max = programme.solve(-c)
+        lo[cell] = fun_min
+        hi[cell] = np.inf if status_max == 3 else -fun_max
     # 2-D tables with margins have totally unimodular constraints, so LP bounds are integers.
     for bound in (lo, hi):
         finite = np.isfinite(bound)
@@ -1444,30 +1507,31 @@ def _cell_matrix(t: LinkedTable, dims: list[str], levels: dict[str, list[str]]) 
     return out.reshape(nr * nc, -1)
 
 
-def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _link_ranges(A: np.ndarray, b: np.ndarray, H: np.ndarray, names: Sequence[str],
+                 programme: _Programme | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Integer-rounded [min, max] of each row of ``H @ x`` subject to ``A x = b``, ``x >= 0``.
 
     Raises ValueError when ``A x = b`` has no non-negative solution.
     """
     lo = np.zeros(H.shape[0])
     hi = np.full(H.shape[0], np.inf)
-    if A.shape[0]:
-        feasible = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        if feasible.status == 2:
-            raise ValueError("linked tables " + ", ".join(repr(n) for n in names) + " must count the same records "
-                             "where they share a dataset, scope and dimension, got published values that cannot "
-                             "all be true at once; give tables of different periods or filters different scopes")
+    if A.shape[0] == 0:
+        return lo, hi
+    programme = _Programme(A, b) if programme is None else programme
+    if programme.solve(np.zeros(A.shape[1]))[0] == 2:
+        raise ValueError("linked tables " + ", ".join(repr(n) for n in names) + " must count the same records "
+                         "where they share a dataset, scope and dimension, got published values that cannot "
+                         "all be true at once; give tables of different periods or filters different scopes")
     for k in range(H.shape[0]):
-        if A.shape[0] == 0:
-            continue
-        res = linprog(H[k], A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        lo[k] = np.ceil(res.fun - _TOL) if res.status == 0 else 0.0
-        res = linprog(-H[k], A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        hi[k] = np.floor(-res.fun + _TOL) if res.status == 0 else np.inf
+        status, fun = programme.solve(H[k])
+        lo[k] = np.ceil(fun - _TOL) if status == 0 else 0.0
+        status, fun = programme.solve(-H[k])
+        hi[k] = np.floor(-fun + _TOL) if status == 0 else np.inf
     return lo, hi
 
 
-def _link_exposed(A: np.ndarray, b: np.ndarray, h: np.ndarray, threshold: int) -> bool:
+def _link_exposed(A: np.ndarray, b: np.ndarray, h: np.ndarray, threshold: int,
+                  programme: _Programme | None = None) -> bool:
     """Whether ``h @ x`` is exposed under ``A x = b``, ``x >= 0`` (as ``_exposed`` on ``_link_ranges``).
 
     The maximum is found first: an unbounded maximum is safe and a maximum below the threshold is
@@ -1475,11 +1539,12 @@ def _link_exposed(A: np.ndarray, b: np.ndarray, h: np.ndarray, threshold: int) -
     """
     lo, hi = np.zeros(1), np.full(1, np.inf)
     if A.shape[0]:
-        res = linprog(-h, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        hi[0] = np.floor(-res.fun + _TOL) if res.status == 0 else np.inf
+        programme = _Programme(A, b) if programme is None else programme
+        status, fun = programme.solve(-h)
+        hi[0] = np.floor(-fun + _TOL) if status == 0 else np.inf
         if np.isfinite(hi[0]) and hi[0] > threshold - 1:
-            res = linprog(h, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-            lo[0] = np.ceil(res.fun - _TOL) if res.status == 0 else 0.0
+            status, fun = programme.solve(h)
+            lo[0] = np.ceil(fun - _TOL) if status == 0 else 0.0
     return bool(_exposed(lo, hi, threshold, "interval")[0])
 
 
@@ -1616,11 +1681,12 @@ def _suppress_linked(new: LinkedTable, true_grid: np.ndarray, mask: np.ndarray, 
         rows = [("fixed", i) for i in np.flatnonzero(~safe_fixed)]
         rows += [("new", int(i)) for i in np.flatnonzero(mask & ~safe_new)]
         first_bad = None
+        programme = _Programme(A, b) if rows and A.shape[0] else None  # one model per round
         if rows:
-            _link_ranges(A, b, np.zeros((0, A.shape[1])), names)  # the feasibility check, once per round
+            _link_ranges(A, b, np.zeros((0, A.shape[1])), names, programme)  # the feasibility check, once per round
         for kind, i in rows:
             h = fixed_H[i] if kind == "fixed" else new_A[i]
-            if _link_exposed(A, b, h, threshold):
+            if _link_exposed(A, b, h, threshold, programme):
                 first_bad = h
                 break
             if kind == "fixed":

@@ -771,3 +771,47 @@ def test_suppress_rows_total_of_only_some_rows():
     assert mask.at["nominals", "quarantined"] and mask.at["Total", "quarantined"]
     with pytest.raises(ValueError, match="Total row must equal"):
         suppress_rows(df, ["read", "quarantined"], T, [True] * 4, total_row=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(2, 6), cols=st.integers(2, 5))
+def test_one_programme_many_objectives_matches_linprog_each(seed, rows, cols):
+    """The audits' reused HiGHS model gives linprog's status and optimum for every objective in turn."""
+    from assessment.disclosure import _Programme, _relation_matrix
+
+    rng = np.random.default_rng(seed)
+    body = rng.integers(0, 12, size=(rows, cols)).astype(float)
+    aug = np.zeros((rows + 1, cols + 1))
+    aug[:rows, :cols] = body
+    aug[:rows, cols] = body.sum(axis=1)
+    aug[rows, :] = aug[:rows, :].sum(axis=0)
+    M = _relation_matrix(rows, cols, True, True)
+    v = aug.ravel()
+    hidden = rng.random(v.size) < 0.4
+    hidden[rng.integers(v.size)] = True
+    A = M[:, hidden]
+    b = -(M[:, ~hidden] @ v[~hidden])
+    keep = np.abs(A).sum(axis=1) > 0
+    A, b = A[keep], b[keep]
+    if A.shape[0] == 0:
+        return
+    programme = _Programme(A, b)
+    objectives = [np.eye(A.shape[1])[k] * sign for k in range(A.shape[1]) for sign in (1.0, -1.0)]
+    objectives.append(rng.integers(-1, 2, size=A.shape[1]).astype(float))
+    for c in objectives:
+        ref = linprog(c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+        status, fun = programme.solve(c)
+        assert status == ref.status
+        if ref.status == 0:
+            assert fun == pytest.approx(ref.fun, abs=1e-9)
+        else:
+            assert fun is None
+
+
+def test_programme_reports_an_infeasible_system_as_linprog_does():
+    from assessment.disclosure import _Programme
+
+    A = np.array([[1.0, 1.0]])
+    b = np.array([-3.0])  # two non-negative cells cannot sum to -3
+    assert _Programme(A, b).solve(np.array([1.0, 0.0]))[0] == linprog(
+        [1.0, 0.0], A_eq=A, b_eq=b, bounds=(0, None), method="highs").status == 2
