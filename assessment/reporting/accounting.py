@@ -118,6 +118,21 @@ def quality_export_pairs(doc: Document) -> pd.DataFrame:
         (``ids_match``: the accepted event ids are the same set; NA without ids),
         ``use`` (``'data quality only'`` when that dataset's permitted uses are only data quality).
     """
+    key = "accounting-export-pairs"  # the same for every call of one document: worked out once
+    if key not in doc.cache:
+        doc.cache[key] = _export_pairs(doc)
+    return doc.cache[key].copy()
+
+
+def _same_ids(a: pd.Series, b: pd.Series) -> object:
+    """Whether two columns of ids hold the same set of non-missing values (NA when both are empty)."""
+    ua, ub = pd.unique(a.dropna()), pd.unique(b.dropna())
+    if len(ua) == 0 and len(ub) == 0:
+        return pd.NA
+    return bool(len(ua) == len(ub) and pd.Series(ua).isin(ub).all())
+
+
+def _export_pairs(doc: Document) -> pd.DataFrame:
     cat = doc.catalogue
     q = _quality(doc).set_index("dataset")
     events = doc.workbench.intake.events
@@ -134,9 +149,8 @@ def quality_export_pairs(doc: Document) -> pd.DataFrame:
             dup, orig = (a, b) if dq_a else (b, a)
             ids_match = pd.NA
             if "event_id" in cat.datasets[dup].columns and len(events):
-                ia = set(events.loc[events["dataset"] == dup, "event_id"].dropna())
-                ib = set(events.loc[events["dataset"] == orig, "event_id"].dropna())
-                ids_match = bool(ia == ib) if (ia or ib) else pd.NA
+                ids_match = _same_ids(events.loc[events["dataset"] == dup, "event_id"],
+                                      events.loc[events["dataset"] == orig, "event_id"])
             only_dq = [u.lower() for u in cat.datasets[dup].sharing.permitted_uses] == ["data quality"]
             rows.append({"dataset": dup, "duplicate_of": orig, "rows_read": int(q.loc[dup, "rows_read"]),
                          "rows_read_other": int(q.loc[orig, "rows_read"]),
