@@ -198,9 +198,15 @@ def main(argv=None) -> None:
               f"{frame['seconds'].max():.1f} (median {frame['seconds'].median():.1f}), CPU seconds (worker + kernel) "
               f"{frame['cpu'].min():.1f} to {frame['cpu'].max():.1f} (median {frame['cpu'].median():.1f}); CPU = "
               f"{ci:.2f} + {cs * 1000:.3f} per 1,000 police rows (least squares).")
+    for k, (w, outcomes, seconds, _cpu_run) in enumerate(runs):
+        busy = sum(o.seconds for o in outcomes if o.status == "rendered") / (w * seconds)
+        print(f"- Run {k + 1} ({w} worker(s)): the workers were busy with partnerships {busy:.0%} of the batch's "
+              "wall time (the rest: starting the cluster, staging, the last partnership's tail).")
     if 1 in wall and 2 in wall:
         speedup = wall[1] / wall[2]
-        print(f"- Speed-up 1 -> 2 workers (wall): {speedup:.2f} x.")
+        print(f"- Speed-up 1 -> 2 workers (wall): {speedup:.2f} x. From CPU (what two idle cores would give if "
+              f"nothing serialises the workers): {cpu_all[1]:.0f} / ({cpu_all[2]:.0f} / 2) = "
+              f"{cpu_all[1] / (cpu_all[2] / 2):.2f} x.")
     if 2 in wall:
         scale = 300 / len(made) * (60_000 / mean_rows)
         frame = per.get(1, per[2])
