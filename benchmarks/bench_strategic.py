@@ -144,6 +144,46 @@ def _subprocess(code: str, env: dict) -> dict:
     return out
 
 
+def profile_cells(catalogue: Path, out: Path, top: int = 30) -> None:
+    """Replay the strategic assessment notebook's code cells in-process under cProfile.
+
+    Each cell after the parameters calls one public function of the package, so running the
+    cells' source with the parameters bound reproduces the document's work without a kernel.
+    The workbench cache beside the catalogue is built first (not profiled), so the profile is
+    of the document on a warm cache.
+    """
+    import cProfile
+    import io
+    import pstats
+    import warnings
+
+    os.environ.setdefault("ASSESSMENT_PSEUDONYM_KEY", "bench-key-not-for-real-data")
+    warnings.simplefilter("ignore")
+    nb = json.loads((ROOT / "notebooks" / "strategic_assessment.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"][1:]
+    ns = {"catalogue": str(catalogue), "out_dir": str(out), "cache_dir": str(catalogue.parent / ".assessment-cache"),
+          "edition": None, "offline": True, "run_date": None, "output_name": None, "published_dir": None}
+    from assessment.reporting.workbench import load_workbench
+
+    load_workbench(catalogue, cache_dir=catalogue.parent / ".assessment-cache")
+    prof = cProfile.Profile()
+    times = []
+    for src in cells:
+        t0 = time.perf_counter()
+        prof.enable()
+        exec(src, ns)  # noqa: S102 - the package's own notebook
+        prof.disable()
+        times.append((time.perf_counter() - t0, src.strip().splitlines()[-1]))
+    print("| cell | seconds |")
+    print("|---|---:|")
+    for seconds, src in times:
+        print(f"| `{src[:70]}` | {seconds:.2f} |")
+    print(f"| total | {sum(t for t, _ in times):.2f} |")
+    text = io.StringIO()
+    pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(top)
+    print(text.getvalue())
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", help="work folder; the partnership is kept and reused there (default: temporary)")
@@ -153,6 +193,9 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=1, help="rounds of (anchors, cold, warm)")
     ap.add_argument("--generate-only", action="store_true", help="write the partnership and stop")
     ap.add_argument("--label", default="", help="a label for the code measured (e.g. a commit)")
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of timing subprocesses, replay the notebook's cells in this process under cProfile "
+                         "(warm cache) and print each cell's seconds and the costliest functions")
     ap.add_argument("--baseline", help="another checkout of the package (e.g. `git worktree add /tmp/b <commit>`): "
                                        "its strategic assessment is measured too, interleaved, cold and warm")
     args = ap.parse_args(argv)
@@ -172,6 +215,9 @@ def main(argv=None) -> None:
         print(f"wrote {part}: {info['street_rows']:,} street rows, {info['residents']:,} residents "
               f"in {time.perf_counter() - t0:.1f} s", flush=True)
     if args.generate_only:
+        return
+    if args.profile:
+        profile_cells(Path(info["catalogue"]), work / "profile_out")
         return
     import pyarrow as pa
     import pyarrow.csv as pacsv
