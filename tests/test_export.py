@@ -104,3 +104,25 @@ def test_an_online_map_is_drawn_in_its_picture_with_the_network_blocked(tmp_path
     # the legend alone holds about 200 red pixels (its swatches); the drawn red ward holds thousands
     red = sum(n for n, (r, g, b) in colours if r > 150 and g < 120 and b < 100)
     assert red > 1000, f"the map printed blank ({red} red pixels: the legend's only)"
+
+
+def test_a_kept_chromium_serves_every_export_of_its_thread_and_is_released(tmp_path):
+    """keep_chromium: one browser for the exports of one thread (same pictures), closed by release_chromium."""
+    if not paths.CHROMIUM.is_file():
+        pytest.skip(f"{paths.CHROMIUM} not found: run `make browser` to enable the PDF tests")
+    from assessment.reporting import export
+
+    doc = tmp_path / "doc.html"
+    doc.write_text('<!DOCTYPE html><html><body><div class="map-frame" style="width:200px;height:100px;'
+                   'background:#c00"></div></body></html>', encoding="utf-8")
+    fresh = export.map_pictures(doc)
+    export.keep_chromium()
+    try:
+        first = export.map_pictures(doc)
+        browser = export._KEPT.state["browser"]
+        second = export.map_pictures(doc)
+        assert export._KEPT.state["browser"] is browser and browser.is_connected()
+    finally:
+        export.release_chromium()
+    assert not browser.is_connected() and export._KEPT.state is None
+    assert first == second == fresh

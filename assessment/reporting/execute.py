@@ -323,6 +323,10 @@ def run_edition(
         # disclosure register of those before it from a copy of their staged register.
         registers = staging_folder(out_dir, "edition-register", uuid.uuid4().hex[:8])
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        if "pdf" in exports:  # one headless Chromium for every PDF of the edition, on the publishing thread
+            from .export import keep_chromium
+
+            pool.submit(keep_chromium)
         pending: list[tuple[str, _Staged, Future]] = []
         register_source: Path | None = None
         try:
@@ -358,6 +362,10 @@ def run_edition(
             for _stem, staged, future in pending:  # after a failure: what was not started is not published
                 if future.cancel():
                     shutil.rmtree(staged.staging, ignore_errors=True)
+            if "pdf" in exports:
+                from .export import release_chromium
+
+                pool.submit(release_chromium)  # on the thread that launched it
             pool.shutdown(wait=True)  # never release the lock while a document is being published
             shutil.rmtree(registers, ignore_errors=True)
             if own_kernel:

@@ -17,6 +17,9 @@ from __future__ import annotations
 import base64
 import io
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..checks import check_type
@@ -60,6 +63,60 @@ def _launch(pw):
                           "ASSESSMENT_CHROMIUM to its path")
     return pw.chromium.launch(executable_path=str(exe), headless=True,
                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+
+
+_KEPT = threading.local()  # a thread's kept Chromium (keep_chromium), launched at its first export
+
+
+def keep_chromium() -> None:
+    """Keep one headless Chromium open on this thread for every export until :func:`release_chromium`.
+
+    Each export otherwise starts Playwright and a browser and closes them again (about a second
+    a document); an edition exporting its documents one after another on one thread calls this
+    first and ``release_chromium`` at the end, on that same thread (Playwright's synchronous API
+    belongs to the thread that started it). The browser is launched at the first export.
+    """
+    if getattr(_KEPT, "state", None) is None:
+        _KEPT.state = {"pw": None, "browser": None}
+
+
+def release_chromium() -> None:
+    """Close the Chromium :func:`keep_chromium` kept on this thread (nothing when none is open)."""
+    state = getattr(_KEPT, "state", None)
+    _KEPT.state = None
+    if not state:
+        return
+    try:
+        if state["browser"] is not None:
+            state["browser"].close()
+    finally:
+        if state["pw"] is not None:
+            state["pw"].stop()
+
+
+@contextmanager
+def _browser() -> Iterator:
+    """A browser for one export: the thread's kept one (launched when first needed), else a fresh one."""
+    state = getattr(_KEPT, "state", None)
+    if state is None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = _launch(pw)
+            try:
+                yield browser
+            finally:
+                browser.close()
+        return
+    if state["browser"] is not None and not state["browser"].is_connected():
+        state["browser"] = None  # it went away: launch another
+    if state["browser"] is None:
+        if state["pw"] is None:
+            from playwright.sync_api import sync_playwright
+
+            state["pw"] = sync_playwright().start()
+        state["browser"] = _launch(state["pw"])
+    yield state["browser"]
 
 
 def _block_network(page) -> None:
@@ -108,18 +165,15 @@ def map_pictures(html: str | Path, width: int = 1000) -> list[bytes]:
     list of bytes
         One PNG per element with the class ``map-frame``.
     """
-    from playwright.sync_api import sync_playwright
-
     check_type(html, "html", (str, Path))
     html = Path(html).resolve()
-    with sync_playwright() as pw:
-        browser = _launch(pw)
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": width, "height": 900})
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
             _block_network(page)
             return _shoot_maps(page, html)
         finally:
-            browser.close()
+            page.close()
 
 
 def export_pdf(html: str | Path, pdf: str | Path, marking: str, title: str = "") -> list[bytes]:
@@ -143,8 +197,6 @@ def export_pdf(html: str | Path, pdf: str | Path, marking: str, title: str = "")
     """
     from html import escape
 
-    from playwright.sync_api import sync_playwright
-
     check_type(html, "html", (str, Path))
     check_type(marking, "marking", str)
     html, pdf = Path(html).resolve(), Path(pdf)
@@ -153,10 +205,9 @@ def export_pdf(html: str | Path, pdf: str | Path, marking: str, title: str = "")
     footer = ('<div style="font-size:9px;width:100%;display:flex;justify-content:space-between;padding:0 12mm;">'
               f'<span>{escape(title)}</span><span style="font-weight:bold;">{marking_html}</span>'
               '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
-    with sync_playwright() as pw:
-        browser = _launch(pw)
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
             _block_network(page)
             shots = _shoot_maps(page, html)
             page.evaluate(
@@ -180,7 +231,7 @@ def export_pdf(html: str | Path, pdf: str | Path, marking: str, title: str = "")
                      margin={"top": "18mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
             return shots
         finally:
-            browser.close()
+            page.close()
 
 
 def _cell_text(tag) -> str:
