@@ -172,3 +172,17 @@ def test_text_edges_are_the_first_and_last_bytes_of_each_value():
         raw = [v.encode("utf-8") if isinstance(v, str) and v else b"" for v in s.tolist()]
         assert first.tolist() == [r[0] if r else 0 for r in raw]
         assert last.tolist() == [r[-1] if r else 0 for r in raw]
+
+
+def test_text_edges_remembered_within_a_block_and_only_for_the_same_values():
+    from assessment.intake.tables import remembered_text_edges, text_edges
+
+    frame = pd.DataFrame({"a": pd.Series([" x", "y", None], dtype="str"), "b": pd.Series(["p ", "q", "r"], dtype="str")})
+    with remembered_text_edges():
+        first = text_edges(frame["a"])
+        assert text_edges(frame["a"]) is first  # the same column again: computed once
+        other = text_edges(frame["b"])  # other values: their own edges
+        assert other[1].tolist() == [32, ord("q"), ord("r")]
+        changed = frame["a"].str.strip()  # new buffers: never mistaken for the old ones
+        assert text_edges(changed)[0].tolist() == [ord("x"), ord("y"), 0]
+    assert text_edges(frame["a"]) is not first and text_edges(frame["a"])[0].tolist() == first[0].tolist()

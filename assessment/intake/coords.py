@@ -158,10 +158,10 @@ def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
     data.police.uk snaps locations to a limited set of anonymised map points, so a
     large file usually holds far fewer distinct points than rows: then each distinct
     pair is transformed once and broadcast back (the pairs are factorised in one hash
-    pass as complex numbers). When the pairs are mostly distinct (judged from a sample,
-    :func:`_expected_distinct_share`), factorising is pure overhead and every usable row
-    is transformed in one vectorised call. Both give the same numbers: each point is
-    transformed on its own.
+    pass, :func:`_factorize_pairs`). When the pairs are mostly distinct (judged from a
+    sample, :func:`_expected_distinct_share`), factorising is pure overhead and every
+    usable row is transformed in one vectorised call (:func:`_transform_in_place`). Both
+    give the same numbers: each point is transformed on its own.
     """
     every = bool(ok.all())
     rows = None if every else np.flatnonzero(ok)

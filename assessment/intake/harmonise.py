@@ -78,6 +78,7 @@ from assessment.intake.tables import (
     describe_columns,
     read_csv_table,
     read_xlsx_table,
+    remembered_text_edges,
     repeated_text,
     text_edges,
 )
@@ -701,6 +702,11 @@ def intake_dataset(catalogue: Catalogue, key: str, *, run_date: dt.date | str | 
     """
     check_type(catalogue, "catalogue", Catalogue)
     check_type(key, "key", str)
+    with remembered_text_edges():  # blank, strip and completeness checks read each column's edges once
+        return _intake_dataset(catalogue, key, run_date, use, window, boundary)
+
+
+def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, boundary) -> DatasetIntake:
     ds = catalogue.dataset(key)
     check_sharing(ds, run_date, key)
     if use is not None:

@@ -33,6 +33,8 @@ import io
 import re
 import mmap
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -193,8 +195,22 @@ def repeated_text(value: str, n: int, index: pd.Index | None = None) -> pd.Serie
     return pd.Series(pd.array(arr, dtype="str"), index=index)
 
 
+_EDGES_MEMO: ContextVar[dict | None] = ContextVar("text_edges_memo", default=None)
+
+
+@contextmanager
+def remembered_text_edges():
+    """Within this block :func:`text_edges` computes each column's edges once: intake asks
+    for the same columns' edges in several checks (blank rows, stripping, completeness)."""
+    token = _EDGES_MEMO.set({})
+    try:
+        yield
+    finally:
+        _EDGES_MEMO.reset(token)
+
+
 def text_edges(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The first and last byte of each value's UTF-8 text (uint8; 0 where NA or empty).
+    """The first and last byte of each value's UTF-8 text (uint8, read-only; 0 where NA or empty).
 
     Read from the Arrow buffers of a ``str`` Series without copying the text: cheaper
     than string kernels when all one needs to know is how values begin and end (a
@@ -203,8 +219,26 @@ def text_edges(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype not in ("str", "string"):
         values = values.astype("str")
     arr = pa.array(values.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    memo = _EDGES_MEMO.get()
+    if memo is not None:
+        # Arrow buffers never change: the same buffers at the same offset and length hold the
+        # same values. The memo keeps the arrays (so their buffers, and addresses) alive.
+        key = tuple((str(c.type), c.offset, len(c), *(b.address if b is not None else None for b in c.buffers()))
+                    for c in chunks)
+        if key in memo:
+            return memo[key][0]
+    edges = _text_edges(chunks)
+    for a in edges:
+        a.flags.writeable = False
+    if memo is not None:
+        memo[key] = (edges, arr)
+    return edges
+
+
+def _text_edges(chunks: list) -> tuple[np.ndarray, np.ndarray]:
     firsts, lasts = [], []
-    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+    for chunk in chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
             chunk = chunk.cast(pa.large_string())
         n = len(chunk)
