@@ -421,10 +421,10 @@ def _read_own_rows(store: Path, kind: str, force: str, box: tuple[float, float, 
     folder = store / kind / f"force={force}"
     if not folder.is_dir():
         return None
-    ds = pads.dataset(store / kind, format="parquet", partitioning="hive")
+    # The force's own folder only (``month=`` partitions): the other forces' files are not listed.
+    ds = pads.dataset(folder, format="parquet", partitioning="hive")
     f = pads.field
-    flt = ((f("force") == force) & (f(_LON) >= box[0]) & (f(_LON) <= box[2]) & (f(_LAT) >= box[1])
-           & (f(_LAT) <= box[3]))
+    flt = (f(_LON) >= box[0]) & (f(_LON) <= box[2]) & (f(_LAT) >= box[1]) & (f(_LAT) <= box[3])
     return ds.to_table(filter=flt)
 
 

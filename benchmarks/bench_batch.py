@@ -169,7 +169,8 @@ def main(argv=None) -> None:
            lambda: run_batch(country / "partnerships", last_out, workers=2), rows)
 
     rows_of = {p.code: p.police_rows for p in made}
-    failed = {f"run {k + 1} ({w} worker(s))": sum(o.status == "failed" for o in r) for k, (w, r, _, _) in enumerate(runs)}
+    failed = {f"run {k + 1} ({w} worker(s))": sum(o.status == "failed" for o in r)
+              for k, (w, r, _, _) in enumerate(runs)}
     wall = {w: float(np.mean([t for ww, _, t, _ in runs if ww == w])) for w in {r[0] for r in runs}}
     cpu_all = {w: float(np.mean([c for ww, _, _, c in runs if ww == w])) for w in wall}
     per = {w: pd.DataFrame([{"code": o.code, "seconds": o.seconds, "cpu": o.cpu_seconds, "rows": rows_of[o.code]}
@@ -193,7 +194,8 @@ def main(argv=None) -> None:
         if len(frame) < 2:
             continue
         cs, ci = np.polyfit(frame["rows"].to_numpy(float), frame["cpu"].to_numpy(float), 1)
-        print(f"- {w} worker(s), mean of its runs: wall {wall[w]:,.1f} s ({wall[w] / len(made):.1f} s a partnership), CPU of the "
+        print(f"- {w} worker(s), mean of its runs: wall {wall[w]:,.1f} s ({wall[w] / len(made):.1f} s a partnership), "
+              "CPU of the "
               f"whole batch {cpu_all[w]:,.1f} s; per partnership seconds {frame['seconds'].min():.1f} to "
               f"{frame['seconds'].max():.1f} (median {frame['seconds'].median():.1f}), CPU seconds (worker + kernel) "
               f"{frame['cpu'].min():.1f} to {frame['cpu'].max():.1f} (median {frame['cpu'].median():.1f}); CPU = "

@@ -35,7 +35,8 @@ def batch_runs(country, tmp_path_factory):
         '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon", '
         '"coordinates": "not coordinates"}}]}', encoding="utf-8")
     out = tmp_path_factory.mktemp("batch_out")
-    first = cli.main(["batch", str(dest / "partnerships"), "--out", str(out), "--workers", "2"])
+    first = cli.main(["batch", str(dest / "partnerships"), "--out", str(out), "--workers", "2",
+                      "--kernel-memory", "3000"])
     summary_first = pd.read_csv(out / "batch_summary.csv", dtype=str, keep_default_na=False)
     broken_published_first = (out / broken.code / "strategic_assessment.html").exists()
     html_times = {p.code: (out / p.code / "strategic_assessment.html").stat().st_mtime_ns
