@@ -101,7 +101,7 @@ class Workbench:
         mask = ev["dataset"].isin(keys) & ev["month"].isin(self.window)
         # every row kept (one dataset, all in the window): a shallow copy instead of copying each
         # column; copy-on-write keeps the workbench's frame unchanged by any edit of the result
-        return ev.copy(deep=False) if bool(mask.all()) else ev[mask]
+        return ev.copy(deep=False) if bool(mask.all()) else ev.take(np.flatnonzero(mask.to_numpy()))
 
     def role_events(self, role: str) -> pd.DataFrame:
         """Events of every dataset playing ``role`` (see ``DATASET_ROLES``), in the assessment window."""
@@ -251,7 +251,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     inside[located] = shapely.intersects_xy(zone, east[located], north[located])
     outside = events[~inside]
     # (copy-on-write: edits of either frame never reach the intake's)
-    events = events.copy(deep=False) if inside.all() else events[inside]
+    events = events.copy(deep=False) if inside.all() else events.take(np.flatnonzero(inside))
     outside_counts = outside.groupby("dataset").size().rename("outside_partnership")
 
     reports = []
