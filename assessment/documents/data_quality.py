@@ -621,7 +621,8 @@ def _counted_once(doc: Document, keys: list[str]) -> list[str]:
 
 
 def _copies_note(doc: Document, keys: list[str]) -> list[str]:
-    left = [k for k in keys if k not in set(_counted_once(doc, keys))]
+    once = set(_counted_once(doc, keys))  # worked out once, not once per key
+    left = [k for k in keys if k not in once]
     if not left:
         return []
     return [f"Left out, so that totals count each record once: {', '.join(_title(doc, k) for k in left)} "
@@ -803,9 +804,10 @@ def section_geography(doc: Document) -> Section:
     geo_keys = [k for k, d in cat.datasets.items() if d.coordinates is not None and k in q.index]
     rows = []
     sa_codes = set(wb.small_areas["code"].astype(str))
+    present = set(pd.unique(ev["dataset"]).tolist())  # the datasets with events, from the column's distinct values
+    narrow = ev[[c for c in ("dataset", "area_code") if c in ev.columns]]  # the columns read below, not every column
     for key in geo_keys:  # catalogue entries, not data rows
-        e = ev[ev["dataset"] == key] if key in set(ev["dataset"]) else None
-        has_xy = e["easting"].notna() & e["northing"].notna() if e is not None else None
+        e = narrow[narrow["dataset"] == key] if key in present else None
         outside = wb.outside_partnership(key) if hasattr(wb, "outside_partnership") else None
         area_out = (int((e["area_code"].notna() & ~e["area_code"].astype(str).isin(sa_codes)).sum())
                     if e is not None and sa_codes and e["area_code"].notna().any() else None)
