@@ -81,16 +81,27 @@ def escape_html_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...
     return out
 
 
+_TRIGGER_CHARS = np.array(FORMULA_TRIGGERS)
+# Columns up to this length find their first characters through one NumPy text array (a few
+# microseconds; the tables of a document); longer ones through pandas' string methods, whose
+# fixed cost per call is larger but which never hold a fixed-width copy of every cell.
+_SMALL_COLUMN = 5_000
+
+
 def _formula_like(series: pd.Series) -> np.ndarray:
     """Boolean mask: cells whose text begins with a formula trigger and is not a plain number."""
     if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
         return np.zeros(len(series), dtype=bool)  # numbers, booleans and dates are never formulas
-    text = series.astype("string")
-    # The first character against the triggers (as ``str.match(_TRIGGER)``, without pandas parsing
-    # the pattern again for every column).
-    starts = text.str.slice(0, 1).isin(FORMULA_TRIGGERS).to_numpy(dtype=bool)
+    if len(series) <= _SMALL_COLUMN:
+        # str() of every cell cut to its first character; a missing cell ("nan", "None", "<NA>")
+        # never begins with a trigger, as it never matches below.
+        first = np.asarray(series.to_numpy(dtype=object), dtype=str).astype("<U1")
+        starts = np.isin(first, _TRIGGER_CHARS)
+    else:
+        starts = series.astype("string").str.slice(0, 1).isin(FORMULA_TRIGGERS).to_numpy(dtype=bool)
     if not starts.any():
         return starts
+    text = series.astype("string")
     number = text.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)
     return starts & ~number
 

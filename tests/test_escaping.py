@@ -221,3 +221,22 @@ def test_chart_labels_from_data_are_drawn_literally():
     with pytest.raises(ValueError):  # the same text is indeed hostile to matplotlib's default parser
         fig2.savefig(__import__("io").BytesIO(), format="png")
     plt.close(fig2)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_formula_like_short_and_long_columns_agree_with_the_one_cell_rule(dtype, monkeypatch):
+    """Both ways of finding formula-like cells (NumPy for short columns, pandas for long) give is_formula_like's answer."""
+    import numpy as np
+
+    from assessment import escaping
+
+    cells = ["=a", "+1", "-3", "@x", "\tq", "\rr", "", "a=", None, "-1,234.5", "=1", "é", "-", "-4%", "+2.5e3",
+             " =x", '=HYPERLINK("x")', "@@", "+", "Ward 3"]
+    series = pd.Series(cells * 3, dtype=dtype)
+    expected = np.array([escaping.is_formula_like(c) for c in cells * 3])
+    short = escaping._formula_like(series)
+    monkeypatch.setattr(escaping, "_SMALL_COLUMN", 0)
+    long = escaping._formula_like(series)
+    assert (short == expected).all() and (long == expected).all()
+    mixed = pd.Series(["=x", 1.5, -2, float("nan"), True, "-7"], dtype=object)  # numbers in a text column
+    assert escaping._formula_like(mixed).tolist() == [True, False, False, False, False, False]

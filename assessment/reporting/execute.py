@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -73,20 +74,31 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+_EXPORTERS = threading.local()  # a thread's HTML exporter, kept so its templates are compiled once
+
+
+def _html_exporter() -> Any:
+    from nbconvert import HTMLExporter
+
+    exporter = getattr(_EXPORTERS, "html", None)
+    if exporter is None or getattr(_EXPORTERS, "basedir", None) != str(paths.TEMPLATE_DIR):
+        exporter = HTMLExporter(
+            template_name="assessment",
+            extra_template_basedirs=[str(paths.TEMPLATE_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        _EXPORTERS.html, _EXPORTERS.basedir = exporter, str(paths.TEMPLATE_DIR)
+    return exporter
+
+
 def _render_html(executed: Path, meta: dict[str, Any]) -> str:
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["assessment"] = meta
-    exporter = HTMLExporter(
-        template_name="assessment",
-        extra_template_basedirs=[str(paths.TEMPLATE_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _html_exporter().from_notebook_node(nb)
     return insert_toc(body)
 
 
