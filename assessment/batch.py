@@ -80,8 +80,9 @@ KERNEL_MEMORY_MB = 2048
 #: Run in a warm kernel after each partnership: release the last document the display layer
 #: recorded, close figures, forget every name and output the notebooks left (IPython's reset) and
 #: collect, so that the next partnership starts from the imported libraries only. What survives
-#: (modules, their constants) is then frozen out of the garbage collector's reach: later
-#: collections, in the reset and during the next partnership's analysis, skip those objects.
+#: the first partnership (modules, their constants) is then frozen out of the garbage collector's
+#: reach: later collections, in the reset and during the next partnership's analysis, skip those
+#: objects. Only once: bounded caches filled later stay collectable when they let an entry go.
 _RESET_CODE = """\
 import sys as _sys
 if "assessment.reporting.display" in _sys.modules:
@@ -93,7 +94,8 @@ if "assessment.reporting.workbench" in _sys.modules:
 get_ipython().reset(new_session=False)
 import gc as _gc
 _gc.collect()
-_gc.freeze()
+if _gc.get_freeze_count() == 0:
+    _gc.freeze()
 del _gc
 """
 
