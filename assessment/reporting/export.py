@@ -252,16 +252,53 @@ def _data_uri_bytes(src: str) -> bytes | None:
     return base64.b64decode(m.group(2)) if m else None
 
 
-def _add_table(doc, table) -> None:
+class _Styles:
+    """Style ids of a Word document by name, each looked up once.
+
+    python-docx looks a style name up by scanning every style of the document (and again for the
+    default style) at each paragraph or table given one; a document of a few hundred paragraphs
+    spent a quarter of its export there. The ids are those python-docx would set.
+    """
+
+    def __init__(self, doc):
+        self.doc = doc
+        self.ids: dict[tuple[str, int], str | None] = {}
+
+    def id(self, name: str, kind) -> str | None:
+        if (name, kind) not in self.ids:
+            self.ids[(name, kind)] = self.doc.part.get_style_id(name, kind)
+        return self.ids[(name, kind)]
+
+    def paragraph(self, text: str, name: str):
+        """``doc.add_paragraph(text, style=name)``."""
+        from docx.enum.style import WD_STYLE_TYPE
+
+        para = self.doc.add_paragraph(text)
+        para._p.style = self.id(name, WD_STYLE_TYPE.PARAGRAPH)
+        return para
+
+    def heading(self, text: str, level: int):
+        """``doc.add_heading(text, level)``."""
+        return self.paragraph(text, "Title" if level == 0 else f"Heading {level}")
+
+    def table(self, table, name: str) -> None:
+        """``table.style = name``."""
+        from docx.enum.style import WD_STYLE_TYPE
+
+        table._tbl.tblStyle_val = self.id(name, WD_STYLE_TYPE.TABLE)
+
+
+def _add_table(doc, table, styles: _Styles | None = None) -> None:
+    styles = styles or _Styles(doc)
     caption = table.find("caption")
     if caption is not None:
-        doc.add_paragraph(_cell_text(caption), style="Caption")
+        styles.paragraph(_cell_text(caption), "Caption")
     rows = table.find_all("tr")
     if not rows:
         return
     width = max(len(r.find_all(["td", "th"])) for r in rows)
     out = doc.add_table(rows=0, cols=width)
-    out.style = "Table Grid"
+    styles.table(out, "Table Grid")
     for r in rows:
         cells = r.find_all(["td", "th"])
         row = out.add_row().cells
@@ -306,9 +343,10 @@ def export_docx(html: str | Path, docx: str | Path, marking: str, maps: list[byt
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
         for run in para.runs:
             run.bold = True
+    styles = _Styles(doc)
     title = soup.find("h1")
     if title is not None:
-        doc.add_heading(_cell_text(title), level=0)
+        styles.heading(_cell_text(title), 0)
     maps = list(maps or [])
     map_index = 0
     main = soup.find("main") or soup.body
@@ -318,15 +356,15 @@ def export_docx(html: str | Path, docx: str | Path, marking: str, maps: list[byt
             continue
         name = tag.name
         if name in ("h2", "h3", "h4"):
-            doc.add_heading(_cell_text(tag), level=int(name[1]) - 1)
+            styles.heading(_cell_text(tag), int(name[1]) - 1)
         elif name == "table":
             handled.add(id(tag))
-            _add_table(doc, tag)
+            _add_table(doc, tag, styles)
         elif name == "figure":
             handled.add(id(tag))
             if tag.find("table") is not None:
                 for t in tag.find_all("table"):
-                    _add_table(doc, t)
+                    _add_table(doc, t, styles)
             frame = tag.find(class_="map-frame")
             img = tag.find("img")
             caption = tag.find("figcaption")
@@ -345,11 +383,11 @@ def export_docx(html: str | Path, docx: str | Path, marking: str, maps: list[byt
                 else:
                     doc.add_paragraph(f"[Figure: {alt}]")
             if caption is not None:
-                doc.add_paragraph(_cell_text(caption), style="Caption")
+                styles.paragraph(_cell_text(caption), "Caption")
         elif name == "li":
             if tag.find_parent("nav") is not None:
                 continue
-            doc.add_paragraph(_cell_text(tag), style="List Number" if tag.parent.name == "ol" else "List Bullet")
+            styles.paragraph(_cell_text(tag), "List Number" if tag.parent.name == "ol" else "List Bullet")
         elif name == "p":
             if tag.find_parent(["li", "table", "nav"]) is not None:
                 continue
