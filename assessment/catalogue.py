@@ -588,6 +588,24 @@ def _errors_to_message(exc: ValidationError, raw: Any, source: Path) -> str:
     return f"data catalogue {source} is invalid:\n  " + "\n  ".join(lines)
 
 
+_PARSED: dict[str, Any] = {}  # catalogue text -> its YAML, for the few catalogues one process reads again and again
+
+
+def _parse_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, parsed once per distinct text in this process (a fresh copy each call).
+
+    Every document of an edition loads the same catalogue, and so does the process that renders
+    them; the text is read each time, so an edited catalogue is parsed again.
+    """
+    import copy
+
+    if text not in _PARSED:
+        if len(_PARSED) >= 8:
+            _PARSED.clear()
+        _PARSED[text] = yaml.safe_load(text)
+    return copy.deepcopy(_PARSED[text])
+
+
 def load_catalogue(path: str | Path, check_files: bool = True) -> Catalogue:
     """Load ``data_catalogue.yaml`` and validate it.
 
@@ -616,7 +634,7 @@ def load_catalogue(path: str | Path, check_files: bool = True) -> Catalogue:
     if not source.is_file():
         raise CatalogueError(f"data catalogue must be a file, got {str(source)!r} which does not exist")
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        raw = _parse_yaml(source.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogueError(f"data catalogue {source} must be valid YAML: {exc}") from None
     if not isinstance(raw, dict):
