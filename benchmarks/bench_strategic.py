@@ -22,7 +22,8 @@ Measured in one run, interleaved, each with the load average (``os.getloadavg``)
   offline=True)`` (HTML only), in a subprocess, with a cold workbench cache (``.assessment-cache``
   beside the catalogue removed first) and then warm.
 
-Wall seconds are the subprocess's. Peak memory is ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``
+Wall seconds are the subprocess's; CPU seconds are those of the subprocess and its children (the
+kernel, nbconvert), less sensitive to the machine's load than wall time. Peak memory is ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``
 read inside the subprocess after ``run_document`` returns: the largest resident set of any of its
 children, which is the kernel (the subprocess's own RSS is reported apart).
 
@@ -104,9 +105,11 @@ t0 = time.perf_counter()
 from assessment.reporting.execute import run_document
 run_document({document!r}, {catalogue!r}, {out!r}, offline=True)
 wall = time.perf_counter() - t0
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print("RESULT " + json.dumps({{"inner_seconds": wall, "kernel_peak_mib": kids, "own_peak_mib": own}}))
+ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+me = resource.getrusage(resource.RUSAGE_SELF)
+print("RESULT " + json.dumps({{"inner_seconds": wall, "kernel_peak_mib": ch.ru_maxrss / 1024,
+                               "own_peak_mib": me.ru_maxrss / 1024,
+                               "cpu_seconds": ch.ru_utime + ch.ru_stime + me.ru_utime + me.ru_stime}}))
 """
 
 _TRIVIAL = {
@@ -127,8 +130,10 @@ from nbconvert import HTMLExporter
 papermill.execute_notebook({src!r}, {dst!r}, parameters={{"x": 2}}, progress_bar=False, log_output=False)
 html, _ = HTMLExporter().from_notebook_node(nbformat.read({dst!r}, as_version=4))
 wall = time.perf_counter() - t0
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print("RESULT " + json.dumps({{"inner_seconds": wall, "kernel_peak_mib": kids}}))
+ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+me = resource.getrusage(resource.RUSAGE_SELF)
+print("RESULT " + json.dumps({{"inner_seconds": wall, "kernel_peak_mib": ch.ru_maxrss / 1024,
+                               "cpu_seconds": ch.ru_utime + ch.ru_stime + me.ru_utime + me.ru_stime}}))
 """
 
 
@@ -235,16 +240,19 @@ def main(argv=None) -> None:
         result = fn()
         after = _load()
         peak = result.get("kernel_peak_mib")
-        rows.append((label, result["wall_seconds"], f"{peak:,.0f}" if peak else "", before, after))
-        print(f"{label}: {result['wall_seconds']:.1f} s, peak {peak or 0:,.0f} MiB (load {before} -> {after})",
-              flush=True)
+        cpu = result.get("cpu_seconds")
+        rows.append((label, result["wall_seconds"], f"{cpu:,.1f}" if cpu is not None else "",
+                     f"{peak:,.0f}" if peak else "", before, after))
+        print(f"{label}: {result['wall_seconds']:.1f} s, CPU {cpu or 0:.1f} s, peak {peak or 0:,.0f} MiB "
+              f"(load {before} -> {after})", flush=True)
         return result
 
     def bare() -> dict:
         t0 = time.perf_counter()
+        c0 = time.process_time()
         n = sum(pacsv.read_csv(f, convert_options=pacsv.ConvertOptions(strings_can_be_null=False)).num_rows
                 for f in info["street_files"])
-        return {"wall_seconds": time.perf_counter() - t0, "rows": n}
+        return {"wall_seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "rows": n}
 
     trivial_dir = work / "trivial"
     trivial_dir.mkdir(exist_ok=True)
@@ -286,10 +294,10 @@ def main(argv=None) -> None:
     print()
     print(f"Machine: {machine_description(pandas, pa, geopandas, shapely)}.")
     print()
-    print("| step | seconds | peak MiB | load before | load after |")
-    print("|---|---:|---:|---|---|")
-    for label, seconds, peak, before, after in rows:
-        print(f"| {label} | {seconds:,.1f} | {peak} | {before} | {after} |")
+    print("| step | seconds | CPU seconds | peak MiB | load before | load after |")
+    print("|---|---:|---:|---:|---|---|")
+    for label, seconds, cpu, peak, before, after in rows:
+        print(f"| {label} | {seconds:,.1f} | {cpu} | {peak} | {before} | {after} |")
     if not args.dir:
         shutil.rmtree(work, ignore_errors=True)
 
