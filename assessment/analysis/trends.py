@@ -344,9 +344,11 @@ def trend_monthly(events: pd.DataFrame, start: str, end: str, by: str | Iterable
     if n_out:
         warnings.warn(f"{n_out} of {len(events)} rows have a month outside {start} to {end} and are not counted",
                       stacklevel=2)
-    data = pd.DataFrame({"month": months.to_numpy()[inside]})
+    # the columns' own arrays (Arrow text stays Arrow text, no Python object per row), rows by position
+    keep = np.flatnonzero(inside)
+    data = pd.DataFrame({"month": months.array.take(keep)})
     for c in by_cols:
-        data[c] = events[c].to_numpy()[inside]
+        data[c] = events[c].array.take(keep)
     data["_w"] = events[count_col].to_numpy(dtype=float)[inside] if count_col else 1.0
 
     grid = pd.DataFrame({"month": window.to_numpy(dtype=object)})
