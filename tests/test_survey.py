@@ -196,3 +196,16 @@ def test_survey_concerns_by_ward_counts_people_by_concern_and_by_rank():
     assert ranks.loc["A"].tolist() == [1, 1, 0] and ranks.loc["B"].tolist() == [1, 0, 1]
     # every mention is counted once
     assert int(ranks.to_numpy().sum()) == int(sv[["concern_1", "concern_2", "concern_3"]].eq("Burglary").sum().sum())
+
+
+def test_sample_of_one_theme_is_drawn_from_the_comments_that_theme_flags():
+    """A theme's sample is the seeded sample of exactly the comments its keywords flag (flags of every theme)."""
+    s = _survey()
+    themes = survey_load_themes()
+    flags = survey_comment_flags(s["comments"], themes)
+    for theme in [*list(themes)[:4], "uncategorised"]:
+        pool = s.loc[flags[theme].to_numpy(), "comments"].astype(str).str.strip()
+        expected = pool.sample(n=min(7, len(pool)), random_state=3).tolist()
+        assert survey_sample_comments(s, theme=theme, n=7, seed=3) == expected
+    with pytest.raises(ValueError):
+        survey_sample_comments(s, theme="no such theme")

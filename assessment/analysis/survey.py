@@ -469,12 +469,13 @@ def survey_sample_comments(survey: pd.DataFrame, theme: str | None = None, n: in
     check_type(seed, "seed", int)
     if not isinstance(themes, dict):
         themes = survey_load_themes(themes)
-    flags = survey_comment_flags(survey[comment_col], themes)
-    if theme is None:
-        keep = flags["has_comment"]
-    else:
+    if theme is not None:
         check_choice(theme, "theme", list(themes) + ["uncategorised"])
-        keep = flags[theme]
+    # Only the themes the sample needs are matched: one theme's flags do not depend on the others,
+    # "uncategorised" needs them all and "has_comment" none.
+    needed = {} if theme is None else themes if theme == "uncategorised" else {theme: themes[theme]}
+    flags = survey_comment_flags(survey[comment_col], needed)
+    keep = flags["has_comment"] if theme is None else flags[theme]
     pool = survey.loc[keep.to_numpy(), comment_col].astype(str).str.strip()
     return pool.sample(n=min(n, len(pool)), random_state=seed).tolist()
 
