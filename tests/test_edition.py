@@ -166,3 +166,31 @@ def test_a_publication_failure_is_reported_in_order_and_the_rest_is_published(de
         execute.run_edition(plan, demo_catalogue, register_notebooks / "out2")
     assert (register_notebooks / "out2" / "audit.html").is_file()
     assert not list(register_notebooks.glob(".out2.staging-*"))
+
+
+def test_without_exports_the_html_is_rendered_while_publishing_and_a_failed_render_is_reported(
+        demo_catalogue, register_notebooks, monkeypatch):
+    """An edition without exports renders each document on its publishing thread (the kernel goes on);
+    a document that cannot be rendered fails alone, its executed notebook kept, the others published."""
+    import threading
+
+    out = register_notebooks / "out"
+    params = {"seen_file": str(register_notebooks / "seen.jsonl")}
+    threads = {}
+    real = execute._render_html
+
+    def render(executed, meta):
+        threads[executed.stem] = threading.current_thread().name
+        if executed.stem == "evaluation":
+            raise RuntimeError("template broken (test)")
+        return real(executed, meta)
+
+    monkeypatch.setattr(execute, "_render_html", render)
+    plan = [("audit", params, "audit"), ("evaluation", params, "evaluation"), ("data_quality", params, "data_quality")]
+    runs, failures = execute.run_edition(plan, demo_catalogue, out, errors="continue")
+    assert [r.document for r in runs] == ["audit", "data_quality"]
+    assert list(failures) == ["evaluation"] and "could not be rendered" in failures["evaluation"]
+    assert all(name.startswith("publish") for name in threads.values()) and len(threads) == 3
+    assert (out / "data_quality.html").is_file() and not (out / "evaluation.html").exists()
+    assert (out.parent / f".{out.name}.failed-evaluation.ipynb").is_file()
+    assert not list(out.parent.glob(f".{out.name}.staging-*"))

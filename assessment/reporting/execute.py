@@ -344,9 +344,11 @@ def run_edition(
         try:
             for i, (name, params, stem, nb_source) in enumerate(plan):
                 try:
+                    # Without exports the publishing thread has little to do: it renders the HTML too,
+                    # while the kernel goes on to the next document.
                     staged = _stage_document(name, stem, catalogue_path, out_dir, nb_source, params, offline, say,
                                              inputs=inputs, km=km, published_dir=register_source,
-                                             workbench_cache=workbench_cache)
+                                             workbench_cache=workbench_cache, render_later=not exports)
                 except DocumentError as exc:
                     if errors == "raise":
                         raise
@@ -430,12 +432,14 @@ class _Staged:
     meta_doc: Any
     inputs: dict[str, str]
     started: float
+    render: Any = None  # the HTML still to render (``_Render``), when rendering was left to publishing
 
 
 def _stage_document(name: str, stem: str, catalogue_path: Path, out_dir: Path, nb_source: Path,
                     params: dict[str, Any], offline: bool, say: Callable[[str], None],
                     inputs: dict[str, str] | None = None, km: Any = None,
-                    published_dir: Path | None = None, workbench_cache: bool = True) -> _Staged:
+                    published_dir: Path | None = None, workbench_cache: bool = True,
+                    render_later: bool = False) -> _Staged:
     """Execute and render one document into a fresh staging folder (removed again on failure)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -452,17 +456,21 @@ def _stage_document(name: str, stem: str, catalogue_path: Path, out_dir: Path, n
                             f"({type(exc).__name__}: {exc})") from None
     try:
         run, meta_doc = _execute_and_render(name, stem, catalogue_path, out_dir, staging, nb_source, params,
-                                            offline, say, timings, km, published_dir, workbench_cache)
+                                            offline, say, timings, km, published_dir, workbench_cache,
+                                            render_later)
+        render = meta_doc if render_later else None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # a kill leaves it to the next run's sweep
         raise
-    return _Staged(stem, catalogue_path, out_dir, staging, run, meta_doc, inputs, t0)
+    return _Staged(stem, catalogue_path, out_dir, staging, run, None if render_later else meta_doc, inputs, t0, render)
 
 
 def _finish_document(staged: _Staged, exports: tuple[str, ...], say: Callable[[str], None]) -> DocumentRun:
     """Export a staged document (PDF, Word), enter it in the manifest and publish it; refresh the index."""
     stem, out_dir, staging, run = staged.stem, staged.out_dir, staged.staging, staged.run
     try:
+        if staged.render is not None:
+            staged.meta_doc, staged.render = staged.render(), None
         pdf, docx = _export(staging / f"{stem}.html", staged.meta_doc, exports, say, run.timings)
         run.pdf = out_dir / pdf.name if pdf else None
         run.docx = out_dir / docx.name if docx else None
@@ -489,14 +497,18 @@ def _finish_document(staged: _Staged, exports: tuple[str, ...], say: Callable[[s
 def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Path, staging: Path,
                         nb_source: Path, params: dict[str, Any], offline: bool, say: Callable[[str], None],
                         timings: dict[str, float], km: Any = None,
-                        published_dir: Path | None = None, workbench_cache: bool = True) -> tuple[DocumentRun, Any]:
+                        published_dir: Path | None = None, workbench_cache: bool = True,
+                        render_later: bool = False) -> tuple[DocumentRun, Any]:
     """Execute the notebook and render its HTML into ``staging``; describe the run as published.
 
     With ``km`` (a started kernel manager) the notebook runs in that kernel, which stays up for
     the next document of the edition; without it papermill starts and stops a kernel of its own.
     ``published_dir`` is where the document reads the edition's disclosure register (default
     ``out_dir``; an edition whose earlier documents are still being published points it at
-    their staged register).
+    their staged register). Returns the run and the metadata document, or with ``render_later``
+    the run and the rendering still to be done (a :class:`_Render`, called by
+    :func:`_finish_document`: an edition without exports renders on its publishing thread while
+    the kernel executes the next document).
     """
     executed = staging / "notebooks" / f"{stem}.ipynb"
     nb_params = {
@@ -532,22 +544,9 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
         raise DocumentError(_failure_message(stem, exc, _kept_notebook(executed, out_dir, stem))) from None
     timings["execute"] = round(time.perf_counter() - t1, 3)
 
-    say(f"[{stem}] rendering HTML with nbconvert")
-    t2 = time.perf_counter()
-    from .document import document_metadata, open_document
-
-    meta_doc = open_document(catalogue_path, name, out_dir=staging, **{k: v for k, v in params.items() if k in ("edition",)})
-    subtitle = params.get("topic") or params.get("intervention")
-    meta = document_metadata(meta_doc, subtitle=str(subtitle).replace("_", " ").capitalize() if subtitle else None)
-    try:
-        page = _render_html(executed, meta)
-    except Exception as exc:
-        kept = _kept_notebook(executed, out_dir, stem)
-        raise DocumentError(f"document {stem!r} executed but could not be rendered: {type(exc).__name__}: {exc}. "
-                            f"The executed notebook is kept at {kept}; the previous output was left intact.") from None
     html_path = staging / f"{stem}.html"
-    html_path.write_text(page, encoding="utf-8")
-    timings["render"] = round(time.perf_counter() - t2, 3)
+    render = _Render(name, stem, catalogue_path, out_dir, staging, executed, params, timings, say)
+    meta_doc = render() if not render_later else None
 
     tables = sorted((staging / "tables").glob(f"{stem}-*.csv")) if (staging / "tables").is_dir() else []
     run = DocumentRun(
@@ -558,7 +557,43 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
         parameters={k: v for k, v in nb_params.items() if k not in ("out_dir", "cache_dir", "published_dir")},
         timings=timings,
     )
-    return run, meta_doc
+    return run, (render if render_later else meta_doc)
+
+
+@dataclass
+class _Render:
+    """Render a staged, executed notebook to ``staging/<stem>.html``; calling it returns the metadata document."""
+
+    name: str
+    stem: str
+    catalogue_path: Path
+    out_dir: Path
+    staging: Path
+    executed: Path
+    params: dict[str, Any]
+    timings: dict[str, float]
+    say: Callable[[str], None]
+
+    def __call__(self) -> Any:
+        stem, params = self.stem, self.params
+        self.say(f"[{stem}] rendering HTML with nbconvert")
+        t2 = time.perf_counter()
+        from .document import document_metadata, open_document
+
+        meta_doc = open_document(self.catalogue_path, self.name, out_dir=self.staging,
+                                 **{k: v for k, v in params.items() if k in ("edition",)})
+        subtitle = params.get("topic") or params.get("intervention")
+        meta = document_metadata(meta_doc, subtitle=str(subtitle).replace("_", " ").capitalize() if subtitle else None)
+        try:
+            page = _render_html(self.executed, meta)
+        except Exception as exc:
+            kept = _kept_notebook(self.executed, self.out_dir, stem)
+            raise DocumentError(f"document {stem!r} executed but could not be rendered: {type(exc).__name__}: {exc}. "
+                                f"The executed notebook is kept at {kept}; the previous output was left "
+                                "intact.") from None
+        (self.staging / f"{stem}.html").write_text(page, encoding="utf-8")
+        self.timings["render"] = round(time.perf_counter() - t2, 3)
+        return meta_doc
 
 
 def _export(html_path: Path, doc: Any, exports: tuple[str, ...], say: Callable[[str], None],
