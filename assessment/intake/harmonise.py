@@ -514,6 +514,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
             pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"),
             pd.Series(np.nan, index=frame.index, dtype="str"))
         category, theme = _categories(frame, ds, catalogue, None)  # marked after the coordinates
+        location, area_code = _text(frame, cols.get("location")), _text(frame, cols.get("area_code"))
+        extras = _extras(frame, ds, _EVENT_FIELDS)
         east, north = _coordinates(frame, ds, reasons, boundary, coords_job.result() if c else None)
         _mark_unknown_categories(ds, catalogue, reasons, category, theme)
         id_repeated = ids_job.result()
@@ -535,8 +537,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
         "theme": theme,
         "easting": pd.Series(east, index=frame.index, copy=False),
         "northing": pd.Series(north, index=frame.index, copy=False),
-        "location": _text(frame, cols.get("location")),
-        "area_code": _text(frame, cols.get("area_code")),
+        "location": location,
+        "area_code": area_code,
     }
     every = bool(keep.all())
     pick = (lambda v: v.reset_index(drop=True)) if every else (lambda v: v[keep].reset_index(drop=True))  # noqa: E731
@@ -546,7 +548,7 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
         out["is_repeat"] = flag_repeats(out["easting"].to_numpy(), out["northing"].to_numpy(), out["date"],
                                         minutes=ds.duplicates.minutes, metres=ds.duplicates.metres,
                                         category=out["category"] if ds.duplicates.same_category else None)
-    for f, values in _extras(frame, ds, _EVENT_FIELDS).items():
+    for f, values in extras.items():
         out[f] = pick(values)
     return out[EVENT_COLUMNS + [c for c in out.columns if c not in EVENT_COLUMNS]]
 
