@@ -500,7 +500,9 @@ def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset,
     reasons.mark(dup, "duplicate", "exact copy of an earlier row")
 
 
-def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
+def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, early_coords=None):
+    """``early_coords``: (future of :func:`to_bng` on the rows as read, rows kept or None) when the
+    conversion was started before blank rows were dropped."""
     cols = ds.columns
     event_id = _text(frame, cols.get("event_id"))
     # The coordinate conversion and the repeated-id check touch no quarantine state, so two
@@ -508,7 +510,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
     # pandas' hash tables, pyproj and pyarrow release the GIL). Reasons are still marked in order.
     with ThreadPoolExecutor(max_workers=2) as pool:
         c = ds.coordinates
-        coords_job = pool.submit(to_bng, frame[c.x], frame[c.y], c.crs) if c else None
+        if early_coords is None:
+            coords_job = pool.submit(to_bng, frame[c.x], frame[c.y], c.crs) if c else None
         ids_job = pool.submit(flag_repeated_values, event_id)
         date, month = _mark_dates(frame, ds, reasons, cols["date"], window) if "date" in cols else (
             pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"),
@@ -516,7 +519,13 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary):
         category, theme = _categories(frame, ds, catalogue, None)  # marked after the coordinates
         location, area_code = _text(frame, cols.get("location")), _text(frame, cols.get("area_code"))
         extras = _extras(frame, ds, _EVENT_FIELDS)
-        east, north = _coordinates(frame, ds, reasons, boundary, coords_job.result() if c else None)
+        if early_coords is not None:
+            future, kept = early_coords
+            converted = future.result()
+            converted = converted if kept is None else tuple(v[kept] for v in converted)
+        else:
+            converted = coords_job.result() if c else None
+        east, north = _coordinates(frame, ds, reasons, boundary, converted)
         _mark_unknown_categories(ds, catalogue, reasons, category, theme)
         id_repeated = ids_job.result()
     _exact_duplicates(frame, reasons, ds, id_repeated if "event_id" in cols else None)
@@ -725,10 +734,21 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
         rec = quality_record(key, ds.kind, ds.agency, files=len(files), rows_read=1)
         return DatasetIntake(key, ds.kind, ds.agency, raw, pd.DataFrame(columns=QUARANTINE_COLUMNS), rec,
                              pd.DataFrame(columns=COMPLETENESS_COLUMNS), empty_cov)
+    c = ds.coordinates
+    early_coords = None
+    if (ds.kind == "events" and c and {c.x, c.y} <= set(raw.columns)
+            and not {c.x, c.y} & set(identifier_columns(ds))):
+        # Coordinates convert row by row: start now, while blank rows are found (the rows kept
+        # are picked from the result); the thread ends when the conversion does.
+        starter = ThreadPoolExecutor(max_workers=1)
+        early_coords = starter.submit(to_bng, raw[c.x], raw[c.y], c.crs)
+        starter.shutdown(wait=False)
     blank = blank_rows(raw)
     n_blank = int(blank.sum())
     if n_blank:
         raw = raw.loc[~blank].reset_index(drop=True)  # counted as blank, never as malformed or accepted
+    if early_coords is not None:
+        early_coords = (early_coords, ~blank if n_blank else None)
     identifiers = identifier_columns(ds)
     if identifiers:
         missing = [c for c in identifiers if c not in raw.columns]
@@ -748,7 +768,7 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
     if ds.outside_partnership_buffer is not None and boundary is None and ds.coordinates:
         boundary = _partnership_geometry(catalogue)
     if ds.kind == "events":
-        data = _harmonise_events(catalogue, key, ds, raw, reasons, win, boundary)
+        data = _harmonise_events(catalogue, key, ds, raw, reasons, win, boundary, early_coords)
     elif ds.kind == "area_counts":
         data = _harmonise_area_counts(catalogue, key, ds, raw, reasons, win)
     else:
