@@ -174,7 +174,8 @@ def _empty_units(crs) -> gpd.GeoDataFrame:
                             geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.date) -> Workbench:
+def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.date, *,
+                    settle: Callable[[str, pd.DataFrame], pd.DataFrame] | None = None) -> Workbench:
     """Run intake and geography for a whole catalogue (uncached).
 
     Only the ``wards`` geography is required. Without ``partnership`` the boundary is the
@@ -187,6 +188,11 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     and kept in ``extras['outside']`` (counted per dataset in ``extras['outside_counts']``)
     so that documents can say how many lay outside the partnership. Rows without
     coordinates stay in.
+
+    ``settle(slot, frame)``, when given (``load_workbench`` with a cache), is called with each
+    large frame as soon as it is final (the slot names of the cache's Arrow files) and returns
+    the frame to go on with: the cache writes it to its Arrow file and hands back the
+    memory-mapped read-back, so the built copy is let go before the next stage allocates.
     """
     from ..geography.assign import assign_points, assign_points_versioned
     from ..geography.registry import registry_from_catalogue, registry_version_at
@@ -199,6 +205,11 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
             + ", ".join(f"{k!r} ({v})" for k, v in GEOGRAPHY_ROLES.items() if k != "wards") + ".")
     intake = intake_catalogue(catalogue, out_dir=out_dir, run_date=run_date, errors="collect")
     _release_memory()  # intake's temporaries, before the events are copied and assigned
+    if settle is not None:
+        # row-level tables (police outcomes) are final: to their cache files before anything else
+        for i, key in enumerate(intake.tables or {}):
+            intake.tables[key] = settle(f"table{i}", intake.tables[key])
+        _release_memory()
     registry = registry_from_catalogue(catalogue)
     end = pd.Timestamp(catalogue.partnership.window.end) + pd.offsets.MonthEnd(0)
     wards = registry_version_at(registry, "wards", end).units.copy()
@@ -250,15 +261,31 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     inside = np.ones(len(events), dtype=bool)
     inside[located] = shapely.intersects_xy(zone, east[located], north[located])
     outside = events[~inside]
-    # (copy-on-write: edits of either frame never reach the intake's)
-    events = events.copy(deep=False) if inside.all() else events.take(np.flatnonzero(inside))
     outside_counts = outside.groupby("dataset").size().rename("outside_partnership")
+    assigned_cols = [c for c in ("easting", "northing", "date", "month") if c in events.columns]
+    keep = None if inside.all() else np.flatnonzero(inside)
+    by_rows = settle is not None and keep is not None and hasattr(settle, "take_rows")
+    if by_rows:
+        # The partnership's events are the intake's rows inside: rather than copying every column of
+        # them beside the intake's, the intake's events go to their cache file now (the built copy is
+        # let go) and the partnership's are written from that file in slices of rows after the
+        # assignment (``take_rows``), so the two are never both in memory.
+        narrow = pd.DataFrame({c: events[c] for c in assigned_cols}).take(keep)
+        del events
+        intake.events = settle("intake_events", intake.events)
+        outside = settle("outside", outside)
+        _release_memory()
+        index = narrow.index
+    else:
+        # (copy-on-write: edits of either frame never reach the intake's)
+        events = events.copy(deep=False) if keep is None else events.take(keep)
+        narrow = pd.DataFrame({c: events[c] for c in assigned_cols})
+        index = events.index
 
     reports = []
     # Every geography is assigned through a narrow frame (coordinates and dates only), so no
     # assignment copies the wide events frame; each distinct coordinate pair is placed once
     # (assign_points); the codes are added to the events after.
-    narrow = pd.DataFrame({c: events[c] for c in ("easting", "northing", "date", "month") if c in events.columns})
     added: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -267,7 +294,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
             added.update({c: out[c] for c in ("small_area_code", "small_area_code_on_edge")})
             reports.append({"geography": "small_areas", **rep.to_dict()})
         else:
-            added["small_area_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
+            added["small_area_code"] = pd.Series(pd.NA, index=index, dtype="string")
         out, rep_w = assign_points_versioned(narrow, registry, "wards", column="ward_code")
         added.update({c: out[c] for c in ("ward_code", "ward_code_on_edge", "ward_code_version")})
         reports.append({"geography": "wards", **rep_w.drop(columns="version").sum().to_dict()})
@@ -276,8 +303,17 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
             added.update({c: out[c] for c in ("neighbourhood_code", "neighbourhood_code_on_edge")})
             reports.append({"geography": "neighbourhoods", **rep.to_dict()})
         else:
-            added["neighbourhood_code"] = pd.Series(pd.NA, index=events.index, dtype="string")
-    events = events.assign(**added)
+            added["neighbourhood_code"] = pd.Series(pd.NA, index=index, dtype="string")
+    del narrow, out
+    if by_rows:
+        events = settle.take_rows("events", "intake_events", keep, intake.events, added)
+        if events is None:  # the intake's events could not go to a file: copied in memory
+            events = intake.events.take(keep).assign(**added)
+    else:
+        events = events.assign(**added)
+        if settle is not None:
+            events = settle("events", events)
+    del added
     _release_memory()
     assignment = pd.DataFrame(reports)
     return Workbench(
@@ -308,31 +344,126 @@ def _arrow_path(cache_file: Path, name: str) -> Path:
     return cache_file.with_name(f"{cache_file.stem}.{name}.arrow")
 
 
-def _write_cache(wb: Workbench, cache_file: Path) -> None:
-    """Write the workbench to the cache: its event frames as Arrow IPC files, the rest pickled.
+def _write_frame(frame: Any, path: Path) -> bool:
+    """Write one frame to an Arrow IPC file (under a temporary name, then moved into place).
 
-    Each file is written under a temporary name and moved into place, the pickle last, so a
-    reader finds either a whole entry or none (the pickle names the frames it left out).
+    False (nothing written) when the frame is not a plain DataFrame or holds a column Arrow cannot.
     """
-    import copy
     import os
 
     import pyarrow as pa
 
+    if type(frame) is not pd.DataFrame:
+        return False  # absent, or a GeoDataFrame: pickled with the rest
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return False  # a column Arrow cannot hold (mixed objects): pickled with the rest
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, path)
+    return True
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    """A frame from its Arrow IPC file, memory-mapped (the mapped file stays open while its buffers are used)."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    return table.to_pandas(split_blocks=True)
+
+
+class _Settler:
+    """``build_workbench``'s ``settle``: each final frame to its Arrow cache file, read back memory-mapped."""
+
+    def __init__(self, cache_file: Path) -> None:
+        self.cache_file = cache_file
+        self.written: set[str] = set()
+
+    def __call__(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        path = _arrow_path(self.cache_file, name)
+        if not _write_frame(frame, path):
+            return frame
+        self.written.add(name)
+        return _read_frame(path)
+
+    #: rows per slice written by ``take_rows``
+    slice_rows = 250_000
+
+    def take_rows(self, name: str, source: str, positions: np.ndarray, like: pd.DataFrame,
+                  added: dict[str, pd.Series]) -> pd.DataFrame | None:
+        """``like.take(positions).assign(**added)`` written to slot ``name``'s file, read back memory-mapped.
+
+        ``like`` is the frame settled in slot ``source``; the rows are taken from its file in
+        slices of :attr:`slice_rows`, each through a fresh memory map dropped after the slice, so
+        neither the whole source nor the whole result is ever in memory. The positions must be
+        ascending. None (nothing written)
+        when the source is not in a file or the result's schema cannot be known from its columns
+        alone (the caller then builds the frame in memory).
+        """
+        import json
+        import os
+
+        import pyarrow as pa
+
+        source_path = _arrow_path(self.cache_file, source)
+        if source not in self.written or not source_path.is_file():
+            return None
+        if len(positions) == 0 or bool(np.any(np.diff(positions) <= 0)):
+            return None  # nothing kept, or positions out of order
+        index = like.index.take(positions)
+        if isinstance(index, pd.RangeIndex):
+            return None  # kept as metadata, not a column: not sliceable
+        head = like.iloc[:0].set_axis(index[:0]).assign(**{k: v.iloc[:0] for k, v in added.items()})
+        try:
+            schema = pa.Schema.from_pandas(head, preserve_index=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+        meta = json.loads(schema.metadata[b"pandas"])
+        if any(pa.types.is_null(f.type) for f in schema) or not all(
+                isinstance(c, str) for c in meta.get("index_columns", [])):
+            return None  # an untyped (object) column, or an index held as metadata
+        path = _arrow_path(self.cache_file, name)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            for a in range(0, len(positions), self.slice_rows):
+                b = min(a + self.slice_rows, len(positions))
+                src = pa.ipc.open_file(pa.memory_map(str(source_path), "r")).read_all()
+                extra = pa.Table.from_pandas(pd.DataFrame({k: v.iloc[a:b] for k, v in added.items()},
+                                                          index=index[a:b]), preserve_index=True)
+                # the positions are ascending: only the source rows between the slice's first and last
+                # are read (a take over a whole chunked column would first join all of its chunks)
+                lo, hi = int(positions[a]), int(positions[b - 1]) + 1
+                part = src.slice(lo, hi - lo)
+                rows = pa.array(positions[a:b] - lo)
+                columns = []
+                for f in schema:
+                    col = extra.column(f.name) if f.name in extra.column_names else part.column(f.name).take(rows)
+                    columns.append(col if col.type == f.type else col.cast(f.type))
+                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+                del src, part, extra, columns
+        os.replace(tmp, path)
+        self.written.add(name)
+        return _read_frame(path)
+
+
+def _write_cache(wb: Workbench, cache_file: Path, written: set[str] | frozenset[str] = frozenset()) -> None:
+    """Write the workbench to the cache: its event frames as Arrow IPC files, the rest pickled.
+
+    Each file is written under a temporary name and moved into place, the pickle last, so a
+    reader finds either a whole entry or none (the pickle names the frames it left out).
+    Slots in ``written`` were written already while the workbench was built (``_Settler``).
+    """
+    import copy
+    import os
+
     in_arrow = []
     for name, (frame, _put) in _frame_slots(wb).items():
-        if type(frame) is not pd.DataFrame:
-            continue  # absent, or a GeoDataFrame: pickled with the rest
-        try:
-            table = pa.Table.from_pandas(frame, preserve_index=True)
-        except (pa.ArrowException, TypeError, ValueError):
-            continue  # a column Arrow cannot hold (mixed objects): pickled with the rest
-        path = _arrow_path(cache_file, name)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        os.replace(tmp, path)
-        in_arrow.append(name)
+        if name in written and _arrow_path(cache_file, name).is_file():
+            in_arrow.append(name)
+        elif _write_frame(frame, _arrow_path(cache_file, name)):
+            in_arrow.append(name)
     light = copy.copy(wb)
     light.intake = copy.copy(wb.intake)
     light.intake.tables = dict(wb.intake.tables or {})
@@ -348,8 +479,6 @@ def _write_cache(wb: Workbench, cache_file: Path) -> None:
 
 def _read_cache(cache_file: Path) -> Workbench | None:
     """The cached workbench, its event frames memory-mapped from their Arrow files; None if incomplete."""
-    import pyarrow as pa
-
     with open(cache_file, "rb") as fh:
         entry = pickle.load(fh)
     if isinstance(entry, Workbench):  # an entry written whole by an earlier version
@@ -360,9 +489,7 @@ def _read_cache(cache_file: Path) -> Workbench | None:
         path = _arrow_path(cache_file, name)
         if not path.is_file() or name not in slots:
             return None
-        # the mapped file stays open as long as the frame's buffers use it
-        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-        slots[name][1](table.to_pandas(split_blocks=True))
+        slots[name][1](_read_frame(path))
     return wb
 
 
@@ -431,9 +558,10 @@ def load_workbench(
                 wb = _read_cache(cache_file)
                 _remember_loaded(cache_file, wb)
     if wb is None:
-        wb = build_workbench(cat, None, when)
+        settler = _Settler(cache_file) if cache_file is not None else None
+        wb = build_workbench(cat, None, when, settle=settler)
         if cache_file is not None:
-            _write_cache(wb, cache_file)
+            _write_cache(wb, cache_file, settler.written)
             # the frames read back from the cache are memory-mapped: the built copies are let go
             wb = _read_cache(cache_file) or wb
             _remember_loaded(cache_file, wb)
