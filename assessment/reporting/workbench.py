@@ -306,6 +306,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
             added["neighbourhood_code"] = pd.Series(pd.NA, index=index, dtype="string")
     del narrow, out
     if by_rows:
+        _release_memory()  # the assignment's temporaries, before the partnership's events are built
         events = settle.take_rows("events", "intake_events", keep, intake.events, added)
         if events is None:  # the intake's events could not go to a file: copied in memory
             events = intake.events.take(keep).assign(**added)
@@ -395,9 +396,10 @@ class _Settler:
                   added: dict[str, pd.Series]) -> pd.DataFrame | None:
         """``like.take(positions).assign(**added)`` written to slot ``name``'s file, read back memory-mapped.
 
-        ``like`` is the frame settled in slot ``source``; the rows are taken from its file in
-        slices of :attr:`slice_rows`, each through a fresh memory map dropped after the slice, so
-        neither the whole source nor the whole result is ever in memory. The positions must be
+        ``like`` is the frame settled in slot ``source``; each column's rows are taken from its file
+        in slices of :attr:`slice_rows`, each through a fresh memory map dropped after the slice, so
+        the source is never in memory beside the result; the result is written as one record batch
+        (one chunk per column, as a frame written whole) and read back memory-mapped. The positions must be
         ascending. None (nothing written)
         when the source is not in a file or the result's schema cannot be known from its columns
         alone (the caller then builds the frame in memory).
@@ -424,25 +426,41 @@ class _Settler:
         if any(pa.types.is_null(f.type) for f in schema) or not all(
                 isinstance(c, str) for c in meta.get("index_columns", [])):
             return None  # an untyped (object) column, or an index held as metadata
+        extra = pa.Table.from_pandas(pd.DataFrame(added, index=index), preserve_index=True)
+        taken = [f.name for f in schema if f.name not in extra.column_names]
+        parts: dict[str, list] = {c: [] for c in taken}
+        for a in range(0, len(positions), self.slice_rows):
+            b = min(a + self.slice_rows, len(positions))
+            # a fresh map of the source for each slice, let go after it: its pages never all count at
+            # once. The positions are ascending, so only the rows between the slice's first and last
+            # are read (a take over a whole chunked column would first join all of its chunks).
+            src = pa.ipc.open_file(pa.memory_map(str(source_path), "r")).read_all()
+            lo, hi = int(positions[a]), int(positions[b - 1]) + 1
+            part = src.slice(lo, hi - lo)
+            rows = pa.array(positions[a:b] - lo)
+            for c in taken:
+                parts[c].append(part.column(c).take(rows))
+            del src, part
+        columns = []
+        for f in schema:
+            if f.name in extra.column_names:
+                col = extra.column(f.name).combine_chunks()
+            else:
+                pieces = parts.pop(f.name)
+                col = pa.chunked_array([ch for piece in pieces for ch in piece.chunks],
+                                       type=pieces[0].type).combine_chunks()  # one chunk, as before
+                del pieces
+                _release_memory()  # the column's slices
+            columns.append(col if col.type == f.type else col.cast(f.type))
+        del extra
+        table = pa.Table.from_arrays(columns, schema=schema)
+        del columns
         path = _arrow_path(self.cache_file, name)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            for a in range(0, len(positions), self.slice_rows):
-                b = min(a + self.slice_rows, len(positions))
-                src = pa.ipc.open_file(pa.memory_map(str(source_path), "r")).read_all()
-                extra = pa.Table.from_pandas(pd.DataFrame({k: v.iloc[a:b] for k, v in added.items()},
-                                                          index=index[a:b]), preserve_index=True)
-                # the positions are ascending: only the source rows between the slice's first and last
-                # are read (a take over a whole chunked column would first join all of its chunks)
-                lo, hi = int(positions[a]), int(positions[b - 1]) + 1
-                part = src.slice(lo, hi - lo)
-                rows = pa.array(positions[a:b] - lo)
-                columns = []
-                for f in schema:
-                    col = extra.column(f.name) if f.name in extra.column_names else part.column(f.name).take(rows)
-                    columns.append(col if col.type == f.type else col.cast(f.type))
-                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
-                del src, part, extra, columns
+            writer.write_table(table)
+        del table
+        _release_memory()
         os.replace(tmp, path)
         self.written.add(name)
         return _read_frame(path)
