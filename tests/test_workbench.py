@@ -191,7 +191,7 @@ def test_cache_key_changes_with_the_pseudonym_key(demo_catalogue, monkeypatch):
     assert len({first, second, none}) == 3
 
 
-def test_take_rows_writes_the_kept_rows_in_slices(tmp_path, monkeypatch):
+def test_take_rows_takes_the_kept_rows_batch_by_batch(tmp_path):
     """The cold build's partnership events, written slice by slice from the intake's file, are the
     intake's rows taken in memory with the assigned columns added."""
     rng = np.random.default_rng(5)
@@ -204,19 +204,24 @@ def test_take_rows_writes_the_kept_rows_in_slices(tmp_path, monkeypatch):
         "is_repeat": rng.random(n) > 0.5,
         "source_row": np.arange(n, dtype="int64"),
     }, index=pd.Index(np.arange(n) * 3 + 1))
+    like = pd.concat([like.iloc[:40], like.iloc[40:41], like.iloc[41:]])  # text in chunks, as intake's are
     cache_file = tmp_path / "workbench-x.pkl"
     settler = wbm._Settler(cache_file)
     settled = settler("intake_events", like)
     pd.testing.assert_frame_equal(settled, like)
+    import pyarrow as pa
+
+    assert pa.ipc.open_file(str(wbm._arrow_path(cache_file, "intake_events"))).num_record_batches == 3
     keep = np.flatnonzero(rng.random(n) > 0.2)
     index = like.index.take(keep)
     added = {"ward_code": pd.Series(pd.array([f"W{i % 4}" if i % 9 else None for i in range(len(keep))],
                                              dtype="str"), index=index),
              "ward_code_on_edge": pd.Series(np.arange(len(keep)) % 3 == 0, index=index),
              "easting": pd.Series(np.arange(len(keep), dtype=float), index=index)}  # replaces a column in place
-    monkeypatch.setattr(wbm._Settler, "slice_rows", 10)
     got = settler.take_rows("events", "intake_events", keep, settled, added)
     pd.testing.assert_frame_equal(got, like.take(keep).assign(**added))
+    # written whole: one record batch, one chunk per column, as a frame written at once
+    assert pa.ipc.open_file(str(wbm._arrow_path(cache_file, "events"))).num_record_batches == 1
     assert "events" in settler.written
     # out of order, or a source never written: nothing written, the caller copies in memory
     assert settler.take_rows("other", "intake_events", keep[::-1], settled, added) is None

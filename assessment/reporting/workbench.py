@@ -389,18 +389,14 @@ class _Settler:
         self.written.add(name)
         return _read_frame(path)
 
-    #: rows per slice written by ``take_rows``
-    slice_rows = 250_000
-
     def take_rows(self, name: str, source: str, positions: np.ndarray, like: pd.DataFrame,
                   added: dict[str, pd.Series]) -> pd.DataFrame | None:
         """``like.take(positions).assign(**added)`` written to slot ``name``'s file, read back memory-mapped.
 
-        ``like`` is the frame settled in slot ``source``; each column's rows are taken from its file
-        in slices of :attr:`slice_rows`, each through a fresh memory map dropped after the slice, so
-        the source is never in memory beside the result; the result is written as one record batch
-        (one chunk per column, as a frame written whole) and read back memory-mapped. The positions must be
-        ascending. None (nothing written)
+        ``like`` is the frame settled in slot ``source``; the rows are taken from its file column by
+        column and record batch by record batch, so the source is never in memory beside the
+        result; the result is written as one record batch (one chunk per column, as a frame written
+        whole) and read back memory-mapped. The positions must be ascending. None (nothing written)
         when the source is not in a file or the result's schema cannot be known from its columns
         alone (the caller then builds the frame in memory).
         """
@@ -427,28 +423,31 @@ class _Settler:
                 isinstance(c, str) for c in meta.get("index_columns", [])):
             return None  # an untyped (object) column, or an index held as metadata
         extra = pa.Table.from_pandas(pd.DataFrame(added, index=index), preserve_index=True)
-        taken = [f.name for f in schema if f.name not in extra.column_names]
-        parts: dict[str, list] = {c: [] for c in taken}
-        for a in range(0, len(positions), self.slice_rows):
-            b = min(a + self.slice_rows, len(positions))
-            # a fresh map of the source for each slice, let go after it: its pages never all count at
-            # once. The positions are ascending, so only the rows between the slice's first and last
-            # are read (a take over a whole chunked column would first join all of its chunks).
-            src = pa.ipc.open_file(pa.memory_map(str(source_path), "r")).read_all()
-            lo, hi = int(positions[a]), int(positions[b - 1]) + 1
-            part = src.slice(lo, hi - lo)
-            rows = pa.array(positions[a:b] - lo)
-            for c in taken:
-                parts[c].append(part.column(c).take(rows))
-            del src, part
+        # Column by column, the source's record batches one at a time, only that column's buffers read
+        # from the file into memory (no map whose pages would all count at once, no column's slices
+        # interleaved with another's); each batch's kept rows taken from it alone (a take over a
+        # whole chunked column would first join all of its chunks). The positions are ascending, so
+        # each batch's rows are one run of them.
+        with pa.OSFile(str(source_path), "rb") as fh:
+            source_names = pa.ipc.open_file(fh).schema.names
         columns = []
         for f in schema:
             if f.name in extra.column_names:
                 col = extra.column(f.name).combine_chunks()
             else:
-                pieces = parts.pop(f.name)
-                col = pa.chunked_array([ch for piece in pieces for ch in piece.chunks],
-                                       type=pieces[0].type).combine_chunks()  # one chunk, as before
+                pieces = []
+                options = pa.ipc.IpcReadOptions(included_fields=[source_names.index(f.name)])
+                with pa.OSFile(str(source_path), "rb") as fh:
+                    reader = pa.ipc.open_file(fh, options=options)
+                    first = 0
+                    for i in range(reader.num_record_batches):
+                        batch = reader.get_batch(i)
+                        a, b = np.searchsorted(positions, [first, first + batch.num_rows])
+                        if b > a:
+                            pieces.append(batch.column(0).take(pa.array(positions[a:b] - first)))
+                        first += batch.num_rows
+                        del batch
+                col = pa.chunked_array(pieces, type=pieces[0].type if pieces else f.type).combine_chunks()
                 del pieces
                 _release_memory()  # the column's slices
             columns.append(col if col.type == f.type else col.cast(f.type))
