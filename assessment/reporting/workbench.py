@@ -268,7 +268,7 @@ def build_workbench(catalogue: Catalogue, out_dir: Path | None, run_date: dt.dat
     if by_rows:
         # The partnership's events are the intake's rows inside: rather than copying every column of
         # them beside the intake's, the intake's events go to their cache file now (the built copy is
-        # let go) and the partnership's are written from that file in slices of rows after the
+        # let go) and the partnership's are taken from that file, column by column, after the
         # assignment (``take_rows``), so the two are never both in memory.
         narrow = pd.DataFrame({c: events[c] for c in assigned_cols}).take(keep)
         del events
