@@ -194,3 +194,34 @@ def test_without_exports_the_html_is_rendered_while_publishing_and_a_failed_rend
     assert (out / "data_quality.html").is_file() and not (out / "evaluation.html").exists()
     assert (out.parent / f".{out.name}.failed-evaluation.ipynb").is_file()
     assert not list(out.parent.glob(f".{out.name}.staging-*"))
+
+
+def test_exports_wait_for_the_kernel_to_be_gone_unless_overlap_is_asked(demo_catalogue, tiny_notebooks, monkeypatch):
+    """By default PDFs and Word files are made after the edition's kernel has shut down (peak memory is the
+    larger of the two, not their sum); with overlap_exports the next document executes meanwhile."""
+    import os
+
+    import psutil
+
+    pid_file = tiny_notebooks / "pids.txt"
+    seen = []
+
+    def fake_export(html_path, doc, exports, say, timings):
+        kernel_pids = {int(p) for p in _pids(pid_file).values()}
+        seen.append((html_path.stem, any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
+                                         for p in kernel_pids if p != os.getpid())))
+        return None, None
+
+    monkeypatch.setattr(execute, "_export", fake_export)
+    params = {"run_date": "2026-11-25", "pid_file": str(pid_file)}
+    plan = [("audit", params, "audit"), ("data_quality", params, "data_quality")]
+    runs, _ = execute.run_edition(plan, demo_catalogue, tiny_notebooks / "out", exports=("docx",))
+    assert [r.document for r in runs] == ["audit", "data_quality"]
+    assert seen == [("audit", False), ("data_quality", False)]  # the kernel was gone before any export
+    assert (tiny_notebooks / "out" / "data_quality.html").is_file()
+    seen.clear()
+    pid_file.unlink()
+    runs, _ = execute.run_edition(plan, demo_catalogue, tiny_notebooks / "out2", exports=("docx",),
+                                  overlap_exports=True)
+    assert [r.document for r in runs] == ["audit", "data_quality"]
+    assert seen[0] == ("audit", True)  # exported while the kernel was still up

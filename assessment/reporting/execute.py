@@ -259,6 +259,7 @@ def run_edition(
     errors: str = "raise",
     kernel: Any = None,
     workbench_cache: bool = True,
+    overlap_exports: bool = False,
 ) -> tuple[list[DocumentRun], dict[str, str]]:
     """Execute and render the documents of one edition in one warm kernel.
 
@@ -281,6 +282,12 @@ def run_edition(
         On a document's failure, raise its :class:`DocumentError` (the documents already
         published stay published), or record its message and go on with the next document
         in a fresh kernel.
+    overlap_exports : bool, default False
+        With ``exports``: print each document's PDF and write its Word version while the kernel
+        executes the next document (faster by about the exports' time, but headless Chromium's
+        memory then adds to the kernel's). By default the documents are staged first and exported
+        and published, in order, once the edition's own kernel has been shut down, so the peak is
+        the larger of the two, not their sum. Without exports, publishing always overlaps.
     kernel : jupyter_client.KernelManager, optional
         An already started kernel to run the documents in (a batch worker keeps one warm
         across partnerships). It is restarted after a failure but never shut down here; by
@@ -335,10 +342,17 @@ def run_edition(
         # disclosure register of those before it from a copy of their staged register.
         registers = staging_folder(out_dir, "edition-register", uuid.uuid4().hex[:8])
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
-        if "pdf" in exports:  # one headless Chromium for every PDF of the edition, on the publishing thread
-            from .export import keep_chromium
+        defer = bool(exports) and not overlap_exports
+        deferred: list[_Staged] = []  # staged, to be exported and published once the kernel is gone
 
-            pool.submit(keep_chromium)
+        def start_exports() -> None:
+            if "pdf" in exports:  # one headless Chromium for every PDF of the edition, on the publishing thread
+                from .export import keep_chromium
+
+                pool.submit(keep_chromium)
+
+        if not defer:
+            start_exports()
         pending: list[tuple[str, _Staged, Future]] = []
         register_source: Path | None = None
         try:
@@ -369,10 +383,23 @@ def run_edition(
                     register_source = registers / str(i)
                     register_source.mkdir(parents=True)
                     shutil.copyfile(staged_register, paths.disclosure_register(register_source))
+                if defer:
+                    deferred.append(staged)
+                    continue
                 pending.append((stem, staged, pool.submit(_finish_document, staged, exports, say)))
                 _collect_published(pending, runs, failures, errors, say, wait=False)
+            if defer:
+                if own_kernel:  # its memory is given back before Chromium starts
+                    km.shutdown_kernel(now=True)
+                    own_kernel = False
+                start_exports()
+                while deferred:
+                    staged = deferred.pop(0)
+                    pending.append((staged.stem, staged, pool.submit(_finish_document, staged, exports, say)))
             _collect_published(pending, runs, failures, errors, say, wait=True)
         finally:
+            for staged in deferred:  # after a failure: staged documents never exported are not published
+                shutil.rmtree(staged.staging, ignore_errors=True)
             for _stem, staged, future in pending:  # after a failure: what was not started is not published
                 if future.cancel():
                     shutil.rmtree(staged.staging, ignore_errors=True)
