@@ -284,3 +284,22 @@ def _nearest_street_as_sjoin(doc, cells):
     ward_code = inside["ward_code"].dropna().astype(str).mode().iloc[0]
     ward = dict(zip(doc.workbench.wards["code"].astype(str), doc.workbench.wards["name"].astype(str)))[ward_code]
     assert got == (f"{street} ({ward} ward)" if street else f"{ward} ward")
+
+
+def test_shared_evidence_follows_the_harm_index_file_the_workbench_key_does_not_cover(demo_document, tmp_path):
+    # The workbench cache key covers the catalogue and the data files, not the harm index file: after
+    # the file is edited, the next document loads the same workbench (and the evidence kept on it),
+    # yet its harm weights must be the file's new ones, as they were when evidence was per document.
+    from assessment.catalogue import HarmWeights
+
+    setting = HarmWeights(file=str(tmp_path / "w.csv"), index="An index", source="A publisher", year="2024",
+                          mapping="one weight per crime type")
+    pd.DataFrame({"crime_type": ["Burglary"], "weight": [2.5]}).to_csv(tmp_path / "w.csv", index=False)
+    first = demo_document("strategic_assessment")
+    first.catalogue = first.catalogue.model_copy(update={"harm_weights": setting})
+    assert evidence.evidence_harm_weights(first)["weight"].tolist() == [2.5]
+    pd.DataFrame({"crime_type": ["Burglary"], "weight": [10.25]}).to_csv(tmp_path / "w.csv", index=False)
+    second = demo_document("strategic_assessment")
+    second.catalogue = second.catalogue.model_copy(update={"harm_weights": setting})
+    assert second.workbench is first.workbench  # the same workbench, handed on by the in-process memo
+    assert evidence.evidence_harm_weights(second)["weight"].tolist() == [10.25]

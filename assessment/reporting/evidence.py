@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -42,11 +43,28 @@ def _cached(doc: Document, key: str, build: Callable[[], Any]) -> Any:
 
 def _evidence_store(doc: Document) -> dict[str, Any]:
     wb = doc.workbench
-    store = getattr(wb, "_shared_evidence", None)
-    if store is None:
-        store = {}
-        object.__setattr__(wb, "_shared_evidence", store)
-    return store
+    stores = getattr(wb, "_shared_evidence", None)
+    if stores is None:
+        stores = {}
+        object.__setattr__(wb, "_shared_evidence", stores)
+    return stores.setdefault(_inputs_beyond_workbench(doc), {})
+
+
+def _inputs_beyond_workbench(doc: Document) -> tuple:
+    """What evidence reads besides the workbench, the catalogue and the run date: the harm index file.
+
+    The workbench's cache key does not cover that file, so the items kept on one workbench are
+    kept apart for each state of it (its path, modification time and size).
+    """
+    setting = getattr(doc.catalogue, "harm_weights", None)
+    if setting is None:
+        return ()
+    path = Path(doc.catalogue.root) / setting.file
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path),)
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def crime_datasets(doc: Document) -> list[str]:
