@@ -225,3 +225,17 @@ def test_exports_wait_for_the_kernel_to_be_gone_unless_overlap_is_asked(demo_cat
                                   overlap_exports=True)
     assert [r.document for r in runs] == ["audit", "data_quality"]
     assert seen[0] == ("audit", True)  # exported while the kernel was still up
+
+
+def test_a_failure_still_publishes_the_documents_staged_before_it_when_exports_wait(demo_catalogue, tiny_notebooks,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(execute, "_export", lambda html_path, doc, exports, say, timings: (None, None))
+    out = tiny_notebooks / "out"
+    params = {"run_date": "2026-11-25", "pid_file": str(tiny_notebooks / "pids.txt")}
+    with pytest.raises(execute.DocumentError, match="no wards in this edition"):
+        execute.run_edition([("audit", params, "audit"), ("evaluation", params, "evaluation"),
+                             ("data_quality", params, "data_quality")], demo_catalogue, out, exports=("docx",))
+    assert (out / "audit.html").is_file()  # staged before the failure: exported and published all the same
+    assert not (out / "data_quality.html").exists()  # after the failure: never run
+    assert set(json.loads((out / "manifest.json").read_text())["documents"]) == {"audit"}
+    assert not list(tiny_notebooks.glob(".out.staging-*"))

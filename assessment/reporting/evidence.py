@@ -1051,4 +1051,4 @@ def evidence_recommended(doc: Document, top: int = 4) -> pd.DataFrame:
         out["evidence"] = sentences
         return out
 
-    return _cached(doc, "recommended", build)
+    return _cached(doc, "recommended" if top == 4 else f"recommended-{top}", build)

@@ -355,6 +355,7 @@ def run_edition(
             start_exports()
         pending: list[tuple[str, _Staged, Future]] = []
         register_source: Path | None = None
+        failure: DocumentError | None = None
         try:
             for i, (name, params, stem, nb_source) in enumerate(plan):
                 try:
@@ -365,7 +366,10 @@ def run_edition(
                                              workbench_cache=workbench_cache, render_later=not exports)
                 except DocumentError as exc:
                     if errors == "raise":
-                        raise
+                        # Documents staged before this one are still exported and published (below),
+                        # as they would have been had each been published at once; then the error.
+                        failure = exc
+                        break
                     failures[stem] = str(exc)
                     say(f"[{stem}] failed: {exc}")
                     # The next document starts from a clean kernel. An edition's own kernel is replaced by a
@@ -397,6 +401,8 @@ def run_edition(
                     staged = deferred.pop(0)
                     pending.append((staged.stem, staged, pool.submit(_finish_document, staged, exports, say)))
             _collect_published(pending, runs, failures, errors, say, wait=True)
+            if failure is not None:
+                raise failure
         finally:
             for staged in deferred:  # after a failure: staged documents never exported are not published
                 shutil.rmtree(staged.staging, ignore_errors=True)
