@@ -646,7 +646,7 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
             others = [p for p in cat.input_files() if str(p) not in police_files]
             h = hashlib.sha256()
             h.update(_sha256(path).encode())
-            for p in sorted(others):
+            for p in [*sorted(others), *cat.setting_files()]:  # an edited harm index or horizon scan re-renders
                 h.update(f"{p}:{file_hash(p)}".encode())
             h.update(json.dumps([documents, list(exports), offline, __version__]).encode())
             specs.append({"code": code, "catalogue": str(path), "out_dir": str(out / code),

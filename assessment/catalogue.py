@@ -550,6 +550,16 @@ class Catalogue(_Strict):
             files.extend(self.dataset_files(key))
         return files
 
+    def setting_files(self) -> list[Path]:
+        """Files the catalogue's settings name beside its data (the horizon scan, the harm index).
+
+        They change what the documents say, so the run manifest hashes them with the inputs (the
+        workbench cache key leaves them out: they do not change the harmonised data, and the
+        evidence built from them is kept apart per state of the harm index file).
+        """
+        names = [self.horizon_scan, self.harm_weights.file if self.harm_weights else None]
+        return [self.root / n for n in names if n]
+
 
 def _format_location(loc: tuple[Any, ...]) -> str:
     out = ""

@@ -187,3 +187,31 @@ def test_batch_refuses_unknown_documents(country, tmp_path):
     dest, _ = country
     with pytest.raises(ValueError, match="documents must be from"):
         run_batch(dest / "partnerships", tmp_path, documents=["annual_report"])
+
+
+def test_an_edited_harm_index_changes_the_partnerships_input_hash(country, tmp_path):
+    """A rerun must not skip a partnership whose harm index (or horizon scan) changed: the files its
+    settings name are part of what decides whether its documents are up to date."""
+    import yaml
+
+    from assessment.batch import _plan
+
+    dest, made = country
+    original = Path(made[0].catalogue)
+    raw = yaml.safe_load(original.read_text(encoding="utf-8"))
+    weights = original.parent / "harm_test_weights.csv"
+    raw["harm_weights"] = {"file": weights.name, "index": "An index", "source": "A publisher, table 1",
+                           "year": "2024", "mapping": "one weight per crime type"}
+    edited = original.parent / "catalogue_with_harm.yaml"
+    edited.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    try:
+        hashes = []
+        for weight in ("2.5", "3.0"):
+            weights.write_text(f"crime_type,weight\nBurglary,{weight}\n")
+            specs, _forces, failed = _plan([edited], tmp_path / "out", ["strategic_assessment"], (), True)
+            assert not failed
+            hashes.append(specs[0]["input_hash"])
+        assert hashes[0] != hashes[1]
+    finally:
+        edited.unlink()
+        weights.unlink(missing_ok=True)

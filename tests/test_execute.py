@@ -190,3 +190,22 @@ def test_assess_run_with_an_undeletable_old_table_exits_1_with_a_plain_message(d
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["documents"]["audit"]["outputs"]["tables"] == ["tables/audit-01-new.csv"]
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_input_hashes_cover_the_harm_index_file(demo_catalogue, tmp_path):
+    """A harm index changes the priorities, so the manifest must record which file was used."""
+    import yaml
+
+    raw = yaml.safe_load(demo_catalogue.read_text(encoding="utf-8"))
+    (demo_catalogue.parent / "harm_test_weights.csv").write_text("crime_type,weight\nBurglary,2.5\n")
+    raw["harm_weights"] = {"file": "harm_test_weights.csv", "index": "An index", "source": "A publisher, table 1",
+                           "year": "2024", "mapping": "one weight per crime type"}
+    other = demo_catalogue.parent / "catalogue_with_harm.yaml"
+    other.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    try:
+        hashes = execute.input_hashes(other)
+        assert hashes["harm_test_weights.csv"] == hashlib.sha256(b"crime_type,weight\nBurglary,2.5\n").hexdigest()
+        assert "harm_test_weights.csv" not in execute.input_hashes(demo_catalogue)
+    finally:
+        other.unlink()
+        (demo_catalogue.parent / "harm_test_weights.csv").unlink()

@@ -174,9 +174,7 @@ def _write_manifest(out_dir: Path, catalogue_path: Path, run: DocumentRun, input
 def input_hashes(catalogue_path: Path) -> dict[str, str]:
     """SHA-256 of the catalogue and every input file it names, keyed by path relative to its folder."""
     cat = load_catalogue(catalogue_path)
-    files = [Path(catalogue_path).resolve(), *cat.input_files()]
-    if cat.horizon_scan:
-        files.append(cat.root / cat.horizon_scan)
+    files = [Path(catalogue_path).resolve(), *cat.input_files(), *cat.setting_files()]
     out = {}
     for f in files:
         try:
