@@ -127,8 +127,7 @@ class WarmKernels:
         """The calling thread's started kernel manager."""
         from jupyter_client.manager import KernelManager
 
-        from . import paths
-        from .reporting.execute import KERNEL_ARGUMENTS
+        from .reporting.execute import start_kernel
 
         ident = threading.get_ident()
         with self._lock:
@@ -138,7 +137,7 @@ class WarmKernels:
         if km is not None:
             self._stop(km)
         km = KernelManager(kernel_name="python3")
-        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS))
+        start_kernel(km)
         self.starts += 1
         with self._lock:
             self._kernels[ident] = km

@@ -209,3 +209,44 @@ def test_input_hashes_cover_the_harm_index_file(demo_catalogue, tmp_path):
     finally:
         other.unlink()
         (demo_catalogue.parent / "harm_test_weights.csv").unlink()
+
+
+def _kernel_says(km, code: str) -> str:
+    """Run ``code`` in the started kernel ``km``; return what it printed."""
+    client = km.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        out: list[str] = []
+        client.execute_interactive(code, timeout=60,
+                                   output_hook=lambda msg: out.append(msg["content"].get("text", ""))
+                                   if msg["msg_type"] == "stream" else None)
+        return "".join(out).strip()
+    finally:
+        client.stop_channels()
+
+
+def test_start_kernel_sets_the_allocators_unless_the_environment_does(monkeypatch):
+    from jupyter_client.manager import KernelManager
+
+    probe = ("import os, pyarrow; print(pyarrow.default_memory_pool().backend_name, "
+             "os.environ.get('MALLOC_MMAP_THRESHOLD_'), os.environ.get('GLIBC_TUNABLES'), os.getcwd())")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    km = execute.start_kernel(KernelManager(kernel_name="python3"))
+    try:
+        said = _kernel_says(km, probe).split()
+        env = execute.KERNEL_ENVIRONMENT
+        assert said[:3] == ["system", env["MALLOC_MMAP_THRESHOLD_"], env["GLIBC_TUNABLES"]]
+        assert said[3] == str(paths.NOTEBOOK_DIR)
+        km.restart_kernel(now=True)  # a restarted kernel keeps them
+        assert _kernel_says(km, probe).split()[:3] == said[:3]
+    finally:
+        km.shutdown_kernel(now=True)
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")  # a user's own setting wins
+    km = execute.start_kernel(KernelManager(kernel_name="python3"))
+    try:
+        assert _kernel_says(km, probe).split()[0] == "mimalloc"
+    finally:
+        km.shutdown_kernel(now=True)

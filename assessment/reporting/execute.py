@@ -38,6 +38,35 @@ from .toc import insert_toc
 #: keep it (not a SQLite file in the home folder, shared by every kernel on the machine).
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 
+#: Memory allocators of the kernels this module starts (a setting already in the environment wins).
+#: Arrow's buffers come from the C library's allocator instead of Arrow's bundled mimalloc; the C
+#: library serves every block of 256 KiB or more (a column of a large frame) from a mapping of its
+#: own, given back to the system when freed, and asks the kernel for transparent huge pages for
+#: those mappings (fewer page faults: the price of giving memory back). By default mimalloc keeps
+#: freed pages for reuse and the C library raises its mapping threshold as large blocks are freed,
+#: so a kernel's resident memory stays near the most it ever held. Measured on the intake of 1.5M
+#: police rows, in-process: peak 1.50 GiB by default against 1.23 GiB with these settings, 1.36
+#: GiB held afterwards against 0.63 GiB, and no slower (docs/BENCHMARKS.md, "Strategic assessment
+#: at scale"). ``ARROW_DEFAULT_MEMORY_POOL`` is read by pyarrow (``pyarrow.default_memory_pool``),
+#: ``MALLOC_MMAP_THRESHOLD_`` and the ``glibc.malloc.hugetlb`` tunable by glibc's malloc
+#: (mallopt(3), "Memory Allocation Tunables" in the glibc manual); elsewhere they are ignored.
+KERNEL_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_MMAP_THRESHOLD_": "262144",
+                      "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+
+
+def start_kernel(km: Any) -> Any:
+    """Start ``km`` (a ``jupyter_client.KernelManager``) as every kernel of the workbench starts.
+
+    In the notebook folder, with :data:`KERNEL_ARGUMENTS`, and in this process's environment plus
+    :data:`KERNEL_ENVIRONMENT` (where the environment does not set those variables already).
+    Returns ``km``.
+    """
+    env = dict(os.environ)
+    for name, value in KERNEL_ENVIRONMENT.items():
+        env.setdefault(name, value)
+    km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS), env=env)
+    return km
+
 PACKAGES = (
     "pandas", "numpy", "scipy", "geopandas", "shapely", "pyproj", "pyogrio", "statsmodels",
     "esda", "libpysal", "mapclassify", "folium", "matplotlib", "papermill", "nbconvert",
@@ -332,7 +361,7 @@ def run_edition(
         own_kernel = kernel is None
         if own_kernel:
             km = KernelManager(kernel_name="python3")
-            km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS))
+            start_kernel(km)
         else:
             km = kernel
         # Each document is exported (PDF, Word) and published on a second thread while the kernel
@@ -376,7 +405,7 @@ def run_edition(
                     if own_kernel:
                         km.shutdown_kernel(now=True)
                         km = KernelManager(kernel_name="python3")
-                        km.start_kernel(cwd=str(paths.NOTEBOOK_DIR), extra_arguments=list(KERNEL_ARGUMENTS))
+                        start_kernel(km)
                     else:
                         km.restart_kernel(now=True)
                     continue
@@ -533,7 +562,8 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
     """Execute the notebook and render its HTML into ``staging``; describe the run as published.
 
     With ``km`` (a started kernel manager) the notebook runs in that kernel, which stays up for
-    the next document of the edition; without it papermill starts and stops a kernel of its own.
+    the next document of the edition; without it a kernel is started (:func:`start_kernel`) and
+    shut down again after the notebook.
     ``published_dir`` is where the document reads the edition's disclosure register (default
     ``out_dir``; an edition whose earlier documents are still being published points it at
     their staged register). Returns the run and the metadata document, or with ``render_later``
@@ -556,8 +586,12 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
     say(f"[{stem}] executing notebooks/{nb_source.name} with papermill")
     t1 = time.perf_counter()
     import papermill as pm
+    from jupyter_client.manager import KernelManager
 
+    own_kernel = km is None
     try:
+        if own_kernel:  # started here rather than by papermill, so that it has the workbench's settings
+            km = start_kernel(KernelManager(kernel_name="python3"))
         pm.execute_notebook(
             str(nb_source),
             str(executed),
@@ -569,10 +603,13 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
             # Written once at the end (and, on a failing cell, with the error before raising), not after
             # every cell: re-encoding the growing notebook twice per cell cost about 0.75 s a document.
             request_save_on_cell_execute=False,
-            **({"km": km} if km is not None else {}),
+            km=km,
         )
     except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
         raise DocumentError(_failure_message(stem, exc, _kept_notebook(executed, out_dir, stem))) from None
+    finally:
+        if own_kernel and km is not None:
+            km.shutdown_kernel(now=True)
     timings["execute"] = round(time.perf_counter() - t1, 3)
 
     html_path = staging / f"{stem}.html"
