@@ -156,3 +156,24 @@ def test_horizon_items_are_dated_against_the_production_date():
     # an item dated in the production month has not passed
     assert strategic.horizon_items([("x", "It ends in November 2026.")], dt.date(2026, 11, 25))["when"].iat[0] \
         == "November 2026, ahead"
+
+
+def test_key_findings_name_the_window_and_decide_trends_on_adjusted_p(doc):
+    """The trend findings say which months they cover (not a fixed 'three years') and name a crime type as
+    rising or falling only where its FDR-adjusted p-value is below 0.05, as the crime-type table does."""
+    months = doc.catalogue.partnership.window.months
+    span = (f"the {len(months)} months from {evidence.month_words(months[0])} to "
+            f"{evidence.month_words(months[-1])}")
+    texts = [f.text if hasattr(f, "text") else str(f) for f in strategic._key_findings(doc)]
+    trend_texts = [t for t in texts if "time of year" in t or "are falling" in t]
+    assert trend_texts and all(span in t for t in trend_texts)
+    assert not any("three years" in t for t in texts)
+    tr = evidence.evidence_category_trends(doc)
+    crime = tr[tr["category"] != evidence.ASB]
+    named = " ".join(trend_texts)
+    for cat, q, pct in zip(crime["category"], crime["trend_q"], crime["trend_pct"]):
+        if f"{cat} (about" in named:
+            assert q < 0.05, (cat, q)
+    rising = crime[(crime["trend_q"] < 0.05) & (crime["trend_pct"] > 0)]
+    for cat in rising.sort_values("trend_pct", ascending=False)["category"].head(3):
+        assert f"{cat} (about" in named

@@ -81,21 +81,30 @@ def _key_findings(doc: Document) -> list[Finding]:
     share = float(top["last_12"]) / now if now else np.nan
     out.append(Finding(f"{top['category']} is the largest crime type, with {int(top['last_12']):,} crimes in the "
                        f"latest year ({share:.0%} of all crime)."))
-    sig = crime[crime["trend_p"] < 0.05]
-    rising = sig[sig["trend_pct"] > 0].sort_values("trend_pct", ascending=False)
-    falling = sig[sig["trend_pct"] < 0].sort_values("trend_pct")
-    if len(rising):
-        out.append(Finding("Over the three years, once the time of year is allowed for, these crime types are "
-                           "rising: " + _and(
-            [f"{c} (about {p:.0f}% a year)" for c, p in zip(rising["category"].head(3), rising["trend_pct"].head(3))])
-            + ".", "up"))
+    months = doc.catalogue.partnership.window.months
+    span = (f"the {len(months)} months from {month_words(months[0])} to {month_words(months[-1])}"
+            if len(months) > 1 else month_words(months[0]))
+    if per["n_months"] < ev.MIN_TREND_MONTHS:
+        out.append(Finding(f"The data cover {span}: too few months (fewer than {ev.MIN_TREND_MONTHS}) to tell a "
+                           "trend from the time of year."))
     else:
-        out.append(Finding("No crime type shows a clear rise over the three years once the time of year is "
-                           "allowed for.", "steady"))
-    if len(falling):
-        out.append(Finding("Over the three years these crime types are falling: " + _and(
-            [f"{c} (about {abs(p):.0f}% a year)" for c, p in zip(falling["category"].head(3),
-                                                                   falling["trend_pct"].head(3))]) + ".", "down"))
+        # the FDR-adjusted p-values, as the trend sentences of the crime-type table decide on them
+        sig = crime[crime["trend_q"] < 0.05]
+        rising = sig[sig["trend_pct"] > 0].sort_values("trend_pct", ascending=False)
+        falling = sig[sig["trend_pct"] < 0].sort_values("trend_pct")
+        if len(rising):
+            out.append(Finding(f"Over {span}, once the time of year is allowed for, these crime types are "
+                               "rising: " + _and([f"{c} (about {p:.0f}% a year)" for c, p in
+                                                  zip(rising["category"].head(3), rising["trend_pct"].head(3))])
+                               + ".", "up"))
+        else:
+            out.append(Finding(f"No crime type shows a clear rise over {span} once the time of year is "
+                               "allowed for.", "steady"))
+        if len(falling):
+            out.append(Finding(f"Over {span} these crime types are falling: " + _and(
+                [f"{c} (about {abs(p):.0f}% a year)" for c, p in zip(falling["category"].head(3),
+                                                                       falling["trend_pct"].head(3))]) + ".",
+                "down"))
     rec = ev.evidence_recommended(doc)
     if len(rec):
         out.append(Finding(f"The recommended priorities are {_and(list(rec['issue']))}; the Executive summary gives "
