@@ -357,3 +357,51 @@ def test_police_uk_street_honours_a_column_mapping(shared_police_dir, tmp_path):
     want = raw.groupby("Crime type").size().sort_index()
     assert got.to_dict() == want.to_dict()
     assert int(res.data["easting"].isna().sum()) == int((raw["Longitude"] == "").sum())
+
+
+def test_events_let_the_raw_columns_go_only_after_quarantine_and_completeness(demo_catalogue, monkeypatch):
+    """A large file's raw text and its accepted copy are never both whole in memory: the events are
+    built after the quarantine extract and the completeness have been taken from the raw frame, and
+    the raw frame loses its columns as they are built. The results equal those taken from an
+    untouched copy of the raw frame."""
+    from assessment.intake import harmonise
+
+    cat = load_catalogue(demo_catalogue)
+    key = next(k for k, d in cat.datasets.items() if d.format == "police_uk_street")
+    months = cat.partnership.window.months
+    window = (months[1], months[-1])  # the first month's rows are quarantined: every column is copied
+    seen: dict[str, object] = {}
+    real_read, real_harmonise = harmonise.read_dataset, harmonise._harmonise_events
+
+    def read(catalogue, k):
+        frame = real_read(catalogue, k)
+        seen["frame"], seen["copy"] = frame, frame.copy()
+        return frame
+
+    def harmonise_events(*args, before_assembly=None, **kw):
+        def before():
+            reasons = args[4]
+            seen["quarantined_before"] = reasons.quarantined
+            before_assembly()
+            seen["columns_after_before"] = list(seen["frame"].columns)
+
+        out = real_harmonise(*args, before_assembly=before, **kw)
+        seen["columns_left"] = list(seen["frame"].columns)
+        seen["quarantined_after"] = args[4].quarantined
+        return out
+
+    monkeypatch.setattr(harmonise, "read_dataset", read)
+    monkeypatch.setattr(harmonise, "_harmonise_events", harmonise_events)
+    res = intake_dataset(cat, key, run_date=RUN_DATE, window=window)
+    assert seen["columns_after_before"] and seen["columns_left"] == []  # the raw frame was let go
+    assert (seen["quarantined_before"] == seen["quarantined_after"]).all()  # reasons final before
+    assert int(seen["quarantined_after"].sum()) == len(res.quarantine) > 0
+    monkeypatch.undo()
+    again = intake_dataset(cat, key, run_date=RUN_DATE, window=window)
+    pd.testing.assert_frame_equal(res.data, again.data)
+    pd.testing.assert_frame_equal(res.quarantine, again.quarantine)
+    pd.testing.assert_frame_equal(res.completeness, again.completeness)
+    # the quarantine holds the raw rows' own text, as read
+    raw = seen["copy"].set_index(["source_file", "source_row"])
+    q = res.quarantine.set_index(["source_file", "source_row"])
+    pd.testing.assert_series_equal(q["Crime ID"], raw.loc[q.index, "Crime ID"])

@@ -76,6 +76,7 @@ from assessment.intake.sharing import (
 from assessment.intake.tables import (
     EXTRA_COLUMNS,
     describe_columns,
+    forget_text_edges,
     read_csv_table,
     read_xlsx_table,
     remembered_text_edges,
@@ -500,9 +501,18 @@ def _exact_duplicates(frame: pd.DataFrame, reasons: Reasons, ds: Dataset,
     reasons.mark(dup, "duplicate", "exact copy of an earlier row")
 
 
-def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, early_coords=None):
+def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, early_coords=None,
+                      before_assembly=None):
     """``early_coords``: (future of :func:`to_bng` on the rows as read, rows kept or None) when the
-    conversion was started before blank rows were dropped."""
+    conversion was started before blank rows were dropped.
+
+    ``before_assembly``, when given, is called once every quarantine reason is final and before the
+    accepted rows are built; after it, ``frame`` (the caller's raw frame) loses its columns one by
+    one as the accepted rows' columns are built from them, so that a large file's raw text and its
+    accepted copy (when some rows are quarantined) are never both whole in memory. The caller must
+    have done with ``frame`` by then (its quarantine extract and completeness are taken in
+    ``before_assembly``).
+    """
     cols = ds.columns
     event_id = _text(frame, cols.get("event_id"))
     # The coordinate conversion and the repeated-id check touch no quarantine state, so two
@@ -551,14 +561,24 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, earl
     }
     every = bool(keep.all())
     pick = (lambda v: v.reset_index(drop=True)) if every else (lambda v: v[keep].reset_index(drop=True))  # noqa: E731
-    out = pd.DataFrame({**base, **{k: pick(v) for k, v in take.items()}}, copy=False)  # no block stacking
+    if before_assembly is not None:
+        before_assembly()
+        # The raw columns are let go now (the mapped ones stay alive only through `take` and
+        # `extras` until picked): each accepted column is built, then its source is dropped.
+        frame.drop(columns=list(frame.columns), inplace=True)
+        del event_id, date, month, category, theme, location, area_code
+    picked = {}
+    for k in list(take):
+        picked[k] = pick(take.pop(k))
+    out = pd.DataFrame({**base, **picked}, copy=False)  # no block stacking
+    del picked
     out["is_repeat"] = False
     if ds.duplicates is not None and n_keep:
         out["is_repeat"] = flag_repeats(out["easting"].to_numpy(), out["northing"].to_numpy(), out["date"],
                                         minutes=ds.duplicates.minutes, metres=ds.duplicates.metres,
                                         category=out["category"] if ds.duplicates.same_category else None)
-    for f, values in extras.items():
-        out[f] = pick(values)
+    for f in list(extras):
+        out[f] = pick(extras.pop(f))
     return out[EVENT_COLUMNS + [c for c in out.columns if c not in EVENT_COLUMNS]]
 
 
@@ -767,8 +787,20 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
     reasons.mark(raw["read_problem"].notna().to_numpy(), "malformed row", problem)
     if ds.outside_partnership_buffer is not None and boundary is None and ds.coordinates:
         boundary = _partnership_geometry(catalogue)
+    fields = {f: c for f, c in ds.columns.items()}
+    if ds.coordinates:
+        fields.update({"x": ds.coordinates.x, "y": ds.coordinates.y})
+    n_raw = len(raw)
+    taken: dict[str, pd.DataFrame] = {}
+
+    def take_from_raw() -> None:  # what needs the raw rows, taken before the raw frame is let go
+        taken["completeness"] = field_completeness(raw, fields, key)
+        taken["quarantine"] = _quarantine_frame(key, raw, reasons, ds.header_row, withhold)
+        forget_text_edges()  # the memo would keep the raw columns alive
+
     if ds.kind == "events":
-        data = _harmonise_events(catalogue, key, ds, raw, reasons, win, boundary, early_coords)
+        data = _harmonise_events(catalogue, key, ds, raw, reasons, win, boundary, early_coords,
+                                 before_assembly=take_from_raw)
     elif ds.kind == "area_counts":
         data = _harmonise_area_counts(catalogue, key, ds, raw, reasons, win)
     else:
@@ -781,16 +813,15 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
         flags = flagged.copy()
         flags[flagged] = still
         data["duplicate_id"] = flags
-    fields = {f: c for f, c in ds.columns.items()}
-    if ds.coordinates:
-        fields.update({"x": ds.coordinates.x, "y": ds.coordinates.y})
-    completeness = field_completeness(raw, fields, key)
+    if not taken:
+        take_from_raw()
+    completeness = taken["completeness"]
     geocoded = ds.coordinates is not None and "easting" in data.columns
     not_geo = int(data["easting"].isna().sum()) if geocoded else None
     months = data["month"] if "month" in data.columns else (
         month_strings(data["period_start"]) if "period_start" in data.columns else None)
     rec = quality_record(
-        key, ds.kind, ds.agency, files=len(files), rows_read=len(raw) + n_blank, rows_blank=n_blank,
+        key, ds.kind, ds.agency, files=len(files), rows_read=n_raw + n_blank, rows_blank=n_blank,
         reasons=reasons.reason if reasons.any else None,
         not_geocoded=not_geo, geocodable=len(data) if geocoded else None,
         duplicate_ids=int(data["duplicate_id"].sum()) if "duplicate_id" in data.columns else None,
@@ -802,8 +833,7 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
                                      [str(p) for p in pd.period_range(win[0], win[1], freq="M")])
     else:
         coverage = coverage_by_month(pd.DataFrame({"month": months}), key)
-    return DatasetIntake(key, ds.kind, ds.agency, data,
-                         _quarantine_frame(key, raw, reasons, ds.header_row, withhold), rec, completeness, coverage)
+    return DatasetIntake(key, ds.kind, ds.agency, data, taken["quarantine"], rec, completeness, coverage)
 
 
 def nothing_accepted(res: DatasetIntake) -> str | None:

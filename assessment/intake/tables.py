@@ -209,6 +209,15 @@ def remembered_text_edges():
         _EDGES_MEMO.reset(token)
 
 
+def forget_text_edges() -> None:
+    """Within a :func:`remembered_text_edges` block, let go of the columns it keeps alive (e.g. once
+    intake has done with a raw frame whose columns it is about to free); edges asked for later are
+    computed again."""
+    memo = _EDGES_MEMO.get()
+    if memo is not None:
+        memo.clear()
+
+
 def text_edges(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """The first and last byte of each value's UTF-8 text (uint8, read-only; 0 where NA or empty).
 
