@@ -4,7 +4,7 @@ How a batch runs:
 
 1. Every catalogue is loaded (one that cannot be loaded is reported as that partnership's
    failure, and the others go on). Partnerships are grouped by their force
-   (``partnership.force``).
+   (``partnership.force``). A local cluster starts meanwhile.
 2. **Staging, once per force.** The data.police.uk files that the force's partnerships name
    (street and outcomes) are read once and written to a partitioned Parquet store,
    ``<out>/_batch/store/<kind>/force=<force>/month=<YYYY-MM>/``, every column kept as the text
@@ -25,6 +25,12 @@ How a batch runs:
    and the package keeps no cache of partnerships in memory); the kernel is restarted after a
    failure and when its memory passes ``kernel_memory_mb``, and shut down when the worker
    closes (:class:`WarmKernelPlugin`).
+   **Order and pace** (:class:`_Dispatch`): the forces are staged first, then the partnerships
+   whose force is staged, the largest first (by the bytes of their own input files), so that
+   the last to finish are the shortest. The batch hands the cluster only as many tasks as it
+   has worker threads (:func:`_in_flight_limit`) and the next one as each ends: a task queued
+   behind a busy worker could leave another idle at the end. Each partnership's start, end
+   and worker go into ``batch_summary.csv``.
 4. **Resume.** After a partnership succeeds its state (the SHA-256 over its catalogue, its other
    input files, its force's police files, the documents and the package version) is written to
    ``<out>/_batch/<code>/state.json``; a rerun skips a partnership whose state matches and whose
@@ -39,7 +45,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import heapq
 import json
+import os
 import shutil
 import threading
 import time
@@ -290,6 +298,12 @@ class BatchOutcome:
     #: CPU seconds the partnership took: the worker process (extraction, rendering the HTML,
     #: publishing) and its kernel (the notebook), NaN when not known.
     cpu_seconds: float = float("nan")
+    #: When the partnership's task started and finished, in seconds from the start of the batch
+    #: (NaN when it did not run); with ``worker``, the batch's timeline.
+    started: float = float("nan")
+    finished: float = float("nan")
+    #: The worker (process) that ran it, empty when it did not run.
+    worker: str = ""
 
 
 def _sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -498,7 +512,7 @@ def render_partnership(spec: dict[str, Any], staged: dict[str, str] | None = Non
     force's store must be staged before). Never raises: a failure comes back as
     ``status='failed'`` with its message.
     """
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, wall0 = time.perf_counter(), time.process_time(), time.time()
     code = spec["code"]
     warm = _warm_kernels()
     warm.memory_mb = float(spec.get("kernel_memory_mb", warm.memory_mb))
@@ -513,7 +527,8 @@ def render_partnership(spec: dict[str, Any], staged: dict[str, str] | None = Non
         cpu_seconds = cpu()
         kernel = warm.finished(ok=True)
         return {"code": code, "status": "rendered", "message": "", "seconds": time.perf_counter() - t0,
-                "cpu_seconds": cpu_seconds, "comparison": comparison, "kernel": kernel}
+                "cpu_seconds": cpu_seconds, "comparison": comparison, "kernel": kernel, "started_at": wall0,
+                "finished_at": time.time(), "worker": _worker_name()}
     except Exception as exc:  # one partnership's failure must not stop the others
         message = str(exc).strip() or type(exc).__name__
         detail = traceback.format_exc(limit=-3)
@@ -524,13 +539,24 @@ def render_partnership(spec: dict[str, Any], staged: dict[str, str] | None = Non
             kernel = "lost"
         return {"code": code, "status": "failed", "message": f"{type(exc).__name__}: {message}",
                 "detail": detail, "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds,
-                "comparison": None, "kernel": kernel}
+                "comparison": None, "kernel": kernel, "started_at": wall0, "finished_at": time.time(),
+                "worker": _worker_name()}
+
+
+def _worker_name() -> str:
+    """The Dask worker running this task (its address), else this process's id."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
 
 
 def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[str, Any]]:
     import yaml
 
-    from .catalogue import load_catalogue
+    from .catalogue import load_catalogue, safe_load_yaml
     from .reporting.execute import run_edition
 
     cat = load_catalogue(spec["catalogue"])
@@ -556,7 +582,7 @@ def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[
             _write_rows(rows, inp / "police", force, kind)
         if kind == "street":
             street = rows
-    raw = yaml.safe_load(Path(spec["catalogue"]).read_text(encoding="utf-8"))
+    raw = safe_load_yaml(Path(spec["catalogue"]).read_text(encoding="utf-8"))
     raw["data_root"] = "input"
     for key, kind in police_keys.items():
         raw["datasets"][key]["path"] = f"police/*/*-{force}-{kind}.csv"
@@ -609,6 +635,22 @@ def _complete(spec: dict[str, Any]) -> bool:
             and (Path(spec["work_dir"]) / "comparison.csv").is_file())
 
 
+def _expected_cost(files: list[Path]) -> float:
+    """How long a partnership is expected to take, relative to the others: the bytes of its own input files.
+
+    Its police rows are in the force's shared files, but a partnership with more places and
+    people has larger boundary, area, population and local data files too, and more rows.
+    Only the order matters (:class:`_Dispatch` renders the largest first).
+    """
+    total = 0
+    for p in files:
+        try:
+            total += Path(p).stat().st_size
+        except OSError:
+            pass
+    return float(total)
+
+
 def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tuple[str, ...], offline: bool
           ) -> tuple[list[dict[str, Any]], dict[str, dict[str, list[str]]], list[BatchOutcome]]:
     """Load every catalogue; the partnership specs, each force's files, and the catalogues that failed."""
@@ -652,12 +694,19 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
                           "work_dir": str(out / "_batch" / code), "store": str(out / "_batch" / "store"),
                           "force": cat.partnership.force, "police": police, "other_files": [str(p) for p in others],
                           "documents": documents, "exports": list(exports), "offline": offline,
-                          "partial_hash": h.hexdigest()})
+                          "partial_hash": h.hexdigest(), "cost": _expected_cost(others)})
         except Exception as exc:  # a catalogue that cannot be used fails alone
             failed.append(BatchOutcome(code=path.parent.name if path.name == "data_catalogue.yaml" else path.stem,
                                        catalogue=str(path), status="failed",
                                        message=f"{type(exc).__name__}: {str(exc).strip()}"))
     force_files = {f: {k: sorted(v) for k, v in kinds.items()} for f, kinds in forces.items()}
+    # The police files are most of the bytes: hashed on a few threads (hashing and reading release the GIL).
+    police = sorted({p for kinds in force_files.values() for files in kinds.values() for p in files} - set(hashes))
+    if police:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="batch-hash") as pool:
+            hashes.update(zip(police, pool.map(lambda p: _sha256(Path(p)), police)))
     digests = {}
     for force, kinds in force_files.items():
         h = hashlib.sha256()
@@ -669,6 +718,136 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
         spec["force_digest"] = digests.get(spec["force"], "")
         spec["input_hash"] = hashlib.sha256(f"{spec.pop('partial_hash')}:{spec['force_digest']}".encode()).hexdigest()
     return specs, {f: {"files": k, "digest": digests[f]} for f, k in force_files.items()}, failed
+
+
+def _local_cluster(workers: int) -> Any:
+    """A local Dask cluster of ``workers`` processes of one thread each, for a batch.
+
+    Without the workers' statistical profiler, which samples every thread's stack every 10 ms:
+    a batch's tasks spend most of their time waiting for their kernel, and with every core
+    rendering the samples took CPU from the other workers.
+    """
+    import logging
+
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR, memory_limit=0)
+
+
+def _close_quietly(future: Any) -> None:
+    """Close the cluster a background start gave (or is giving), ignoring a start that failed."""
+    try:
+        future.result().close()
+    except Exception:  # the start failed: nothing to close
+        pass
+
+
+class _Dispatch:
+    """The order in which a batch hands its tasks to the cluster.
+
+    Every force's staging comes first (the force whose partnerships cost most first); a
+    partnership becomes ready when its force is staged, and the ready partnership with the
+    largest ``cost`` goes next (longest first: the last partnerships to finish are then the
+    shortest, and no worker waits long for another's last one). Ties keep the catalogue order.
+    """
+
+    def __init__(self, specs: list[dict[str, Any]]) -> None:
+        self.by_force: dict[str, list[dict[str, Any]]] = {}
+        for s in specs:
+            self.by_force.setdefault(s["force"], []).append(s)
+        cost = {f: sum(float(s.get("cost", 0.0)) for s in group) for f, group in self.by_force.items()}
+        self._stages = sorted(self.by_force, key=lambda f: (-cost[f], f))
+        self._ready: list[tuple[float, int, dict[str, Any]]] = []
+        self._order = {id(s): i for i, s in enumerate(specs)}
+
+    def staged(self, force: str) -> None:
+        """The force's store is ready: its partnerships can be rendered."""
+        for s in self.by_force.get(force, []):
+            heapq.heappush(self._ready, (-float(s.get("cost", 0.0)), self._order[id(s)], s))
+
+    def next(self) -> tuple[str, Any] | None:
+        """``('stage', force)``, ``('render', spec)`` or None (nothing ready now)."""
+        if self._stages:
+            return "stage", self._stages.pop(0)
+        if self._ready:
+            return "render", heapq.heappop(self._ready)[2]
+        return None
+
+    def __bool__(self) -> bool:
+        """Whether a task can be handed out now."""
+        return bool(self._stages or self._ready)
+
+
+def _in_flight_limit(threads: int) -> int:
+    """How many tasks a batch keeps submitted to a cluster of ``threads`` worker threads.
+
+    One per thread, so that a task is only ever handed to a free worker: a task queued behind a
+    busy worker could leave another worker idle at the end of the batch. A single thread gets
+    one more, queued behind it, so that it never waits for the next task to arrive.
+    """
+    return threads + 1 if threads <= 1 else threads
+
+
+def _run_tasks(client: Any, dispatch: _Dispatch, forces: dict[str, dict[str, Any]], store: str,
+               stage: Callable[..., Any] | None = None, render: Callable[..., Any] | None = None):
+    """Stage the forces and render the partnerships on ``client``; yield ``(spec, result)`` as each ends.
+
+    Tasks are submitted from ``dispatch`` (:class:`_Dispatch`) while fewer than
+    :func:`_in_flight_limit` of the cluster's current threads are running, and each time one
+    ends. A force whose staging fails fails its partnerships (a result of ``status='failed'``);
+    a task lost with its worker comes back as a failed result too. ``stage`` and ``render``
+    default to :func:`stage_force` and :func:`render_partnership`.
+    """
+    from distributed import wait
+
+    stage = stage or stage_force
+    render = render or render_partnership
+    running: dict[Any, tuple[str, Any]] = {}
+
+    def top_up() -> None:
+        try:
+            threads = sum(client.nthreads().values())
+        except Exception:  # the scheduler did not answer: keep what runs
+            threads = len(running)
+        while dispatch and len(running) < max(_in_flight_limit(threads), 1):
+            what, item = dispatch.next() or (None, None)
+            if what is None:
+                return
+            if what == "stage":
+                entry = forces[item]
+                fut = client.submit(stage, item, entry["files"], store, entry["digest"], pure=False, priority=10,
+                                    key=f"stage-{item}-{entry['digest'][:12]}")
+            else:
+                fut = client.submit(render, item, pure=False, key=f"render-{item['code']}-{item['input_hash'][:12]}")
+            running[fut] = (what, item)
+
+    top_up()
+    while running:
+        try:
+            done = wait(list(running), timeout=2, return_when="FIRST_COMPLETED").done
+        except TimeoutError:  # nothing ended: workers may have joined
+            top_up()
+            continue
+        for fut in sorted(done, key=lambda f: str(f.key)):
+            what, item = running.pop(fut)
+            if what == "stage":
+                try:
+                    fut.result()
+                    dispatch.staged(item)
+                except Exception as exc:  # the force's files could not be staged: its partnerships fail
+                    message = f"staging the police files of force {item!r} failed: {type(exc).__name__}: {exc}"
+                    for s in dispatch.by_force[item]:
+                        yield s, {"status": "failed", "message": message, "seconds": 0.0}
+                continue
+            try:
+                res = fut.result()
+            except Exception as exc:  # a worker died
+                res = {"status": "failed", "message": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
+            yield item, res
+        top_up()
 
 
 def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[str, ...] = ("strategic_assessment",),
@@ -707,7 +886,7 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
     list of BatchOutcome
         One per partnership (catalogue order), ``status`` rendered, skipped or failed.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client
 
     check_type(out, "out", (str, Path))
     documents = list(documents)
@@ -728,8 +907,23 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     catalogues = find_catalogues(source)
-    t0 = time.perf_counter()
-    specs, forces, outcomes = _plan(catalogues, out, documents, tuple(exports), offline)
+    t0, wall0 = time.perf_counter(), time.time()
+    # A local cluster starts (its worker processes import their libraries) while the catalogues
+    # are loaded and the inputs hashed, unless the batch looks like a resume with nothing to do:
+    # fewer partnerships with a saved state than catalogues means at least one renders.
+    early = None
+    if scheduler is None and len(list((out / "_batch").glob("*/state.json"))) < len(catalogues):
+        from concurrent.futures import ThreadPoolExecutor
+
+        starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-cluster")
+        early = starter.submit(_local_cluster, workers)
+        starter.shutdown(wait=False)
+    try:
+        specs, forces, outcomes = _plan(catalogues, out, documents, tuple(exports), offline)
+    except BaseException:
+        if early is not None:
+            _close_quietly(early)
+        raise
     for o in outcomes:
         say(f"{o.code}: FAILED before rendering: {o.message}")
     todo = [s for s in specs if not _complete(s)]
@@ -740,64 +934,30 @@ def run_batch(source: str | Path, out: str | Path, documents: list[str] | tuple[
         say(f"{s['code']}: skipped (complete, inputs unchanged)")
     say(f"{len(catalogues)} partnership(s) in {len(forces)} force(s): {len(todo)} to render, {len(done)} skipped, "
         f"{len(catalogues) - len(specs)} failed to load ({time.perf_counter() - t0:.1f} s)")
+    if not todo and early is not None:
+        _close_quietly(early)
+        early = None
     if todo:
         cluster = None
         if scheduler:
             client = Client(scheduler)
         else:
-            import logging
-
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR, memory_limit=0)
+            cluster = early.result() if early is not None else _local_cluster(workers)
             client = Client(cluster)
         try:
             client.register_plugin(WarmKernelPlugin(kernel_memory_mb))
             for s in todo:
                 s["kernel_memory_mb"] = float(kernel_memory_mb)
-            # Each force is staged once; its partnerships are submitted when its store is ready, as
-            # tasks without dependencies, so that the scheduler queues them and hands each worker
-            # the next one as soon as it is free (no partnership waits behind a busy worker).
-            by_force: dict[str, list[dict[str, Any]]] = {}
-            for s in todo:
-                by_force.setdefault(s["force"], []).append(s)
-            store = str(out / "_batch" / "store")
-            pending = as_completed()
-            role: dict[Any, tuple[str, Any]] = {}
-            for f in sorted(by_force):
-                fut = client.submit(stage_force, f, forces[f]["files"], store, forces[f]["digest"],
-                                    key=f"stage-{f}-{forces[f]['digest'][:12]}", pure=False, priority=10)
-                role[fut] = ("stage", f)
-                pending.add(fut)
             say(f"Rendering {len(todo)} partnership(s) on {len(client.scheduler_info().get('workers', {}))} worker(s)")
             k = 0
-            for fut in pending:
-                what, item = role.pop(fut)
-                if what == "stage":
-                    try:
-                        fut.result()
-                    except Exception as exc:  # the force's files could not be staged: its partnerships fail
-                        message = f"staging the police files of force {item!r} failed: {type(exc).__name__}: {exc}"
-                        for s in by_force[item]:
-                            k += 1
-                            outcomes.append(BatchOutcome(s["code"], s["catalogue"], "failed", message, 0.0,
-                                                         s["out_dir"]))
-                            say(f"[{k}/{len(todo)}] {s['code']}: FAILED: {message}")
-                        continue
-                    for s in by_force[item]:
-                        rf = client.submit(render_partnership, s, pure=False,
-                                           key=f"render-{s['code']}-{s['input_hash'][:12]}")
-                        role[rf] = ("render", s)
-                        pending.add(rf)
-                    continue
-                s = item
+            for s, res in _run_tasks(client, _Dispatch(todo), forces, str(out / "_batch" / "store")):
                 k += 1
-                try:
-                    res = fut.result()
-                except Exception as exc:  # a worker died
-                    res = {"status": "failed", "message": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
                 outcomes.append(BatchOutcome(s["code"], s["catalogue"], res["status"], res["message"],
                                              float(res["seconds"]), s["out_dir"],
-                                             float(res.get("cpu_seconds", float("nan")))))
+                                             float(res.get("cpu_seconds", float("nan"))),
+                                             float(res.get("started_at", float("nan"))) - wall0,
+                                             float(res.get("finished_at", float("nan"))) - wall0,
+                                             str(res.get("worker", ""))))
                 line = (f"rendered in {res['seconds']:.0f} s" if res["status"] == "rendered"
                         else f"FAILED: {res['message']}")
                 say(f"[{k}/{len(todo)}] {s['code']}: {line}")

@@ -85,6 +85,11 @@ def test_batch_renders_the_others_and_reports_the_failure(batch_runs):
             # CPU of the worker and its kernel: some, and at most what two processes can use in the time.
             cpu, wall = float(first.loc[p.code, "cpu_seconds"]), float(first.loc[p.code, "seconds"])
             assert 0 < cpu <= 2 * wall + 1
+        # The timeline: when the task started and ended, from the batch's start, and on which worker.
+        started, finished = float(first.loc[p.code, "started"]), float(first.loc[p.code, "finished"])
+        assert 0 < started < finished
+        assert finished - started == pytest.approx(float(first.loc[p.code, "seconds"]), abs=0.5)
+        assert first.loc[p.code, "worker"].startswith("tcp://")
     assert not batch_runs["broken_published_first"]
 
 
@@ -215,3 +220,97 @@ def test_an_edited_harm_index_changes_the_partnerships_input_hash(country, tmp_p
     finally:
         edited.unlink()
         weights.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ the order and pace of the tasks
+
+def _spec(code: str, force: str, cost: float) -> dict:
+    return {"code": code, "force": force, "cost": cost, "input_hash": "0" * 64}
+
+
+def test_dispatch_stages_every_force_first_then_renders_the_largest_ready_partnership():
+    from assessment.batch import _Dispatch
+
+    specs = [_spec("a1", "alpha", 10), _spec("b1", "beta", 50), _spec("a2", "alpha", 30), _spec("b2", "beta", 5),
+             _spec("g1", "gamma", 30)]
+    d = _Dispatch(specs)
+    # The forces by their partnerships' total cost (beta 55, alpha 40, gamma 30), each before any rendering.
+    assert [d.next() for _ in range(3)] == [("stage", "beta"), ("stage", "alpha"), ("stage", "gamma")]
+    assert d.next() is None and not d  # nothing ready until a force is staged
+    d.staged("alpha")
+    assert d.next() == ("render", specs[2])  # a2 (30) before a1 (10)
+    d.staged("gamma")
+    d.staged("beta")
+    # b1 (50) first, then g1 (30), a1 (10) and b2 (5).
+    assert [d.next()[1]["code"] for _ in range(4)] == ["b1", "g1", "a1", "b2"]
+    assert d.next() is None and not d
+
+
+def test_in_flight_limit_hands_tasks_only_to_free_threads():
+    from assessment.batch import _in_flight_limit
+
+    assert _in_flight_limit(1) == 2  # a lone worker keeps the next task beside it
+    assert _in_flight_limit(2) == 2 and _in_flight_limit(8) == 8
+    assert _in_flight_limit(0) == 1
+
+
+EVENTS: list[tuple[str, str]] = []
+
+
+def _fake_stage(force, files, store, digest):
+    EVENTS.append(("stage", force))
+    if force == "broken":
+        raise OSError("the force's files are unreadable")
+    return digest
+
+
+def _fake_render(spec):
+    EVENTS.append(("render", spec["code"]))
+    return {"code": spec["code"], "status": "rendered", "message": "", "seconds": 0.0}
+
+
+class _CountingClient:
+    """A client that records, at each submission, how many earlier tasks had not ended."""
+
+    def __init__(self, client):
+        self.client = client
+        self.futures: list = []
+        self.outstanding: list[int] = []
+
+    def nthreads(self):
+        return self.client.nthreads()
+
+    def submit(self, *args, **kwargs):
+        self.outstanding.append(sum(not f.done() for f in self.futures))
+        fut = self.client.submit(*args, **kwargs)
+        self.futures.append(fut)
+        return fut
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_tasks_renders_after_staging_largest_first_and_fails_a_force_that_cannot_be_staged(workers):
+    from dask.distributed import Client, LocalCluster
+
+    from assessment.batch import _Dispatch, _in_flight_limit, _run_tasks
+
+    specs = [_spec("a1", "alpha", 1), _spec("a2", "alpha", 9), _spec("x1", "broken", 5), _spec("a3", "alpha", 4),
+             _spec("b1", "beta", 2)]
+    forces = {f: {"files": {}, "digest": f"{f}-digest"} for f in ("alpha", "broken", "beta")}
+    EVENTS.clear()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        counting = _CountingClient(client)
+        results = list(_run_tasks(counting, _Dispatch(specs), forces, "unused", stage=_fake_stage,
+                                  render=_fake_render))
+    got = {s["code"]: r for s, r in results}
+    assert set(got) == {s["code"] for s in specs}
+    assert got["x1"]["status"] == "failed" and "force 'broken'" in got["x1"]["message"]
+    assert "unreadable" in got["x1"]["message"]
+    assert all(got[c]["status"] == "rendered" for c in ("a1", "a2", "a3", "b1"))
+    assert ("render", "x1") not in EVENTS
+    # Every render after its force's staging; never more tasks submitted than the threads take.
+    for code, force in (("a1", "alpha"), ("a2", "alpha"), ("a3", "alpha"), ("b1", "beta")):
+        assert EVENTS.index(("stage", force)) < EVENTS.index(("render", code))
+    assert max(counting.outstanding) < _in_flight_limit(workers)
+    if workers == 1:  # one worker runs them in the dispatch order: the largest first
+        assert [c for what, c in EVENTS if what == "render"] == ["a2", "a3", "b1", "a1"]

@@ -127,3 +127,22 @@ def test_unknown_role_is_refused_naming_the_roles(tmp_path, raw):
     raw["datasets"]["fire_deliberate"]["role"] = "fires"
     with pytest.raises(CatalogueError, match=r"datasets\.fire_deliberate\.role.*recorded_crime.*'fires'"):
         load_catalogue(_write(tmp_path, raw), check_files=False)
+
+
+def test_safe_load_yaml_matches_the_pure_python_loader():
+    """libyaml's parser (when PyYAML has it) gives the same catalogue, and an error reads the same."""
+    import datetime as dt
+
+    from assessment import paths
+    from assessment.catalogue import safe_load_yaml
+
+    text = paths.DEMO_CATALOGUE.read_text(encoding="utf-8")
+    assert safe_load_yaml(text) == yaml.safe_load(text)
+    assert safe_load_yaml("a: 2024-01-31\nb: [1, 2.5, yes, null]\n") == {
+        "a": dt.date(2024, 1, 31), "b": [1, 2.5, True, None]}
+    broken = "partnership:\n  name: x\n   code: [unclosed\n"
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.safe_load(broken)
+    with pytest.raises(yaml.YAMLError) as ours:
+        safe_load_yaml(broken)
+    assert str(ours.value) == str(pure.value) and "line 3" in str(ours.value)
