@@ -314,3 +314,38 @@ def test_run_tasks_renders_after_staging_largest_first_and_fails_a_force_that_ca
     assert max(counting.outstanding) < _in_flight_limit(workers)
     if workers == 1:  # one worker runs them in the dispatch order: the largest first
         assert [c for what, c in EVENTS if what == "render"] == ["a2", "a3", "b1", "a1"]
+
+
+def test_local_cluster_is_quiet():
+    """The batch's local cluster runs without the profiler and with slow ticks, in its workers too."""
+    import dask
+    from dask.distributed import Client
+
+    from assessment.batch import _QUIET_CLUSTER, _local_cluster
+
+    assert dask.config.get("distributed.admin.tick.interval") != _QUIET_CLUSTER["distributed.admin.tick.interval"]
+    cluster = _local_cluster(1)
+    try:
+        with Client(cluster) as client:
+            seen = client.run(lambda: {k: dask.config.get(k) for k in _QUIET_CLUSTER})
+            assert list(seen.values()) == [_QUIET_CLUSTER]
+            assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 1.0
+    finally:
+        cluster.close()
+    # The settings apply to that cluster only.
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
+@pytest.mark.parametrize("texts", [["-1.5", "", " ", "52.25"], ["1e3", "not a number", "", "2"], ["nan", "1", "NaN"],
+                                   ["inf", "-0.0"], [" 1.5", "2 "], []])
+def test_staged_coordinates_read_as_pandas_would(texts):
+    """Arrow parses the coordinates; blanks, words and NaN become missing, as pandas.to_numeric(coerce) makes them."""
+    import pyarrow as pa
+
+    from assessment.batch import _coordinates
+
+    column = pa.chunked_array([pa.array(texts, type=pa.string())])
+    expected = pa.array(pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(dtype=float),
+                        type=pa.float64(), from_pandas=True)
+    got = _coordinates(column)
+    assert got.type == pa.float64() and got.equals(expected), (got.to_pylist(), expected.to_pylist())
