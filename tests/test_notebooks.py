@@ -70,3 +70,22 @@ def test_notebook_runs_with_its_defaults(document, demo_raw_files, tmp_path, mon
     assert all("text/html" in o["data"] for o in shown)
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert (tmp_path / "tables").is_dir()
+
+
+def test_the_notebook_tool_writes_the_committed_notebooks(tmp_path):
+    """tools/make_notebooks.py regenerates every committed notebook cell for cell (sources, kinds, tags)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", paths.PROJECT_ROOT / "tools" / "make_notebooks.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert set(tool.DOCUMENTS) == set(DOCUMENTS)
+    tool.main(tmp_path)
+    for name in DOCUMENTS:
+        made = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
+        committed = nbformat.read(paths.notebook_path(name), as_version=4)
+
+        def cells(nb):
+            return [(c.cell_type, c.source, tuple(c.metadata.get("tags", []))) for c in nb.cells]
+
+        assert cells(made) == cells(committed), name

@@ -1,8 +1,10 @@
 """Write the thin document notebooks (no outputs) from one place.
 
 Each notebook: a `parameters` cell, an opening cell that imports one document module
-(`assessment.documents.<name>`)
-and opens the document, then one cell per section, each calling one public function.
+(`assessment.documents.<name>`) and opens the document, then one cell per section, each calling
+one public function: the key findings first, the document's own sections (``sections`` below),
+then the glossary of the terms it used. ``tests/test_notebooks.py`` checks that this writes the
+committed notebooks exactly.
 Run: .venv/bin/python tools/make_notebooks.py
 """
 
@@ -22,14 +24,16 @@ cache_dir = None      # where intake results are cached between documents
 edition = None        # overrides the catalogue's edition
 offline = False       # inline map libraries for partners without network access
 run_date = None       # YYYY-MM-DD against which sharing agreements are checked
-output_name = None    # file stem of this document's tables'''
+output_name = None    # file stem of this document's tables
+published_dir = None  # the folder the edition is published to (tables there are audited with these)'''
 
 DOCUMENTS = {
     "strategic_assessment": {
         "module": "strategic_assessment",
         "intro": "Joint strategic assessment. Each cell calls one function of `assessment.documents.strategic_assessment`.",
         "extra": "",
-        "sections": ["section_summary", "section_profile", "section_data_sources", "section_trends",
+        "sections": ["section_summary", "section_profile", "section_deprivation", "section_data_sources",
+                     "section_trends",
                      "section_multi_agency", "section_reoffending", "section_substance_misuse",
                      "section_domestic_abuse", "section_hate_crime", "section_serious_violence", "section_fire",
                      "section_places", "section_comparison", "section_progress",
@@ -40,7 +44,8 @@ DOCUMENTS = {
         "intro": "Problem profile on one topic. Each cell calls one function of `assessment.documents.problem_profile`.",
         "extra": "\ntopic = \"violence\"       # violence, asb, burglary, vehicle_crime, criminal_damage, drugs, ...",
         "sections": ["section_terms_of_reference", "section_scanning", "section_triangle", "section_time",
-                     "section_places", "section_partner_data", "section_gaps", "section_recommendations",
+                     "section_places", "section_deprivation", "section_partner_data", "section_gaps",
+                     "section_recommendations",
                      "section_appendix"],
     },
     "audit": {
@@ -74,6 +79,11 @@ DOCUMENTS = {
 }
 
 
+#: Sections every document opens and closes with (before and after its own).
+OPENING = ("section_key_findings",)
+CLOSING = ("section_glossary",)
+
+
 def build(name: str, spec: dict) -> nbformat.NotebookNode:
     params = COMMON_PARAMS + spec["extra"]
     keys = [line.split("=")[0].strip() for line in params.splitlines() if "=" in line and not line.startswith("#")]
@@ -84,17 +94,18 @@ def build(name: str, spec: dict) -> nbformat.NotebookNode:
         new_code_cell(f"from assessment.documents import {spec['module']} as document\n"
                       f"doc = document.open_document(catalogue, document=\"{name}\", {call})"),
     ]
-    cells += [new_code_cell(f"document.{fn}(doc)") for fn in spec["sections"]]
+    sections = [*OPENING, *spec["sections"], *CLOSING]
+    cells += [new_code_cell(f"document.{fn}(doc)") for fn in sections]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
 
-def main() -> None:
-    ROOT.mkdir(exist_ok=True)
+def main(root: Path = ROOT) -> None:
+    root.mkdir(exist_ok=True)
     for name, spec in DOCUMENTS.items():
-        nbformat.write(build(name, spec), ROOT / f"{name}.ipynb")
+        nbformat.write(build(name, spec), root / f"{name}.ipynb")
 
 
 if __name__ == "__main__":
