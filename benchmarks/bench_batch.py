@@ -86,6 +86,28 @@ def _table(rows: list) -> None:
         print(f"| {label} | {seconds:,.1f} | {cpu:,.1f} | {before} | {after} |")
 
 
+def _timeline(outcomes: list, wall: float) -> dict[str, float]:
+    """Where a batch's wall time went, from each partnership's start, end and worker.
+
+    ``rate`` is partnerships per second once every worker has rendered its first one (which
+    starts the worker's kernel): per worker, its later partnerships over the time from its first
+    one's end to its last one's end, summed over the workers. ``warm`` is the mean time at which
+    the workers' first partnerships ended.
+    """
+    ran = [o for o in outcomes if o.status == "rendered" and o.worker]
+    by_worker: dict[str, list] = {}
+    for o in sorted(ran, key=lambda o: o.started):
+        by_worker.setdefault(o.worker, []).append(o)
+    firsts = [v[0] for v in by_worker.values()]
+    others = [o.seconds for v in by_worker.values() for o in v[1:]]
+    lasts = [v[-1].finished for v in by_worker.values()]
+    rate = sum((len(v) - 1) / (v[-1].finished - v[0].finished) for v in by_worker.values() if len(v) > 1)
+    return {"first_start": min(o.started for o in ran), "first_seconds": float(np.mean([o.seconds for o in firsts])),
+            "median_seconds": float(np.median(others)) if others else float("nan"),
+            "tail": max(lasts) - min(lasts), "end": wall - max(lasts), "rate": rate,
+            "warm": float(np.mean([o.finished for o in firsts]))}
+
+
 def main(argv=None) -> None:
     import dask
     import distributed
@@ -200,14 +222,27 @@ def main(argv=None) -> None:
               f"{frame['seconds'].max():.1f} (median {frame['seconds'].median():.1f}), CPU seconds (worker + kernel) "
               f"{frame['cpu'].min():.1f} to {frame['cpu'].max():.1f} (median {frame['cpu'].median():.1f}); CPU = "
               f"{ci:.2f} + {cs * 1000:.3f} per 1,000 police rows (least squares).")
+    steady: dict[int, list[tuple[float, float]]] = {}  # workers -> (steady rate, time to warm) per run
     for k, (w, outcomes, seconds, _cpu_run) in enumerate(runs):
         busy = sum(o.seconds for o in outcomes if o.status == "rendered") / (w * seconds)
+        t = _timeline(outcomes, seconds)
         print(f"- Run {k + 1} ({w} worker(s)): the workers were busy with partnerships {busy:.0%} of the batch's "
-              "wall time (the rest: starting the cluster, staging, the last partnership's tail).")
+              f"wall time. First partnership started at {t['first_start']:.1f} s (loading the catalogues, "
+              f"starting the cluster, staging); each worker's first partnership (it starts the worker's kernel) "
+              f"took {t['first_seconds']:.1f} s against a median of {t['median_seconds']:.1f} s for the others; "
+              f"the workers' last partnerships ended {t['tail']:.1f} s apart; {t['end']:.1f} s from the last "
+              f"end to the batch's (closing the cluster, the summary). Once warm: "
+              f"{t['rate'] * 60:.1f} partnerships a minute.")
+        steady.setdefault(w, []).append((t["rate"], t["warm"]))
     if 1 in wall and 2 in wall:
         speedup = wall[1] / wall[2]
-        print(f"- Speed-up 1 -> 2 workers (wall): {speedup:.2f} x. From CPU (what two idle cores would give if "
-              f"nothing serialises the workers): {cpu_all[1]:.0f} / ({cpu_all[2]:.0f} / 2) = "
+        rate = {w: float(np.mean([r for r, _ in v])) for w, v in steady.items()}
+        warm = {w: float(np.mean([x for _, x in v])) for w, v in steady.items()}
+        at300 = (warm[1] + (300 - 1) / rate[1]) / (warm[2] + (300 - 2) / rate[2])
+        print(f"- Speed-up 1 -> 2 workers (wall): {speedup:.2f} x. Once every worker is warm (partnerships a "
+              f"minute after each worker's first): {rate[2] / rate[1]:.2f} x; for 300 partnerships, "
+              f"extrapolated from the same start and that pace: {at300:.2f} x. From CPU (what two idle cores "
+              f"would give if nothing serialises the workers): {cpu_all[1]:.0f} / ({cpu_all[2]:.0f} / 2) = "
               f"{cpu_all[1] / (cpu_all[2] / 2):.2f} x.")
     if 2 in wall:
         scale = 300 / len(made) * (60_000 / mean_rows)
