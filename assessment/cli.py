@@ -113,8 +113,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unusable:
         for line in unusable:
             print(f"assess run: {line}", file=sys.stderr)
-        print(f"assess run: the document was written without {len(unusable)} dataset(s); see quality/intake.csv",
-              file=sys.stderr)
+        n = len(unusable)
+        print(f"assess run: the document was written without {n} {'dataset' if n == 1 else 'datasets'}; see "
+              "quality/intake.csv", file=sys.stderr)
         return 1
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import yaml
@@ -134,6 +135,10 @@ def test_run_exits_1_naming_a_dataset_it_could_not_use(demo_catalogue, tmp_path,
     assert code == 1
     err = capsys.readouterr().err
     assert "violence_nominals" in err and "ASSESSMENT_PSEUDONYM_KEY" in err
+    said = re.search(r"the document was written without (\d+) (dataset|datasets);", err)
+    assert said and "(s)" not in err
+    assert said.group(2) == ("dataset" if said.group(1) == "1" else "datasets")
+    assert int(said.group(1)) == err.count("was not used")  # one line named per dataset left out
     assert (out / "data_quality.html").is_file()
 
 
