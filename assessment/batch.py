@@ -193,7 +193,9 @@ class WarmKernels:
         """Prepare the calling thread's kernel for the next partnership; say what was done.
 
         Returns ``'cleared'``, ``'restarted'`` (after a failure, a failed clearing or memory
-        past the limit) or ``'none'`` (the thread has no kernel).
+        past the limit) or ``'none'`` (the thread has no kernel). A kernel whose memory cannot be
+        read (:meth:`memory_mb_of` is NaN: its process is not on this machine or has no known
+        process id) is kept: restarting it after every partnership would lose the warm start.
         """
         with self._lock:
             km = self._kernels.get(threading.get_ident())
