@@ -133,8 +133,6 @@ class WarmKernels:
 
     def kernel(self) -> Any:
         """The calling thread's started kernel manager."""
-        from jupyter_client.manager import KernelManager
-
         from .reporting.execute import start_kernel
 
         ident = threading.get_ident()
@@ -144,8 +142,7 @@ class WarmKernels:
             return km
         if km is not None:
             self._stop(km)
-        km = KernelManager(kernel_name="python3")
-        start_kernel(km)
+        km = start_kernel()
         self.starts += 1
         with self._lock:
             self._kernels[ident] = km

@@ -45,22 +45,27 @@ KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 #: those mappings (fewer page faults: the price of giving memory back). By default mimalloc keeps
 #: freed pages for reuse and the C library raises its mapping threshold as large blocks are freed,
 #: so a kernel's resident memory stays near the most it ever held. Measured on the intake of 1.5M
-#: police rows, in-process: peak 1.50 GiB by default against 1.23 GiB with these settings, 1.36
-#: GiB held afterwards against 0.63 GiB, and no slower (docs/BENCHMARKS.md, "Strategic assessment
-#: at scale"). ``ARROW_DEFAULT_MEMORY_POOL`` is read by pyarrow (``pyarrow.default_memory_pool``),
+#: police rows, in-process: peak 1.47-1.53 GiB by default against 1.23 GiB with these settings,
+#: 1.35-1.41 GiB held afterwards against 0.62 GiB, in the same time; the whole strategic assessment
+#: on a cold cache costs 1-3 CPU seconds more (memory given back is faulted in again), warm the
+#: same (docs/BENCHMARKS.md, "Strategic assessment at scale"). ``ARROW_DEFAULT_MEMORY_POOL`` is read by pyarrow (``pyarrow.default_memory_pool``),
 #: ``MALLOC_MMAP_THRESHOLD_`` and the ``glibc.malloc.hugetlb`` tunable by glibc's malloc
 #: (mallopt(3), "Memory Allocation Tunables" in the glibc manual); elsewhere they are ignored.
 KERNEL_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_MMAP_THRESHOLD_": "262144",
                       "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 
-def start_kernel(km: Any) -> Any:
-    """Start ``km`` (a ``jupyter_client.KernelManager``) as every kernel of the workbench starts.
+def start_kernel(km: Any = None) -> Any:
+    """Start a kernel as every kernel of the workbench starts; return its manager.
 
-    In the notebook folder, with :data:`KERNEL_ARGUMENTS`, and in this process's environment plus
-    :data:`KERNEL_ENVIRONMENT` (where the environment does not set those variables already).
-    Returns ``km``.
+    ``km`` is a ``jupyter_client.KernelManager`` (a new ``python3`` one by default). The kernel
+    runs in the notebook folder, with :data:`KERNEL_ARGUMENTS`, in this process's environment
+    plus :data:`KERNEL_ENVIRONMENT` (where the environment does not set those variables already).
     """
+    if km is None:
+        from jupyter_client.manager import KernelManager
+
+        km = KernelManager(kernel_name="python3")
     env = dict(os.environ)
     for name, value in KERNEL_ENVIRONMENT.items():
         env.setdefault(name, value)
@@ -329,8 +334,6 @@ def run_edition(
     (list of DocumentRun, dict of str to str)
         The runs that succeeded, in order, and ``output_name -> message`` for those that failed.
     """
-    from jupyter_client.manager import KernelManager
-
     check_choice(errors, "errors", ("raise", "continue"))
     say = progress or _noop
     exports = tuple(exports)
@@ -360,8 +363,7 @@ def run_edition(
             f"{len(plan)} document(s)")
         own_kernel = kernel is None
         if own_kernel:
-            km = KernelManager(kernel_name="python3")
-            start_kernel(km)
+            km = start_kernel()
         else:
             km = kernel
         # Each document is exported (PDF, Word) and published on a second thread while the kernel
@@ -404,8 +406,7 @@ def run_edition(
                     # unreachable ("Kernel didn't respond in 60 seconds") on a loaded machine.
                     if own_kernel:
                         km.shutdown_kernel(now=True)
-                        km = KernelManager(kernel_name="python3")
-                        start_kernel(km)
+                        km = start_kernel()
                     else:
                         km.restart_kernel(now=True)
                     continue
@@ -586,12 +587,11 @@ def _execute_and_render(name: str, stem: str, catalogue_path: Path, out_dir: Pat
     say(f"[{stem}] executing notebooks/{nb_source.name} with papermill")
     t1 = time.perf_counter()
     import papermill as pm
-    from jupyter_client.manager import KernelManager
 
     own_kernel = km is None
     try:
         if own_kernel:  # started here rather than by papermill, so that it has the workbench's settings
-            km = start_kernel(KernelManager(kernel_name="python3"))
+            km = start_kernel()
         pm.execute_notebook(
             str(nb_source),
             str(executed),
