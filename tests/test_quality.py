@@ -10,6 +10,7 @@ from assessment.intake.quality import (
     REASONS,
     Reasons,
     coverage_by_month,
+    coverage_from_counts,
     field_completeness,
     flag_exact_duplicates,
     flag_repeated_values,
@@ -77,3 +78,16 @@ def test_completeness_and_coverage():
     assert c.loc["fx", "filled"] == 2 and c.loc["fy", "filled"] == 3 and c.loc["fy", "share_filled"] == 0.75
     cov = coverage_by_month(pd.DataFrame({"month": ["2024-01", "2024-03", "2024-03"]}), "d")
     assert cov["month"].tolist() == ["2024-01", "2024-02", "2024-03"] and cov["rows"].tolist() == [1, 0, 2]
+
+
+def test_coverage_from_counts_matches_counting_the_rows():
+    months = pd.Series(["2024-02", None, "2024-05", "2024-02", "2024-03"], dtype="str")
+    counts = months.value_counts(dropna=False)  # an NA month in the counts is not a month
+    window = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    got = coverage_from_counts(counts, "d", window)
+    assert got["rows"].tolist() == [0, 2, 1, 0, 1, 0] and got["rows"].sum() == months.notna().sum()
+    pd.testing.assert_frame_equal(coverage_from_counts(counts, "d"),
+                                  coverage_by_month(pd.DataFrame({"month": months}), "d"))
+    assert coverage_from_counts(pd.Series([], dtype="int64"), "d").empty
+    with pytest.raises(TypeError, match="counts"):
+        coverage_from_counts(months.tolist(), "d")

@@ -56,7 +56,7 @@ from assessment.intake.quality import (
     COVERAGE_COLUMNS,
     QUARANTINE_COLUMNS,
     Reasons,
-    coverage_by_month,
+    coverage_from_counts,
     field_completeness,
     flag_exact_duplicates,
     flag_repeated_values,
@@ -529,6 +529,9 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, earl
         category, theme = _categories(frame, ds, catalogue, None)  # marked after the coordinates
         location, area_code = _text(frame, cols.get("location")), _text(frame, cols.get("area_code"))
         extras = _extras(frame, ds, _EVENT_FIELDS)
+        # built for every row while the coordinates are still converting; the accepted rows of a
+        # column that holds one value throughout are any n of its rows (a zero-copy slice)
+        constant = {"dataset": repeated_text(key, len(frame)), "agency": repeated_text(ds.agency, len(frame))}
         if early_coords is not None:
             future, kept = early_coords
             converted = future.result()
@@ -541,10 +544,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, earl
     _exact_duplicates(frame, reasons, ds, id_repeated if "event_id" in cols else None)
     keep = ~reasons.quarantined
     n_keep = int(keep.sum())
-    base = {
-        "dataset": repeated_text(key, n_keep),
-        "agency": repeated_text(ds.agency, n_keep),
-    }
+    base = {k: v.iloc[:n_keep].reset_index(drop=True) for k, v in constant.items()}
+    del constant
     take = {
         "event_id": event_id,
         "duplicate_id": pd.Series(id_repeated, index=frame.index, copy=False),
@@ -820,6 +821,9 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
     not_geo = int(data["easting"].isna().sum()) if geocoded else None
     months = data["month"] if "month" in data.columns else (
         month_strings(data["period_start"]) if "period_start" in data.columns else None)
+    # counted once: the first and last month and the coverage come from the few distinct months
+    month_counts = months.value_counts() if months is not None else None
+    months = pd.Series(month_counts.index, dtype="str") if months is not None else None
     rec = quality_record(
         key, ds.kind, ds.agency, files=len(files), rows_read=n_raw + n_blank, rows_blank=n_blank,
         reasons=reasons.reason if reasons.any else None,
@@ -829,10 +833,10 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
     if months is None:
         coverage = empty_cov
     elif win is not None and ds.kind in ("events", "area_counts"):
-        coverage = coverage_by_month(pd.DataFrame({"month": months}), key,
-                                     [str(p) for p in pd.period_range(win[0], win[1], freq="M")])
+        coverage = coverage_from_counts(month_counts, key,
+                                        [str(p) for p in pd.period_range(win[0], win[1], freq="M")])
     else:
-        coverage = coverage_by_month(pd.DataFrame({"month": months}), key)
+        coverage = coverage_from_counts(month_counts, key)
     return DatasetIntake(key, ds.kind, ds.agency, data, taken["quarantine"], rec, completeness, coverage)
 
 

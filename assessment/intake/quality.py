@@ -416,7 +416,30 @@ def coverage_by_month(frame: pd.DataFrame, dataset: str, months: list[str] | Non
         ``dataset, month, rows``.
     """
     check_dataframe(frame, "frame", ["month"])
-    counts = frame["month"].value_counts()
+    return coverage_from_counts(frame["month"].value_counts(), dataset, months)
+
+
+def coverage_from_counts(counts: pd.Series, dataset: str, months: list[str] | None = None) -> pd.DataFrame:
+    """:func:`coverage_by_month` from rows already counted per month.
+
+    Parameters
+    ----------
+    counts : pandas.Series
+        Accepted rows (int) indexed by month (``YYYY-MM``), e.g. ``frame["month"].value_counts()``;
+        months that are absent count as zero.
+    dataset : str
+        Catalogue key.
+    months : list of str, optional
+        The months to report; by default every month from the first to the last in ``counts``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, month, rows``.
+    """
+    check_type(counts, "counts", pd.Series)
+    check_type(dataset, "dataset", str)
+    counts = counts[counts.index.notna()]
     if months is None:
         present = counts.index.dropna()
         if len(present) == 0:
