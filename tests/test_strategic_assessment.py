@@ -177,3 +177,24 @@ def test_key_findings_name_the_window_and_decide_trends_on_adjusted_p(doc):
     rising = crime[(crime["trend_q"] < 0.05) & (crime["trend_pct"] > 0)]
     for cat in rising.sort_values("trend_pct", ascending=False)["category"].head(3):
         assert f"{cat} (about" in named
+
+
+def test_key_findings_decide_trends_with_the_calibrated_family_verdict(doc, monkeypatch):
+    """The key findings name what wording.verdict_trend_family decides (the function
+    assessment.calibration.key_findings measures), over every type in the table."""
+    from assessment.analysis import wording
+
+    seen, decide = [], wording.verdict_trend_family
+
+    def everything_falls(trends, alpha=0.05):
+        seen.append(len(trends))
+        return decide(trends, alpha).where(lambda v: v == "not tested", "falling")
+
+    monkeypatch.setattr(strategic.wording, "verdict_trend_family", everything_falls)
+    texts = [f.text if hasattr(f, "text") else str(f) for f in strategic._key_findings(doc)]
+    tr = evidence.evidence_category_trends(doc)
+    assert seen == [len(tr)]  # anti-social behaviour is in the family
+    crime = tr[tr["category"] != evidence.ASB].sort_values("trend_pct")
+    falling = [t for t in texts if "these crime types are falling" in t]
+    assert len(falling) == 1 and all(f"{c} (about" in falling[0] for c in crime["category"].head(3))
+    assert any(t.startswith("No crime type shows a clear rise") for t in texts)

@@ -148,3 +148,25 @@ def test_verdicts_decide_on_the_adjusted_p_value_and_the_sentence_follows():
     assert verdict_seasonality(pd.DataFrame({"p_value": [np.nan]})) == "not tested"
     assert verdict_change(-10.0, 0.01, n=5) == "too few events"
     assert verdict_change(-10.0, 0.01, n=500) == "significant fall"
+
+
+def test_verdict_trend_family_adjusts_across_the_family_by_hand():
+    """Benjamini-Hochberg by hand: sorted p 0.001, 0.02, 0.04, 0.5 of four tested members give
+    q = 0.004, 0.04, 0.0533 (= 0.04 x 4 / 3), 0.5; the untested member stays out of the family."""
+    fam = pd.DataFrame({"trend_pct": [12.0, -7.0, 5.0, 1.0, 3.0], "trend_p": [0.001, 0.02, 0.04, 0.5, np.nan]},
+                       index=[10, 11, 12, 13, 14])
+    got = W.verdict_trend_family(fam)
+    assert got.name == "verdict" and list(got.index) == [10, 11, 12, 13, 14]
+    # the third has raw p = 0.04 < 0.05 but adjusted 0.053: not named
+    assert got.tolist() == ["rising", "falling", "no clear trend", "no clear trend", "not tested"]
+    assert W.verdict_trend_family(fam, alpha=0.06).tolist()[2] == "rising"
+
+
+def test_verdict_trend_family_depends_on_the_family_size():
+    alone = pd.DataFrame({"trend_pct": [9.0], "trend_p": [0.02]})
+    assert W.verdict_trend_family(alone).tolist() == ["rising"]
+    # the same type among 13 with no trend: adjusted p = 0.02 x 14 = 0.28
+    fam = pd.DataFrame({"trend_pct": [9.0] + [1.0] * 13, "trend_p": [0.02] + [0.9] * 13})
+    assert W.verdict_trend_family(fam).tolist() == ["no clear trend"] * 14
+    with pytest.raises(ValueError, match="trend_p"):
+        W.verdict_trend_family(pd.DataFrame({"trend_pct": [1.0]}))

@@ -43,6 +43,7 @@ __all__ = [
     "verdict_change",
     "verdict_year_on_year",
     "verdict_trend",
+    "verdict_trend_family",
     "verdict_seasonality",
 ]
 
@@ -428,6 +429,47 @@ def verdict_trend(glm: pd.DataFrame, alpha: float = 0.05, min_events: int = 20) 
     if p < alpha:
         return "rising" if tr["estimate_pct"].iloc[0] > 0 else "falling"
     return "no clear trend"
+
+
+def verdict_trend_family(trends: pd.DataFrame, alpha: float = 0.05) -> pd.Series:
+    """The decision behind a document's "these crime types are rising / falling": one per member.
+
+    Parameters
+    ----------
+    trends : pandas.DataFrame
+        One row per member of the family tested together (every crime type of the
+        partnership, as in ``evidence_category_trends``), with ``trend_pct`` (the
+        ``trend_glm`` estimate, % a year) and ``trend_p`` (its unadjusted p-value; NaN where
+        no trend was estimated).
+    alpha : float, default 0.05
+        False discovery rate at which a trend is named.
+
+    Returns
+    -------
+    pandas.Series
+        ``"rising"``, ``"falling"``, ``"no clear trend"`` or ``"not tested"`` (no p-value),
+        indexed like ``trends`` and named ``"verdict"``.
+
+    Notes
+    -----
+    The p-values are adjusted across all the rows for the false discovery rate
+    (Benjamini-Hochberg, ``trends.trend_fdr``; untested rows are left out of the family), and
+    a member is named rising or falling, by the sign of its estimate, when its adjusted
+    p-value is below ``alpha``. Members that are in the family but not named by a document
+    (anti-social behaviour in a list of crime types) still count in the adjustment: select
+    the rows to name after calling this. ``assessment.calibration.key_findings`` measures how
+    often a whole document names at least one member with no trend at all.
+    """
+    from assessment.analysis.trends import trend_fdr  # trends does not import this module
+
+    check_dataframe(trends, "trends", ["trend_pct", "trend_p"])
+    check_probability(alpha, "alpha")
+    q = trend_fdr(trends["trend_p"].to_numpy(dtype=float))
+    pct = trends["trend_pct"].to_numpy(dtype=float)
+    sig = q < alpha
+    out = np.select([np.isnan(q), sig & (pct > 0), sig & (pct < 0)], ["not tested", "rising", "falling"],
+                    default="no clear trend")
+    return pd.Series(out.astype(object), index=trends.index, name="verdict", dtype=object)
 
 
 def verdict_seasonality(season: pd.DataFrame, alpha: float = 0.05) -> str:

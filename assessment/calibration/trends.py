@@ -33,7 +33,7 @@ import pandas as pd
 from assessment.analysis import trends, wording
 from assessment.calibration import calibration_frame, calibration_row
 
-__all__ = ["results", "simulate_series", "SCENARIOS"]
+__all__ = ["results", "simulate_series", "draw_counts", "SCENARIOS"]
 
 N_MONTHS = 36
 MEAN = 100.0
@@ -58,31 +58,47 @@ def _mean_path(trend_pct: float) -> np.ndarray:
     return MEAN * (1 + trend_pct / 100.0) ** t
 
 
+def draw_counts(kind: str, mu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Monthly counts around the mean paths ``mu`` (shape ``(series, months)``) with the noise ``kind``.
+
+    ``"poisson"``: Poisson; ``"nb"``: negative binomial NB2 with ``Var = mu + a mu^2``,
+    ``a = (2.5 - 1) / 100 = 0.015`` (variance 2.5 x mean at mean 100), drawn as a gamma-Poisson
+    mixture; ``"ar1"``: a Poisson count with mean ``mu exp(e_t - s^2 / 2)``, where ``e_t`` is a
+    stationary Gaussian AR(1) with lag-1 correlation 0.6 and variance ``s^2 = log(1 + a)``, so
+    its marginal mean is ``mu`` and its variance ``mu + a mu^2`` as for ``"nb"``. Every series
+    (row) is independent of the others.
+    """
+    if kind not in ("poisson", "nb", "ar1"):
+        raise ValueError(f"`kind` must be one of ['poisson', 'nb', 'ar1'], got {kind!r}")
+    mu = np.asarray(mu, dtype=float)
+    if mu.ndim != 2 or not np.all(mu > 0):
+        raise ValueError(f"`mu` must be a 2-D array of positive means, got shape {mu.shape}")
+    a = (VARIANCE_RATIO - 1.0) / MEAN
+    if kind == "poisson":
+        return rng.poisson(mu)
+    if kind == "nb":
+        return rng.poisson(rng.gamma(1.0 / a, a * mu))
+    n, months = mu.shape
+    s2 = np.log1p(a)
+    e = np.empty((n, months))
+    e[:, 0] = rng.normal(0.0, np.sqrt(s2), n)
+    innov = rng.normal(0.0, np.sqrt(s2 * (1 - AR_RHO**2)), (n, months))
+    for t in range(1, months):  # one step per month over all series at once
+        e[:, t] = AR_RHO * e[:, t - 1] + innov[:, t]
+    return rng.poisson(mu * np.exp(e - s2 / 2))
+
+
 def simulate_series(scenario: str, n_runs: int, rng: np.random.Generator) -> np.ndarray:
     """Simulated monthly counts, shape ``(n_runs, 36)``, for one key of :data:`SCENARIOS`.
 
-    The negative binomial is NB2 with ``Var = mu + a mu^2``, ``a = (2.5 - 1) / 100``, drawn as
-    a gamma-Poisson mixture. The AR(1) scenario draws a Poisson count with mean
-    ``mu exp(e_t - s^2 / 2)``, where ``e_t`` is a stationary Gaussian AR(1) with correlation
-    0.6 and variance ``s^2 = log(1 + a)``, so its marginal mean is ``mu`` and its variance
-    ``mu + a mu^2`` as in the NB scenario.
+    Noise as in :func:`draw_counts` (``"trend_poisson"`` is Poisson, ``"trend_nb"`` NB2)
+    around a mean of 100 (or 100 at the middle of the series rising 10% a year).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"`scenario` must be one of {list(SCENARIOS)}, got {scenario!r}")
-    a = (VARIANCE_RATIO - 1.0) / MEAN
     mu = _mean_path(TREND_PCT if scenario.startswith("trend") else 0.0)
     mu = np.broadcast_to(mu, (n_runs, N_MONTHS))
-    if scenario in ("poisson", "trend_poisson"):
-        return rng.poisson(mu)
-    if scenario in ("nb", "trend_nb"):
-        return rng.poisson(rng.gamma(1.0 / a, a * mu))
-    s2 = np.log1p(a)
-    e = np.empty((n_runs, N_MONTHS))
-    e[:, 0] = rng.normal(0.0, np.sqrt(s2), n_runs)
-    innov = rng.normal(0.0, np.sqrt(s2 * (1 - AR_RHO**2)), (n_runs, N_MONTHS))
-    for t in range(1, N_MONTHS):  # 36 steps over all runs at once
-        e[:, t] = AR_RHO * e[:, t - 1] + innov[:, t]
-    return rng.poisson(mu * np.exp(e - s2 / 2))
+    return draw_counts(scenario.removeprefix("trend_"), mu, rng)
 
 
 def _statements(y: np.ndarray, exceptions: bool) -> dict[str, bool]:

@@ -88,10 +88,12 @@ def _key_findings(doc: Document) -> list[Finding]:
         out.append(Finding(f"The data cover {span}: too few months (fewer than {ev.MIN_TREND_MONTHS}) to tell a "
                            "trend from the time of year."))
     else:
-        # the FDR-adjusted p-values, as the trend sentences of the crime-type table decide on them
-        sig = crime[crime["trend_q"] < 0.05]
-        rising = sig[sig["trend_pct"] > 0].sort_values("trend_pct", ascending=False)
-        falling = sig[sig["trend_pct"] < 0].sort_values("trend_pct")
+        # adjusted for the false discovery rate across every type in the table (anti-social behaviour
+        # included), as the trend sentences of the crime-type table decide on them; calibrated in
+        # assessment.calibration.key_findings
+        verdict = wording.verdict_trend_family(tr).loc[crime.index]
+        rising = crime[verdict == "rising"].sort_values("trend_pct", ascending=False)
+        falling = crime[verdict == "falling"].sort_values("trend_pct")
         if len(rising):
             out.append(Finding(f"Over {span}, once the time of year is allowed for, these crime types are "
                                "rising: " + _and([f"{c} (about {p:.0f}% a year)" for c, p in
