@@ -33,6 +33,7 @@ import io
 import re
 import mmap
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -398,6 +399,13 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
         return table, sorted(bad), columns
 
     floats = tuple(c for c in float_columns)
+    quotes = None
+    if not newlines_in_values:
+        # Whether any data line holds a quote is known from the bytes alone: look while Arrow parses
+        # (a memchr over the file, on a core Arrow leaves idle part of the time), not after it.
+        scanner = ThreadPoolExecutor(max_workers=1)
+        quotes = scanner.submit(_may_hold_quoted_line_breaks, path, header_row, enc)
+        scanner.shutdown(wait=False)
     try:
         try:
             table, bad, columns = _read(enc, floats)
@@ -433,7 +441,7 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
             f"declare the file's encoding in the catalogue (e.g. encoding: cp1252)"
         ) from None
     broken = None
-    if (not newlines_in_values and _may_hold_quoted_line_breaks(path, header_row, enc)
+    if (quotes is not None and quotes.result()
             and _line_count(path) - header_row > table.num_rows + len(bad)):
         # more lines than records: a quoted field swallowed line breaks (or blank lines); find which
         for col in table.columns:
