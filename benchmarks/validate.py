@@ -2,11 +2,13 @@
 
 Runs every module listed in ``assessment.calibration.MODULES`` with the same seed and
 writes ``docs/VALIDATION.md``: the method, the seed, the machine, the date, one table per
-module and whether each acceptance line holds. Not a test (the test suite runs a fast
+module and whether each acceptance line holds. The same rows go to
+``assessment/data/calibration.csv``, which the documents read to show, in their appendix, how
+often each statistical statement they made is wrong (:mod:`assessment.reporting.errorrates`). Not a test (the test suite runs a fast
 version of each module). Run from the project root::
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/validate.py [--runs 200] [--seed 20261206] \
-        [--modules trends ...] [--out docs/VALIDATION.md]
+        [--modules trends ...] [--out docs/VALIDATION.md] [--table assessment/data/calibration.csv]
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import statsmodels
 from machine import machine_description  # benchmarks/machine.py
 
 from assessment.calibration import MODULES, calibration_module, calibration_results
-from assessment.paths import DOCS_DIR
+from assessment.paths import DOCS_DIR, package_data_path
+from assessment.reporting.errorrates import PUBLISHED, PUBLISHED_COLUMNS
 
 DEFAULT_SEED = 20261206
 
@@ -58,13 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     ap.add_argument("--modules", nargs="*", default=list(MODULES), help=f"modules to run (default {list(MODULES)})")
     ap.add_argument("--out", default=str(DOCS_DIR / "VALIDATION.md"), help="Markdown file to write")
+    ap.add_argument("--table", default=str(package_data_path(PUBLISHED)),
+                    help="CSV of the same rows, shipped with the package for the documents")
     args = ap.parse_args(argv)
-    sections, summary = [], []
+    sections, summary, tables = [], [], []
+    generated = dt.datetime.now(dt.timezone.utc)
     for name in args.modules:
         t0 = time.process_time()
         table = calibration_results(name, n_runs=args.runs, seed=args.seed)
         seconds = time.process_time() - t0
         sections.append(module_section(name, table, seconds))
+        tables.append(table.assign(module=name, seed=args.seed, generated=f"{generated:%Y-%m-%d}"))
         judged = table[table["holds"].notna()]
         failed = judged[~judged["holds"].astype(bool)]
         summary.append(f"- `{name}`: {len(judged) - len(failed)} of {len(judged)} acceptance lines hold"
@@ -86,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "The test suite reruns each module with fewer runs and asserts the same acceptance limits.",
         "",
         f"- Runs per scenario: {args.runs}; seed: {args.seed} (`numpy.random.default_rng`).",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"- Date: {generated:%Y-%m-%d %H:%M} UTC.",
         f"- Machine: {machine_description(np, pd, scipy, statsmodels)}.",
         "",
         "Acceptance:",
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
     print(f"wrote {args.out}")
+    pd.concat(tables, ignore_index=True)[list(PUBLISHED_COLUMNS)].to_csv(args.table, index=False)
+    print(f"wrote {args.table}")
     return 0
 
 

@@ -35,6 +35,7 @@ from ..reporting import prose
 from ..reporting.charts import chart_bars
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
 from ..reporting.document import Document, open_document
+from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of
 from ..reporting.keyfindings import _and, _pct, _peer_rating, key_findings_opening
@@ -1413,6 +1414,7 @@ def section_appendix(doc: Document) -> Section:
                      "permitted for audit": "yes" if d.sharing and "audit" in d.sharing.permitted_uses else "no",
                      "rows accepted": int(q.loc[key, "rows_accepted"]) if key in q.index else np.nan})
     sec.add(doc.table(pd.DataFrame(rows), "Data sources used in this audit"))
+    sec.add(error_rates_table(doc))  # searches the text of every section shown before
     doc.write_workbook()
     sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
     return sec

@@ -45,6 +45,7 @@ from ..reporting.charts import chart_heatmap
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
 from ..reporting.document import ACCOUNTING_PROTECTED, Document, open_document
 from ..reporting.prose import count_of
+from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.keyfindings import _and, key_findings_opening
 
@@ -1061,5 +1062,6 @@ def section_appendix(doc: Document) -> Section:
     ]))
     sec.add(paragraph(f"Run date {doc.run_date.isoformat()}; catalogue {doc.catalogue.partnership.name}.",
                       css="table-note"))
+    sec.add(error_rates_table(doc))  # searches the text of every section shown before
     doc.write_workbook()
     return sec

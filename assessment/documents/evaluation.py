@@ -69,6 +69,7 @@ from ..checks import check_month
 from ..reporting.charts import INK, SERIES, chart_monthly
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, paragraph
 from ..reporting.document import Document, open_document
+from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import month_name
 from ..reporting.keyfindings import _and, key_findings_opening
@@ -1315,6 +1316,7 @@ def section_appendix(doc: Document) -> Section:
         columns={"intervention": "intervention wards", "comparison": "comparison wards"})
     sec.add(doc.table(counts, f"Monthly {_lower_first(s.category)} located in each area (current ward boundaries)",
                       max_rows=None))
+    sec.add(error_rates_table(doc))  # searches the text of every section shown before
     doc.write_workbook()
     sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
     return sec

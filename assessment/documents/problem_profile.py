@@ -31,6 +31,7 @@ from ..reporting.charts import chart_heatmap, chart_monthly
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, paragraph
 from ..reporting import deprivation
 from ..reporting.document import Document, open_document
+from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of, peer_finding
 from ..reporting.keyfindings import _and, _pct, key_findings_opening, peer_positions
@@ -1780,6 +1781,7 @@ def section_appendix(doc: Document) -> Section:
                          "basis": cat.datasets[k].sharing.basis, "refresh": cat.datasets[k].refresh or ""}
                         for k in used if k in cat.datasets])
     sec.add(doc.table(src, "Sources used and their legal basis"))
+    sec.add(error_rates_table(doc))  # searches the text of every section shown before
     doc.write_workbook()
     sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
     return sec

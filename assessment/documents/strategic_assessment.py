@@ -23,6 +23,7 @@ from ..reporting.charts import chart_bars, chart_heatmap, chart_monthly
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
 from ..reporting.deprivation import section_deprivation
 from ..reporting.document import Document, open_document
+from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of
 from ..reporting.keyfindings import _and, _group_words, _pct, _peer_rating, key_findings_opening, peer_positions
@@ -1039,6 +1040,7 @@ def section_appendix(doc: Document) -> Section:
                                                                         "weight": f"harm weight ({setting.index})"}),
                           f"Harm weights used: {setting.index} ({setting.year})",
                           notes=[f"Source: {setting.source}.", f"Mapping: {setting.mapping}"]))
+    sec.add(error_rates_table(doc))  # searches the text of every section shown before
     doc.write_workbook()
     sec.add(paragraph(f"All {len(doc.tables)} tables are also in tables/{doc.name}.xlsx.", css="table-note"))
     return sec
