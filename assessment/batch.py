@@ -16,8 +16,21 @@ How a batch runs:
    private input folder beside a copy of its other input files and a copy of its catalogue
    pointing at them, then renders its documents with
    :func:`assessment.reporting.execute.run_edition` into ``<out>/<code>/`` (atomic publishing,
-   one lock per folder). Rows without coordinates cannot be placed in a partnership and are
-   left out, as are rows beyond the box (the documents' own clipping then applies).
+   one lock per folder). Rows beyond the box are left out (the documents' own clipping then
+   applies to the rest).
+   **Rows without a location** (data.police.uk publishes some crimes with none) follow the one
+   rule a single partnership's run (``assess run``) follows, set by the police datasets'
+   ``covers`` in the catalogue: every partnership is given its force's rows without
+   coordinates, and its intake decides. With ``covers: partnership`` (the default: files of the
+   partnership's area only, e.g. fetched for its boundary, or a force whose area is the
+   partnership's) they are its own, kept as "not geocoded" and counted in its totals; with
+   ``covers: force`` (a force area shared with other partnerships) they cannot be placed in
+   it, are quarantined as "coordinates missing" (counted in its data-quality document) and
+   are in none of its totals. So a partnership gets the same totals from the batch as from a
+   run of its catalogue alone. Since a force's files are staged once for all its
+   partnerships in the batch, a partnership whose catalogue says ``covers: partnership``
+   while another partnership of the batch names the same force fails at once, saying so
+   (each would count the other's rows without a location as its own).
    **One warm kernel per worker** (:class:`WarmKernels`): every worker thread keeps one Jupyter
    kernel across its partnerships, so the libraries and the package are imported once per
    worker, not once per partnership. After each partnership the kernel's namespace is cleared
@@ -36,9 +49,10 @@ How a batch runs:
    ``<out>/_batch/<code>/state.json``; a rerun skips a partnership whose state matches and whose
    documents are all in place.
 5. **National comparison.** Each task also counts its located police rows inside its boundary by
-   crime type; ``<out>/national_comparison.csv`` holds every partnership's counts and rates
-   (read it with :func:`read_national_comparison`), and ``<out>/batch_summary.csv`` each
-   partnership's status and message.
+   crime type (and its rows without a location when they are its own, as above);
+   ``<out>/national_comparison.csv`` holds every partnership's counts and rates (read it with
+   :func:`read_national_comparison`), and ``<out>/batch_summary.csv`` each partnership's status
+   and message.
 """
 
 from __future__ import annotations
@@ -445,7 +459,8 @@ def stage_force(force: str, files: dict[str, list[str]], store: str, digest: str
 
 
 def _read_own_rows(store: Path, kind: str, force: str, box: tuple[float, float, float, float]):
-    """The force's staged rows of ``kind`` whose coordinates fall in ``box`` (lon/lat)."""
+    """The force's staged rows of ``kind`` whose coordinates fall in ``box`` (lon/lat), and its rows
+    without coordinates (the partnership's intake decides whether they are its own: ``covers``)."""
     import pyarrow.dataset as pads
 
     folder = store / kind / f"force={force}"
@@ -454,7 +469,8 @@ def _read_own_rows(store: Path, kind: str, force: str, box: tuple[float, float, 
     # The force's own folder only (``month=`` partitions): the other forces' files are not listed.
     ds = pads.dataset(folder, format="parquet", partitioning="hive")
     f = pads.field
-    flt = (f(_LON) >= box[0]) & (f(_LON) <= box[2]) & (f(_LAT) >= box[1]) & (f(_LAT) <= box[3])
+    flt = ((f(_LON) >= box[0]) & (f(_LON) <= box[2]) & (f(_LAT) >= box[1]) & (f(_LAT) <= box[3])) \
+        | f(_LON).is_null() | f(_LAT).is_null()
     return ds.to_table(filter=flt)
 
 
@@ -503,8 +519,9 @@ def _write_rows(table, folder: Path, force: str, kind: str) -> None:
         pacsv.write_csv(part, target)
 
 
-def _counts(table, boundary_wgs84, window: list[str]) -> pd.DataFrame:
-    """Located street rows inside the boundary, by crime type, within the window's months."""
+def _counts(table, boundary_wgs84, window: list[str], unlocated: bool = False) -> pd.DataFrame:
+    """Street rows inside the boundary, by crime type, within the window's months; with ``unlocated``
+    (the street files cover only the partnership's area) the rows without a location too."""
     import pyarrow.compute as pc
     import shapely
 
@@ -513,6 +530,8 @@ def _counts(table, boundary_wgs84, window: list[str]) -> pd.DataFrame:
     lon = table[_LON].to_numpy(zero_copy_only=False)
     lat = table[_LAT].to_numpy(zero_copy_only=False)
     inside = shapely.contains_xy(boundary_wgs84, lon, lat)
+    if unlocated:
+        inside |= ~(np.isfinite(lon) & np.isfinite(lat))
     month = np.asarray(table["Month"].to_pylist() if "Month" in table.column_names else table["month"].to_pylist())
     inside &= np.isin(month, window)
     cats = pc.take(table["Crime type"], np.flatnonzero(inside)).to_pandas()
@@ -568,13 +587,31 @@ def _worker_name() -> str:
         return f"pid {os.getpid()}"
 
 
-def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[str, Any]]:
+def _partnership_only(cat) -> list[str]:
+    """The partnership's staged police datasets whose rows without a location are its own: with
+    coordinates, files covering only its area (``covers: partnership``), coordinates not required."""
+    return [key for key, ds in cat.datasets.items()
+            if ds.format in STAGED_FORMATS and ds.coordinates is not None and ds.covers == "partnership"
+            and not ds.require_coordinates]
+
+
+def _owns_unlocated(cat) -> bool:
+    """Whether the street rows without a location count as the partnership's (its street datasets
+    cover only its area and do not require coordinates)."""
+    street = [ds for ds in cat.datasets.values() if ds.format == "police_uk_street" and ds.coordinates is not None]
+    return bool(street) and all(ds.covers == "partnership" and not ds.require_coordinates for ds in street)
+
+
+def _extract(spec: dict[str, Any], cat) -> tuple[Path, Any, Any, float]:
+    """Write the partnership's own input (its rows from the store, its other files) and derived catalogue.
+
+    Returns the derived catalogue's path, the street rows given to it (an Arrow table or None),
+    its boundary (GeoSeries) and its residents.
+    """
     import yaml
 
-    from .catalogue import load_catalogue, safe_load_yaml
-    from .reporting.execute import run_edition
+    from .catalogue import safe_load_yaml
 
-    cat = load_catalogue(spec["catalogue"])
     work = Path(spec["work_dir"])
     inp = work / "input"
     if inp.exists():
@@ -608,7 +645,17 @@ def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[
         raw["harm_weights"]["file"] = str((cat.root / raw["harm_weights"]["file"]).resolve())
     derived = work / "data_catalogue.yaml"
     derived.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    # The documents run in the worker's warm kernel (started on its first partnership).
+    return derived, street, boundary, residents
+
+
+def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[str, Any]]:
+    from .catalogue import load_catalogue
+    from .reporting.execute import run_edition
+
+    cat = load_catalogue(spec["catalogue"])
+    work = Path(spec["work_dir"])
+    force = cat.partnership.force
+    derived, street, boundary, residents = _extract(spec, cat)
     # The documents run in the worker's warm kernel (started on its first partnership). The workbench
     # is cached only for the edition's later documents, and the cache removed once they are done.
     run_edition([(*BATCH_DOCUMENTS[stem], stem) for stem in spec["documents"]], derived, spec["out_dir"],
@@ -616,7 +663,7 @@ def _render(spec: dict[str, Any], warm: WarmKernels | None = None) -> list[dict[
                 kernel=warm.kernel() if warm is not None else None, workbench_cache=len(spec["documents"]) > 1)
     shutil.rmtree(work / ".assessment-cache", ignore_errors=True)
     window = list(cat.partnership.window.months)
-    counts = _counts(street, boundary.to_crs("EPSG:4326").iloc[0], window)
+    counts = _counts(street, boundary.to_crs("EPSG:4326").iloc[0], window, unlocated=_owns_unlocated(cat))
     n_months = len(window)
     counts.insert(0, "partnership_code", cat.partnership.code)
     counts.insert(1, "partnership_name", cat.partnership.short_name)
@@ -706,6 +753,7 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
                 h.update(f"{p}:{file_hash(p)}".encode())
             h.update(json.dumps([documents, list(exports), offline, __version__]).encode())
             specs.append({"code": code, "catalogue": str(path), "out_dir": str(out / code),
+                          "partnership_only": _partnership_only(cat),
                           "work_dir": str(out / "_batch" / code), "store": str(out / "_batch" / "store"),
                           "force": cat.partnership.force, "police": police, "other_files": [str(p) for p in others],
                           "documents": documents, "exports": list(exports), "offline": offline,
@@ -714,7 +762,25 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
             failed.append(BatchOutcome(code=path.parent.name if path.name == "data_catalogue.yaml" else path.stem,
                                        catalogue=str(path), status="failed",
                                        message=f"{type(exc).__name__}: {str(exc).strip()}"))
-    force_files = {f: {k: sorted(v) for k, v in kinds.items()} for f, kinds in forces.items()}
+    # A force's files are staged once for all its partnerships in the batch, and each is given the
+    # force's rows without a location: files that several partnerships share cannot cover only one
+    # partnership's area, so a catalogue saying so would count the others' rows as its own.
+    by_force: dict[str, list[str]] = {}
+    for spec in specs:
+        by_force.setdefault(spec["force"], []).append(spec["code"])
+    sharing = [s for s in specs if s["partnership_only"] and len(by_force[s["force"]]) > 1]
+    for spec in sharing:
+        others = [c for c in by_force[spec["force"]] if c != spec["code"]]
+        keys = ", ".join(f"datasets.{k}" for k in spec["partnership_only"])
+        failed.append(BatchOutcome(
+            code=spec["code"], catalogue=spec["catalogue"], status="failed",
+            message=f"CatalogueError: {keys}: covers must be 'force' when the force's files ({spec['force']}) "
+                    f"serve other partnerships of the batch too ({', '.join(others)}), got 'partnership': rows "
+                    "without a location cannot be placed in one of them (covers: partnership is for files of "
+                    "the partnership's area only)"))
+    specs = [s for s in specs if s not in sharing]
+    used = {s["force"] for s in specs}
+    force_files = {f: {k: sorted(v) for k, v in kinds.items()} for f, kinds in forces.items() if f in used}
     # The police files are most of the bytes: hashed on a few threads (hashing and reading release the GIL).
     police = sorted({p for kinds in force_files.values() for files in kinds.values() for p in files} - set(hashes))
     if police:

@@ -263,6 +263,15 @@ class Dataset(_Strict):
     duplicates: Duplicates | None = None
     require_coordinates: bool = Field(
         False, description="quarantine rows without coordinates (by default they are kept and flagged not geocoded)")
+    covers: Literal["partnership", "force"] = Field(
+        "partnership", description="the area the files cover, which decides where a row without a location "
+                                   "belongs: 'partnership' (only the partnership's area: a file fetched for its "
+                                   "boundary, or a force whose area is the partnership's): the row is the "
+                                   "partnership's, kept and flagged not geocoded; 'force' (a force area shared "
+                                   "with other partnerships): the row cannot be placed in the partnership and "
+                                   "is quarantined as 'coordinates missing' (counted in data quality, in no "
+                                   "total). Only rows without a location of a dataset with coordinates are "
+                                   "affected: points are placed by their coordinates either way")
     outside_partnership_buffer: float | None = Field(
         None, ge=0, description="quarantine points farther than this many metres outside the partnership "
                                 "geography (by default points outside are kept)")

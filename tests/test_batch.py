@@ -349,3 +349,98 @@ def test_staged_coordinates_read_as_pandas_would(texts):
                         type=pa.float64(), from_pandas=True)
     got = _coordinates(column)
     assert got.type == pa.float64() and got.equals(expected), (got.to_pylist(), expected.to_pylist())
+
+
+# ------------------------------------------- rows without a location: one rule for the batch and a single run
+
+def _street_totals(catalogue: Path) -> tuple[pd.Series, int, int]:
+    """A catalogue's police street events after the workbench (what the documents count), by crime type;
+    its accepted rows without coordinates; its rows quarantined as 'coordinates missing'."""
+    import datetime as dt
+
+    from assessment.catalogue import load_catalogue
+    from assessment.reporting.workbench import build_workbench
+
+    cat = load_catalogue(catalogue)
+    wb = build_workbench(cat, None, dt.date(2026, 11, 25))
+    (key,) = [k for k, ds in cat.datasets.items() if ds.format == "police_uk_street"]
+    ev = wb.events[wb.events["dataset"] == key]
+    q = wb.intake.quarantine.get(key, pd.DataFrame({"reason": []}))
+    return (ev["category"].value_counts().sort_index(), int(ev["easting"].isna().sum()),
+            int((q["reason"] == "coordinates missing").sum()))
+
+
+def _batch_catalogue(catalogue: Path, out: Path) -> Path:
+    """The catalogue a batch gives the partnership: its rows staged and extracted from the store."""
+    from assessment.batch import _extract, _plan, stage_force
+    from assessment.catalogue import load_catalogue
+
+    specs, forces, failed = _plan([catalogue], out, ["strategic_assessment"], (), True)
+    assert not failed, failed
+    (spec,) = specs
+    stage_force(spec["force"], forces[spec["force"]]["files"], spec["store"], forces[spec["force"]]["digest"])
+    Path(spec["work_dir"]).mkdir(parents=True, exist_ok=True)
+    derived, *_ = _extract(spec, load_catalogue(catalogue))
+    return derived
+
+
+def _no_location_rows(dest: Path, force: str, once: bool = False) -> int:
+    """Rows without a location in the force's street files (``once``: a later exact copy of a row with a
+    Crime ID not counted, as intake quarantines it as a duplicate)."""
+    files = [pd.read_csv(f, dtype=str, keep_default_na=False)
+             for f in sorted((dest / "forces" / force).glob("police/*/*-street.csv"))]
+    if once:
+        files = [f[~(f.duplicated() & (f["Crime ID"] != ""))] for f in files]
+    return int((pd.concat(files)["Longitude"] == "").sum())
+
+
+def test_rows_without_a_location_of_a_force_shared_by_partnerships_are_in_no_route_s_totals(country, tmp_path):
+    """A force's files serve three partnerships (covers: force): its rows without a location cannot be
+    placed in one of them. A single run and the batch give the partnership the same totals, without
+    them, and both report every one of them as quarantined ('coordinates missing')."""
+    dest, made = country
+    p = made[0]
+    assert len({q.force for q in made}) == 1
+    single, single_unplaced, single_missing = _street_totals(p.catalogue)
+    batch, batch_unplaced, batch_missing = _street_totals(_batch_catalogue(p.catalogue, tmp_path / "out"))
+    pd.testing.assert_series_equal(single, batch)
+    assert single_unplaced == batch_unplaced == 0
+    assert single_missing == batch_missing == _no_location_rows(dest, p.force) > 0
+
+
+def test_rows_without_a_location_of_a_partnership_s_own_files_count_in_both_routes(tmp_path):
+    """A force of one partnership (files covering only its area): its rows without a location are its
+    own, counted by a single run and by the batch alike (the batch used to leave them out)."""
+    dest = tmp_path / "solo"
+    (p,) = write_synthetic_country(dest, 1, seed=11, mean_size=0.15)
+    single, single_unplaced, single_missing = _street_totals(p.catalogue)
+    batch, batch_unplaced, batch_missing = _street_totals(_batch_catalogue(p.catalogue, tmp_path / "out"))
+    pd.testing.assert_series_equal(single, batch)
+    assert single_unplaced == batch_unplaced > 0 and single_missing == batch_missing == 0
+    # Every row without a location in the window is counted (the window is the files' 36 months), once.
+    assert single_unplaced == _no_location_rows(dest, p.force, once=True)
+
+
+def test_batch_refuses_files_shared_by_partnerships_said_to_cover_one(country, tmp_path):
+    """Two partnerships of one force whose catalogue says the files cover only its area: the batch
+    cannot give both the force's rows without a location, so that partnership fails and says why."""
+    import yaml
+
+    from assessment.batch import _plan
+
+    dest, made = country
+    original = Path(made[0].catalogue)
+    raw = yaml.safe_load(original.read_text(encoding="utf-8"))
+    for ds in raw["datasets"].values():
+        ds.pop("covers", None)  # the default: the partnership's area
+    edited = original.parent / "catalogue_covering_itself.yaml"
+    edited.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    try:
+        specs, forces, failed = _plan([edited, Path(made[1].catalogue)], tmp_path / "out", ["strategic_assessment"],
+                                      (), True)
+    finally:
+        edited.unlink()
+    assert [s["code"] for s in specs] == [made[1].code]
+    (bad,) = failed
+    assert bad.code == made[0].code and "covers must be 'force'" in bad.message and made[1].code in bad.message
+    assert set(forces) == {made[1].force}

@@ -176,12 +176,14 @@ def test_unreadable_file_is_intake_error(demo_root, tmp_path):
         intake_dataset(_catalogue(root), "fire_deliberate", run_date=RUN_DATE)
 
 
-def _real_catalogue(tmp_path: Path, shared: Path):
+def _real_catalogue(tmp_path: Path, shared: Path, covers: str | None = None):
     raw = yaml.safe_load(paths.DEMO_CATALOGUE.read_text(encoding="utf-8"))
     raw["data_root"] = str(shared)
     raw["partnership"]["window"] = {"start": "2016-01", "end": "2017-06"}
     street = copy.deepcopy(raw["datasets"]["police_street"])
     street["path"] = "*/*-street.csv"
+    if covers is not None:
+        street["covers"] = covers
     ss = {"title": "Stop and search", "agency": "City of London Police", "format": "police_uk_stop_search",
           "kind": "events", "path": "*/*-stop-and-search.csv",
           "columns": {"date": "Date", "category": "Object of search", "outcome": "Outcome"},
@@ -212,6 +214,28 @@ def test_real_police_files_through_catalogue(shared_police_dir, tmp_path):
     assert cov.loc[cov["rows"] == 0, "month"].tolist() == ["2017-04", "2017-05", "2017-06"]
     assert np.isclose(q.loc["police_street", "share_geocoded"],
                       1 - q.loc["police_street", "not_geocoded"] / q.loc["police_street", "rows_accepted"])
+
+
+def test_rows_without_a_location_of_files_covering_a_shared_force_are_quarantined(shared_police_dir, tmp_path):
+    """The same real files said to cover a force area shared with other partnerships (covers: force):
+    their rows without a location cannot be placed in the partnership; quarantined, in no total."""
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    kept = intake_catalogue(_real_catalogue(tmp_path / "a", shared_police_dir), None, run_date=RUN_DATE)
+    cat = _real_catalogue(tmp_path / "b", shared_police_dir, covers="force")
+    res = intake_catalogue(cat, None, run_date=RUN_DATE)
+    raw = pd.concat([pd.read_csv(f, dtype=str) for f in sorted(shared_police_dir.glob("*/*-street.csv"))])
+    no_location = int(raw["Longitude"].isna().sum())
+    assert no_location > 0
+    q = res.quality.set_index("dataset").loc["police_street"]
+    assert q["rows_quarantined"] == q["quarantined_coordinates_missing"] == no_location
+    assert q["not_geocoded"] == 0 and q["rows_accepted"] == len(raw) - no_location
+    street = res.events[res.events["dataset"] == "police_street"]
+    assert street["easting"].notna().all()
+    before = kept.events[kept.events["dataset"] == "police_street"]
+    assert len(before) == len(street) + no_location  # by default (covers: partnership) they are kept
+    detail = res.quarantine["police_street"]["detail"]
+    assert detail.str.contains("covers: force").all()
 
 
 def test_duplicate_id_flags_ids_shared_among_accepted_rows(demo_workbench):

@@ -17,7 +17,9 @@ Layout under ``dest``::
 Each catalogue is the demo catalogue's structure with the partnership's own names, codes and
 files, and only the police datasets (street and outcomes): the other agencies' files belong to
 Riverton alone. A catalogue run on its own reads its whole force's files; the intake leaves
-out the points outside the partnership.
+out the points outside the partnership. A force of several partnerships has police datasets
+marked ``covers: force``: its rows without a location cannot be placed in one partnership and
+are quarantined, in no partnership's totals (a force of one partnership keeps them).
 """
 
 from __future__ import annotations
@@ -125,8 +127,12 @@ def _placed(geo: Geography, p: int, name: str, dx: float, dy: float) -> Geograph
     return Geography(shapely.affinity.translate(geo.boundary, dx, dy), w19, w24, sa, hoods, cells, mp)
 
 
-def _catalogue(template: dict, code: str, name: str, force: str, force_name: str) -> dict:
-    """The demo catalogue's structure pointed at one country partnership's files."""
+def _catalogue(template: dict, code: str, name: str, force: str, force_name: str, shared: bool = True) -> dict:
+    """The demo catalogue's structure pointed at one country partnership's files.
+
+    ``shared``: the force has other partnerships, so its files cover more than this one's area
+    (``covers: force``: a row without a location cannot be placed in it).
+    """
     import copy
 
     cat = copy.deepcopy(template)
@@ -156,6 +162,8 @@ def _catalogue(template: dict, code: str, name: str, force: str, force_name: str
         d["agency"] = force_name
         leaf = "street" if ds["format"] == "police_uk_street" else "outcomes"
         d["path"] = f"forces/{force}/police/*/*-{force}-{leaf}.csv"
+        if shared:
+            d["covers"] = "force"
         datasets[key] = d
     cat["datasets"] = datasets
     # Settings that name Riverton's services, wards or files do not carry over.
@@ -236,7 +244,8 @@ def write_synthetic_country(dest: Path, partnerships: int, seed: int = 2026, mea
         catalogue.write_text(
             f"# Synthetic partnership {names[i]} ({code}) of the demo country, written by "
             "assess generate-demo --partnerships.\n"
-            + yaml.safe_dump(_catalogue(template, code, names[i], force, force_name), sort_keys=False,
+            + yaml.safe_dump(_catalogue(template, code, names[i], force, force_name,
+                                        shared=int((force_of == force_of[i]).sum()) > 1), sort_keys=False,
                              allow_unicode=True),
             encoding="utf-8", newline="\n")
         out.append(CountryPartnership(code, names[i], force, force_name, float(sizes[i]), float(urban[i]),

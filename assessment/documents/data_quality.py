@@ -75,7 +75,9 @@ REASON_MEANINGS = {
     "coordinates invalid": "Coordinates are present but unusable: not numbers, (0, 0), out of range, or off the "
                            "British grid (for example longitude and latitude swapped).",
     "coordinates not finite": "Coordinates written as nan or infinity: a broken export, not a row without a location.",
-    "coordinates missing": "No coordinates, for a dataset whose catalogue entry requires them.",
+    "coordinates missing": "No coordinates, for a dataset whose catalogue entry requires them, or in a file that "
+                           "covers a whole police force area shared with other partnerships (the row cannot be "
+                           "placed in this partnership, so it is in none of its totals).",
     "coordinates outside the partnership": "The point lies farther outside the partnership boundary than the "
                                            "distance the catalogue allows for the dataset.",
     "unknown category": "The category is empty or is not listed in the dataset's category mapping.",
@@ -85,8 +87,9 @@ REASON_MEANINGS = {
 }
 #: What intake flags but keeps.
 FLAG_MEANINGS = {
-    "not geocoded": "A point event without coordinates. It still counts in monthly totals (normal in "
-                    "data.police.uk, where some crimes have no location) but cannot be mapped.",
+    "not geocoded": "A point event without coordinates, in a file that covers only the partnership's area. It "
+                    "still counts in monthly totals (normal in data.police.uk, where some crimes have no "
+                    "location) but cannot be mapped.",
     "shared record reference": "An event reference carried by several accepted rows (data.police.uk repeats a "
                                "Crime ID on legitimately different rows).",
     "repeat report": "A later report of the same incident, close in time and place within the window the catalogue "

@@ -421,6 +421,12 @@ def _coordinates(frame: pd.DataFrame, ds: Dataset, reasons: Reasons, boundary,
             reasons.mark(hit, reason, (f"{c.x}, {c.y} must be {expected}, got ", pair))
     if ds.require_coordinates:
         reasons.mark(np.asarray(status == "missing"), "coordinates missing", f"{c.x}/{c.y} empty")
+    elif ds.covers == "force":
+        # A row without a location in a file covering a force area shared with other partnerships
+        # cannot be placed in this partnership (the catalogue's `covers`): not counted, reported.
+        reasons.mark(np.asarray(status == "missing"), "coordinates missing",
+                     f"{c.x}/{c.y} empty in a file covering the whole force area (covers: force): "
+                     "the row cannot be placed in the partnership")
     if ds.outside_partnership_buffer is not None and boundary is not None:
         import shapely
 

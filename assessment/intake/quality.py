@@ -18,7 +18,9 @@ Quarantined (the row is unusable or would be counted twice):
 - ``coordinates not finite``: written as ``nan`` or ``inf`` (a broken export, not a
   row without a location);
 - ``coordinates missing``: only for datasets whose catalogue entry sets
-  ``require_coordinates: true``;
+  ``require_coordinates: true``, or ``covers: force`` (the files cover a force area
+  shared with other partnerships, so a row without a location cannot be placed in
+  this one);
 - ``coordinates outside the partnership``: only for datasets whose catalogue entry
   sets ``outside_partnership_buffer`` (metres), farther than that outside the
   partnership boundary;
@@ -30,7 +32,8 @@ Quarantined (the row is unusable or would be counted twice):
 
 Flagged and kept:
 
-- not geocoded: point events without coordinates (normal in data.police.uk: a
+- not geocoded: point events without coordinates in files covering only the
+  partnership's area (``covers: partnership``, the default; normal in data.police.uk: a
   row with no location is still a crime for monthly counts); reported as
   ``not_geocoded`` and ``share_geocoded``;
 - ``duplicate_id``: an event id shared by several accepted rows (data.police.uk
