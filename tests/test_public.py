@@ -109,9 +109,43 @@ def test_init_city_of_london_offline(ons_dir, shared_police_dir, tmp_path, no_ne
     assert len(street) == 18
     src = sorted(shared_police_dir.glob("*/*-street.csv"))
     assert [f.read_bytes() for f in street] == [f.read_bytes() for f in src]
+    # the force's area is the partnership's: the files' rows without a location are its own
+    assert cat.datasets["recorded_crime"].covers == "partnership"
+    assert "covers: partnership" in text
     # never overwrite what the user may have edited
     with pytest.raises(CatalogueError, match="never overwrites"):
         init_partnership(tmp_path / "col", ["E09000001"], ons_dir)
+
+
+def test_init_judges_police_files_of_a_shared_force_as_covering_the_force(ons_dir, shared_police_dir, tmp_path,
+                                                                         no_network, monkeypatch):
+    """Police files that also hold rows far from the partnership (a force of several partnerships) are
+    written as covers: force: their rows without a location are quarantined, in no total."""
+    import datetime as dt
+
+    from assessment.intake.harmonise import intake_catalogue
+
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "test-key")
+    police = tmp_path / "police"
+    shutil.copytree(shared_police_dir, police)
+    first = sorted(police.glob("*/*-street.csv"))[0]
+    rows = pd.read_csv(first, dtype=str, keep_default_na=False)
+    # another partnership's rows, about 20 km west of the City (more than 1% of the located rows)
+    far = rows[rows["Longitude"] != ""].head(200).copy()
+    far["Longitude"] = (far["Longitude"].astype(float) - 0.3).map("{:.6f}".format)
+    pd.concat([rows, far]).to_csv(first, index=False)
+    result = init_partnership(tmp_path / "col", ["E09000001"], ons_dir, police=police)
+    cat = load_catalogue(result.catalogue)
+    assert cat.datasets["recorded_crime"].covers == "force"
+    assert any("located street rows lie more than 1 km outside" in n and "covers: force" in n for n in result.notes)
+    # the City's searches carry no location, so none can be placed either (judged as the street files)
+    assert cat.datasets["police_stop_search"].covers == "force"
+    res = intake_catalogue(cat, None, run_date=dt.date(2026, 11, 25), errors="collect")
+    raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False)
+                     for f in sorted(police.glob("*/*-street.csv"))])
+    q = res.quality.set_index("dataset").loc["recorded_crime"]
+    assert q["quarantined_coordinates_missing"] == int((raw["Longitude"] == "").sum()) > 0
+    assert q["not_geocoded"] == 0
 
 
 def test_two_authorities_make_one_partnership(ons_dir, tmp_path, no_network):

@@ -476,10 +476,21 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
         kinds = [k for k in ("street", "outcomes", "stop-and-search")
                  if any((data / "police" / mo / f"{mo}-{force}-{k}.csv").is_file() for mo in months)]
         stub = catalogue_stub(force, force.replace("-", " ").title() + " Police", "archive", kinds, months)
+        kind_of = {"police_uk_street": "street", "police_uk_stop_search": "stop-and-search"}
+        measured = {k: police_files_cover(data / "police", months, force, k, boundary)
+                    for k in kind_of.values() if k in kinds}
         for key, entry in stub["datasets"].items():
             entry["path"] = "police/" + entry["path"]
             if entry["format"] == "police_uk_street":
                 entry["geography"] = "small_areas"
+            kind = kind_of.get(entry["format"])
+            if kind is not None and entry.get("coordinates"):
+                # what the files cover decides where their rows without a location belong
+                covers, outside, located = measured[kind]
+                if covers is None:  # no located row to judge by: as the street files
+                    covers = measured.get("street", (None, 0, 0))[0] or "partnership"
+                entry["covers"] = covers
+                notes.append(_covers_note(kind, covers, outside, located))
             police_entries[key] = entry
 
     # -- boundaries -------------------------------------------------------------------------------
@@ -623,6 +634,70 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
     catalogue_path.write_text(text, encoding="utf-8")
     progress(f"Wrote {catalogue_path}")
     return InitResult(catalogue_path, lads, [y for y, _ in ward_versions], residents, (start, end), notes)
+
+
+#: Located police rows farther than this (metres) outside the partnership count as outside it when
+#: ``assess init`` judges what the police files cover (data.police.uk's map points near a boundary
+#: can sit a little over it).
+COVERS_DISTANCE_M = 1000.0
+#: Share of located rows beyond :data:`COVERS_DISTANCE_M` above which the files are judged to cover
+#: a force area shared with other partnerships (``covers: force``). The City of London's own files
+#: have 0.07% there; a force of several partnerships has the others' rows, a few per cent at least.
+COVERS_OUTSIDE_SHARE = 0.01
+
+
+def police_files_cover(folder: Path, months: Sequence[str], force: str, kind: str, boundary
+                       ) -> tuple[str | None, int, int]:
+    """What a partnership's data.police.uk files of ``kind`` cover, judged from their located rows.
+
+    Parameters
+    ----------
+    folder : Path
+        The month folders (``YYYY-MM/YYYY-MM-<force>-<kind>.csv``).
+    months : sequence of str
+        The months to read.
+    force, kind : str
+        Force slug and file kind (``street``, ``stop-and-search``).
+    boundary : shapely geometry
+        The partnership, in EPSG:27700.
+
+    Returns
+    -------
+    tuple
+        ``(covers, outside, located)``: ``'force'`` when more than :data:`COVERS_OUTSIDE_SHARE` of
+        the located rows lie farther than :data:`COVERS_DISTANCE_M` outside the boundary (the
+        files hold other partnerships' rows too), ``'partnership'`` otherwise, None when no row
+        has a location; the rows that far outside and the located rows.
+    """
+    import shapely
+
+    from .coords import to_bng
+
+    frames = [pd.read_csv(f, usecols=["Longitude", "Latitude"], dtype=str, keep_default_na=False)
+              for f in (Path(folder) / m / f"{m}-{force}-{kind}.csv" for m in months) if f.is_file()]
+    if not frames:
+        return None, 0, 0
+    rows = pd.concat(frames, ignore_index=True)
+    east, north, status = to_bng(rows["Longitude"], rows["Latitude"], "EPSG:4326")
+    ok = np.asarray(status == "ok")
+    located = int(ok.sum())
+    if not located:
+        return None, 0, 0
+    near = boundary.buffer(COVERS_DISTANCE_M)
+    outside = int((~shapely.intersects_xy(near, east[ok], north[ok])).sum())
+    return ("force" if outside > COVERS_OUTSIDE_SHARE * located else "partnership"), outside, located
+
+
+def _covers_note(kind: str, covers: str, outside: int, located: int) -> str:
+    share = f"{outside:,} of {located:,} located {kind} rows lie more than {COVERS_DISTANCE_M / 1000:g} km " \
+            "outside the partnership" if located else f"no {kind} row has a location; judged as the street files"
+    if covers == "force":
+        return (f"{share}: the {kind} files cover the force area, shared with other partnerships "
+                "(covers: force), so their rows without a location cannot be placed here and are left out of "
+                "every total (quarantined, counted in the data-quality document).")
+    return (f"{share}: the {kind} files cover the partnership's area (covers: partnership), so their rows "
+            "without a location count as the partnership's. Set covers: force if the force has other "
+            "partnerships.")
 
 
 def _neighbourhoods_inside(f: PublicFile, boundary) -> gpd.GeoDataFrame:
