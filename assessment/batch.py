@@ -598,8 +598,8 @@ def _partnership_only(cat) -> list[str]:
 def _owns_unlocated(cat) -> bool:
     """Whether the street rows without a location count as the partnership's (its street datasets
     cover only its area and do not require coordinates)."""
-    street = [ds for ds in cat.datasets.values() if ds.format == "police_uk_street" and ds.coordinates is not None]
-    return bool(street) and all(ds.covers == "partnership" and not ds.require_coordinates for ds in street)
+    street = {k for k, ds in cat.datasets.items() if ds.format == "police_uk_street" and ds.coordinates is not None}
+    return bool(street) and street <= set(_partnership_only(cat))
 
 
 def _extract(spec: dict[str, Any], cat) -> tuple[Path, Any, Any, float]:

@@ -444,3 +444,21 @@ def test_batch_refuses_files_shared_by_partnerships_said_to_cover_one(country, t
     (bad,) = failed
     assert bad.code == made[0].code and "covers must be 'force'" in bad.message and made[1].code in bad.message
     assert set(forces) == {made[1].force}
+
+
+def test_national_comparison_counts_rows_without_a_location_only_when_they_are_the_partnership_s():
+    import pyarrow as pa
+    import shapely
+
+    from assessment.batch import _LAT, _LON, _counts
+
+    box = shapely.box(-1.0, 52.0, -0.9, 52.1)
+    table = pa.table({"Crime type": ["Burglary", "Burglary", "Robbery", "Robbery"],
+                      "Month": ["2024-01", "2024-01", "2024-01", "2023-12"],
+                      _LON: pa.array([-0.95, -0.5, None, None], type=pa.float64()),
+                      _LAT: pa.array([52.05, 52.05, None, None], type=pa.float64())})
+    # inside: one burglary; the robbery without a location only when the files are the partnership's own
+    # (the other is outside the window)
+    assert _counts(table, box, ["2024-01"]).set_index("category")["count"].to_dict() == {"Burglary": 1}
+    assert _counts(table, box, ["2024-01"], unlocated=True).set_index("category")["count"].to_dict() == \
+        {"Burglary": 1, "Robbery": 1}
