@@ -45,7 +45,8 @@ How a batch runs:
    behind a busy worker could leave another idle at the end. Each partnership's start, end
    and worker go into ``batch_summary.csv``.
 4. **Resume.** After a partnership succeeds its state (the SHA-256 over its catalogue, its other
-   input files, its force's police files, the documents and the package version) is written to
+   input files, its force's police files, the documents, the package version and a fingerprint of
+   the workbench's code, :func:`code_fingerprint`) is written to
    ``<out>/_batch/<code>/state.json``; a rerun skips a partnership whose state matches and whose
    documents are all in place.
 5. **National comparison.** Each task also counts its located police rows inside its boundary by
@@ -58,6 +59,7 @@ How a batch runs:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import heapq
 import json
@@ -76,7 +78,7 @@ import pandas as pd
 from . import __version__
 from .checks import check_type
 
-__all__ = ["BATCH_DOCUMENTS", "BatchOutcome", "find_catalogues", "run_batch", "read_national_comparison",
+__all__ = ["BATCH_DOCUMENTS", "BatchOutcome", "code_fingerprint", "find_catalogues", "run_batch", "read_national_comparison",
            "stage_force", "COMPARISON_COLUMNS", "WarmKernels", "WarmKernelPlugin", "KERNEL_MEMORY_MB"]
 
 #: Document stems a batch can render: stem -> (document, notebook parameters).
@@ -317,6 +319,31 @@ class BatchOutcome:
     finished: float = float("nan")
     #: The worker (process) that ran it, empty when it did not run.
     worker: str = ""
+
+
+
+_CODE_PARTS = (("assessment", "*.py"), ("assessment/data", "*"), ("notebooks", "*.ipynb"), ("templates", "*"))
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 over the workbench's own code: the package's modules and data, the notebooks and
+    the templates (paths relative to the project, then bytes). A partnership rendered by other
+    code is rendered again on resume, whatever the version number says."""
+    from .paths import NOTEBOOK_DIR, PACKAGE_DIR, TEMPLATE_DIR
+
+    roots = {"assessment": PACKAGE_DIR, "assessment/data": PACKAGE_DIR / "data", "notebooks": NOTEBOOK_DIR,
+             "templates": TEMPLATE_DIR}
+    h = hashlib.sha256()
+    for name, pattern in _CODE_PARTS:
+        root = roots[name]
+        if not root.is_dir():
+            continue
+        files = root.rglob(pattern) if name != "assessment/data" else root.glob(pattern)
+        for f in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
+            h.update(f"{name}/{f.relative_to(root).as_posix()}\0".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -751,7 +778,7 @@ def _plan(catalogues: list[Path], out: Path, documents: list[str], exports: tupl
             h.update(_sha256(path).encode())
             for p in [*sorted(others), *cat.setting_files()]:  # an edited harm index or horizon scan re-renders
                 h.update(f"{p}:{file_hash(p)}".encode())
-            h.update(json.dumps([documents, list(exports), offline, __version__]).encode())
+            h.update(json.dumps([documents, list(exports), offline, __version__, code_fingerprint()]).encode())
             specs.append({"code": code, "catalogue": str(path), "out_dir": str(out / code),
                           "partnership_only": _partnership_only(cat),
                           "work_dir": str(out / "_batch" / code), "store": str(out / "_batch" / "store"),

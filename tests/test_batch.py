@@ -462,3 +462,30 @@ def test_national_comparison_counts_rows_without_a_location_only_when_they_are_t
     assert _counts(table, box, ["2024-01"]).set_index("category")["count"].to_dict() == {"Burglary": 1}
     assert _counts(table, box, ["2024-01"], unlocated=True).set_index("category")["count"].to_dict() == \
         {"Burglary": 1, "Robbery": 1}
+
+
+def test_code_fingerprint_follows_the_code_not_the_caches(tmp_path, monkeypatch):
+    import assessment.paths as paths
+    from assessment.batch import code_fingerprint
+
+    pkg, nbs, tpl = tmp_path / "assessment", tmp_path / "notebooks", tmp_path / "templates"
+    for d in (pkg / "data", pkg / "__pycache__", nbs, tpl):
+        d.mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "data" / "t.csv").write_text("a\n1\n")
+    (nbs / "d.ipynb").write_text("{}")
+    (tpl / "page.tpl").write_text("<html>")
+    monkeypatch.setattr(paths, "PACKAGE_DIR", pkg)
+    monkeypatch.setattr(paths, "NOTEBOOK_DIR", nbs)
+    monkeypatch.setattr(paths, "TEMPLATE_DIR", tpl)
+    fresh = code_fingerprint.__wrapped__
+    first = fresh()
+    assert len(first) == 64 and fresh() == first
+    (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert fresh() == first  # compiled caches are not code
+    for f, text in ((pkg / "a.py", "x = 2\n"), (pkg / "data" / "t.csv", "a\n2\n"), (nbs / "d.ipynb", "{ }"),
+                    (tpl / "page.tpl", "<html >")):
+        before = fresh()
+        f.write_text(text)
+        assert fresh() != before, f.name
+    assert code_fingerprint() == code_fingerprint()  # the real tree, cached
