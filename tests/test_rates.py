@@ -154,6 +154,21 @@ def test_significance_labels_by_interval_against_benchmark():
     assert lab2.tolist() == ["lower", "similar", "higher"]
 
 
+
+def test_compared_with_total_uses_each_sets_own_rate():
+    f = pd.DataFrame({"set": ["a", "a", "a", "b", "b"], "count": [300, 100, 100, 50, 50],
+                      "population": [1000.0, 1000.0, 1000.0, 1000.0, 1000.0]})
+    out = R.rate_compared_with_total(f, group_col="set")
+    # set a: 500 per 3,000 residents = 166.7 per 1,000; set b: 50 per 1,000
+    assert out["total_rate"].tolist() == pytest.approx([500 / 3, 500 / 3, 500 / 3, 50.0, 50.0])
+    assert out["significance"].tolist() == ["higher", "lower", "lower", "similar", "similar"]
+    # one set by default: 600 per 5,000 = 120 per 1,000, the same labels as rate_significance by hand
+    alone = R.rate_compared_with_total(f)
+    assert alone["total_rate"].iloc[0] == pytest.approx(120.0)
+    assert alone["significance"].tolist() == R.rate_significance(R.rate_per_1000(f), 120.0).tolist()
+    with pytest.raises(ValueError, match="nope"):
+        R.rate_compared_with_total(f, group_col="nope")
+
 # --------------------------------------------------------------------------- peers
 def _peers(riverton_rate):
     rng = np.random.default_rng(7)

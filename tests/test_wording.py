@@ -162,6 +162,17 @@ def test_verdict_trend_family_adjusts_across_the_family_by_hand():
     assert W.verdict_trend_family(fam, alpha=0.06).tolist()[2] == "rising"
 
 
+def test_verdict_change_family_names_wards_by_adjusted_p_and_sign():
+    """The same Benjamini-Hochberg family as above, worded for a change between two periods."""
+    fam = pd.DataFrame({"pct_change": [12.0, -7.0, 5.0, 1.0, 3.0], "p_value": [0.001, 0.02, 0.04, 0.5, np.nan]},
+                       index=[10, 11, 12, 13, 14])
+    got = W.verdict_change_family(fam)
+    assert got.name == "verdict" and list(got.index) == [10, 11, 12, 13, 14]
+    assert got.tolist() == ["rose", "fell", "no significant change", "no significant change", "not tested"]
+    assert W.verdict_change_family(fam.assign(pct_change=-fam["pct_change"])).tolist()[:2] == ["fell", "rose"]
+    with pytest.raises(ValueError, match="p_value"):
+        W.verdict_change_family(fam.drop(columns="p_value"))
+
 def test_verdict_trend_family_depends_on_the_family_size():
     alone = pd.DataFrame({"trend_pct": [9.0], "trend_p": [0.02]})
     assert W.verdict_trend_family(alone).tolist() == ["rising"]

@@ -25,6 +25,7 @@ from assessment.checks import (
 __all__ = [
     "rate_count_ci",
     "rate_per_1000",
+    "rate_compared_with_total",
     "rate_proportion",
     "rate_by_deprivation",
     "rate_deprivation_ratio",
@@ -156,6 +157,56 @@ def rate_per_1000(frame: pd.DataFrame, count_col: str = "count", population_col:
     out["ci_high"] = per * ci["upper"].to_numpy() / pop
     out["ci_method"] = ci["method"].to_numpy()
     return out
+
+
+def rate_compared_with_total(frame: pd.DataFrame, count_col: str = "count", population_col: str = "population",
+                             group_col: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Each area's rate against the rate of all the areas together (a ward against its partnership).
+
+    The decision behind a document's "N wards are significantly higher (95% confidence interval
+    above the partnership rate)": :func:`rate_per_1000` for every row, the total rate
+    ``1000 * sum(count) / sum(population)`` (within ``group_col`` when given) and
+    :func:`rate_significance` of each row's interval against it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per area with a count and a population (> 0).
+    count_col, population_col : str
+        As in :func:`rate_per_1000`.
+    group_col : str, optional
+        Column naming separate sets of areas, each compared with its own total (e.g. one
+        simulated partnership per value); all rows form one set by default.
+    alpha : float, default 0.05
+        The intervals have confidence ``1 - alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The output of :func:`rate_per_1000` with ``total_rate`` (float: the rate of the
+        row's set) and ``significance`` (str: ``"higher"``, ``"similar"``, ``"lower"`` or
+        ``"not compared"``, as :func:`rate_significance`).
+
+    Notes
+    -----
+    The interval is Poisson (Byar / exact): it allows for chance in a count of independent
+    events and for nothing else. ``assessment.calibration.wards`` measures how often a ward
+    with the partnership's own expected rate is called "higher" when counts are
+    over-dispersed, as real crime counts are.
+    """
+    if group_col is not None:
+        check_dataframe(frame, "frame", [group_col])
+    rated = rate_per_1000(frame, count_col=count_col, population_col=population_col, alpha=alpha)
+    cnt = pd.to_numeric(rated[count_col]).astype(float)
+    pop = pd.to_numeric(rated[population_col]).astype(float)
+    if group_col is None:
+        total = np.full(len(rated), 1000.0 * cnt.sum() / pop.sum())
+    else:
+        key = rated[group_col]
+        total = (1000.0 * cnt.groupby(key).transform("sum") / pop.groupby(key).transform("sum")).to_numpy(float)
+    rated["total_rate"] = total
+    rated["significance"] = rate_significance(rated, total).to_numpy()
+    return rated
 
 
 def rate_proportion(frame: pd.DataFrame, count_col: str, total_col: str, alpha: float = 0.05) -> pd.DataFrame:

@@ -44,6 +44,7 @@ __all__ = [
     "verdict_year_on_year",
     "verdict_trend",
     "verdict_trend_family",
+    "verdict_change_family",
     "verdict_seasonality",
 ]
 
@@ -470,6 +471,40 @@ def verdict_trend_family(trends: pd.DataFrame, alpha: float = 0.05) -> pd.Series
     out = np.select([np.isnan(q), sig & (pct > 0), sig & (pct < 0)], ["not tested", "rising", "falling"],
                     default="no clear trend")
     return pd.Series(out.astype(object), index=trends.index, name="verdict", dtype=object)
+
+
+def verdict_change_family(changes: pd.DataFrame, alpha: float = 0.05) -> pd.Series:
+    """The decision behind "crime rose significantly in N wards and fell significantly in M".
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        One row per member of the family tested together (every ward of the partnership),
+        with ``pct_change`` (``trends.trend_rate_ratio``'s estimate, %) and ``p_value`` (its
+        unadjusted exact p-value; NaN where untested).
+    alpha : float, default 0.05
+        False discovery rate at which a change is named.
+
+    Returns
+    -------
+    pandas.Series
+        ``"rose"``, ``"fell"``, ``"no significant change"`` or ``"not tested"``, indexed like
+        ``changes`` and named ``"verdict"``.
+
+    Notes
+    -----
+    As :func:`verdict_trend_family`: p-values adjusted across the family for the false
+    discovery rate (Benjamini-Hochberg, ``trends.trend_fdr``), a member named by the sign of
+    its change when its adjusted p-value is below ``alpha``. ``assessment.calibration.wards``
+    measures how often a document names a ward whose expected count did not change.
+    """
+    check_dataframe(changes, "changes", ["pct_change", "p_value"])
+    verdict = verdict_trend_family(pd.DataFrame({"trend_pct": changes["pct_change"].to_numpy(dtype=float),
+                                                 "trend_p": changes["p_value"].to_numpy(dtype=float)},
+                                                index=changes.index), alpha=alpha)
+    out = verdict.map({"rising": "rose", "falling": "fell", "no clear trend": "no significant change",
+                       "not tested": "not tested"})
+    return out.astype(object).rename("verdict")
 
 
 def verdict_seasonality(season: pd.DataFrame, alpha: float = 0.05) -> str:

@@ -917,8 +917,8 @@ def section_patterns(doc: Document) -> Section:
                          ((lab, int((classes["label"] == lab).sum())) for lab in present))
              + f". The largest rise is {wc.iloc[0]['name']} ({wc.iloc[0]['pct_change']:+.0f}%), the largest fall "
              f"{wc.iloc[-1]['name']} ({wc.iloc[-1]['pct_change']:+.0f}%).")))
-    up = wc[(wc["p_adjusted"] < 0.05) & (wc["pct_change"] > 0)]  # FDR-adjusted across the wards
-    down = wc[(wc["p_adjusted"] < 0.05) & (wc["pct_change"] < 0)]
+    verdict = wording.verdict_change_family(wc)  # FDR-adjusted across the wards
+    up, down = wc[verdict == "rose"], wc[verdict == "fell"]
     sec.add(f"Between {y1} and {y3}, crime rose significantly in {len(up)} wards"
             + (f" ({', '.join(up['name'])})" if len(up) else "") + f" and fell significantly in {len(down)}"
             + (f" ({', '.join(down['name'])})" if len(down) else "") + "; in the rest the change is within normal variation.")

@@ -89,13 +89,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Verdict: statistically significant fall", r"\bVerdict\b", "evaluation",
           ('verdict "statistically significant fall"',)),
     Claim("Ward rate significantly higher than the partnership's (95% confidence interval)",
-          r"(?i)significantly higher"),
+          r"(?i)significantly higher", "wards",
+          ('ward "significantly higher"', 'power: ward "significantly higher"')),
     Claim("Emerging hotspot (busier than in any earlier year)", r"(?i)emerging hotspot"),
     Claim("Near repeats (more pairs close in space and time than chance)", r"(?i)near.repeat"),
     Claim("Placebo test of parallel trends", r"(?i)placebo test"),
     Claim("Cohort: change in incidents per day at risk", r"(?i)per day at risk"),
     Claim("Survey: significantly more or fewer residents", r"(?i)significantly (fewer|more) residents"),
-    Claim("Wards where crime rose or fell significantly over the audit period", r"(?i)(rose|fell) significantly in"),
+    Claim("Wards where crime rose or fell significantly over the audit period", r"(?i)(rose|fell) significantly in",
+          "wards", ('ward "rose/fell significantly"', 'power: ward "rose/fell significantly"')),
 )
 
 

@@ -499,9 +499,9 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
             out = out.assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan, compared_with_partnership="no population",
                              partnership_rate=np.nan)
             return out.sort_values("count", ascending=False, ignore_index=True)
-        rated = rates.rate_per_1000(out[ok], count_col="count", population_col="population")
-        overall = 1000 * rated["count"].sum() / rated["population"].sum()
-        rated["compared_with_partnership"] = rates.rate_significance(rated, overall).to_numpy()
+        rated = rates.rate_compared_with_total(out[ok], count_col="count", population_col="population")
+        overall = float(rated["total_rate"].iloc[0])
+        rated = rated.drop(columns=["total_rate"]).rename(columns={"significance": "compared_with_partnership"})
         unrated = out[~ok].assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan,
                                   compared_with_partnership="no residents")
         out = pd.concat([rated, unrated[rated.columns.intersection(unrated.columns)]], ignore_index=True)
