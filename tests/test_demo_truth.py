@@ -183,14 +183,19 @@ def test_series_break_is_not_reported_as_a_trend(doc, monthly):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with_break = trends.trend_glm(series, breaks=brk).set_index("term")
-        without = trends.trend_glm(series).set_index("term")
+        without = trends.trend_glm(series, autocorrelation=False).set_index("term")
+        without_default = trends.trend_glm(series).set_index("term")
     assert with_break.loc["trend", "p_value"] >= 0.05
     assert with_break.loc["step", "month"] == "2024-04"
     assert with_break.loc["step", "p_value"] < 0.05 and with_break.loc["step", "estimate_pct"] > 0
     assert 15 < with_break.loc["step", "estimate_pct"] < 70  # planted: a step up of about 40%
-    # control: ignoring the declared break turns the step into a spurious significant trend
+    # control: ignoring the declared break (months treated as independent) turns the step into a
+    # spurious significant trend; the default autocorrelation allowance sees the misfit as
+    # correlated residuals and, with its effective-sample-size t reference, is more cautious
     assert without.loc["trend", "p_value"] < 0.05 and without.loc["trend", "estimate_pct"] > 0
     assert "step" not in without.index
+    assert without_default.loc["trend", "estimate_pct"] > 0
+    assert without_default.loc["trend", "autocorrelation"] > 0
     # the document uses the catalogue's break and says so
     row = ev.evidence_category_trends(doc).set_index("category").loc[PUBLIC_ORDER]
     assert row["break_months"] == "2024-04"

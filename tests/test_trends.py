@@ -268,6 +268,40 @@ def test_autocorrelation_widens_the_trend_interval_by_the_ar1_sandwich():
     assert out["se_inflation"] == pytest.approx(np.sqrt(ratio), rel=1e-6)
 
 
+def test_autocorrelation_sets_the_t_reference_df_from_the_effective_sample_size():
+    """Santer et al. (2000): with an estimated scale and rho > 0 the t reference has
+    n (1 - rho) / (1 + rho) - k degrees of freedom (k = 13 coefficients here), checked against
+    an independent statsmodels fit."""
+    def ar1_series(seed):
+        rng = np.random.default_rng(seed)
+        e = np.zeros(36)
+        for i in range(1, 36):
+            e[i] = 0.6 * e[i - 1] + rng.normal(0, 0.2)
+        return pd.Series(rng.poisson(80 * np.exp(e)), index=MONTHS)
+
+    s = ar1_series(23)
+    out = T.trend_glm(s).iloc[0]
+    df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+    phi = ref.pearson_chi2 / ref.df_resid
+    rho = out["autocorrelation"]
+    assert out["family"] == "quasi_poisson" and phi > 1 and 0 < rho < 0.45
+    want_df = 36 * (1 - rho) / (1 + rho) - 13
+    assert 1 < want_df < ref.df_resid and out["reference_df"] == pytest.approx(want_df)
+    se = ref.bse["t"] * np.sqrt(phi) * out["se_inflation"]
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(abs(ref.params["t"]) / se, want_df), rel=1e-5)
+    crit = stats.t.ppf(0.975, want_df)
+    assert out["ci_high"] == pytest.approx(100 * np.expm1(ref.params["t"] + crit * se), rel=1e-5)
+    # without the allowance: the residual df; at the Poisson scale: the normal reference
+    assert T.trend_glm(s, autocorrelation=False)["reference_df"].iloc[0] == ref.df_resid
+    poisson = T.trend_glm(s, family="poisson").iloc[0]
+    assert poisson["reference_df"] == np.inf
+    # n_eff at or below the 13 coefficients: the floor of 1 degree of freedom
+    strong = T.trend_glm(ar1_series(21)).iloc[0]
+    assert 36 * (1 - strong["autocorrelation"]) / (1 + strong["autocorrelation"]) < 13
+    assert strong["reference_df"] == 1
+
+
 def test_level_shift_at_declared_break_is_a_step_not_a_trend():
     months = np.array(MONTHS)
     mu = np.full(36, 50.0) * np.where(months >= "2024-04", 1.4, 1.0)

@@ -951,9 +951,9 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         - ``estimate_pct`` (float): for the trend, the % change per year
           (``100 * (exp(b_time) - 1)``); for a step, the % jump in level at the break;
         - ``ci_low``, ``ci_high`` (float): ``1 - alpha`` interval on the same % scale;
-        - ``p_value`` (float in [0, 1]): test that the term is zero (t reference with the
-          residual degrees of freedom when the quasi-Poisson scale is above 1, normal
-          otherwise);
+        - ``p_value`` (float in [0, 1]): test that the term is zero (t reference with
+          ``reference_df`` degrees of freedom when the quasi-Poisson scale is above 1,
+          normal otherwise);
         - ``family`` (str): ``"quasi_poisson"``, ``"poisson"`` or ``"negative_binomial"``;
         - ``dispersion`` (float): Pearson chi-square / residual df of the Poisson fit
           (the quasi-Poisson scale is this value floored at 1);
@@ -965,7 +965,10 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         - ``se_inflation`` (float >= 1): factor by which the term's standard error was
           widened for that autocorrelation;
         - ``seasonal`` (bool): whether month-of-year terms were included;
-        - ``n_months`` (int), ``total`` (int): series length and total count.
+        - ``n_months`` (int), ``total`` (int): series length and total count;
+        - ``reference_df`` (float): degrees of freedom of the t reference of ``p_value`` and
+          the interval (the residual df, or fewer for autocorrelation, see Notes; ``inf``
+          where the normal reference is used).
 
     Notes
     -----
@@ -986,7 +989,19 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     observations (rows of ``(X'WX)^-1 X' W^{1/2}``) and ``R_ij = rho^|i-j|``: the
     variance of a linear estimator under AR(1) errors (for a trend this approaches
     ``(1 + rho) / (1 - rho)``; Bence 1995, "Analysis of short time series: correcting for
-    autocorrelation", *Ecology* 76, 628-639). Because each break has its own step ``d_k``,
+    autocorrelation", *Ecology* 76, 628-639). An estimated correlation is itself uncertain on
+    36 months, and the widened variance is estimated from fewer independent months than
+    the series has, so where ``rho > 0`` and the scale is estimated (the t reference), the
+    t reference has the degrees of freedom of the effective sample size, ``n_eff - k`` with
+    ``n_eff = n (1 - rho) / (1 + rho)`` and ``k`` the model's coefficients (at least 1):
+    the adjustment of Santer et al. (2000), "Statistical significance of trends and trend
+    differences in layer-average atmospheric temperature time series", *J. Geophysical
+    Research* 105(D6), 7337-7356, applied to the same ``rho``. With ``rho = 0``, or at the
+    Poisson scale (normal reference), the reference is unchanged. On simulated 36-month
+    series with AR(1) correlation 0.6 on the log-mean this brings the false-positive rate
+    at p < 0.05 from about 11% to about 8% (2,000 series; HAC / Newey-West standard errors
+    with 3 or 6 lags and an AR(1) GEE working correlation, tried instead, gave 20%, 23% and
+    13%). Because each break has its own step ``d_k``,
     a level shift at a declared break is absorbed by the step and not by the slope ``b``
     (segmented regression; Bernal, Cummins & Gasparrini 2017, *Int. J. Epidemiology* 46,
     348-355). ``docs/VALIDATION.md`` gives the false-positive rate and power on simulated
@@ -1015,19 +1030,25 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
                 inflation[name] = _ar1_inflation(rho, weights[X.columns.get_loc(name)])
     df_resid = float(res.df_resid)
     use_t = bool(getattr(res, "use_t", False)) and df_resid > 0
-    crit = float(stats.t.ppf(1 - alpha / 2, df_resid)) if use_t else float(stats.norm.ppf(1 - alpha / 2))
+    df_ref = df_resid
+    if use_t and rho > 0:
+        # Santer et al. (2000): the effective sample size that widens the variance also sets the
+        # degrees of freedom of the t reference (n_eff minus the coefficients, at least 1)
+        df_ref = max(1.0, len(s) * (1 - rho) / (1 + rho) - (len(s) - df_resid))
+    crit = float(stats.t.ppf(1 - alpha / 2, df_ref)) if use_t else float(stats.norm.ppf(1 - alpha / 2))
     rows = []
     for name in terms:
         b = float(params[name])
         se = float(np.sqrt(cov.loc[name, name] * inflation[name]))
         z = abs(b) / se if se > 0 else np.inf
-        p = float(2 * (stats.t.sf(z, df_resid) if use_t else stats.norm.sf(z)))
+        p = float(2 * (stats.t.sf(z, df_ref) if use_t else stats.norm.sf(z)))
         rows.append({
             "term": "trend" if name == "time_years" else "step",
             "month": None if name == "time_years" else name[5:],
             "estimate_pct": 100 * np.expm1(b), "ci_low": 100 * np.expm1(b - crit * se),
             "ci_high": 100 * np.expm1(b + crit * se), "p_value": float(np.clip(p, 0, 1)),
             "autocorrelation": rho, "se_inflation": float(np.sqrt(inflation[name])),
+            "reference_df": df_ref if use_t else np.inf,
         })
     out = pd.DataFrame(rows)
     out["family"] = fam
@@ -1037,7 +1058,8 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     out["n_months"] = len(s)
     out["total"] = int(s.sum())
     cols = ["term", "month", "estimate_pct", "ci_low", "ci_high", "p_value", "family", "dispersion",
-            "overdispersion_p", "autocorrelation", "se_inflation", "seasonal", "n_months", "total"]
+            "overdispersion_p", "autocorrelation", "se_inflation", "seasonal", "n_months", "total",
+            "reference_df"]
     return out[cols]
 
 

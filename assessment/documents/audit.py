@@ -1362,7 +1362,8 @@ def section_appendix(doc: Document) -> Section:
          "between neighbouring months; Rao & Scott 1992)."),
         ("Trend net of season", "Quasi-Poisson regression of monthly counts on time and month of year (dispersion "
          "estimated from the series, never below Poisson), standard error widened for autocorrelation (AR(1), Bence "
-         "1995); a counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
+         "1995) and judged against a t distribution on the effective number of months (Santer et al. 2000); a "
+         "counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
         ("Many tests, one error rate", "Where every theme, crime type or ward is tested, the p-values are adjusted for "
          "the false discovery rate across that family (Benjamini & Hochberg 1995) and only an adjusted p below 0.05 "
          "is called significant; priority scores use the adjusted trend p-values. False-positive rates and power on "
