@@ -13,6 +13,7 @@ from assessment.reporting.errorrates import (
     CLAIMS,
     PUBLISHED_COLUMNS,
     Claim,
+    _plain,
     error_rates_published,
     error_rates_shown,
 )
@@ -127,7 +128,8 @@ def test_each_rendered_document_shows_the_rates_of_the_statements_it_made(demo_o
         table = pd.read_csv(mine[0])
         measured = table[table["simulated runs"].notna()]
         for r in measured.to_dict("records"):
-            row = shipped[(shipped["statement"] == r["test as simulated"]) & (shipped["scenario"] == r["simulated data"])]
+            row = shipped[(shipped["statement"].map(_plain) == r["test as simulated"])
+                          & (shipped["scenario"] == r["simulated data"])]
             assert len(row) == 1, r
             assert r["runs in which it was said"] == f"{100 * row['rate'].iloc[0]:.1f}%"
     assert seen >= 3

@@ -182,6 +182,15 @@ def error_rates_shown(text: str, table: pd.DataFrame | None = None,
     return out
 
 
+_CODE_ASIDE = re.compile(r"\s*\([^()]*_[^()]*\)")
+
+
+def _plain(label: str) -> str:
+    """A calibration label for partners: asides that name functions or variables (``(trend_glm p <
+    0.05)``) are left to docs/VALIDATION.md."""
+    return _CODE_ASIDE.sub("", label)
+
+
 def error_rates_table(doc):
     """The appendix table: how often each statistical statement this document made is wrong.
 
@@ -203,20 +212,19 @@ def error_rates_table(doc):
                     for m, lim, b in zip(shown["measured"], shown["limit"], shown["bound"])],
     )
     made.loc[made["statement"].str.startswith("power:", na=False), "kind"] = "a real effect (power)"
+    made["statement"] = made["statement"].map(_plain, na_action="ignore")
     view = made[["claim", "kind", "statement", "scenario", "runs", "share", "acceptance"]].rename(columns={
         "claim": "statement in this document", "kind": "simulated truth", "statement": "test as simulated",
         "scenario": "simulated data", "runs": "simulated runs", "share": "runs in which it was said",
         "acceptance": "acceptance"})
-    seeds = sorted({int(s) for s in published["seed"].dropna()})
     dates = sorted({str(d) for d in published["generated"].dropna()})
     notes = [
         "Each statement was checked on simulated data whose truth is known. Where there is no real effect the "
         "share is how often the statement is wrong (a false positive); where there is one, how often it is found. "
         "Monthly counts were simulated over-dispersed (variance 2.5 times the mean) and, where stated, "
         "autocorrelated, like real police counts.",
-        f"Simulated with the workbench's own functions ({', '.join(dates) or 'date not recorded'}; seed "
-        f"{', '.join(map(str, seeds)) or 'not recorded'}); the method of each simulation is in the workbench's "
-        "docs/VALIDATION.md.",
+        f"Simulated with the workbench's own functions ({', '.join(dates) or 'date not recorded'}); the method "
+        "and the random seed of each simulation are in the workbench's docs/VALIDATION.md.",
     ]
     if not made["measured"].all():
         notes.append("'Not yet simulated': the workbench has no simulation of this statement's error rate yet; "
