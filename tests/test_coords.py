@@ -117,3 +117,24 @@ def test_pairs_factorised_by_millionths_or_as_complex_numbers_alike():
         ref_codes, ref_uniques = pd.factorize(xs + 1j * ys)
         assert np.array_equal(codes, ref_codes)
         assert np.array_equal(xs[first] + 1j * ys[first], np.asarray(ref_uniques))
+
+
+def test_direct_operation_gives_pyproj_s_own_numbers_inside_outside_and_on_the_edges():
+    from assessment.intake import coords
+
+    direct = coords._direct_operation("EPSG:4326")
+    assert direct is not None  # PROJ's Helmert pipeline (or OSTN15 where its grid is installed)
+    _, (west, south, east, north) = direct
+    assert west < -2 < east and south < 52 < north  # Great Britain's area of use
+    rng = np.random.default_rng(11)
+    n = 600_000  # above the size where the transform is split across threads
+    lon = np.round(rng.uniform(west - 3, east + 3, n), 6)
+    lat = np.round(rng.uniform(south - 3, north + 3, n), 6)
+    lon[:4], lat[:4] = [west, east, -1.5, -1.5], [52.0, 52.0, south, north]  # exactly on the edges
+    want = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(lon, lat, errcheck=False)
+    got = coords._transform_in_place("EPSG:4326", lon.copy(), lat.copy())
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g, w)  # bit for bit, NaN/inf where pyproj gives them
+    inside = (lon > west) & (lon < east) & (lat > south) & (lat < north)
+    assert 0.3 < inside.mean() < 0.9  # both routes were taken
+    assert coords._direct_operation("EPSG:27700") is None  # projected sources keep the general route

@@ -47,6 +47,55 @@ def _transformer(source_crs: str) -> Transformer:
     return Transformer.from_crs(CRS.from_user_input(source_crs), CRS.from_user_input(TARGET_CRS), always_xy=True)
 
 
+#: Points per side of the probe grid on which a direct operation must match :func:`_transformer`.
+_PROBE_SIDE = 64
+
+
+@lru_cache(maxsize=16)
+def _direct_operation(source_crs: str) -> tuple[Transformer, tuple[float, float, float, float]] | None:
+    """PROJ's own first-choice operation from a geographic ``source_crs`` to the grid, as one
+    pipeline without the steps that only carry the height, and the bounds of its area of use
+    (west, south, east, north, degrees); None where that cannot be shown to give the same numbers.
+
+    :func:`_transformer` (``Transformer.from_crs``) holds every candidate operation and picks one
+    for each point: the first whose area of use contains it. Inside the first choice's area every
+    point gets that operation, so applying it directly skips the choice; for two-dimensional
+    input the ``push v_3``/``pop v_3`` steps only save and restore a height of zero that the
+    projection step ignores. Together about 10% of the transform's time (interleaved, 2M points).
+    The pipeline comes from PROJ (``TransformerGroup``), never written by hand, and it is used only
+    if it matches :func:`_transformer` bit for bit on a grid of points over the area.
+    """
+    import warnings
+
+    from pyproj.transformer import TransformerGroup
+
+    if not _is_geographic(source_crs):
+        return None
+    try:
+        with warnings.catch_warnings():  # "best transformation is not available" (a missing grid) is PROJ's business
+            warnings.simplefilter("ignore")
+            group = TransformerGroup(CRS.from_user_input(source_crs), CRS.from_user_input(TARGET_CRS),
+                                     always_xy=True)
+        best = group.transformers[0] if group.transformers else None
+        area = best.area_of_use if best is not None else None
+        if area is None or not best.definition.startswith("proj=pipeline"):
+            return None
+        steps = [st for st in best.definition.split(" step ") if st not in ("proj=push v_3", "proj=pop v_3")]
+        direct = Transformer.from_pipeline(" ".join("+" + word for word in " step ".join(steps).split()))
+        west, south, east, north = area.bounds
+        if not (west < east and south < north):  # an area across the antimeridian: keep the general route
+            return None
+        gx, gy = np.meshgrid(np.linspace(west, east, _PROBE_SIDE + 2)[1:-1],
+                             np.linspace(south, north, _PROBE_SIDE + 2)[1:-1])
+        gx, gy = gx.ravel(), gy.ravel()
+        want = _transformer(source_crs).transform(gx, gy, errcheck=False)
+        got = direct.transform(gx, gy, errcheck=False)
+        same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(want, got))
+    except Exception:  # noqa: BLE001 - any trouble here only means the general route is taken
+        return None
+    return (direct, (west, south, east, north)) if same else None
+
+
 @lru_cache(maxsize=16)
 def _is_geographic(source_crs: str) -> bool:
     return CRS.from_user_input(source_crs).is_geographic
@@ -111,9 +160,28 @@ def _transform_in_place(source_crs: str, x: np.ndarray, y: np.ndarray) -> tuple[
     one slice per core in parallel (pyproj releases the GIL and gives each thread its own
     transformer). Each point is transformed on its own, so the numbers do not depend on the slicing."""
     transformer = _transformer(source_crs)
+    direct = _direct_operation(source_crs)
+    if direct is not None:
+        op, (west, south, east, north) = direct
+        # strictly inside the area of use: the points that the general transformer gives to this very
+        # operation (those on or beyond its edges keep the general route)
+        inside = (x > west) & (x < east) & (y > south) & (y < north)
+        if not inside.all():
+            rest = np.flatnonzero(~inside)
+            rx, ry = transformer.transform(x[rest], y[rest], errcheck=False)
+        transformer = op
     workers = min(os.cpu_count() or 1, 4, len(x) // _PARALLEL_ROWS)
     if workers < 2:
-        return transformer.transform(x, y, errcheck=False, inplace=True)
+        transformer.transform(x, y, errcheck=False, inplace=True)
+    else:
+        _transform_slices(transformer, x, y, workers)
+    if direct is not None and not inside.all():
+        x[rest], y[rest] = rx, ry
+    return x, y
+
+
+def _transform_slices(transformer: Transformer, x: np.ndarray, y: np.ndarray, workers: int) -> None:
+    """Transform ``x``, ``y`` in place in ``workers`` slices, one per thread."""
     bounds = np.linspace(0, len(x), workers + 1).astype(np.int64)
 
     def part(i: int) -> None:
@@ -124,7 +192,6 @@ def _transform_in_place(source_crs: str, x: np.ndarray, y: np.ndarray) -> tuple[
         part(0)
         for job in others:
             job.result()
-    return x, y
 
 
 def _factorize_pairs(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,7 +273,9 @@ def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
     -----
     Conversion uses PROJ through :class:`pyproj.Transformer` (``always_xy=True``);
     for WGS84 to OSGB36 this is PROJ's default Helmert pipeline, or OSTN15 when its
-    grid is installed.
+    grid is installed. Inside the area of use of PROJ's first-choice operation that
+    operation is applied directly (:func:`_direct_operation`): the same numbers, bit for
+    bit, checked when it is first built and in the tests.
     """
     check_type(source_crs, "source_crs", str)
     xs, x_present, x_inf = _as_float(x)
