@@ -138,3 +138,19 @@ def test_direct_operation_gives_pyproj_s_own_numbers_inside_outside_and_on_the_e
     inside = (lon > west) & (lon < east) & (lat > south) & (lat < north)
     assert 0.3 < inside.mean() < 0.9  # both routes were taken
     assert coords._direct_operation("EPSG:27700") is None  # projected sources keep the general route
+
+
+def test_prepare_transform_caches_what_to_bng_uses_and_leaves_bad_crs_to_it():
+    import pytest
+
+    from assessment.intake import coords
+
+    coords._transformer.cache_clear()
+    coords._direct_operation.cache_clear()
+    coords.prepare_transform("EPSG:4326")
+    assert coords._transformer.cache_info().currsize == 1 and coords._direct_operation.cache_info().currsize == 1
+    coords.prepare_transform("EPSG:999999")  # no such CRS: nothing raised here ...
+    with pytest.raises(Exception):
+        to_bng(np.array([1.0]), np.array([52.0]), "EPSG:999999")  # ... but where the caller sees it
+    with pytest.raises(TypeError, match="source_crs"):
+        coords.prepare_transform(4326)

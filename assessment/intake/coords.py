@@ -249,6 +249,19 @@ def _transform_usable(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray,
     return east, north
 
 
+def prepare_transform(source_crs: str) -> None:
+    """Build (and cache) what :func:`to_bng` needs for ``source_crs``: PROJ's transformer and,
+    where it applies, the direct operation. Opening PROJ's database and choosing the operations
+    takes some tens of milliseconds; intake does it on a thread while the file is read. A CRS
+    that cannot be built is left for :func:`to_bng` to report."""
+    check_type(source_crs, "source_crs", str)
+    try:
+        _transformer(source_crs)
+        _direct_operation(source_crs)
+    except Exception:  # noqa: BLE001 - to_bng raises it where the caller can see it
+        return
+
+
 def to_bng(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray,
            source_crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Convert source coordinates to EPSG:27700 eastings and northings.

@@ -49,7 +49,7 @@ from assessment.catalogue import Catalogue, Dataset
 from assessment.checks import check_choice, check_type
 from assessment.errors import AssessmentError, CatalogueError, IntakeError, SharingRefused
 from assessment.intake import police_uk
-from assessment.intake.coords import to_bng
+from assessment.intake.coords import prepare_transform, to_bng
 from assessment.intake.dates import is_month_only, month_strings, parse_date_codes, parse_dates, text_from_codes
 from assessment.intake.quality import (
     COMPLETENESS_COLUMNS,
@@ -755,6 +755,10 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
         raise SharingRefused(f"dataset {key!r} holds personal data and cannot be pseudonymised: {exc}") from None
     win = _window_months(catalogue, window)
     files = catalogue.dataset_files(key)
+    if ds.coordinates is not None:  # PROJ's database is opened while the file is read
+        warm = ThreadPoolExecutor(max_workers=1)
+        warm.submit(prepare_transform, ds.coordinates.crs)
+        warm.shutdown(wait=False)
     raw = read_dataset(catalogue, key)
     empty_cov = pd.DataFrame(columns=COVERAGE_COLUMNS)
     if isinstance(raw, dict):
