@@ -91,3 +91,21 @@ def test_coverage_from_counts_matches_counting_the_rows():
     assert coverage_from_counts(pd.Series([], dtype="int64"), "d").empty
     with pytest.raises(TypeError, match="counts"):
         coverage_from_counts(months.tolist(), "d")
+
+
+@pytest.mark.parametrize("shape", ["random", "middle_only", "numbered"])
+def test_flag_repeated_values_agrees_with_pandas_on_fixed_width_identifiers(shape):
+    rng = np.random.default_rng(3)
+    n = 30_000
+    if shape == "random":  # data.police.uk's 64 hex characters
+        ids = np.array([rng.bytes(32).hex() for _ in range(n)], dtype=object)
+    elif shape == "middle_only":  # first and last 8 bytes the same everywhere: the every-byte pass decides
+        ids = np.array([f"FORCE-AB{i % 20_000:012d}XYZW-END" for i in range(n)], dtype=object)
+    else:
+        ids = np.array([f"CR{i:014d}" for i in rng.integers(0, 40_000, n)], dtype=object)
+    ids[rng.choice(n, 500, replace=False)] = None
+    ids[100:110] = ids[200:210]  # some copies whatever the shape
+    values = pd.Series(ids, dtype="str")
+    want = (values.notna() & values.duplicated(keep=False)).to_numpy()
+    got = flag_repeated_values(values)
+    assert want.any() and np.array_equal(got, want)

@@ -153,38 +153,51 @@ def flag_repeated_values(values: pd.Series) -> np.ndarray:
     check_type(values, "values", pd.Series)
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
-    import pyarrow as pa
-
     if values.dtype != "str":
         values = values.astype("str")
-    arr = pa.array(values.array)
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     present = ~values.isna().to_numpy()
-    hashed, start = [], 0
-    for chunk in chunks:  # chunk by chunk: no copy of the whole column
-        h = _fixed_width_hash(chunk, present[start:start + len(chunk)])
-        if h is None:
-            hashed = None
-            break
-        hashed.append(h)
-        start += len(chunk)
-    if hashed is not None:
-        widths = {w for w, _ in hashed if w is not None}
-        hashed = np.concatenate([h for _, h in hashed]) if len(widths) <= 1 else None
+    rows = np.flatnonzero(present)
+    hashed = _column_hashes(values, present, edges_only=True)
     if hashed is None:
         return present & values.duplicated(keep=False).to_numpy()
-    out = np.zeros(len(values), dtype=bool)
-    rows = np.flatnonzero(present)
     candidates = rows[pd.Series(hashed).duplicated(keep=False).to_numpy()]
+    if len(candidates) > max(1000, len(rows) // 100):
+        # many rows share their first and last 8 bytes (identifiers that differ only in the middle):
+        # hash every byte of those rows (equal values have equal hashes either way)
+        sub = values.iloc[candidates]
+        full = _column_hashes(sub, np.ones(len(sub), dtype=bool), edges_only=False)
+        if full is not None:
+            candidates = candidates[pd.Series(full).duplicated(keep=False).to_numpy()]
+    out = np.zeros(len(values), dtype=bool)
     if len(candidates):  # exact comparison among the rows whose hash repeats
         out[candidates] = values.iloc[candidates].duplicated(keep=False).to_numpy()
     return out
 
 
+def _column_hashes(values: pd.Series, present: np.ndarray, edges_only: bool) -> np.ndarray | None:
+    """:func:`_fixed_width_hash` of a ``str`` Series chunk by chunk (no copy of the whole column),
+    one hash per present row; None when the values are not all of one byte length."""
+    import pyarrow as pa
+
+    arr = pa.array(values.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    hashed, start = [], 0
+    for chunk in chunks:
+        h = _fixed_width_hash(chunk, present[start:start + len(chunk)], edges_only=edges_only)
+        if h is None:
+            return None
+        hashed.append(h)
+        start += len(chunk)
+    widths = {w for w, _ in hashed if w is not None}
+    if len(widths) > 1:
+        return None
+    return np.concatenate([h for _, h in hashed]) if hashed else np.zeros(0, dtype=np.uint64)
+
+
 _HASH_STEP = 1 << 16  # rows per block: keeps the temporaries small and in cache
 
 
-def _fixed_width_hash(arr, present: np.ndarray) -> tuple[int | None, np.ndarray] | None:
+def _fixed_width_hash(arr, present: np.ndarray, edges_only: bool = False) -> tuple[int | None, np.ndarray] | None:
     """(width, 64-bit hashes) of the non-null values of an Arrow string array, or None.
 
     Works only when every non-null value has the same byte length and nulls take no
@@ -192,7 +205,9 @@ def _fixed_width_hash(arr, present: np.ndarray) -> tuple[int | None, np.ndarray]
     byte matrix; returns None otherwise. Each 8-byte word is multiplied by a
     position constant and mixed (the splitmix64 finaliser's shift-multiply), and the
     words are summed. Equal values always get equal hashes; callers compare the rows
-    whose hashes repeat exactly.
+    whose hashes repeat exactly. With ``edges_only`` only the first and the last word are hashed
+    (a quarter of the work for 64-character identifiers): enough to tell apart identifiers that
+    differ at their start or end, as random and numbered ones do.
     """
     import pyarrow as pa
 
@@ -212,7 +227,10 @@ def _fixed_width_hash(arr, present: np.ndarray) -> tuple[int | None, np.ndarray]
         return None
     matrix = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(m, width)
     words = (width + 7) // 8
+    pick = [0, words - 1] if edges_only and words > 2 else None
     mult = (np.arange(1, words + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    if pick is not None:
+        mult = mult[pick]
     out = np.empty(m, dtype=np.uint64)
     for s0 in range(0, m, _HASH_STEP):
         block = matrix[s0:s0 + _HASH_STEP]
@@ -220,7 +238,8 @@ def _fixed_width_hash(arr, present: np.ndarray) -> tuple[int | None, np.ndarray]
             padded = np.zeros((len(block), words * 8), dtype=np.uint8)
             padded[:, :width] = block
             block = padded
-        x = np.ascontiguousarray(block).view(np.uint64) * mult
+        x = np.ascontiguousarray(block).view(np.uint64)
+        x = (x[:, pick] if pick is not None else x) * mult
         x ^= x >> np.uint64(31)
         x *= np.uint64(0xBF58476D1CE4E5B9)
         x ^= x >> np.uint64(29)
