@@ -15,6 +15,7 @@ from assessment.analysis.evaluation import (
     evaluate_did_mde,
     evaluate_its,
     evaluate_mde,
+    evaluate_placebo,
     evaluate_power,
     evaluate_verdict,
 )
@@ -115,6 +116,24 @@ def test_did_switches_to_negative_binomial_when_overdispersed():
 def test_did_rejects_bad_input(mutate, message):
     with pytest.raises(ValueError, match=message):
         evaluate_did(mutate(did_counts(1)), START)
+
+
+def test_placebo_is_a_did_on_the_months_before_the_start_with_a_fake_start_half_way():
+    counts = did_counts(3)  # 24 months before START
+    got = evaluate_placebo(counts, START).iloc[0]
+    assert got["placebo_start"] == "2023-01"
+    pre = counts[counts["month"] < START]
+    want = evaluate_did(pre, "2023-01", seasonality=True).iloc[0]
+    assert got["rate_ratio"] == pytest.approx(want["rate_ratio"])
+    assert got["ci_lower"] == pytest.approx(want["ci_lower"])
+    assert bool(got["diverging"]) == (not want["ci_lower"] <= 1 <= want["ci_upper"])
+    # a planted divergence before the start, with months treated as independent, is found
+    bent = counts.copy()
+    late = (bent["group"] == "intervention") & (bent["month"] >= "2023-01") & (bent["month"] < START)
+    bent.loc[late, "count"] = bent.loc[late, "count"] * 2
+    assert bool(evaluate_placebo(bent, START, errors="independent")["diverging"].iloc[0])
+    with pytest.raises(ValueError, match="at least 4 months"):
+        evaluate_placebo(counts, "2022-03")
 
 
 def test_did_rejects_non_frame():

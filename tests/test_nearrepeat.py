@@ -92,3 +92,18 @@ def test_seed_gives_reproducible_result():
     a = nearrepeat_knox(ev, D_BANDS, T_BANDS, permutations=19, seed=3)
     b = nearrepeat_knox(ev, D_BANDS, T_BANDS, permutations=19, seed=3)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_adjusted_by_hand_and_the_profile_calls_it():
+    from assessment.analysis.nearrepeat import nearrepeat_adjusted
+    from assessment.documents import problem_profile
+
+    k = pd.DataFrame({"p_value": [0.01, 0.04, 0.03, 0.2], "knox_ratio": [1.3, 1.1, 0.9, 1.0]})
+    got = nearrepeat_adjusted(k)
+    # sorted 0.01, 0.03, 0.04, 0.2 -> 0.04, 0.06, 0.0533, 0.2 -> step-up minimum: 0.04, 0.0533, 0.0533, 0.2
+    assert got["p_adjusted"].to_numpy() == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.2])
+    assert got["near_repeat"].tolist() == [True, False, False, False]
+    assert nearrepeat_adjusted(k, alpha=0.06)["near_repeat"].tolist() == [True, True, False, False]
+    pd.testing.assert_frame_equal(problem_profile.profile_knox_adjusted(k), got)
+    with pytest.raises(ValueError, match="knox_ratio"):
+        nearrepeat_adjusted(k.drop(columns="knox_ratio"))

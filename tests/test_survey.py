@@ -209,3 +209,17 @@ def test_sample_of_one_theme_is_drawn_from_the_comments_that_theme_flags():
         assert survey_sample_comments(s, theme=theme, n=7, seed=3) == expected
     with pytest.raises(ValueError):
         survey_sample_comments(s, theme="no such theme")
+
+
+def test_named_wards_needs_the_side_and_enough_answers():
+    from assessment.analysis.survey import survey_named_wards
+
+    safe = pd.DataFrame({"is_overall": [False, False, False, False, True], "n": [40, 29, 40, 30, 139],
+                         "vs_overall": ["lower", "lower", "higher", "lower", ""]})
+    assert survey_named_wards(safe).tolist() == [True, False, False, True, False]
+    assert survey_named_wards(safe, "higher").tolist() == [False, False, True, False, False]
+    assert survey_named_wards(safe, min_n=0).tolist() == [True, True, False, True, False]
+    with pytest.raises(ValueError, match="direction"):
+        survey_named_wards(safe, "below")
+    with pytest.raises(ValueError, match="vs_overall"):
+        survey_named_wards(safe.drop(columns="vs_overall"))

@@ -102,6 +102,7 @@ __all__ = [
     "evaluate_did_mde",
     "evaluate_its",
     "evaluate_mde",
+    "evaluate_placebo",
     "evaluate_power",
     "evaluate_rtm",
     "evaluate_verdict",
@@ -771,6 +772,53 @@ def evaluate_mde(affected: float, others: Sequence[float], *, alpha: float = 0.0
         "approx_mde_rate_ratio": approx, "alpha": alpha, "power": power, "dispersion": dispersion,
         "expected_total": float(arr.sum() + affected), "direction": direction,
     }])
+
+
+def evaluate_placebo(counts: pd.DataFrame, intervention_start: str, *, confidence: float = 0.95,
+                     **options) -> pd.DataFrame:
+    """Placebo test of parallel trends: a difference-in-differences with a fake start before the real one.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        The monthly frame of :func:`evaluate_did` (``month``, ``group``, ``count``); only the
+        months before ``intervention_start`` are used.
+    intervention_start : str
+        The real start (``YYYY-MM``).
+    confidence : float, default 0.95
+        Confidence level of the interval.
+    **options
+        Passed to :func:`evaluate_did` (``exposure``, ``errors``, ...); ``seasonality`` is
+        set here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: :func:`evaluate_did`'s columns, plus ``placebo_start`` (str: the fake start,
+        the middle month of the months before the real start) and ``diverging`` (bool: the
+        interval excludes 1, the decision behind "the two areas were already diverging before
+        the start").
+
+    Notes
+    -----
+    Month-of-year terms are used when there are at least 12 months before the start. A test
+    like this cannot prove parallel trends, only fail to find a departure;
+    ``assessment.calibration.placebo`` measures how often it reports a divergence between two
+    areas with none, and how often it finds one.
+    """
+    check_dataframe(counts, "counts", ["month", "group", "count"])
+    start = pd.Period(intervention_start, freq="M")
+    months = _months(counts["month"], "month", "counts")
+    pre = counts[(months < start)]
+    pre_months = sorted(pd.unique(months[months < start]))
+    if len(pre_months) < 4:
+        raise ValueError(f"`counts` must have at least 4 months before {intervention_start} for a placebo test, "
+                         f"got {len(pre_months)}")
+    fake = pre_months[len(pre_months) // 2].strftime("%Y-%m")
+    out = evaluate_did(pre, fake, seasonality=len(pre_months) >= 12, confidence=confidence, **options)
+    out["placebo_start"] = fake
+    out["diverging"] = ~((out["ci_lower"] <= 1) & (1 <= out["ci_upper"]))
+    return out
 
 
 def evaluate_did_mde(counts: pd.DataFrame, intervention_start: str, *, exposure: str | None = None,

@@ -21,7 +21,7 @@ import pandas as pd
 
 from assessment.checks import check_dataframe, check_type
 
-__all__ = ["nearrepeat_knox"]
+__all__ = ["nearrepeat_knox", "nearrepeat_adjusted"]
 
 
 def _edges(values, name: str) -> np.ndarray:
@@ -148,3 +148,44 @@ def nearrepeat_knox(events: pd.DataFrame, distance_bands: Sequence[float], time_
         "knox_ratio": ratio.ravel(),
         "p_value": np.clip(p.ravel(), 0.0, 1.0),
     })
+
+
+def nearrepeat_adjusted(k: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The decision behind a document's "near-repeat pattern": FDR across the bands of one Knox table.
+
+    Parameters
+    ----------
+    k : DataFrame
+        One Knox table (:func:`nearrepeat_knox`): one row per space-time band, with
+        ``p_value`` and ``knox_ratio``.
+    alpha : float, default 0.05
+        False discovery rate.
+
+    Returns
+    -------
+    DataFrame
+        ``k`` with ``p_adjusted`` (float, 0-1: the band's p-value after the Benjamini-Hochberg
+        false discovery rate correction over all the table's bands) and ``near_repeat`` (bool:
+        ``p_adjusted < alpha`` and ``knox_ratio > 1``).
+
+    Notes
+    -----
+    A Knox table tests every distance band against every time band (nine tests in the
+    documents), so one band below 0.05 is what chance alone gives about a third of the time.
+    The correction is Benjamini & Hochberg (1995), computed by
+    ``statsmodels.stats.multitest.multipletests`` (method ``fdr_bh``).
+    ``assessment.calibration.nearrepeat`` measures how often a table with no space-time
+    interaction has a near-repeat band.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    check_dataframe(k, "k", ("p_value", "knox_ratio"))
+    out = k.copy()
+    p = out["p_value"].astype(float).to_numpy()
+    ok = ~np.isnan(p)
+    adj = np.full(len(p), np.nan)
+    if ok.any():
+        adj[ok] = multipletests(p[ok], alpha=alpha, method="fdr_bh")[1]
+    out["p_adjusted"] = adj
+    out["near_repeat"] = (out["p_adjusted"] < alpha) & (out["knox_ratio"] > 1)
+    return out

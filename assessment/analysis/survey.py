@@ -36,6 +36,7 @@ __all__ = [
     "survey_wilson",
     "survey_response_counts",
     "survey_feeling_safe",
+    "survey_named_wards",
     "survey_top_concerns",
     "survey_load_themes",
     "survey_comment_flags",
@@ -223,6 +224,37 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
     out.loc[out["is_overall"], "vs_overall"] = ""
     return out[["ward", "is_overall", "n_respondents", "n", "n_safe", "n_excluded",
                 "proportion", "ci_low", "ci_high", "vs_overall"]]
+
+
+def survey_named_wards(safe: pd.DataFrame, direction: str = "lower", min_n: int = 30) -> pd.Series:
+    """The decision behind "wards where significantly fewer (or more) residents feel safe after dark".
+
+    Parameters
+    ----------
+    safe : pandas.DataFrame
+        Output of :func:`survey_feeling_safe` (``is_overall``, ``n``, ``vs_overall``).
+    direction : {"lower", "higher"}
+        Fewer residents feel safe than across the partnership ("lower") or more ("higher").
+    min_n : int, default 30
+        Wards with fewer valid answers are too small to be named (documents show them greyed
+        as unreliable).
+
+    Returns
+    -------
+    pandas.Series of bool
+        True for the ward rows to name, indexed like ``safe``.
+
+    Notes
+    -----
+    A ward is named when its 95% Wilson interval lies wholly on one side of the partnership's
+    proportion. ``assessment.calibration.survey`` measures how often a ward whose residents
+    feel as safe as the partnership's is named, on simple random and on clustered samples.
+    """
+    check_dataframe(safe, "safe", ["is_overall", "n", "vs_overall"])
+    check_choice(direction, "direction", ["lower", "higher"])
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 0:
+        raise ValueError(f"`min_n` must be a whole number of 0 or more, got {min_n!r}")
+    return (safe["vs_overall"] == direction) & ~safe["is_overall"].astype(bool) & (safe["n"] >= min_n)
 
 
 def _concern_long(survey: pd.DataFrame, concern_cols, mapping) -> tuple[pd.DataFrame, int]:

@@ -714,7 +714,7 @@ def _key_findings(doc: Document) -> list[Finding]:
         out.append(Finding("Residents' top concerns are " + _and(
             [f"{c.lower() if c[:1].isupper() and c[1:2].islower() else c} ({s:.0%} name it)"
              for c, s in zip(top3["concern"], top3["share"])]) + "."))
-        lower = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
+        lower = con["safe"][survey.survey_named_wards(con["safe"], "lower", MIN_RELIABLE_N)]
         if len(lower):
             out.append(Finding(f"In {len(lower)} {'ward' if len(lower) == 1 else 'wards'} clearly fewer residents feel "
                                f"safe after dark than across the partnership: {_and(list(lower['ward_name']))}."))
@@ -779,7 +779,7 @@ def section_summary(doc: Document) -> Section:
             f"feel safe after dark (95% CI {overall['ci_low']:.0%} to {overall['ci_high']:.0%}, n = {int(overall['n']):,}). "
             "Their top concerns (share of respondents naming each single concern among their top three): "
             + ", ".join(f"{c} ({s:.0%})" for c, s in zip(top3["concern"], top3["share"])) + ".")
-        lower = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
+        lower = con["safe"][survey.survey_named_wards(con["safe"], "lower", MIN_RELIABLE_N)]
         if len(lower):
             items.append("Wards where significantly fewer residents feel safe after dark: "
                          + ", ".join(f"{w} ({p:.0%}, n = {n})" for w, p, n in
@@ -1301,7 +1301,7 @@ def section_public_summary(doc: Document) -> Section:
                       "outside after dark.")
         top3 = list(con["top"]["concern"].head(3))
         points.append("The things people worry about most are " + _and_list([t.lower() for t in top3]) + ".")
-        low = con["safe"][(con["safe"]["vs_overall"] == "lower") & ~con["safe"]["unreliable"]]
+        low = con["safe"][survey.survey_named_wards(con["safe"], "lower", MIN_RELIABLE_N)]
         if len(low):
             points.append("People feel less safe in " + _and_list(list(low["ward_name"])) + ".")
     sec.add(HTMLPart('<div class="callout plain-language" role="note"><p><strong>The main points</strong></p>'

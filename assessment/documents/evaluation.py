@@ -60,6 +60,7 @@ from ..analysis.cohort import cohort_comparison, cohort_summary
 from ..analysis.evaluation import (
     evaluate_did,
     evaluate_did_mde,
+    evaluate_placebo,
     evaluate_its,
     evaluate_power,
     evaluate_rtm,
@@ -719,10 +720,8 @@ def section_did(doc: Document) -> Section:
                             f"{s.start}. Intervention wards range from {int(i.min()):,} to {int(i.max()):,} a month; "
                             f"comparison wards from {int(c.min()):,} to {int(c.max()):,}.")))
     # placebo: a fake start half way through the pre-period, using only pre-period months
-    pre = counts[counts["month"] < s.start]
-    fake = s.pre_months[len(s.pre_months) // 2]
-    pl = _quiet(evaluate_did, pre, fake, seasonality=len(s.pre_months) >= 12, confidence=CONFIDENCE).iloc[0]
-    ok = pl["ci_lower"] <= 1 <= pl["ci_upper"]
+    pl = _quiet(evaluate_placebo, counts, s.start, confidence=CONFIDENCE).iloc[0]
+    fake, ok = pl["placebo_start"], not pl["diverging"]
     sec.add(HTMLPart('<h3 id="placebo-test">Placebo test of parallel trends</h3>'))
     sec.add(
         f"Pretending the intervention began in {fake} and using only the months before the real start gives a "

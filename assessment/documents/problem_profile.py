@@ -599,39 +599,10 @@ def profile_emerging_clusters(doc: Document) -> tuple[gpd.GeoDataFrame, gpd.GeoD
 def profile_knox_adjusted(k: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Add Benjamini-Hochberg adjusted p-values across the bands of one Knox table.
 
-    Parameters
-    ----------
-    k : DataFrame
-        One Knox table (:func:`nearrepeat.nearrepeat_knox`): one row per space-time band, with
-        ``p_value`` and ``knox_ratio``.
-    alpha : float, default 0.05
-        False discovery rate.
-
-    Returns
-    -------
-    DataFrame
-        ``k`` with ``p_adjusted`` (float, 0-1: the band's p-value after the Benjamini-Hochberg
-        false discovery rate correction over all the table's bands) and ``near_repeat`` (bool:
-        ``p_adjusted < alpha`` and ``knox_ratio > 1``).
-
-    Notes
-    -----
-    A Knox table tests every distance band against every time band (nine tests here), so one
-    band below 0.05 is what chance alone gives about a third of the time. The correction is
-    Benjamini & Hochberg (1995), computed by ``statsmodels.stats.multitest.multipletests``
-    (method ``fdr_bh``).
+    Kept for callers of the profile; the decision is :func:`nearrepeat.nearrepeat_adjusted`
+    (same arguments, same result).
     """
-    from statsmodels.stats.multitest import multipletests
-
-    out = k.copy()
-    p = out["p_value"].astype(float).to_numpy()
-    ok = ~np.isnan(p)
-    adj = np.full(len(p), np.nan)
-    if ok.any():
-        adj[ok] = multipletests(p[ok], alpha=alpha, method="fdr_bh")[1]
-    out["p_adjusted"] = adj
-    out["near_repeat"] = (out["p_adjusted"] < alpha) & (out["knox_ratio"] > 1)
-    return out
+    return nearrepeat.nearrepeat_adjusted(k, alpha=alpha)
 
 
 def _near_repeat(doc: Document) -> dict[str, Any]:
