@@ -169,6 +169,74 @@ def test_compared_with_total_uses_each_sets_own_rate():
     with pytest.raises(ValueError, match="nope"):
         R.rate_compared_with_total(f, group_col="nope")
 
+def test_table_dispersion_is_pearson_chi2_over_df_by_hand():
+    # 2 x 2, all expected 20: X2 = 4 * 10^2 / 20 = 20 on 1 df
+    got = R.rate_table_dispersion([[10, 30], [30, 10]])
+    assert got["pearson_chi2"] == pytest.approx(20.0) and got["df"] == 1
+    assert got["ratio"] == pytest.approx(20.0) and got["dispersion"] == pytest.approx(20.0)
+    # expected (12, 18; 28, 42): X2 = 4/12 + 4/18 + 4/28 + 4/42 below 1, so no allowance
+    small = R.rate_table_dispersion(pd.DataFrame([[10, 20], [30, 40]]))
+    assert small["ratio"] == pytest.approx(4 / 12 + 4 / 18 + 4 / 28 + 4 / 42)
+    assert small["dispersion"] == 1.0
+    # two tables pool their chi-squares and df; a ward or month without any event adds nothing
+    both = R.rate_table_dispersion([[10, 30], [30, 10]], [[10, 20, 0], [30, 40, 0], [0, 0, 0]])
+    assert both["pearson_chi2"] == pytest.approx(20.0 + small["pearson_chi2"]) and both["df"] == 2
+    assert both["dispersion"] == pytest.approx(both["pearson_chi2"] / 2)
+    # too small a table: no df, no allowance
+    assert R.rate_table_dispersion([[5, 0], [0, 0]]) == {"pearson_chi2": 0.0, "df": 0, "ratio": pytest.approx(np.nan,
+                                                         nan_ok=True), "dispersion": 1.0}
+    with pytest.raises(ValueError, match="two-way"):
+        R.rate_table_dispersion([1, 2, 3])
+    with pytest.raises(ValueError, match="whole counts"):
+        R.rate_table_dispersion([[1, -2], [3, 4]])
+    with pytest.raises(ValueError, match="at least one table"):
+        R.rate_table_dispersion()
+
+
+def test_table_dispersion_matches_a_statsmodels_poisson_glm_with_ward_and_month_terms():
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(3)
+    level = rng.uniform(20, 80, 6)[:, None] * rng.uniform(0.7, 1.3, 12)[None, :]
+    tab = rng.negative_binomial(level / 1.5, 1 / 2.5)  # variance 2.5 x mean
+    long = pd.DataFrame({"count": tab.ravel(), "ward": np.repeat(np.arange(6), 12), "month": np.tile(np.arange(12), 6)})
+    fit = smf.glm("count ~ C(ward) + C(month)", long, family=sm.families.Poisson()).fit()
+    got = R.rate_table_dispersion(tab)
+    assert got["pearson_chi2"] == pytest.approx(fit.pearson_chi2, rel=1e-6)
+    assert got["df"] == fit.df_resid == 5 * 11
+    assert got["dispersion"] == pytest.approx(max(1.0, fit.pearson_chi2 / fit.df_resid), rel=1e-6)
+
+
+def test_compared_with_total_widens_the_interval_by_the_dispersion():
+    f = pd.DataFrame({"count": [400, 300, 300], "population": [4000.0, 4000.0, 4000.0]})
+    # partnership: 1,000 per 12,000 = 83.3 per 1,000; ward 1 at 100 per 1,000
+    z = stats.norm.ppf(0.975)
+
+    def byar_low(o):
+        return o * (1 - 1 / (9 * o) - z / (3 * math.sqrt(o))) ** 3
+
+    plain = R.rate_compared_with_total(f)
+    assert plain["ci_low"].iloc[0] == pytest.approx(1000 * byar_low(400) / 4000)  # 90.4: above 83.3
+    assert plain["significance"].iloc[0] == "higher" and (plain["dispersion"] == 1.0).all()
+    wide = R.rate_compared_with_total(f, dispersion=4.0)
+    # 400 / 4 = 100 effective crimes among 1,000 effective residents: lower limit 81.4, below 83.3
+    assert wide["ci_low"].iloc[0] == pytest.approx(1000 * byar_low(100) / 1000)
+    assert wide["significance"].iloc[0] == "similar"
+    assert wide["rate"].tolist() == plain["rate"].tolist() and (wide["dispersion"] == 4.0).all()
+    assert ((wide["ci_high"] - wide["ci_low"]) > (plain["ci_high"] - plain["ci_low"])).all()
+    # under 1 counts as 1; a column gives each row (each set) its own
+    assert R.rate_compared_with_total(f, dispersion=0.6)[["ci_low", "ci_high"]].equals(plain[["ci_low", "ci_high"]])
+    two = pd.concat([f.assign(set="a", d=1.0), f.assign(set="b", d=4.0)], ignore_index=True)
+    by = R.rate_compared_with_total(two, group_col="set", dispersion="d")
+    assert by["significance"].tolist() == ["higher", "similar", "similar", "similar", "similar", "similar"]
+    assert by["ci_low"].iloc[3] == pytest.approx(wide["ci_low"].iloc[0])
+    with pytest.raises(ValueError, match="greater than 0"):
+        R.rate_compared_with_total(f, dispersion=-1.0)
+    with pytest.raises(ValueError, match="nope"):
+        R.rate_compared_with_total(f, dispersion="nope")
+
+
 # --------------------------------------------------------------------------- peers
 def _peers(riverton_rate):
     rng = np.random.default_rng(7)

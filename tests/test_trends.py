@@ -122,6 +122,22 @@ def test_rate_ratio_vectorised_equals_scipy_binomtest_and_brackets_estimate():
     assert np.all(out["ci_low"].to_numpy()[ok] <= rr) and np.all(rr <= out["ci_high"].to_numpy()[ok])
 
 
+def test_rate_ratio_with_a_design_effect_tests_the_effective_counts():
+    got = T.trend_rate_ratio([300, 300], [200, 200], design_effect=[2.5, 0.7])
+    # 300 / 2.5 = 120 against 200 / 2.5 = 80: the exact binomial test of 120 in 200 at one half
+    assert got["p_value"].iloc[0] == pytest.approx(stats.binomtest(120, 200, 0.5).pvalue, rel=1e-9)
+    lo, hi = proportion_confint(120, 200, alpha=0.05, method="beta")
+    assert got["ci_low"].iloc[0] == pytest.approx(lo / (1 - lo), rel=1e-9)
+    assert got["ci_high"].iloc[0] == pytest.approx(hi / (1 - hi), rel=1e-9)
+    assert got["rate_ratio"].tolist() == [1.5, 1.5] and got["design_effect"].tolist() == [2.5, 1.0]
+    # below 1 counts as 1: the plain exact test
+    plain = T.trend_rate_ratio(300, 200)
+    assert got["p_value"].iloc[1] == plain["p_value"].iloc[0] and plain["design_effect"].iloc[0] == 1.0
+    assert got["p_value"].iloc[0] > plain["p_value"].iloc[0]
+    with pytest.raises(ValueError, match="design_effect"):
+        T.trend_rate_ratio(300, 200, design_effect=0.0)
+
+
 def test_rate_ratio_ci_close_to_score_interval_for_large_counts():
     got = T.trend_rate_ratio(1200, 1000).iloc[0]
     lo, hi = sm_rates.confint_poisson_2indep(1200, 1, 1000, 1, method="score", compare="ratio")

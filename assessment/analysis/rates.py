@@ -26,6 +26,7 @@ __all__ = [
     "rate_count_ci",
     "rate_per_1000",
     "rate_compared_with_total",
+    "rate_table_dispersion",
     "rate_proportion",
     "rate_by_deprivation",
     "rate_deprivation_ratio",
@@ -159,12 +160,68 @@ def rate_per_1000(frame: pd.DataFrame, count_col: str = "count", population_col:
     return out
 
 
+def rate_table_dispersion(*tables: Any) -> dict[str, float]:
+    """Over-dispersion of counts by area and month: quasi-Poisson Pearson chi-square / df of the table(s).
+
+    Parameters
+    ----------
+    *tables : pandas.DataFrame or 2-D array-like
+        One or more two-way tables of counts (whole numbers, 0 or more): one row per area
+        (ward), one column per month. Several tables (e.g. one per year) are pooled: their
+        chi-squares and degrees of freedom are summed.
+
+    Returns
+    -------
+    dict
+        ``pearson_chi2`` (float), ``df`` (int), ``ratio`` (float: ``pearson_chi2 / df``,
+        NaN when ``df`` is 0) and ``dispersion`` (float: ``max(1, ratio)``; 1 when ``df`` is 0).
+
+    Notes
+    -----
+    Each table is fitted by the Poisson log-linear model *area + month* (every area's
+    monthly counts in proportion to the partnership's month by month): the maximum-likelihood
+    expected count of a cell is ``row total * column total / grand total``
+    (``scipy.stats.contingency.expected_freq``; the same fit as a ``statsmodels`` Poisson GLM
+    with area and month factors). Then ``X2 = sum (O - E)^2 / E`` over the cells and
+    ``df = (r - 1)(c - 1)``, counting only the rows and columns with any event. Under the
+    quasi-Poisson model ``Var(O) = phi E``, ``X2 / df`` estimates ``phi`` (Wedderburn 1974,
+    *Biometrika* 61, 439-447; McCullagh & Nelder 1989, *Generalized Linear Models*, 2nd ed.,
+    chapters 6 and 9). The area terms take up real differences between areas and the month
+    terms the partnership's seasonality and trend, so what is left is the month-to-month
+    noise of each area around its own level: the noise a year's count carries (a year is
+    the sum of its months), not the spread between areas. ``dispersion`` is never below 1
+    (no credit for apparent under-dispersion). Month-to-month correlation within an area is
+    not measured: it would make a year's count noisier still.
+    """
+    if not tables:
+        raise ValueError("rate_table_dispersion needs at least one table of counts, got none")
+    chi2 = 0.0
+    df = 0
+    for i, tab in enumerate(tables):
+        arr = np.asarray(tab.to_numpy() if isinstance(tab, pd.DataFrame) else tab, dtype=float)
+        if arr.ndim != 2:
+            raise ValueError(f"table {i + 1} must be two-way (areas x months), got {arr.ndim} dimension(s)")
+        check_nonnegative_counts(pd.Series(arr.ravel()), "counts", f"table {i + 1}")
+        arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0]  # rows and columns with any event
+        r, c = arr.shape
+        if r < 2 or c < 2:
+            continue
+        expected = stats.contingency.expected_freq(arr)
+        chi2 += float(((arr - expected) ** 2 / expected).sum())
+        df += (r - 1) * (c - 1)
+    ratio = chi2 / df if df else float("nan")
+    return {"pearson_chi2": chi2, "df": int(df), "ratio": ratio,
+            "dispersion": float(max(1.0, ratio)) if df else 1.0}
+
+
 def rate_compared_with_total(frame: pd.DataFrame, count_col: str = "count", population_col: str = "population",
-                             group_col: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+                             group_col: str | None = None, alpha: float = 0.05,
+                             dispersion: float | str | None = None) -> pd.DataFrame:
     """Each area's rate against the rate of all the areas together (a ward against its partnership).
 
     The decision behind a document's "N wards are significantly higher (95% confidence interval
-    above the partnership rate)": :func:`rate_per_1000` for every row, the total rate
+    above the partnership rate)": :func:`rate_per_1000` for every row (with the interval widened
+    for over-dispersion when ``dispersion`` is given), the total rate
     ``1000 * sum(count) / sum(population)`` (within ``group_col`` when given) and
     :func:`rate_significance` of each row's interval against it.
 
@@ -179,20 +236,36 @@ def rate_compared_with_total(frame: pd.DataFrame, count_col: str = "count", popu
         simulated partnership per value); all rows form one set by default.
     alpha : float, default 0.05
         The intervals have confidence ``1 - alpha``.
+    dispersion : float or str, optional
+        The counts' variance as a multiple of their mean (``phi``), e.g.
+        :func:`rate_table_dispersion`'s ``dispersion`` of the areas' monthly counts: one
+        number for every row, or the name of a column holding each row's (e.g. one per
+        ``group_col`` set). Values below 1 count as 1. None (default): Poisson chance alone.
 
     Returns
     -------
     pandas.DataFrame
-        The output of :func:`rate_per_1000` with ``total_rate`` (float: the rate of the
-        row's set) and ``significance`` (str: ``"higher"``, ``"similar"``, ``"lower"`` or
-        ``"not compared"``, as :func:`rate_significance`).
+        The output of :func:`rate_per_1000` (``ci_low``, ``ci_high`` allowing for
+        ``dispersion``) with ``total_rate`` (float: the rate of the row's set),
+        ``significance`` (str: ``"higher"``, ``"similar"``, ``"lower"`` or
+        ``"not compared"``, as :func:`rate_significance`) and ``dispersion`` (float >= 1:
+        the design effect applied; 1 for Poisson chance alone).
 
     Notes
     -----
-    The interval is Poisson (Byar / exact): it allows for chance in a count of independent
-    events and for nothing else. ``assessment.calibration.wards`` measures how often a ward
-    with the partnership's own expected rate is called "higher" when counts are
-    over-dispersed, as real crime counts are.
+    Without ``dispersion`` the interval is Poisson (Byar / exact): it allows for chance in a
+    count of independent events and for nothing else, and on over-dispersed counts (variance
+    2.5 x mean) it calls about 10% of wards at the partnership's own expected rate "higher"
+    against its nominal 2.5% (``assessment.calibration.wards``). With ``dispersion`` ``D``
+    the count and the population are both divided by ``D`` (the count rounded to a whole
+    number) and the same Byar / exact interval is taken of these effective numbers: the
+    rate is unchanged and its interval about ``sqrt(D)`` times wider -- the design-effect
+    adjustment of Rao & Scott (1992, *Biometrics* 48, 577-585), as
+    :func:`~assessment.analysis.trends.trend_year_on_year` applies to a change. ``D`` should
+    measure each area's noise around its own rate (as :func:`rate_table_dispersion` of the
+    areas' monthly counts does), not the spread between areas (Spiegelhalter's funnel-plot
+    allowance, :func:`rate_funnel_position`, which answers a different question: is an area
+    unusual among areas like it?).
     """
     if group_col is not None:
         check_dataframe(frame, "frame", [group_col])
@@ -204,8 +277,26 @@ def rate_compared_with_total(frame: pd.DataFrame, count_col: str = "count", popu
     else:
         key = rated[group_col]
         total = (1000.0 * cnt.groupby(key).transform("sum") / pop.groupby(key).transform("sum")).to_numpy(float)
+    if dispersion is None:
+        design = np.ones(len(rated))
+    else:
+        if isinstance(dispersion, str):
+            check_dataframe(frame, "frame", [dispersion])
+            design = pd.to_numeric(frame[dispersion], errors="coerce").to_numpy(dtype=float)
+        else:
+            check_type(dispersion, "dispersion", (int, float, np.integer, np.floating))
+            design = np.full(len(rated), float(dispersion))
+        if not np.all(np.isfinite(design) & (design > 0)):
+            raise ValueError(f"`dispersion` must be a number greater than 0 (1 or more to widen), got "
+                             f"{design[~(np.isfinite(design) & (design > 0))][:3]}")
+        design = np.maximum(design, 1.0)
+        eff = rate_count_ci(np.round(cnt.to_numpy() / design), alpha=alpha)
+        rated["ci_low"] = 1000.0 * eff["lower"].to_numpy() * design / pop.to_numpy()
+        rated["ci_high"] = 1000.0 * eff["upper"].to_numpy() * design / pop.to_numpy()
+        rated["ci_method"] = eff["method"].to_numpy()
     rated["total_rate"] = total
     rated["significance"] = rate_significance(rated, total).to_numpy()
+    rated["dispersion"] = design
     return rated
 
 

@@ -488,7 +488,7 @@ def _binom_two_sided_p(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarra
 
 
 def trend_rate_ratio(count1: Any, count2: Any, exposure1: Any = 1.0, exposure2: Any = 1.0,
-                     alpha: float = 0.05) -> pd.DataFrame:
+                     alpha: float = 0.05, design_effect: Any = 1.0) -> pd.DataFrame:
     """Exact conditional test and exact confidence interval for the ratio of two Poisson rates.
 
     Vectorised: each argument may be a scalar or an array (broadcast together).
@@ -502,6 +502,11 @@ def trend_rate_ratio(count1: Any, count2: Any, exposure1: Any = 1.0, exposure2: 
         Exposure of each count (e.g. months, or population); only their ratio matters.
     alpha : float, default 0.05
         Significance level; the interval has confidence ``1 - alpha``.
+    design_effect : float or array-like, default 1.0
+        The counts' variance as a multiple of their mean (e.g.
+        :func:`~assessment.analysis.rates.rate_table_dispersion`'s ``dispersion``); values
+        below 1 count as 1. The test and the interval are those of the counts divided by it
+        (rounded to whole numbers); 1 gives the exact Poisson test.
 
     Returns
     -------
@@ -514,7 +519,8 @@ def trend_rate_ratio(count1: Any, count2: Any, exposure1: Any = 1.0, exposure2: 
         - ``pct_change`` (float): ``100 * (rate_ratio - 1)``;
         - ``ci_low``, ``ci_high`` (float): exact ``1 - alpha`` interval for the rate ratio;
         - ``p_value`` (float, in [0, 1]): two-sided exact conditional p-value for rate ratio 1
-          (1 when both counts are 0).
+          (1 when both counts are 0);
+        - ``design_effect`` (float >= 1): the design effect applied.
 
     Notes
     -----
@@ -528,6 +534,13 @@ def trend_rate_ratio(count1: Any, count2: Any, exposure1: Any = 1.0, exposure2: 
     The interval is the Clopper-Pearson (1934) interval ``(pi_L, pi_U)`` for ``pi``
     (beta quantiles), transformed to ``R = pi / (1 - pi) * e2 / e1``; it is exact
     (conservative) and guaranteed to include ``R`` with at least ``1 - alpha`` coverage.
+
+    Counts that vary more than Poisson (variance ``D`` x mean) carry the information of
+    ``count / D`` Poisson counts: with ``design_effect`` ``D`` the test and the interval
+    are those of these effective counts, the design-effect adjustment of Rao & Scott
+    (1992, "A simple method for the analysis of clustered binary data", *Biometrics* 48,
+    577-585), as :func:`trend_year_on_year` applies it; the rate ratio and % change stay
+    those of the actual counts.
     """
     check_probability(alpha, "alpha")
     c1 = np.asarray(count1)
@@ -539,23 +552,30 @@ def trend_rate_ratio(count1: Any, count2: Any, exposure1: Any = 1.0, exposure2: 
     if np.any(~np.isfinite(e1)) or np.any(e1 <= 0) or np.any(~np.isfinite(e2)) or np.any(e2 <= 0):
         raise ValueError("`exposure1` and `exposure2` must be finite and greater than 0, got "
                          f"{np.atleast_1d(e1)[:3]} and {np.atleast_1d(e2)[:3]}")
-    c1, c2, e1, e2 = np.broadcast_arrays(c1.astype(np.int64), c2.astype(np.int64), e1, e2)
-    c1, c2, e1, e2 = (np.atleast_1d(a) for a in (c1, c2, e1, e2))
+    d = np.asarray(design_effect, dtype=float)
+    if np.any(~np.isfinite(d)) or np.any(d <= 0):
+        raise ValueError(f"`design_effect` must be finite and greater than 0, got {np.atleast_1d(d)[:3]}")
+    c1, c2, e1, e2, d = np.broadcast_arrays(c1.astype(np.int64), c2.astype(np.int64), e1, e2, np.maximum(d, 1.0))
+    c1, c2, e1, e2, d = (np.atleast_1d(a) for a in (c1, c2, e1, e2, d))
     n = c1 + c2
+    # the test and the interval on the effective counts (the counts themselves when d is 1)
+    k1 = np.where(d > 1, np.round(c1 / d), c1).astype(np.int64)
+    k2 = np.where(d > 1, np.round(c2 / d), c2).astype(np.int64)
+    m = k1 + k2
     pi0 = e1 / (e1 + e2)
-    pval = _binom_two_sided_p(c1, n, pi0)
+    pval = _binom_two_sided_p(k1, m, pi0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rr = (c1 / e1) / (c2 / e2)
         rr = np.where(n == 0, np.nan, rr)
-        lo_pi = np.where(c1 > 0, stats.beta.ppf(alpha / 2, c1, c2 + 1), 0.0)
-        hi_pi = np.where(c2 > 0, stats.beta.ppf(1 - alpha / 2, c1 + 1, c2), 1.0)
+        lo_pi = np.where(k1 > 0, stats.beta.ppf(alpha / 2, k1, k2 + 1), 0.0)
+        hi_pi = np.where(k2 > 0, stats.beta.ppf(1 - alpha / 2, k1 + 1, k2), 1.0)
         scale = e2 / e1
         ci_low = np.where(n == 0, np.nan, lo_pi / (1 - lo_pi) * scale)
         ci_high = np.where(n == 0, np.nan, np.where(hi_pi >= 1, np.inf, hi_pi / (1 - hi_pi) * scale))
     return pd.DataFrame({
         "count1": c1, "count2": c2, "exposure1": e1, "exposure2": e2,
         "rate_ratio": rr, "pct_change": 100.0 * (rr - 1.0),
-        "ci_low": ci_low, "ci_high": ci_high, "p_value": pval,
+        "ci_low": ci_low, "ci_high": ci_high, "p_value": pval, "design_effect": d.astype(float),
     })
 
 

@@ -14,11 +14,20 @@ expected rate (and the same expected count in both years), and the noise is that
 counts: over-dispersed, variance 2.5 x mean (a negative binomial with a fixed variance-to-mean
 ratio, as clumped events give: repeat victims, series offenders, several crimes in one
 incident; monthly police counts show this ratio around their own expected values, and a year
-is the sum of its months). A Poisson null (variance = mean) checks the tests themselves.
+is the sum of its months). Each ward's 12 months are drawn (a twelfth of the year's expected
+count each) and summed: negative binomials with the same ratio add up to one with that ratio,
+so a year's count has variance 2.5 x its mean too. A Poisson null (variance = mean) checks the
+tests themselves.
+
+Both decisions allow for over-dispersion estimated from the counts themselves:
+:func:`~assessment.analysis.rates.rate_table_dispersion` of the wards' counts by month (the
+Pearson chi-square / df of a Poisson model with ward and month terms, never below 1: each
+ward's month-to-month noise around its own level, not the spread between wards) is the design
+effect by which each ward's count is divided before its Poisson interval or exact test.
 
 - "significantly higher": :func:`~assessment.analysis.rates.rate_compared_with_total` (the
   decision behind ``evidence_ward_rates``: Byar / exact Poisson 95% interval of each ward's
-  rate wholly above the partnership rate). The 95% interval claims that a ward with the
+  rate, with the design effect of the latest 12 months, wholly above the partnership rate). The 95% interval claims that a ward with the
   partnership's rate is called higher in at most 2.5% of cases; acceptance: at most 3.5% of
   wards (the same 1.4 x slack as 7% on a nominal 5%). Also reported: the share of
   partnerships in which at least one ward is called higher (the document then names it; the
@@ -29,8 +38,8 @@ is the sum of its months). A Poisson null (variance = mean) checks the tests the
   Power: one ward at 1.3 x the rate (all crime) or 1.5 x (one
   crime type), the others at the base rate, over-dispersed noise.
 - "rose/fell significantly": the audit's ward change, first year against latest year:
-  :func:`~assessment.analysis.trends.trend_rate_ratio` (exact conditional Poisson test) for
-  each ward, decided by :func:`~assessment.analysis.wording.verdict_change_family`
+  :func:`~assessment.analysis.trends.trend_rate_ratio` (exact conditional Poisson test, with
+  the design effect of the two years' months) for each ward, decided by :func:`~assessment.analysis.wording.verdict_change_family`
   (Benjamini-Hochberg across the 20 wards at 5%). Ward rates differ by 15% (log-normal) but
   each ward's expected count is the same in both years. The false discovery rate equals the
   chance of naming any ward when no ward changed, so acceptance is at most 7% of audits
@@ -45,12 +54,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from assessment.analysis.rates import rate_compared_with_total, rate_funnel_position
+from assessment.analysis.rates import rate_compared_with_total, rate_funnel_position, rate_table_dispersion
 from assessment.analysis.trends import trend_rate_ratio
 from assessment.analysis.wording import verdict_change_family
 from assessment.calibration import calibration_frame, calibration_row
 
-__all__ = ["results", "simulate_counts", "SCENARIOS"]
+__all__ = ["results", "simulate_counts", "simulate_months", "SCENARIOS"]
 
 N_WARDS = 20
 RATE_ALL = 80.0
@@ -61,6 +70,7 @@ HIGHER_ALL = 1.3
 HIGHER_TYPE = 1.5
 RISE = 1.25
 N_RISING = 3
+MONTHS = 12
 
 SCENARIOS: dict[str, str] = {
     "poisson": "20 wards at the partnership's expected rate (80 per 1,000), Poisson counts",
@@ -91,13 +101,29 @@ def simulate_counts(mean: np.ndarray, rng: np.random.Generator, variance_ratio: 
     return rng.negative_binomial(mean / (variance_ratio - 1.0), 1.0 / variance_ratio)
 
 
-def _higher(pop: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``rate_compared_with_total`` labels, shape (runs, wards): one partnership per run."""
-    runs, wards = counts.shape
-    frame = pd.DataFrame({"run": np.repeat(np.arange(runs), wards), "count": counts.ravel(),
-                          "population": pop.ravel()})
-    return (rate_compared_with_total(frame, group_col="run")["significance"].to_numpy() == "higher"
-            ).reshape(runs, wards)
+def simulate_months(year_mean: np.ndarray, rng: np.random.Generator, variance_ratio: float | None = VARIANCE_RATIO
+                    ) -> np.ndarray:
+    """A year's counts month by month: shape ``year_mean.shape + (12,)``, each month a twelfth of the mean.
+
+    Summed over the months the counts have :func:`simulate_counts`'s distribution (Poisson, or
+    negative binomial with the same variance-to-mean ratio).
+    """
+    year_mean = np.asarray(year_mean, dtype=float)
+    return simulate_counts(np.repeat(year_mean[..., None] / MONTHS, MONTHS, axis=-1), rng, variance_ratio)
+
+
+def _dispersion(*months: np.ndarray) -> np.ndarray:
+    """``rate_table_dispersion`` of each run's ward x month table(s): one number per run."""
+    return np.array([rate_table_dispersion(*(m[r] for m in months))["dispersion"] for r in range(len(months[0]))])
+
+
+def _higher(pop: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """``rate_compared_with_total`` labels, shape (runs, wards): one partnership per run, from its monthly counts."""
+    runs, wards = months.shape[:2]
+    frame = pd.DataFrame({"run": np.repeat(np.arange(runs), wards), "count": months.sum(axis=-1).ravel(),
+                          "population": pop.ravel(), "dispersion": np.repeat(_dispersion(months), wards)})
+    return (rate_compared_with_total(frame, group_col="run", dispersion="dispersion")["significance"].to_numpy()
+            == "higher").reshape(runs, wards)
 
 
 def _funnel_above(pop: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -111,9 +137,11 @@ def _funnel_above(pop: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _named(c1: np.ndarray, c3: np.ndarray) -> np.ndarray:
-    """``verdict_change_family`` verdicts, shape (runs, wards): one audit per run."""
-    rr = trend_rate_ratio(c3.ravel(), c1.ravel())
+def _named(m1: np.ndarray, m3: np.ndarray) -> np.ndarray:
+    """``verdict_change_family`` verdicts, shape (runs, wards): one audit per run, from the two years' months."""
+    c1, c3 = m1.sum(axis=-1), m3.sum(axis=-1)
+    design = np.repeat(_dispersion(m1, m3)[:, None], c1.shape[1], axis=1)
+    rr = trend_rate_ratio(c3.ravel(), c1.ravel(), design_effect=design.ravel())
     pct = rr["pct_change"].to_numpy().reshape(c1.shape)
     p = rr["p_value"].to_numpy().reshape(c1.shape)
     out = np.empty(c1.shape, dtype=object)
@@ -144,8 +172,9 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
                              ("nb_type", RATE_TYPE, VARIANCE_RATIO)):
         rng = streams[key]
         pop = rng.integers(5_000, 15_001, (n_runs, N_WARDS)).astype(float)
-        counts = simulate_counts(rate * pop / 1000.0, rng, ratio)
-        hi = _higher(pop, counts)
+        months = simulate_months(rate * pop / 1000.0, rng, ratio)
+        counts = months.sum(axis=-1)
+        hi = _higher(pop, months)
         rows += [
             calibration_row(f"{higher_label}: share of wards", SCENARIOS[key], int(hi.sum()), n_runs * N_WARDS,
                             0.035),
@@ -166,9 +195,9 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
         pop = rng.integers(5_000, 15_001, (n_runs, N_WARDS)).astype(float)
         mean = rate * pop / 1000.0
         mean[:, 0] *= boost
-        hi = _higher(pop, simulate_counts(mean, rng))
+        hi = _higher(pop, simulate_months(mean, rng))
         rows.append(calibration_row(f"power: {higher_label}: the planted ward", SCENARIOS[key], hi[:, 0], n_runs))
-    change_label = 'ward "rose/fell significantly" (exact test, FDR 5% across wards)'
+    change_label = 'ward "rose/fell significantly" (exact test with the design effect, FDR 5% across wards)'
     for key, ratio in (("change_poisson", None), ("change_nb", VARIANCE_RATIO), ("change_rise", VARIANCE_RATIO)):
         rng = streams[key]
         pop = rng.integers(5_000, 15_001, (n_runs, N_WARDS)).astype(float)
@@ -176,7 +205,7 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
         mean3 = mean1.copy()
         if key == "change_rise":
             mean3[:, :N_RISING] *= RISE
-        verdict = _named(simulate_counts(mean1, rng, ratio), simulate_counts(mean3, rng, ratio))
+        verdict = _named(simulate_months(mean1, rng, ratio), simulate_months(mean3, rng, ratio))
         named = np.isin(verdict, ["rose", "fell"])
         if key == "change_rise":
             rows += [

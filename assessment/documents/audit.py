@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..analysis import smart, survey, trends, wording
+from ..analysis import rates, smart, survey, trends, wording
 from ..escaping import write_csv
 from ..reporting import evidence as ev
 from ..reporting import prose
@@ -343,7 +343,12 @@ def _ward_change(doc: Document) -> pd.DataFrame:
         w["code"] = w["code"].astype(str)
         c1 = w["code"].map(counts[y1]).fillna(0).astype(int)
         c3 = w["code"].map(counts[y3]).fillna(0).astype(int)
-        rr = trends.trend_rate_ratio(c3.to_numpy(), c1.to_numpy())
+        # over-dispersion of each ward's months around its own level in each year (ward x month tables)
+        by_month = pol.groupby(["year", "ward_now", "month"]).size()
+        tables = [by_month.xs(y, level="year").unstack(fill_value=0).reindex(w["code"], fill_value=0)
+                  for y in (y1, y3) if y in by_month.index.get_level_values("year")]
+        phi = rates.rate_table_dispersion(*tables)["dispersion"] if tables else 1.0
+        rr = trends.trend_rate_ratio(c3.to_numpy(), c1.to_numpy(), design_effect=phi)
         w["count_1"] = c1.to_numpy()
         w["count_3"] = c3.to_numpy()
         w["rate_1"] = 1000 * w["count_1"] / w["population"]
@@ -352,6 +357,7 @@ def _ward_change(doc: Document) -> pd.DataFrame:
         w["ci_low"] = 100 * (rr["ci_low"].to_numpy() - 1)
         w["ci_high"] = 100 * (rr["ci_high"].to_numpy() - 1)
         w["p_value"] = rr["p_value"].to_numpy()
+        w["dispersion"] = phi
         w["p_adjusted"] = trends.trend_fdr(w["p_value"].to_numpy())  # the wards are one family of tests
         w["sentence"] = wording.describe_change(rr["pct_change"], w["p_adjusted"].to_numpy(),
                                                 n=rr["count1"] + rr["count2"], adjusted=True).to_numpy()
@@ -934,6 +940,8 @@ def section_patterns(doc: Document) -> Section:
                   "95% CI high (%)": 1, "p (exact test)": 3, "adjusted p": 3},
         notes=["Adjusted p: Benjamini-Hochberg false discovery rate across the wards; only an adjusted p below 0.05 "
                "is called a significant rise or fall.",
+               ev.ward_dispersion_note(float(wc["dispersion"].iloc[0]), f"{y1} and {y3}",
+                                       "The exact test and interval are those of each ward's counts divided by"),
                "Exact re-aggregation from map points to the current wards. Residents: current small-area estimates "
                "apportioned to wards by population, used for both years (population change over two years is small "
                "beside the changes shown)."]))

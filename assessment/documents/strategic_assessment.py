@@ -633,7 +633,10 @@ def section_places(doc: Document) -> Section:
                           f"Crimes per 1,000 residents by ward ({per['current_label']}, current boundaries)",
                           decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
                           notes=["Confidence intervals: Byar's method for 10 or more events, exact Poisson below. "
-                                 "Residents apportioned from small areas by population."]))
+                                 "Residents apportioned from small areas by population.",
+                                 ev.ward_dispersion_note(float(wr["dispersion"].dropna().iloc[0]), "the latest 12 months",
+                                                         "The intervals are those of each ward's crimes and residents "
+                                                         "divided by")]))
     else:
         sec.add(HTMLPart('<h3 id="ward-rates">Crimes by ward</h3>'))
         sec.add(f"{where}. No population was supplied, so wards are compared by count, not by rate per resident.")

@@ -479,7 +479,10 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
 
     Events are re-aggregated exactly from their points to the current ward boundaries
     (all of the latest 12 months fall under them); population comes from the small
-    areas by population-weighted apportionment.
+    areas by population-weighted apportionment. The intervals (and so the labels against
+    the partnership rate) allow for over-dispersion: ``dispersion`` is
+    :func:`~assessment.analysis.rates.rate_table_dispersion` of the rated wards' counts by
+    month, applied by :func:`~assessment.analysis.rates.rate_compared_with_total`.
     """
     key = "ward_rates-" + ",".join(categories or ["all"])
 
@@ -499,7 +502,11 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
             out = out.assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan, compared_with_partnership="no population",
                              partnership_rate=np.nan)
             return out.sort_values("count", ascending=False, ignore_index=True)
-        rated = rates.rate_compared_with_total(out[ok], count_col="count", population_col="population")
+        by_month = ev.groupby(["ward_code", "month"]).size().unstack(fill_value=0)
+        by_month = by_month.reindex(out.loc[ok, "code"].astype(str), fill_value=0)  # the rated wards only
+        phi = rates.rate_table_dispersion(by_month)["dispersion"]
+        rated = rates.rate_compared_with_total(out[ok], count_col="count", population_col="population",
+                                               dispersion=phi)
         overall = float(rated["total_rate"].iloc[0])
         rated = rated.drop(columns=["total_rate"]).rename(columns={"significance": "compared_with_partnership"})
         unrated = out[~ok].assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan,
@@ -510,6 +517,21 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
         return out.sort_values(["rate", "count"], ascending=False, ignore_index=True, na_position="last")
 
     return _cached(doc, key, build)
+
+
+def ward_dispersion_note(phi: float, when: str, lead: str) -> str:
+    """A table note, in plain words, on the allowance for over-dispersion in ward counts.
+
+    ``phi`` is :func:`~assessment.analysis.rates.rate_table_dispersion`'s ``dispersion``
+    of the wards' counts by month in ``when`` (e.g. "the latest 12 months"); ``lead`` opens
+    the sentence and is followed by the factor.
+    """
+    if phi <= 1.0:
+        return (f"{lead} 1: month by month, the wards' crimes in {when} vary around their own level no more than "
+                "chance alone would make them, so no allowance for extra variation is needed.")
+    return (f"{lead} {phi:.2f}: month by month, the wards' crimes in {when} vary around their own level "
+            f"{phi:.2f} times as much as chance alone would make them (repeat victims, series offenders, several "
+            "crimes in one incident), so a year's count is that much less certain.")
 
 
 def evidence_grid(doc: Document) -> gpd.GeoDataFrame:
