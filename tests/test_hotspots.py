@@ -30,6 +30,7 @@ from assessment.analysis.hotspots import (
     hotspot_summary,
     hotspot_weights,
 )
+from assessment.analysis.rates import rate_table_dispersion
 
 X0, Y0, X1, Y1 = 432000.0, 284000.0, 447000.0, 296000.0  # the demo's 15 x 12 km box
 
@@ -384,8 +385,69 @@ def test_classify_rise_p_value_matches_statsmodels(classified):
     busiest = int(np.argmax(neigh[i, :2] / totals[:2]))
     expected = test_poisson_2indep(neigh[i, 2], totals[2], neigh[i, busiest], totals[busiest],
                                    method="exact-cond", alternative="larger").pvalue
-    assert res["p_increase"].iloc[i] == pytest.approx(expected, rel=1e-9)
+    poisson = hotspot_classify_counts(counts.astype(int), ["2023", "2024", "2025"],
+                                      hotspot_grid(box_boundary(), cell_size=500), dispersion=None)
+    assert poisson["p_increase"].iloc[i] == pytest.approx(expected, rel=1e-9)
+    assert (poisson["dispersion"] == 1).all()
+    # the default allows for the table's own dispersion (a little above 1 here: the planted sites
+    # change from year to year), which can only weaken the evidence
+    phi = rate_table_dispersion(counts.astype(int))["dispersion"]
+    assert (res["dispersion"] == phi).all() and 1 < phi < 1.2
+    assert expected < res["p_increase"].iloc[i] < 0.001
     assert res["p_increase"].between(0, 1).all() and res["p_increase_adjusted"].between(0, 1).all()
+
+
+# ------------------------------------------------------------------ over-dispersion in the rise test
+def test_rise_test_with_dispersion_2_on_doubled_counts_is_the_poisson_test(classified):
+    """Every count doubled has twice the variance-to-mean ratio: with dispersion 2 the scaled test
+    is exactly the exact Poisson test of the original counts, and so is the decision."""
+    from statsmodels.stats.multitest import multipletests
+
+    res, _ = classified
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    counts = res[["count_2023", "count_2024", "count_2025"]].to_numpy()
+    labels = ["2023", "2024", "2025"]
+    assert rate_table_dispersion(2 * counts)["ratio"] == pytest.approx(2 * rate_table_dispersion(counts)["ratio"])
+    poisson = hotspot_classify_counts(counts, labels, g, dispersion=None)
+    doubled = hotspot_classify_counts(2 * counts, labels, g, dispersion=2.0)
+    np.testing.assert_allclose(doubled["p_increase"], poisson["p_increase"], rtol=1e-9, atol=1e-300)
+    assert (doubled["dispersion"] == 2.0).all()
+    hot = doubled["hot_latest"].to_numpy()
+    adj = multipletests(poisson["p_increase"].to_numpy()[hot], method="fdr_bh")[1]
+    want = np.zeros(len(g), bool)
+    want[np.flatnonzero(hot)[adj < 0.05]] = True
+    assert ((doubled["pattern"] == "emerging").to_numpy() == want).all() and want.any()
+
+
+def test_rise_test_dispersion_weakens_the_evidence_and_is_checked(classified):
+    res, sites = classified
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    counts = res[["count_2023", "count_2024", "count_2025"]].to_numpy()
+    labels = ["2023", "2024", "2025"]
+    cx, cy, _ = sites["emerging"]
+    near = ((res["x"] - cx).abs().le(250) & (res["y"] - cy).abs().le(250)).to_numpy()
+    under = hotspot_classify_counts(counts, labels, g, dispersion=0.5)  # never below 1
+    pd.testing.assert_frame_equal(pd.DataFrame(under.drop(columns="geometry")),
+                                  pd.DataFrame(hotspot_classify_counts(counts, labels, g, dispersion=None
+                                                                       ).drop(columns="geometry")))
+    big = hotspot_classify_counts(counts, labels, g, dispersion=40.0)
+    rise = (under["p_increase"] < 0.5).to_numpy()  # where the latest year is above its expectation
+    assert (big["p_increase"].to_numpy()[rise] >= under["p_increase"].to_numpy()[rise] - 1e-12).all()
+    assert (under.loc[near, "pattern"] == "emerging").all() and not (big["pattern"] == "emerging").any()
+    # quasi-Poisson variance: the scaled binomial is close to the normal approximation with
+    # variance phi * m * q * (1 - q), between it without and with continuity correction
+    i = int(np.flatnonzero(near)[0])
+    for phi in (2.0, 4.0):
+        got = hotspot_classify_counts(counts, labels, g, dispersion=phi)["p_increase"].iloc[i]
+        w = hotspot_weights(g).sparse
+        neigh, totals = w @ counts.astype(float), counts.sum(axis=0).astype(float)
+        b = int(np.argmax(neigh[i, :2] / totals[:2]))
+        a, m, q = neigh[i, 2], neigh[i, 2] + neigh[i, b], totals[2] / (totals[2] + totals[b])
+        sd = math.sqrt(phi * m * q * (1 - q))
+        assert 0.8 * stats.norm.sf((a - m * q) / sd) < got < 1.2 * stats.norm.sf((a - phi / 2 - m * q) / sd), phi
+    for bad in ("poisson", -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="dispersion"):
+            hotspot_classify_counts(counts, labels, g, dispersion=bad)
 
 
 def test_already_hot_place_that_doubles_is_emerging_not_persistent():

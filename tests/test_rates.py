@@ -351,3 +351,33 @@ def test_funnel_with_real_variation_flags_few_areas_only_with_the_allowance():
         outside_adj += res["funnel"].str.contains("99.8").sum()
         assert (res["upper_99_8"] >= res["poisson_upper_99_8"] - 1e-12).all()
     assert outside_plain / 20 > 3 and outside_adj / 20 <= 1
+
+
+def test_table_dispersion_of_a_hand_made_cell_by_year_table():
+    """rate_table_dispersion on a cells x years table, as the emerging-hotspot rise test uses it."""
+    # rows 30 and 50, columns 40 and 40 of 80: expected 15, 15 / 25, 25;
+    # X2 = 2 * 25 / 15 + 2 * 25 / 25 = 16 / 3 on (2 - 1)(2 - 1) = 1 df
+    d = R.rate_table_dispersion([[10, 20], [30, 20]])
+    assert d["pearson_chi2"] == pytest.approx(16 / 3) and d["df"] == 1
+    assert d["ratio"] == pytest.approx(16 / 3) and d["dispersion"] == pytest.approx(16 / 3)
+    # a cell without events adds nothing (nor a degree of freedom); proportional rows: X2 = 0 -> 1
+    assert R.rate_table_dispersion([[10, 20], [0, 0], [30, 20]])["df"] == 1
+    flat = R.rate_table_dispersion([[10, 10], [20, 20]])
+    assert flat["pearson_chi2"] == 0 and flat["dispersion"] == 1.0
+    assert R.rate_table_dispersion([[0, 0], [3, 0]])["dispersion"] == 1.0  # nothing to estimate from
+    # independent: scipy's chi-square test of independence and a statsmodels Poisson GLM cell + year
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(5)
+    table = rng.negative_binomial(2.0, 0.4, size=(40, 3)) + 1
+    d = R.rate_table_dispersion(table)
+    assert d["pearson_chi2"] == pytest.approx(stats.chi2_contingency(table, correction=False)[0], rel=1e-10)
+    long = pd.DataFrame({"y": table.ravel(), "cell": np.repeat(np.arange(40), 3), "year": np.tile(np.arange(3), 40)})
+    fit = smf.glm("y ~ C(cell) + C(year)", long, family=sm.families.Poisson()).fit()
+    assert d["df"] == fit.df_resid == 78
+    assert d["ratio"] == pytest.approx(fit.pearson_chi2 / fit.df_resid, rel=1e-6)
+    assert d["dispersion"] > 1.2  # variance 1.9 x mean
+    assert R.rate_table_dispersion(np.ones((5, 1), int))["df"] == 0
+    with pytest.raises(ValueError):
+        R.rate_table_dispersion([[1, -1], [2, 2]])

@@ -23,6 +23,9 @@ Ord, J. K. & Getis, A. (1995). Local spatial autocorrelation statistics: distrib
 issues and an application. Geographical Analysis 27(4), 286-306.
 Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. JRSS B 57, 289-300.
 Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scand. J. Stat. 6, 65-70.
+McCullagh, P. & Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+Rao, J. N. K. & Scott, A. J. (1992). A simple method for the analysis of clustered binary data.
+Biometrics 48(2), 577-585.
 """
 
 from __future__ import annotations
@@ -986,7 +989,8 @@ def hotspot_summary(gistar: pd.DataFrame, what: str = "hotspots", noun: str = "c
 def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: str = "Y",
                      date_col: str = "date", distance: float | None = None,
                      correction: str | None = "fdr_bh", alpha: float = 0.05, weights=None,
-                     persistent_share: float = 0.9, increase_test: bool = True) -> gpd.GeoDataFrame:
+                     persistent_share: float = 0.9, increase_test: bool = True,
+                     dispersion: float | str | None = "estimate") -> gpd.GeoDataFrame:
     """Classify grid cells as persistent, emerging, intermittent or former hotspots over periods.
 
     Parameters
@@ -1009,6 +1013,12 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
     increase_test : bool, default True
         Emerging requires a significant rise (rule 3 below). ``False`` uses the pure
         flag-sequence rule instead.
+    dispersion : {'estimate'} or float or None, default 'estimate'
+        Over-dispersion allowed for in the rise test: the counts' variance as a multiple of
+        their mean (``phi``). ``'estimate'``:
+        :func:`~assessment.analysis.rates.rate_table_dispersion` of the cell x period table
+        itself. A number: that ``phi`` (values below 1 count as 1). None: Poisson chance
+        alone (``phi = 1``, the exact conditional Poisson test).
 
     Returns
     -------
@@ -1024,6 +1034,8 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
           than ever before, relative to the partnership).
         - ``p_increase`` (float), ``p_increase_adjusted`` (float): one-sided p-value of that
           rise, and after ``correction`` over the cells hot in the latest period (1 elsewhere).
+        - ``dispersion`` (float >= 1): the ``phi`` the rise test allowed for (the same in
+          every row; 1 for Poisson chance alone).
         - ``pattern`` (str): one of ``'persistent'``, ``'emerging'``, ``'intermittent'``,
           ``'former'``, ``'no pattern'`` by the rules below.
 
@@ -1066,6 +1078,24 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
     Comparing with the busiest earlier period (not their average) is conservative and keeps
     an oscillating place from being called emerging. ESRI's Mann-Kendall trend test is not used:
     with the three yearly periods of a typical assessment it cannot reach p < 0.05.
+
+    Real counts in cells are over-dispersed (clumped events, repeat victims and places): their
+    year-to-year variance is a multiple ``phi`` of their mean, and the Poisson test then calls
+    chance rises significant (on a town whose hotspots stay put, with variance 3 x mean, about
+    three runs in four named an emerging cell; ``assessment.calibration.emerging``). So the
+    rise test allows for ``phi``, by default estimated from the cell x period table
+    (:func:`~assessment.analysis.rates.rate_table_dispersion`: the quasi-Poisson Pearson
+    chi-square / df under the Poisson log-linear model *cell + period*, "every cell changes by
+    the same factor", so a partnership-wide change and real differences between places are
+    not counted as noise; never below 1; Wedderburn 1974, McCullagh & Nelder 1989): the
+    binomial test is applied to the counts divided by ``phi`` (effective counts; Rao & Scott
+    1992), ``p = I_q(a / phi, (m - a) / phi + 1)`` with ``m = a + b``,
+    ``q = N_latest / (N_latest + N_b)`` and ``I`` the regularised incomplete beta function
+    (``scipy.special.betainc``), i.e. the binomial upper tail continued to non-whole counts. The latest count's conditional variance is then ``phi m q
+    (1 - q)``, the quasi-Poisson variance (McCullagh & Nelder 1989, chapter 9); with
+    ``phi = 1`` it is exactly ``scipy.stats.binom.sf(a - 1, m, q)``. A neighbourhood's count
+    is a sum of cells, and ``phi`` is measured on single cells: correlation between
+    neighbouring cells' yearly changes (beyond a place-wide change) is not allowed for.
     """
     check_geodataframe(points, "points", projected=True)
     _check_grid(grid)
@@ -1101,12 +1131,13 @@ def hotspot_classify(points: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, periods: 
     counts = np.zeros((n, T), dtype=np.int64)
     np.add.at(counts, (pos[keep], period_pos[keep]), 1)
     return _classify(counts, list(order), grid, distance, correction, alpha, weights, persistent_share,
-                     increase_test)
+                     increase_test, dispersion)
 
 
 def hotspot_classify_counts(counts: Any, labels: list, grid: gpd.GeoDataFrame, distance: float | None = None,
                             correction: str | None = "fdr_bh", alpha: float = 0.05, weights=None,
-                            persistent_share: float = 0.9, increase_test: bool = True) -> gpd.GeoDataFrame:
+                            persistent_share: float = 0.9, increase_test: bool = True,
+                            dispersion: float | str | None = "estimate") -> gpd.GeoDataFrame:
     """:func:`hotspot_classify` from counts already made: one column of cell counts per period.
 
     For callers that hold each event's cell (:func:`hotspot_cell_positions`) and period as
@@ -1119,7 +1150,7 @@ def hotspot_classify_counts(counts: Any, labels: list, grid: gpd.GeoDataFrame, d
     labels : list
         The periods' labels, oldest first (``count_<label>`` and ``hot_<label>`` columns);
         at least two.
-    grid, distance, correction, alpha, weights, persistent_share, increase_test
+    grid, distance, correction, alpha, weights, persistent_share, increase_test, dispersion
         As in :func:`hotspot_classify`.
 
     Returns
@@ -1138,12 +1169,41 @@ def hotspot_classify_counts(counts: Any, labels: list, grid: gpd.GeoDataFrame, d
     if (counts < 0).any():
         raise ValueError("`counts` must be counts of events (0 or more), got a negative value")
     return _classify(counts.astype(np.int64), list(labels), grid, distance, correction, alpha, weights,
-                     persistent_share, increase_test)
+                     persistent_share, increase_test, dispersion)
+
+
+def _resolve_dispersion(dispersion: float | str | None, counts: np.ndarray) -> float:
+    if dispersion is None:
+        return 1.0
+    if isinstance(dispersion, str):
+        from assessment.analysis.rates import rate_table_dispersion
+
+        check_choice(dispersion, "dispersion", ("estimate",))
+        return rate_table_dispersion(counts)["dispersion"]
+    if isinstance(dispersion, bool) or not isinstance(dispersion, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(dispersion) or dispersion <= 0:
+        raise ValueError(f"`dispersion` must be 'estimate', None or a number greater than 0, got {dispersion!r}")
+    return float(max(1.0, dispersion))
+
+
+def _rise_pvalues(recent: np.ndarray, trials: np.ndarray, share: np.ndarray, phi: float) -> np.ndarray:
+    """One-sided p of ``recent`` of ``trials`` at ``share``, the counts divided by ``phi``."""
+    from scipy import special, stats
+
+    if phi == 1.0:
+        return stats.binom.sf(recent - 1, trials, share)
+    a, m = recent / phi, trials / phi
+    p = np.ones_like(a)
+    pos = a > 0
+    p[pos] = special.betainc(a[pos], m[pos] - a[pos] + 1.0, np.broadcast_to(share, a.shape)[pos])
+    return p
 
 
 def _classify(counts: np.ndarray, order: list, grid: gpd.GeoDataFrame, distance, correction, alpha, weights,
-              persistent_share: float, increase_test: bool) -> gpd.GeoDataFrame:
+              persistent_share: float, increase_test: bool, dispersion: float | str | None = "estimate"
+              ) -> gpd.GeoDataFrame:
     T, n = len(order), len(grid)
+    phi = _resolve_dispersion(dispersion, counts)
     w = _resolve_weights(grid, weights, distance)
     out = grid.copy()
     hot = np.zeros((n, T), dtype=bool)
@@ -1163,9 +1223,7 @@ def _classify(counts: np.ndarray, order: list, grid: gpd.GeoDataFrame, distance,
     run = np.where(not_hot_rev.any(axis=1), not_hot_rev.argmax(axis=1), T)
     need = math.ceil(persistent_share * T - 1e-9)
     # increase test: the neighbourhood's events in the latest period against its busiest earlier
-    # period, relative to the grid's totals (exact conditional binomial test, one-sided)
-    from scipy import stats
-
+    # period, relative to the grid's totals (conditional binomial test, one-sided, counts / phi)
     wsp = w.sparse.tocsr()
     neigh = wsp @ counts.astype(float)
     totals = counts.sum(axis=0).astype(float)
@@ -1180,7 +1238,7 @@ def _classify(counts: np.ndarray, order: list, grid: gpd.GeoDataFrame, distance,
     if tested.any():
         trials = np.rint(recent + before).astype(np.int64)[tested]
         share_recent = n_recent / (n_recent + n_before[tested])
-        p_increase[tested] = stats.binom.sf(recent[tested] - 1, trials, share_recent)
+        p_increase[tested] = _rise_pvalues(recent[tested], trials, share_recent, phi)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(tested, (recent / n_recent) / (before / n_before), np.nan)
     p_increase = np.clip(p_increase, 0.0, 1.0)
@@ -1202,6 +1260,7 @@ def _classify(counts: np.ndarray, order: list, grid: gpd.GeoDataFrame, distance,
     out["periods_hot"] = periods_hot
     out["hot_latest"] = latest
     out["pattern"] = pattern
+    out["dispersion"] = phi
     return out
 
 

@@ -4,9 +4,12 @@ Each run is one crime type on one town: a 30 x 30 grid of 200 m cells (900 cells
 neighbourhoods, the default weights of :func:`~assessment.analysis.hotspots.hotspot_weights`)
 over three complete years, passed through
 :func:`~assessment.analysis.hotspots.hotspot_classify_counts` with its defaults (Gi* with
-exact p-values and Benjamini-Hochberg correction in each year; the exact conditional Poisson
-rise test of each hot cell's neighbourhood against its busiest earlier year, corrected across
-the hot cells) -- the call behind ``evidence_hotspot_classes``. A run counts when any cell's
+exact p-values and Benjamini-Hochberg correction in each year; the conditional binomial rise
+test of each hot cell's neighbourhood against its busiest earlier year, its variance scaled by
+the over-dispersion the cell x year table itself shows (quasi-Poisson Pearson chi-square / df
+under "every cell changes by the same factor", never below 1:
+:func:`~assessment.analysis.rates.rate_table_dispersion`), corrected across the hot cells) --
+the call behind ``evidence_hotspot_classes``. A run counts when any cell's
 ``pattern`` is ``"emerging"``; the documents then print "Emerging hotspot: <type> around
 <place>" (``evidence_hotspot_headlines`` counts the emerging cells of each crime type).
 
@@ -22,7 +25,9 @@ so this must not be called emerging either.
 
 The rise test is corrected across cells for the false discovery rate, which on a grid with no
 emerging place at all equals the chance of naming any: acceptance at most 7% of runs (nominal
-5%). A document tests every crime type (14 in the demo) and names each one with an emerging
+5%), the same for Poisson and over-dispersed cells. Before the over-dispersion allowance (the
+exact conditional Poisson test) the over-dispersed nulls failed: 77% and 63% of runs named an
+emerging cell (200 runs, seed 20261206). A document tests every crime type (14 in the demo) and names each one with an emerging
 cell, so a document's chance of naming one is larger still (about 1 - (1 - rate)^14 for
 independent types). Power: a 3 x 3 block of background cells off the centres at three times
 its expected count in the latest year only (from 3 to 9 a cell: a new hotspot; at twice, 6 a
