@@ -174,17 +174,19 @@ def test_table_dispersion_is_pearson_chi2_over_df_by_hand():
     got = R.rate_table_dispersion([[10, 30], [30, 10]])
     assert got["pearson_chi2"] == pytest.approx(20.0) and got["df"] == 1
     assert got["ratio"] == pytest.approx(20.0) and got["dispersion"] == pytest.approx(20.0)
+    # neighbouring months move apart, not together: no allowance for autocorrelation
+    assert got["autocorrelation"] == 0.0 and got["design_effect"] == pytest.approx(20.0)
     # expected (12, 18; 28, 42): X2 = 4/12 + 4/18 + 4/28 + 4/42 below 1, so no allowance
     small = R.rate_table_dispersion(pd.DataFrame([[10, 20], [30, 40]]))
     assert small["ratio"] == pytest.approx(4 / 12 + 4 / 18 + 4 / 28 + 4 / 42)
     assert small["dispersion"] == 1.0
     # two tables pool their chi-squares and df; a ward or month without any event adds nothing
-    both = R.rate_table_dispersion([[10, 30], [30, 10]], [[10, 20, 0], [30, 40, 0], [0, 0, 0]])
+    both = R.rate_table_dispersion([[10, 30], [30, 10]], [[10, 20, 0], [30, 40, 0], [0, 0, 0]], autocorrelation=False)
     assert both["pearson_chi2"] == pytest.approx(20.0 + small["pearson_chi2"]) and both["df"] == 2
     assert both["dispersion"] == pytest.approx(both["pearson_chi2"] / 2)
     # too small a table: no df, no allowance
-    assert R.rate_table_dispersion([[5, 0], [0, 0]]) == {"pearson_chi2": 0.0, "df": 0, "ratio": pytest.approx(np.nan,
-                                                         nan_ok=True), "dispersion": 1.0}
+    none = R.rate_table_dispersion([[5, 0], [0, 0]])
+    assert none["df"] == 0 and np.isnan(none["ratio"]) and none["dispersion"] == none["design_effect"] == 1.0
     with pytest.raises(ValueError, match="two-way"):
         R.rate_table_dispersion([1, 2, 3])
     with pytest.raises(ValueError, match="whole counts"):
@@ -206,6 +208,35 @@ def test_table_dispersion_matches_a_statsmodels_poisson_glm_with_ward_and_month_
     assert got["pearson_chi2"] == pytest.approx(fit.pearson_chi2, rel=1e-6)
     assert got["df"] == fit.df_resid == 5 * 11
     assert got["dispersion"] == pytest.approx(max(1.0, fit.pearson_chi2 / fit.df_resid), rel=1e-6)
+
+
+def test_table_design_effect_recovers_a_known_autocorrelation_and_a_years_variance():
+    """Zeger's latent AR(1): many wards, so the estimates are close to the truth computed independently."""
+    rng = np.random.default_rng(4)
+    wards, months, rho = 3000, 12, 0.6
+    mu = np.repeat(rng.uniform(40, 90, wards)[:, None], months, axis=1)
+    s2 = np.log1p(1.5 / mu)  # a month's variance 2.5 x its mean
+    e = np.empty((wards, months))
+    e[:, 0] = rng.normal(size=wards)
+    for t in range(1, months):
+        e[:, t] = rho * e[:, t - 1] + np.sqrt(1 - rho**2) * rng.normal(size=wards)
+    tab = rng.poisson(mu * np.exp(np.sqrt(s2) * e - s2 / 2))
+    got = R.rate_table_dispersion(tab)
+    assert got["autocorrelation"] == pytest.approx(rho, abs=0.05)
+    # a year's variance over its mean, from the totals themselves (each ward's expected total is known)
+    total = tab.sum(axis=1)
+    truth = float(np.mean((total - mu.sum(axis=1)) ** 2 / mu.sum(axis=1)))
+    assert truth > 4.5  # far above the month-to-month ratio
+    assert got["design_effect"] == pytest.approx(truth, rel=0.12)
+    assert got["dispersion"] < 0.6 * got["design_effect"]  # what the month-to-month ratio alone would miss
+    plain = R.rate_table_dispersion(tab, autocorrelation=False)
+    assert plain["design_effect"] == plain["dispersion"] == got["dispersion"] and plain["autocorrelation"] == 0.0
+    # independent months (negative binomial, variance 2.5 x mean): no autocorrelation, a year's ratio 2.5
+    nb = rng.negative_binomial(mu / 1.5, 1 / 2.5)
+    got = R.rate_table_dispersion(nb)
+    assert got["autocorrelation"] < 0.05 and got["design_effect"] == pytest.approx(2.5, rel=0.05)
+    with pytest.raises(ValueError, match="same number of months"):
+        R.rate_table_dispersion(tab[:50], tab[:50, :6])
 
 
 def test_compared_with_total_widens_the_interval_by_the_dispersion():

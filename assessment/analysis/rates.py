@@ -160,26 +160,49 @@ def rate_per_1000(frame: pd.DataFrame, count_col: str = "count", population_col:
     return out
 
 
-def rate_table_dispersion(*tables: Any) -> dict[str, float]:
-    """Over-dispersion of counts by area and month: quasi-Poisson Pearson chi-square / df of the table(s).
+def _ar1_moments(rho: float, months: int) -> tuple[float, float, float, float]:
+    """Expectations for one area's standardised residuals around its own mean over ``months`` months.
+
+    For residuals with covariance ``I + kappa R`` (``R[i, j] = rho^|i-j|``) after the area's mean
+    is removed (``M = I - J / months``): ``tr(M)``, ``tr(M R)``, ``tr(U M)`` and ``tr(U M R M)``
+    (``U``: lag-1 pairs), whose sums give the expected sum of squares and of lag-1 products.
+    """
+    i = np.arange(months)
+    R = rho ** np.abs(i[:, None] - i[None, :])
+    M = np.eye(months) - 1.0 / months
+    U = np.eye(months, k=1)
+    return float(np.trace(M)), float(np.trace(M @ R)), float(np.trace(U @ M)), float(np.trace(U @ M @ R @ M))
+
+
+def rate_table_dispersion(*tables: Any, autocorrelation: bool = True) -> dict[str, float]:
+    """Over-dispersion of counts by area and month, and the variance of an area's total over the months.
 
     Parameters
     ----------
     *tables : pandas.DataFrame or 2-D array-like
         One or more two-way tables of counts (whole numbers, 0 or more): one row per area
-        (ward), one column per month. Several tables (e.g. one per year) are pooled: their
-        chi-squares and degrees of freedom are summed.
+        (ward), one column per month, the months in order. Several tables (e.g. one per year,
+        each with the same number of months) are pooled.
+    autocorrelation : bool, default True
+        Also allow for correlation between an area's neighbouring months (see Notes);
+        ``False`` gives ``design_effect = dispersion``.
 
     Returns
     -------
     dict
-        ``pearson_chi2`` (float), ``df`` (int), ``ratio`` (float: ``pearson_chi2 / df``,
-        NaN when ``df`` is 0) and ``dispersion`` (float: ``max(1, ratio)``; 1 when ``df`` is 0).
+        - ``pearson_chi2`` (float), ``df`` (int), ``ratio`` (float: ``pearson_chi2 / df``, NaN
+          when ``df`` is 0) and ``dispersion`` (float: ``max(1, ratio)``; 1 when ``df`` is 0):
+          the month-to-month over-dispersion;
+        - ``autocorrelation`` (float in [0, 0.9]): the lag-1 correlation of the areas' extra
+          variation (0 when none is estimated);
+        - ``design_effect`` (float >= ``dispersion``): the variance of an area's total over a
+          table's months as a multiple of its mean, the factor by which a count over those
+          months is less certain than a Poisson count.
 
     Notes
     -----
-    Each table is fitted by the Poisson log-linear model *area + month* (every area's
-    monthly counts in proportion to the partnership's month by month): the maximum-likelihood
+    Each table is fitted by the Poisson log-linear model *area + month* (every area's monthly
+    counts in proportion to the partnership's month by month): the maximum-likelihood
     expected count of a cell is ``row total * column total / grand total``
     (``scipy.stats.contingency.expected_freq``; the same fit as a ``statsmodels`` Poisson GLM
     with area and month factors). Then ``X2 = sum (O - E)^2 / E`` over the cells and
@@ -187,31 +210,79 @@ def rate_table_dispersion(*tables: Any) -> dict[str, float]:
     quasi-Poisson model ``Var(O) = phi E``, ``X2 / df`` estimates ``phi`` (Wedderburn 1974,
     *Biometrika* 61, 439-447; McCullagh & Nelder 1989, *Generalized Linear Models*, 2nd ed.,
     chapters 6 and 9). The area terms take up real differences between areas and the month
-    terms the partnership's seasonality and trend, so what is left is the month-to-month
-    noise of each area around its own level: the noise a year's count carries (a year is
-    the sum of its months), not the spread between areas. ``dispersion`` is never below 1
-    (no credit for apparent under-dispersion). Month-to-month correlation within an area is
-    not measured: it would make a year's count noisier still.
+    terms the partnership's seasonality and trend, so what is left is each area's noise
+    around its own level: the noise a total over the months carries, not the spread between
+    areas. ``dispersion`` is never below 1 (no credit for apparent under-dispersion).
+
+    Busy or quiet spells that last more than a month make neighbouring months' residuals
+    correlated, and a total over the months then varies more than ``phi`` times its mean,
+    while ``X2 / df`` sees less of that variation (the area's own level absorbs part of it).
+    Following Zeger (1988, "A regression model for time series of counts", *Biometrika* 75,
+    621-629), the counts are taken as Poisson around a latent stationary AR(1) process: the
+    standardised residuals ``(O - E) / sqrt(E)`` of an area have covariance
+    ``I + kappa R(rho)``, ``R[i, j] = rho^|i-j|``. ``kappa`` and ``rho`` are the method-of-moments
+    solution, pooled over the areas, of the expected sum of squared residuals and of lag-1
+    products around each area's own mean (the expectations under mean removal, as for the
+    Durbin & Watson 1950 correction in :func:`~assessment.analysis.trends.trend_glm`); ``rho``
+    is kept within [0, 0.9]. Then ``design_effect = 1 + kappa * sum(R) / m`` for a total over
+    the ``m`` months, which equals ``X2 / df`` when ``rho`` is 0. Without extra variation
+    (``X2 / df <= 1``) both are 1.
     """
+    from scipy.optimize import brentq
+
     if not tables:
         raise ValueError("rate_table_dispersion needs at least one table of counts, got none")
-    chi2 = 0.0
+    check_type(autocorrelation, "autocorrelation", bool)
+    chi2 = s1 = 0.0
     df = 0
+    parts = []  # (areas, months, share of df) per table, for the expectations
+    widths = set()
     for i, tab in enumerate(tables):
         arr = np.asarray(tab.to_numpy() if isinstance(tab, pd.DataFrame) else tab, dtype=float)
         if arr.ndim != 2:
             raise ValueError(f"table {i + 1} must be two-way (areas x months), got {arr.ndim} dimension(s)")
         check_nonnegative_counts(pd.Series(arr.ravel()), "counts", f"table {i + 1}")
+        widths.add(arr.shape[1])
         arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0]  # rows and columns with any event
         r, c = arr.shape
         if r < 2 or c < 2:
             continue
         expected = stats.contingency.expected_freq(arr)
-        chi2 += float(((arr - expected) ** 2 / expected).sum())
+        resid = (arr - expected) / np.sqrt(expected)
+        chi2 += float((resid**2).sum())
+        s1 += float((resid[:, 1:] * resid[:, :-1]).sum())
         df += (r - 1) * (c - 1)
+        parts.append((r, c, (r - 1) / r))  # the month terms take (c - 1) of r (c - 1) area-month df
+    if autocorrelation and len(widths) > 1:
+        raise ValueError(f"the tables must have the same number of months to pool, got {sorted(widths)}")
     ratio = chi2 / df if df else float("nan")
-    return {"pearson_chi2": chi2, "df": int(df), "ratio": ratio,
-            "dispersion": float(max(1.0, ratio)) if df else 1.0}
+    out = {"pearson_chi2": chi2, "df": int(df), "ratio": ratio, "dispersion": float(max(1.0, ratio)) if df else 1.0,
+           "autocorrelation": 0.0, "design_effect": float(max(1.0, ratio)) if df else 1.0}
+    if not autocorrelation or not df or ratio <= 1.0:
+        return out
+
+    def expect(rho: float) -> tuple[float, float, float, float]:
+        """Sums over the tables of the areas' expectations (see _ar1_moments)."""
+        tot = np.zeros(4)
+        for r, c, share in parts:
+            tot += r * share * np.array(_ar1_moments(rho, c))
+        return tuple(tot)
+
+    def kappa(rho: float) -> float:
+        m0, mr, _, _ = expect(rho)
+        return (chi2 - m0) / mr
+
+    def gap(rho: float) -> float:  # expected minus observed sum of lag-1 products
+        _, _, u0, ur = expect(rho)
+        return u0 + kappa(rho) * ur - s1
+
+    rho = 0.0 if gap(0.0) >= 0 else 0.9 if gap(0.9) <= 0 else float(brentq(gap, 0.0, 0.9, xtol=1e-4))
+    m = widths.pop()
+    i = np.arange(m)
+    k = max(0.0, kappa(rho))
+    out["autocorrelation"] = rho
+    out["design_effect"] = float(max(out["dispersion"], 1.0 + k * (rho ** np.abs(i[:, None] - i[None, :])).sum() / m))
+    return out
 
 
 def rate_compared_with_total(frame: pd.DataFrame, count_col: str = "count", population_col: str = "population",
@@ -238,7 +309,7 @@ def rate_compared_with_total(frame: pd.DataFrame, count_col: str = "count", popu
         The intervals have confidence ``1 - alpha``.
     dispersion : float or str, optional
         The counts' variance as a multiple of their mean (``phi``), e.g.
-        :func:`rate_table_dispersion`'s ``dispersion`` of the areas' monthly counts: one
+        :func:`rate_table_dispersion`'s ``design_effect`` of the areas' monthly counts: one
         number for every row, or the name of a column holding each row's (e.g. one per
         ``group_col`` set). Values below 1 count as 1. None (default): Poisson chance alone.
 

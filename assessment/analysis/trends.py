@@ -504,7 +504,7 @@ def trend_rate_ratio(count1: Any, count2: Any, exposure1: Any = 1.0, exposure2: 
         Significance level; the interval has confidence ``1 - alpha``.
     design_effect : float or array-like, default 1.0
         The counts' variance as a multiple of their mean (e.g.
-        :func:`~assessment.analysis.rates.rate_table_dispersion`'s ``dispersion``); values
+        :func:`~assessment.analysis.rates.rate_table_dispersion`'s ``design_effect``); values
         below 1 count as 1. The test and the interval are those of the counts divided by it
         (rounded to whole numbers); 1 gives the exact Poisson test.
 

@@ -343,11 +343,12 @@ def _ward_change(doc: Document) -> pd.DataFrame:
         w["code"] = w["code"].astype(str)
         c1 = w["code"].map(counts[y1]).fillna(0).astype(int)
         c3 = w["code"].map(counts[y3]).fillna(0).astype(int)
-        # over-dispersion of each ward's months around its own level in each year (ward x month tables)
-        by_month = pol.groupby(["year", "ward_now", "month"]).size()
-        tables = [by_month.xs(y, level="year").unstack(fill_value=0).reindex(w["code"], fill_value=0)
-                  for y in (y1, y3) if y in by_month.index.get_level_values("year")]
-        phi = rates.rate_table_dispersion(*tables)["dispersion"] if tables else 1.0
+        # over-dispersion and autocorrelation of each ward's months around its own level in each year
+        year_months = {b[-1][:4]: b for b in ev.complete_years(doc)}  # each year's 12 months, in order
+        by_month = pol.groupby(["ward_now", "month"]).size().unstack(fill_value=0)
+        tables = [by_month.reindex(index=w["code"], columns=year_months[y], fill_value=0)
+                  for y in dict.fromkeys((y1, y3)) if y in year_months]
+        phi = rates.rate_table_dispersion(*tables)["design_effect"] if tables else 1.0
         rr = trends.trend_rate_ratio(c3.to_numpy(), c1.to_numpy(), design_effect=phi)
         w["count_1"] = c1.to_numpy()
         w["count_3"] = c3.to_numpy()
@@ -940,7 +941,7 @@ def section_patterns(doc: Document) -> Section:
                   "95% CI high (%)": 1, "p (exact test)": 3, "adjusted p": 3},
         notes=["Adjusted p: Benjamini-Hochberg false discovery rate across the wards; only an adjusted p below 0.05 "
                "is called a significant rise or fall.",
-               ev.ward_dispersion_note(float(wc["dispersion"].iloc[0]), f"{y1} and {y3}",
+               ev.ward_dispersion_note(wc["dispersion"], f"{y1} and {y3}",
                                        "The exact test and interval are those of each ward's counts divided by"),
                "Exact re-aggregation from map points to the current wards. Residents: current small-area estimates "
                "apportioned to wards by population, used for both years (population change over two years is small "

@@ -878,7 +878,7 @@ def section_scanning(doc: Document) -> Section:
                       notes=["Byar's confidence interval for 10 or more events, exact Poisson below; compared with "
                              f"the partnership rate of {partnership_rate:,.1f} per 1,000 residents, of {_phrase(doc)} "
                              f"with a map point ({mapped:,} of {recorded:,}).",
-                             ev.ward_dispersion_note(float(wr["dispersion"].dropna().iloc[0]), "the latest 12 months",
+                             ev.ward_dispersion_note(wr["dispersion"], "the latest 12 months",
                                                      f"The intervals are those of each ward's {noun} and residents "
                                                      "divided by")]))
     return _scanning_survey(doc, sec, spec)

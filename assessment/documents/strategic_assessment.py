@@ -634,7 +634,7 @@ def section_places(doc: Document) -> Section:
                           decimals={"residents": 0, "per 1,000": 1, "95% CI low": 1, "95% CI high": 1},
                           notes=["Confidence intervals: Byar's method for 10 or more events, exact Poisson below. "
                                  "Residents apportioned from small areas by population.",
-                                 ev.ward_dispersion_note(float(wr["dispersion"].dropna().iloc[0]), "the latest 12 months",
+                                 ev.ward_dispersion_note(wr["dispersion"], "the latest 12 months",
                                                          "The intervals are those of each ward's crimes and residents "
                                                          "divided by")]))
     else:

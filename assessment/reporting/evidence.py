@@ -480,7 +480,8 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
     Events are re-aggregated exactly from their points to the current ward boundaries
     (all of the latest 12 months fall under them); population comes from the small
     areas by population-weighted apportionment. The intervals (and so the labels against
-    the partnership rate) allow for over-dispersion: ``dispersion`` is
+    the partnership rate) allow for over-dispersion and for correlation between neighbouring
+    months: ``dispersion`` is the ``design_effect`` of
     :func:`~assessment.analysis.rates.rate_table_dispersion` of the rated wards' counts by
     month, applied by :func:`~assessment.analysis.rates.rate_compared_with_total`.
     """
@@ -488,7 +489,8 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
 
     def build() -> gpd.GeoDataFrame:
         ev = evidence_police(doc)[["month", "category", "ward_code"]]  # the columns counted here
-        ev = ev[ev["month"].isin(last_year(doc))]
+        months = last_year(doc)
+        ev = ev[ev["month"].isin(months)]
         if categories:
             ev = ev[ev["category"].isin(categories)]
         wards = doc.workbench.wards
@@ -500,13 +502,13 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
         if not ok.any():
             # No residents supplied: counts without rates (documents say so plainly).
             out = out.assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan, compared_with_partnership="no population",
-                             partnership_rate=np.nan)
+                             partnership_rate=np.nan, dispersion=np.nan)
             return out.sort_values("count", ascending=False, ignore_index=True)
         by_month = ev.groupby(["ward_code", "month"]).size().unstack(fill_value=0)
-        by_month = by_month.reindex(out.loc[ok, "code"].astype(str), fill_value=0)  # the rated wards only
-        phi = rates.rate_table_dispersion(by_month)["dispersion"]
+        by_month = by_month.reindex(index=out.loc[ok, "code"].astype(str), columns=months, fill_value=0)  # rated wards
+        design = rates.rate_table_dispersion(by_month)["design_effect"]
         rated = rates.rate_compared_with_total(out[ok], count_col="count", population_col="population",
-                                               dispersion=phi)
+                                               dispersion=design)
         overall = float(rated["total_rate"].iloc[0])
         rated = rated.drop(columns=["total_rate"]).rename(columns={"significance": "compared_with_partnership"})
         unrated = out[~ok].assign(rate=np.nan, ci_low=np.nan, ci_high=np.nan,
@@ -519,19 +521,26 @@ def evidence_ward_rates(doc: Document, categories: list[str] | None = None) -> g
     return _cached(doc, key, build)
 
 
-def ward_dispersion_note(phi: float, when: str, lead: str) -> str:
+def ward_dispersion_note(dispersion: Any, when: str, lead: str) -> str:
     """A table note, in plain words, on the allowance for over-dispersion in ward counts.
 
-    ``phi`` is :func:`~assessment.analysis.rates.rate_table_dispersion`'s ``dispersion``
-    of the wards' counts by month in ``when`` (e.g. "the latest 12 months"); ``lead`` opens
-    the sentence and is followed by the factor.
+    ``dispersion`` is :func:`~assessment.analysis.rates.rate_table_dispersion`'s
+    ``design_effect`` of the wards' counts by month in ``when`` (e.g. "the latest 12 months"),
+    or a column of it (its first value that is a number is used); ``lead`` opens the sentence
+    and is followed by the factor.
     """
+    values = pd.to_numeric(pd.Series(np.atleast_1d(dispersion)), errors="coerce").dropna()
+    if values.empty:
+        return "No ward was compared, so no allowance for extra variation was estimated."
+    phi = float(values.iloc[0])
     if phi <= 1.0:
         return (f"{lead} 1: month by month, the wards' crimes in {when} vary around their own level no more than "
                 "chance alone would make them, so no allowance for extra variation is needed.")
-    return (f"{lead} {phi:.2f}: month by month, the wards' crimes in {when} vary around their own level "
-            f"{phi:.2f} times as much as chance alone would make them (repeat victims, series offenders, several "
-            "crimes in one incident), so a year's count is that much less certain.")
+    return (f"{lead} {phi:.2f}: judged by how the wards' crimes in {when} vary from month to month around their "
+            "own level, a ward's count over a year varies about "
+            f"{phi:.2f} times as much as chance alone would make it (repeat victims, series offenders, several "
+            "crimes in one incident, busy or quiet spells lasting more than a month), so it is that much less "
+            "certain.")
 
 
 def evidence_grid(doc: Document) -> gpd.GeoDataFrame:
