@@ -1179,7 +1179,7 @@ def _resolve_dispersion(dispersion: float | str | None, counts: np.ndarray) -> f
         from assessment.analysis.rates import rate_table_dispersion
 
         check_choice(dispersion, "dispersion", ("estimate",))
-        return rate_table_dispersion(counts)["dispersion"]
+        return rate_table_dispersion(counts, autocorrelation=False)["dispersion"]
     if isinstance(dispersion, bool) or not isinstance(dispersion, (int, float, np.integer, np.floating)) \
             or not np.isfinite(dispersion) or dispersion <= 0:
         raise ValueError(f"`dispersion` must be 'estimate', None or a number greater than 0, got {dispersion!r}")
