@@ -205,3 +205,15 @@ def test_rejects_bad_input(nominals):
         cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31", earlier_years=[2025])
     with pytest.warns(UserWarning, match="look-back"):
         cohort_summary(nominals, PANEL, 2024, period_end="2025-12-31", earlier_years=[2020])
+
+
+def test_comparable_needs_both_counts_and_a_finite_interval():
+    from assessment.analysis.cohort import cohort_comparable
+
+    comp = pd.DataFrame({"cohort_incidents": [12, 4, 12, 12, 12], "reference_incidents": [30, 30, 30, 30, 5],
+                         "rate_ratio": [0.8, 0.8, np.nan, 0.8, 0.8], "ci_lower": [0.4, 0.3, np.nan, 0.0, 0.3],
+                         "ci_upper": [1.5, 2.0, np.nan, 2.0, 2.5]})
+    assert cohort_comparable(comp, 5).tolist() == [True, False, False, False, True]
+    assert cohort_comparable(comp, 6).tolist() == [True, False, False, False, False]
+    with pytest.raises(ValueError, match="threshold"):
+        cohort_comparable(comp, -1)

@@ -55,7 +55,7 @@ from scipy import stats
 from assessment.analysis.evaluation import evaluate_mde, evaluate_power
 from assessment.checks import check_dataframe, check_positive, check_probability, check_type
 
-__all__ = ["cohort_summary", "cohort_comparison", "NOMINAL_COLUMNS", "SUMMARY_COLUMNS"]
+__all__ = ["cohort_summary", "cohort_comparison", "cohort_comparable", "NOMINAL_COLUMNS", "SUMMARY_COLUMNS"]
 
 NOMINAL_COLUMNS = ("person_id", "role", "crime_ref", "incident_date", "ward_code")
 SUMMARY_COLUMNS = (
@@ -401,3 +401,31 @@ def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: floa
             "target_rate_ratio": target_rate_ratio, "method": "exact conditional Poisson (binomial)",
         })
     return pd.DataFrame(rows)
+
+
+def cohort_comparable(comparison: pd.DataFrame, threshold: int) -> pd.Series:
+    """Which comparisons have enough incidents to be worded (the others are "too few incidents to compare").
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        Output of :func:`cohort_comparison` (``cohort_incidents``, ``reference_incidents``,
+        ``rate_ratio``, ``ci_lower``, ``ci_upper``).
+    threshold : int
+        The partnership's suppression threshold: both counts must reach it.
+
+    Returns
+    -------
+    pandas.Series of bool
+        Indexed like ``comparison``: both counts at least ``threshold``, a finite rate ratio
+        and upper limit, and a lower limit above 0.
+    """
+    check_dataframe(comparison, "comparison", ["cohort_incidents", "reference_incidents", "rate_ratio", "ci_lower",
+                                               "ci_upper"])
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 0:
+        raise ValueError(f"`threshold` must be a whole number of 0 or more, got {threshold!r}")
+    c = comparison
+    ok = ((c["cohort_incidents"] >= threshold) & (c["reference_incidents"] >= threshold)
+          & np.isfinite(c["rate_ratio"].astype(float)) & np.isfinite(c["ci_upper"].astype(float))
+          & (c["ci_lower"].astype(float) > 0))
+    return ok.astype(bool)

@@ -36,7 +36,7 @@ __all__ = ["MODULES", "COLUMNS", "calibration_row", "calibration_frame", "calibr
            "calibration_results"]
 
 #: Calibration modules under ``assessment.calibration`` run by ``benchmarks/validate.py``.
-MODULES: tuple[str, ...] = ("trends", "key_findings", "evaluation", "clustering", "wards", "emerging", "nearrepeat", "survey", "placebo")
+MODULES: tuple[str, ...] = ("trends", "key_findings", "evaluation", "clustering", "wards", "emerging", "nearrepeat", "survey", "placebo", "cohort")
 
 #: Columns of every module's ``results`` frame (``bound`` is optional; default "at most").
 COLUMNS: tuple[str, ...] = ("statement", "scenario", "runs", "rate", "limit", "holds", "bound")

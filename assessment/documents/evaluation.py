@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import wording
-from ..analysis.cohort import cohort_comparison, cohort_summary
+from ..analysis.cohort import cohort_comparable, cohort_comparison, cohort_summary
 from ..analysis.evaluation import (
     evaluate_did,
     evaluate_did_mde,
@@ -1188,8 +1188,7 @@ def section_cohort(doc: Document) -> Section:
 
 
 def _comparable(r: pd.Series, t: int) -> bool:
-    return bool(r["cohort_incidents"] >= t and r["reference_incidents"] >= t and np.isfinite(r["rate_ratio"])
-                and np.isfinite(r["ci_upper"]) and r["ci_lower"] > 0)
+    return bool(cohort_comparable(pd.DataFrame([r]), t).iloc[0])
 
 
 def _cohort_verdicts(comp: pd.DataFrame, t: int, unequal: str | None = None) -> list[str]:
