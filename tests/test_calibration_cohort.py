@@ -26,12 +26,16 @@ def test_module_is_registered_and_people_differ_a_lot_in_their_rates():
     assert len(fewer) < len(n)
 
 
-def test_cohort_rates_are_measured_for_every_comparison(table):
+def test_the_design_effect_lowers_the_false_positive_rate(table):
     null = table.xs(cal.SCENARIOS["null"], level="scenario")
-    assert len(null) == 4 and (null["runs"] == 60).all()
-    assert (null["limit"] == 0.07).all()
-    # the exact Poisson interval ignores that a few people carry most incidents: the capped
-    # comparison with the rest of the area says "significant" more often than 5%
-    assert null["rate"].max() > 0.07
+    now = null[~null.index.str.contains("before")]
+    before = null[null.index.str.contains("before")]
+    assert len(now) == 4 and len(before) == 4 and (now["runs"] == 60).all()
+    assert (now["limit"] == 0.07).all() and before["limit"].isna().all()
+    # the plain exact Poisson interval ignores that a few people carry most incidents
+    assert before["rate"].max() > 0.07
+    assert now["rate"].sum() < before["rate"].sum()
+    assert now["rate"].max() <= 0.15
     power = table.xs(cal.SCENARIOS["fall"], level="scenario")
-    assert len(power) == 2 and power["rate"].between(0, 1).all()
+    assert len(power) == 4 and power["rate"].between(0, 1).all()
+    assert len(table.xs(cal.SCENARIOS["mobile"], level="scenario")) == 4

@@ -217,3 +217,31 @@ def test_comparable_needs_both_counts_and_a_finite_interval():
     assert cohort_comparable(comp, 6).tolist() == [True, False, False, False, False]
     with pytest.raises(ValueError, match="threshold"):
         cohort_comparable(comp, -1)
+
+
+def test_summary_dispersion_by_hand_and_the_comparison_divides_by_it():
+    # two members of one cohort, followed 100 and 300 days, with 0 and 8 later incidents: rate 8/400 a day,
+    # expected 2 and 6, X2 = (0-2)^2/2 + (8-6)^2/6 = 2 + 2/3 on 1 df
+    from assessment.analysis.cohort import _person_dispersion
+
+    members = pd.DataFrame({"group": "panel", "cohort_year": 2025, "person_id": [1, 2], "days": [100.0, 300.0]})
+    kept = pd.DataFrame({"group": "panel", "cohort_year": 2025, "person_id": [2] * 8, "crime_ref": range(8)})
+    got = _person_dispersion(members, kept, ["group", "cohort_year"]).iloc[0]
+    assert got["dispersion"] == pytest.approx(2 + 2 / 3) and got["dispersion_df"] == 1
+    summary = pd.DataFrame({
+        "cohort": ["panel wards 2025", "panel wards 2024", "rest of area 2025"],
+        "group": ["panel", "historical", "rest_of_area"], "cohort_year": [2025, 2024, 2025],
+        "n_people": [50, 50, 200], "n_subsequent_incidents": [60, 100, 400], "days_at_risk": [10_000.0] * 2 + [40_000.0],
+        "rate_per_1000_days": [6.0, 10.0, 10.0], "ci_lower": [4.0, 8.0, 9.0], "ci_upper": [8.0, 12.0, 11.0],
+        "n_follow_up_truncated": [0, 0, 0], "dispersion": [2.0, 2.0, 2.0], "dispersion_df": [49, 49, 199]})
+    with_de = cohort_comparison(summary)
+    plain = cohort_comparison(summary, design_effect=False)
+    assert with_de["design_effect"].tolist() == pytest.approx([2.0, 2.0])
+    assert plain["design_effect"].tolist() == [1.0, 1.0]
+    assert with_de["rate_ratio"].tolist() == pytest.approx(plain["rate_ratio"].tolist())  # the actual counts' ratio
+    # the interval is that of the halved counts: 30 against 50 (earlier years) on the same days
+    halved = cohort_comparison(summary.assign(n_subsequent_incidents=[30, 50, 200], dispersion=1.0),
+                               design_effect=False)
+    assert with_de["ci_lower"].iloc[0] == pytest.approx(halved["ci_lower"].iloc[0])
+    assert with_de["p_value"].iloc[0] == pytest.approx(halved["p_value"].iloc[0])
+    assert (with_de["ci_upper"] - with_de["ci_lower"] > plain["ci_upper"] - plain["ci_lower"]).all()

@@ -60,8 +60,10 @@ __all__ = ["cohort_summary", "cohort_comparison", "cohort_comparable", "NOMINAL_
 NOMINAL_COLUMNS = ("person_id", "role", "crime_ref", "incident_date", "ward_code")
 SUMMARY_COLUMNS = (
     "cohort", "group", "cohort_year", "n_people", "n_subsequent_incidents", "days_at_risk",
-    "rate_per_1000_days", "ci_lower", "ci_upper", "n_follow_up_truncated",
+    "rate_per_1000_days", "ci_lower", "ci_upper", "n_follow_up_truncated", "dispersion", "dispersion_df",
 )
+#: The columns :func:`cohort_comparison` needs (``dispersion`` and ``dispersion_df`` are optional there).
+_COMPARISON_NEEDS = SUMMARY_COLUMNS[:-2]
 
 
 # --------------------------------------------------------------------------------------
@@ -140,12 +142,36 @@ def _follow_up(members: pd.DataFrame, incidents: pd.DataFrame, follow_up_days: i
     later = members[keys + ["person_id", "eligibility_date", "end"]].merge(
         incidents[["person_id", "crime_ref", "incident_date"]], on="person_id", how="inner")
     inside = (later["incident_date"] > later["eligibility_date"]) & (later["incident_date"] <= later["end"])
-    events = later.loc[inside.to_numpy()].groupby(keys)["crime_ref"].nunique().rename("n_subsequent_incidents")
-    out = people.join(events, how="left").reset_index()
+    kept = later.loc[inside.to_numpy()]
+    events = kept.groupby(keys)["crime_ref"].nunique().rename("n_subsequent_incidents")
+    out = people.join(events, how="left").join(_person_dispersion(members, kept, keys), how="left").reset_index()
     out["n_subsequent_incidents"] = out["n_subsequent_incidents"].fillna(0).astype(int)
     out["n_people"] = out["n_people"].astype(int)
     out["n_follow_up_truncated"] = out["n_follow_up_truncated"].astype(int)
     return out
+
+
+def _person_dispersion(members: pd.DataFrame, kept: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pearson chi-square / df of people's later incidents around their cohort's rate, per cohort key.
+
+    Each member's count ``y`` is compared with ``r d`` (the cohort's rate times their days at
+    risk): ``X2 = sum (y - r d)^2 / (r d)`` over members with days at risk, on ``n - 1``
+    degrees of freedom. Returns ``dispersion`` (X2 / df, never below 1; 1 when it cannot be
+    estimated) and ``dispersion_df``.
+    """
+    per = kept.groupby([*keys, "person_id"])["crime_ref"].nunique().rename("y")
+    m = members[[*keys, "person_id", "days"]].merge(per.reset_index(), on=[*keys, "person_id"], how="left")
+    m["y"] = m["y"].fillna(0).astype(float)
+    m = m[m["days"] > 0]
+    totals = m.groupby(keys)[["y", "days"]].transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = m["days"] * totals["y"] / totals["days"]
+        m["x2"] = np.where(mu > 0, (m["y"] - mu) ** 2 / mu, 0.0)
+    g = m.groupby(keys).agg(x2=("x2", "sum"), n=("x2", "size"), y=("y", "sum"))
+    df = (g["n"] - 1).clip(lower=0)
+    ok = (df > 0) & (g["y"] > 0)
+    disp = np.where(ok, np.maximum(g["x2"] / df.where(df > 0, 1), 1.0), 1.0)
+    return pd.DataFrame({"dispersion": disp, "dispersion_df": df.where(ok, 0).astype(int)}, index=g.index)
 
 
 def _poisson_rate_ci(events: np.ndarray, days: np.ndarray, confidence: float):
@@ -209,7 +235,12 @@ def cohort_summary(nominals: pd.DataFrame, wards: Sequence[str], cohort_year: in
         - ``rate_per_1000_days``: ``1000 * n_subsequent_incidents / days_at_risk``;
         - ``ci_lower``, ``ci_upper``: exact Poisson interval of that rate;
         - ``n_follow_up_truncated``: people whose fixed follow-up was cut short by
-          ``period_end``.
+          ``period_end``;
+        - ``dispersion`` (float, at least 1) and ``dispersion_df`` (int): Pearson chi-square
+          / df of the members' later incidents around the cohort's rate (each member's count
+          against the cohort rate times their days at risk, on members - 1 degrees of freedom;
+          1 and 0 when it cannot be estimated), which :func:`cohort_comparison` uses as a
+          design effect.
 
         No person identifier appears in the frame.
 
@@ -223,8 +254,10 @@ def cohort_summary(nominals: pd.DataFrame, wards: Sequence[str], cohort_year: in
     date, the previous date is taken with a grouped ``shift`` and the gap compared with
     ``window_days``. Counting each ``crime_ref`` once per cohort means a cohort's count is
     not the sum of its members' counts when members share incidents. Because people's
-    incidents cluster, the Poisson interval can be too narrow; treat it as a lower bound
-    on uncertainty.
+    incidents cluster (a few members carry most of them), the Poisson interval of a
+    cohort's rate is too narrow; treat it as a lower bound on uncertainty. ``dispersion``
+    measures that clustering (quasi-Poisson, Wedderburn 1974; McCullagh & Nelder 1989) and
+    :func:`cohort_comparison` allows for it.
     """
     where = "cohort_summary nominals"
     frame = _check_nominals(nominals, where)
@@ -294,6 +327,10 @@ def cohort_summary(nominals: pd.DataFrame, wards: Sequence[str], cohort_year: in
             f"period_end {period_end.date()}; rates remain per day at risk but later cohorts are followed for less",
             stacklevel=2,
         )
+    if "dispersion" not in out.columns:
+        out = out.assign(dispersion=1.0, dispersion_df=0)
+    out["dispersion"] = out["dispersion"].fillna(1.0).astype(float)
+    out["dispersion_df"] = out["dispersion_df"].fillna(0).astype(int)
     return out.loc[:, list(SUMMARY_COLUMNS)].reset_index(drop=True)
 
 
@@ -311,7 +348,8 @@ def _exact_rate_ratio(a: int, e1: float, b: int, e0: float, confidence: float):
 
 
 def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8,
-                      target_rate_ratio: float = 0.8, dispersion: float = 1.0) -> pd.DataFrame:
+                      target_rate_ratio: float = 0.8, dispersion: float = 1.0,
+                      design_effect: bool = True) -> pd.DataFrame:
     """Rate ratios of the panel cohort against its comparisons, with the study's power.
 
     Parameters
@@ -325,8 +363,12 @@ def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: floa
     target_rate_ratio : float, default 0.8
         Effect whose detection power is reported (0.8 = a 20% lower rate).
     dispersion : float, default 1.0
-        Variance inflation for the MDE and power (1 = Poisson). Values above 1 allow for
-        people's incidents clustering.
+        Variance inflation for the MDE and power (1 = Poisson), on top of the design effect.
+    design_effect : bool, default True
+        Allow for people's incidents clustering: the two cohorts' pooled ``dispersion``
+        (from :func:`cohort_summary`; 1 when the summary has none) divides both counts before
+        the exact test and interval (Rao & Scott 1992), and multiplies ``dispersion`` in the
+        MDE and power. ``False`` gives the plain exact Poisson comparison.
 
     Returns
     -------
@@ -340,6 +382,8 @@ def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: floa
         - ``rate_ratio``: panel rate / reference rate (below 1: fewer subsequent incidents);
         - ``ci_lower``, ``ci_upper``: exact conditional interval at ``1 - alpha``;
         - ``p_value``: exact conditional two-sided p-value;
+        - ``design_effect`` (float, at least 1): the pooled dispersion allowed for (1 with
+          ``design_effect=False``);
         - ``mde_rate_ratio``, ``mde_percent``: the smallest fall detectable with ``power``;
         - ``power_at_target``: power to detect ``target_rate_ratio``;
         - ``target_rate_ratio``, ``method``.
@@ -358,16 +402,22 @@ def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: floa
     year the same person can sit in several yearly cohorts (and in the panel cohort), so the
     pooled comparison is not between independent groups and its interval is optimistic; use
     ``first_only=True`` in :func:`cohort_summary` for disjoint cohorts. The exact interval
-    assumes Poisson counts; people's incidents cluster, which ``dispersion`` allows for in the
-    MDE and power only. This is an observational comparison:
+    assumes Poisson counts; people's incidents cluster (a few members carry most of them), so
+    by default both counts are divided by the design effect, the members' Pearson
+    chi-square / df pooled over the cohorts compared (sum of chi-squares over sum of degrees
+    of freedom, never below 1), and the exact test applied to these effective counts, rounded
+    to whole numbers (Rao & Scott 1992, *Biometrics* 48, 577-585); the rate ratio is that of
+    the actual counts. ``assessment.calibration.cohort`` measures both tests on simulated
+    nominals. This is an observational comparison:
     a panel cohort that differs from the reference (regression to the mean after a burst
     of incidents affects both, but case mix may not) is not proof of a panel effect.
     """
-    check_dataframe(summary, "summary", SUMMARY_COLUMNS, "cohort_comparison summary")
+    check_dataframe(summary, "summary", _COMPARISON_NEEDS, "cohort_comparison summary")
     check_probability(alpha, "alpha")
     check_probability(power, "power")
     check_positive(target_rate_ratio, "target_rate_ratio")
     check_positive(dispersion, "dispersion")
+    check_type(design_effect, "design_effect", bool)
     panel = summary.loc[summary["group"] == "panel"]
     if len(panel) != 1:
         raise ValueError(f"`summary` must have exactly one 'panel' row, got {len(panel)}")
@@ -376,31 +426,47 @@ def cohort_comparison(summary: pd.DataFrame, *, alpha: float = 0.05, power: floa
     hist = summary.loc[summary["group"] == "historical"]
     refs.append(("panel vs earlier years",
                  "panel wards " + (", ".join(hist["cohort_year"].astype(str)) if len(hist) else "(none)"),
-                 int(hist["n_subsequent_incidents"].sum()), float(hist["days_at_risk"].sum())))
+                 int(hist["n_subsequent_incidents"].sum()), float(hist["days_at_risk"].sum()), hist))
     rest = summary.loc[summary["group"] == "rest_of_area"]
     refs.append(("panel vs rest of area", ", ".join(rest["cohort"]) if len(rest) else "(none)",
-                 int(rest["n_subsequent_incidents"].sum()), float(rest["days_at_risk"].sum())))
+                 int(rest["n_subsequent_incidents"].sum()), float(rest["days_at_risk"].sum()), rest))
     rows = []
-    for name, ref_label, b, e0 in refs:
-        rr, lo, hi, p = _exact_rate_ratio(a, e1, b, e0, 1 - alpha)
+    for name, ref_label, b, e0, ref in refs:
+        phi = _pooled_dispersion(pd.concat([panel, ref])) if design_effect else 1.0
+        rr, lo, hi, p = _exact_rate_ratio(int(round(a / phi)), e1, int(round(b / phi)), e0, 1 - alpha)
+        if phi > 1 and b > 0:
+            rr = (a / e1) / (b / e0)  # the estimate of the actual counts; the interval of the effective ones
+            lo, hi = min(lo, rr), max(hi, rr)
         mde = pct = pw = np.nan
         if b > 0 and e0 > 0 and e1 > 0:
             expected = b * e1 / e0
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = evaluate_mde(expected, [b], alpha=alpha, power=power, dispersion=dispersion)
+                m = evaluate_mde(expected, [b], alpha=alpha, power=power, dispersion=dispersion * phi)
             mde, pct = float(m["mde_rate_ratio"].iloc[0]), float(m["mde_percent"].iloc[0])
-            pw = evaluate_power(expected, [b], target_rate_ratio, alpha=alpha, dispersion=dispersion)
+            pw = evaluate_power(expected, [b], target_rate_ratio, alpha=alpha, dispersion=dispersion * phi)
         else:
             warnings.warn(f"{name}: no reference incidents or days, so no rate ratio", stacklevel=2)
         rows.append({
             "comparison": name, "cohort": panel["cohort"].iloc[0], "reference": ref_label,
             "cohort_incidents": a, "cohort_days": e1, "reference_incidents": b, "reference_days": e0,
-            "rate_ratio": rr, "ci_lower": lo, "ci_upper": hi, "p_value": p,
+            "rate_ratio": rr, "ci_lower": lo, "ci_upper": hi, "p_value": p, "design_effect": phi,
             "mde_rate_ratio": mde, "mde_percent": pct, "power_at_target": pw,
-            "target_rate_ratio": target_rate_ratio, "method": "exact conditional Poisson (binomial)",
+            "target_rate_ratio": target_rate_ratio,
+            "method": "exact conditional Poisson (binomial)" + (" on counts / design effect" if phi > 1 else ""),
         })
     return pd.DataFrame(rows)
+
+
+def _pooled_dispersion(rows: pd.DataFrame) -> float:
+    """Sum of the cohorts' Pearson chi-squares over the sum of their degrees of freedom (at least 1)."""
+    if "dispersion" not in rows.columns or "dispersion_df" not in rows.columns:
+        return 1.0
+    df = pd.to_numeric(rows["dispersion_df"], errors="coerce").fillna(0).to_numpy(float)
+    disp = pd.to_numeric(rows["dispersion"], errors="coerce").fillna(1.0).to_numpy(float)
+    if df.sum() <= 0:
+        return 1.0
+    return float(max((disp * df).sum() / df.sum(), 1.0))
 
 
 def cohort_comparable(comparison: pd.DataFrame, threshold: int) -> pd.Series:

@@ -19,8 +19,8 @@ Each run simulates violence nominals for three years (2023 to 2025; the cohort s
 with a whole year of look-back): 8,000 people, each living in one of 20 wards (4 named) and
 involved in violent incidents as a Poisson process at their own constant rate, drawn from a
 gamma distribution with mean 0.3 a year and shape 0.3 (most people are involved once or never,
-a few many times, as nominals show); 80% of a person's incidents are in their own ward.
-Roles are victim or offender at random; each incident involves one person.
+a few many times, as nominals show), every incident in their own ward. Roles are victim or
+offender at random; each incident involves one person.
 
 The null: no intervention, and no one's rate changes over time, so the cohort studied, the
 earlier cohort and the rest of the area have the same expected rate of later incidents. The
@@ -29,8 +29,19 @@ a few people with very different rates, and which people meet the rule in a year
 chance. The interval claims 95% coverage, so acceptance is at most 7% for each comparison
 and analysis (nominal 5%).
 
+Reported beside it ("mobile"): a fifth of each person's incidents anywhere. Then the cohorts
+differ in make-up, not by chance: the named wards' cohort takes in outsiders who had two
+incidents there, who must have very high rates to do so, in a different proportion from the
+rest of the area's, so their expected rates differ with no intervention at all -- the case-mix
+caveat of an observational comparison, which no variance allowance removes.
+
 Power: people living in the named wards are involved in 30% fewer incidents from 1 January
 2025 (all their incidents, so fewer of them also become eligible), capped analysis.
+
+:func:`cohort_comparison` allows for the clustering by default: both counts are divided by
+the members' pooled Pearson chi-square / df (design effect, Rao & Scott 1992) before the
+exact test. The plain exact Poisson test it used before is reported beside it ("before"):
+on these nominals it said "statistically significant" in 8% to 22.5% of null studies.
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ N_WARDS = 20
 NAMED = 4
 RATE = 0.3  # incidents a year, mean over people
 SHAPE = 0.3
-HOME = 0.8
+HOME = 0.8  # the "mobile" scenario's share of a person's incidents in their own ward
 FALL = 0.3
 FIRST, LAST = pd.Timestamp("2023-01-01"), pd.Timestamp("2025-12-31")
 START = pd.Timestamp("2025-01-01")
@@ -62,13 +73,17 @@ WARDS = [f"W{i:02d}" for i in range(1, N_WARDS + 1)]
 
 SCENARIOS: dict[str, str] = {
     "null": "8,000 people with constant, gamma-distributed rates (mean 0.3 a year, shape 0.3), 4 of 20 wards "
-            "named, no intervention",
+            "named, incidents in their own ward, no intervention",
+    "mobile": "the same with a fifth of each person's incidents in any ward (the cohorts' case mix then differs)",
     "fall": "the same with people living in the named wards involved in 30% fewer incidents from the start",
 }
 
 
-def simulate_nominals(rng: np.random.Generator, fall: float = 0.0) -> pd.DataFrame:
-    """Three years of violence nominals (``person_id, role, crime_ref, incident_date, ward_code``)."""
+def simulate_nominals(rng: np.random.Generator, fall: float = 0.0, home_share: float = 1.0) -> pd.DataFrame:
+    """Three years of violence nominals (``person_id, role, crime_ref, incident_date, ward_code``).
+
+    ``home_share`` of a person's incidents are in their own ward, the rest in any ward.
+    """
     days = (LAST - FIRST).days + 1
     rate = rng.gamma(SHAPE, RATE / SHAPE, N_PEOPLE) / 365.25  # a day
     home = rng.integers(0, N_WARDS, N_PEOPLE)
@@ -80,7 +95,7 @@ def simulate_nominals(rng: np.random.Generator, fall: float = 0.0) -> pd.DataFra
         # thin the named wards' residents' incidents from the start (a Poisson process thinned stays one)
         drop = (home[person] < NAMED) & (date >= START) & (rng.random(len(person)) < fall)
         person, date = person[~drop], date[~drop]
-    ward = np.where(rng.random(len(person)) < HOME, home[person], rng.integers(0, N_WARDS, len(person)))
+    ward = np.where(rng.random(len(person)) < home_share, home[person], rng.integers(0, N_WARDS, len(person)))
     return pd.DataFrame({
         "person_id": person, "role": np.where(rng.random(len(person)) < 0.5, "victim", "offender"),
         "crime_ref": np.arange(len(person)), "incident_date": date, "ward_code": np.asarray(WARDS)[ward],
@@ -88,12 +103,17 @@ def simulate_nominals(rng: np.random.Generator, fall: float = 0.0) -> pd.DataFra
 
 
 def _significant(nominals: pd.DataFrame, follow_up_days: int | None) -> np.ndarray:
-    """Whether each comparison's verdict says "statistically significant" (earlier years, rest of area)."""
+    """Whether each comparison's verdict says "statistically significant": shape (2, 2), the test as
+    documents run it (with the design effect) then the plain exact Poisson test; earlier years, rest of area."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = cohort_summary(nominals, WARDS[:NAMED], COHORT_YEAR, period_end=LAST,
                                  follow_up_days=follow_up_days, window_days=365)
-        comp = cohort_comparison(summary, alpha=0.05, power=0.8, target_rate_ratio=0.8)
+        return np.array([_worded(cohort_comparison(summary, alpha=0.05, power=0.8, target_rate_ratio=0.8,
+                                                   design_effect=allow)) for allow in (True, False)])
+
+
+def _worded(comp: pd.DataFrame) -> np.ndarray:
     ok = cohort_comparable(comp, THRESHOLD).to_numpy()
     text = [evaluate_verdict(float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"]),
                              float(r["mde_rate_ratio"]) if np.isfinite(r["mde_rate_ratio"]) else None,
@@ -121,18 +141,25 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
     label = 'cohort "statistically significant" change in later incidents per day at risk'
     comparisons = ("against earlier years in the same wards", "against the rest of the area")
     rows = []
-    null = np.zeros((n_runs, 2, 2), bool)  # run, analysis (main, capped), comparison
-    fall = np.zeros((n_runs, 2), bool)
+    null = np.zeros((n_runs, 2, 2, 2), bool)  # run, analysis (main, capped), test (now, before), comparison
+    fall = np.zeros((n_runs, 2, 2), bool)
+    mobile = np.zeros((n_runs, 2, 2), bool)
     for r in range(n_runs):  # one study per run
         nominals = simulate_nominals(streams["null"])
         null[r, 0] = _significant(nominals, None)
         null[r, 1] = _significant(nominals, CAP)
+        mobile[r] = _significant(simulate_nominals(streams["mobile"], home_share=HOME), CAP)
         fall[r] = _significant(simulate_nominals(streams["fall"], FALL), CAP)
-    for a, analysis in enumerate(("follow-up to the end of the period", f"follow-up capped at {CAP} days")):
+    tests = ("", " (exact Poisson test without the design effect, before)")
+    for t, test in enumerate(tests):
+        for a, analysis in enumerate(("follow-up to the end of the period", f"follow-up capped at {CAP} days")):
+            for c, comparison in enumerate(comparisons):
+                rows.append(calibration_row(f"{label}, {comparison} ({analysis}){test}", SCENARIOS["null"],
+                                            null[:, a, t, c], n_runs, float("nan") if t else 0.07))
         for c, comparison in enumerate(comparisons):
-            rows.append(calibration_row(f"{label}, {comparison} ({analysis})", SCENARIOS["null"], null[:, a, c],
-                                        n_runs, 0.07))
-    for c, comparison in enumerate(comparisons):
-        rows.append(calibration_row(f"power: {label}, {comparison} (follow-up capped at {CAP} days)",
-                                    SCENARIOS["fall"], fall[:, c], n_runs))
+            rows.append(calibration_row(f"{label}, {comparison} (follow-up capped at {CAP} days){test}",
+                                        SCENARIOS["mobile"], mobile[:, t, c], n_runs))
+        for c, comparison in enumerate(comparisons):
+            rows.append(calibration_row(f"power: {label}, {comparison} (follow-up capped at {CAP} days){test}",
+                                        SCENARIOS["fall"], fall[:, t, c], n_runs))
     return calibration_frame(rows)

@@ -1152,12 +1152,16 @@ def section_cohort(doc: Document) -> Section:
                           scope=f"{cohort_year} in {', '.join(codes)}",
                           notes=["Each person is counted once, by their number of distinct incidents in these wards "
                                  "in the year and whether they were recorded as victim, offender or both."]))
-    note = ("Exact conditional (binomial) comparison of two Poisson rates; power by the Wald test on the log rate "
-            f"ratio at 80% power, two-sided 5% level. Blank: too few incidents to report (below {t}).")
+    def note(c: pd.DataFrame) -> str:
+        return ("Exact conditional (binomial) comparison of two Poisson rates, on the counts divided by the design "
+                "effect of people's incidents clustering (members' Pearson chi-square / df, never below 1: "
+                + "; ".join(f"{d:.2f} {name}" for name, d in zip(c["comparison"], c["design_effect"]))
+                + "); power by the Wald test on the log rate ratio at 80% power, two-sided 5% level, with the same "
+                f"allowance. Blank: too few incidents to report (below {t}).")
     sec.add(doc.table(_cohort_comparison_table(comp, t),
                       f"Cohort {cohort_year} against its comparisons (follow-up to the end of the period): rate "
                       "ratios and the study's power",
-                      sensitivity="personal", decimals=_COMPARISON_DECIMALS, notes=[note]))
+                      sensitivity="personal", decimals=_COMPARISON_DECIMALS, notes=[note(comp)]))
     studied = summary[summary["group"] == COHORT_GROUPS["panel"]].iloc[0]
     if int(studied["n_subsequent_incidents"]) >= t:
         sec.add(f"The {cohort_year} cohort had {float(studied['rate_per_1000_days']):.2f} later incidents per 1,000 "
@@ -1167,7 +1171,7 @@ def section_cohort(doc: Document) -> Section:
     sec.add(HTMLPart(f'<h3 id="cohort-sensitivity">Sensitivity analysis: follow-up capped at {cap} days</h3>'))
     sec.add(doc.table(_cohort_comparison_table(comp_cap, t),
                       f"Cohort {cohort_year} against its comparisons with follow-up capped at {cap} days",
-                      sensitivity="personal", decimals=_COMPARISON_DECIMALS, notes=[note]))
+                      sensitivity="personal", decimals=_COMPARISON_DECIMALS, notes=[note(comp_cap)]))
     sec.add(bullet_list(_cohort_verdicts(comp_cap, t)))
     sec.add(_cohort_agreement(comp, comp_cap, t, cap))
     caveats = [
