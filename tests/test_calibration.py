@@ -34,3 +34,14 @@ def test_frame_has_the_agreed_columns_and_every_module_is_importable():
     with pytest.raises(ValueError, match="must be one of"):
         calibration_module("nonexistent")
     assert calibration.__doc__ and "results(n_runs" in calibration.__doc__
+
+
+def test_calibration_grid_and_block():
+    from assessment.calibration import calibration_block, calibration_grid
+
+    grid = calibration_grid(5, 100.0)
+    assert len(grid) == 25 and grid.crs.to_epsg() == 27700
+    assert abs(grid.geometry.area - 100.0 ** 2).max() < 1e-6
+    block = calibration_block(grid, (1, 2), 3)
+    assert block.sum() == 9
+    assert set(zip(grid.loc[block, "row"], grid.loc[block, "col"])) == {(r, c) for r in (1, 2, 3) for c in (2, 3, 4)}

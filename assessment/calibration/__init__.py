@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["MODULES", "COLUMNS", "calibration_row", "calibration_frame", "calibration_module",
-           "calibration_results"]
+           "calibration_results", "calibration_grid", "calibration_block"]
 
 #: Calibration modules under ``assessment.calibration`` run by ``benchmarks/validate.py``.
 MODULES: tuple[str, ...] = ("trends", "key_findings", "evaluation", "clustering", "wards", "emerging", "nearrepeat", "survey", "placebo", "cohort")
@@ -107,3 +107,23 @@ def calibration_results(name: str, n_runs: int, seed: int) -> pd.DataFrame:
     if "bound" not in out.columns:
         out = out.assign(bound="at most")
     return out[list(COLUMNS)]
+
+
+def calibration_grid(side: int, cell: float):
+    """A square town of ``side`` x ``side`` grid cells of ``cell`` metres (EPSG:27700), built by
+    :func:`assessment.analysis.hotspots.hotspot_grid` as the documents build theirs."""
+    import geopandas as gpd
+    import shapely
+
+    from assessment.analysis.hotspots import hotspot_grid
+
+    box = gpd.GeoSeries([shapely.box(0.0, 0.0, side * cell, side * cell)], crs=27700)
+    return hotspot_grid(box, cell_size=cell)
+
+
+def calibration_block(grid, top_left: tuple[int, int], size: int) -> np.ndarray:
+    """True for the cells of the ``size`` x ``size`` block whose top-left cell is ``top_left``
+    (row, column) in a grid from :func:`calibration_grid`."""
+    rows, cols = grid["row"].to_numpy(), grid["col"].to_numpy()
+    r0, c0 = top_left
+    return (rows >= r0) & (rows < r0 + size) & (cols >= c0) & (cols < c0 + size)

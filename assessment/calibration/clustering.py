@@ -40,11 +40,10 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from assessment.analysis.hotspots import hotspot_gistar, hotspot_grid, hotspot_weights
+from assessment.analysis.hotspots import hotspot_gistar, hotspot_weights
 from assessment.analysis.rates import rate_funnel_position
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_block, calibration_frame, calibration_grid, calibration_row
 
 __all__ = ["results", "simulate_cells", "SCENARIOS"]
 
@@ -66,14 +65,12 @@ SCENARIOS: dict[str, str] = {
 
 
 def _grid() -> gpd.GeoDataFrame:
-    box = gpd.GeoSeries([shapely.box(0.0, 0.0, SIDE * CELL, SIDE * CELL)], crs=27700)
-    return hotspot_grid(box, cell_size=CELL)
+    return calibration_grid(SIDE, CELL)
 
 
 def _block_mask(grid: gpd.GeoDataFrame) -> np.ndarray:
-    lo = SIDE // 2 - BLOCK // 2
-    rows, cols = grid["row"].to_numpy(), grid["col"].to_numpy()
-    return (rows >= lo) & (rows < lo + BLOCK) & (cols >= lo) & (cols < lo + BLOCK)
+    lo = SIDE // 2 - BLOCK // 2  # the centre block
+    return calibration_block(grid, (lo, lo), BLOCK)
 
 
 def simulate_cells(n_runs: int, n_cells: int, rng: np.random.Generator, boost: np.ndarray | None = None) -> np.ndarray:

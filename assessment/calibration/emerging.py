@@ -41,10 +41,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from assessment.analysis.hotspots import hotspot_classify_counts, hotspot_grid, hotspot_weights
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.analysis.hotspots import hotspot_classify_counts, hotspot_weights
+from assessment.calibration import calibration_block, calibration_frame, calibration_grid, calibration_row
 from assessment.calibration.wards import simulate_counts
 
 __all__ = ["results", "surface", "SCENARIOS"]
@@ -73,8 +72,7 @@ SCENARIOS: dict[str, str] = {
 
 
 def _grid() -> gpd.GeoDataFrame:
-    box = gpd.GeoSeries([shapely.box(0.0, 0.0, SIDE * CELL, SIDE * CELL)], crs=27700)
-    return hotspot_grid(box, cell_size=CELL)
+    return calibration_grid(SIDE, CELL)
 
 
 def surface(grid: gpd.GeoDataFrame) -> np.ndarray:
@@ -87,9 +85,7 @@ def surface(grid: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _block_mask(grid: gpd.GeoDataFrame) -> np.ndarray:
-    rows, cols = grid["row"].to_numpy(), grid["col"].to_numpy()
-    r0, c0 = BLOCK_AT
-    return (rows >= r0) & (rows < r0 + BLOCK) & (cols >= c0) & (cols < c0 + BLOCK)
+    return calibration_block(grid, BLOCK_AT, BLOCK)
 
 
 def results(n_runs: int, seed: int) -> pd.DataFrame:
