@@ -45,3 +45,13 @@ def test_calibration_grid_and_block():
     block = calibration_block(grid, (1, 2), 3)
     assert block.sum() == 9
     assert set(zip(grid.loc[block, "row"], grid.loc[block, "col"])) == {(r, c) for r in (1, 2, 3) for c in (2, 3, 4)}
+
+
+def test_calibration_streams_one_per_scenario_and_stable_when_one_is_added():
+    from assessment.calibration import calibration_streams
+
+    two = calibration_streams(5, {"a": "x", "b": "y"})
+    three = calibration_streams(5, ["a", "b", "c"])
+    assert list(two) == ["a", "b"] and list(three) == ["a", "b", "c"]
+    assert two["a"].random() == three["a"].random() and two["b"].random() == three["b"].random()
+    assert calibration_streams(5, ["a"])["a"].random() != calibration_streams(6, ["a"])["a"].random()

@@ -11,6 +11,8 @@ import pytest
 from assessment.calibration import MODULES
 from assessment.calibration import clustering as cal
 
+from _calibration import row_of  # tests/_calibration.py
+
 
 @pytest.fixture(scope="module")
 def table():
@@ -18,10 +20,7 @@ def table():
 
 
 def _row(table, start, scenario):
-    sub = table.xs(cal.SCENARIOS[scenario], level="scenario")
-    hits = [s for s in sub.index if s.startswith(start)]
-    assert len(hits) == 1, (start, list(sub.index))
-    return sub.loc[hits[0]]
+    return row_of(table, cal.SCENARIOS, start, scenario)
 
 
 def test_module_is_registered_and_cells_are_over_dispersed_without_clustering():

@@ -8,6 +8,9 @@ module exposes
 
 ``results(n_runs: int, seed: int) -> pandas.DataFrame``
 
+where ``n_runs`` is the simulated runs (series, documents, towns, studies...) per scenario and
+``seed`` seeds :func:`calibration_streams`, which gives each scenario its own stream;
+
 with one row per (statement, scenario) and the columns of :data:`COLUMNS`:
 
 - ``statement`` (str): what the document would say, e.g. ``"trend: rising/falling"``;
@@ -33,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["MODULES", "COLUMNS", "calibration_row", "calibration_frame", "calibration_module",
-           "calibration_results", "calibration_grid", "calibration_block"]
+           "calibration_results", "calibration_streams", "calibration_grid", "calibration_block"]
 
 #: Calibration modules under ``assessment.calibration`` run by ``benchmarks/validate.py``.
 MODULES: tuple[str, ...] = ("trends", "key_findings", "evaluation", "clustering", "wards", "emerging", "nearrepeat", "survey", "placebo", "cohort")
@@ -107,6 +110,13 @@ def calibration_results(name: str, n_runs: int, seed: int) -> pd.DataFrame:
     if "bound" not in out.columns:
         out = out.assign(bound="at most")
     return out[list(COLUMNS)]
+
+
+def calibration_streams(seed: int, scenarios) -> dict[str, np.random.Generator]:
+    """One random generator per scenario key, spawned from ``numpy.random.default_rng(seed)`` in
+    the order of ``scenarios``: adding a scenario at the end leaves the others' draws unchanged."""
+    keys = list(scenarios)
+    return dict(zip(keys, np.random.default_rng(seed).spawn(len(keys))))
 
 
 def calibration_grid(side: int, cell: float):

@@ -43,7 +43,8 @@ import pandas as pd
 
 from assessment.analysis.hotspots import hotspot_gistar, hotspot_weights
 from assessment.analysis.rates import rate_funnel_position
-from assessment.calibration import calibration_block, calibration_frame, calibration_grid, calibration_row
+from assessment.calibration import (calibration_block, calibration_frame, calibration_grid, calibration_row,
+                                    calibration_streams)
 
 __all__ = ["results", "simulate_cells", "SCENARIOS"]
 
@@ -89,19 +90,10 @@ def _hot_p(res: pd.DataFrame) -> np.ndarray:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of the hotspot, clustering and funnel statements (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated grids (and funnel plots) per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     grid = _grid()
     weights = hotspot_weights(grid)
     block = _block_mask(grid)

@@ -53,7 +53,7 @@ import pandas as pd
 
 from assessment.analysis.cohort import cohort_comparable, cohort_comparison, cohort_summary
 from assessment.analysis.evaluation import evaluate_verdict
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 
 __all__ = ["results", "simulate_nominals", "SCENARIOS"]
 
@@ -125,19 +125,10 @@ def _worded(comp: pd.DataFrame) -> np.ndarray:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of the cohort verdicts (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated studies per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     label = 'cohort "statistically significant" change in later incidents per day at risk'
     comparisons = ("against earlier years in the same wards", "against the rest of the area")
     rows = []

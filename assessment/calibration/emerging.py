@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis.hotspots import hotspot_classify_counts, hotspot_weights
-from assessment.calibration import calibration_block, calibration_frame, calibration_grid, calibration_row
+from assessment.calibration import (calibration_block, calibration_frame, calibration_grid, calibration_row,
+                                    calibration_streams)
 from assessment.calibration.wards import simulate_counts
 
 __all__ = ["results", "surface", "SCENARIOS"]
@@ -91,19 +92,10 @@ def _block_mask(grid: gpd.GeoDataFrame) -> np.ndarray:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of "emerging hotspot" (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated towns (crime types) per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     grid = _grid()
     weights = hotspot_weights(grid)
     mean = surface(grid)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis.evaluation import evaluate_did, evaluate_its, evaluate_rtm, evaluate_verdict
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 
 __all__ = ["results", "simulate_areas", "SCENARIOS"]
 
@@ -90,19 +90,10 @@ def _verdict_hits(frame: pd.DataFrame, declared: bool) -> tuple[bool, bool]:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates (and one power) of the evaluation statements; see the module docstring.
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated studies per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

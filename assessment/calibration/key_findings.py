@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis import trends, wording
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 from assessment.calibration.trends import N_MONTHS, draw_counts
 
 __all__ = ["results", "simulate_document", "document_claims", "MEANS", "NAMED", "PLANTED", "SCENARIOS"]
@@ -130,20 +130,10 @@ def document_claims(counts: np.ndarray) -> pd.DataFrame:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """Per-document false-positive rates and power of the key findings' trend claim.
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated documents (of 14 series each) per scenario.
-    seed : int
-        Seed of the ``numpy.random.default_rng`` generator (one stream per scenario).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound`` (see
-        :mod:`assessment.calibration`).
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     claim = 'key findings name at least one crime type "rising" or "falling"'
     nulls = NAMED.copy()
     nulls[list(PLANTED)] = False

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis.nearrepeat import nearrepeat_adjusted, nearrepeat_knox
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 from assessment.calibration.wards import simulate_counts
 
 __all__ = ["results", "simulate_events", "SCENARIOS"]
@@ -118,20 +118,10 @@ def _any_band(events: pd.DataFrame, seed: int) -> bool:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of "near repeats" (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated years of events per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream (and
-        each run's permutations their own seed from it).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     label = "a near-repeat band (Knox, 99 permutations, FDR 5% across 9 bands)"
     rows = []
     for key in SCENARIOS:

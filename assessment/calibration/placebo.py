@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis.evaluation import evaluate_placebo
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 from assessment.calibration.evaluation import N_PRE, simulate_areas
 
 __all__ = ["results", "SCENARIOS"]
@@ -59,19 +59,10 @@ def _frame(intervention: np.ndarray, comparison: np.ndarray) -> pd.DataFrame:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rate and power of the placebo test (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated studies per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     label = 'placebo "the two areas were already diverging" (95% interval excludes 1)'
     rows = []
     for key in SCENARIOS:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis.survey import SAFETY_SCALE, survey_feeling_safe, survey_named_wards
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 
 __all__ = ["results", "simulate_answers", "SCENARIOS"]
 
@@ -84,19 +84,10 @@ def _lower(answers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of the survey statement (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated consultations per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     label = 'ward where "significantly fewer residents feel safe" (95% Wilson interval, 30 answers or more)'
     rows = []
     for key in SCENARIOS:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.analysis import trends, wording
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 
 __all__ = ["results", "simulate_series", "draw_counts", "SCENARIOS"]
 
@@ -123,21 +123,10 @@ def _statements(y: np.ndarray, exceptions: bool) -> dict[str, bool]:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of the trend statements (see the module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated series per scenario.
-    seed : int
-        Seed of the ``numpy.random.default_rng`` generator (each scenario gets its own
-        stream spawned from it, so adding a scenario does not change the others).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound`` (see
-        :mod:`assessment.calibration`).
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     labels = {
         "trend": 'trend "rising"/"falling" (trend_glm p < 0.05)',
         "yoy": 'year on year "statistically significant"',

@@ -65,7 +65,7 @@ import pandas as pd
 from assessment.analysis.rates import rate_compared_with_total, rate_funnel_position, rate_table_dispersion
 from assessment.analysis.trends import trend_rate_ratio
 from assessment.analysis.wording import verdict_change_family
-from assessment.calibration import calibration_frame, calibration_row
+from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 
 __all__ = ["results", "simulate_counts", "simulate_months", "SCENARIOS"]
 
@@ -178,19 +178,10 @@ def _named(m1: np.ndarray, m3: np.ndarray) -> np.ndarray:
 def results(n_runs: int, seed: int) -> pd.DataFrame:
     """False-positive rates and power of the two ward statements (module docstring).
 
-    Parameters
-    ----------
-    n_runs : int
-        Simulated partnerships per scenario.
-    seed : int
-        Seed of ``numpy.random.default_rng``; each scenario has its own spawned stream.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``statement, scenario, runs, rate, limit, holds, bound``.
+    ``n_runs``, ``seed`` and the result's columns are those of every calibration module
+    (:mod:`assessment.calibration`).
     """
-    streams = dict(zip(SCENARIOS, np.random.default_rng(seed).spawn(len(SCENARIOS))))
+    streams = calibration_streams(seed, SCENARIOS)
     rows = []
     higher_label = 'ward "significantly higher" (95% CI above the partnership rate)'
     for key, rate, ratio, rho in (("poisson", RATE_ALL, None, 0.0), ("nb", RATE_ALL, VARIANCE_RATIO, 0.0),
