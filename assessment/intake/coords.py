@@ -161,23 +161,30 @@ def _transform_in_place(source_crs: str, x: np.ndarray, y: np.ndarray) -> tuple[
     transformer). Each point is transformed on its own, so the numbers do not depend on the slicing."""
     transformer = _transformer(source_crs)
     direct = _direct_operation(source_crs)
-    if direct is not None:
-        op, (west, south, east, north) = direct
-        # strictly inside the area of use: the points that the general transformer gives to this very
-        # operation (those on or beyond its edges keep the general route)
-        inside = (x > west) & (x < east) & (y > south) & (y < north)
-        if not inside.all():
-            rest = np.flatnonzero(~inside)
-            rx, ry = transformer.transform(x[rest], y[rest], errcheck=False)
-        transformer = op
+    if direct is None:
+        _transform_all(transformer, x, y)
+        return x, y
+    op, (west, south, east, north) = direct
+    # strictly inside the area of use: the points that the general transformer gives to this very
+    # operation (those on or beyond its edges keep the general route)
+    inside = (x > west) & (x < east) & (y > south) & (y < north)
+    if inside.all():
+        _transform_all(op, x, y)
+        return x, y
+    for tr, rows in ((op, np.flatnonzero(inside)), (transformer, np.flatnonzero(~inside))):
+        part_x, part_y = x[rows], y[rows]
+        _transform_all(tr, part_x, part_y)
+        x[rows], y[rows] = part_x, part_y
+    return x, y
+
+
+def _transform_all(transformer: Transformer, x: np.ndarray, y: np.ndarray) -> None:
+    """Transform ``x``, ``y`` in place: in one call, or on a large input one slice per core."""
     workers = min(os.cpu_count() or 1, 4, len(x) // _PARALLEL_ROWS)
     if workers < 2:
         transformer.transform(x, y, errcheck=False, inplace=True)
     else:
         _transform_slices(transformer, x, y, workers)
-    if direct is not None and not inside.all():
-        x[rest], y[rest] = rx, ry
-    return x, y
 
 
 def _transform_slices(transformer: Transformer, x: np.ndarray, y: np.ndarray, workers: int) -> None:

@@ -831,16 +831,16 @@ def _intake_dataset(catalogue: Catalogue, key: str, run_date, use, window, bound
     not_geo = int(data["easting"].isna().sum()) if geocoded else None
     months = data["month"] if "month" in data.columns else (
         month_strings(data["period_start"]) if "period_start" in data.columns else None)
-    # counted once: the first and last month and the coverage come from the few distinct months
+    # counted once: the first and last month and the coverage come from the counts per month
     month_counts = months.value_counts() if months is not None else None
-    months = pd.Series(month_counts.index, dtype="str") if months is not None else None
     rec = quality_record(
         key, ds.kind, ds.agency, files=len(files), rows_read=n_raw + n_blank, rows_blank=n_blank,
         reasons=reasons.reason if reasons.any else None,
         not_geocoded=not_geo, geocodable=len(data) if geocoded else None,
         duplicate_ids=int(data["duplicate_id"].sum()) if "duplicate_id" in data.columns else None,
-        repeats=int(data["is_repeat"].sum()) if "is_repeat" in data.columns else None, months=months)
-    if months is None:
+        repeats=int(data["is_repeat"].sum()) if "is_repeat" in data.columns else None,
+        months=None if month_counts is None else pd.Series(month_counts.index, dtype="str"))
+    if month_counts is None:
         coverage = empty_cov
     elif win is not None and ds.kind in ("events", "area_counts"):
         coverage = coverage_from_counts(month_counts, key,
