@@ -148,6 +148,51 @@ def test_init_judges_police_files_of_a_shared_force_as_covering_the_force(ons_di
     assert q["not_geocoded"] == 0
 
 
+def _neighbourhood_kml(folder: Path, hoods: dict[str, tuple[str, float]]) -> None:
+    """data.police.uk's neighbourhood download (<force>/<id>.kml) from the recorded API boundaries,
+    each moved ``shift`` degrees of longitude."""
+    folder.mkdir(parents=True)
+    recorded = Path(__file__).parent / "fixtures" / "police_api"
+    for hood, (name, shift) in hoods.items():
+        pts = json.loads((recorded / f"city-of-london_{hood}_boundary.json").read_text())
+        ring = " ".join(f"{float(p['longitude']) + shift},{p['latitude']}" for p in pts + pts[:1])
+        (folder / f"{hood}.kml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}"
+            "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>")
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_searches_without_a_location_are_judged_by_the_forces_neighbourhoods(ons_dir, shared_police_dir, tmp_path,
+                                                                             no_network, monkeypatch, shared):
+    """The City's searches carry no location and its street rows all lie inside: the street files say
+    nothing about whether the force polices other partnerships, but its neighbourhoods do. A force with
+    a neighbourhood 20 km away shares its searches with another partnership (covers: force)."""
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "test-key")
+    files = tmp_path / "files"
+    shutil.copytree(ons_dir, files)
+    _neighbourhood_kml(files / "boundaries" / "city-of-london",
+                       {"cs": ("Castle Baynard", 0.0), "cn": ("Cornhill", -0.3 if shared else 0.0)})
+    stops = [f for f in sorted(shared_police_dir.glob("*/*-stop-and-search.csv"))]
+    assert stops and all((pd.read_csv(f, dtype=str, keep_default_na=False)["Longitude"] == "").all() for f in stops)
+    result = init_partnership(tmp_path / "col", ["E09000001"], files, police=shared_police_dir)
+    cat = load_catalogue(result.catalogue)
+    assert cat.datasets["recorded_crime"].covers == "partnership"  # judged by its own located rows
+    want = "force" if shared else "partnership"
+    assert cat.datasets["police_stop_search"].covers == want
+    note = next(n for n in result.notes if n.startswith("no stop-and-search row has a location"))
+    assert f"{1 if shared else 0} of the force's 2 police neighbourhoods lie outside the partnership" in note
+    assert f"(covers: {want})" in note
+
+
+def test_searches_without_a_location_and_no_neighbourhoods_are_said_to_be_assumed(ons_dir, shared_police_dir,
+                                                                                 tmp_path, no_network, monkeypatch):
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "test-key")
+    result = init_partnership(tmp_path / "col", ["E09000001"], ons_dir, police=shared_police_dir)
+    note = next(n for n in result.notes if n.startswith("no stop-and-search row has a location"))
+    assert "assumed as the street files" in note and "no police neighbourhood boundaries" in note
+
+
 def test_two_authorities_make_one_partnership(ons_dir, tmp_path, no_network):
     # split the real wards between two authorities: init must build one partnership from both
     src = json.loads((ons_dir / "wards_2025.geojson").read_text())

@@ -572,7 +572,8 @@ def _harmonise_events(catalogue, key, ds, frame, reasons, window, boundary, earl
         before_assembly()
         # The raw columns are let go now (the mapped ones stay alive only through `take` and
         # `extras` until picked): each accepted column is built, then its source is dropped.
-        frame.drop(columns=list(frame.columns), inplace=True)
+        for col in list(frame.columns):  # in place, column by column (the caller's frame empties)
+            del frame[col]
         del event_id, date, month, category, theme, location, area_code
     picked = {}
     for k in list(take):

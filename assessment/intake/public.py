@@ -479,6 +479,10 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
         kind_of = {"police_uk_street": "street", "police_uk_stop_search": "stop-and-search"}
         measured = {k: police_files_cover(data / "police", months, force, k, boundary)
                     for k in kind_of.values() if k in kinds}
+        # the force's own neighbourhoods say whether it polices other partnerships too (for files
+        # whose rows carry no location to judge by)
+        beyond = (police_neighbourhoods_beyond(by_role["neighbourhoods"][0], boundary)
+                  if "neighbourhoods" in by_role else None)
         for key, entry in stub["datasets"].items():
             entry["path"] = "police/" + entry["path"]
             if entry["format"] == "police_uk_street":
@@ -487,10 +491,18 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
             if kind is not None and entry.get("coordinates"):
                 # what the files cover decides where their rows without a location belong
                 covers, outside, located = measured[kind]
-                if covers is None:  # no located row to judge by: as the street files
+                basis = None
+                if covers is None and beyond is not None and beyond[1]:
+                    # no located row to judge by: the force's neighbourhoods decide
+                    covers = "force" if beyond[0] else "partnership"
+                    basis = (f"{beyond[0]:,} of the force's {beyond[1]:,} police neighbourhoods lie outside "
+                             "the partnership")
+                elif covers is None:  # nothing to judge by: as the street files, and said to be assumed
                     covers = measured.get("street", (None, 0, 0))[0] or "partnership"
+                    basis = ("assumed as the street files, since no police neighbourhood boundaries were "
+                             "given to show whether the force has other partnerships")
                 entry["covers"] = covers
-                notes.append(_covers_note(kind, covers, outside, located))
+                notes.append(_covers_note(kind, covers, outside, located, basis))
             police_entries[key] = entry
 
     # -- boundaries -------------------------------------------------------------------------------
@@ -688,9 +700,37 @@ def police_files_cover(folder: Path, months: Sequence[str], force: str, kind: st
     return ("force" if outside > COVERS_OUTSIDE_SHARE * located else "partnership"), outside, located
 
 
-def _covers_note(kind: str, covers: str, outside: int, located: int) -> str:
+def police_neighbourhoods_beyond(f: PublicFile, boundary) -> tuple[int, int]:
+    """How many of a force's police neighbourhoods lie outside the partnership, of how many.
+
+    Parameters
+    ----------
+    f : PublicFile
+        The force's neighbourhood boundaries (data.police.uk's KML folder, or the vector file
+        ``assess init --online`` writes from the API): every neighbourhood of the force.
+    boundary : shapely geometry
+        The partnership, in EPSG:27700.
+
+    Returns
+    -------
+    tuple of int
+        ``(outside, total)``: neighbourhoods whose interior point lies farther than
+        :data:`COVERS_DISTANCE_M` outside the partnership (policed by the same force for
+        another partnership), and all the force's neighbourhoods in the file. ``outside > 0``
+        means the force area is shared, so its files' rows without a location cannot be
+        placed in this partnership.
+    """
+    units = _read_units(f)
+    if units.empty:
+        return 0, 0
+    near = boundary.buffer(COVERS_DISTANCE_M)
+    outside = int((~units.geometry.representative_point().within(near)).sum())
+    return outside, len(units)
+
+
+def _covers_note(kind: str, covers: str, outside: int, located: int, basis: str | None = None) -> str:
     share = f"{outside:,} of {located:,} located {kind} rows lie more than {COVERS_DISTANCE_M / 1000:g} km " \
-            "outside the partnership" if located else f"no {kind} row has a location; judged as the street files"
+            "outside the partnership" if located else f"no {kind} row has a location; {basis or 'judged as the street files'}"
     if covers == "force":
         return (f"{share}: the {kind} files cover the force area, shared with other partnerships "
                 "(covers: force), so their rows without a location cannot be placed here and are left out of "
