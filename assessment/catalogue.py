@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .checks import check_type
+from .checks import check_design_effect, check_type
 from .errors import CatalogueError
 
 SENSITIVITIES = ("public", "official", "sensitive", "personal")
@@ -283,6 +283,22 @@ class Dataset(_Strict):
         None, description="the part the dataset plays in the documents (a key of DATASET_ROLES); by default "
                           "from the format (police_uk_street: recorded_crime, police_uk_outcomes: crime_outcomes) "
                           "or the kind (survey, persons: nominals, premises: licensing, document: strategy)")
+    design_effect: float | None = Field(
+        None, description="survey datasets only: the design effect of the survey's estimates (the variance of a "
+                          "share over a simple random sample's, 1 or more), e.g. the one the survey's provider "
+                          "publishes for a clustered, stratified or weighted sample. Without it the design effect "
+                          "is estimated from the column mapped to `cluster` (each answer's sampling point), or "
+                          "else assumed 1 and the documents say so")
+
+    @field_validator("design_effect", mode="before")
+    @classmethod
+    def _design_effect(cls, value: Any) -> Any:
+        if value is not None:
+            try:
+                check_design_effect(value, "design_effect")
+            except TypeError as exc:  # pydantic reports ValueErrors with the key path
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("role")
     @classmethod
@@ -333,6 +349,9 @@ class Dataset(_Strict):
             raise ValueError(
                 f"columns: {missing} must be mapped for a {self.kind} dataset, got mapping {cols}"
             )
+        if self.design_effect is not None and self.kind != "survey":
+            raise ValueError("design_effect is a setting of survey datasets (kind: survey), got it on a dataset "
+                             f"of kind {self.kind}")
         if self.kind in ("events", "persons") and not police and "date" in cols and not self.date_format:
             raise ValueError("date_format must be given when a date column is mapped, got none")
         if self.kind == "area_counts" and not self.geography:

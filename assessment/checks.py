@@ -95,3 +95,14 @@ def check_nonnegative_counts(series: pd.Series, name: str, where: str | None = N
         raise ValueError(
             f"`{name}` must hold whole counts of 0 or more, got {series.loc[first]!r} at row {first}{_where(where)}"
         )
+
+
+def check_design_effect(value: Any, name: str = "design_effect", where: str | None = None) -> None:
+    """Require a design effect: a finite number of 1 or more (1: answers as independent as a
+    simple random sample's)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a number of 1 or more (the variance of the survey's estimates over a "
+                        f"simple random sample's), got {type(value).__name__} {value!r}{_where(where)}")
+    if not 1 <= value < float("inf"):
+        raise ValueError(f"`{name}` must be a number of 1 or more (1: answers as independent as a simple random "
+                         f"sample's), got {value!r}{_where(where)}")

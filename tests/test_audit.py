@@ -472,3 +472,46 @@ def test_public_summary_has_no_p_values_or_jargon(sections):
     for word in ("p =", "p <", "confidence interval", "95% CI", "statistically significant", "Poisson", "Gi*"):
         assert word not in text, word
     assert "plain-language" in sections["section_public_summary"]._repr_html_()
+
+
+def test_the_demo_survey_has_no_design_so_the_audit_assumes_1_and_says_so(sections):
+    sec = sections["section_consultation"]
+    text = _text(sec)
+    assert "design effect assumed 1" in text and "may be too narrow" in text
+    assert '<div class="callout caveat" role="note"><p>The intervals treat the answers as a simple random' in sec._repr_html_()
+    assert "Design effect 1.00 (assumed" in text
+
+
+def test_a_declared_design_effect_widens_the_wards_intervals_and_is_stated(doc, raw_survey):
+    ds = doc.catalogue.datasets["residents_survey"]
+    doc.cache.pop("audit-consultation", None)
+    ds.design_effect = 2.0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sec = audit.section_consultation(doc)
+    finally:
+        ds.design_effect = None
+        doc.cache.pop("audit-consultation", None)
+    text = _text(sec)
+    assert "design effect of 2.00, declared in the data catalogue" in text and "assumed 1" not in text
+    table = _table(sec, "Residents who feel safe after dark")
+    ans = raw_survey["safe_after_dark"].str.strip()
+    valid = ans.notna() & ~ans.isin(["Don't know", "Prefer not to say"])
+    frame = pd.DataFrame({"valid": valid, "safe": ans.isin(["Very safe", "Fairly safe"]) & valid})
+    k, n = int(frame["safe"].sum()), int(frame["valid"].sum())
+    lo, hi = _wilson(k / 2, n / 2)  # Wilson's interval of the effective sample, written out by hand
+    overall = table[table["ward code"] == ""].iloc[0]
+    assert float(overall["95% CI low (%)"]) == pytest.approx(100 * lo, abs=0.05 + 1e-9)  # published to one decimal
+    assert float(overall["95% CI high (%)"]) == pytest.approx(100 * hi, abs=0.05 + 1e-9)
+
+
+def test_an_estimated_design_effect_is_stated_with_its_sampling_points():
+    row = pd.Series({"design_effect": 1.62, "source": "estimated", "icc": 0.155, "n_clusters": 240,
+                     "cluster_size": 5.0, "n": 1200})
+    text, caveat = audit._design_words(row)
+    assert not caveat
+    assert "design effect of 1.62, estimated from the answers' 240 sampling points" in text
+    assert "intra-cluster correlation 0.15" in text or "intra-cluster correlation 0.16" in text
+    none, _ = audit._design_words(pd.Series({**row.to_dict(), "design_effect": 1.0, "icc": -0.02}))
+    assert "those of a simple random sample" in none

@@ -36,9 +36,25 @@ def test_answers_have_the_stated_design_effect(clustered, deff):
     assert share.var() / (0.24 / 100) == pytest.approx(deff, rel=0.15)
 
 
-def test_wilson_comparison_holds_on_random_samples_and_is_measured_on_clustered_ones(table):
-    label = 'ward where "significantly fewer residents feel safe" (95% Wilson interval, 30 answers or more): share'
-    srs = _row(table, label, "srs")
+def test_wilson_comparison_holds_on_random_samples_and_with_the_design_effect_on_clustered_ones(table):
+    label = 'ward where "significantly fewer residents feel safe" (95% Wilson interval, 30 answers or more)'
+    assumed = f"{label}, {cal.DECISIONS['assumed']}: share"
+    srs = _row(table, assumed, "srs")
     assert srs["rate"] <= 0.035 and srs["holds"]
-    assert _row(table, label, "clustered")["rate"] > srs["rate"]
-    assert _row(table, "power:", "low")["rate"] > 0.6
+    plain = _row(table, assumed, "clustered")  # the plain interval on clustered answers: reported, too liberal
+    assert plain["rate"] > 0.035 and np.isnan(plain["limit"])
+    for decision in ("declared", "estimated"):
+        allowed = _row(table, f"{label}, {cal.DECISIONS[decision]}: share", "clustered")
+        assert allowed["limit"] == 0.035 and allowed["holds"] and allowed["rate"] < plain["rate"]
+    assert _row(table, f"{label}, {cal.DECISIONS['estimated']}: share", "srs")["holds"]
+    assert _row(table, f"power: {label}, {cal.DECISIONS['assumed']}", "low")["rate"] > 0.6
+    clustered_power = _row(table, f"power: {label}, {cal.DECISIONS['estimated']}", "low_clustered")["rate"]
+    assert 0.2 < clustered_power < _row(table, f"power: {label}, {cal.DECISIONS['assumed']}", "low_clustered")["rate"]
+
+
+def test_every_answer_carries_its_group_as_its_sampling_point():
+    n = np.array([12, 7])
+    a = cal.simulate_answers(np.random.default_rng(1), n, np.full(2, 0.6), clustered=True)
+    sizes = a.groupby(["ward_code", "sampling_point"]).size()
+    assert sizes.tolist() == [5, 5, 2, 5, 2]
+    assert a.groupby("sampling_point")["ward_code"].nunique().eq(1).all()

@@ -146,3 +146,27 @@ def test_safe_load_yaml_matches_the_pure_python_loader():
     with pytest.raises(yaml.YAMLError) as ours:
         safe_load_yaml(broken)
     assert str(ours.value) == str(pure.value) and "line 3" in str(ours.value)
+
+
+@pytest.mark.parametrize("value, expected", [(0.5, "got 0.5"), ("two", "got str 'two'"), (True, "got bool True"),
+                                             (float("inf"), "got inf")])
+def test_a_survey_design_effect_below_1_or_not_a_number_is_refused_naming_the_dataset(tmp_path, raw, value, expected):
+    raw["datasets"]["residents_survey"]["design_effect"] = value
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+    msg = str(info.value)
+    assert "datasets.residents_survey.design_effect" in msg
+    assert "must be a number of 1 or more" in msg and expected in msg
+
+
+def test_a_survey_design_effect_is_kept_and_only_surveys_may_declare_one(tmp_path, raw):
+    raw["datasets"]["residents_survey"]["design_effect"] = 1.8
+    raw["datasets"]["residents_survey"]["columns"]["cluster"] = "sampling_point"
+    cat = load_catalogue(_write(tmp_path, raw), check_files=False)
+    assert cat.datasets["residents_survey"].design_effect == 1.8
+    assert cat.datasets["residents_survey"].columns["cluster"] == "sampling_point"
+    assert cat.datasets["fire_deliberate"].design_effect is None
+    raw["datasets"]["fire_deliberate"]["design_effect"] = 2
+    with pytest.raises(CatalogueError, match=r"datasets\.fire_deliberate: .*design_effect is a setting of survey "
+                                             r"datasets .*got it on a dataset of kind events"):
+        load_catalogue(_write(tmp_path, raw), check_files=False)

@@ -10,6 +10,7 @@ import pytest
 
 from assessment.analysis.survey import (
     SAFETY_SCALE,
+    survey_design_effect,
     survey_comment_flags,
     survey_comment_themes,
     survey_concerns_vs_data,
@@ -223,3 +224,79 @@ def test_named_wards_needs_the_side_and_enough_answers():
         survey_named_wards(safe, "below")
     with pytest.raises(ValueError, match="vs_overall"):
         survey_named_wards(safe.drop(columns="vs_overall"))
+
+
+def _clustered(sizes, safe_by_cluster, ward="W1") -> pd.DataFrame:
+    """Answers of clusters of the given sizes, each with its number of safe answers."""
+    rows = []
+    for c, (m, k) in enumerate(zip(sizes, safe_by_cluster)):
+        rows += [{"ward_code": ward, "sp": f"{ward}-{c}", "safe_after_dark": "Very safe" if i < k else "Very unsafe"}
+                 for i in range(m)]
+    return pd.DataFrame(rows)
+
+
+def test_design_effect_from_clusters_matches_the_one_way_anova_by_scipy():
+    from scipy import stats
+
+    sizes, ks = [6] * 8, [6, 5, 1, 0, 4, 6, 2, 3]
+    s = _clustered(sizes, ks)
+    got = survey_design_effect(s, "sp").iloc[0]
+    y = [np.r_[np.ones(k), np.zeros(m - k)] for m, k in zip(sizes, ks)]
+    f = stats.f_oneway(*y).statistic
+    icc = (f - 1) / (f + 6 - 1)  # equal clusters of 6: the ANOVA estimator from F = MSB / MSW
+    assert got["source"] == "estimated" and got["n_clusters"] == 8 and got["n"] == 48
+    assert got["icc"] == pytest.approx(icc, rel=1e-12)
+    assert got["cluster_size"] == pytest.approx(6.0)
+    assert got["design_effect"] == pytest.approx(1 + 5 * icc, rel=1e-12)
+
+
+def test_design_effect_leaves_out_real_differences_between_wards_and_is_never_below_1():
+    # two wards far apart, answers within each ward spread evenly over its clusters: no clustering
+    a = _clustered([4] * 5, [4, 4, 4, 3, 4], "A")
+    b = _clustered([4] * 5, [0, 1, 0, 0, 1], "B")
+    got = survey_design_effect(pd.concat([a, b]), "sp").iloc[0]
+    assert got["icc"] < 0.05 and got["design_effect"] == pytest.approx(1.0, abs=0.15)
+    assert got["design_effect"] >= 1.0
+    pooled = survey_design_effect(pd.concat([a, b]).assign(ward_code="one ward"), "sp").iloc[0]
+    assert pooled["icc"] > 0.5  # the same answers, wards ignored: their difference would look like clustering
+
+
+def test_kish_design_effect_of_clustered_answers_is_recovered():
+    rng = np.random.default_rng(3)
+    m, n_clusters, rho = 5, 2000, 0.25
+    p = rng.beta(0.6 * (1 - rho) / rho, 0.4 * (1 - rho) / rho, n_clusters)  # intra-cluster correlation rho
+    k = rng.binomial(m, p)
+    s = _clustered([m] * n_clusters, k)
+    got = survey_design_effect(s, "sp").iloc[0]
+    assert got["icc"] == pytest.approx(rho, abs=0.03)
+    assert got["design_effect"] == pytest.approx(1 + (m - 1) * rho, abs=0.12)
+
+
+def test_design_effect_declared_wins_assumed_without_clusters_and_unusable_clusters_warn():
+    s = _clustered([3, 3, 2], [3, 0, 1]).assign(respondent_id="x")
+    declared = survey_design_effect(s, "sp", declared=1.7).iloc[0]
+    assert (declared["design_effect"], declared["source"], declared["n"]) == (1.7, "declared", 8)
+    assumed = survey_design_effect(s).iloc[0]
+    assert (assumed["design_effect"], assumed["source"]) == (1.0, "assumed")
+    with pytest.warns(UserWarning, match="cannot be estimated"):
+        alone = survey_design_effect(s.assign(sp=None), "sp").iloc[0]  # every answer a cluster of its own
+    assert (alone["design_effect"], alone["source"]) == (1.0, "assumed")
+    with pytest.raises(ValueError, match=r"`design_effect` must be a number of 1 or more .*got 0\.5 in datasets\.sv"):
+        survey_design_effect(s, declared=0.5, where="datasets.sv")
+    with pytest.raises(TypeError, match="got str"):
+        survey_design_effect(s, declared="2")
+
+
+def test_feeling_safe_with_a_design_effect_is_wilsons_interval_of_the_effective_sample():
+    s = _survey()
+    plain = survey_feeling_safe(s)
+    assert (plain["design_effect"] == 1.0).all() and (plain["n_effective"] == plain["n"]).all()
+    wide = survey_feeling_safe(s, design_effect=2.5).set_index("ward")
+    row = wide.loc["E05900002"]
+    lo, hi = wilson_by_hand(row["n_safe"] / 2.5, row["n"] / 2.5)
+    assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
+    assert row["n_effective"] == pytest.approx(row["n"] / 2.5)
+    pd.testing.assert_series_equal(wide["proportion"], plain.set_index("ward")["proportion"])
+    assert (wide["ci_high"] - wide["ci_low"] > plain.set_index("ward")["ci_high"] - plain.set_index("ward")["ci_low"]).all()
+    with pytest.raises(ValueError, match="must be a number of 1 or more"):
+        survey_feeling_safe(s, design_effect=0.9)

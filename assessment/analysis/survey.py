@@ -8,7 +8,11 @@ Don't know), ``concern_1``..``concern_3`` and a free-text comments column (``com
 
 Every table shows ``n``. Proportions carry Wilson 95% score intervals (statsmodels
 ``proportion_confint(method="wilson")``), which behave well for the small ward samples
-typical of council surveys.
+typical of council surveys. Resident surveys are seldom simple random samples: answers come in
+clusters (sampling points, streets, households) or carry weights, which make a ward's share
+more variable than the binomial. :func:`survey_design_effect` gives the design effect the
+intervals allow for -- declared in the catalogue, estimated from a cluster column, or assumed 1 --
+and :func:`survey_feeling_safe` applies it as an effective sample size.
 
 **Free text is untrusted.** Nothing here returns comment text except
 :func:`survey_sample_comments`, whose strings are raw resident input and must be HTML-escaped
@@ -26,14 +30,16 @@ import pandas as pd
 import yaml
 from statsmodels.stats.proportion import proportion_confint
 
-from assessment.checks import check_choice, check_dataframe, check_probability, check_type
+from assessment.checks import check_choice, check_dataframe, check_design_effect, check_probability, check_type
 from assessment.paths import package_data_path
 
 __all__ = [
     "SAFE_ANSWERS",
     "SAFETY_SCALE",
     "NON_ANSWERS",
+    "DESIGN_EFFECT_SOURCES",
     "survey_wilson",
+    "survey_design_effect",
     "survey_response_counts",
     "survey_feeling_safe",
     "survey_named_wards",
@@ -49,6 +55,9 @@ SAFETY_SCALE = ("Very safe", "Fairly safe", "Neither safe nor unsafe", "Fairly u
 SAFE_ANSWERS = ("Very safe", "Fairly safe")
 #: answers left out of the denominator of "feeling safe"
 NON_ANSWERS = ("Don't know", "Dont know", "Prefer not to say", "Not answered")
+
+#: where :func:`survey_design_effect`'s design effect came from
+DESIGN_EFFECT_SOURCES = ("declared", "estimated", "assumed")
 
 _WARD_COLS = ("ward_code", "area_code")
 _COMMENT_COLS = ("comments", "comment")
@@ -105,6 +114,117 @@ def survey_wilson(successes, nobs, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame({"proportion": p, "ci_low": np.clip(lo, 0, 1), "ci_high": np.clip(hi, 0, 1)})
 
 
+def _safety_answers(survey: pd.DataFrame, answer_col: str, safe, exclude) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Valid answers (not missing, not excluded), answers counted as safe, and valid answers off the scale."""
+    ans = survey[answer_col].astype("string").str.strip().str.casefold()
+    safe_set = pd.Series(list(safe), dtype="string").str.casefold()
+    excl_set = pd.Series(list(exclude), dtype="string").str.casefold()
+    scale_set = pd.Series(list(SAFETY_SCALE) + list(safe), dtype="string").str.casefold()
+    valid = (ans.notna() & ~ans.isin(excl_set)).fillna(False).astype(bool)
+    unknown = valid & ~ans.isin(scale_set).fillna(False).astype(bool)
+    return valid, valid & ans.isin(safe_set).fillna(False).astype(bool), unknown
+
+
+def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, declared: float | None = None,
+                         ward_col: str | None = None, answer_col: str = "safe_after_dark", safe=SAFE_ANSWERS,
+                         exclude=NON_ANSWERS, where: str | None = None) -> pd.DataFrame:
+    """The design effect of the survey's "feel safe" shares: declared, estimated from clusters, or assumed 1.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per respondent, with ``answer_col``, a ward column and, to estimate, ``cluster_col``.
+    cluster_col : str, optional
+        Column naming each answer's cluster (a sampling point, street or household). Clusters
+        are taken within wards (a code used in two wards is two clusters); a missing cluster is
+        an answer of its own.
+    declared : float, optional
+        The design effect the catalogue declares (at least 1), e.g. the one the survey's
+        provider publishes for a weighted or stratified design. It is used as given, even when
+        ``cluster_col`` is also given.
+    ward_col : str, optional
+        Default ``ward_code`` or ``area_code``.
+    answer_col, safe, exclude
+        As in :func:`survey_feeling_safe`.
+    where : str, optional
+        Where ``declared`` comes from (e.g. ``datasets.<key>``), named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row:
+
+        - ``design_effect`` (float, at least 1): what :func:`survey_feeling_safe` should allow for.
+        - ``source`` (str): ``"declared"``, ``"estimated"`` or ``"assumed"`` (1, nothing to go on).
+        - ``icc`` (float): the estimated intra-cluster correlation within wards (NaN unless
+          estimated; may be below 0, then the design effect is 1).
+        - ``n_clusters`` (int): clusters with a valid answer (0 unless estimated).
+        - ``cluster_size`` (float): Kish's mean cluster size, the sum of squared cluster sizes
+          over the answers (NaN unless estimated).
+        - ``n`` (int): valid answers.
+
+    Notes
+    -----
+    Estimated from clusters, the design effect is Kish's ``1 + (m - 1) rho`` (Kish 1965,
+    *Survey Sampling*) with ``m = sum(m_c^2) / sum(m_c)``, the mean cluster size
+    weighted by size, which allows for clusters of unequal size (Eldridge, Ashby & Kerry 2006,
+    *International Journal of Epidemiology*), never below 1. ``rho`` is the
+    analysis-of-variance estimator of the intra-cluster correlation of the 0/1 "feels safe"
+    answers (Donner 1986, *International Statistical Review*) with clusters nested in
+    wards, so that real differences between wards do not count as clustering: the mean squares
+    between clusters within wards (``MSB``, ``C - W`` degrees of freedom for ``C`` clusters in
+    ``W`` wards) and within clusters (``MSW``, ``N - C``), and
+    ``rho = (MSB - MSW) / (MSB + (n0 - 1) MSW)`` with
+    ``n0 = (N - sum_w sum_{c in w} m_c^2 / N_w) / (C - W)`` (Searle, Casella & McCulloch 1992,
+    *Variance Components*, ch. 3). With no cluster of two answers or more the design effect
+    cannot be estimated: it is assumed 1, with a warning.
+    """
+    check_dataframe(survey, "survey", [answer_col])
+    if declared is not None:
+        check_design_effect(declared, "design_effect", where)
+    valid, is_safe, _ = _safety_answers(survey, answer_col, safe, exclude)
+    n_valid = int(valid.sum())
+    if declared is not None:
+        return _design_row(float(declared), "declared", np.nan, 0, np.nan, n_valid)
+    if cluster_col is None:
+        return _design_row(1.0, "assumed", np.nan, 0, np.nan, n_valid)
+    check_type(cluster_col, "cluster_col", str)
+    check_dataframe(survey, "survey", [cluster_col])
+    ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
+    keep = valid.to_numpy()
+    ward = survey[ward_col].astype("string").fillna("Unknown ward").to_numpy()[keep]
+    cluster, _ = pd.factorize(survey[cluster_col].astype("string").to_numpy()[keep])
+    alone = cluster < 0  # a missing cluster: the answer is a cluster of its own
+    cluster[alone] = cluster.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    y = is_safe.to_numpy()[keep].astype(float)
+    frame = pd.DataFrame({"ward": ward, "cluster": cluster, "y": y})
+    g = frame.groupby(["ward", "cluster"], sort=False)["y"].agg(["size", "sum"])
+    m, s = g["size"].to_numpy(float), g["sum"].to_numpy(float)
+    wards = g.index.get_level_values("ward")
+    n_w = pd.Series(m).groupby(wards).transform("sum").to_numpy()
+    s_w = pd.Series(s).groupby(wards).transform("sum").to_numpy()
+    n_clusters, n_wards, n = len(m), int(pd.Series(wards).nunique()), float(m.sum())
+    df_between, df_within = n_clusters - n_wards, n - n_clusters
+    if df_between <= 0 or df_within <= 0:
+        warnings.warn(f"`{cluster_col}` has no cluster of two answers or more within a ward alongside another "
+                      f"cluster ({n_clusters} clusters for {int(n)} answers in {n_wards} wards): the design effect "
+                      "cannot be estimated and is assumed 1", stacklevel=2)
+        return _design_row(1.0, "assumed", np.nan, 0, np.nan, n_valid)
+    mean_c, mean_w = s / m, s_w / n_w
+    ms_between = float((m * (mean_c - mean_w) ** 2).sum()) / df_between
+    ms_within = float((m * mean_c * (1.0 - mean_c)).sum()) / df_within  # sum of (y - cluster mean)^2 for 0/1 answers
+    n0 = (n - float((m ** 2 / n_w).sum())) / df_between
+    denominator = ms_between + (n0 - 1.0) * ms_within
+    icc = (ms_between - ms_within) / denominator if denominator > 0 else 0.0
+    size = float((m ** 2).sum() / n)
+    return _design_row(max(1.0, 1.0 + (size - 1.0) * icc), "estimated", icc, n_clusters, size, n_valid)
+
+
+def _design_row(design_effect: float, source: str, icc: float, n_clusters: int, size: float, n: int) -> pd.DataFrame:
+    return pd.DataFrame({"design_effect": [design_effect], "source": [source], "icc": [float(icc)],
+                         "n_clusters": [int(n_clusters)], "cluster_size": [float(size)], "n": [int(n)]})
+
+
 def survey_response_counts(survey: pd.DataFrame, ward_col: str | None = None, wards=None,
                            overall_label: str = "Partnership") -> pd.DataFrame:
     """Number of respondents per ward, with the partnership total (n always shown).
@@ -143,7 +263,7 @@ def survey_response_counts(survey: pd.DataFrame, ward_col: str | None = None, wa
 
 def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answer_col: str = "safe_after_dark",
                         safe=SAFE_ANSWERS, exclude=NON_ANSWERS, alpha: float = 0.05, wards=None,
-                        overall_label: str = "Partnership") -> pd.DataFrame:
+                        overall_label: str = "Partnership", design_effect: float = 1.0) -> pd.DataFrame:
     """Share feeling safe after dark by ward, with Wilson intervals and the partnership overall.
 
     Parameters
@@ -165,6 +285,10 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
         All wards, so wards without respondents appear with ``n = 0`` and NaN proportions.
     overall_label : str
         Label of the partnership row.
+    design_effect : float, default 1
+        The survey's design effect (at least 1), e.g. from :func:`survey_design_effect`:
+        the intervals are those of ``n / design_effect`` answers. 1 treats the answers as a
+        simple random sample.
 
     Returns
     -------
@@ -179,21 +303,25 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
         - ``proportion``, ``ci_low``, ``ci_high`` (float): share safe and its Wilson interval.
         - ``vs_overall`` (str): "higher", "lower" or "similar" - whether the ward's interval
           lies wholly above, below or overlaps the partnership proportion.
+        - ``design_effect`` (float): the design effect allowed for (1: none).
+        - ``n_effective`` (float): ``n / design_effect``, the answers the interval counts.
 
     Notes
     -----
     Wilson score interval (Wilson 1927) via statsmodels ``proportion_confint(method="wilson")``.
-    Answers that are not on the five-point scale and not excluded raise a warning and are
-    counted as not safe.
+    With a design effect ``d`` the interval is Wilson's for the effective sample size: ``n / d``
+    answers of which ``n_safe / d`` feel safe (Kish 1965, *Survey Sampling*;
+    the Wilson form with the effective sample size is among those Franco, Little, Louis & Slud
+    2019, *Journal of Survey Statistics and Methodology*, recommend for complex samples).
+    Since Wilson's interval inverts the score test, this divides that test's chi-square by
+    ``d``: the first-order Rao-Scott correction (Rao & Scott 1981, *Journal of the American Statistical Association*) with one
+    design effect for every ward. ``d = 1`` gives the plain interval. Answers that are not on
+    the five-point scale and not excluded raise a warning and are counted as not safe.
     """
     ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
     check_dataframe(survey, "survey", [answer_col])
-    ans = survey[answer_col].astype("string").str.strip().str.casefold()
-    safe_set = pd.Series(list(safe), dtype="string").str.casefold()
-    excl_set = pd.Series(list(exclude), dtype="string").str.casefold()
-    scale_set = pd.Series(list(SAFETY_SCALE) + list(safe), dtype="string").str.casefold()
-    valid = ans.notna() & ~ans.isin(excl_set)
-    unknown = valid & ~ans.isin(scale_set)
+    check_design_effect(design_effect, "design_effect")
+    valid, is_safe, unknown = _safety_answers(survey, answer_col, safe, exclude)
     if unknown.any():
         warnings.warn(
             f"{int(unknown.sum())} `{answer_col}` answer(s) are not on the scale {list(SAFETY_SCALE)}, "
@@ -204,7 +332,7 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
         "ward": survey[ward_col].astype("string").fillna("Unknown ward"),
         "resp": 1,
         "valid": valid.astype(int),
-        "safe": (valid & ans.isin(safe_set)).astype(int),
+        "safe": is_safe.astype(int),
     })
     g = frame.groupby("ward").agg(n_respondents=("resp", "sum"), n=("valid", "sum"), n_safe=("safe", "sum"))
     if wards is not None:
@@ -216,14 +344,17 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
     out[["n_respondents", "n", "n_safe"]] = out[["n_respondents", "n", "n_safe"]].astype(int)
     out["n_excluded"] = out["n_respondents"] - out["n"]
     out["is_overall"] = np.arange(len(out)) == len(out) - 1
-    ci = survey_wilson(out["n_safe"], out["n"], alpha)
+    d = float(design_effect)
+    ci = survey_wilson(out["n_safe"] / d, out["n"] / d, alpha)
     out[["proportion", "ci_low", "ci_high"]] = ci.to_numpy()
+    out["design_effect"] = d
+    out["n_effective"] = out["n"] / d
     p0 = out["proportion"].iloc[-1]
     out["vs_overall"] = np.select([out["ci_low"] > p0, out["ci_high"] < p0], ["higher", "lower"], default="similar")
     out.loc[out["n"] == 0, "vs_overall"] = "no answers"
     out.loc[out["is_overall"], "vs_overall"] = ""
     return out[["ward", "is_overall", "n_respondents", "n", "n_safe", "n_excluded",
-                "proportion", "ci_low", "ci_high", "vs_overall"]]
+                "proportion", "ci_low", "ci_high", "vs_overall", "design_effect", "n_effective"]]
 
 
 def survey_named_wards(safe: pd.DataFrame, direction: str = "lower", min_n: int = 30) -> pd.Series:

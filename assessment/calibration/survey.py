@@ -3,23 +3,34 @@
 Each run is one consultation: 20 wards with 20 to 90 valid answers each (drawn at random,
 about 1,100 in all, as the demo's), passed through
 :func:`~assessment.analysis.survey.survey_feeling_safe` (each ward's 95% Wilson interval
-against the partnership's proportion) and decided by
-:func:`~assessment.analysis.survey.survey_named_wards` with the audit's minimum of 30 answers
-(:data:`assessment.documents.audit.MIN_RELIABLE_N`); a ward counts when it is named "lower".
+against the partnership's proportion, for the effective sample size ``n / design effect``) and
+decided by :func:`~assessment.analysis.survey.survey_named_wards` with the audit's minimum of
+30 answers (:data:`assessment.documents.audit.MIN_RELIABLE_N`); a ward counts when it is named
+"lower".
 
 The null: every resident feels safe with the same chance, 60%, in every ward. Two ways of
 sampling them: a simple random sample (each answer independent: the Wilson interval's own
 assumption), and a clustered one, as consultations are: answers come in groups of five
-(a household, a street stall, a residents' meeting) whose members answer alike, with an
-intra-group correlation of 0.25 (each group's chance drawn from a beta distribution of mean
-0.6), a design effect of 1 + (5 - 1) x 0.25 = 2 -- the variance of a ward's share is twice the
-binomial one, as the monthly counts' variance is 2.5 times the Poisson one.
+(a sampling point's doorstep interviews, a street stall, a residents' meeting) whose members
+answer alike, with an intra-group correlation of 0.25 (each group's chance drawn from a beta
+distribution of mean 0.6), a design effect of 1 + (5 - 1) x 0.25 = 2 -- the variance of a
+ward's share is twice the binomial one. Each answer carries its group as its sampling point.
+
+Each consultation is decided three ways, as the audit decides with what the catalogue gives
+(:func:`~assessment.analysis.survey.survey_design_effect`): the design effect assumed 1 (no
+design effect and no sampling point in the catalogue: the plain Wilson interval, the test the
+audit used before), declared (the catalogue's ``design_effect``: 2, the simulation's own, on
+clustered answers), and estimated from the sampling points (Kish's design effect from the
+intra-cluster correlation within wards). Clustered answers with the design effect assumed 1
+are reported without a bound: that is the rate the plain interval gives when the survey's
+design is not declared, which the audit then states as a caveat.
 
 The 95% interval claims that a ward where residents feel as safe as across the partnership
 is named "lower" in at most 2.5% of cases; acceptance: at most 3.5% of the wards with at least
-30 answers (the same 1.4 x slack as 7% on a nominal 5%). The share of consultations naming any
-ward is reported (no level is claimed for it). Power: one ward of 60 answers where 40% feel
-safe (the others 60%), simple random sample.
+30 answers (the same 1.4 x slack as 7% on a nominal 5%), for every decision that allows for
+the design the answers have. The share of consultations naming any ward is reported (no level
+is claimed for it). Power: one ward of 60 answers where 40% feel safe (the others 60%), simple
+random and clustered samples.
 """
 
 from __future__ import annotations
@@ -27,10 +38,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from assessment.analysis.survey import SAFETY_SCALE, survey_feeling_safe, survey_named_wards
+from assessment.analysis.survey import SAFETY_SCALE, survey_design_effect, survey_feeling_safe, survey_named_wards
 from assessment.calibration import calibration_frame, calibration_row, calibration_streams
 
-__all__ = ["results", "simulate_answers", "SCENARIOS"]
+__all__ = ["results", "simulate_answers", "SCENARIOS", "DECISIONS"]
 
 N_WARDS = 20
 N_MIN, N_MAX = 20, 90
@@ -46,23 +57,36 @@ SCENARIOS: dict[str, str] = {
     "clustered": "20 wards, 60% feel safe in every ward, answers in groups of 5 with intra-group correlation 0.25 "
                  "(design effect 2)",
     "low": "one ward of 60 answers where 40% feel safe, the others 60%, simple random sample",
+    "low_clustered": "one ward of 60 answers where 40% feel safe, the others 60%, answers in groups of 5 with "
+                     "intra-group correlation 0.25 (design effect 2)",
 }
+
+#: how a consultation's design effect is decided (:func:`survey_design_effect`): label in the statement
+DECISIONS: dict[str, str] = {
+    "assumed": "design effect assumed 1",
+    "declared": f"design effect {1 + (GROUP - 1) * ICC:g} declared",
+    "estimated": "design effect estimated from the sampling points",
+}
+#: the decisions each scenario is decided with (declaring the simulation's design effect only where it is true)
+_DECIDED = {"srs": ("assumed", "estimated"), "clustered": ("assumed", "declared", "estimated"),
+            "low": ("assumed", "estimated"), "low_clustered": ("assumed", "declared", "estimated")}
 
 
 def simulate_answers(rng: np.random.Generator, n: np.ndarray, safe: np.ndarray, clustered: bool = False
                      ) -> pd.DataFrame:
-    """One consultation: a row per respondent with ``ward_code`` and ``safe_after_dark``.
+    """One consultation: a row per respondent with ``ward_code``, ``safe_after_dark`` and ``sampling_point``.
 
-    ``n`` and ``safe`` give each ward's answers and chance of feeling safe; clustered answers
-    come in groups of :data:`GROUP` sharing a beta-distributed chance (intra-group correlation
-    :data:`ICC`).
+    ``n`` and ``safe`` give each ward's answers and chance of feeling safe. Answers come in
+    groups of :data:`GROUP` within a ward (the ``sampling_point``); clustered answers share
+    their group's beta-distributed chance (intra-group correlation :data:`ICC`), simple random
+    ones do not.
     """
     ward = np.repeat(np.arange(len(n)), n)
     p = np.asarray(safe, dtype=float)[ward]
+    start = np.concatenate([[0], np.cumsum(n)[:-1]])
+    group = (np.arange(len(ward)) - start[ward]) // GROUP + ward * (int(n.max()) // GROUP + 1)  # within a ward
+    _, gid = np.unique(group, return_inverse=True)
     if clustered:
-        start = np.concatenate([[0], np.cumsum(n)[:-1]])
-        group = (np.arange(len(ward)) - start[ward]) // GROUP + ward * (int(n.max()) // GROUP + 1)  # within a ward
-        _, gid = np.unique(group, return_inverse=True)
         total = (1.0 - ICC) / ICC  # alpha + beta of the groups' beta distribution
         first = np.unique(gid, return_index=True)[1]
         p_group = rng.beta(p[first] * total, (1.0 - p[first]) * total)
@@ -70,12 +94,17 @@ def simulate_answers(rng: np.random.Generator, n: np.ndarray, safe: np.ndarray, 
     is_safe = rng.random(len(ward)) < p
     answer = np.where(is_safe, np.where(rng.random(len(ward)) < 0.5, SAFETY_SCALE[0], SAFETY_SCALE[1]),
                       np.asarray(SAFETY_SCALE[2:], dtype=object)[rng.integers(0, 3, len(ward))])
-    return pd.DataFrame({"ward_code": pd.Series(ward).map("W{:02d}".format), "safe_after_dark": answer})
+    return pd.DataFrame({"ward_code": pd.Series(ward).map("W{:02d}".format), "safe_after_dark": answer,
+                         "sampling_point": pd.Series(gid).map("SP{:04d}".format)})
 
 
-def _lower(answers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Wards named "lower", and wards with enough answers to be named, in ward order."""
-    safe = survey_feeling_safe(answers, ward_col="ward_code")
+def _lower(answers: pd.DataFrame, decision: str = "assumed") -> tuple[np.ndarray, np.ndarray]:
+    """Wards named "lower", and wards with enough answers to be named, in ward order, with the
+    design effect decided as ``decision`` (a key of :data:`DECISIONS`)."""
+    design = survey_design_effect(answers, cluster_col="sampling_point" if decision == "estimated" else None,
+                                  declared=1 + (GROUP - 1) * ICC if decision == "declared" else None,
+                                  ward_col="ward_code")
+    safe = survey_feeling_safe(answers, ward_col="ward_code", design_effect=float(design["design_effect"].iloc[0]))
     wards = ~safe["is_overall"].to_numpy()
     return (survey_named_wards(safe, "lower", MIN_N).to_numpy()[wards],
             (safe["n"].to_numpy() >= MIN_N)[wards])
@@ -92,19 +121,29 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
     rows = []
     for key in SCENARIOS:
         rng = streams[key]
-        named = np.zeros((n_runs, N_WARDS), bool)
+        decided = _DECIDED[key]
+        named = np.zeros((len(decided), n_runs, N_WARDS), bool)
         eligible = np.zeros((n_runs, N_WARDS), bool)
         for r in range(n_runs):  # one consultation per run
             n = rng.integers(N_MIN, N_MAX + 1, N_WARDS)
             safe = np.full(N_WARDS, SAFE)
-            if key == "low":
+            if key.startswith("low"):
                 n[0], safe[0] = LOW_N, LOW
-            named[r], eligible[r] = _lower(simulate_answers(rng, n, safe, clustered=key == "clustered"))
-        if key == "low":
-            rows.append(calibration_row(f"power: {label}: the planted ward", SCENARIOS[key], named[:, 0], n_runs))
-            continue
-        rows += [
-            calibration_row(f"{label}: share of wards", SCENARIOS[key], int(named.sum()), int(eligible.sum()), 0.035),
-            calibration_row(f"{label}: consultations naming any ward", SCENARIOS[key], named.any(axis=1), n_runs),
-        ]
+            answers = simulate_answers(rng, n, safe, clustered=key.endswith("clustered"))
+            for d, decision in enumerate(decided):
+                named[d, r], eligible[r] = _lower(answers, decision)
+        for d, decision in enumerate(decided):
+            stated = f"{label}, {DECISIONS[decision]}"
+            if key.startswith("low"):
+                rows.append(calibration_row(f"power: {stated}: the planted ward", SCENARIOS[key], named[d, :, 0],
+                                            n_runs))
+                continue
+            # the plain interval on clustered answers is reported: the rate when the design is not declared
+            limit = float("nan") if key == "clustered" and decision == "assumed" else 0.035
+            rows += [
+                calibration_row(f"{stated}: share of wards", SCENARIOS[key], int(named[d].sum()),
+                                int(eligible.sum()), limit),
+                calibration_row(f"{stated}: consultations naming any ward", SCENARIOS[key], named[d].any(axis=1),
+                                n_runs),
+            ]
     return calibration_frame(rows)

@@ -408,7 +408,13 @@ def _consultation(doc: Document) -> dict | None:
         current = list(doc.workbench.wards["code"].astype(str))
         ward_col = "area_code" if "area_code" in sv.columns else "ward_code"
         counts = survey.survey_response_counts(sv, ward_col=ward_col, wards=current)
-        safe = survey.survey_feeling_safe(sv, ward_col=ward_col, wards=current)
+        key = ev.role_dataset(doc, SURVEY_ROLE)
+        ds = doc.catalogue.datasets.get(key) if key else None
+        design = survey.survey_design_effect(sv, cluster_col="cluster" if "cluster" in sv.columns else None,
+                                             declared=ds.design_effect if ds else None, ward_col=ward_col,
+                                             where=f"datasets.{key}")
+        safe = survey.survey_feeling_safe(sv, ward_col=ward_col, wards=current,
+                                          design_effect=float(design["design_effect"].iloc[0]))
         for f in (counts, safe):
             f["ward_name"] = f["ward"].map(names).fillna(f["ward"]).where(~f["is_overall"], "All respondents")
         safe["unreliable"] = (~safe["is_overall"]) & (safe["n"] < MIN_RELIABLE_N)
@@ -439,7 +445,7 @@ def _consultation(doc: Document) -> dict | None:
                              "reason": "e-mail address or telephone number",
                              "comment": text[personal].str.strip().to_numpy()})
         return {"counts": counts, "safe": safe, "top": top, "by_theme": by_theme, "comments": comments,
-                "samples": samples, "held": held, "ward_col": ward_col}
+                "samples": samples, "held": held, "ward_col": ward_col, "design": design.iloc[0]}
 
     return _cached(doc, "consultation", build)
 
@@ -949,6 +955,33 @@ def section_patterns(doc: Document) -> Section:
     return sec
 
 
+_DESIGN_SOURCE = {"declared": "declared in the data catalogue", "estimated": "estimated from the sampling points",
+                  "assumed": "assumed: the catalogue gives no design effect or sampling point"}
+
+
+def _design_words(design: pd.Series) -> tuple[str, bool]:
+    """Which design effect the survey's intervals allow for and where it came from, and whether
+    that is a caveat (assumed 1)."""
+    d = float(design["design_effect"])
+    if design["source"] == "declared":
+        return (f"The intervals allow for the survey's design effect of {d:.2f}, declared in the data catalogue: a "
+                f"share from this survey varies {d:.2f} times as much as one from a simple random sample of the same "
+                f"size, so each interval is that of its n divided by {d:.2f}.", False)
+    if design["source"] == "estimated":
+        alike = (f"answers at the same point are alike (intra-cluster correlation {design['icc']:.2f}, about "
+                 f"{design['cluster_size']:.1f} answers a point), so a share varies {d:.2f} times as much as one "
+                 f"from a simple random sample of the same size (Kish 1965)" if d > 1 else
+                 f"answers at the same point are no more alike than others in their ward (intra-cluster correlation "
+                 f"{design['icc']:.2f}), so the intervals are those of a simple random sample")
+        return (f"The intervals allow for a design effect of {d:.2f}, estimated from the answers' "
+                f"{int(design['n_clusters']):,} sampling points: {alike}.", False)
+    return ("The intervals treat the answers as a simple random sample (design effect assumed 1): the data catalogue "
+            "gives this survey no design effect and no sampling point. Surveys that recruit residents in clusters "
+            "(sampling points, streets, households) or weight their answers give shares that vary more than that, so "
+            "these intervals may be too narrow and a ward may be named as different by chance. Declaring the "
+            "survey's design effect in the catalogue, or giving each answer's sampling point, allows for it.", True)
+
+
 def section_consultation(doc: Document) -> Section:
     """Consultation results: response counts, feeling safe by ward, top concerns and comments."""
     sec = Section("Consultation: what residents told us")
@@ -983,6 +1016,8 @@ def section_consultation(doc: Document) -> Section:
     overall = safe[safe["is_overall"]].iloc[0]
     sec.add(f"Across the partnership {overall['proportion']:.0%} of residents feel very or fairly safe after dark "
             f"(95% CI {overall['ci_low']:.0%} to {overall['ci_high']:.0%}; n = {int(overall['n']):,}).")
+    design_text, caveat = _design_words(con["design"])
+    sec.add(callout(design_text, caveat=True) if caveat else paragraph(design_text, css="table-note"))
     safe["compared"] = np.where(safe["unreliable"], "not compared (unreliable)",
                                 safe["vs_overall"].replace({"higher": "higher than the partnership",
                                                             "lower": "lower than the partnership",
@@ -1004,7 +1039,9 @@ def section_consultation(doc: Document) -> Section:
                       sensitivity=sens, decimals={"feel safe (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
                       notes=[n for n in [footnote, "Very or fairly safe, out of everyone who answered the question. Wilson "
                              "score interval (Wilson 1927). 'Higher' or 'lower' only when the ward's interval lies wholly "
-                             f"above or below the partnership figure. Wards with n < {MIN_RELIABLE_N} are not compared."] if n]))
+                             f"above or below the partnership figure. Wards with n < {MIN_RELIABLE_N} are not compared.",
+                             f"Design effect {float(con['design']['design_effect']):.2f} "
+                             f"({_DESIGN_SOURCE[con['design']['source']]})."] if n]))
     ok = pd.to_numeric(published["feel safe (%)"], errors="coerce").notna().to_numpy()[:-1]
     chart = body[ok].copy()
     chart["label"] = chart["ward"] + " (n = " + chart["n (answered)"].astype(int).astype(str) + ")"
