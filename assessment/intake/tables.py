@@ -308,6 +308,22 @@ def _line_count(path: Path) -> int:
     return lines + (last != b"\n")
 
 
+@contextmanager
+def _mapped(path: Path):
+    """The file memory-mapped for Arrow to parse in place (no copy of it into read buffers: in a fresh
+    process that copy's allocation costs as much as a fifth of a large file's read), or its path
+    where it cannot be mapped. The values Arrow parses are copied out, so the map is closed after."""
+    try:
+        source = pa.memory_map(str(path))
+    except (OSError, pa.ArrowException):  # e.g. a pipe or a file system without mmap: Arrow reads the path
+        yield path
+        return
+    try:
+        yield source
+    finally:
+        source.close()
+
+
 def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "utf-8", header_row: int = 1,
                    required: list[str] | tuple[str, ...] = (), float_columns: list[str] | tuple[str, ...] = (),
                    newlines_in_values: bool = True, dataset: str | None = None) -> pd.DataFrame:
@@ -382,15 +398,16 @@ def read_csv_table(path: str | Path, *, delimiter: str = ",", encoding: str = "u
         types = {c: (pa.float64() if c in floats else pa.large_string()) for c in columns}
         # the names are given (as _header read them, a stray byte-order mark removed), so Arrow
         # skips the header row instead of parsing it again
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(skip_rows=header_row, column_names=columns, encoding=enc_now,
-                                           use_threads=threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
-                                             newlines_in_values=newlines_in_values),
-            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True, null_values=NULL_VALUES),
-        )
+        with _mapped(path) as source:
+            table = pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(skip_rows=header_row, column_names=columns, encoding=enc_now,
+                                               use_threads=threads, block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
+                                                 newlines_in_values=newlines_in_values),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                                     quoted_strings_can_be_null=True, null_values=NULL_VALUES),
+            )
         if threads and bad and any(n >= 10**12 for n, _ in bad):
             return _read(enc_now, floats, threads=False)  # line numbers are only known single-threaded
         written = [c for c in floats if c in columns and pc.any(pc.invert(pc.is_finite(table[c]))).as_py()]
