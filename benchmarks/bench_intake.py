@@ -13,6 +13,10 @@ interleaved (bare, intake, bare, intake, ... over the files in turn):
 - ``arrow``: ``pyarrow.csv.read_csv(path)`` with its defaults, a second anchor reported beside
   it (an Arrow table only: no pandas frame, so faster than ``bare``); its ratios are
   ``ratio_vs_arrow_*``;
+- ``floor``: only the two steps of intake that no intake can skip, the read (as intake reads:
+  ``read_dataset``) and the coordinate conversion (``to_bng``), in sequence as intake does them; its
+  time against the anchors shows how much of the ratio the rest of intake (dates, categories,
+  duplicate checks, quality accounting, assembly) takes, and what is left once those two are done;
 - ``intake``: ``assessment.intake.harmonise.intake_dataset`` through a catalogue
   pointing at the file (read, dates, coordinates to EPSG:27700, category map,
   duplicate checks, quality accounting).
@@ -139,9 +143,10 @@ def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
     import pyarrow.csv as pacsv
 
     t_import = time.perf_counter()
-    if mode in ("intake", "baseline"):
+    if mode in ("intake", "baseline", "floor"):
         from assessment.catalogue import load_catalogue
-        from assessment.intake.harmonise import intake_dataset
+        from assessment.intake.coords import prepare_transform, to_bng
+        from assessment.intake.harmonise import intake_dataset, read_dataset
     import_seconds = time.perf_counter() - t_import
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage0.ru_utime + usage0.ru_stime
@@ -151,6 +156,17 @@ def run_one(mode: str, path: Path, catalogue: Path | None) -> dict:
         rows = len(frame)
     elif mode == "arrow":
         rows = pacsv.read_csv(path).num_rows
+    elif mode == "floor":
+        import threading
+
+        cat = load_catalogue(catalogue, check_files=False)
+        c = cat.dataset("police_street").coordinates
+        warm = threading.Thread(target=prepare_transform, args=(c.crs,))  # as intake: PROJ set up during the read
+        warm.start()
+        raw = read_dataset(cat, "police_street")
+        warm.join()
+        to_bng(raw[c.x], raw[c.y], c.crs)
+        rows = len(raw)
     else:
         cat = load_catalogue(catalogue, check_files=False)
         res = intake_dataset(cat, "police_street", run_date="2025-06-01")
@@ -210,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(interleaved in one run)")
     parser.add_argument("--baseline", help="also time the intake of the package at this folder (e.g. a git "
                                            "worktree of an older commit), interleaved")
-    parser.add_argument("--one", choices=["bare", "arrow", "intake", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=["bare", "arrow", "floor", "intake", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--catalogue", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -218,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_one(args.one, Path(args.path), Path(args.catalogue) if args.catalogue else None)))
         return 0
     kinds = list(COORDS) if args.coords == "both" else [args.coords]
-    modes = ["bare", "arrow", "intake"] + (["baseline"] if args.baseline else [])
+    modes = ["bare", "arrow", "floor", "intake"] + (["baseline"] if args.baseline else [])
     envs = {m: dict(os.environ) for m in modes}
     if args.baseline:
         envs["baseline"]["PYTHONPATH"] = str(Path(args.baseline).resolve())
@@ -245,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             part = {"file_mib": round(path.stat().st_size / 1024**2, 1)}
             for m in modes:
                 part[m] = _summary(res[m])
-            for m in modes[2:]:
+            for m in modes[2:]:  # floor, intake (and baseline) against both anchors
                 for anchor, prefix in (("bare", "ratio"), ("arrow", "ratio_vs_arrow")):
-                    tag = "" if m == "intake" else "_baseline"
+                    tag = {"intake": "", "floor": "_floor", "baseline": "_baseline"}[m]
                     part[f"{prefix}{tag}_best"] = round(part[m]["best_seconds"] / part[anchor]["best_seconds"], 2)
                     part[f"{prefix}{tag}_median"] = round(
                         part[m]["median_seconds"] / part[anchor]["median_seconds"], 2)
