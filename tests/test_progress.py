@@ -21,7 +21,7 @@ def doc(demo_document):
 
 def test_one_row_per_target_of_the_strategy(doc):
     prog = progress.target_progress(doc)
-    targets = progress._strategy(doc)["targets"]
+    targets = progress.strategy_document(doc)["targets"]
     assert list(prog["id"]) == [t["id"] for t in targets]
     assert set(prog["judgement"]) <= {"met", "not met", "cannot be measured"}
     assert prog.loc[prog["dataset"].isna(), "judgement"].eq("cannot be measured").all()
@@ -29,7 +29,7 @@ def test_one_row_per_target_of_the_strategy(doc):
 
 def test_yearly_counts_of_a_whole_partnership_measure_match_the_events(doc):
     prog = progress.target_progress(doc)
-    years = progress._years(doc)
+    years = progress.complete_year_labels(doc)
     label = {m: b[-1][:4] for b in ev.complete_years(doc) for m in b}
     crime = set(ev.crime_datasets(doc))
     checked = 0

@@ -138,7 +138,7 @@ def test_both_documents_agree_on_a_strategy_using_every_direction_word(demo_docu
     wb = base_doc.workbench
     pol = wb.dataset_events(wb.catalogue.datasets_with_role("recorded_crime")[0]) if hasattr(
         wb.catalogue, "datasets_with_role") else wb.dataset_events("police_street")
-    latest_year = audit._years(base_doc)[-1]
+    latest_year = audit.complete_year_labels(base_doc)[-1]
     latest = pol[pol["month"].str[:4] == latest_year]["category"].value_counts()
     # (text, category, direction, size, baseline as a multiple of the latest count, expected status)
     plan = [

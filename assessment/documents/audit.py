@@ -38,10 +38,11 @@ from ..reporting.document import Document, open_document
 from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of
-from ..reporting.keyfindings import _and, _pct, _peer_rating, key_findings_opening
+from ..reporting.keyfindings import key_findings_opening, peer_rating, percent_change
 from ..reporting.maps import map_choropleth
-from ..reporting.progress import (STRATEGY_ROLE, _and_list, _police_current_wards, _smart, _strategy, _ward_names,
-                                  _year_of, _years, target_progress)
+from ..reporting.progress import (STRATEGY_ROLE, complete_year_labels, complete_year_of, police_on_current_wards,
+                                  smart_targets, strategy_document, target_progress, ward_names_every_version)
+from ..reporting.prose import and_list
 
 __all__ = [
     "section_key_findings", "section_glossary",
@@ -125,7 +126,7 @@ def _yname(doc: Document, year: str) -> str:
 
 def _too_short(doc: Document) -> str | None:
     """The sentence to give instead of a comparison when the data hold fewer than two complete years."""
-    n = len(_years(doc))
+    n = len(complete_year_labels(doc))
     if n >= 2:
         return None
     months = ev.comparison_periods(doc)["n_months"]
@@ -240,8 +241,8 @@ def _annual_by(doc: Document, by: str) -> pd.DataFrame:
     """Police counts per calendar year of the window by ``by`` (category or theme), wide."""
     def build() -> pd.DataFrame:
         monthly = ev.evidence_monthly(doc, by)
-        years = _years(doc)
-        m = monthly.assign(year=_year_of(doc, monthly["month"]))
+        years = complete_year_labels(doc)
+        m = monthly.assign(year=complete_year_of(doc, monthly["month"]))
         m = m[m["year"].isin(years)]
         return m.pivot_table(index=by, columns="year", values="count", aggfunc="sum", fill_value=0)[years]
 
@@ -250,7 +251,7 @@ def _annual_by(doc: Document, by: str) -> pd.DataFrame:
 
 def _change_total(doc: Document, asb: bool = False) -> pd.Series:
     """All crime (or ASB) in year 3 against year 1, tested allowing for the monthly series' over-dispersion."""
-    years = _years(doc)
+    years = complete_year_labels(doc)
     monthly = ev.evidence_monthly(doc, "category")
     sel = monthly[(monthly["category"] == ev.ASB) if asb else (monthly["category"] != ev.ASB)]
     total = sel.groupby("month", as_index=False)["count"].sum()
@@ -334,9 +335,9 @@ def _theme_trends(doc: Document) -> pd.DataFrame:
 def _ward_change(doc: Document) -> pd.DataFrame:
     """Crimes (excluding ASB) per 1,000 residents by current ward, year 1 against year 3."""
     def build() -> pd.DataFrame:
-        years = _years(doc)
+        years = complete_year_labels(doc)
         y1, y3 = years[0], years[-1]
-        pol = _police_current_wards(doc)
+        pol = police_on_current_wards(doc)
         pol = pol[(pol["category"] != ev.ASB) & pol["year"].isin([y1, y3])]
         counts = pol.groupby(["ward_now", "year"]).size().unstack(fill_value=0).reindex(columns=[y1, y3], fill_value=0)
         w = doc.workbench.wards[["code", "name", "population", "geometry"]].copy()
@@ -404,7 +405,7 @@ def _consultation(doc: Document) -> dict | None:
         return None
 
     def build() -> dict:
-        names = _ward_names(doc)
+        names = ward_names_every_version(doc)
         current = list(doc.workbench.wards["code"].astype(str))
         ward_col = "area_code" if "area_code" in sv.columns else "ward_code"
         counts = survey.survey_response_counts(sv, ward_col=ward_col, wards=current)
@@ -698,7 +699,7 @@ def _strategy_options(doc: Document) -> pd.DataFrame:
 # -- key findings -----------------------------------------------------------------------------
 
 def _key_findings(doc: Document) -> list[Finding]:
-    years = _years(doc)
+    years = complete_year_labels(doc)
     out: list[Finding] = []
     name = doc.catalogue.partnership.short_name
     if len(years) >= 2:
@@ -706,15 +707,15 @@ def _key_findings(doc: Document) -> list[Finding]:
         annual = _annual_by(doc, "category")
         crime = annual.drop(index=[ev.ASB], errors="ignore").sum()
         rr = trends.trend_rate_ratio(int(crime[y3]), int(crime[y1])).iloc[0]
-        pct = _pct(float(crime[y3]), float(crime[y1]))
+        pct = percent_change(float(crime[y3]), float(crime[y1]))
         way = direction_of(pct, float(rr["p_value"]))
-        rag, against = _peer_rating(doc, ("total",))
+        rag, against = peer_rating(doc, ("total",))
         out.append(Finding(f"The police recorded {int(crime[y3]):,} crimes in {name} in {y3} against "
                            f"{int(crime[y1]):,} in {y1}: {change_words(pct, way)}.", way, rag, against))
         if ev.ASB in annual.index:
             a = annual.loc[ev.ASB]
             ra = trends.trend_rate_ratio(int(a[y3]), int(a[y1])).iloc[0]
-            apct = _pct(float(a[y3]), float(a[y1]))
+            apct = percent_change(float(a[y3]), float(a[y1]))
             away = direction_of(apct, float(ra["p_value"]))
             out.append(Finding(f"Anti-social behaviour incidents numbered {int(a[y3]):,} in {y3} against "
                                f"{int(a[y1]):,} in {y1}: {change_words(apct, away)}.", away))
@@ -724,22 +725,22 @@ def _key_findings(doc: Document) -> list[Finding]:
         out.append(Finding(f"{int(overall['n_respondents']):,} residents answered the survey; {overall['proportion']:.0%} "
                            "feel safe after dark."))
         top3 = con["top"].head(3)
-        out.append(Finding("Residents' top concerns are " + _and(
+        out.append(Finding("Residents' top concerns are " + and_list(
             [f"{c.lower() if c[:1].isupper() and c[1:2].islower() else c} ({s:.0%} name it)"
              for c, s in zip(top3["concern"], top3["share"])]) + "."))
         lower = con["safe"][survey.survey_named_wards(con["safe"], "lower", MIN_RELIABLE_N)]
         if len(lower):
             out.append(Finding(f"In {len(lower)} {'ward' if len(lower) == 1 else 'wards'} clearly fewer residents feel "
-                               f"safe after dark than across the partnership: {_and(list(lower['ward_name']))}."))
+                               f"safe after dark than across the partnership: {and_list(list(lower['ward_name']))}."))
     rec = ev.evidence_recommended(doc)
     if len(rec):
-        out.append(Finding(f"The evidence points to {_and(list(rec['issue']))} as issues for the next strategy."))
+        out.append(Finding(f"The evidence points to {and_list(list(rec['issue']))} as issues for the next strategy."))
     _, gaps = _provision(doc)
     g = gaps[gaps["gap"] != ""]
     if len(g):
         out.append(Finding(f"{len(g)} priority {'theme has' if len(g) == 1 else 'themes have'} no funded service "
-                           f"in place: {_and(list(g['theme']))}."))
-    check = _smart(doc)
+                           f"in place: {and_list(list(g['theme']))}."))
+    check = smart_targets(doc)
     if check is not None:
         out.append(Finding(f"The previous strategy set {len(check)} targets, of which "
                            f"{int((check['verdict'] == 'SMART').sum())} are specific, measurable and time-bound."))
@@ -762,7 +763,7 @@ def section_summary(doc: Document) -> Section:
         sec.add(paragraph(ev.data_to_sentence(doc), css="table-note"))
         sec.add(_too_short(doc))
         return sec
-    years = _years(doc)
+    years = complete_year_labels(doc)
     y1, y3 = years[0], years[-1]
     n1, n3 = _yname(doc, y1), _yname(doc, y3)
     annual = _annual_by(doc, "category")
@@ -806,7 +807,7 @@ def section_summary(doc: Document) -> Section:
     if len(g):
         items.append(f"Gaps in provision (funding as at {doc.run_date.isoformat()}, the date this document was "
                      "produced): " + "; ".join(f"{t}: {x}" for t, x in zip(g["theme"], g["gap"])) + ".")
-    check = _smart(doc)
+    check = smart_targets(doc)
     if check is not None:
         items.append(f"The previous strategy set {len(check)} targets; {int((check['verdict'] == 'SMART').sum())} are "
                      f"SMART. {_unmeasurable_sentence(check)}")
@@ -820,7 +821,7 @@ def section_patterns(doc: Document) -> Section:
         sec = Section("Patterns and trends over three years")
         sec.add(_too_short(doc))
         return sec
-    years = _years(doc)
+    years = complete_year_labels(doc)
     y1, y3 = years[0], years[-1]
     n1, n3 = _yname(doc, y1), _yname(doc, y3)
     sec = Section("Patterns and trends over three years")
@@ -876,7 +877,7 @@ def section_patterns(doc: Document) -> Section:
                "column, which fits the break as a step and separates the two."]))
     chart = ct[(ct["category"] != "Other crime") & comparable].copy()
     left_out = list(ct.loc[~comparable, "category"])
-    out_note = (f" {_and_list(left_out)} {_plural(len(left_out), 'is', 'are')} left out: "
+    out_note = (f" {and_list(left_out)} {_plural(len(left_out), 'is', 'are')} left out: "
                 f"{_not_comparable(ct.loc[~comparable, 'change_break'].iloc[0])}." if left_out else "")
     sec.add(doc.figure(
         chart_bars(chart, label="category", value="pct_change", lower="ci_low", upper="ci_high", reference=0.0,
@@ -899,10 +900,10 @@ def section_patterns(doc: Document) -> Section:
     old_codes = set(versions[0].units["code"].astype(str)) if len(versions) > 1 else set()
     new = versions[-1]
     new_codes = set(new.units["code"].astype(str))
-    names = _ward_names(doc)
+    names = ward_names_every_version(doc)
     retired = sorted(old_codes - new_codes)
     created = sorted(new_codes - old_codes)
-    pol = _police_current_wards(doc)
+    pol = police_on_current_wards(doc)
     moved = pol[(pol["year"] == y1) & pol["ward_now"].notna() & (pol["ward_code"].astype("string") != pol["ward_now"])]
     if len(versions) > 1:
         sec.add(callout(
@@ -1081,7 +1082,7 @@ def section_consultation(doc: Document) -> Section:
         five = list(top.sort_values("rank", kind="stable")["concern"].head(5))
         by_ward = survey.survey_concerns_by_ward(sv, concerns=five, by="concern",
                                                  ward_col="area_code" if "area_code" in sv.columns else None)
-        by_ward.insert(1, "ward name", by_ward["ward"].map(_ward_names(doc)).fillna(""))
+        by_ward.insert(1, "ward name", by_ward["ward"].map(ward_names_every_version(doc)).fillna(""))
         sec.add(doc.table(by_ward.rename(columns={"ward": "ward code"}),
                           "Residents naming each of the five most named concerns, by ward", sensitivity=sens,
                           count_columns=five, dataset=survey_key, dimensions=("ward", "concern"), max_rows=None,
@@ -1225,9 +1226,9 @@ def section_strategy_options(doc: Document) -> Section:
 
 def section_previous_strategy(doc: Document) -> Section:
     """Review of the previous strategy: a SMART check of every target and progress where measurable."""
-    strategy = _strategy(doc)
+    strategy = strategy_document(doc)
     sec = Section("Review of the previous strategy")
-    check = _smart(doc)
+    check = smart_targets(doc)
     if check is None:
         sec.add(callout("The previous strategy has no targets in the catalogue.", caveat=True))
         return sec
@@ -1268,7 +1269,7 @@ def section_previous_strategy(doc: Document) -> Section:
     if prog.empty:
         sec.add("No target names a crime type or incident type recorded in the data, so progress cannot be computed.")
         return sec
-    years = _years(doc)
+    years = complete_year_labels(doc)
     if not years:
         sec.add("The data hold no complete year, so progress against the targets cannot be measured yet.")
         return sec
@@ -1313,7 +1314,7 @@ def section_public_summary(doc: Document) -> Section:
         sec = Section("Summary for residents")
         sec.add(_too_short(doc))
         return sec
-    years = _years(doc)
+    years = complete_year_labels(doc)
     y1, y3 = years[0], years[-1]
     n1, n3 = _yname(doc, y1), _yname(doc, y3)
     name = doc.catalogue.partnership.short_name
@@ -1346,10 +1347,10 @@ def section_public_summary(doc: Document) -> Section:
         points.append(f"{int(o['n_respondents']):,} people answered our survey. About {k} in 10 feel safe "
                       "outside after dark.")
         top3 = list(con["top"]["concern"].head(3))
-        points.append("The things people worry about most are " + _and_list([t.lower() for t in top3]) + ".")
+        points.append("The things people worry about most are " + and_list([t.lower() for t in top3]) + ".")
         low = con["safe"][survey.survey_named_wards(con["safe"], "lower", MIN_RELIABLE_N)]
         if len(low):
-            points.append("People feel less safe in " + _and_list(list(low["ward_name"])) + ".")
+            points.append("People feel less safe in " + and_list(list(low["ward_name"])) + ".")
     sec.add(HTMLPart('<div class="callout plain-language" role="note"><p><strong>The main points</strong></p>'
                      + bullet_list(points)._repr_html_() + "</div>"))
     rec = ev.evidence_recommended(doc)
@@ -1371,7 +1372,7 @@ def section_public_summary(doc: Document) -> Section:
         plans.append(text)
     sec.add(paragraph("We think the next plan should focus on:"))
     sec.add(bullet_list(plans))
-    check = _smart(doc)
+    check = smart_targets(doc)
     if check is not None:
         vague = _vague(check)
         words = int((vague["reason"] == "vague wording").sum())

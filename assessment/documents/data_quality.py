@@ -38,16 +38,16 @@ import pandas as pd
 
 from ..intake.dates import is_month_only
 from ..intake.quality import REASONS
-from ..reporting.accounting import (_ACCOUNT, _MARK, _quality, _quarantine_published, _sensitivities,
-                                    counted_once, quality_accounting_published, quality_accounting_totals,
-                                    quality_export_pairs)
+from ..reporting.accounting import (ACCOUNT_COLUMNS, SUPPRESSED_MARK, counted_once, dataset_sensitivities,
+                                    quality_accounting_published, quality_accounting_totals, quality_by_dataset,
+                                    quality_export_pairs, quarantine_published)
 from ..reporting.charts import chart_heatmap
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
 from ..reporting.document import ACCOUNTING_PROTECTED, Document, open_document
-from ..reporting.prose import count_of
+from ..reporting.prose import and_list, count_of
 from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
-from ..reporting.keyfindings import _and, key_findings_opening
+from ..reporting.keyfindings import key_findings_opening
 
 __all__ = [
     "section_key_findings", "section_glossary",
@@ -195,7 +195,7 @@ def _published_body(published: pd.DataFrame) -> pd.DataFrame:
 
 def _count_text(value, noun: str = "") -> str:
     """A published count in prose: the number, or 'a suppressed number of' where it is '[c]'."""
-    if isinstance(value, str) and value.strip() == _MARK:
+    if isinstance(value, str) and value.strip() == SUPPRESSED_MARK:
         return f"a suppressed number of {noun}".strip() if noun else "a suppressed number"
     return f"{int(value):,} {noun}".strip()
 
@@ -300,7 +300,7 @@ def _coverage_parts(doc: Document) -> tuple[pd.DataFrame, pd.DataFrame, list[str
 
 def _key_findings(doc: Document) -> list[Finding]:
     cat = doc.catalogue
-    q = _quality(doc)
+    q = quality_by_dataset(doc)
     keys = q["dataset"].astype(str).tolist()
     once = counted_once(doc, keys)
     protected = np.asarray([cat.datasets[k].sensitivity in ACCOUNTING_PROTECTED if k in cat.datasets else False
@@ -323,7 +323,7 @@ def _key_findings(doc: Document) -> list[Finding]:
                      else f" {int(totals['rows quarantined']):,} ({int(totals['rows quarantined']) / read:.1%}) were set "
                           "aside with a reason")
         out.append(Finding(
-            f"{read:,} rows were read" + (f", counting {_and(copies)} once with the dataset it copies" if copies else "")
+            f"{read:,} rows were read" + (f", counting {and_list(copies)} once with the dataset it copies" if copies else "")
             + ";" + set_aside + "."))
     else:
         out.append(Finding("No rows were read."))
@@ -369,13 +369,13 @@ def section_key_findings(doc: Document) -> HTMLPart:
 def section_summary(doc: Document) -> Section:
     """What was read, what was accepted, what was refused, and the headline problems."""
     cat = doc.catalogue
-    q = _quality(doc)
+    q = quality_by_dataset(doc)
     _, gaps, _, _ = _coverage_parts(doc)
     reg = doc.workbench.intake.sharing
     flags = quality_sharing_flags(reg, doc.run_date)
     balanced = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"])
     sec = Section("Summary")
-    published_all, _ = _quarantine_published(doc)
+    published_all, _ = quarantine_published(doc)
     published = _published_body(published_all)
     totals = quality_accounting_totals(doc)  # a copy of another dataset counted once
     once = counted_once(doc, [str(k) for k in published["dataset"]])
@@ -403,11 +403,11 @@ def section_summary(doc: Document) -> Section:
         "share geocoded (%)": 100 * pd.to_numeric(q["share_geocoded"], errors="coerce"),
         "first month": q["first_month"].fillna(""), "last month": q["last_month"].fillna(""),
     })
-    for col in _ACCOUNT:  # the counts as the accounting publishes them (one suppression for every table)
+    for col in ACCOUNT_COLUMNS:  # the counts as the accounting publishes them (one suppression for every table)
         shown[col] = published[col].to_numpy()
     sec.add(doc.table(shown, "Every catalogue dataset: status and row accounting at intake",
-                      decimals={"share geocoded (%)": 1}, max_rows=None, count_columns=list(_ACCOUNT),
-                      row_sensitivity=_sensitivities(doc, q["dataset"]), presuppressed=True,
+                      decimals={"share geocoded (%)": 1}, max_rows=None, count_columns=list(ACCOUNT_COLUMNS),
+                      row_sensitivity=dataset_sensitivities(doc, q["dataset"]), presuppressed=True,
                       notes=["Share geocoded: accepted rows with usable coordinates, for datasets that carry "
                              "coordinates (blank otherwise). The appendix lists each dataset's catalogue key."]))
     findings = []
@@ -421,11 +421,11 @@ def section_summary(doc: Document) -> Section:
     findings += [f"The sharing agreement for {_title(doc, d)} has {f.replace('expires', 'an expiry')}: {e}."
                  if f != "expired" else f"The sharing agreement for {_title(doc, d)} expired on {e}."
                  for d, e, f in zip(soon["dataset"], soon["expires"], flags[soon.index])]
-    reasons_shown = [c for c in published.columns if c not in ("dataset", *_ACCOUNT)]
+    reasons_shown = [c for c in published.columns if c not in ("dataset", *ACCOUNT_COLUMNS)]
     quarantined = published[q["rows_quarantined"].to_numpy() > 0]
     for r in quarantined.to_dict("records"):  # datasets with quarantined rows (a handful)
         parts = [f"{k}: {_count_text(r[k])}" for k in reasons_shown
-                 if r[k] == _MARK or (pd.notna(r[k]) and int(r[k]) > 0)]
+                 if r[k] == SUPPRESSED_MARK or (pd.notna(r[k]) and int(r[k]) > 0)]
         findings.append(f"{_title(doc, r['dataset'])}: {_count_text(r['rows quarantined'], 'rows')} quarantined ("
                         + ", ".join(parts) + ").")
     if findings:
@@ -439,7 +439,7 @@ def section_summary(doc: Document) -> Section:
 def section_datasets(doc: Document) -> Section:
     """Per dataset: source, format and field completeness."""
     cat = doc.catalogue
-    q = _quality(doc).set_index("dataset")
+    q = quality_by_dataset(doc).set_index("dataset")
     comp = doc.workbench.intake.completeness
     sec = Section("Datasets and field completeness")
     rows = pd.DataFrame({
@@ -483,12 +483,12 @@ def section_datasets(doc: Document) -> Section:
 def section_quarantine(doc: Document) -> Section:
     """Quarantined rows: counts per reason per dataset, and a few examples where they may be shown."""
     cat = doc.catalogue
-    q = _quality(doc)
+    q = quality_by_dataset(doc)
     sec = Section("Quarantined rows and why")
-    published_all, reasons = _quarantine_published(doc)
+    published_all, reasons = quarantine_published(doc)
     used = reasons
     published = _published_body(published_all)
-    sens = _sensitivities(doc, published["dataset"]) + ["public"]
+    sens = dataset_sensitivities(doc, published["dataset"]) + ["public"]
     table = published_all.copy()
     balances = q["rows_read"].eq(q["rows_accepted"] + q["rows_quarantined"] + q["rows_blank"]).map(
         {True: "yes", False: "NO"})
@@ -500,7 +500,7 @@ def section_quarantine(doc: Document) -> Section:
         "quality/quarantine/<catalogue key>.csv in the run folder (the appendix lists the keys)."
     )
     sec.add(doc.table(table, "Rows quarantined per dataset and reason", max_rows=None,
-                      count_columns=[*_ACCOUNT, *reasons], row_sensitivity=sens, presuppressed=True,
+                      count_columns=[*ACCOUNT_COLUMNS, *reasons], row_sensitivity=sens, presuppressed=True,
                       notes=["Reasons that quarantined no row in any dataset are left out. Balances: rows read = "
                              "rows accepted + rows quarantined."]))
     if not used:
@@ -545,14 +545,14 @@ def _gap_chart(doc: Document, published: pd.DataFrame, monthly: list[str]):
     """
     titles = [t for t in (_title(doc, k) for k in monthly) if t in published.columns]
     body = published[published["month"].astype(str) != "Total"].set_index("month")[titles]
-    hidden = body.isin([_MARK])
+    hidden = body.isin([SUPPRESSED_MARK])
     counts = body.mask(hidden).apply(pd.to_numeric, errors="coerce").T  # column-wise: one per dataset
     hidden = hidden.T
     counts.index = [textwrap.shorten(t, 48, placeholder="\u2026") for t in titles]
     hidden.index = counts.index
     median = counts.median(axis=1, skipna=True).replace(0, np.nan)
     share = (counts.div(median, axis=0) * 100).round(0)
-    fig = chart_heatmap(share.astype(object).mask(hidden, _MARK), title="Rows per month as % of each dataset's median month",
+    fig = chart_heatmap(share.astype(object).mask(hidden, SUPPRESSED_MARK), title="Rows per month as % of each dataset's median month",
                         xlabel="month", ylabel="dataset", fmt="{:,.0f}")
     ax = fig.axes[0]
     ax.set_xticks(range(share.shape[1]), [m if i % 3 == 0 else "" for i, m in enumerate(share.columns)],
@@ -716,7 +716,7 @@ def section_coverage(doc: Document) -> Section:
                           "Months (or quarters) with no accepted rows", max_rows=None))
     else:
         sec.add(callout("No dataset has a month (or, for quarterly data, a quarter) without rows."))
-    q = _quality(doc).set_index("dataset")
+    q = quality_by_dataset(doc).set_index("dataset")
     longer = [k for k in q.index if pd.notna(q.loc[k, "first_month"]) and q.loc[k, "first_month"] < window[0]]
     if longer:
         sec.add(paragraph("Datasets with history before the window (kept for cohort analysis): "
@@ -732,7 +732,7 @@ def section_coverage(doc: Document) -> Section:
 def section_duplicates(doc: Document) -> Section:
     """Duplicate ids, exact duplicates quarantined and repeat reports flagged."""
     cat = doc.catalogue
-    q = _quality(doc).set_index("dataset")
+    q = quality_by_dataset(doc).set_index("dataset")
     ev = doc.workbench.intake.events
     sec = Section("Duplicates and repeat reports")
     sec.add("Three kinds of double counting are checked. An exact copy of a whole source row that carries an id is "
@@ -802,7 +802,7 @@ def section_geography(doc: Document) -> Section:
 
     cat = doc.catalogue
     wb = doc.workbench
-    q = _quality(doc).set_index("dataset")
+    q = quality_by_dataset(doc).set_index("dataset")
     sec = Section("Geocoding and geography")
     ev = wb.events
     geo_keys = [k for k, d in cat.datasets.items() if d.coordinates is not None and k in q.index]
@@ -1022,7 +1022,7 @@ def section_appendix(doc: Document) -> Section:
                       "Quarantine reasons and what they mean", max_rows=None))
     sec.add(doc.table(pd.DataFrame({"flag": list(FLAG_MEANINGS), "meaning": list(FLAG_MEANINGS.values())}),
                       "What intake flags but keeps", max_rows=None))
-    q = _quality(doc)
+    q = quality_by_dataset(doc)
     keys = pd.DataFrame({"dataset": [d.title for d in cat.datasets.values()], "catalogue key": list(cat.datasets),
                          "agency": [d.agency for d in cat.datasets.values()]})
     sec.add(doc.table(keys, "Datasets and their catalogue keys", max_rows=None,
@@ -1035,18 +1035,18 @@ def section_appendix(doc: Document) -> Section:
     if len(counts):
         # Drawn from the published accounting (Table "Rows quarantined per dataset and reason"), so a count
         # suppressed there is suppressed here, and a zero hidden there is listed here as suppressed too.
-        published_all, reasons = _quarantine_published(doc)
+        published_all, reasons = quarantine_published(doc)
         published = _published_body(published_all)
         long = published[["dataset", *reasons]].melt(id_vars="dataset", value_vars=reasons, var_name="reason",
                                                        value_name="rows quarantined")
-        hidden = long["rows quarantined"].isin([_MARK])
+        hidden = long["rows quarantined"].isin([SUPPRESSED_MARK])
         long = long[hidden | pd.to_numeric(long["rows quarantined"], errors="coerce").gt(0)]
         order = {r: i for i, r in enumerate(REASONS)}
         keys = {k: i for i, k in enumerate(published["dataset"])}
         long = long.assign(_d=long["dataset"].map(keys), _r=long["reason"].map(order)).sort_values(["_d", "_r"])
         long.insert(1, "catalogue key", long["dataset"])
         long["dataset"] = [_title(doc, k) for k in long["dataset"]]
-        suppressed = bool(long["rows quarantined"].isin([_MARK]).any())
+        suppressed = bool(long["rows quarantined"].isin([SUPPRESSED_MARK]).any())
         sec.add(doc.table(long[["dataset", "catalogue key", "reason", "rows quarantined"]].reset_index(drop=True),
                           "Rows quarantined per dataset and reason (quality/intake.csv, long form)", max_rows=None,
                           notes=["Only reasons that quarantined at least one row are listed. quality/intake.csv holds "

@@ -73,7 +73,7 @@ from ..reporting.document import Document, open_document
 from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import month_name
-from ..reporting.keyfindings import _and, key_findings_opening
+from ..reporting.keyfindings import key_findings_opening
 from ..reporting.maps import map_layers
 from ..reporting.prose import and_list, plural
 
@@ -150,7 +150,7 @@ class EvaluationSetup:
 
     def label(self, codes: list[str]) -> str:
         """Ward names with codes, for sentences."""
-        return _join([f"{self.ward_names.get(c, c)} ({c})" for c in codes])
+        return and_list([f"{self.ward_names.get(c, c)} ({c})" for c in codes])
 
 
 def _cached(doc: Document, key: str, build) -> Any:
@@ -158,13 +158,6 @@ def _cached(doc: Document, key: str, build) -> Any:
     if key not in doc.cache:
         doc.cache[key] = build()
     return doc.cache[key]
-
-
-def _join(items: list[str]) -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _pct(x: float) -> str:
@@ -473,7 +466,7 @@ def _verdict_outcome(s: EvaluationSetup) -> str:
 def _key_findings(doc: Document) -> list[Finding]:
     s = evaluation_setup(doc)
     r, m = _did(doc), _mde(doc)
-    where = _and([str(s.ward_names.get(c, c)) for c in s.intervention_wards])
+    where = and_list([str(s.ward_names.get(c, c)) for c in s.intervention_wards])
     ratio, lo, hi = float(r["rate_ratio"]), float(r["ci_lower"]), float(r["ci_upper"])
     clear = not (lo <= 1 <= hi)
     way = ("down" if ratio < 1 else "up") if clear else "steady"
@@ -491,7 +484,7 @@ def _key_findings(doc: Document) -> list[Finding]:
     if np.isfinite(mde):
         out.append(Finding(f"This study could only have detected a change larger than about {abs(1 - mde) * 100:.0f}%; "
                            "a smaller real effect could have gone unseen."))
-    out.append(Finding("It was compared with " + _and([str(s.ward_names.get(c, c)) for c in s.comparison_wards])
+    out.append(Finding("It was compared with " + and_list([str(s.ward_names.get(c, c)) for c in s.comparison_wards])
                        + " (the Design section says how these wards were chosen)."
                        if s.comparison_wards else "No comparison wards could be chosen."))
     main, _, _, _ = _its(doc)
@@ -530,14 +523,14 @@ def section_design(doc: Document) -> Section:
     svc = s.service
     what = f"This document evaluates {s.intervention}"
     if svc:
-        themes = _join(_theme_titles(doc, svc.get("themes") or []))
+        themes = and_list(_theme_titles(doc, svc.get("themes") or []))
         funded = f", funded to {svc['funded_to']}" if svc.get("funded_to") else ""
         what += f", provided by {svc['provider']} (services register themes: {themes}{funded})"
     else:
         what += " (not found in the catalogue's services register)"
     sec.add(what + f". It began in {s.start}.")
     datasets = sorted(ev["dataset"].astype(str).unique())
-    titles = _join([doc.catalogue.datasets[d].title if d in doc.catalogue.datasets else d for d in datasets])
+    titles = and_list([doc.catalogue.datasets[d].title if d in doc.catalogue.datasets else d for d in datasets])
     sec.add(bullet_list([
         f"Where: {s.label(s.intervention_wards)}: {s.intervention_basis}.",
         f"Comparison: {s.label(s.comparison_wards)}: {s.comparison_basis}.",
@@ -570,7 +563,7 @@ def section_design(doc: Document) -> Section:
     sec.add(doc.map(page, "Intervention and comparison wards",
                     alt=(f"Map of the partnership's {len(wb.wards)} current wards: the intervention area "
                          f"({s.label(s.intervention_wards)}) is shaded; the comparison wards "
-                         f"({_join([s.ward_names.get(c, c) for c in s.comparison_wards])}) are outlined in red.")))
+                         f"({and_list([s.ward_names.get(c, c) for c in s.comparison_wards])}) are outlined in red.")))
     # caveats
     versions = wb.registry.geographies.get("wards", [])
     n_total = len(ev)
@@ -757,7 +750,7 @@ def _its(doc: Document):
         notes: list[str] = []
         if not breaks:
             return uncontrolled, None, f"the intervention wards' own series over all {len(alone)} months", notes
-        where = _join([f"{m} ({lab})" for m, lab, _ in breaks])
+        where = and_list([f"{m} ({lab})" for m, lab, _ in breaks])
         if (wide["comparison"] <= 0).any():
             notes.append(f"The series break in {where} falls in the window and the comparison wards have months "
                          "without incidents, so no controlled analysis was possible: the level and trend changes "
@@ -1227,7 +1220,7 @@ def _cohort_agreement(main: pd.DataFrame, capped: pd.DataFrame, t: int, cap: int
     if not changed:
         return (f"With follow-up capped at {cap} days the comparisons reach the same conclusion as the main analysis "
                 "(statistically significant or not in the same comparisons).")
-    return (f"With follow-up capped at {cap} days the conclusion changes {_join(changed)}. The main analysis follows "
+    return (f"With follow-up capped at {cap} days the conclusion changes {and_list(changed)}. The main analysis follows "
             "each cohort to the end of the period, so cohorts of different years are followed for different lengths "
             "of time (see the average follow-up in the first cohort table) and their rates per day at risk are not "
             "like for like; for a comparison across years, the capped analysis is the fair one.")

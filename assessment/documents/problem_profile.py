@@ -34,7 +34,7 @@ from ..reporting.document import Document, open_document
 from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of, peer_finding
-from ..reporting.keyfindings import _and, _pct, key_findings_opening, peer_positions
+from ..reporting.keyfindings import key_findings_opening, peer_positions, percent_change
 from ..reporting.maps import map_choropleth, map_layers
 from ..reporting.prose import and_list, month_words, number, plural
 
@@ -673,7 +673,7 @@ def _key_findings(doc: Document) -> list[Finding]:
     now = int(y["current"])
     if per["comparable"]:
         before = int(y["previous"])
-        pct = _pct(now, before)
+        pct = percent_change(now, before)
         way = direction_of(pct, float(y["p_value"]))
         out = [Finding(f"The police recorded {now:,} {noun} in {per['current_label']}: {change_words(pct, way)} on "
                        f"{per['previous_label']}.", way, rag, against)]
@@ -700,7 +700,7 @@ def _key_findings(doc: Document) -> list[Finding]:
         out.append(Finding(f"A new concentration is emerging around {f['emerging_place']}.", "new"))
     if f["higher_wards"]:
         out.append(Finding(f"{len(f['higher_wards'])} {'ward has' if len(f['higher_wards']) == 1 else 'wards have'} "
-                           f"clearly higher rates than the partnership as a whole: {_and(f['higher_wards'][:5])}"
+                           f"clearly higher rates than the partnership as a whole: {and_list(f['higher_wards'][:5])}"
                            + (" and others" if len(f["higher_wards"]) > 5 else "") + "."))
     season = f["season"]
     if pd.notna(season.get("p_value")) and float(season["p_value"]) < 0.05 and int(season.get("peak_month", 0) or 0):

@@ -19,14 +19,15 @@ import yaml
 from ..analysis import hotspots, rates, smart, trends, wording
 from ..analysis.overlap import overlap_compare, overlap_counts, overlap_sentences
 from ..reporting import evidence as ev
-from ..reporting.charts import chart_bars, chart_heatmap, chart_monthly
+from ..reporting.charts import chart_monthly
 from ..reporting.display import Finding, HTMLPart, Section, bullet_list, callout, escape, paragraph
 from ..reporting.deprivation import section_deprivation
 from ..reporting.document import Document, open_document
 from ..reporting.errorrates import error_rates_table
 from ..reporting.glossary import section_glossary
 from ..reporting.front import change_words, direction_of
-from ..reporting.keyfindings import _and, _group_words, _pct, _peer_rating, key_findings_opening, peer_positions
+from ..reporting.keyfindings import (key_findings_opening, peer_group_words, peer_positions, peer_rating,
+                                     percent_change)
 from ..reporting.maps import map_choropleth, map_layers
 from ..reporting.progress import target_progress
 from ..reporting.prose import and_list, count_of, date_words, month_words, number, plural, rank_words
@@ -56,13 +57,13 @@ def _key_findings(doc: Document) -> list[Finding]:
     name = doc.catalogue.partnership.short_name
     crime = tr[tr["category"] != ev.ASB]
     now = int(crime["last_12"].sum())
-    rag, against = _peer_rating(doc, ("total",))
+    rag, against = peer_rating(doc, ("total",))
     if per["comparable"]:  # the same test as the executive summary (allows for over-dispersion)
         before = int(crime["previous_12"].sum())
         monthly = ev.evidence_monthly(doc, "category")
         series = monthly[monthly["category"] != ev.ASB].groupby("month", as_index=False)["count"].sum()
         test = trends.trend_year_on_year(series, end=per["current"][-1]).iloc[0]
-        pct = _pct(now, before)
+        pct = percent_change(now, before)
         way = direction_of(pct, float(test["p_value"]))
         out = [Finding(f"The police recorded {now:,} crimes in {name} in {per['current_label']}: "
                        f"{change_words(pct, way)} on {per['previous_label']}.", way, rag, against)]
@@ -72,7 +73,7 @@ def _key_findings(doc: Document) -> list[Finding]:
     asb = tr[tr["category"] == ev.ASB]
     if len(asb) and per["comparable"]:
         a = asb.iloc[0]
-        apct = _pct(float(a["last_12"]), float(a["previous_12"]))
+        apct = percent_change(float(a["last_12"]), float(a["previous_12"]))
         away = direction_of(apct, float(a["yoy_q"]))
         out.append(Finding(f"Anti-social behaviour incidents numbered {int(a['last_12']):,}: "
                            f"{change_words(apct, away)} on the year before.", away))
@@ -97,31 +98,31 @@ def _key_findings(doc: Document) -> list[Finding]:
         falling = crime[verdict == "falling"].sort_values("trend_pct")
         if len(rising):
             out.append(Finding(f"Over {span}, once the time of year is allowed for, these crime types are "
-                               "rising: " + _and([f"{c} (about {p:.0f}% a year)" for c, p in
+                               "rising: " + and_list([f"{c} (about {p:.0f}% a year)" for c, p in
                                                   zip(rising["category"].head(3), rising["trend_pct"].head(3))])
                                + ".", "up"))
         else:
             out.append(Finding(f"No crime type shows a clear rise over {span} once the time of year is "
                                "allowed for.", "steady"))
         if len(falling):
-            out.append(Finding(f"Over {span} these crime types are falling: " + _and(
+            out.append(Finding(f"Over {span} these crime types are falling: " + and_list(
                 [f"{c} (about {abs(p):.0f}% a year)" for c, p in zip(falling["category"].head(3),
                                                                        falling["trend_pct"].head(3))]) + ".",
                 "down"))
     rec = ev.evidence_recommended(doc)
     if len(rec):
-        out.append(Finding(f"The recommended priorities are {_and(list(rec['issue']))}; the Executive summary gives "
+        out.append(Finding(f"The recommended priorities are {and_list(list(rec['issue']))}; the Executive summary gives "
                            "the evidence for each."))
     pos = peer_positions(doc)
     if len(pos):
         above = pos[pos["position"] == "above"]
         below = pos[pos["position"] == "below"]
         rag_all = "red" if len(above) else ("green" if len(below) == len(pos) else "amber")
-        text = (f"Against {_group_words(doc)}, {name}'s rates are above the group's usual range for "
-                f"{_and(list(above['measure'].str.lower()))}" if len(above) else
-                f"Against {_group_words(doc)}, none of {name}'s {len(pos)} crime rates is above the group's usual range")
+        text = (f"Against {peer_group_words(doc)}, {name}'s rates are above the group's usual range for "
+                f"{and_list(list(above['measure'].str.lower()))}" if len(above) else
+                f"Against {peer_group_words(doc)}, none of {name}'s {len(pos)} crime rates is above the group's usual range")
         if len(below):
-            text += f", and below it for {_and(list(below['measure'].str.lower()))}"
+            text += f", and below it for {and_list(list(below['measure'].str.lower()))}"
         out.append(Finding(text + ".", None, rag_all,
                            f"{len(above)} of {len(pos)} rates above the most similar group's range"))
     try:

@@ -14,10 +14,11 @@ import pandas as pd
 from ..intake.quality import REASONS
 from .document import Document
 
-__all__ = ["quality_accounting_published", "quality_accounting_totals", "quality_export_pairs", "counted_once"]
+__all__ = ["quality_accounting_published", "quality_accounting_totals", "quality_export_pairs", "counted_once",
+           "quality_by_dataset", "quarantine_published", "dataset_sensitivities", "ACCOUNT_COLUMNS", "SUPPRESSED_MARK"]
 
 
-def _quality(doc: Document) -> pd.DataFrame:
+def quality_by_dataset(doc: Document) -> pd.DataFrame:
     """Intake's quality table with one row per catalogue dataset (a dataset intake never
     recorded shows as status ``not read``)."""
     q = doc.workbench.intake.quality.set_index("dataset")
@@ -33,20 +34,21 @@ def _quality(doc: Document) -> pd.DataFrame:
     return out.rename_axis("dataset").reset_index()
 
 
-_ACCOUNT = ("rows read", "rows accepted", "rows quarantined", "rows blank")
+ACCOUNT_COLUMNS = ("rows read", "rows accepted", "rows quarantined", "rows blank")
 
 
-_MARK = "[c]"
+SUPPRESSED_MARK = "[c]"
 
 
-def _sensitivities(doc: Document, keys) -> list[str]:
+def dataset_sensitivities(doc: Document, keys) -> list[str]:
+    """Each dataset's catalogue sensitivity (``public`` for a key the catalogue does not hold, e.g. 'Total')."""
     return [doc.catalogue.datasets[k].sensitivity if k in doc.catalogue.datasets else "public" for k in keys]
 
 
 def _accounting(doc: Document) -> tuple[pd.DataFrame, list[str], list]:
     """Per dataset: rows read, accepted, quarantined and per reason, with its row sensitivities and
     relations (read = accepted + quarantined = accepted + the reasons), for ``Document.table``."""
-    q = _quality(doc)
+    q = quality_by_dataset(doc)
     reason_cols = [f"quarantined_{r.replace(' ', '_')}" for r in REASONS]
     present = [c for c in reason_cols if c in q.columns]
     table = q[["dataset", "rows_read", "rows_accepted", "rows_quarantined", "rows_blank"] + present].copy()
@@ -63,7 +65,7 @@ def _accounting(doc: Document) -> tuple[pd.DataFrame, list[str], list]:
     return table, reasons, relations
 
 
-def _quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
+def quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
     """The per-dataset accounting exactly as published (suppressed cells '[c]'), keyed by dataset, with its
     Total row (dataset 'Total') last.
 
@@ -73,8 +75,8 @@ def _quarantine_published(doc: Document) -> tuple[pd.DataFrame, list[str]]:
     """
     table, reasons, relations = _accounting(doc)
     keys = table["dataset"].tolist()
-    shown = doc.publish_counts(table, "Rows quarantined per dataset and reason", count_columns=[*_ACCOUNT, *reasons],
-                               row_sensitivity=_sensitivities(doc, keys), row_relations=relations,
+    shown = doc.publish_counts(table, "Rows quarantined per dataset and reason", count_columns=[*ACCOUNT_COLUMNS, *reasons],
+                               row_sensitivity=dataset_sensitivities(doc, keys), row_relations=relations,
                                margins="column_totals")
     return shown, reasons
 
@@ -86,7 +88,7 @@ def quality_accounting_published(doc: Document) -> pd.DataFrame:
     Any document showing these counts takes them from here, so the data-quality document and
     the strategic assessment never show a cell the other hides.
     """
-    return _quarantine_published(doc)[0].copy()
+    return quarantine_published(doc)[0].copy()
 
 
 def quality_accounting_totals(doc: Document) -> dict:
@@ -100,9 +102,9 @@ def quality_accounting_totals(doc: Document) -> dict:
     body, total = published.iloc[:-1], published.iloc[-1]
     copies = body[~counted_once(doc, [str(k) for k in body["dataset"]])]
     out = {}
-    for col in _ACCOUNT:
+    for col in ACCOUNT_COLUMNS:
         parts = [total[col], *copies[col].tolist()]
-        out[col] = _MARK if any(str(v) == _MARK for v in parts) else int(total[col]) - int(
+        out[col] = SUPPRESSED_MARK if any(str(v) == SUPPRESSED_MARK for v in parts) else int(total[col]) - int(
             pd.to_numeric(copies[col], errors="coerce").fillna(0).sum())
     return out
 
@@ -134,7 +136,7 @@ def _same_ids(a: pd.Series, b: pd.Series) -> object:
 
 def _export_pairs(doc: Document) -> pd.DataFrame:
     cat = doc.catalogue
-    q = _quality(doc).set_index("dataset")
+    q = quality_by_dataset(doc).set_index("dataset")
     events = doc.workbench.intake.events
     keys = list(cat.datasets)
     rows = []

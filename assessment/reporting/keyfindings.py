@@ -20,19 +20,13 @@ from .document import Document
 from .front import NO_BENCHMARK, front_matter, peer_finding
 from .kinds import DOCUMENT_USES
 
-__all__ = ["key_findings_opening", "peer_positions"]
+__all__ = ["key_findings_opening", "peer_positions", "peer_rating", "peer_group_words", "percent_change"]
 
 _SKIP = {"csp_code", "csp_name", "population", "dataset", "agency", "source_file", "source_row"}
 
 
-def _and(items: list[str]) -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _pct(now: float, before: float) -> float:
+def percent_change(now: float, before: float) -> float:
+    """Change from ``before`` to ``now`` in per cent of ``before`` (NaN when ``before`` is 0)."""
     return 100.0 * (now - before) / before if before else np.nan
 
 
@@ -74,7 +68,8 @@ def _permitted(doc: Document, key: str) -> bool:
     return use in [u.strip().lower() for u in doc.catalogue.datasets[key].sharing.permitted_uses]
 
 
-def _group_words(doc: Document) -> str:
+def peer_group_words(doc: Document) -> str:
+    """The most similar group in words for prose, with its size when the benchmark table gives it."""
     key = ev.role_dataset(doc, "peer_benchmark")
     peers = doc.workbench.intake.tables.get(key) if key else None
     n = len(peers) - 1 if peers is not None else 0
@@ -89,12 +84,14 @@ def _benchmark_note(doc: Document, rated: bool) -> str:
                     f"not be used for {DOCUMENT_USES.get(doc.kind, 'this document')} under its sharing agreement, "
                     "and no England figures are in the catalogue, so none is rated red, amber or green.")
         return NO_BENCHMARK
-    return (f"Red, amber and green compare the partnership's crime rates with {_group_words(doc)} (the most similar "
+    return (f"Red, amber and green compare the partnership's crime rates with {peer_group_words(doc)} (the most similar "
             "group): red above the group's usual range, amber within it, green below it. No England figures are "
             "in the catalogue, so no comparison with England is made.")
 
 
-def _peer_rating(doc: Document, column_words: tuple[str, ...]) -> tuple[str | None, str]:
+def peer_rating(doc: Document, column_words: tuple[str, ...]) -> tuple[str | None, str]:
+    """The red/amber/green rating and its sentence for the first benchmark measure whose name holds one of
+    ``column_words`` (None and an empty sentence when there is no such measure)."""
     pos = peer_positions(doc)
     if not len(pos):
         return None, ""

@@ -16,7 +16,8 @@ from . import evidence as ev
 from . import prose
 from .document import Document
 
-__all__ = ["target_progress", "STRATEGY_ROLE"]
+__all__ = ["target_progress", "STRATEGY_ROLE", "complete_year_labels", "complete_year_of", "ward_names_every_version",
+           "police_on_current_wards", "strategy_document", "smart_targets"]
 
 #: The catalogue role of the previous strategy (its targets are judged here).
 STRATEGY_ROLE = "strategy"
@@ -29,7 +30,7 @@ def _cached(doc: Document, key: str, build):
     return doc.cache[key]
 
 
-def _years(doc: Document) -> list[str]:
+def complete_year_labels(doc: Document) -> list[str]:
     """The complete years of the data, oldest first, each labelled by the year its last month falls in.
 
     Years are whole 12-month periods (calendar years for a window ending in December; financial
@@ -40,13 +41,13 @@ def _years(doc: Document) -> list[str]:
     return [b[-1][:4] for b in ev.complete_years(doc)]
 
 
-def _year_of(doc: Document, months: pd.Series) -> pd.Series:
+def complete_year_of(doc: Document, months: pd.Series) -> pd.Series:
     """Each month's complete-year label (NA for months in no complete year)."""
     label = {m: b[-1][:4] for b in ev.complete_years(doc) for m in b}
     return months.astype(str).map(label)
 
 
-def _ward_names(doc: Document) -> dict[str, str]:
+def ward_names_every_version(doc: Document) -> dict[str, str]:
     """Ward code -> name for every boundary version; codes retired at the review say so."""
     versions = doc.workbench.registry.geographies["wards"]
     current = set(doc.workbench.wards["code"].astype(str))
@@ -58,11 +59,7 @@ def _ward_names(doc: Document) -> dict[str, str]:
     return names
 
 
-def _and_list(items: list[str]) -> str:
-    return prose.and_list(items)
-
-
-def _police_current_wards(doc: Document) -> pd.DataFrame:
+def police_on_current_wards(doc: Document) -> pd.DataFrame:
     """Police events with ``ward_now``: exact point re-aggregation to the current wards."""
     from ..geography.assign import assign_points
 
@@ -71,19 +68,21 @@ def _police_current_wards(doc: Document) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out, _ = assign_points(pol, doc.workbench.wards, column="ward_now", warn_outside=False)
-        out["year"] = _year_of(doc, out["month"])
+        out["year"] = complete_year_of(doc, out["month"])
         return out
 
     return _cached(doc, "police-wards-now", build)
 
 
-def _strategy(doc: Document) -> dict:
+def strategy_document(doc: Document) -> dict:
+    """The previous strategy (the dataset with the strategy role) as intake read it; empty when there is none."""
     key = ev.role_dataset(doc, STRATEGY_ROLE)
     return (doc.workbench.intake.documents.get(key) if key else None) or {}
 
 
-def _smart(doc: Document) -> pd.DataFrame | None:
-    targets = _strategy(doc).get("targets", [])
+def smart_targets(doc: Document) -> pd.DataFrame | None:
+    """The SMART check of the previous strategy's targets (None when it sets none)."""
+    targets = strategy_document(doc).get("targets", [])
     if not targets:
         return None
     return _cached(doc, "smart", lambda: smart.smart_check(targets))
@@ -123,15 +122,15 @@ def target_progress(doc: Document) -> pd.DataFrame:
         ``status`` (the judgement in words, with its year, "every year" reading, deadline or
         reason) and ``caveat``.
     """
-    check = _smart(doc)
+    check = smart_targets(doc)
     if check is None:
         return pd.DataFrame()
 
     def build() -> pd.DataFrame:
-        years = _years(doc)
+        years = complete_year_labels(doc)
         pairs = _category_sources(doc)
-        names = _ward_names(doc)
-        police_now = _police_current_wards(doc)
+        names = ward_names_every_version(doc)
+        police_now = police_on_current_wards(doc)
         units = _size_units(check)
         rows = []
         for i, t in enumerate(check.to_dict("records")):  # a strategy's handful of targets
@@ -155,7 +154,7 @@ def target_progress(doc: Document) -> pd.DataFrame:
                             else e[e["ward_code"] == ward]
                 else:
                     e = doc.workbench.dataset_events(key)
-                    e = e[e["category"] == cat].assign(year=lambda f: _year_of(doc, f["month"]))
+                    e = e[e["category"] == cat].assign(year=lambda f: complete_year_of(doc, f["month"]))
                 per_year = e["year"].value_counts().reindex(years, fill_value=0).astype(float)
                 brk = [b for b in doc.catalogue.breaks_for(key, cat)]
                 row.update({"dataset": key, "measured as": cat + (f" in {names.get(ward, ward)}" if ward else ""),
@@ -179,7 +178,7 @@ def target_progress(doc: Document) -> pd.DataFrame:
                 if "every year" in str(t["text"]).lower():
                     ok = judged["status"].eq("met").to_numpy()
                     judgement = "met" if ok.all() else "not met"
-                    status = "met every year" if ok.all() else f"not met in {_and_list(list(np.asarray(years)[~ok]))}"
+                    status = "met every year" if ok.all() else f"not met in {prose.and_list(list(np.asarray(years)[~ok]))}"
                 data_end = pd.Period(ev.window(doc)[1], freq="M").end_time
                 if pd.notna(deadline) and deadline > data_end and judgement == "not met":
                     status = (f"not yet met in {years[-1]}; the deadline ({_date_words(deadline)}) is after the "
@@ -213,7 +212,7 @@ def _measure_caveat(target_text: str, cat: str) -> str:
     if not stem or len(stem) == len(parts):
         return ""
     return (f"measured with the police category \u2018{cat}\u2019, which is wider than the target\u2019s wording: it "
-            f"also counts {_and_list(stem)}, so the counts overstate what the target names")
+            f"also counts {prose.and_list(stem)}, so the counts overstate what the target names")
 
 
 def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
