@@ -250,3 +250,32 @@ def test_start_kernel_sets_the_allocators_unless_the_environment_does(monkeypatc
         assert _kernel_says(km, probe).split()[0] == "mimalloc"
     finally:
         km.shutdown_kernel(now=True)
+
+
+def test_kernels_talk_over_unix_sockets_where_the_platform_has_them(monkeypatch, tmp_path):
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    if os.name != "posix":
+        assert execute.kernel_transport() == "tcp"
+        return
+    runtime = Path(tempfile.mkdtemp(prefix="rt"))  # short: socket paths are limited (tmp_path can be long)
+    try:
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        assert execute.kernel_transport() == "ipc"
+        km = execute.start_kernel()
+        try:
+            assert km.transport == "ipc" and str(km.ip).startswith(str(runtime))
+            assert _kernel_says(km, "print(6 * 7)") == "42"
+            sockets = [p for p in runtime.iterdir() if "-ipc-" in p.name]
+            assert len(sockets) == 5  # shell, iopub, stdin, control, heartbeat: no TCP port is opened
+        finally:
+            km.shutdown_kernel(now=True)
+        assert not [p for p in runtime.iterdir() if "-ipc-" in p.name]  # removed with the kernel
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    # a runtime folder too deep for a socket path (108 bytes on Linux) falls back to TCP
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("d" * 80)))
+    assert execute.kernel_transport() == "tcp"

@@ -55,17 +55,53 @@ KERNEL_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_MMAP_THRESH
                       "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 
+#: Longest Unix socket path used: Linux's ``sun_path`` holds 108 bytes with the final NUL, macOS's 104.
+_SOCKET_PATH_MAX = 100
+
+
+def kernel_transport() -> str:
+    """How the workbench talks to its kernels: ``'ipc'`` (Unix domain sockets, in the user's own Jupyter
+    runtime folder) on POSIX systems where that folder is short enough for socket paths, else ``'tcp'``.
+
+    Over TCP the kernel listens on localhost ports that any local user can reach (the messages are
+    signed with the key in the private connection file, but not encrypted), and ipykernel says so in a
+    warning at every start. jupyter_client names the sockets after the connection file in the runtime
+    folder: ``<runtime>/kernel-<36-character id>-ipc-<port>``.
+    """
+    if os.name != "posix":
+        return "tcp"
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    longest = len(os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4()}-ipc-65535"))
+    return "ipc" if longest <= _SOCKET_PATH_MAX else "tcp"
+
+
+def _new_kernel_manager() -> Any:
+    """A ``python3`` kernel manager over :func:`kernel_transport`. For ``ipc`` its connection file and
+    socket names are set here, in the runtime folder: left to its defaults the manager may name the
+    sockets before it has a connection file, relative to the kernel's working folder."""
+    from jupyter_client.manager import KernelManager
+
+    if kernel_transport() != "ipc":
+        return KernelManager(kernel_name="python3")
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = jupyter_runtime_dir()
+    os.makedirs(runtime, mode=0o700, exist_ok=True)
+    stem = os.path.join(runtime, f"kernel-{uuid.uuid4()}")
+    return KernelManager(kernel_name="python3", transport="ipc", connection_file=stem + ".json", ip=stem + "-ipc")
+
+
 def start_kernel(km: Any = None) -> Any:
     """Start a kernel as every kernel of the workbench starts; return its manager.
 
-    ``km`` is a ``jupyter_client.KernelManager`` (a new ``python3`` one by default). The kernel
-    runs in the notebook folder, with :data:`KERNEL_ARGUMENTS`, in this process's environment
-    plus :data:`KERNEL_ENVIRONMENT` (where the environment does not set those variables already).
+    ``km`` is a ``jupyter_client.KernelManager`` (by default a new ``python3`` one over
+    :func:`kernel_transport`). The kernel runs in the notebook folder, with :data:`KERNEL_ARGUMENTS`,
+    in this process's environment plus :data:`KERNEL_ENVIRONMENT` (where the environment does not set
+    those variables already).
     """
     if km is None:
-        from jupyter_client.manager import KernelManager
-
-        km = KernelManager(kernel_name="python3")
+        km = _new_kernel_manager()
     env = dict(os.environ)
     for name, value in KERNEL_ENVIRONMENT.items():
         env.setdefault(name, value)
