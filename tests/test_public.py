@@ -148,20 +148,6 @@ def test_init_judges_police_files_of_a_shared_force_as_covering_the_force(ons_di
     assert q["not_geocoded"] == 0
 
 
-def _neighbourhood_kml(folder: Path, hoods: dict[str, tuple[str, float]]) -> None:
-    """data.police.uk's neighbourhood download (<force>/<id>.kml) from the recorded API boundaries,
-    each moved ``shift`` degrees of longitude."""
-    folder.mkdir(parents=True)
-    recorded = Path(__file__).parent / "fixtures" / "police_api"
-    for hood, (name, shift) in hoods.items():
-        pts = json.loads((recorded / f"city-of-london_{hood}_boundary.json").read_text())
-        ring = " ".join(f"{float(p['longitude']) + shift},{p['latitude']}" for p in pts + pts[:1])
-        (folder / f"{hood}.kml").write_text(
-            '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-            f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}"
-            "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>")
-
-
 @pytest.mark.parametrize("shared", [True, False])
 def test_searches_without_a_location_are_judged_by_the_forces_neighbourhoods(ons_dir, shared_police_dir, tmp_path,
                                                                              no_network, monkeypatch, shared):
@@ -218,20 +204,25 @@ def test_two_authorities_make_one_partnership(ons_dir, tmp_path, no_network):
     assert both.residents == 8584
 
 
+def _neighbourhood_kml(folder: Path, hoods: dict[str, tuple[str, float]]) -> None:
+    """data.police.uk's neighbourhood download (<force>/<id>.kml) from the recorded API boundaries,
+    each moved ``shift`` degrees of longitude."""
+    folder.mkdir(parents=True)
+    recorded = Path(__file__).parent / "fixtures" / "police_api"
+    for hood, (name, shift) in hoods.items():
+        pts = json.loads((recorded / f"city-of-london_{hood}_boundary.json").read_text())
+        ring = " ".join(f"{float(p['longitude']) + shift},{p['latitude']}" for p in pts + pts[:1])
+        (folder / f"{hood}.kml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}"
+            "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>")
+
+
 def test_police_neighbourhood_kml_folder_becomes_a_geography(ons_dir, tmp_path, no_network):
     # data.police.uk's neighbourhood download: <force>/<neighbourhood-id>.kml, here from the recorded API boundaries
     files = tmp_path / "files"
     shutil.copytree(ons_dir, files)
-    force = files / "boundaries" / "city-of-london"
-    force.mkdir(parents=True)
-    recorded = Path(__file__).parent / "fixtures" / "police_api"
-    for hood, name in (("cs", "Castle Baynard"), ("cn", "Cornhill")):
-        pts = json.loads((recorded / f"city-of-london_{hood}_boundary.json").read_text())
-        ring = " ".join(f"{p['longitude']},{p['latitude']}" for p in pts + pts[:1])
-        (force / f"{hood}.kml").write_text(
-            '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-            f"<Placemark><name>{name}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}"
-            "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>")
+    _neighbourhood_kml(files / "boundaries" / "city-of-london", {"cs": ("Castle Baynard", 0.0), "cn": ("Cornhill", 0.0)})
     assert ("neighbourhoods", None) in {(f.role, f.vintage) for f in public_files(files)}
     result = init_partnership(tmp_path / "col", ["E09000001"], files, window="2024-01:2024-12")
     cat = load_catalogue(result.catalogue)
