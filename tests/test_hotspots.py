@@ -389,10 +389,10 @@ def test_classify_rise_p_value_matches_statsmodels(classified):
                                       hotspot_grid(box_boundary(), cell_size=500), dispersion=None)
     assert poisson["p_increase"].iloc[i] == pytest.approx(expected, rel=1e-9)
     assert (poisson["dispersion"] == 1).all()
-    # the default allows for the table's own dispersion (a little above 1 here: the planted sites
-    # change from year to year), which can only weaken the evidence
-    phi = rate_table_dispersion(counts.astype(int))["dispersion"]
-    assert (res["dispersion"] == phi).all() and 1 < phi < 1.2
+    # the default allows for the dispersion of the table the test uses, the neighbourhood totals by year
+    # (above 1 here: the planted sites change from year to year), which can only weaken the evidence
+    phi = rate_table_dispersion(np.rint(neigh).astype(int))["dispersion"]
+    assert (res["dispersion"] == phi).all() and phi > 1
     assert expected < res["p_increase"].iloc[i] < 0.001
     assert res["p_increase"].between(0, 1).all() and res["p_increase_adjusted"].between(0, 1).all()
 
@@ -448,6 +448,32 @@ def test_rise_test_dispersion_weakens_the_evidence_and_is_checked(classified):
     for bad in ("poisson", -1.0, float("nan"), True):
         with pytest.raises(ValueError, match="dispersion"):
             hotspot_classify_counts(counts, labels, g, dispersion=bad)
+
+
+def test_rise_test_dispersion_is_measured_on_neighbourhood_totals():
+    """Neighbouring cells busier or quieter together in a year: each cell alone looks nearly Poisson,
+    but a neighbourhood's total varies far more, and the rise test (on neighbourhood totals) must allow
+    for that. With weights that are not 0/1 the totals are not counts, and the cells' table is used."""
+    from assessment.calibration.emerging import field_means, surface
+
+    g = hotspot_grid(box_boundary(), cell_size=500)
+    rng = np.random.default_rng(7)
+    mean = np.full(len(g), 4.0)
+    counts = rng.poisson(field_means(mean, g, 3, rng))
+    labels = ["2023", "2024", "2025"]
+    w = hotspot_weights(g)
+    neigh = np.rint(w.sparse @ counts.astype(float)).astype(int)
+    on_cells = rate_table_dispersion(counts)["dispersion"]
+    on_sums = rate_table_dispersion(neigh)["dispersion"]
+    assert on_sums > 1.5 * on_cells  # the spatially correlated variation shows on the totals
+    res = hotspot_classify_counts(counts, labels, g, weights=w)
+    assert res["dispersion"].iloc[0] == pytest.approx(on_sums)
+    # independent Poisson cells: the totals are Poisson too, and the estimate stays near 1
+    flat = rng.poisson(np.repeat(surface(g)[:, None], 3, axis=1))
+    assert hotspot_classify_counts(flat, labels, g, weights=w)["dispersion"].iloc[0] < 1.3
+    # row-standardised weights: neighbourhood means, not counts, so the cells' own table is measured
+    w.transform = "r"
+    assert hotspot_classify_counts(counts, labels, g, weights=w)["dispersion"].iloc[0] == pytest.approx(on_cells)
 
 
 def test_already_hot_place_that_doubles_is_emerging_not_persistent():

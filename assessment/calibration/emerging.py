@@ -21,7 +21,12 @@ expectation: Poisson, or over-dispersed with variance 3 x mean (a negative binom
 fixed variance-to-mean ratio, as the clustering module's cells: clumped events, repeat
 victims), independent between cells and years. A third null adds a partnership-wide rise of
 15% in the latest year (every cell alike): the rise test compares shares of the grid's total,
-so this must not be called emerging either.
+so this must not be called emerging either. A fourth ("field") makes neighbouring cells busier
+or quieter together: Poisson cells around the surface times a smooth random field redrawn
+each year (:func:`field_means`), so that each cell alone is nearly Poisson but a neighbourhood's
+total varies far more from year to year. With the over-dispersion measured on single cells
+this null named an emerging cell in 84% of 100 runs (seed 20261206); the test now measures it
+on the neighbourhood totals it tests.
 
 The rise test is corrected across cells for the false discovery rate, which on a grid with no
 emerging place at all equals the chance of naming any: acceptance at most 7% of runs (nominal
@@ -47,7 +52,7 @@ from assessment.calibration import (calibration_block, calibration_frame, calibr
                                     calibration_streams)
 from assessment.calibration.wards import simulate_counts
 
-__all__ = ["results", "surface", "SCENARIOS"]
+__all__ = ["results", "surface", "field_means", "SCENARIOS"]
 
 SIDE = 30
 CELL = 200.0
@@ -59,6 +64,8 @@ BLOCK_AT = (23, 24)  # top-left cell of the planted 3 x 3 block, away from the c
 BLOCK = 3
 VARIANCE_RATIO = 3.0
 WIDE_RISE = 1.15
+FIELD_SD = 0.3  # log-scale standard deviation of the yearly surface ("field" null)
+FIELD_SPREAD = 1.5  # its Gaussian smoothing, in cells
 BOOST = 3.0
 LABELS = ["2023", "2024", "2025"]
 
@@ -67,6 +74,8 @@ SCENARIOS: dict[str, str] = {
                "3 years, Poisson cells",
     "nb": "a town whose hotspots stay put, 3 years, over-dispersed cells (variance 3 x mean)",
     "wide": "the same with a partnership-wide rise of 15% in the latest year, over-dispersed cells",
+    "field": "a town whose hotspots stay put, 3 years, Poisson cells around a smooth random surface redrawn each "
+             "year (neighbouring cells busier or quieter together: log-scale sd 0.3, spread 1.5 cells)",
     "block": "a 3 x 3 block away from the centres at three times its count in the latest year, over-dispersed cells",
     "block_poisson": "a 3 x 3 block away from the centres at three times its count in the latest year, Poisson cells",
 }
@@ -83,6 +92,23 @@ def surface(grid: gpd.GeoDataFrame) -> np.ndarray:
     for r, c in CENTRES:
         mean += PEAK * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * SPREAD ** 2))
     return mean
+
+
+def field_means(mean: np.ndarray, grid: gpd.GeoDataFrame, years: int, rng: np.random.Generator) -> np.ndarray:
+    """``mean`` times a smooth random surface redrawn each year: shape (cells, years).
+
+    Each year's log-surface is white noise smoothed by a Gaussian of sd :data:`FIELD_SPREAD` cells,
+    scaled to sd :data:`FIELD_SD` and centred (``exp(z - sd^2 / 2)`` has mean 1), so a cell's
+    expectation over the years is ``mean`` (no place emerges) but neighbouring cells are busier
+    or quieter together in a year: the variation a neighbourhood's total shows beyond its
+    cells' own.
+    """
+    rows, cols = grid["row"].to_numpy(float), grid["col"].to_numpy(float)
+    d2 = (rows[:, None] - rows[None, :]) ** 2 + (cols[:, None] - cols[None, :]) ** 2
+    kernel = np.exp(-d2 / (2 * FIELD_SPREAD ** 2))
+    z = kernel @ rng.standard_normal((len(grid), years))
+    z *= FIELD_SD / z.std(axis=0, keepdims=True)
+    return mean[:, None] * np.exp(z - FIELD_SD ** 2 / 2)
 
 
 def _block_mask(grid: gpd.GeoDataFrame) -> np.ndarray:
@@ -104,7 +130,7 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
     rows = []
     for key in SCENARIOS:
         rng = streams[key]
-        ratio = None if key in ("poisson", "block_poisson") else VARIANCE_RATIO
+        ratio = None if key in ("poisson", "block_poisson", "field") else VARIANCE_RATIO
         latest = mean * (WIDE_RISE if key == "wide" else 1.0)
         if key.startswith("block"):
             latest = np.where(block, BOOST * mean, mean)
@@ -112,7 +138,8 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
         found = np.zeros(n_runs, bool)
         cells = 0
         for r in range(n_runs):  # one town per run
-            counts = simulate_counts(years, rng, ratio)
+            counts = simulate_counts(field_means(mean, grid, len(LABELS), rng) if key == "field" else years, rng,
+                                     ratio)
             emerging = (hotspot_classify_counts(counts, LABELS, grid, weights=weights)["pattern"] == "emerging"
                         ).to_numpy()
             found[r] = emerging[block].any() if key.startswith("block") else emerging.any()

@@ -41,7 +41,7 @@ from ..reporting.prose import and_list, month_words, number, plural
 __all__ = [
     "section_key_findings", "section_glossary",
     "section_deprivation",
-    "open_document", "TOPICS", "USE", "topic_spec", "topic_events", "topic_monthly", "profile_emerging",
+    "open_document", "TOPICS", "USE", "topic_spec", "topic_events", "topic_monthly", "profile_emerging", "emerging_dispersion_note",
     "profile_repeat_persons", "profile_knox_adjusted", "profile_hot_clusters", "profile_emerging_clusters",
     "section_terms_of_reference", "section_scanning", "section_triangle",
     "section_time", "section_places", "section_partner_data", "section_gaps", "section_recommendations",
@@ -376,8 +376,9 @@ def _n(x: float) -> str:
 
 #: The definition of an emerging hotspot, word for word as in the strategic assessment and
 #: :func:`assessment.analysis.hotspots.hotspot_classify`.
-EMERGING_DEFINITION = ("hot in the latest year and significantly busier than in any earlier year (exact Poisson "
-                       "test, corrected for the number of cells)")
+EMERGING_DEFINITION = ("hot in the latest year and significantly busier than in any earlier year (a test of the "
+                       "neighbourhood's share of all events that allows for how much neighbourhood totals vary from "
+                       "year to year, corrected for the number of cells)")
 
 #: How far beyond the emerging cells the close-up map reaches (metres).
 _ZOOM_BUFFER_M = 1500.0
@@ -475,6 +476,22 @@ def _classes(doc: Document) -> gpd.GeoDataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ev.evidence_hotspot_classes(doc, topic_spec(doc)["crime_types"])
+
+
+def emerging_dispersion_note(dispersion) -> str:
+    """A table note, in plain words, on the allowance the emerging test made for year-to-year variation.
+
+    ``dispersion`` is the ``dispersion`` column of
+    :func:`assessment.analysis.hotspots.hotspot_classify` (one value throughout).
+    """
+    values = pd.to_numeric(pd.Series(np.atleast_1d(dispersion)), errors="coerce").dropna()
+    phi = float(values.iloc[0]) if len(values) else 1.0
+    if phi <= 1.0:
+        return ("The neighbourhood totals varied from year to year no more than chance alone would make them, so "
+                "the test allowed for chance alone.")
+    return (f"The neighbourhood totals varied from year to year {phi:.1f} times as much as chance alone would make "
+            "them (clustered events and repeat places), measured on these totals; the test allowed for that, so a "
+            "rise must be larger to count as significant.")
 
 
 def profile_emerging(doc: Document) -> gpd.GeoDataFrame:
@@ -1312,7 +1329,7 @@ def _emerging_part(doc: Document, sec: Section) -> None:
                                  "neighbourhood (the cell and the cells around it), so a cell with no events of its "
                                  "own can be part of an emerging cluster.",
                                  f"Emerging: {EMERGING_DEFINITION}. The p-value shown is the largest among the "
-                                 "hotspot's cells."],
+                                 "hotspot's cells.", emerging_dispersion_note(cl["dispersion"])],
                           decimals={"p (rise, FDR-adjusted, weakest cell)": 3}))
     else:
         sec.add(f"No emerging hotspot: no cell is {EMERGING_DEFINITION}.")

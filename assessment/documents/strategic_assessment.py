@@ -1029,8 +1029,9 @@ def section_appendix(doc: Document) -> Section:
         ("Significant", "A statistical test gives p < 0.05; otherwise the change is within normal variation."),
         ("Series break", "A change in counting rules or recording practice; modelled as a step, never a trend."),
         ("Hotspot", "A grid cell whose neighbourhood has significantly more events than expected (Getis-Ord Gi*, FDR-corrected)."),
-        ("Emerging hotspot", "Hot in the latest year and significantly busier than in any earlier year "
-                             "(exact Poisson test, corrected for the number of cells)."),
+        ("Emerging hotspot", "Hot in the latest year and significantly busier than in any earlier year (a test "
+                             "of the neighbourhood's share of all events that allows for how much neighbourhood "
+                             "totals vary from year to year, corrected for the number of cells)."),
         ("Co-terminosity index", "Population-weighted share of one geography's units lying at least 95% inside one unit of another."),
         ("[c]", "A count suppressed to protect individuals (below the partnership's threshold, or secondary suppression)."),
     ], columns=["term", "meaning"])
