@@ -221,13 +221,14 @@ def test_comparable_needs_both_counts_and_a_finite_interval():
 
 def test_summary_dispersion_by_hand_and_the_comparison_divides_by_it():
     # two members of one cohort, followed 100 and 300 days, with 0 and 8 later incidents: rate 8/400 a day,
-    # expected 2 and 6, X2 = (0-2)^2/2 + (8-6)^2/6 = 2 + 2/3 on 1 df
+    # expected 2 and 6; design effect n/(n-1) sum (y - mu)^2 / sum mu = 2 * ((0-2)^2 + (8-6)^2) / 8 = 2 on 1 df
+    # (the Pearson chi-square / df would be (0-2)^2/2 + (8-6)^2/6 = 2 + 2/3)
     from assessment.analysis.cohort import _person_dispersion
 
     members = pd.DataFrame({"group": "panel", "cohort_year": 2025, "person_id": [1, 2], "days": [100.0, 300.0]})
     kept = pd.DataFrame({"group": "panel", "cohort_year": 2025, "person_id": [2] * 8, "crime_ref": range(8)})
     got = _person_dispersion(members, kept, ["group", "cohort_year"]).iloc[0]
-    assert got["dispersion"] == pytest.approx(2 + 2 / 3) and got["dispersion_df"] == 1
+    assert got["dispersion"] == pytest.approx(2.0) and got["dispersion_df"] == 1
     summary = pd.DataFrame({
         "cohort": ["panel wards 2025", "panel wards 2024", "rest of area 2025"],
         "group": ["panel", "historical", "rest_of_area"], "cohort_year": [2025, 2024, 2025],
@@ -245,3 +246,28 @@ def test_summary_dispersion_by_hand_and_the_comparison_divides_by_it():
     assert with_de["ci_lower"].iloc[0] == pytest.approx(halved["ci_lower"].iloc[0])
     assert with_de["p_value"].iloc[0] == pytest.approx(halved["p_value"].iloc[0])
     assert (with_de["ci_upper"] - with_de["ci_lower"] > plain["ci_upper"] - plain["ci_lower"]).all()
+
+
+def test_summary_design_effect_matches_the_variance_of_a_cohorts_total_over_many_cohorts():
+    # people with gamma-distributed rates followed for unequal times: a member's variance is not proportional
+    # to their mean, so the design effect of the total is var(total) / E(total), which the estimator must
+    # recover on average (the Pearson chi-square / df of the same members understates it)
+    from assessment.analysis.cohort import _person_dispersion
+
+    rng = np.random.default_rng(7)
+    n_cohorts, n_members = 1000, 150
+    days = np.tile(rng.uniform(10, 365, n_members), n_cohorts)
+    rate = rng.gamma(0.5, 0.01 / 0.5, n_members * n_cohorts)
+    y = rng.poisson(rate * days)
+    cohort = np.repeat(np.arange(n_cohorts), n_members)
+    person = np.arange(n_members * n_cohorts)
+    members = pd.DataFrame({"group": "panel", "cohort_year": cohort, "person_id": person, "days": days})
+    kept = pd.DataFrame({"group": "panel", "cohort_year": np.repeat(cohort, y), "person_id": np.repeat(person, y)})
+    kept["crime_ref"] = np.arange(len(kept))
+    got = _person_dispersion(members, kept, ["group", "cohort_year"])
+    totals = np.bincount(cohort, weights=y)
+    truth = totals.var(ddof=1) / totals.mean()
+    assert got["dispersion"].mean() == pytest.approx(truth, rel=0.1)
+    mu = days * (0.01)  # the Pearson form, with the true mean rate: noticeably lower
+    pearson = pd.Series((y - mu) ** 2 / mu).groupby(cohort).sum() / (n_members - 1)
+    assert pearson.mean() < 0.9 * truth

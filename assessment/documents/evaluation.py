@@ -1147,7 +1147,8 @@ def section_cohort(doc: Document) -> Section:
                                  "in the year and whether they were recorded as victim, offender or both."]))
     def note(c: pd.DataFrame) -> str:
         return ("Exact conditional (binomial) comparison of two Poisson rates, on the counts divided by the design "
-                "effect of people's incidents clustering (members' Pearson chi-square / df, never below 1: "
+                "effect of people's incidents clustering (the spread of members' later incidents around their cohort's "
+                "rate over the spread chance alone would give, never below 1: "
                 + "; ".join(f"{d:.2f} {name}" for name, d in zip(c["comparison"], c["design_effect"]))
                 + "); power by the Wald test on the log rate ratio at 80% power, two-sided 5% level, with the same "
                 f"allowance. Blank: too few incidents to report (below {t}).")
