@@ -515,3 +515,25 @@ def test_an_estimated_design_effect_is_stated_with_its_sampling_points():
     assert "intra-cluster correlation 0.15" in text or "intra-cluster correlation 0.16" in text
     none, _ = audit._design_words(pd.Series({**row.to_dict(), "design_effect": 1.0, "icc": -0.02}))
     assert "those of a simple random sample" in none
+
+
+def test_a_mapped_sampling_point_gives_an_estimated_design_effect(doc):
+    # answers given at sampling points of ten in each ward, the same answer at a point: the design effect of
+    # points of ten with an intra-cluster correlation near 1 is near 10, and the audit says it estimated it
+    intake = doc.workbench.intake
+    sv = intake.survey
+    ward_col = "area_code" if "area_code" in sv.columns else "ward_code"
+    clustered = sv.sort_values([ward_col, "safe_after_dark"], kind="mergesort")
+    clustered = clustered.assign(cluster=clustered.groupby(ward_col).cumcount() // 10)
+    doc.cache.pop("audit-consultation", None)
+    intake.survey = clustered.sort_index()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sec = audit.section_consultation(doc)
+            design = audit._consultation(doc)["design"]
+    finally:
+        intake.survey = sv
+        doc.cache.pop("audit-consultation", None)
+    assert design["source"] == "estimated" and design["design_effect"] > 3
+    assert f"design effect of {design['design_effect']:.2f}, estimated from the answers' " in html.unescape(_text(sec))

@@ -429,3 +429,15 @@ def test_events_let_the_raw_columns_go_only_after_quarantine_and_completeness(de
     raw = seen["copy"].set_index(["source_file", "source_row"])
     q = res.quarantine.set_index(["source_file", "source_row"])
     pd.testing.assert_series_equal(q["Crime ID"], raw.loc[q.index, "Crime ID"])
+
+
+def test_a_surveys_mapped_sampling_point_reaches_the_survey_frame_as_cluster(demo_root):
+    def edit(raw):
+        raw["datasets"]["residents_survey"]["columns"]["cluster"] = "ward_code"  # any source column will do
+        raw["datasets"]["residents_survey"]["design_effect"] = 1.5
+
+    cat = _catalogue(demo_root, edit)
+    res = intake_dataset(cat, "residents_survey", run_date=RUN_DATE)
+    raw = pd.read_csv(cat.dataset_files("residents_survey")[0], dtype=str)
+    assert res.data["cluster"].tolist() == raw["ward_code"].tolist()
+    assert cat.datasets["residents_survey"].design_effect == 1.5
