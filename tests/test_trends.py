@@ -262,32 +262,64 @@ def test_default_trend_is_quasi_poisson_with_t_reference():
     assert out["p_value"] == pytest.approx(2 * stats.t.sf(abs(tstat), ref.df_resid), rel=1e-6)
 
 
-def test_autocorrelation_widens_the_trend_interval_by_the_ar1_sandwich():
+def _latent_moments_reference(y):
+    """Independent fit and Zeger moment solution for tests: (ref fit, X, w-rows, k, rho, M)."""
     from scipy.linalg import toeplitz
+    from scipy.optimize import brentq
 
-    rng = np.random.default_rng(21)
+    df = pd.DataFrame({"y": np.asarray(y), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
+    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+    X = ref.model.exog
+    mu = ref.fittedvalues.to_numpy()
+    Z = X * np.sqrt(mu)[:, None]
+    A = np.linalg.inv(Z.T @ Z) @ Z.T  # (X'WX)^-1 X' W^1/2
+    M = np.eye(36) - Z @ A
+    e = (np.asarray(y) - mu) / np.sqrt(mu)
+    U = np.diag(np.ones(35), 1)
+
+    def k_of(rho):
+        R = toeplitz(rho ** np.arange(36))
+        return (e @ e - np.trace(M)) / np.trace(M @ R)
+
+    def gap(rho):
+        S = np.eye(36) + k_of(rho) * toeplitz(rho ** np.arange(36))
+        return np.trace(U @ M @ S @ M) - e[1:] @ e[:-1]
+
+    return ref, A, k_of, gap
+
+
+def test_autocorrelation_widens_the_trend_interval_by_the_latent_ar1_variance():
+    """Zeger (1988): residual covariance I + kappa R(rho), checked against an independent solution
+    of the two moment equations and the variance w'(I + kappa R)w of the trend coefficient."""
+    from scipy.linalg import toeplitz
+    from scipy.optimize import brentq
+
+    rng = np.random.default_rng(23)
     e = np.zeros(36)
     for i in range(1, 36):
         e[i] = 0.8 * e[i - 1] + rng.normal(0, 0.15)
     s = pd.Series(rng.poisson(60 * np.exp(e)), index=MONTHS)
     out = T.trend_glm(s).iloc[0]
-    rho = out["autocorrelation"]
-    assert 0.3 < rho <= 0.9 and out["se_inflation"] > 1.2
-    # independent: variance of the weighted least-squares coefficient under AR(1) errors
-    df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
-    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
-    X = ref.model.exog
-    w = ref.fittedvalues.to_numpy()
-    A = np.linalg.inv(X.T @ (X * w[:, None])) @ X.T * np.sqrt(w)  # (X'WX)^-1 X' W^1/2
-    k = list(ref.params.index).index("t")
-    ratio = (A @ toeplitz(rho ** np.arange(36)) @ A.T)[k, k] / (A @ A.T)[k, k]
-    assert out["se_inflation"] == pytest.approx(np.sqrt(ratio), rel=1e-6)
+    ref, A, k_of, gap = _latent_moments_reference(s.to_numpy())
+    assert gap(0.0) < 0 < gap(0.9)  # an interior solution (not the 0.9 bound)
+    rho = brentq(gap, 0.0, 0.9)
+    assert out["autocorrelation"] == pytest.approx(rho, abs=2e-4) and 0.3 < rho < 0.9
+    assert out["autocorrelation_source"] == "series"
+    k = k_of(out["autocorrelation"])
+    phi = ref.pearson_chi2 / ref.df_resid
+    j = list(ref.params.index).index("t")
+    w = A[j]
+    R = toeplitz(out["autocorrelation"] ** np.arange(36))
+    want = (w @ w + k * w @ R @ w) / (phi * w @ w)
+    assert out["se_inflation"] > 1.2 and out["se_inflation"] == pytest.approx(np.sqrt(want), rel=1e-6)
 
 
 def test_autocorrelation_sets_the_t_reference_df_from_the_effective_sample_size():
-    """Santer et al. (2000): with an estimated scale and rho > 0 the t reference has
-    n (1 - rho) / (1 + rho) - k degrees of freedom (k = 13 coefficients here), checked against
-    an independent statsmodels fit."""
+    """Santer et al. (2000): with an estimated scale and a widened variance the t reference has
+    n / f - k degrees of freedom (f: the trend's variance relative to independent months with the
+    same variance; k = 13 coefficients here), checked against an independent statsmodels fit."""
+    from scipy.linalg import toeplitz
+
     def ar1_series(seed):
         rng = np.random.default_rng(seed)
         e = np.zeros(36)
@@ -297,25 +329,105 @@ def test_autocorrelation_sets_the_t_reference_df_from_the_effective_sample_size(
 
     s = ar1_series(23)
     out = T.trend_glm(s).iloc[0]
-    df = pd.DataFrame({"y": s.to_numpy(), "t": np.arange(36) / 12, "moy": pd.PeriodIndex(MONTHS, freq="M").month})
-    ref = smf.glm("y ~ t + C(moy)", df, family=sm.families.Poisson()).fit()
+    ref, A, k_of, _ = _latent_moments_reference(s.to_numpy())
     phi = ref.pearson_chi2 / ref.df_resid
     rho = out["autocorrelation"]
-    assert out["family"] == "quasi_poisson" and phi > 1 and 0 < rho < 0.45
-    want_df = 36 * (1 - rho) / (1 + rho) - 13
-    assert 1 < want_df < ref.df_resid and out["reference_df"] == pytest.approx(want_df)
+    k = k_of(rho)
+    assert out["family"] == "quasi_poisson" and phi > 1 and rho > 0 and k > 0
+    w = A[list(ref.params.index).index("t")]
+    R = toeplitz(rho ** np.arange(36))
+    f = (w @ w + k * w @ R @ w) / ((1 + k) * w @ w)
+    want_df = 36 / f - 13
+    assert 1 < want_df < ref.df_resid and out["reference_df"] == pytest.approx(want_df, rel=1e-6)
     se = ref.bse["t"] * np.sqrt(phi) * out["se_inflation"]
     assert out["p_value"] == pytest.approx(2 * stats.t.sf(abs(ref.params["t"]) / se, want_df), rel=1e-5)
     crit = stats.t.ppf(0.975, want_df)
     assert out["ci_high"] == pytest.approx(100 * np.expm1(ref.params["t"] + crit * se), rel=1e-5)
     # without the allowance: the residual df; at the Poisson scale: the normal reference
     assert T.trend_glm(s, autocorrelation=False)["reference_df"].iloc[0] == ref.df_resid
+    assert T.trend_glm(s, autocorrelation=False)["autocorrelation_source"].iloc[0] == "none"
     poisson = T.trend_glm(s, family="poisson").iloc[0]
     assert poisson["reference_df"] == np.inf
     # n_eff at or below the 13 coefficients: the floor of 1 degree of freedom
     strong = T.trend_glm(ar1_series(21)).iloc[0]
-    assert 36 * (1 - strong["autocorrelation"]) / (1 + strong["autocorrelation"]) < 13
     assert strong["reference_df"] == 1
+
+
+def test_given_rho_fits_only_the_extra_variation_and_takes_the_satterthwaite_df():
+    """With a pooled rho only kappa comes from the series; the t reference takes the fewer of the
+    Santer and the Satterthwaite (1946) degrees of freedom, checked independently."""
+    from scipy.linalg import toeplitz
+
+    rng = np.random.default_rng(5)
+    y = rng.negative_binomial(n=4, p=4 / (4 + 30.0), size=36)  # mean 30, variance 255
+    s = pd.Series(y, index=MONTHS)
+    out = T.trend_glm(s, rho=0.6).iloc[0]
+    assert out["autocorrelation"] == 0.6 and out["autocorrelation_source"] == "pooled"
+    ref, A, k_of, _ = _latent_moments_reference(y)
+    k = k_of(0.6)
+    phi = ref.pearson_chi2 / ref.df_resid
+    assert k > 0
+    w = A[list(ref.params.index).index("t")]
+    R = toeplitz(0.6 ** np.arange(36))
+    v = w @ w + k * w @ R @ w
+    assert out["se_inflation"] == pytest.approx(np.sqrt(max(1.0, v / (phi * w @ w))), rel=1e-6)
+    Z = np.linalg.pinv(A)  # the weighted design
+    M = np.eye(36) - Z @ A
+    S = np.eye(36) + k * R
+    satt = 2 * v**2 / ((w @ R @ w / np.trace(M @ R)) ** 2 * 2 * np.trace(M @ S @ M @ S))
+    santer = 36 * (1 + k) * (w @ w) / v - 13
+    assert out["reference_df"] == pytest.approx(max(1.0, min(satt, santer)), rel=1e-6)
+    # rho 0: no allowance at all, the residual df
+    flat = T.trend_glm(s, rho=0.0).iloc[0]
+    assert flat["se_inflation"] == 1 and flat["reference_df"] == ref.df_resid
+    with pytest.raises(ValueError, match="in \\[0, 0.9\\]"):
+        T.trend_glm(s, rho=0.95)
+    with pytest.raises(ValueError, match="autocorrelation=True"):
+        T.trend_glm(s, rho=0.5, autocorrelation=False)
+
+
+def _latent_ar1_family(seed, means, rho=0.6, a=0.015):
+    """Series Poisson around mu exp(e - s2/2), e a Gaussian AR(1) with variance log(1 + a)."""
+    rng = np.random.default_rng(seed)
+    s2 = np.log1p(a)
+    out = []
+    for mu in means:
+        e = np.zeros(36)
+        e[0] = rng.normal(0, np.sqrt(s2))
+        for i in range(1, 36):
+            e[i] = rho * e[i - 1] + rng.normal(0, np.sqrt(s2 * (1 - rho**2)))
+        out.append(pd.Series(rng.poisson(mu * np.exp(e - s2 / 2)), index=MONTHS))
+    return out
+
+
+def test_pooled_autocorrelation_recovers_the_shared_latent_correlation():
+    means = (250, 400, 150, 120, 100, 80, 60, 45, 30, 20, 15, 10, 8, 5)
+    got = [T.trend_pooled_autocorrelation(_latent_ar1_family(seed, means))["autocorrelation"] for seed in range(8)]
+    assert 0.45 < np.mean(got) < 0.75
+    # a single series' own estimates scatter far more
+    alone = [T.trend_glm(_latent_ar1_family(seed, (100,))[0])["autocorrelation"].iloc[0] for seed in range(8)]
+    assert np.std(got) < np.std(alone)
+    # independent months: no shared correlation worth the name
+    rng = np.random.default_rng(3)
+    flat = [pd.Series(rng.negative_binomial(n=m / 1.5, p=1 / 2.5, size=36), index=MONTHS) for m in means]
+    res = T.trend_pooled_autocorrelation(flat)
+    assert res["n_series"] == 14 and res["autocorrelation"] < 0.25
+
+
+def test_pooled_autocorrelation_takes_breaks_by_name_and_leaves_out_empty_series():
+    fam = dict(zip("abc", _latent_ar1_family(2, (200, 150, 100), rho=0.3)))
+    stepped = fam["a"].copy()
+    stepped[MONTHS[18]:] = stepped[MONTHS[18]:] * 2  # a counting-rule change
+    series = {**fam, "a": stepped, "empty": pd.Series(0, index=MONTHS)}
+    with_break = T.trend_pooled_autocorrelation(series, breaks={"a": [MONTHS[18]]})
+    without = T.trend_pooled_autocorrelation(series)
+    assert with_break["n_series"] == 3
+    # the unmodelled step looks like strong autocorrelation
+    assert without["autocorrelation"] > with_break["autocorrelation"]
+    as_list = T.trend_pooled_autocorrelation([stepped, fam["b"], fam["c"]], breaks=[[MONTHS[18]], None, None])
+    assert as_list["autocorrelation"] == pytest.approx(with_break["autocorrelation"])
+    with pytest.raises(ValueError, match="one entry per series"):
+        T.trend_pooled_autocorrelation([stepped, fam["b"]], breaks=[None])
 
 
 def test_level_shift_at_declared_break_is_a_step_not_a_trend():

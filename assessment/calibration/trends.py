@@ -12,8 +12,9 @@ passes it through the same functions and the same wording a document uses:
 - exceptional months: ``trend_exceptions`` with its defaults; a run counts when any of
   the 36 months is flagged (``describe_exceptions`` then names it).
 
-All with the functions' defaults (quasi-Poisson dispersion, autocorrelation allowance with
-its effective-sample-size t reference, 99.8% prediction limits); one series is one test, so no false-discovery adjustment
+All with the functions' defaults (quasi-Poisson dispersion, autocorrelation allowance for a
+latent AR(1) process estimated from the series itself, with its effective-sample-size t
+reference, 99.8% prediction limits); one series is one test, so no false-discovery adjustment
 enters (documents adjust across crime types, which only lowers these rates).
 
 Scenarios: a Poisson null (mean 100 every month); an over-dispersed null (negative

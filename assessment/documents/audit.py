@@ -303,15 +303,20 @@ def _theme_trends(doc: Document) -> pd.DataFrame:
         monthly = ev.evidence_monthly(doc, "theme")
         cat_theme = ev.crime_category_map(doc)
         rows = []
-        for theme in annual.index:  # a dozen themes, one model each
+        all_series, all_breaks = {}, {}
+        for theme in annual.index:  # a dozen themes
             sub = monthly[monthly["theme"] == theme]
-            series = pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
-            brk_months = sorted({b.month for b in ev.crime_breaks(doc)
-                                 if cat_theme.get(b.category) == theme})
+            all_series[theme] = pd.Series(sub["count"].to_numpy(), index=sub["month"].to_numpy())
+            all_breaks[theme] = sorted({b.month for b in ev.crime_breaks(doc) if cat_theme.get(b.category) == theme})
+        # one autocorrelation for the family: the themes share the partnership's recording
+        rho = trends.trend_pooled_autocorrelation(all_series, {t: b or None for t, b in all_breaks.items()}
+                                                  )["autocorrelation"]
+        for theme in annual.index:  # one model each
+            series, brk_months = all_series[theme], all_breaks[theme]
             brks = trends.trend_breaks([{"month": m, "label": "counting rule change"} for m in brk_months])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                glm = trends.trend_glm(series, breaks=brk_months or None)
+                glm = trends.trend_glm(series, breaks=brk_months or None, rho=rho)
             t = glm[glm["term"] == "trend"].iloc[0]
             rows.append({"theme": theme, "trend_pct": float(t["estimate_pct"]), "trend_p": float(t["p_value"]),
                          "break_months": ", ".join(brk_months), "_glm": glm, "_brks": brks})
@@ -1408,8 +1413,10 @@ def section_appendix(doc: Document) -> Section:
          "counts divided by the monthly series' design effect (over-dispersion times an allowance for correlation "
          "between neighbouring months; Rao & Scott 1992)."),
         ("Trend net of season", "Quasi-Poisson regression of monthly counts on time and month of year (dispersion "
-         "estimated from the series, never below Poisson), standard error widened for autocorrelation (AR(1), Bence "
-         "1995) and judged against a t distribution on the effective number of months (Santer et al. 2000); a "
+         "estimated from the series, never below Poisson), standard error widened for autocorrelation (Poisson "
+         "variation around a latent AR(1) process, Zeger 1988, its lag-1 correlation estimated from all the themes "
+         "together) and judged against a t distribution on the effective number of months (Santer et al. 2000) or "
+         "on the Satterthwaite (1946) degrees of freedom of the estimated variance, whichever are fewer; a "
          "counting-rule change enters as a step (segmented regression; Bernal et al. 2017)."),
         ("Many tests, one error rate", "Where every theme, crime type or ward is tested, the p-values are adjusted for "
          "the false discovery rate across that family (Benjamini & Hochberg 1995) and only an adjusted p below 0.05 "

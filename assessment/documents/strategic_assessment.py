@@ -201,8 +201,10 @@ def section_summary(doc: Document) -> Section:
 TREND_METHODS_NOTE = (
     "Change: exact conditional test on the two 12-month counts divided by the series' design effect (its "
     "over-dispersion times an allowance for correlation between neighbouring months; Rao & Scott 1992). Trend: "
-    "quasi-Poisson regression on month with month-of-year terms, its standard error widened for autocorrelation; a "
-    "series break enters as a step, never as trend. With 14 crime types tested, some would look significant by "
+    "quasi-Poisson regression on month with month-of-year terms, its standard error widened for autocorrelation "
+    "(a latent AR(1) process, Zeger 1988, with one lag-1 correlation estimated from all the crime types together, "
+    "as they share the partnership's recording); a series break enters as a step, never as trend. With 14 crime "
+    "types tested, some would look significant by "
     "chance alone, so the p-values are adjusted across the crime types for the false discovery rate "
     "(Benjamini-Hochberg 1995) and only an adjusted p below 0.05 is called significant. How often these tests "
     "are wrong on simulated data is in docs/VALIDATION.md.")

@@ -393,15 +393,22 @@ def evidence_category_trends(doc: Document) -> pd.DataFrame:
         themes = crime_category_map(doc)
         n_months = per["n_months"]
         rows, glms, brk_frames = [], {}, {}
-        for cat in sorted(monthly["category"].unique()):  # one model per crime type (14), not per row
-            series = _series(monthly, "category", cat)
-            brks = breaks_frame(doc, cat)
+        cats = sorted(monthly["category"].unique())
+        all_series = {cat: _series(monthly, "category", cat) for cat in cats}
+        all_breaks = {cat: breaks_frame(doc, cat) for cat in cats}
+        rho = None  # one autocorrelation for the family: the crime types share the partnership's recording
+        if n_months >= MIN_TREND_MONTHS:
+            rho = trends.trend_pooled_autocorrelation(
+                all_series, {cat: list(b["month"]) or None for cat, b in all_breaks.items()})["autocorrelation"]
+        for cat in cats:  # one model per crime type (14), not per row
+            series = all_series[cat]
+            brks = all_breaks[cat]
             brk_months = list(brks["month"]) if len(brks) else None
             y = yoy.loc[cat]
             if n_months >= MIN_TREND_MONTHS:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    glm = trends.trend_glm(series, breaks=brk_months)
+                    glm = trends.trend_glm(series, breaks=brk_months, rho=rho)
                 trend = glm[glm["term"] == "trend"].iloc[0]
                 steps = glm[glm["term"] == "step"]
                 family = trend["family"]
