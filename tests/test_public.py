@@ -171,6 +171,24 @@ def test_searches_without_a_location_are_judged_by_the_forces_neighbourhoods(ons
     assert f"(covers: {want})" in note
 
 
+def test_the_forces_own_neighbourhood_folder_is_used_among_several(ons_dir, shared_police_dir, tmp_path, no_network,
+                                                                     monkeypatch):
+    """data.police.uk's boundary download holds a folder per force: the partnership's force's folder
+    decides, not the first in the listing (here another force, all of whose neighbourhoods lie away)."""
+    monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "test-key")
+    files = tmp_path / "files"
+    shutil.copytree(ons_dir, files)
+    _neighbourhood_kml(files / "boundaries" / "avon-and-somerset", {"cs": ("Far A", -2.0), "cn": ("Far B", -2.0)})
+    _neighbourhood_kml(files / "boundaries" / "city-of-london", {"cs": ("Castle Baynard", 0.0), "cn": ("Cornhill", 0.0)})
+    result = init_partnership(tmp_path / "col", ["E09000001"], files, police=shared_police_dir)
+    cat = load_catalogue(result.catalogue)
+    assert cat.datasets["police_stop_search"].covers == "partnership"
+    note = next(n for n in result.notes if n.startswith("no stop-and-search row has a location"))
+    assert "0 of the force's 2 police neighbourhoods lie outside" in note
+    hoods = gpd.read_file(cat.geography_path("neighbourhoods"))
+    assert set(hoods["code"]) <= {"cs", "cn"} and len(hoods) >= 1
+
+
 def test_searches_without_a_location_and_no_neighbourhoods_are_said_to_be_assumed(ons_dir, shared_police_dir,
                                                                                  tmp_path, no_network, monkeypatch):
     monkeypatch.setenv("ASSESSMENT_PSEUDONYM_KEY", "test-key")

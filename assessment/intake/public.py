@@ -481,8 +481,8 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
                     for k in kind_of.values() if k in kinds}
         # the force's own neighbourhoods say whether it polices other partnerships too (for files
         # whose rows carry no location to judge by)
-        beyond = (police_neighbourhoods_beyond(by_role["neighbourhoods"][0], boundary)
-                  if "neighbourhoods" in by_role else None)
+        hood_file = _force_neighbourhood_file(by_role.get("neighbourhoods", []), force)
+        beyond = police_neighbourhoods_beyond(hood_file, boundary) if hood_file is not None else None
         for key, entry in stub["datasets"].items():
             entry["path"] = "police/" + entry["path"]
             if entry["format"] == "police_uk_street":
@@ -586,8 +586,9 @@ def init_partnership(dest: str | Path, authorities: Sequence[str], from_files: s
             "code_field": "code", "name_field": "name", "owner": "Office for National Statistics",
             "versions": [{"path": "geography/small_areas_2011.geojson", "valid_from": dt.date(2011, 3, 27)}]}
 
-    if "neighbourhoods" in by_role:
-        hoods = _neighbourhoods_inside(by_role["neighbourhoods"][0], boundary)
+    hood_file = _force_neighbourhood_file(by_role.get("neighbourhoods", []), force)
+    if hood_file is not None:
+        hoods = _neighbourhoods_inside(hood_file, boundary)
         if len(hoods):
             hoods.to_file(geo / "neighbourhoods.geojson", driver="GeoJSON")
             extra_geos["neighbourhoods"] = {
@@ -698,6 +699,26 @@ def police_files_cover(folder: Path, months: Sequence[str], force: str, kind: st
     near = boundary.buffer(COVERS_DISTANCE_M)
     outside = int((~shapely.intersects_xy(near, east[ok], north[ok])).sum())
     return ("force" if outside > COVERS_OUTSIDE_SHARE * located else "partnership"), outside, located
+
+
+def _force_neighbourhood_file(files: list[PublicFile], force: str | None) -> PublicFile | None:
+    """The neighbourhood boundaries of the partnership's force among those found.
+
+    data.police.uk's download holds one folder of KML files per force, named by its slug: the
+    folder named ``force`` is the force's. Otherwise a single file of another kind (the one
+    ``assess init --online`` writes for the force) is taken as the force's. With several and none
+    named for the force, or without a force to match, None when the choice would be a guess.
+    """
+    if not files:
+        return None
+    if force is not None:
+        named = [f for f in files if f.path.is_dir() and f.path.name == force]
+        if len(named) == 1:
+            return named[0]
+    others = [f for f in files if not f.path.is_dir()]
+    if len(files) == 1 and (force is None or others):
+        return files[0]
+    return None
 
 
 def police_neighbourhoods_beyond(f: PublicFile, boundary) -> tuple[int, int]:
