@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -100,7 +101,7 @@ def check_nonnegative_counts(series: pd.Series, name: str, where: str | None = N
 def check_design_effect(value: Any, name: str = "design_effect", where: str | None = None) -> None:
     """Require a design effect: a finite number of 1 or more (1: answers as independent as a
     simple random sample's)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"`{name}` must be a number of 1 or more (the variance of the survey's estimates over a "
                         f"simple random sample's), got {type(value).__name__} {value!r}{_where(where)}")
     if not 1 <= value < float("inf"):

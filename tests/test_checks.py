@@ -194,3 +194,18 @@ def test_check_nonnegative_counts_rejects_first_bad_row(values, bad_pos):
     assert msg.startswith("`count` must hold whole counts of 0 or more, got ")
     assert f"{values[bad_pos]!r}" in msg
     assert re.search(rf"at row {index[bad_pos]} in ae_assaults$", msg)
+
+
+def test_design_effect_takes_any_real_number_of_1_or_more_and_names_the_place():
+    import numpy as np
+
+    from assessment.checks import check_design_effect
+
+    for ok in (1, 1.0, 2.5, np.int64(2), np.float32(1.5)):
+        check_design_effect(ok)
+    for bad in (True, np.bool_(True), "2", None):
+        with pytest.raises(TypeError, match="design_effect"):
+            check_design_effect(bad)
+    for bad in (0.5, np.float64("inf"), float("nan")):
+        with pytest.raises(ValueError, match="must be a number of 1 or more.*in residents_survey"):
+            check_design_effect(bad, where="residents_survey")
