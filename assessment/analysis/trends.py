@@ -249,16 +249,34 @@ def _lag1_autocorrelation(resid: np.ndarray, design: np.ndarray | None = None) -
     return float(brentq(gap, 0.0, 0.9, xtol=1e-4))
 
 
-def _latent_parts(resid: np.ndarray, design: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+#: Fitted monthly means below this are months the model fits as empty (e.g. before a category was
+#: first recorded, with a step at the break): they carry no variation and are left out of the moments.
+_EMPTY_MEAN = 1e-6
+
+
+def _modelled_months(resid: np.ndarray, mu: np.ndarray | None) -> np.ndarray:
+    """The months the latent AR(1) moments use: a finite residual and, where ``mu`` is given, a fitted
+    mean of at least :data:`_EMPTY_MEAN`."""
+    ok = np.isfinite(np.asarray(resid, dtype=float))
+    if mu is not None:
+        ok &= np.asarray(mu, dtype=float) >= _EMPTY_MEAN
+    return ok
+
+
+def _latent_parts(resid: np.ndarray, design: np.ndarray, mu: np.ndarray | None = None
+                  ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """What the latent AR(1) moments need of one series' Pearson residuals and (weighted) design.
 
     Returns ``(sum e^2, sum e_t e_t-1, M, M U' M)`` with ``M = I - Z (Z'Z)^-1 Z'`` the
     residual-maker of the design ``Z`` and ``U`` the lag-1 shift, so that for residuals with
     covariance ``M S M`` the expected sum of squares is ``sum(M * S)`` and the expected sum of
-    lag-1 products ``sum((M U' M) * S)``.
+    lag-1 products ``sum((M U' M) * S)``. Months fitted as empty (``mu`` below
+    :data:`_EMPTY_MEAN`) are left out: their residuals are 0 by construction, and counting them
+    as months of unit variance would make the series look under-dispersed and pull a pooled
+    ``rho`` towards 0.
     """
     e = np.asarray(resid, dtype=float)
-    ok = np.isfinite(e)
+    ok = _modelled_months(e, mu)
     e = e[ok]
     Z = np.asarray(design, dtype=float)[ok]
     n = len(e)
@@ -1064,7 +1082,7 @@ def trend_pooled_autocorrelation(series: Mapping[str, Any] | Iterable[Any],
             # the quasi-Poisson mean is the Poisson fit's (only the scale differs)
             mu = np.asarray(sm.GLM(s, X, family=sm.families.Poisson()).fit().fittedvalues, dtype=float)
             parts.append(_latent_parts((s.to_numpy() - mu) / np.sqrt(mu),
-                                       X.to_numpy(dtype=float) * np.sqrt(mu)[:, None]))
+                                       X.to_numpy(dtype=float) * np.sqrt(mu)[:, None], mu))
     rho = _latent_ar1(parts)[0] if parts else 0.0
     return {"autocorrelation": rho, "n_series": len(parts)}
 
@@ -1207,7 +1225,8 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         mu = _fitted_mean(res, X)
         resid = (s.to_numpy() - mu) / np.sqrt(mu)
         Xw = X.to_numpy(dtype=float) * np.sqrt(mu)[:, None]
-        part = _latent_parts(resid, Xw)
+        part = _latent_parts(resid, Xw, mu)
+        kept = _modelled_months(resid, mu)  # the months of `part` (empty-fitted ones carry no weight)
         rho, kappa = _latent_ar1([part], rho=given_rho)
         k = float(kappa[0])
         if rho > 0 and k > 0:
@@ -1218,7 +1237,7 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
             for name in terms:
                 ratio = _ar1_inflation(rho, weights[X.columns.get_loc(name)])  # w'Rw / w'w, at least 1
                 inflation[name] = max(1.0, (1.0 + k * ratio) / scale)
-            w = weights[X.columns.get_loc("time_years")]
+            w = weights[X.columns.get_loc("time_years")][kept]
             M = part[2]
             idx = np.arange(len(M))
             R = rho ** np.abs(idx[:, None] - idx[None, :])
@@ -1247,11 +1266,13 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         se = float(np.sqrt(cov.loc[name, name] * inflation[name]))
         z = abs(b) / se if se > 0 else np.inf
         p = float(2 * (stats.t.sf(z, df_ref) if use_t else stats.norm.sf(z)))
+        with np.errstate(over="ignore"):  # a step up from months of nothing: no finite upper bound
+            high = 100 * np.expm1(b + crit * se)
         rows.append({
             "term": "trend" if name == "time_years" else "step",
             "month": None if name == "time_years" else name[5:],
             "estimate_pct": 100 * np.expm1(b), "ci_low": 100 * np.expm1(b - crit * se),
-            "ci_high": 100 * np.expm1(b + crit * se), "p_value": float(np.clip(p, 0, 1)),
+            "ci_high": high, "p_value": float(np.clip(p, 0, 1)),
             "autocorrelation": rho, "se_inflation": float(np.sqrt(inflation[name])),
             "autocorrelation_source": ("none" if not autocorrelation else "series" if given_rho is None
                                        else "pooled"),
