@@ -320,6 +320,31 @@ def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray]], rho: f
     return float(rho), np.maximum(kappas(float(rho)), 0.0)
 
 
+def _censored_satterthwaite(ww: float, wrw: float, M: np.ndarray, R: np.ndarray, kappa: float) -> float:
+    """Satterthwaite degrees of freedom of the trend's variance ``w'w + max(kappa_hat, 0) w'Rw``.
+
+    ``kappa_hat`` is linear in the sum of squared residuals, whose variance under covariance
+    ``M S M`` (``S = I + kappa R``) is ``2 tr((M S)^2)`` for Gaussian residuals, so it is taken as
+    normal around ``kappa`` with variance ``s^2 = 2 tr((M S)^2) / tr(M R)^2``. Floored at 0, its mean
+    and variance are those of a normal censored at 0 (``z = kappa / s``): ``E = kappa Phi(z) +
+    s phi(z)``, ``E2 = (kappa^2 + s^2) Phi(z) + kappa s phi(z)``. Then ``df = 2 (w'w + E w'Rw)^2 /
+    (w'Rw^2 (E2 - E^2))`` (Satterthwaite 1946), which changes continuously as ``kappa`` crosses 0
+    (without the censoring it fell from infinity to about 3 there) and tends to the uncensored
+    value as ``kappa / s`` grows. ``kappa`` is the estimate (floored at 0), plugged in.
+    """
+    MS = M @ (np.eye(len(M)) + kappa * R)
+    tr_mr = float(np.sum(M * R))
+    s2 = 2.0 * float(np.sum(MS * MS.T)) / tr_mr ** 2 if tr_mr > 0 else 0.0
+    if s2 <= 0 or wrw <= 0:
+        return np.inf
+    sd = float(np.sqrt(s2))
+    z = kappa / sd
+    cdf, pdf = float(stats.norm.cdf(z)), float(stats.norm.pdf(z))
+    mean = kappa * cdf + sd * pdf
+    var = max((kappa ** 2 + s2) * cdf + kappa * sd * pdf - mean ** 2, 1e-12 * s2)
+    return 2.0 * (ww + mean * wrw) ** 2 / (wrw ** 2 * var)
+
+
 def _ar1_inflation(rho: float, weights: np.ndarray) -> float:
     """Variance of ``sum w_t e_t`` under AR(1) correlation ``rho``, relative to independence."""
     w = np.asarray(weights, dtype=float)
@@ -1183,7 +1208,9 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     ``kappa``, so the reference takes the Satterthwaite (1946, *Biometrics Bulletin* 2,
     110-114) degrees of freedom of the estimated variance where they are fewer (``kappa`` is
     linear in the sum of squared residuals, whose variance is ``2 tr((M S)^2)`` for Gaussian
-    residuals with covariance ``S = I + kappa R``); with ``rho`` from the series alone they
+    residuals with covariance ``S = I + kappa R``; the estimate is floored at 0, so its mean and
+    variance are taken as those of a normal censored at 0, :func:`_censored_satterthwaite`, and the
+    reference changes continuously as a series' extra variation crosses 0); with ``rho`` from the series alone they
     cost power on Poisson series without lowering the false-positive rate, so they are not
     used there. With no widening, or at the Poisson scale (normal reference), the reference is
     unchanged. Chosen by simulation: on 36-month series with AR(1) correlation 0.6 on the
@@ -1229,34 +1256,32 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         kept = _modelled_months(resid, mu)  # the months of `part` (empty-fitted ones carry no weight)
         rho, kappa = _latent_ar1([part], rho=given_rho)
         k = float(kappa[0])
-        if rho > 0 and k > 0:
+        if rho > 0 and (k > 0 or given_rho is not None):
             weights = np.linalg.pinv(Xw)  # rows: (X'WX)^-1 X' W^1/2
-            # quasi-Poisson: the variance w'(I + kappa R)w against the fit's phi w'w; Poisson and
-            # NB keep their own scale and take the correlation's share only
-            scale = float(res.scale) if fam == "quasi_poisson" else 1.0 + k
-            for name in terms:
-                ratio = _ar1_inflation(rho, weights[X.columns.get_loc(name)])  # w'Rw / w'w, at least 1
-                inflation[name] = max(1.0, (1.0 + k * ratio) / scale)
             w = weights[X.columns.get_loc("time_years")][kept]
             M = part[2]
             idx = np.arange(len(M))
             R = rho ** np.abs(idx[:, None] - idx[None, :])
             wrw = float(w @ R @ w)
-            factor = max(1.0, (w @ w + k * wrw) / ((1.0 + k) * (w @ w)))
-            # Satterthwaite (1946): kappa is linear in the sum of squared residuals, whose variance
-            # under covariance M (I + kappa R) M is 2 tr((M S)^2) (Gaussian approximation)
-            MS = M @ (np.eye(len(M)) + k * R)
-            var_v = (wrw / np.sum(M * R)) ** 2 * 2.0 * float(np.sum(MS * MS.T))
-            satterthwaite = 2.0 * float(w @ w + k * wrw) ** 2 / var_v if var_v > 0 else np.inf
+            if k > 0:
+                # quasi-Poisson: the variance w'(I + kappa R)w against the fit's phi w'w; Poisson and
+                # NB keep their own scale and take the correlation's share only
+                scale = float(res.scale) if fam == "quasi_poisson" else 1.0 + k
+                for name in terms:
+                    ratio = _ar1_inflation(rho, weights[X.columns.get_loc(name)])  # w'Rw / w'w, at least 1
+                    inflation[name] = max(1.0, (1.0 + k * ratio) / scale)
+                factor = max(1.0, (w @ w + k * wrw) / ((1.0 + k) * (w @ w)))
+            if given_rho is not None:
+                satterthwaite = _censored_satterthwaite(float(w @ w), wrw, M, R, k)
     df_resid = float(res.df_resid)
     use_t = bool(getattr(res, "use_t", False)) and df_resid > 0
     df_ref = df_resid
-    if use_t and factor > 1:
-        # Santer et al. (2000): the effective sample size that widens the variance also sets the
-        # degrees of freedom of the t reference (n_eff minus the coefficients, at least 1); with a
-        # given (pooled) rho, Satterthwaite's where the estimated variance is the less certain
-        df_ref = len(s) / factor - (len(s) - df_resid)
-        if given_rho is not None:
+    if use_t:
+        if factor > 1:
+            # Santer et al. (2000): the effective sample size that widens the variance also sets the
+            # degrees of freedom of the t reference (n_eff minus the coefficients)
+            df_ref = len(s) / factor - (len(s) - df_resid)
+        if given_rho is not None:  # with a given (pooled) rho, Satterthwaite's where they are fewer
             df_ref = min(df_ref, satterthwaite)
         df_ref = max(1.0, df_ref)
     crit = float(stats.t.ppf(1 - alpha / 2, df_ref)) if use_t else float(stats.norm.ppf(1 - alpha / 2))
