@@ -19,8 +19,7 @@ from assessment.catalogue import load_catalogue
 from assessment.cli import DEMO_DOCUMENTS
 from assessment.reporting import display
 from assessment.reporting.document import round_table
-from assessment.reporting.front import change_words, direction_of, peer_finding
-from assessment.reporting.glossary import TERMS, glossary, glossary_terms, text_of
+from assessment.reporting.glossary import glossary_terms, text_of
 
 STEMS = [stem for _, _, stem in DEMO_DOCUMENTS]
 _P_VALUE = re.compile(r"\bp\s*[=<>]\s*0?\.\d|\bp-value", re.I)
@@ -59,51 +58,6 @@ def test_a_rating_must_say_what_it_compares_against():
         display.Finding("Crime fell.", "sideways")
     with pytest.raises(ValueError, match="rag"):
         display.Finding("Crime fell.", rag="blue", against="x")
-
-
-def test_direction_follows_the_test_not_the_sign():
-    assert direction_of(-12.0, 0.001) == "down"
-    assert direction_of(9.0, 0.01) == "up"
-    assert direction_of(-12.0, 0.30) == "steady"  # within chance
-    assert direction_of(0.4, None) == "steady"
-    assert direction_of(float("nan"), 0.01) == "steady"
-    assert change_words(-1.2, "steady") == "about the same (down 1%, within normal variation)"
-    assert change_words(23.4, "up") == "up 23%"
-
-
-def test_peer_rating_from_group_position():
-    assert peer_finding("above")[0] == "red"
-    assert peer_finding("within")[0] == "amber"
-    assert peer_finding("below")[0] == "green"
-    assert peer_finding("unknown") == (None, "")
-
-
-# -- glossary -------------------------------------------------------------------------------
-
-def test_glossary_finds_only_the_terms_used():
-    text = "439 hot cells (Getis-Ord Gi*, FDR-corrected); counts vary (quasi-Poisson); Spearman rho = 0.7."
-    found = [t.term for t in glossary_terms(text)]
-    assert "Getis-Ord Gi*" in found and "False discovery rate (FDR)" in found
-    assert "Quasi-Poisson model" in found and "Spearman's rank correlation (rho)" in found
-    assert "Poisson model" not in found  # only quasi-Poisson is named
-    assert "Knox test" not in found and "Jaccard index" not in found
-    assert glossary_terms("Crime fell in the town centre.") == []
-
-
-def test_every_glossary_term_is_found_by_its_own_name():
-    """Each entry's pattern matches the term as the glossary names it (or its bracketed short form)."""
-    for t in TERMS:
-        names = [t.term] + re.findall(r"\(([^)]+)\)", t.term)
-        assert any(re.search(t.pattern, n) for n in names), t.term
-
-
-def test_glossary_section_and_text_of_ignores_markup():
-    page = '<p>Hot cells (<b>Gi*</b>)</p><script>var Jaccard = 1;</script><iframe srcdoc="&lt;p&gt;Knox&lt;/p&gt;">'
-    text = text_of(page)
-    assert "Gi*" in text and "Jaccard" not in text and "Knox" not in text
-    out = glossary(glossary_terms(text))._repr_html_()
-    assert '<section class="glossary"' in out and "<dt>Getis-Ord Gi*</dt>" in out
-    assert "no technical terms" in glossary([])._repr_html_()
 
 
 # -- tables ---------------------------------------------------------------------------------
