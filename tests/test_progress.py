@@ -45,3 +45,20 @@ def test_yearly_counts_of_a_whole_partnership_measure_match_the_events(doc):
 
 def test_cached_once_per_document(doc):
     assert progress.target_progress(doc) is progress.target_progress(doc)
+
+
+@pytest.mark.parametrize("step,words", [
+    (12.4, "raised recorded weapons by about 12%"),
+    (-30.0, "lowered recorded weapons by about 30%"),
+    (float("inf"), "police recording of weapons began with a counting rule change in 2024-04 (new rule)"),
+    (-100.0, "police recording of weapons ended with a counting rule change in 2024-04 (new rule)"),
+    (float("nan"), "a counting rule change in 2024-04 (new rule) means later years are not counted"),
+])
+def test_break_caveat_says_which_way_the_rule_moved_the_counts(monkeypatch, step, words):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(progress.ev, "evidence_category_trends",
+                        lambda doc: pd.DataFrame({"category": ["Weapons"], "step_pct": [step]}))
+    monkeypatch.setattr(progress.ev, "crime_datasets", lambda doc: ["police"])
+    text = progress._break_caveat(None, "police", "Weapons", SimpleNamespace(month="2024-04", label="new rule"))
+    assert words in text and "inf" not in text

@@ -181,3 +181,14 @@ def test_verdict_trend_family_depends_on_the_family_size():
     assert W.verdict_trend_family(fam).tolist() == ["no clear trend"] * 14
     with pytest.raises(ValueError, match="trend_p"):
         W.verdict_trend_family(pd.DataFrame({"trend_pct": [1.0]}))
+
+
+def test_describe_break_from_or_to_nothing_recorded():
+    assert W.describe_break("2024-04", np.inf, "new category", p_value=0.0001) == (
+        "a series break in 2024-04 (new category): nothing was recorded before it, so the step up is too large "
+        "to put as a percentage (p < 0.001); it is not a trend")
+    assert W.describe_break("2024-04", -100.0, None, p_value=0.002).startswith(
+        "a series break in 2024-04: nothing was recorded from it on, a fall of 100% (p < 0.01)")
+    assert "within normal variation (p = 0.41)" in W.describe_break("2024-04", np.inf, p_value=0.41)
+    assert W.describe_break("2024-04", np.inf).endswith("nothing was recorded before it (not tested); it is not a trend")
+    assert "inf" not in W.describe_break("2024-04", np.inf, p_value=0.01)

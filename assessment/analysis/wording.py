@@ -320,7 +320,9 @@ def describe_break(month: str, step_pct: float, label: str | None = None, p_valu
         e.g. ``"a series break in 2024-04 (counting rule change) accounts for a step of
         +41%; it is not a trend"``; when the step is not significant,
         ``"a series break in 2024-04 (...) shows no clear step (+5%, within normal
-        variation, p = 0.62); it is not counted as a trend"``.
+        variation, p = 0.62); it is not counted as a trend"``. A step from or to a stretch
+        with nothing recorded (``step_pct`` infinite or -100, as ``trend_glm`` gives it) is said
+        to have no size as a percentage, with its likelihood-ratio p-value.
 
     Notes
     -----
@@ -330,6 +332,17 @@ def describe_break(month: str, step_pct: float, label: str | None = None, p_valu
     check_type(month, "month", str)
     check_probability(alpha, "alpha")
     what = f"a series break in {month}" + (f" ({label})" if label else "")
+    step = float(step_pct) if step_pct is not None else np.nan
+    if np.isposinf(step) or step <= -100:  # nothing recorded on one side (trend_glm's empty_side)
+        side = "before it" if np.isposinf(step) else "from it on"
+        if p_value is None or not np.isfinite(float(p_value)):
+            return f"{what}: nothing was recorded {side} (not tested); it is not a trend"
+        if p_value < alpha:
+            size = ("so the step up is too large to put as a percentage" if np.isposinf(step)
+                    else "a fall of 100%")
+            return f"{what}: nothing was recorded {side}, {size} ({describe_p(p_value)}); it is not a trend"
+        return (f"{what}: nothing was recorded {side}, but so few are recorded at all that a stretch of none is "
+                f"within normal variation ({describe_p(p_value)}); it is not counted as a trend")
     if p_value is None:
         return f"{what} comes with an estimated step of {_signed_pct(step_pct)} (not tested); it is not a trend"
     if p_value < alpha:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ def format_number(value: Any, decimals: int | None = None) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float) and math.isinf(value):  # e.g. a step up from nothing recorded
+        return "\u221e" if value > 0 else "\u2212\u221e"
     if isinstance(value, int) or (decimals is None and float(value).is_integer()):
         return f"{int(round(float(value))):,}"
     return f"{float(value):,.{1 if decimals is None else decimals}f}"

@@ -221,6 +221,10 @@ def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
     step = tr.loc[cat, "step_pct"] if key in ev.crime_datasets(doc) and cat in tr.index else np.nan
     if pd.isna(step):
         return f"a counting rule change in {brk.month} ({brk.label}) means later years are not counted as the baseline was"
+    if np.isposinf(step) or step <= -100:  # nothing recorded on one side of the break
+        began = "began" if np.isposinf(step) else "ended"
+        return (f"police recording of {cat.lower()} {began} with a counting rule change in {brk.month} ({brk.label}), "
+                "so the years either side of it cannot be compared")
     way = "lowered" if step < 0 else "raised"
     return (f"a counting rule change from {brk.month} {way} recorded {cat.lower()} by about {abs(step):.0f}% across the "
             "partnership, so later years are not counted as the baseline was and the comparison is not like for like")
