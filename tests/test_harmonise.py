@@ -441,3 +441,26 @@ def test_a_surveys_mapped_sampling_point_reaches_the_survey_frame_as_cluster(dem
     raw = pd.read_csv(cat.dataset_files("residents_survey")[0], dtype=str)
     assert res.data["cluster"].tolist() == raw["ward_code"].tolist()
     assert cat.datasets["residents_survey"].design_effect == 1.5
+
+
+def test_survey_weights_are_numbers_and_bad_ones_are_quarantined_with_their_reason(demo_root):
+    src = demo_root / "raw" / "survey" / "residents_survey_2025.csv"
+    raw = pd.read_csv(src, dtype=str, keep_default_na=False)
+    weights = np.round(np.random.default_rng(3).lognormal(0, 0.5, len(raw)), 4).astype(str)
+    weights[[0, 5, 9, 14]] = ["", "0", "-1.2", "heavy"]  # empty, zero, negative, not a number
+    folder = demo_root / "raw" / "survey_weighted"
+    folder.mkdir(exist_ok=True)
+    raw.assign(wt=weights).to_csv(folder / "weighted.csv", index=False)
+
+    def edit(cat):
+        cat["datasets"]["residents_survey"]["path"] = "survey_weighted/weighted.csv"
+        cat["datasets"]["residents_survey"]["columns"]["weight"] = "wt"
+
+    res = intake_dataset(_catalogue(demo_root, edit), "residents_survey", run_date=RUN_DATE)
+    assert len(res.data) + len(res.quarantine) == len(raw)
+    bad = res.quarantine[res.quarantine["reason"] == "invalid weight"]
+    assert sorted(bad["source_row"].astype(int)) == [1, 6, 10, 15]
+    assert bad["detail"].str.startswith("wt must be a positive number, got").all()
+    assert res.data["weight"].dtype == np.float64 and (res.data["weight"] > 0).all()
+    kept = np.delete(weights, [0, 5, 9, 14]).astype(float)
+    np.testing.assert_array_equal(res.data["weight"].to_numpy(), kept)

@@ -300,3 +300,90 @@ def test_feeling_safe_with_a_design_effect_is_wilsons_interval_of_the_effective_
     assert (wide["ci_high"] - wide["ci_low"] > plain.set_index("ward")["ci_high"] - plain.set_index("ward")["ci_low"]).all()
     with pytest.raises(ValueError, match="must be a number of 1 or more"):
         survey_feeling_safe(s, design_effect=0.9)
+
+
+# -- weights ----------------------------------------------------------------------------------
+
+def _weighted(n: int = 600, seed: int = 8) -> pd.DataFrame:
+    sv = _survey(n, seed)
+    sv["weight"] = np.random.default_rng(seed + 1).lognormal(0.0, 0.7, n)
+    return sv
+
+
+def test_equal_weights_change_nothing():
+    sv = _survey(400, 2).assign(weight=2.5)
+    plain = survey_feeling_safe(sv, design_effect=1.4)
+    weighted = survey_feeling_safe(sv, design_effect=1.4, weight_col="weight")
+    pd.testing.assert_frame_equal(weighted, plain, check_exact=False, rtol=1e-12)
+    assert (weighted["weighting_effect"] == 1).all()
+    pd.testing.assert_frame_equal(survey_top_concerns(sv, weight_col="weight"), survey_top_concerns(sv),
+                                  check_exact=False, rtol=1e-12)
+
+
+def test_weighted_share_and_effective_n_against_an_independent_computation():
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    sv = _weighted()
+    out = survey_feeling_safe(sv, weight_col="weight").set_index("ward")
+    ans = sv["safe_after_dark"]
+    valid = ans.notna() & (ans != "Don't know")
+    for ward, part in sv[valid].groupby("ward_code"):
+        y = part["safe_after_dark"].isin(["Very safe", "Fairly safe"]).astype(float)
+        w = part["weight"]
+        stats_w = DescrStatsW(y.to_numpy(), weights=w.to_numpy())
+        n_kish = w.sum() ** 2 / (w ** 2).sum()
+        row = out.loc[ward]
+        assert row["proportion"] == pytest.approx(stats_w.mean, rel=1e-12)
+        assert row["n_effective"] == pytest.approx(n_kish, rel=1e-12)
+        assert row["weighting_effect"] == pytest.approx(len(part) / n_kish, rel=1e-12)
+        lo, hi = wilson_by_hand(stats_w.mean * n_kish, n_kish)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+    total = out.loc["Partnership"]
+    w_all = sv.loc[valid, "weight"]
+    y_all = sv.loc[valid, "safe_after_dark"].isin(["Very safe", "Fairly safe"])
+    assert total["proportion"] == pytest.approx(float((w_all * y_all).sum() / w_all.sum()), rel=1e-12)
+    assert int(total["n"]) == int(valid.sum()) and int(total["n_safe"]) == int(y_all.sum())  # counts stay unweighted
+
+
+def test_weights_multiply_a_clustering_design_effect_but_not_a_declared_one():
+    sv = _weighted()
+    clustered = survey_feeling_safe(sv, design_effect=1.5, weight_col="weight")
+    declared = survey_feeling_safe(sv, design_effect=1.5, weight_col="weight", weights_in_design_effect=True)
+    np.testing.assert_allclose(clustered["design_effect"], 1.5 * clustered["weighting_effect"])
+    assert (declared["design_effect"] == 1.5).all()
+    np.testing.assert_allclose(declared["proportion"], clustered["proportion"])  # same weighted shares
+    assert (clustered["ci_high"] - clustered["ci_low"] > declared["ci_high"] - declared["ci_low"]).all()
+
+
+def test_bad_weights_are_refused_naming_the_row():
+    sv = _weighted(50)
+    sv.loc[7, "weight"] = 0.0
+    with pytest.raises(ValueError, match=r"`weight` must be a positive number .* row 8"):
+        survey_feeling_safe(sv, weight_col="weight")
+    with pytest.raises(ValueError, match="must have"):
+        survey_feeling_safe(sv.drop(columns="weight"), weight_col="weight")
+
+
+def test_design_effect_reports_the_partnerships_weighting_effect():
+    sv = _weighted()
+    ans = sv["safe_after_dark"]
+    w = sv.loc[ans.notna() & (ans != "Don't know"), "weight"]
+    got = survey_design_effect(sv, weight_col="weight").iloc[0]
+    assert got["weighting_effect"] == pytest.approx(len(w) * (w ** 2).sum() / w.sum() ** 2, rel=1e-12)
+    assert got["design_effect"] == 1 and got["source"] == "assumed"  # the weights are applied ward by ward
+    assert survey_design_effect(sv).iloc[0]["weighting_effect"] == 1
+
+
+def test_weighted_top_concerns_share_is_the_weight_of_those_naming_it():
+    sv = _weighted()
+    top = survey_top_concerns(sv, weight_col="weight").set_index("concern")
+    named = sv[["concern_1", "concern_2", "concern_3"]].eq("Anti-social behaviour").any(axis=1)
+    w = sv["weight"]
+    row = top.loc["Anti-social behaviour"]
+    assert row["share"] == pytest.approx(float(w[named].sum() / w.sum()), rel=1e-12)
+    assert row["n_naming"] == int(named.sum())
+    k = len(w) * (w ** 2).sum() / w.sum() ** 2
+    assert row["weighting_effect"] == pytest.approx(k, rel=1e-12)
+    lo, hi = wilson_by_hand(row["share"] * len(w) / k, len(w) / k)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+    assert list(top["rank"]) == sorted(top["rank"])  # ranked by weighted share

@@ -125,9 +125,33 @@ def _safety_answers(survey: pd.DataFrame, answer_col: str, safe, exclude) -> tup
     return valid, valid & ans.isin(safe_set).fillna(False).astype(bool), unknown
 
 
+def _weights(survey: pd.DataFrame, weight_col: str | None, where: str = "survey") -> np.ndarray | None:
+    """The answers' survey weights as floats (None without ``weight_col``); each must be a positive number."""
+    if weight_col is None:
+        return None
+    check_type(weight_col, "weight_col", str)
+    check_dataframe(survey, where, [weight_col])
+    raw = survey[weight_col]
+    w = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"`{weight_col}` must be a positive number for every answer, got {raw.iloc[i]!r} in {where} "
+                         f"row {i + 1} ({int(bad.sum())} such row(s)); hint: intake quarantines such rows as "
+                         "'invalid weight' when the catalogue maps the column to `weight`")
+    return w
+
+
+def _weighting_effect(n: np.ndarray, sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
+    """Kish's design effect of unequal weights, ``n sum(w^2) / sum(w)^2`` (1 for equal weights or no answer)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.asarray(n, dtype=float) * sum_w2 / sum_w ** 2
+    return np.where(np.asarray(n) > 0, np.maximum(eff, 1.0), 1.0)
+
+
 def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, declared: float | None = None,
                          ward_col: str | None = None, answer_col: str = "safe_after_dark", safe=SAFE_ANSWERS,
-                         exclude=NON_ANSWERS, where: str | None = None) -> pd.DataFrame:
+                         exclude=NON_ANSWERS, where: str | None = None, weight_col: str | None = None) -> pd.DataFrame:
     """The design effect of the survey's "feel safe" shares: declared, estimated from clusters, or assumed 1.
 
     Parameters
@@ -148,6 +172,11 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
         As in :func:`survey_feeling_safe`.
     where : str, optional
         Where ``declared`` comes from (e.g. ``datasets.<key>``), named in errors.
+    weight_col : str, optional
+        Column of survey weights (positive numbers), for the ``weighting_effect``. The design
+        effect itself is not changed by it: :func:`survey_feeling_safe` applies each ward's own
+        weighting effect on top of a clustering one, and none on top of a declared one (a
+        provider's design effect already allows for its weights).
 
     Returns
     -------
@@ -162,6 +191,8 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
         - ``cluster_size`` (float): Kish's mean cluster size, the sum of squared cluster sizes
           over the answers (NaN unless estimated).
         - ``n`` (int): valid answers.
+        - ``weighting_effect`` (float, at least 1): Kish's design effect of the weights over all
+          valid answers, ``n sum(w^2) / sum(w)^2`` (1 without ``weight_col``).
 
     Notes
     -----
@@ -177,17 +208,24 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
     ``rho = (MSB - MSW) / (MSB + (n0 - 1) MSW)`` with
     ``n0 = (N - sum_w sum_{c in w} m_c^2 / N_w) / (C - W)`` (Searle, Casella & McCulloch 1992,
     *Variance Components*, ch. 3). With no cluster of two answers or more the design effect
-    cannot be estimated: it is assumed 1, with a warning.
+    cannot be estimated: it is assumed 1, with a warning. The intra-cluster correlation is
+    that of the unweighted answers. The weighting effect is Kish's (1965; 1992, "Weighting for
+    unequal P_i", *Journal of Official Statistics* 8): ``1 + cv^2`` of the weights.
     """
     check_dataframe(survey, "survey", [answer_col])
     if declared is not None:
         check_design_effect(declared, "design_effect", where)
+    w = _weights(survey, weight_col)
     valid, is_safe, _ = _safety_answers(survey, answer_col, safe, exclude)
     n_valid = int(valid.sum())
+    weighting = 1.0
+    if w is not None:
+        wv = w[valid.to_numpy()]
+        weighting = float(_weighting_effect(np.array([len(wv)]), np.array([wv.sum()]), np.array([(wv ** 2).sum()]))[0])
     if declared is not None:
-        return _design_row(float(declared), "declared", np.nan, 0, np.nan, n_valid)
+        return _design_row(float(declared), "declared", np.nan, 0, np.nan, n_valid, weighting)
     if cluster_col is None:
-        return _design_row(1.0, "assumed", np.nan, 0, np.nan, n_valid)
+        return _design_row(1.0, "assumed", np.nan, 0, np.nan, n_valid, weighting)
     check_type(cluster_col, "cluster_col", str)
     check_dataframe(survey, "survey", [cluster_col])
     ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
@@ -209,7 +247,7 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
         warnings.warn(f"`{cluster_col}` has no cluster of two answers or more within a ward alongside another "
                       f"cluster ({n_clusters} clusters for {int(n)} answers in {n_wards} wards): the design effect "
                       "cannot be estimated and is assumed 1", stacklevel=2)
-        return _design_row(1.0, "assumed", np.nan, 0, np.nan, n_valid)
+        return _design_row(1.0, "assumed", np.nan, 0, np.nan, n_valid, weighting)
     mean_c, mean_w = s / m, s_w / n_w
     ms_between = float((m * (mean_c - mean_w) ** 2).sum()) / df_between
     ms_within = float((m * mean_c * (1.0 - mean_c)).sum()) / df_within  # sum of (y - cluster mean)^2 for 0/1 answers
@@ -217,12 +255,14 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
     denominator = ms_between + (n0 - 1.0) * ms_within
     icc = (ms_between - ms_within) / denominator if denominator > 0 else 0.0
     size = float((m ** 2).sum() / n)
-    return _design_row(max(1.0, 1.0 + (size - 1.0) * icc), "estimated", icc, n_clusters, size, n_valid)
+    return _design_row(max(1.0, 1.0 + (size - 1.0) * icc), "estimated", icc, n_clusters, size, n_valid, weighting)
 
 
-def _design_row(design_effect: float, source: str, icc: float, n_clusters: int, size: float, n: int) -> pd.DataFrame:
+def _design_row(design_effect: float, source: str, icc: float, n_clusters: int, size: float, n: int,
+                weighting: float = 1.0) -> pd.DataFrame:
     return pd.DataFrame({"design_effect": [design_effect], "source": [source], "icc": [float(icc)],
-                         "n_clusters": [int(n_clusters)], "cluster_size": [float(size)], "n": [int(n)]})
+                         "n_clusters": [int(n_clusters)], "cluster_size": [float(size)], "n": [int(n)],
+                         "weighting_effect": [float(weighting)]})
 
 
 def survey_response_counts(survey: pd.DataFrame, ward_col: str | None = None, wards=None,
@@ -263,7 +303,8 @@ def survey_response_counts(survey: pd.DataFrame, ward_col: str | None = None, wa
 
 def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answer_col: str = "safe_after_dark",
                         safe=SAFE_ANSWERS, exclude=NON_ANSWERS, alpha: float = 0.05, wards=None,
-                        overall_label: str = "Partnership", design_effect: float = 1.0) -> pd.DataFrame:
+                        overall_label: str = "Partnership", design_effect: float = 1.0,
+                        weight_col: str | None = None, weights_in_design_effect: bool = False) -> pd.DataFrame:
     """Share feeling safe after dark by ward, with Wilson intervals and the partnership overall.
 
     Parameters
@@ -289,6 +330,13 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
         The survey's design effect (at least 1), e.g. from :func:`survey_design_effect`:
         the intervals are those of ``n / design_effect`` answers. 1 treats the answers as a
         simple random sample.
+    weight_col : str, optional
+        Column of survey weights (positive numbers, e.g. to the population's age, sex and
+        ward): the shares are then weighted, and each row's interval also allows for Kish's
+        weighting effect of its own answers' weights.
+    weights_in_design_effect : bool, default False
+        ``design_effect`` already allows for the weights (a design effect the survey's provider
+        declares for its weighted design): the weighting effect is then not applied again.
 
     Returns
     -------
@@ -300,11 +348,15 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
         - ``n`` (int): valid answers (the denominator).
         - ``n_safe`` (int): Very or Fairly safe.
         - ``n_excluded`` (int): missing or excluded answers.
-        - ``proportion``, ``ci_low``, ``ci_high`` (float): share safe and its Wilson interval.
+        - ``proportion``, ``ci_low``, ``ci_high`` (float): share safe (weighted with
+          ``weight_col``) and its Wilson interval.
         - ``vs_overall`` (str): "higher", "lower" or "similar" - whether the ward's interval
           lies wholly above, below or overlaps the partnership proportion.
-        - ``design_effect`` (float): the design effect allowed for (1: none).
+        - ``design_effect`` (float): the design effect allowed for (1: none): ``design_effect``
+          times the row's ``weighting_effect`` unless the weights are in it already.
         - ``n_effective`` (float): ``n / design_effect``, the answers the interval counts.
+        - ``weighting_effect`` (float): Kish's ``n sum(w^2) / sum(w)^2`` of the row's valid
+          answers (1 without weights).
 
     Notes
     -----
@@ -317,10 +369,20 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
     ``d``: the first-order Rao-Scott correction (Rao & Scott 1981, *Journal of the American Statistical Association*) with one
     design effect for every ward. ``d = 1`` gives the plain interval. Answers that are not on
     the five-point scale and not excluded raise a warning and are counted as not safe.
+
+    With weights the share is the weighted (Hajek) proportion ``sum(w y) / sum(w)`` and the
+    effective sample size is ``n / (d k)``, with ``k`` Kish's weighting effect of the row's own
+    answers (Kish 1992, *Journal of Official Statistics* 8) and ``d`` the clustering design
+    effect (the product of the two is Kish's approximation for a clustered, weighted sample;
+    Gabler, Haeder & Lahiri 1999, *Survey Methodology* 25, give its model-based form); the
+    interval is Wilson's for ``n_eff`` answers of which the weighted share feel safe -- the
+    Kish-effective Wilson interval that Franco et al. (2019) recommend.
     """
     ward_col = _pick(survey, ward_col, _WARD_COLS, "ward_col")
     check_dataframe(survey, "survey", [answer_col])
     check_design_effect(design_effect, "design_effect")
+    check_type(weights_in_design_effect, "weights_in_design_effect", bool)
+    w = _weights(survey, weight_col)
     valid, is_safe, unknown = _safety_answers(survey, answer_col, safe, exclude)
     if unknown.any():
         warnings.warn(
@@ -328,13 +390,18 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
             f"e.g. {survey.loc[unknown, answer_col].iloc[0]!r}: counted as not safe",
             stacklevel=2,
         )
+    weight = np.ones(len(survey)) if w is None else w
     frame = pd.DataFrame({
         "ward": survey[ward_col].astype("string").fillna("Unknown ward"),
         "resp": 1,
         "valid": valid.astype(int),
         "safe": is_safe.astype(int),
+        "w": np.where(valid, weight, 0.0),
+        "w2": np.where(valid, weight ** 2, 0.0),
+        "ws": np.where(is_safe, weight, 0.0),
     })
-    g = frame.groupby("ward").agg(n_respondents=("resp", "sum"), n=("valid", "sum"), n_safe=("safe", "sum"))
+    g = frame.groupby("ward").agg(n_respondents=("resp", "sum"), n=("valid", "sum"), n_safe=("safe", "sum"),
+                                  sum_w=("w", "sum"), sum_w2=("w2", "sum"), sum_ws=("ws", "sum"))
     if wards is not None:
         g = g.reindex(g.index.union(pd.Index(list(wards), dtype="string")), fill_value=0)
     g = g.sort_index()
@@ -344,17 +411,27 @@ def survey_feeling_safe(survey: pd.DataFrame, ward_col: str | None = None, answe
     out[["n_respondents", "n", "n_safe"]] = out[["n_respondents", "n", "n_safe"]].astype(int)
     out["n_excluded"] = out["n_respondents"] - out["n"]
     out["is_overall"] = np.arange(len(out)) == len(out) - 1
-    d = float(design_effect)
-    ci = survey_wilson(out["n_safe"] / d, out["n"] / d, alpha)
+    n = out["n"].to_numpy(dtype=float)
+    if w is None:
+        k = np.ones(len(out))
+        d = np.full(len(out), float(design_effect))
+        ci = survey_wilson(out["n_safe"] / d, n / d, alpha)
+    else:
+        k = _weighting_effect(n, out["sum_w"].to_numpy(), out["sum_w2"].to_numpy())
+        d = float(design_effect) * (1.0 if weights_in_design_effect else k)
+        share = np.divide(out["sum_ws"].to_numpy(), out["sum_w"].to_numpy(), out=np.zeros(len(out)),
+                          where=n > 0)
+        ci = survey_wilson(np.minimum(share, 1.0) * (n / d), n / d, alpha)
     out[["proportion", "ci_low", "ci_high"]] = ci.to_numpy()
     out["design_effect"] = d
-    out["n_effective"] = out["n"] / d
+    out["n_effective"] = n / d
+    out["weighting_effect"] = k
     p0 = out["proportion"].iloc[-1]
     out["vs_overall"] = np.select([out["ci_low"] > p0, out["ci_high"] < p0], ["higher", "lower"], default="similar")
     out.loc[out["n"] == 0, "vs_overall"] = "no answers"
     out.loc[out["is_overall"], "vs_overall"] = ""
     return out[["ward", "is_overall", "n_respondents", "n", "n_safe", "n_excluded",
-                "proportion", "ci_low", "ci_high", "vs_overall", "design_effect", "n_effective"]]
+                "proportion", "ci_low", "ci_high", "vs_overall", "design_effect", "n_effective", "weighting_effect"]]
 
 
 def survey_named_wards(safe: pd.DataFrame, direction: str = "lower", min_n: int = 30) -> pd.Series:
@@ -410,7 +487,7 @@ def _concern_long(survey: pd.DataFrame, concern_cols, mapping) -> tuple[pd.DataF
 
 
 def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict | None = None,
-                        alpha: float = 0.05, top: int | None = None) -> pd.DataFrame:
+                        alpha: float = 0.05, top: int | None = None, weight_col: str | None = None) -> pd.DataFrame:
     """Concerns named by respondents, as a share of all respondents with Wilson intervals.
 
     Parameters
@@ -426,6 +503,9 @@ def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict |
         1 - confidence level.
     top : int, optional
         Keep only the ``top`` most named.
+    weight_col : str, optional
+        Column of survey weights (positive numbers): shares are then weighted, with intervals
+        for Kish's effective sample size (as in :func:`survey_feeling_safe`).
 
     Returns
     -------
@@ -435,28 +515,42 @@ def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict |
         - ``concern`` (str): concern label (or theme when ``mapping`` is given).
         - ``n_naming`` (int): respondents naming it in any concern column (each counted once).
         - ``n`` (int): all respondents (the denominator, shown with every share).
-        - ``share``, ``ci_low``, ``ci_high`` (float): share of respondents, Wilson interval.
-        - ``rank`` (int): 1 = most named (ties ``min``).
+        - ``share``, ``ci_low``, ``ci_high`` (float): share of respondents (weighted with
+          ``weight_col``), Wilson interval.
+        - ``rank`` (int): 1 = most named (ties ``min``; by weighted share with weights).
+        - ``weighting_effect`` (float): Kish's weighting effect of all respondents' weights (1
+          without weights).
 
     Notes
     -----
     Wilson score interval (Wilson 1927) via statsmodels ``proportion_confint``. The shares do
-    not sum to 1: each respondent may name up to three concerns.
+    not sum to 1: each respondent may name up to three concerns. With weights, the share is
+    ``sum(w naming) / sum(w)`` over all respondents and the interval Wilson's for ``n / k``
+    answers, ``k`` Kish's weighting effect (Kish 1992).
     """
     check_dataframe(survey, "survey")
     check_probability(alpha, "alpha")
+    w = _weights(survey, weight_col)
     long, n = _concern_long(survey, concern_cols, mapping)
     counts = long["concern"].value_counts().rename_axis("concern").rename("n_naming").reset_index()
-    counts = counts.sort_values(["n_naming", "concern"], ascending=[False, True]).reset_index(drop=True)
     counts["n"] = n
-    ci = survey_wilson(counts["n_naming"], counts["n"], alpha)
+    if w is None:
+        k = 1.0
+        ci = survey_wilson(counts["n_naming"], counts["n"], alpha)
+    else:
+        k = float(_weighting_effect(np.array([n]), np.array([w.sum()]), np.array([(w ** 2).sum()]))[0])
+        named = long.assign(w=w[long["respondent"].to_numpy()]).groupby("concern")["w"].sum()
+        share = np.minimum(counts["concern"].map(named).to_numpy(dtype=float) / w.sum(), 1.0)
+        ci = survey_wilson(share * (n / k), np.full(len(counts), n / k), alpha)
     counts = pd.concat([counts, ci.rename(columns={"proportion": "share"})], axis=1)
-    counts["rank"] = counts["n_naming"].rank(ascending=False, method="min").astype(int)
+    counts = counts.sort_values(["share", "concern"], ascending=[False, True]).reset_index(drop=True)
+    counts["rank"] = counts["share"].rank(ascending=False, method="min").astype(int)
     counts["n_naming"] = counts["n_naming"].astype(int)
+    counts["weighting_effect"] = k
     if top is not None:
         check_type(top, "top", int)
         counts = counts.head(top)
-    return counts[["concern", "n_naming", "n", "share", "ci_low", "ci_high", "rank"]]
+    return counts[["concern", "n_naming", "n", "share", "ci_low", "ci_high", "rank", "weighting_effect"]]
 
 
 def survey_load_themes(path: str | Path | None = None) -> dict[str, dict]:

@@ -416,18 +416,20 @@ def _consultation(doc: Document) -> dict | None:
         counts = survey.survey_response_counts(sv, ward_col=ward_col, wards=current)
         key = ev.role_dataset(doc, SURVEY_ROLE)
         ds = doc.catalogue.datasets.get(key) if key else None
+        weight_col = "weight" if "weight" in sv.columns else None
         design = survey.survey_design_effect(sv, cluster_col="cluster" if "cluster" in sv.columns else None,
                                              declared=ds.design_effect if ds else None, ward_col=ward_col,
-                                             where=f"datasets.{key}")
+                                             where=f"datasets.{key}", weight_col=weight_col)
         safe = survey.survey_feeling_safe(sv, ward_col=ward_col, wards=current,
-                                          design_effect=float(design["design_effect"].iloc[0]))
+                                          design_effect=float(design["design_effect"].iloc[0]), weight_col=weight_col,
+                                          weights_in_design_effect=bool(design["source"].iloc[0] == "declared"))
         for f in (counts, safe):
             f["ward_name"] = f["ward"].map(names).fillna(f["ward"]).where(~f["is_overall"], "All respondents")
         safe["unreliable"] = (~safe["is_overall"]) & (safe["n"] < MIN_RELIABLE_N)
-        top = survey.survey_top_concerns(sv)
+        top = survey.survey_top_concerns(sv, weight_col=weight_col)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            by_theme = survey.survey_top_concerns(sv, mapping=SURVEY_CONCERN_THEMES)
+            by_theme = survey.survey_top_concerns(sv, mapping=SURVEY_CONCERN_THEMES, weight_col=weight_col)
         themes = survey.survey_load_themes()
         comment_col = "comment" if "comment" in sv.columns else "comments"
         comments = survey.survey_comment_themes(sv, themes=themes, comment_col=comment_col)
@@ -451,7 +453,8 @@ def _consultation(doc: Document) -> dict | None:
                              "reason": "e-mail address or telephone number",
                              "comment": text[personal].str.strip().to_numpy()})
         return {"counts": counts, "safe": safe, "top": top, "by_theme": by_theme, "comments": comments,
-                "samples": samples, "held": held, "ward_col": ward_col, "design": design.iloc[0]}
+                "samples": samples, "held": held, "ward_col": ward_col,
+                "design": pd.concat([design.iloc[0], pd.Series({"weighted": weight_col is not None})])}
 
     return _cached(doc, "consultation", build)
 
@@ -967,12 +970,19 @@ _DESIGN_SOURCE = {"declared": "declared in the data catalogue", "estimated": "es
 
 def _design_words(design: pd.Series) -> tuple[str, bool]:
     """Which design effect the survey's intervals allow for and where it came from, and whether
-    that is a caveat (assumed 1)."""
+    that is a caveat (clustering assumed away)."""
     d = float(design["design_effect"])
+    weighted = bool(design.get("weighted", False))
+    k = float(design.get("weighting_effect", 1.0))
+    weights = (f" The shares are weighted with the survey's own weights; unequal weights alone make a share vary "
+               f"{k:.2f} times as much as equal ones would (Kish's weighting effect across the partnership), and "
+               "each ward's interval allows for the weighting effect of its own answers." if weighted else "")
     if design["source"] == "declared":
         return (f"The intervals allow for the survey's design effect of {d:.2f}, declared in the data catalogue: a "
                 f"share from this survey varies {d:.2f} times as much as one from a simple random sample of the same "
-                f"size, so each interval is that of its n divided by {d:.2f}.", False)
+                f"size, so each interval is that of its n divided by {d:.2f}."
+                + (" The shares are weighted with the survey's own weights, which the declared design effect "
+                   "already allows for." if weighted else ""), False)
     if design["source"] == "estimated":
         alike = (f"answers at the same point are alike (intra-cluster correlation {design['icc']:.2f}, about "
                  f"{design['cluster_size']:.1f} answers a point), so a share varies {d:.2f} times as much as one "
@@ -980,12 +990,19 @@ def _design_words(design: pd.Series) -> tuple[str, bool]:
                  f"answers at the same point are no more alike than others in their ward (intra-cluster correlation "
                  f"{design['icc']:.2f}), so the intervals are those of a simple random sample")
         return (f"The intervals allow for a design effect of {d:.2f}, estimated from the answers' "
-                f"{int(design['n_clusters']):,} sampling points: {alike}.", False)
+                f"{int(design['n_clusters']):,} sampling points: {alike}." + weights, False)
+    if weighted:
+        return ("The intervals allow for the survey's weights but not for clustering: the data catalogue gives this "
+                "survey no design effect and no sampling point." + weights + " Surveys that recruit residents in "
+                "clusters (sampling points, streets, households) give shares that vary more still, so these intervals "
+                "may be too narrow and a ward may be named as different by chance. Declaring the survey's design "
+                "effect in the catalogue, or giving each answer's sampling point, allows for it.", True)
     return ("The intervals treat the answers as a simple random sample (design effect assumed 1): the data catalogue "
             "gives this survey no design effect and no sampling point. Surveys that recruit residents in clusters "
             "(sampling points, streets, households) or weight their answers give shares that vary more than that, so "
             "these intervals may be too narrow and a ward may be named as different by chance. Declaring the "
-            "survey's design effect in the catalogue, or giving each answer's sampling point, allows for it.", True)
+            "survey's design effect in the catalogue, giving each answer's sampling point, or mapping the survey's "
+            "weight column allows for it.", True)
 
 
 def section_consultation(doc: Document) -> Section:
@@ -1047,7 +1064,11 @@ def section_consultation(doc: Document) -> Section:
                              "score interval (Wilson 1927). 'Higher' or 'lower' only when the ward's interval lies wholly "
                              f"above or below the partnership figure. Wards with n < {MIN_RELIABLE_N} are not compared.",
                              f"Design effect {float(con['design']['design_effect']):.2f} "
-                             f"({_DESIGN_SOURCE[con['design']['source']]})."] if n]))
+                             f"({_DESIGN_SOURCE[con['design']['source']]})"
+                             + (f"; shares weighted, weighting effect {float(con['design']['weighting_effect']):.2f} "
+                                "across the partnership" + ("" if con["design"]["source"] == "declared" else
+                                                            ", allowed for ward by ward")
+                                if con["design"]["weighted"] else "") + "."] if n]))
     ok = pd.to_numeric(published["feel safe (%)"], errors="coerce").notna().to_numpy()[:-1]
     chart = body[ok].copy()
     chart["label"] = chart["ward"] + " (n = " + chart["n (answered)"].astype(int).astype(str) + ")"
@@ -1081,7 +1102,12 @@ def section_consultation(doc: Document) -> Section:
     sec.add(doc.table(pub, "Concerns residents named among their top three", sensitivity=sens,
                       decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
                       notes=[x for x in [fn, "Each resident could name up to three concerns, so shares add up to more "
-                                             "than 100%."] if x]))
+                                             "than 100%."
+                                             + (" Shares are weighted with the survey's weights; the residents "
+                                                "naming each concern are counted unweighted, and the intervals "
+                                                "allow for the weighting effect "
+                                                f"({float(con['design']['weighting_effect']):.2f})."
+                                                if con["design"]["weighted"] else "")] if x]))
     sv = _survey(doc)
     if survey_key and sv is not None and len(sv) and len(top):
         five = list(top.sort_values("rank", kind="stable")["concern"].head(5))

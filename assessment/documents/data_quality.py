@@ -83,6 +83,8 @@ REASON_MEANINGS = {
     "unknown category": "The category is empty or is not listed in the dataset's category mapping.",
     "area code missing": "An aggregated row with no area code, so it cannot be placed.",
     "invalid count": "An aggregated row whose count is not a whole number of at least zero.",
+    "invalid weight": "A survey answer whose weight (the column the catalogue maps to weight) is empty or not a "
+                      "positive number, so it cannot count towards a weighted share.",
     "duplicate": "A later exact copy of a whole source row (the first copy is kept).",
 }
 #: What intake flags but keeps.

@@ -647,6 +647,18 @@ def _harmonise_area_counts(catalogue, key, ds, frame, reasons, window):
     return out[AREA_COUNT_COLUMNS]
 
 
+def _survey_weights(frame: pd.DataFrame, ds: Dataset, reasons: Reasons) -> np.ndarray | None:
+    """A survey's answer weights as floats (None unless the catalogue maps ``weight``); rows whose
+    weight is empty or not a positive finite number are quarantined as "invalid weight"."""
+    if ds.kind != "survey" or "weight" not in ds.columns:
+        return None
+    raw = _text(frame, ds.columns["weight"])
+    weight = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~np.isfinite(weight) | (weight <= 0)
+    reasons.mark(bad, "invalid weight", (f"{ds.columns['weight']} must be a positive number, got ", raw))
+    return weight
+
+
 def _harmonise_records(key, ds, frame, reasons, boundary):
     """persons, survey, premises and table kinds: mapped fields, dates and coordinates where declared."""
     cols = ds.columns
@@ -654,6 +666,7 @@ def _harmonise_records(key, ds, frame, reasons, boundary):
     if "date" in cols and ds.date_format:
         date, month = _mark_dates(frame, ds, reasons, cols["date"])
     east, north = _coordinates(frame, ds, reasons, boundary)
+    weight = _survey_weights(frame, ds, reasons)
     _exact_duplicates(frame, reasons, ds)
     keep = ~reasons.quarantined
     n = int(keep.sum())
@@ -669,6 +682,8 @@ def _harmonise_records(key, ds, frame, reasons, boundary):
         for c in frame.columns:
             if c not in mapped and c not in EXTRA_COLUMNS and c not in out.columns:
                 out[c] = frame[c][keep].reset_index(drop=True)
+    if weight is not None:
+        out["weight"] = weight[keep]
     if date is not None:
         out["date"] = date[keep].reset_index(drop=True)
         out["month"] = month[keep].reset_index(drop=True)

@@ -65,6 +65,7 @@ REASONS = (
     "unknown category",
     "area code missing",
     "invalid count",
+    "invalid weight",
     "duplicate",
 )
 QUARANTINE_COLUMNS = ["dataset", "source_file", "source_row", "reason", "detail"]

@@ -972,7 +972,7 @@ def _concern_share(doc: Document) -> dict[str, float]:
     sv = getattr(doc.workbench.intake, "survey", None)
     if sv is None or len(sv) == 0:
         return {}
-    top = survey.survey_top_concerns(sv)
+    top = survey.survey_top_concerns(sv, weight_col="weight" if "weight" in sv.columns else None)
     shares = dict(zip(top["concern"].astype(str).str.lower(), top["share"]))
     mapping = {
         "Violence and sexual offences": ("violence", "violent crime", "knife crime"),
