@@ -537,3 +537,40 @@ def test_a_mapped_sampling_point_gives_an_estimated_design_effect(doc):
         doc.cache.pop("audit-consultation", None)
     assert design["source"] == "estimated" and design["design_effect"] > 3
     assert f"design effect of {design['design_effect']:.2f}, estimated from the answers' " in html.unescape(_text(sec))
+
+
+def test_a_weighted_survey_is_shown_weighted_and_says_so(demo_copy, tmp_path):
+    """The demo survey given weights (over-weighting residents who feel unsafe): the partnership's
+    share falls to the weighted share, computed here with pandas, and the text says how the
+    weights were allowed for."""
+    import numpy as np
+
+    from assessment.reporting.document import open_document
+
+    def edit(raw):
+        raw["datasets"]["residents_survey"]["columns"]["weight"] = "weight"
+
+    cat, data = demo_copy(edit)
+    path = data / "survey" / "residents_survey_2025.csv"
+    sv = pd.read_csv(path, dtype=str, keep_default_na=False)
+    unsafe = sv["safe_after_dark"].isin(["Fairly unsafe", "Very unsafe"])
+    sv["weight"] = np.where(unsafe, 2.0, 1.0)
+    path.unlink()  # a hard link to the shared demo: replace, never edit in place
+    sv.to_csv(path, index=False)
+    doc = open_document(cat, document="audit", out_dir=tmp_path / "out", run_date="2026-11-25")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sec = audit.section_consultation(doc)
+    text = html.unescape(_text(sec))
+    valid = sv["safe_after_dark"].isin(["Very safe", "Fairly safe", "Neither safe nor unsafe", "Fairly unsafe",
+                                        "Very unsafe"])
+    w = sv.loc[valid, "weight"]
+    safe = sv.loc[valid, "safe_after_dark"].isin(["Very safe", "Fairly safe"])
+    share = float(w[safe].sum() / w.sum())
+    assert f"Across the partnership {share:.0%} of residents feel very or fairly safe" in text
+    assert "The intervals allow for the survey's weights but not for clustering" in text
+    assert "Kish's weighting effect across the partnership" in text
+    table = _table(sec, "Residents who feel safe after dark, by ward")
+    total = table.iloc[-1]
+    assert float(total["feel safe (%)"]) == pytest.approx(100 * share, abs=0.05)
+    assert int(total["feel safe"]) == int(safe.sum())  # the count stays a count of people

@@ -58,3 +58,19 @@ def test_every_answer_carries_its_group_as_its_sampling_point():
     sizes = a.groupby(["ward_code", "sampling_point"]).size()
     assert sizes.tolist() == [5, 5, 2, 5, 2]
     assert a.groupby("sampling_point")["ward_code"].nunique().eq(1).all()
+
+
+def test_weighted_answers_have_the_stated_weighting_effect():
+    a = cal.simulate_answers(np.random.default_rng(5), np.full(200, 100), np.full(200, 0.6), weighted=True)
+    w = a["weight"]
+    assert len(w) * (w ** 2).sum() / w.sum() ** 2 == pytest.approx(np.exp(cal.WEIGHT_SD ** 2), rel=0.05)
+    assert "weight" not in cal.simulate_answers(np.random.default_rng(5), np.full(3, 10), np.full(3, 0.6))
+
+
+def test_weighted_shares_hold_with_kishs_effective_n_and_not_with_the_plain_n(table):
+    label = 'ward where "significantly fewer residents feel safe" (95% Wilson interval, 30 answers or more)'
+    kish = _row(table, f"{label}, {cal.DECISIONS['weighted']}: share", "weighted")
+    plain = _row(table, f"{label}, {cal.DECISIONS['weighted_plain_n']}: share", "weighted")
+    assert kish["limit"] == 0.035 and kish["holds"]
+    assert np.isnan(plain["limit"]) and plain["rate"] > kish["rate"]
+    assert _row(table, f"power: {label}, {cal.DECISIONS['weighted']}", "low_weighted")["rate"] > 0.4

@@ -31,6 +31,14 @@ is named "lower" in at most 2.5% of cases; acceptance: at most 3.5% of the wards
 the design the answers have. The share of consultations naming any ward is reported (no level
 is claimed for it). Power: one ward of 60 answers where 40% feel safe (the others 60%), simple
 random and clustered samples.
+
+Weighted surveys: the same null, a simple random sample whose answers carry survey weights
+(log-normal, log-scale standard deviation 0.7: Kish's weighting effect ``1 + cv^2`` about
+``exp(0.49)``, 1.6), drawn independently of the answers, as weights that correct a sample's
+make-up are for a question they do not bear on. Decided with the weights mapped (the weighted
+share, Wilson's interval for Kish's effective sample size in each ward) and, reported without
+a bound, with the weighted share and the plain n (what a weighted survey got before the
+workbench took weights). Power: the low ward again, with weights.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ GROUP = 5
 ICC = 0.25
 LOW = 0.4
 LOW_N = 60
+WEIGHT_SD = 0.7
 MIN_N = 30  # assessment.documents.audit.MIN_RELIABLE_N (a test checks they agree)
 
 SCENARIOS: dict[str, str] = {
@@ -59,6 +68,10 @@ SCENARIOS: dict[str, str] = {
     "low": "one ward of 60 answers where 40% feel safe, the others 60%, simple random sample",
     "low_clustered": "one ward of 60 answers where 40% feel safe, the others 60%, answers in groups of 5 with "
                      "intra-group correlation 0.25 (design effect 2)",
+    "weighted": "20 wards, 60% feel safe in every ward, simple random sample with survey weights "
+                f"(log-normal, sd {WEIGHT_SD:g} on the log scale: weighting effect about {np.exp(WEIGHT_SD ** 2):.1f})",
+    "low_weighted": "one ward of 60 answers where 40% feel safe, the others 60%, simple random sample with survey "
+                    f"weights (log-normal, sd {WEIGHT_SD:g} on the log scale)",
 }
 
 #: how a consultation's design effect is decided (:func:`survey_design_effect`): label in the statement
@@ -66,20 +79,25 @@ DECISIONS: dict[str, str] = {
     "assumed": "design effect assumed 1",
     "declared": f"design effect {1 + (GROUP - 1) * ICC:g} declared",
     "estimated": "design effect estimated from the sampling points",
+    "weighted": "weights mapped (weighted shares, Kish's weighting effect ward by ward)",
+    "weighted_plain_n": "weighted shares with the plain n (before)",
 }
 #: the decisions each scenario is decided with (declaring the simulation's design effect only where it is true)
 _DECIDED = {"srs": ("assumed", "estimated"), "clustered": ("assumed", "declared", "estimated"),
-            "low": ("assumed", "estimated"), "low_clustered": ("assumed", "declared", "estimated")}
+            "low": ("assumed", "estimated"), "low_clustered": ("assumed", "declared", "estimated"),
+            "weighted": ("weighted", "weighted_plain_n"), "low_weighted": ("weighted", "weighted_plain_n")}
 
 
-def simulate_answers(rng: np.random.Generator, n: np.ndarray, safe: np.ndarray, clustered: bool = False
-                     ) -> pd.DataFrame:
-    """One consultation: a row per respondent with ``ward_code``, ``safe_after_dark`` and ``sampling_point``.
+def simulate_answers(rng: np.random.Generator, n: np.ndarray, safe: np.ndarray, clustered: bool = False,
+                     weighted: bool = False) -> pd.DataFrame:
+    """One consultation: a row per respondent with ``ward_code``, ``safe_after_dark`` and ``sampling_point``
+    (and ``weight`` when ``weighted``).
 
     ``n`` and ``safe`` give each ward's answers and chance of feeling safe. Answers come in
     groups of :data:`GROUP` within a ward (the ``sampling_point``); clustered answers share
     their group's beta-distributed chance (intra-group correlation :data:`ICC`), simple random
-    ones do not.
+    ones do not. Weights are log-normal (:data:`WEIGHT_SD`), drawn after the answers and
+    independently of them.
     """
     ward = np.repeat(np.arange(len(n)), n)
     p = np.asarray(safe, dtype=float)[ward]
@@ -94,8 +112,11 @@ def simulate_answers(rng: np.random.Generator, n: np.ndarray, safe: np.ndarray, 
     is_safe = rng.random(len(ward)) < p
     answer = np.where(is_safe, np.where(rng.random(len(ward)) < 0.5, SAFETY_SCALE[0], SAFETY_SCALE[1]),
                       np.asarray(SAFETY_SCALE[2:], dtype=object)[rng.integers(0, 3, len(ward))])
-    return pd.DataFrame({"ward_code": pd.Series(ward).map("W{:02d}".format), "safe_after_dark": answer,
-                         "sampling_point": pd.Series(gid).map("SP{:04d}".format)})
+    out = pd.DataFrame({"ward_code": pd.Series(ward).map("W{:02d}".format), "safe_after_dark": answer,
+                        "sampling_point": pd.Series(gid).map("SP{:04d}".format)})
+    if weighted:
+        out["weight"] = rng.lognormal(0.0, WEIGHT_SD, len(ward))
+    return out
 
 
 def _lower(answers: pd.DataFrame, decision: str = "assumed") -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +125,10 @@ def _lower(answers: pd.DataFrame, decision: str = "assumed") -> tuple[np.ndarray
     design = survey_design_effect(answers, cluster_col="sampling_point" if decision == "estimated" else None,
                                   declared=1 + (GROUP - 1) * ICC if decision == "declared" else None,
                                   ward_col="ward_code")
-    safe = survey_feeling_safe(answers, ward_col="ward_code", design_effect=float(design["design_effect"].iloc[0]))
+    weighted = decision.startswith("weighted")
+    safe = survey_feeling_safe(answers, ward_col="ward_code", design_effect=float(design["design_effect"].iloc[0]),
+                               weight_col="weight" if weighted else None,
+                               weights_in_design_effect=decision == "weighted_plain_n")
     wards = ~safe["is_overall"].to_numpy()
     return (survey_named_wards(safe, "lower", MIN_N).to_numpy()[wards],
             (safe["n"].to_numpy() >= MIN_N)[wards])
@@ -129,7 +153,8 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
             safe = np.full(N_WARDS, SAFE)
             if key.startswith("low"):
                 n[0], safe[0] = LOW_N, LOW
-            answers = simulate_answers(rng, n, safe, clustered=key.endswith("clustered"))
+            answers = simulate_answers(rng, n, safe, clustered=key.endswith("clustered"),
+                                       weighted=key.endswith("weighted"))
             for d, decision in enumerate(decided):
                 named[d, r], eligible[r] = _lower(answers, decision)
         for d, decision in enumerate(decided):
@@ -139,7 +164,8 @@ def results(n_runs: int, seed: int) -> pd.DataFrame:
                                             n_runs))
                 continue
             # the plain interval on clustered answers is reported: the rate when the design is not declared
-            limit = float("nan") if key == "clustered" and decision == "assumed" else 0.035
+            limit = (float("nan") if (key == "clustered" and decision == "assumed") or decision == "weighted_plain_n"
+                     else 0.035)
             rows += [
                 calibration_row(f"{stated}: share of wards", SCENARIOS[key], int(named[d].sum()),
                                 int(eligible.sum()), limit),
