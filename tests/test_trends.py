@@ -277,15 +277,19 @@ def _latent_moments_reference(y):
     e = (np.asarray(y) - mu) / np.sqrt(mu)
     U = np.diag(np.ones(35), 1)
 
+    D = np.diag(np.sqrt(mu / mu.mean()))  # Zeger's D^1/2, the means over their average
+
+    def latent(rho):
+        return D @ toeplitz(rho ** np.arange(36)) @ D
+
     def k_of(rho):
-        R = toeplitz(rho ** np.arange(36))
-        return (e @ e - np.trace(M)) / np.trace(M @ R)
+        return (e @ e - np.trace(M)) / np.trace(M @ latent(rho))
 
     def gap(rho):
-        S = np.eye(36) + k_of(rho) * toeplitz(rho ** np.arange(36))
+        S = np.eye(36) + k_of(rho) * latent(rho)
         return np.trace(U @ M @ S @ M) - e[1:] @ e[:-1]
 
-    return ref, A, k_of, gap
+    return ref, A, k_of, gap, latent, D @ D
 
 
 def test_autocorrelation_widens_the_trend_interval_by_the_latent_ar1_variance():
@@ -300,7 +304,7 @@ def test_autocorrelation_widens_the_trend_interval_by_the_latent_ar1_variance():
         e[i] = 0.8 * e[i - 1] + rng.normal(0, 0.15)
     s = pd.Series(rng.poisson(60 * np.exp(e)), index=MONTHS)
     out = T.trend_glm(s).iloc[0]
-    ref, A, k_of, gap = _latent_moments_reference(s.to_numpy())
+    ref, A, k_of, gap, latent, _ = _latent_moments_reference(s.to_numpy())
     assert gap(0.0) < 0 < gap(0.9)  # an interior solution (not the 0.9 bound)
     rho = brentq(gap, 0.0, 0.9)
     assert out["autocorrelation"] == pytest.approx(rho, abs=2e-4) and 0.3 < rho < 0.9
@@ -309,7 +313,7 @@ def test_autocorrelation_widens_the_trend_interval_by_the_latent_ar1_variance():
     phi = ref.pearson_chi2 / ref.df_resid
     j = list(ref.params.index).index("t")
     w = A[j]
-    R = toeplitz(out["autocorrelation"] ** np.arange(36))
+    R = latent(out["autocorrelation"])
     want = (w @ w + k * w @ R @ w) / (phi * w @ w)
     assert out["se_inflation"] > 1.2 and out["se_inflation"] == pytest.approx(np.sqrt(want), rel=1e-6)
 
@@ -329,14 +333,14 @@ def test_autocorrelation_sets_the_t_reference_df_from_the_effective_sample_size(
 
     s = ar1_series(23)
     out = T.trend_glm(s).iloc[0]
-    ref, A, k_of, _ = _latent_moments_reference(s.to_numpy())
+    ref, A, k_of, _, latent, D = _latent_moments_reference(s.to_numpy())
     phi = ref.pearson_chi2 / ref.df_resid
     rho = out["autocorrelation"]
     k = k_of(rho)
     assert out["family"] == "quasi_poisson" and phi > 1 and rho > 0 and k > 0
     w = A[list(ref.params.index).index("t")]
-    R = toeplitz(rho ** np.arange(36))
-    f = (w @ w + k * w @ R @ w) / ((1 + k) * w @ w)
+    R = latent(rho)
+    f = (w @ w + k * w @ R @ w) / (w @ w + k * w @ D @ w)  # against independent months, same variances
     want_df = 36 / f - 13
     assert 1 < want_df < ref.df_resid and out["reference_df"] == pytest.approx(want_df, rel=1e-6)
     se = ref.bse["t"] * np.sqrt(phi) * out["se_inflation"]
@@ -363,19 +367,19 @@ def test_given_rho_fits_only_the_extra_variation_and_takes_the_satterthwaite_df(
     s = pd.Series(y, index=MONTHS)
     out = T.trend_glm(s, rho=0.6).iloc[0]
     assert out["autocorrelation"] == 0.6 and out["autocorrelation_source"] == "pooled"
-    ref, A, k_of, _ = _latent_moments_reference(y)
+    ref, A, k_of, _, latent, D = _latent_moments_reference(y)
     k = k_of(0.6)
     phi = ref.pearson_chi2 / ref.df_resid
     assert k > 0
     w = A[list(ref.params.index).index("t")]
-    R = toeplitz(0.6 ** np.arange(36))
+    R = latent(0.6)
     v = w @ w + k * w @ R @ w
     assert out["se_inflation"] == pytest.approx(np.sqrt(max(1.0, v / (phi * w @ w))), rel=1e-6)
     Z = np.linalg.pinv(A)  # the weighted design
     M = np.eye(36) - Z @ A
     S = np.eye(36) + k * R
     satt = 2 * v**2 / ((w @ R @ w / np.trace(M @ R)) ** 2 * 2 * np.trace(M @ S @ M @ S))
-    santer = 36 * (1 + k) * (w @ w) / v - 13
+    santer = 36 * (w @ w + k * w @ D @ w) / v - 13
     assert out["reference_df"] == pytest.approx(max(1.0, min(satt, santer)), rel=1e-6)
     # rho 0: no allowance at all, the residual df
     flat = T.trend_glm(s, rho=0.0).iloc[0]

@@ -261,8 +261,8 @@ def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: 
     if rho > 0 and kappa > 0:
         mu = np.asarray(null.fittedvalues, dtype=float)
         Xw = np.column_stack([X.to_numpy(dtype=float), inside[rows].astype(float)]) * np.sqrt(mu)[:, None]
-        ratio = _ar1_inflation(rho, np.linalg.pinv(Xw)[-1])
-        inflation = max(1.0, (1.0 + kappa * ratio) / (scale if quasi else 1.0 + kappa))
+        inflation = _latent_inflation(rho, kappa, np.linalg.pinv(Xw)[-1], _latent_scale(mu, len(mu)),
+                                      scale if quasi else None)
     return lr / (scale * inflation), inflation
 
 
@@ -365,17 +365,32 @@ def _modelled_months(resid: np.ndarray, mu: np.ndarray | None) -> np.ndarray:
     return ok
 
 
+def _latent_scale(mu: np.ndarray | None, n: int) -> np.ndarray:
+    """Zeger's ``D^1/2`` on the Pearson scale: ``sqrt(mu_t / mean(mu))`` (ones without ``mu``)."""
+    if mu is None:
+        return np.ones(n)
+    m = np.asarray(mu, dtype=float)
+    mean = float(m.mean()) if len(m) else 1.0
+    return np.sqrt(np.maximum(m, 0.0) / mean) if mean > 0 else np.ones(n)
+
+
+def _latent_corr(rho: float, d: np.ndarray) -> np.ndarray:
+    """The latent part of the Pearson residuals' covariance, ``D^1/2 R(rho) D^1/2`` (``R_ij = rho^|i-j|``)."""
+    i = np.arange(len(d))
+    return np.outer(d, d) * rho ** np.abs(i[:, None] - i[None, :])
+
+
 def _latent_parts(resid: np.ndarray, design: np.ndarray, mu: np.ndarray | None = None
-                  ) -> tuple[float, float, np.ndarray, np.ndarray]:
+                  ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
     """What the latent AR(1) moments need of one series' Pearson residuals and (weighted) design.
 
-    Returns ``(sum e^2, sum e_t e_t-1, M, M U' M)`` with ``M = I - Z (Z'Z)^-1 Z'`` the
-    residual-maker of the design ``Z`` and ``U`` the lag-1 shift, so that for residuals with
-    covariance ``M S M`` the expected sum of squares is ``sum(M * S)`` and the expected sum of
-    lag-1 products ``sum((M U' M) * S)``. Months fitted as empty (``mu`` below
-    :data:`_EMPTY_MEAN`) are left out: their residuals are 0 by construction, and counting them
-    as months of unit variance would make the series look under-dispersed and pull a pooled
-    ``rho`` towards 0.
+    Returns ``(sum e^2, sum e_t e_t-1, M, M U' M, d)`` with ``M = I - Z (Z'Z)^-1 Z'`` the
+    residual-maker of the design ``Z``, ``U`` the lag-1 shift and ``d`` the latent scale of each
+    month (:func:`_latent_scale`), so that for residuals with covariance ``M S M`` the expected
+    sum of squares is ``sum(M * S)`` and the expected sum of lag-1 products
+    ``sum((M U' M) * S)``. Months fitted as empty (``mu`` below :data:`_EMPTY_MEAN`) are left
+    out: their residuals are 0 by construction, and counting them as months of unit variance
+    would make the series look under-dispersed and pull a pooled ``rho`` towards 0.
     """
     e = np.asarray(resid, dtype=float)
     ok = _modelled_months(e, mu)
@@ -383,15 +398,18 @@ def _latent_parts(resid: np.ndarray, design: np.ndarray, mu: np.ndarray | None =
     Z = np.asarray(design, dtype=float)[ok]
     n = len(e)
     M = np.eye(n) - Z @ np.linalg.pinv(Z)
-    return float(e @ e), float(e[1:] @ e[:-1]), M, M @ np.eye(n, k=-1) @ M
+    d = _latent_scale(None if mu is None else np.asarray(mu, dtype=float)[ok], n)
+    return float(e @ e), float(e[1:] @ e[:-1]), M, M @ np.eye(n, k=-1) @ M, d
 
 
-def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray]], rho: float | None = None
+def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]], rho: float | None = None
                 ) -> tuple[float, np.ndarray]:
     """Lag-1 correlation ``rho`` of a latent AR(1) process and each series' extra variation ``kappa``.
 
-    Each series' standardised residuals are taken to have covariance ``I + kappa R(rho)``
-    before the fit (Poisson variation plus a latent stationary AR(1) process; Zeger 1988).
+    Each series' standardised residuals are taken to have covariance ``I + kappa D^1/2 R(rho)
+    D^1/2`` before the fit (Poisson variation plus a latent stationary AR(1) process; Zeger
+    1988; ``D`` the fitted means over their average, so ``kappa`` is the extra variation at the
+    series' average month).
     For a given ``rho``, a series' ``kappa`` solves its expected sum of squared residuals
     (``tr(M) + kappa tr(M R)``) = observed; ``rho`` (unless given) solves the expected sum of
     lag-1 products, summed over the series, = observed (one ``rho`` shared by all the series,
@@ -400,18 +418,16 @@ def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray]], rho: f
     """
     from scipy.optimize import brentq
 
-    lags = [np.abs(np.arange(len(M))[:, None] - np.arange(len(M))[None, :]) for _, _, M, _ in parts]
-
     def kappas(r: float) -> np.ndarray:
-        return np.array([(x2 - np.trace(M)) / np.sum(M * r**lag) for (x2, _, M, _), lag in zip(parts, lags)])
+        return np.array([(x2 - np.trace(M)) / np.sum(M * _latent_corr(r, d)) for x2, _, M, _, d in parts])
 
     if rho is None:
         s1 = sum(p[1] for p in parts)
 
         def gap(r: float) -> float:  # expected minus observed sum of lag-1 products
             k = kappas(r)
-            return float(sum(np.trace(MU) + ki * np.sum(MU * r**lag)
-                             for (_, _, _, MU), ki, lag in zip(parts, k, lags))) - s1
+            return float(sum(np.trace(MU) + ki * np.sum(MU * _latent_corr(r, d))
+                             for (_, _, _, MU, d), ki in zip(parts, k))) - s1
 
         if sum(p[0] for p in parts) <= sum(np.trace(p[2]) for p in parts) or gap(0.0) >= 0:
             rho = 0.0
@@ -423,10 +439,11 @@ def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray]], rho: f
 
 
 def _censored_satterthwaite(ww: float, wrw: float, M: np.ndarray, R: np.ndarray, kappa: float) -> float:
-    """Satterthwaite degrees of freedom of the trend's variance ``w'w + max(kappa_hat, 0) w'Rw``.
+    """Satterthwaite degrees of freedom of the trend's variance ``w'w + max(kappa_hat, 0) w'Rw``
+    (``R`` the latent part of the covariance, :func:`_latent_corr`).
 
     ``kappa_hat`` is linear in the sum of squared residuals, whose variance under covariance
-    ``M S M`` (``S = I + kappa R``) is ``2 tr((M S)^2)`` for Gaussian residuals, so it is taken as
+    ``M S M`` (``S = I + kappa R``, ``R`` the latent part) is ``2 tr((M S)^2)`` for Gaussian residuals, so it is taken as
     normal around ``kappa`` with variance ``s^2 = 2 tr((M S)^2) / tr(M R)^2``. Floored at 0, its mean
     and variance are those of a normal censored at 0 (``z = kappa / s``): ``E = kappa Phi(z) +
     s phi(z)``, ``E2 = (kappa^2 + s^2) Phi(z) + kappa s phi(z)``. Then ``df = 2 (w'w + E w'Rw)^2 /
@@ -445,6 +462,28 @@ def _censored_satterthwaite(ww: float, wrw: float, M: np.ndarray, R: np.ndarray,
     mean = kappa * cdf + sd * pdf
     var = max((kappa ** 2 + s2) * cdf + kappa * sd * pdf - mean ** 2, 1e-12 * s2)
     return 2.0 * (ww + mean * wrw) ** 2 / (wrw ** 2 * var)
+
+
+def _latent_inflation(rho: float, kappa: float, weights: np.ndarray, d: np.ndarray,
+                      quasi_scale: float | None = None) -> float:
+    """Factor by which a coefficient's model variance widens for the latent AR(1) process.
+
+    ``weights`` are the coefficient's weights on the standardised months and ``d`` their latent
+    scale (:func:`_latent_scale`). Its variance under the latent process is ``w'w + kappa w'D^1/2
+    R D^1/2 w`` (never taken below ``w'w + kappa w'Dw``, the same extra variation without the
+    correlation); against the quasi-Poisson ``phi w'w`` (``quasi_scale`` = ``phi``) or, for the
+    Poisson and negative binomial families that carry their own extra variation, against
+    ``w'w + kappa w'Dw`` (the correlation's share only). At least 1.
+    """
+    w = np.asarray(weights, dtype=float)
+    ww = float(w @ w)
+    if ww <= 0 or kappa <= 0 or rho <= 0:
+        return 1.0
+    dw = w * d
+    wdw = float(dw @ dw)
+    wrw = max(float(w @ _latent_corr(rho, d) @ w), wdw)
+    own = quasi_scale * ww if quasi_scale is not None else ww + kappa * wdw
+    return max(1.0, (ww + kappa * wrw) / own)
 
 
 def _ar1_inflation(rho: float, weights: np.ndarray) -> float:
@@ -1169,11 +1208,11 @@ def trend_pooled_autocorrelation(series: Mapping[str, Any] | Iterable[Any],
     of one partnership share its reporting and recording processes, so here they share one
     ``rho``. Each series is fitted as in ``trend_glm`` (quasi-Poisson, month-of-year terms, a
     step at each break) and its Pearson residuals are taken to have covariance
-    ``I + kappa R(rho)`` (Poisson variation around a latent stationary AR(1) process; Zeger
+    ``I + kappa D^1/2 R(rho) D^1/2`` (Poisson variation around a latent stationary AR(1) process; Zeger
     1988, "A regression model for time series of counts", *Biometrika* 75, 621-629): each
     series has its own extra variation ``kappa`` (from its sum of squared residuals), and
     ``rho`` solves the method-of-moments equation for the lag-1 products summed over the
-    series, with the expectations taken after each fit (as ``M (I + kappa R) M`` for the
+    series, with the expectations taken after each fit (as ``M S M`` for the
     residual-maker ``M``; the Durbin & Watson 1950 correction of the downward bias of a
     residual autocorrelation). This is the moment estimator of
     :func:`~assessment.analysis.rates.rate_table_dispersion`, pooled over series instead of
@@ -1289,20 +1328,24 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     decides the model: as a pre-test on 36 months it misses real over-dispersion too often.
     Months next to each other are also correlated. The allowance takes the counts as Poisson
     around a latent stationary AR(1) process (Zeger 1988, "A regression model for time series
-    of counts", *Biometrika* 75, 621-629): the Pearson residuals have covariance
-    ``I + kappa R``, ``R_ij = rho^|i-j|``, ``kappa`` the extra (latent) variation. ``kappa``
+    of counts", *Biometrika* 75, 621-629): a latent multiplicative process with variance
+    ``sigma^2`` and lag-1 correlation ``rho`` gives ``Cov(y_s, y_t) = mu_t 1[s = t] + sigma^2
+    mu_s mu_t rho^|s-t|``, so the Pearson residuals have covariance ``S = I + kappa D^1/2 R
+    D^1/2`` with ``R_ij = rho^|i-j|``, ``D`` the fitted means over their average and ``kappa =
+    sigma^2 mean(mu)`` the extra (latent) variation at the series' average month; busier
+    months carry more of it (with a constant mean ``D = I``). ``kappa``
     and ``rho`` are the method-of-moments solution of the expected sum of squared residuals
-    and of lag-1 products, with the expectations taken after the fit (``M (I + kappa R) M``
+    and of lag-1 products, with the expectations taken after the fit (``M S M``
     for the residual-maker ``M``: the bias that fitting the model gives residual
     autocorrelation, Durbin & Watson 1950, *Biometrika* 37, 409-428), ``rho`` within
     [0, 0.9]; with ``rho`` given (pooled over several series), only ``kappa`` is estimated
-    from this series. A coefficient's variance is then ``w' (I + kappa R) w`` against the
+    from this series. A coefficient's variance is then ``w' S w`` against the
     quasi-Poisson ``phi w' w`` (never less), where ``w`` are its weights on the standardised
     observations (rows of ``(X'WX)^-1 X' W^{1/2}``): the variance of a linear estimator under
     correlated errors (Bence 1995, "Analysis of short time series: correcting for
     autocorrelation", *Ecology* 76, 628-639); the Poisson and negative binomial families keep
-    their own scale and take the correlation's share ``(1 + kappa w'Rw / w'w) / (1 + kappa)``
-    only. An AR(1) on the residuals themselves (the earlier allowance) misses that the Poisson
+    their own scale and take the correlation's share ``w'Sw / (w'w + kappa w'Dw)`` only
+    (:func:`_latent_inflation`). An AR(1) on the residuals themselves (the earlier allowance) misses that the Poisson
     part of the variation is not correlated, and under-stated the trend's variance on the
     simulated null below. The widened variance is estimated from fewer independent months than
     the series has, so where it is widened and the scale is estimated (the t reference), the
@@ -1315,7 +1358,7 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     ``kappa``, so the reference takes the Satterthwaite (1946, *Biometrics Bulletin* 2,
     110-114) degrees of freedom of the estimated variance where they are fewer (``kappa`` is
     linear in the sum of squared residuals, whose variance is ``2 tr((M S)^2)`` for Gaussian
-    residuals with covariance ``S = I + kappa R``; the estimate is floored at 0, so its mean and
+    residuals with covariance ``S``; the estimate is floored at 0, so its mean and
     variance are taken as those of a normal censored at 0, :func:`_censored_satterthwaite`, and the
     reference changes continuously as a series' extra variation crosses 0); with ``rho`` from the series alone they
     cost power on Poisson series without lowering the false-positive rate, so they are not
@@ -1382,18 +1425,19 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         if rho > 0 and (k > 0 or given_rho is not None):
             weights = np.linalg.pinv(Xw)  # rows: (X'WX)^-1 X' W^1/2
             w = weights[X.columns.get_loc("time_years")][kept]
-            M = part[2]
-            idx = np.arange(len(M))
-            R = rho ** np.abs(idx[:, None] - idx[None, :])
+            M, d = part[2], part[4]
+            # Zeger's D^1/2 R D^1/2 for every month (scaled as `part`'s; empty-fitted months carry none)
+            d_all = np.sqrt(np.maximum(mu, 0.0) / float(mu[kept].mean()))
+            R = _latent_corr(rho, d)
             wrw = float(w @ R @ w)
             if k > 0:
-                # quasi-Poisson: the variance w'(I + kappa R)w against the fit's phi w'w; Poisson and
-                # NB keep their own scale and take the correlation's share only
-                scale = float(res.scale) if fam == "quasi_poisson" else 1.0 + k
+                # quasi-Poisson: the variance w'(I + kappa D^1/2 R D^1/2)w against the fit's phi w'w;
+                # Poisson and NB keep their own scale and take the correlation's share only
+                quasi_scale = float(res.scale) if fam == "quasi_poisson" else None
                 for name in terms:
-                    ratio = _ar1_inflation(rho, weights[X.columns.get_loc(name)])  # w'Rw / w'w, at least 1
-                    inflation[name] = max(1.0, (1.0 + k * ratio) / scale)
-                factor = max(1.0, (w @ w + k * wrw) / ((1.0 + k) * (w @ w)))
+                    inflation[name] = _latent_inflation(rho, k, weights[X.columns.get_loc(name)], d_all, quasi_scale)
+                wdw = float((w * d) @ (w * d))
+                factor = max(1.0, (w @ w + k * wrw) / (w @ w + k * wdw))
             if given_rho is not None:
                 satterthwaite = _censored_satterthwaite(float(w @ w), wrw, M, R, k)
     df_resid = float(res.df_resid)
