@@ -481,6 +481,13 @@ class Catalogue(_Strict):
         for issue in self.capacity:
             if issue not in self.themes:
                 raise ValueError(f"capacity.{issue} must be a theme of {sorted(self.themes)}, got {issue!r}")
+        surveys = [k for k, ds in self.datasets.items() if ds.kind == "survey" and ds.duplicate_of is None]
+        weighted = [k for k in surveys if "weight" in self.datasets[k].columns]
+        if weighted and len(weighted) < len(surveys):
+            raise ValueError(
+                f"columns.weight must be mapped in every survey dataset when one maps it (the answers are pooled, "
+                f"and weighted and unweighted answers cannot be), got it in {weighted} but not in "
+                f"{sorted(set(surveys) - set(weighted))}; hint: give the unweighted survey a column of 1s")
         return self
 
     # -- paths ---------------------------------------------------------------

@@ -170,3 +170,17 @@ def test_a_survey_design_effect_is_kept_and_only_surveys_may_declare_one(tmp_pat
     with pytest.raises(CatalogueError, match=r"datasets\.fire_deliberate: .*design_effect is a setting of survey "
                                              r"datasets .*got it on a dataset of kind events"):
         load_catalogue(_write(tmp_path, raw), check_files=False)
+
+
+def test_survey_weights_must_be_mapped_in_every_survey_or_none(tmp_path, raw):
+    import copy
+
+    raw["datasets"]["residents_survey_2024"] = copy.deepcopy(raw["datasets"]["residents_survey"])
+    raw["datasets"]["residents_survey"]["columns"]["weight"] = "wt"
+    with pytest.raises(CatalogueError, match=r"columns\.weight must be mapped in every survey dataset when one maps "
+                                             r"it .*got it in \['residents_survey'\] but not in "
+                                             r"\['residents_survey_2024'\]"):
+        load_catalogue(_write(tmp_path, raw), check_files=False)
+    raw["datasets"]["residents_survey_2024"]["columns"]["weight"] = "wt"
+    cat = load_catalogue(_write(tmp_path, raw), check_files=False)
+    assert cat.datasets["residents_survey_2024"].columns["weight"] == "wt"

@@ -85,6 +85,7 @@ def test_tableview_escapes_cells_headers_caption_and_notes():
     (-1500, None, "-1,500"),
     (float("inf"), 1, "\u221e"),  # a step up from nothing recorded (trend_glm)
     (np.float64("-inf"), None, "\u2212\u221e"),
+    (np.float32("inf"), None, "\u221e"),
 ])
 def test_format_number(value, decimals, expected):
     assert display.format_number(value, decimals) == expected

@@ -47,18 +47,23 @@ def test_cached_once_per_document(doc):
     assert progress.target_progress(doc) is progress.target_progress(doc)
 
 
-@pytest.mark.parametrize("step,words", [
-    (12.4, "raised recorded weapons by about 12%"),
-    (-30.0, "lowered recorded weapons by about 30%"),
-    (float("inf"), "police recording of weapons began with a counting rule change in 2024-04 (new rule)"),
-    (-100.0, "police recording of weapons ended with a counting rule change in 2024-04 (new rule)"),
-    (float("nan"), "a counting rule change in 2024-04 (new rule) means later years are not counted"),
+_NEUTRAL = "a counting rule change in 2024-04 (new rule) means later years are not counted"
+
+
+@pytest.mark.parametrize("step,p,month,words", [
+    (12.4, 0.001, "2024-04", "raised recorded weapons by about 12%"),
+    (-30.0, 0.2, "2024-04", "lowered recorded weapons by about 30%"),
+    (float("inf"), 0.001, "2024-04", "police recording of weapons began with a counting rule change in 2024-04"),
+    (-100.0, 0.001, "2024-04", "police recording of weapons ended with a counting rule change in 2024-04"),
+    (float("inf"), 0.82, "2024-04", _NEUTRAL),  # a stretch of none within normal variation: no start claimed
+    (float("nan"), float("nan"), "2024-04", _NEUTRAL),
+    (12.4, 0.001, "2025-01", _NEUTRAL),  # the step in the table is the first break's, not this one's
 ])
-def test_break_caveat_says_which_way_the_rule_moved_the_counts(monkeypatch, step, words):
+def test_break_caveat_says_which_way_the_rule_moved_the_counts(monkeypatch, step, p, month, words):
     from types import SimpleNamespace
 
-    monkeypatch.setattr(progress.ev, "evidence_category_trends",
-                        lambda doc: pd.DataFrame({"category": ["Weapons"], "step_pct": [step]}))
+    monkeypatch.setattr(progress.ev, "evidence_category_trends", lambda doc: pd.DataFrame(
+        {"category": ["Weapons"], "step_pct": [step], "step_p": [p], "break_months": ["2024-04, 2025-01"]}))
     monkeypatch.setattr(progress.ev, "crime_datasets", lambda doc: ["police"])
-    text = progress._break_caveat(None, "police", "Weapons", SimpleNamespace(month="2024-04", label="new rule"))
-    assert words in text and "inf" not in text
+    text = progress._break_caveat(None, "police", "Weapons", SimpleNamespace(month=month, label="new rule"))
+    assert words.replace("2024-04", month) in text and "inf" not in text

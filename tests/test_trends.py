@@ -724,3 +724,46 @@ def test_forecast_starts_where_a_category_was_first_recorded():
     fc = T.trend_forecast(s, horizon=6, breaks=["2024-01"])
     assert np.isfinite(fc[["forecast", "pi_low", "pi_high"]].to_numpy()).all()
     assert 15 < fc["forecast"].mean() < 45
+
+
+def test_a_few_recorded_months_give_no_trend_and_a_tested_step():
+    """Three months recorded after 33 empty ones fell back to the Wald test (+2e12%, p > 0.99)."""
+    y = np.r_[np.zeros(33, int), [5, 7, 6]]
+    glm = _quiet_glm(pd.Series(y, index=MONTHS), breaks=["2025-10"])
+    trend, step = glm.iloc[0], glm.iloc[1]
+    assert np.isnan(trend["estimate_pct"]) and np.isnan(trend["p_value"])
+    assert np.isposinf(step["estimate_pct"]) and step["empty_side"] == "before" and step["p_value"] < 0.01
+    with pytest.warns(UserWarning, match="too few months"):
+        T.trend_glm(pd.Series(y, index=MONTHS), breaks=["2025-10"])
+
+
+def test_a_whole_empty_year_between_recorded_years_drops_the_season_not_the_trend():
+    """With month-of-year terms the recorded months cannot separate them from the trend (rank 13 of
+    14): the season goes, and the trend and steps match an independent fit without it."""
+    rng = np.random.default_rng(9)
+    y = np.r_[rng.poisson(40, 12), np.zeros(12, int), rng.poisson(40, 12)]
+    s = pd.Series(y, index=MONTHS)
+    glm = _quiet_glm(s, breaks=["2024-01", "2025-01"])
+    assert not glm["seasonal"].iloc[0]
+    plain = _quiet_glm(s, breaks=["2024-01", "2025-01"], season=False)
+    np.testing.assert_allclose(glm["p_value"], plain["p_value"])
+    assert glm.iloc[0]["p_value"] > 0.05  # no trend planted
+    assert (glm.iloc[1:]["p_value"] < 1e-6).all()  # twelve empty months at about 40 a month
+
+
+def test_a_break_with_nothing_either_side_is_untested():
+    y = np.r_[np.zeros(24, int), np.random.default_rng(1).poisson(10, 12)]
+    glm = _quiet_glm(pd.Series(y, index=MONTHS), breaks=["2023-07", "2025-01"], season=False)
+    both = glm[glm["month"] == "2023-07"].iloc[0]
+    assert both["empty_side"] == "both" and np.isnan(both["estimate_pct"]) and np.isnan(both["p_value"])
+
+
+def test_forecast_ignores_a_stretch_of_none_within_normal_variation():
+    rng = np.random.default_rng(4)
+    y = np.r_[rng.poisson(0.3, 30), np.zeros(6, int)]
+    y[[3, 11, 19, 25]] = 1
+    s = pd.Series(y, index=MONTHS)
+    step = _quiet_glm(s, breaks=["2025-07"], season=False).iloc[1]
+    assert step["estimate_pct"] == -100 and step["p_value"] >= 0.05
+    fc = T.trend_forecast(s, horizon=3, breaks=["2025-07"])
+    assert (fc["pi_high"] > 0).all()  # not forecast as none: the empty months are within chance

@@ -3,6 +3,8 @@ sentences built from seeded synthetic results with known truth."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,17 @@ def test_describe_break_from_or_to_nothing_recorded():
     assert "within normal variation (p = 0.41)" in W.describe_break("2024-04", np.inf, p_value=0.41)
     assert W.describe_break("2024-04", np.inf).endswith("nothing was recorded before it (not tested); it is not a trend")
     assert "inf" not in W.describe_break("2024-04", np.inf, p_value=0.01)
+
+
+def test_describe_break_with_nothing_either_side_and_a_trend_from_too_few_months():
+    assert W.describe_break("2023-07", np.nan, None, np.nan, empty_side="both") == (
+        "a series break in 2023-07: nothing was recorded on either side of it, so there is no step to test; "
+        "it is not a trend")
+    y = np.r_[np.zeros(34, int), [40, 45]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glm = T.trend_glm(pd.Series(y, index=MONTHS), breaks=["2025-11"])
+    assert W.verdict_trend(glm) == "too few events"
+    text = W.describe_trend(glm)
+    assert text.startswith("too few months with anything recorded to judge a trend; a series break in 2025-11: "
+                           "nothing was recorded before it") and "nan" not in text

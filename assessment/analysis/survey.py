@@ -510,7 +510,8 @@ def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict |
     Returns
     -------
     pandas.DataFrame
-        Sorted by ``n_naming`` (highest first, then name):
+        Sorted by ``share`` (highest first, then name; without weights the same order as
+        ``n_naming``):
 
         - ``concern`` (str): concern label (or theme when ``mapping`` is given).
         - ``n_naming`` (int): respondents naming it in any concern column (each counted once).

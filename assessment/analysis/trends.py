@@ -186,6 +186,7 @@ class _Recorded:
     segment: np.ndarray        # stretch index per month (number of breaks at or before it)
     empty: np.ndarray          # bool per stretch: no event in it
     unrecorded: dict[str, str]  # break month -> which side had nothing
+    trend: bool = True         # whether the recorded months can carry a trend (``X`` has ``time_years``)
 
 
 def _recorded_model(s: pd.Series, br: list[str], use_season: bool, name: str = "series"
@@ -205,26 +206,39 @@ def _recorded_model(s: pd.Series, br: list[str], use_season: bool, name: str = "
         if empty[k] or empty[k + 1]:
             unrecorded[b] = ("none_either_side" if empty[k] and empty[k + 1] else
                              "from_none" if empty[k] else "to_none")
-    kept = ~empty[segment]
-    n_kept = int(kept.sum())
-    seasonal = use_season and n_kept >= _MIN_MONTHS_SEASON
-    design = _design(s.index, [b for b in br if b not in unrecorded], seasonal)
-    first, last = int(np.argmax(~empty)), int(len(empty) - 1 - np.argmax(~empty[::-1]))
-    for k in range(first + 1, last):  # a run of empty stretches between recorded ones: free level across it
-        if empty[k] and not empty[k + 1]:
-            design[f"gap_{br[k]}"] = np.asarray(months >= br[k], dtype=float)
-    if not unrecorded or n_kept < design.shape[1] + 2:
-        # nothing to leave out, or too few recorded months to fit the model on: the whole series
+    if not unrecorded:  # nothing to leave out: the whole series
         design = _design(s.index, br, use_season)
         return _Recorded(s, s, design, design, np.ones(len(s), bool), segment, empty, {}), use_season
-    if use_season and not seasonal:
-        warnings.warn(f"`{name}` has only {n_kept} months in the stretches between series breaks in which anything "
-                      f"was recorded (fewer than {_MIN_MONTHS_SEASON}): month-of-year terms are dropped",
-                      stacklevel=3)
-    if n_kept < _MIN_MONTHS_TREND:
-        warnings.warn(f"`{name}` has only {n_kept} months in the stretches between series breaks in which anything "
-                      "was recorded: its trend rests on those months alone", stacklevel=3)
-    return _Recorded(s, s[kept], design[kept], design, kept, segment, empty, unrecorded), seasonal
+    kept = ~empty[segment]
+    n_kept = int(kept.sum())
+    first, last = int(np.argmax(~empty)), int(len(empty) - 1 - np.argmax(~empty[::-1]))
+
+    def build(seasonal: bool, trend: bool) -> pd.DataFrame:
+        design = _design(s.index, [b for b in br if b not in unrecorded], seasonal, trend)
+        for k in range(first + 1, last):  # a run of empty stretches between recorded ones: free level across it
+            if empty[k] and not empty[k + 1]:
+                design[f"gap_{br[k]}"] = np.asarray(months >= br[k], dtype=float)
+        return design
+
+    def fits(design: pd.DataFrame) -> bool:  # estimable from the recorded months, with a residual left
+        X = design.to_numpy(dtype=float)[kept]
+        return n_kept > X.shape[1] and np.linalg.matrix_rank(X) == X.shape[1]
+
+    seasonal = use_season and n_kept >= _MIN_MONTHS_SEASON
+    design = build(seasonal, True)
+    if seasonal and not fits(design):  # e.g. a whole empty year between two recorded ones
+        seasonal = False
+        design = build(False, True)
+    trend = n_kept >= _MIN_MONTHS_TREND and fits(design)  # as many months as a whole series needs
+    if not trend:
+        design = build(False, False)
+        warnings.warn(f"`{name}` has too few months in the stretches between series breaks in which anything was "
+                      f"recorded ({n_kept}; a trend needs {_MIN_MONTHS_TREND}) to estimate a trend: only the steps "
+                      "at its breaks are tested", stacklevel=3)
+    elif use_season and not seasonal:
+        warnings.warn(f"`{name}`: the {n_kept} months in the stretches between series breaks in which anything was "
+                      "recorded cannot carry month-of-year terms beside the trend: they are dropped", stacklevel=3)
+    return _Recorded(s, s[kept], design[kept], design, kept, segment, empty, unrecorded, trend), seasonal and trend
 
 
 def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: float, quasi: bool
@@ -261,8 +275,8 @@ def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: 
     if rho > 0 and kappa > 0:
         mu = np.asarray(null.fittedvalues, dtype=float)
         Xw = np.column_stack([X.to_numpy(dtype=float), inside[rows].astype(float)]) * np.sqrt(mu)[:, None]
-        inflation = _latent_inflation(rho, kappa, np.linalg.pinv(Xw)[-1], _latent_scale(mu, len(mu)),
-                                      scale if quasi else None)
+        d = np.sqrt(mu / float(np.mean(alt.fittedvalues)))  # kappa is the extra variation at the recorded average
+        inflation = _latent_inflation(rho, kappa, np.linalg.pinv(Xw)[-1], d, scale if quasi else None)
     return lr / (scale * inflation), inflation
 
 
@@ -1389,7 +1403,11 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     (F(1, reference df) where the scale is estimated): the deviance difference stays finite and
     informative under separation, where the Wald statistic does not. On 36-month Poisson series at constant rates of 0.05 to 0.5 a
     month with a break after 12 months, the step test (Wald or likelihood ratio) said
-    "significant" in 1.5% to 6.4% of 400 series.
+    "significant" in 1.5% to 6.4% of 400 series. Month-of-year terms are dropped where the
+    recorded months cannot separate them from the trend (a whole empty year between two
+    recorded ones); where they cannot carry a trend at all (fewer than the 12 months a whole
+    series needs, as when a crime type is first recorded near the window's end), the trend row
+    is NaN (``p_value`` too) and only the steps are tested, unwidened.
     """
     check_probability(alpha, "alpha")
     check_choice(family, "family", _FAMILIES)
@@ -1406,7 +1424,7 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     rec, use_season = _recorded_model(whole, br, use_season)
     s, X = rec.series, rec.X
     res, fam, disp, od_p = _fit_count_model(s, X, family)
-    terms = ["time_years", *[f"step_{b}" for b in br if b not in rec.unrecorded]]
+    terms = [*(["time_years"] if rec.trend else []), *[f"step_{b}" for b in br if b not in rec.unrecorded]]
     params = res.params
     cov = res.cov_params()
     rho = 0.0
@@ -1414,7 +1432,9 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     inflation = dict.fromkeys(terms, 1.0)
     factor = 1.0  # the trend's variance under the correlation, relative to independent months
     satterthwaite = np.inf  # degrees of freedom of the trend's estimated variance
-    if autocorrelation:
+    if autocorrelation and not rec.trend:  # too few recorded months: the steps are not widened
+        rho = given_rho if given_rho is not None else 0.0
+    elif autocorrelation:
         mu = _fitted_mean(res, X)
         resid = (s.to_numpy() - mu) / np.sqrt(mu)
         Xw = X.to_numpy(dtype=float) * np.sqrt(mu)[:, None]
@@ -1487,6 +1507,12 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
             "reference_df": df_ref if use_t else np.inf,
             "empty_side": {"from_none": "before", "to_none": "after"}.get(side, "both"),
         })
+    if not rec.trend:  # no trend from so few recorded months: said as such, never a number
+        rows.insert(0, {"term": "trend", "month": None, "estimate_pct": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                        "p_value": np.nan, "autocorrelation": rho, "se_inflation": 1.0,
+                        "autocorrelation_source": ("none" if not autocorrelation else "series" if given_rho is None
+                                                   else "pooled"),
+                        "reference_df": df_ref if use_t else np.inf, "empty_side": ""})
     rows = rows[:1] + sorted(rows[1:], key=lambda r: r["month"])
     out = pd.DataFrame(rows)
     out["family"] = fam
@@ -1733,15 +1759,19 @@ def trend_forecast(series: Any, horizon: int = 12, breaks: Any = None, alpha: fl
         steps = steps[steps["term"] == "step"]
         factor = np.ones(len(s))
         recorded = np.ones(len(s), dtype=bool)
-        for b, pct in zip(steps["month"], steps["estimate_pct"]):
-            if np.isposinf(pct):  # nothing recorded before the break: forecast from the break on
-                recorded &= np.asarray(s.index >= b)
-            elif np.isfinite(pct):  # -100: nothing from it on, so the earlier months scale to none
-                factor = np.where(s.index < b, factor * (1 + pct / 100.0), factor)
+        for b, pct, p in zip(steps["month"], steps["estimate_pct"], steps["p_value"]):
+            if not np.isfinite(pct) or pct <= -100:  # nothing recorded on one side of the break
+                if not (p < alpha):  # a stretch of none within normal variation: the series as it is
+                    continue
+                if np.isposinf(pct):  # forecast from the break on
+                    recorded &= np.asarray(s.index >= b)
+                    continue
+            factor = np.where(s.index < b, factor * (1 + pct / 100.0), factor)  # -100: earlier months to none
         y = (y * factor)[recorded]
         if len(y) < _MIN_MONTHS_TREND:
-            raise ValueError(f"`series` must have at least {_MIN_MONTHS_TREND} months since its category was first "
-                             f"recorded (at a series break) to forecast, got {len(y)} from {y.index[0]}")
+            raise ValueError(f"`series` must have at least {_MIN_MONTHS_TREND} months after its last stretch with "
+                             f"nothing recorded (ended by a series break) to forecast, got {len(y)} from "
+                             f"{y.index[0]}")
     seasonal = "add" if len(y) >= _MIN_MONTHS_SEASON else None
     idx = pd.PeriodIndex(y.index, freq="M").to_timestamp()
     endog = pd.Series(y.to_numpy(), index=pd.DatetimeIndex(idx, freq="MS"))

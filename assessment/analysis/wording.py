@@ -298,7 +298,7 @@ def _signed_pct(x: float) -> str:
 
 
 def describe_break(month: str, step_pct: float, label: str | None = None, p_value: float | None = None,
-                   alpha: float = 0.05) -> str:
+                   alpha: float = 0.05, empty_side: str | None = None) -> str:
     """Describe a series break as a step, never as a trend.
 
     Parameters
@@ -313,6 +313,9 @@ def describe_break(month: str, step_pct: float, label: str | None = None, p_valu
         p-value of the step.
     alpha : float, default 0.05
         Significance level.
+    empty_side : str, optional
+        ``trend_glm``'s ``empty_side`` of the step: ``"both"`` (or a NaN ``step_pct``) says
+        nothing was recorded on either side.
 
     Returns
     -------
@@ -333,6 +336,8 @@ def describe_break(month: str, step_pct: float, label: str | None = None, p_valu
     check_probability(alpha, "alpha")
     what = f"a series break in {month}" + (f" ({label})" if label else "")
     step = float(step_pct) if step_pct is not None else np.nan
+    if empty_side == "both" or np.isnan(step):
+        return f"{what}: nothing was recorded on either side of it, so there is no step to test; it is not a trend"
     if np.isposinf(step) or step <= -100:  # nothing recorded on one side (trend_glm's empty_side)
         side = "before it" if np.isposinf(step) else "from it on"
         if p_value is None or not np.isfinite(float(p_value)):
@@ -383,12 +388,15 @@ def describe_trend(glm: pd.DataFrame, breaks: pd.DataFrame | None = None, alpha:
     """
     verdict = verdict_trend(glm, alpha, min_events)
     t = glm[glm["term"] == "trend"].iloc[0]
-    if verdict == "too few events":
+    unestimated = not np.isfinite(float(t["estimate_pct"]))  # too few recorded months (trend_glm)
+    if verdict == "too few events" and not unestimated:
         return f"too few events to judge a trend (n = {int(t['total'])})"
     p, adjusted = _decision_p(glm[glm["term"] == "trend"])
     p_txt = ("adjusted " if adjusted else "") + describe_p(float(p[0]))
     level = f"{100 * (1 - alpha):g}% CI"
-    if verdict in ("rising", "falling"):
+    if unestimated:
+        text = "too few months with anything recorded to judge a trend"
+    elif verdict in ("rising", "falling"):
         lo, hi = sorted([abs(t["ci_low"]), abs(t["ci_high"])])
         text = (f"{verdict} by about {abs(t['estimate_pct']):.0f}% a year ({level} {lo:.0f}% to {hi:.0f}%), "
                 f"statistically significant ({p_txt})")
@@ -401,14 +409,15 @@ def describe_trend(glm: pd.DataFrame, breaks: pd.DataFrame | None = None, alpha:
         allowing.append("season")
     if len(steps):
         allowing.append("the series break" + ("s" if len(steps) > 1 else ""))
-    if allowing:
+    if allowing and not unestimated:
         text += ", allowing for " + " and ".join(allowing)
     labels = {}
     if breaks is not None:
         check_dataframe(breaks, "breaks", ["month", "label"])
         labels = dict(zip(breaks["month"].astype(str), breaks["label"].astype(str)))
-    clauses = [describe_break(m, pct, labels.get(m), p, alpha)
-               for m, pct, p in zip(steps["month"], steps["estimate_pct"], steps["p_value"])]
+    sides = steps["empty_side"] if "empty_side" in steps.columns else pd.Series("", index=steps.index)
+    clauses = [describe_break(m, pct, labels.get(m), p, alpha, side)
+               for m, pct, p, side in zip(steps["month"], steps["estimate_pct"], steps["p_value"], sides)]
     return "; ".join([text, *clauses])
 
 
@@ -437,8 +446,8 @@ def verdict_trend(glm: pd.DataFrame, alpha: float = 0.05, min_events: int = 20) 
     tr = glm[glm["term"] == "trend"]
     if len(tr) != 1:
         raise ValueError(f"`glm` must have exactly one 'trend' row, got {len(tr)}")
-    if int(tr["total"].iloc[0]) < min_events:
-        return "too few events"
+    if int(tr["total"].iloc[0]) < min_events or not np.isfinite(float(tr["estimate_pct"].iloc[0])):
+        return "too few events"  # or too few recorded months to estimate a trend (NaN from trend_glm)
     p = float(_decision_p(tr)[0][0])
     if p < alpha:
         return "rising" if tr["estimate_pct"].iloc[0] > 0 else "falling"

@@ -988,7 +988,8 @@ def _design_words(design: pd.Series) -> tuple[str, bool]:
                  f"{design['cluster_size']:.1f} answers a point), so a share varies {d:.2f} times as much as one "
                  f"from a simple random sample of the same size (Kish 1965)" if d > 1 else
                  f"answers at the same point are no more alike than others in their ward (intra-cluster correlation "
-                 f"{design['icc']:.2f}), so the intervals are those of a simple random sample")
+                 f"{design['icc']:.2f}), so the intervals are those of a simple random sample"
+                 + (" apart from the weights" if weighted else ""))
         return (f"The intervals allow for a design effect of {d:.2f}, estimated from the answers' "
                 f"{int(design['n_clusters']):,} sampling points: {alike}." + weights, False)
     if weighted:
@@ -1068,6 +1069,7 @@ def section_consultation(doc: Document) -> Section:
                              + (f"; shares weighted, weighting effect {float(con['design']['weighting_effect']):.2f} "
                                 "across the partnership" + ("" if con["design"]["source"] == "declared" else
                                                             ", allowed for ward by ward")
+                                + "; 'feel safe' counts people, unweighted"
                                 if con["design"]["weighted"] else "") + "."] if n]))
     ok = pd.to_numeric(published["feel safe (%)"], errors="coerce").notna().to_numpy()[:-1]
     chart = body[ok].copy()
@@ -1106,11 +1108,13 @@ def section_consultation(doc: Document) -> Section:
                                              + (" Shares are weighted with the survey's weights; the residents "
                                                 "naming each concern are counted unweighted, and the intervals "
                                                 "allow for the weighting effect "
-                                                f"({float(con['design']['weighting_effect']):.2f})."
+                                                f"({float(top['weighting_effect'].iloc[0]):.2f}, over all "
+                                                "respondents)."
                                                 if con["design"]["weighted"] else "")] if x]))
     sv = _survey(doc)
     if survey_key and sv is not None and len(sv) and len(top):
-        five = list(top.sort_values("rank", kind="stable")["concern"].head(5))
+        # the table counts people, so the five most named by count (the same five as by share without weights)
+        five = list(top.sort_values(["n_naming", "concern"], ascending=[False, True], kind="stable")["concern"].head(5))
         by_ward = survey.survey_concerns_by_ward(sv, concerns=five, by="concern",
                                                  ward_col="area_code" if "area_code" in sv.columns else None)
         by_ward.insert(1, "ward name", by_ward["ward"].map(ward_names_every_version(doc)).fillna(""))

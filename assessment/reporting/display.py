@@ -40,7 +40,7 @@ def format_number(value: Any, decimals: int | None = None) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float) and math.isinf(value):  # e.g. a step up from nothing recorded
+    if pd.api.types.is_float(value) and math.isinf(value):  # e.g. a step up from nothing recorded
         return "\u221e" if value > 0 else "\u2212\u221e"
     if isinstance(value, int) or (decimals is None and float(value).is_integer()):
         return f"{int(round(float(value))):,}"

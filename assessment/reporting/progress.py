@@ -218,10 +218,17 @@ def _measure_caveat(target_text: str, cat: str) -> str:
 def _break_caveat(doc: Document, key: str, cat: str, brk) -> str:
     """Say which way a counting-rule change moved a target's counts, with its estimated step."""
     tr = ev.evidence_category_trends(doc).set_index("category")
-    step = tr.loc[cat, "step_pct"] if key in ev.crime_datasets(doc) and cat in tr.index else np.nan
+    found = key in ev.crime_datasets(doc) and cat in tr.index
+    # the trends table carries the step at a crime type's first break only
+    first = str(tr.loc[cat, "break_months"]).split(",")[0].strip() if found and "break_months" in tr.columns else ""
+    step = tr.loc[cat, "step_pct"] if found and first == str(brk.month) else np.nan
+    p = tr.loc[cat, "step_p"] if found and "step_p" in tr.columns and first == str(brk.month) else np.nan
     if pd.isna(step):
         return f"a counting rule change in {brk.month} ({brk.label}) means later years are not counted as the baseline was"
     if np.isposinf(step) or step <= -100:  # nothing recorded on one side of the break
+        if pd.isna(p) or p >= 0.05:  # a stretch of none is within normal variation: say nothing of a start or end
+            return (f"a counting rule change in {brk.month} ({brk.label}) means later years are not counted as the "
+                    "baseline was")
         began = "began" if np.isposinf(step) else "ended"
         return (f"police recording of {cat.lower()} {began} with a counting rule change in {brk.month} ({brk.label}), "
                 "so the years either side of it cannot be compared")
