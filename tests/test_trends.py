@@ -767,3 +767,11 @@ def test_forecast_ignores_a_stretch_of_none_within_normal_variation():
     assert step["estimate_pct"] == -100 and step["p_value"] >= 0.05
     fc = T.trend_forecast(s, horizon=3, breaks=["2025-07"])
     assert (fc["pi_high"] > 0).all()  # not forecast as none: the empty months are within chance
+
+
+def test_months_fitted_leave_out_the_stretches_with_nothing_recorded():
+    rng = np.random.default_rng(1)
+    s = pd.Series(np.r_[np.zeros(12, int), rng.poisson(20, 24)], index=MONTHS)
+    glm = _quiet_glm(s, breaks=["2024-01"])
+    assert (glm["months_fitted"] == 24).all() and (glm["n_months"] == 36).all()
+    assert (_quiet_glm(s.iloc[12:])["months_fitted"] == 24).all()

@@ -1328,7 +1328,9 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         - ``empty_side`` (str): for a step with nothing recorded on one side of its break,
           ``"before"`` (``estimate_pct`` is ``inf``), ``"after"`` (-100) or ``"both"`` (NaN,
           untested); ``""`` otherwise. Such a step has no interval (NaN) and its
-          ``p_value`` is a likelihood-ratio test (see Notes).
+          ``p_value`` is a likelihood-ratio test (see Notes);
+        - ``months_fitted`` (int): the months the model was fitted on: ``n_months`` less any
+          stretch between breaks with nothing recorded.
 
     Notes
     -----
@@ -1521,9 +1523,10 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
     out["seasonal"] = use_season
     out["n_months"] = len(whole)
     out["total"] = int(whole.sum())
+    out["months_fitted"] = len(s)
     cols = ["term", "month", "estimate_pct", "ci_low", "ci_high", "p_value", "family", "dispersion",
             "overdispersion_p", "autocorrelation", "se_inflation", "seasonal", "n_months", "total",
-            "reference_df", "autocorrelation_source", "empty_side"]
+            "reference_df", "autocorrelation_source", "empty_side", "months_fitted"]
     return out[cols]
 
 

@@ -821,7 +821,10 @@ def section_scanning(doc: Document) -> Section:
                  "before that, so no change from a year earlier is given.")
     sec.add(text)
     if glm is not None:
-        sec.add(f"Trend over the {per['n_months']} months: {wording.describe_trend(glm, brks if len(brks) else None)}.")
+        fitted = int(glm["months_fitted"].iloc[0]) if "months_fitted" in glm.columns else per["n_months"]
+        over = (f"the {per['n_months']} months" if fitted >= per["n_months"] else
+                f"the {fitted} of {per['n_months']} months in stretches between series breaks with anything recorded")
+        sec.add(f"Trend over {over}: {wording.describe_trend(glm, brks if len(brks) else None)}.")
     else:
         sec.add(f"No trend is estimated: the data hold {per['n_months']} month{'s' if per['n_months'] != 1 else ''} "
                 f"and a trend needs at least {ev.MIN_TREND_MONTHS}.")
