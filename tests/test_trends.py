@@ -775,3 +775,16 @@ def test_months_fitted_leave_out_the_stretches_with_nothing_recorded():
     glm = _quiet_glm(s, breaks=["2024-01"])
     assert (glm["months_fitted"] == 24).all() and (glm["n_months"] == 36).all()
     assert (_quiet_glm(s.iloc[12:])["months_fitted"] == 24).all()
+
+
+def test_months_either_side_of_a_left_out_stretch_are_not_neighbours():
+    """The latent AR(1) moments pair only months one apart, and R(rho) uses the months' distance."""
+    e = np.array([1.0, 2.0, 3.0, 4.0])
+    Z = np.ones((4, 1))
+    x2, x1, M, MU, d, at = T._latent_parts(e, Z, pos=np.array([0, 1, 5, 6]))
+    assert x2 == 30 and x1 == 1 * 2 + 3 * 4  # not 2 * 3 across the gap
+    U = np.zeros((4, 4))
+    U[1, 0] = U[3, 2] = 1
+    np.testing.assert_allclose(MU, M @ U @ M)
+    R = T._latent_corr(0.5, np.ones(4), at)
+    assert R[1, 2] == pytest.approx(0.5 ** 4) and R[0, 1] == 0.5

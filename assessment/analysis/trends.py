@@ -276,7 +276,8 @@ def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: 
         mu = np.asarray(null.fittedvalues, dtype=float)
         Xw = np.column_stack([X.to_numpy(dtype=float), inside[rows].astype(float)]) * np.sqrt(mu)[:, None]
         d = np.sqrt(mu / float(np.mean(alt.fittedvalues)))  # kappa is the extra variation at the recorded average
-        inflation = _latent_inflation(rho, kappa, np.linalg.pinv(Xw)[-1], d, scale if quasi else None)
+        inflation = _latent_inflation(rho, kappa, np.linalg.pinv(Xw)[-1], d, scale if quasi else None,
+                                      np.flatnonzero(rows))
     return lr / (scale * inflation), inflation
 
 
@@ -388,19 +389,23 @@ def _latent_scale(mu: np.ndarray | None, n: int) -> np.ndarray:
     return np.sqrt(np.maximum(m, 0.0) / mean) if mean > 0 else np.ones(n)
 
 
-def _latent_corr(rho: float, d: np.ndarray) -> np.ndarray:
-    """The latent part of the Pearson residuals' covariance, ``D^1/2 R(rho) D^1/2`` (``R_ij = rho^|i-j|``)."""
-    i = np.arange(len(d))
+def _latent_corr(rho: float, d: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
+    """The latent part of the Pearson residuals' covariance, ``D^1/2 R(rho) D^1/2`` (``R_ij = rho^|t_i - t_j|``
+    for the months' positions ``t``, consecutive unless ``pos`` says otherwise)."""
+    i = np.arange(len(d)) if pos is None else np.asarray(pos)
     return np.outer(d, d) * rho ** np.abs(i[:, None] - i[None, :])
 
 
-def _latent_parts(resid: np.ndarray, design: np.ndarray, mu: np.ndarray | None = None
-                  ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+def _latent_parts(resid: np.ndarray, design: np.ndarray, mu: np.ndarray | None = None,
+                  pos: np.ndarray | None = None
+                  ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What the latent AR(1) moments need of one series' Pearson residuals and (weighted) design.
 
-    Returns ``(sum e^2, sum e_t e_t-1, M, M U' M, d)`` with ``M = I - Z (Z'Z)^-1 Z'`` the
-    residual-maker of the design ``Z``, ``U`` the lag-1 shift and ``d`` the latent scale of each
-    month (:func:`_latent_scale`), so that for residuals with covariance ``M S M`` the expected
+    Returns ``(sum e^2, sum e_t e_t-1, M, M U' M, d, pos)`` with ``M = I - Z (Z'Z)^-1 Z'`` the
+    residual-maker of the design ``Z``, ``U`` the lag-1 shift, ``d`` the latent scale of each
+    month (:func:`_latent_scale`) and ``pos`` the months' positions in time (``pos`` as given,
+    default consecutive; lag-1 pairs are months one apart, never two months either side of a gap
+    that was left out), so that for residuals with covariance ``M S M`` the expected
     sum of squares is ``sum(M * S)`` and the expected sum of lag-1 products
     ``sum((M U' M) * S)``. Months fitted as empty (``mu`` below :data:`_EMPTY_MEAN`) are left
     out: their residuals are 0 by construction, and counting them as months of unit variance
@@ -408,15 +413,19 @@ def _latent_parts(resid: np.ndarray, design: np.ndarray, mu: np.ndarray | None =
     """
     e = np.asarray(resid, dtype=float)
     ok = _modelled_months(e, mu)
+    at = (np.arange(len(e)) if pos is None else np.asarray(pos))[ok]
     e = e[ok]
     Z = np.asarray(design, dtype=float)[ok]
     n = len(e)
     M = np.eye(n) - Z @ np.linalg.pinv(Z)
     d = _latent_scale(None if mu is None else np.asarray(mu, dtype=float)[ok], n)
-    return float(e @ e), float(e[1:] @ e[:-1]), M, M @ np.eye(n, k=-1) @ M, d
+    adjacent = (np.diff(at) == 1).astype(float)
+    U = np.diag(adjacent, k=-1) if n > 1 else np.zeros((n, n))
+    return float(e @ e), float((e[1:] * e[:-1]) @ adjacent), M, M @ U @ M, d, at
 
 
-def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]], rho: float | None = None
+def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                rho: float | None = None
                 ) -> tuple[float, np.ndarray]:
     """Lag-1 correlation ``rho`` of a latent AR(1) process and each series' extra variation ``kappa``.
 
@@ -433,15 +442,15 @@ def _latent_ar1(parts: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarr
     from scipy.optimize import brentq
 
     def kappas(r: float) -> np.ndarray:
-        return np.array([(x2 - np.trace(M)) / np.sum(M * _latent_corr(r, d)) for x2, _, M, _, d in parts])
+        return np.array([(x2 - np.trace(M)) / np.sum(M * _latent_corr(r, d, at)) for x2, _, M, _, d, at in parts])
 
     if rho is None:
         s1 = sum(p[1] for p in parts)
 
         def gap(r: float) -> float:  # expected minus observed sum of lag-1 products
             k = kappas(r)
-            return float(sum(np.trace(MU) + ki * np.sum(MU * _latent_corr(r, d))
-                             for (_, _, _, MU, d), ki in zip(parts, k))) - s1
+            return float(sum(np.trace(MU) + ki * np.sum(MU * _latent_corr(r, d, at))
+                             for (_, _, _, MU, d, at), ki in zip(parts, k))) - s1
 
         if sum(p[0] for p in parts) <= sum(np.trace(p[2]) for p in parts) or gap(0.0) >= 0:
             rho = 0.0
@@ -479,7 +488,7 @@ def _censored_satterthwaite(ww: float, wrw: float, M: np.ndarray, R: np.ndarray,
 
 
 def _latent_inflation(rho: float, kappa: float, weights: np.ndarray, d: np.ndarray,
-                      quasi_scale: float | None = None) -> float:
+                      quasi_scale: float | None = None, pos: np.ndarray | None = None) -> float:
     """Factor by which a coefficient's model variance widens for the latent AR(1) process.
 
     ``weights`` are the coefficient's weights on the standardised months and ``d`` their latent
@@ -495,7 +504,7 @@ def _latent_inflation(rho: float, kappa: float, weights: np.ndarray, d: np.ndarr
         return 1.0
     dw = w * d
     wdw = float(dw @ dw)
-    wrw = max(float(w @ _latent_corr(rho, d) @ w), wdw)
+    wrw = max(float(w @ _latent_corr(rho, d, pos) @ w), wdw)
     own = quasi_scale * ww if quasi_scale is not None else ww + kappa * wdw
     return max(1.0, (ww + kappa * wrw) / own)
 
@@ -1263,7 +1272,7 @@ def trend_pooled_autocorrelation(series: Mapping[str, Any] | Iterable[Any],
             # the quasi-Poisson mean is the Poisson fit's (only the scale differs)
             mu = np.asarray(sm.GLM(s, X, family=sm.families.Poisson()).fit().fittedvalues, dtype=float)
             parts.append(_latent_parts((s.to_numpy() - mu) / np.sqrt(mu),
-                                       X.to_numpy(dtype=float) * np.sqrt(mu)[:, None], mu))
+                                       X.to_numpy(dtype=float) * np.sqrt(mu)[:, None], mu, np.flatnonzero(rec.kept)))
     rho = _latent_ar1(parts)[0] if parts else 0.0
     return {"autocorrelation": rho, "n_series": len(parts)}
 
@@ -1440,7 +1449,8 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
         mu = _fitted_mean(res, X)
         resid = (s.to_numpy() - mu) / np.sqrt(mu)
         Xw = X.to_numpy(dtype=float) * np.sqrt(mu)[:, None]
-        part = _latent_parts(resid, Xw, mu)
+        at = np.flatnonzero(rec.kept)  # the fitted months' positions in the series (a gap left out is a gap)
+        part = _latent_parts(resid, Xw, mu, at)
         kept = _modelled_months(resid, mu)  # the months of `part` (empty-fitted ones carry no weight)
         rho, kappa = _latent_ar1([part], rho=given_rho)
         k = float(kappa[0])
@@ -1450,14 +1460,15 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
             M, d = part[2], part[4]
             # Zeger's D^1/2 R D^1/2 for every month (scaled as `part`'s; empty-fitted months carry none)
             d_all = np.sqrt(np.maximum(mu, 0.0) / float(mu[kept].mean()))
-            R = _latent_corr(rho, d)
+            R = _latent_corr(rho, d, part[5])
             wrw = float(w @ R @ w)
             if k > 0:
                 # quasi-Poisson: the variance w'(I + kappa D^1/2 R D^1/2)w against the fit's phi w'w;
                 # Poisson and NB keep their own scale and take the correlation's share only
                 quasi_scale = float(res.scale) if fam == "quasi_poisson" else None
                 for name in terms:
-                    inflation[name] = _latent_inflation(rho, k, weights[X.columns.get_loc(name)], d_all, quasi_scale)
+                    inflation[name] = _latent_inflation(rho, k, weights[X.columns.get_loc(name)], d_all, quasi_scale,
+                                                        at)
                 wdw = float((w * d) @ (w * d))
                 factor = max(1.0, (w @ w + k * wrw) / (w @ w + k * wdw))
             if given_rho is not None:
