@@ -303,3 +303,17 @@ def test_shared_evidence_follows_the_harm_index_file_the_workbench_key_does_not_
     second.catalogue = second.catalogue.model_copy(update={"harm_weights": setting})
     assert second.workbench is first.workbench  # the same workbench, handed on by the in-process memo
     assert evidence.evidence_harm_weights(second)["weight"].tolist() == [10.25]
+
+
+def test_survey_design_follows_the_catalogue(doc):
+    design = evidence.evidence_survey_design(doc)
+    assert design["source"] == "assumed" and design["design_effect"] == 1  # the demo declares none, maps no cluster
+    assert not design["weighted"] and design["weight_col"] is None and not design["weights_in_design_effect"]
+    ds = doc.catalogue.datasets[evidence.role_dataset(doc, "survey")]
+    ds.design_effect = 1.7
+    try:
+        declared = evidence.evidence_survey_design(doc)
+    finally:
+        ds.design_effect = None
+    assert declared["source"] == "declared" and declared["design_effect"] == 1.7
+    assert declared["weights_in_design_effect"]

@@ -387,3 +387,17 @@ def test_weighted_top_concerns_share_is_the_weight_of_those_naming_it():
     lo, hi = wilson_by_hand(row["share"] * len(w) / k, len(w) / k)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
     assert list(top["rank"]) == sorted(top["rank"])  # ranked by weighted share
+
+
+def test_top_concerns_intervals_allow_for_a_design_effect_and_the_weights():
+    sv = _weighted()
+    plain = survey_top_concerns(sv).set_index("concern")
+    clustered = survey_top_concerns(sv, design_effect=2.0).set_index("concern")
+    row, base = clustered.loc["Anti-social behaviour"], plain.loc["Anti-social behaviour"]
+    lo, hi = wilson_by_hand(base["n_naming"] / 2.0, base["n"] / 2.0)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+    assert row["share"] == base["share"] and row["design_effect"] == 2.0
+    both = survey_top_concerns(sv, design_effect=2.0, weight_col="weight").set_index("concern")
+    assert both["design_effect"].iloc[0] == pytest.approx(2.0 * both["weighting_effect"].iloc[0])
+    declared = survey_top_concerns(sv, design_effect=2.0, weight_col="weight", weights_in_design_effect=True)
+    assert (declared["design_effect"] == 2.0).all()

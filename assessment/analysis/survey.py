@@ -487,7 +487,8 @@ def _concern_long(survey: pd.DataFrame, concern_cols, mapping) -> tuple[pd.DataF
 
 
 def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict | None = None,
-                        alpha: float = 0.05, top: int | None = None, weight_col: str | None = None) -> pd.DataFrame:
+                        alpha: float = 0.05, top: int | None = None, weight_col: str | None = None,
+                        design_effect: float = 1.0, weights_in_design_effect: bool = False) -> pd.DataFrame:
     """Concerns named by respondents, as a share of all respondents with Wilson intervals.
 
     Parameters
@@ -506,6 +507,11 @@ def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict |
     weight_col : str, optional
         Column of survey weights (positive numbers): shares are then weighted, with intervals
         for Kish's effective sample size (as in :func:`survey_feeling_safe`).
+    design_effect : float, default 1
+        A clustering (or declared) design effect the intervals allow for, as in
+        :func:`survey_feeling_safe`: ``n / (design_effect k)`` answers.
+    weights_in_design_effect : bool, default False
+        ``design_effect`` already allows for the weights (declared by the survey's provider).
 
     Returns
     -------
@@ -521,6 +527,8 @@ def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict |
         - ``rank`` (int): 1 = most named (ties ``min``; by weighted share with weights).
         - ``weighting_effect`` (float): Kish's weighting effect of all respondents' weights (1
           without weights).
+        - ``design_effect`` (float): the design effect the intervals allow for, ``design_effect``
+          times ``weighting_effect`` unless the weights are in it already.
 
     Notes
     -----
@@ -531,27 +539,33 @@ def survey_top_concerns(survey: pd.DataFrame, concern_cols=None, mapping: dict |
     """
     check_dataframe(survey, "survey")
     check_probability(alpha, "alpha")
+    check_design_effect(design_effect, "design_effect")
+    check_type(weights_in_design_effect, "weights_in_design_effect", bool)
     w = _weights(survey, weight_col)
     long, n = _concern_long(survey, concern_cols, mapping)
     counts = long["concern"].value_counts().rename_axis("concern").rename("n_naming").reset_index()
     counts["n"] = n
     if w is None:
         k = 1.0
-        ci = survey_wilson(counts["n_naming"], counts["n"], alpha)
+        d = float(design_effect)
+        ci = survey_wilson(counts["n_naming"] / d, counts["n"] / d, alpha)
     else:
         k = float(_weighting_effect(np.array([n]), np.array([w.sum()]), np.array([(w ** 2).sum()]))[0])
+        d = float(design_effect) * (1.0 if weights_in_design_effect else k)
         named = long.assign(w=w[long["respondent"].to_numpy()]).groupby("concern")["w"].sum()
         share = np.minimum(counts["concern"].map(named).to_numpy(dtype=float) / w.sum(), 1.0)
-        ci = survey_wilson(share * (n / k), np.full(len(counts), n / k), alpha)
+        ci = survey_wilson(share * (n / d), np.full(len(counts), n / d), alpha)
     counts = pd.concat([counts, ci.rename(columns={"proportion": "share"})], axis=1)
     counts = counts.sort_values(["share", "concern"], ascending=[False, True]).reset_index(drop=True)
     counts["rank"] = counts["share"].rank(ascending=False, method="min").astype(int)
     counts["n_naming"] = counts["n_naming"].astype(int)
     counts["weighting_effect"] = k
+    counts["design_effect"] = d
     if top is not None:
         check_type(top, "top", int)
         counts = counts.head(top)
-    return counts[["concern", "n_naming", "n", "share", "ci_low", "ci_high", "rank", "weighting_effect"]]
+    return counts[["concern", "n_naming", "n", "share", "ci_low", "ci_high", "rank", "weighting_effect",
+                   "design_effect"]]
 
 
 def survey_load_themes(path: str | Path | None = None) -> dict[str, dict]:

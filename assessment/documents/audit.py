@@ -414,22 +414,18 @@ def _consultation(doc: Document) -> dict | None:
         current = list(doc.workbench.wards["code"].astype(str))
         ward_col = "area_code" if "area_code" in sv.columns else "ward_code"
         counts = survey.survey_response_counts(sv, ward_col=ward_col, wards=current)
-        key = ev.role_dataset(doc, SURVEY_ROLE)
-        ds = doc.catalogue.datasets.get(key) if key else None
-        weight_col = "weight" if "weight" in sv.columns else None
-        design = survey.survey_design_effect(sv, cluster_col="cluster" if "cluster" in sv.columns else None,
-                                             declared=ds.design_effect if ds else None, ward_col=ward_col,
-                                             where=f"datasets.{key}", weight_col=weight_col)
-        safe = survey.survey_feeling_safe(sv, ward_col=ward_col, wards=current,
-                                          design_effect=float(design["design_effect"].iloc[0]), weight_col=weight_col,
-                                          weights_in_design_effect=bool(design["source"].iloc[0] == "declared"))
+        design = ev.evidence_survey_design(doc)
+        # the feel-safe question's design effect (declared, or estimated from its answers) stands for the survey's
+        shared = {"weight_col": design["weight_col"], "design_effect": float(design["design_effect"]),
+                  "weights_in_design_effect": bool(design["weights_in_design_effect"])}
+        safe = survey.survey_feeling_safe(sv, ward_col=ward_col, wards=current, **shared)
         for f in (counts, safe):
             f["ward_name"] = f["ward"].map(names).fillna(f["ward"]).where(~f["is_overall"], "All respondents")
         safe["unreliable"] = (~safe["is_overall"]) & (safe["n"] < MIN_RELIABLE_N)
-        top = survey.survey_top_concerns(sv, weight_col=weight_col)
+        top = survey.survey_top_concerns(sv, **shared)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            by_theme = survey.survey_top_concerns(sv, mapping=SURVEY_CONCERN_THEMES, weight_col=weight_col)
+            by_theme = survey.survey_top_concerns(sv, mapping=SURVEY_CONCERN_THEMES, **shared)
         themes = survey.survey_load_themes()
         comment_col = "comment" if "comment" in sv.columns else "comments"
         comments = survey.survey_comment_themes(sv, themes=themes, comment_col=comment_col)
@@ -454,7 +450,7 @@ def _consultation(doc: Document) -> dict | None:
                              "comment": text[personal].str.strip().to_numpy()})
         return {"counts": counts, "safe": safe, "top": top, "by_theme": by_theme, "comments": comments,
                 "samples": samples, "held": held, "ward_col": ward_col,
-                "design": pd.concat([design.iloc[0], pd.Series({"weighted": weight_col is not None})])}
+                "design": design}
 
     return _cached(doc, "consultation", build)
 
@@ -1108,9 +1104,14 @@ def section_consultation(doc: Document) -> Section:
                                              + (" Shares are weighted with the survey's weights; the residents "
                                                 "naming each concern are counted unweighted, and the intervals "
                                                 "allow for the weighting effect "
-                                                f"({float(top['weighting_effect'].iloc[0]):.2f}, over all "
+                                                f"({float(con['top']['weighting_effect'].iloc[0]):.2f}, over all "
                                                 "respondents)."
-                                                if con["design"]["weighted"] else "")] if x]))
+                                                if con["design"]["weighted"] else "")
+                                             + (f" The intervals allow for the survey's design effect of "
+                                                f"{float(con['design']['design_effect']):.2f} "
+                                                f"({_DESIGN_SOURCE[con['design']['source']]}; the feel-safe "
+                                                "question's stands for every question)."
+                                                if float(con["design"]["design_effect"]) > 1 else "")] if x]))
     sv = _survey(doc)
     if survey_key and sv is not None and len(sv) and len(top):
         # the table counts people, so the five most named by count (the same five as by share without weights)

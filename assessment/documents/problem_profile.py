@@ -909,7 +909,10 @@ def _scanning_survey(doc: Document, sec: Section, spec: dict[str, Any]) -> Secti
     sv = doc.workbench.intake.survey
     survey_key = doc.catalogue.dataset_with_role("survey")
     if survey_key and _permission(doc, survey_key)[0] and sv is not None and len(sv) and spec["concerns"]:
-        top_c = survey.survey_top_concerns(sv, weight_col="weight" if "weight" in sv.columns else None)
+        design = ev.evidence_survey_design(doc)
+        top_c = survey.survey_top_concerns(sv, weight_col=design["weight_col"],
+                                           design_effect=float(design["design_effect"]),
+                                           weights_in_design_effect=bool(design["weights_in_design_effect"]))
         mine = top_c[top_c["concern"].isin(spec["concerns"])]
         if len(mine):
             sec.add("Residents' view (residents' survey, n = " + f"{int(top_c['n'].iloc[0]):,}): " + "; ".join(

@@ -961,6 +961,31 @@ def evidence_harm(doc: Document) -> pd.DataFrame | None:
     return _cached(doc, "harm", build)
 
 
+def evidence_survey_design(doc: Document) -> pd.Series | None:
+    """The residents' survey's design, as every document allows for it; None without a survey.
+
+    ``survey_design_effect``'s row (declared in the catalogue, estimated from a mapped ``cluster``
+    column, or assumed 1; with the partnership's weighting effect) plus ``weighted`` (the survey
+    maps ``weight``), ``weight_col`` and ``weights_in_design_effect`` (a declared design effect
+    already allows for the weights), ready to pass on to the survey functions. Computed each time
+    (one pass over the answers), so it always follows the catalogue's current setting.
+    """
+    from ..analysis import survey
+
+    sv = getattr(doc.workbench.intake, "survey", None)
+    if sv is None or len(sv) == 0:
+        return None
+    key = role_dataset(doc, "survey")
+    ds = doc.catalogue.datasets.get(key) if key else None
+    weight_col = "weight" if "weight" in sv.columns else None
+    design = survey.survey_design_effect(
+        sv, cluster_col="cluster" if "cluster" in sv.columns else None, declared=ds.design_effect if ds else None,
+        ward_col="area_code" if "area_code" in sv.columns else "ward_code", where=f"datasets.{key}",
+        weight_col=weight_col).iloc[0]
+    return pd.concat([design, pd.Series({"weighted": weight_col is not None, "weight_col": weight_col,
+                                         "weights_in_design_effect": design["source"] == "declared"})])
+
+
 def evidence_concern_share(doc: Document) -> dict[str, float]:
     """Share of survey respondents naming a concern that matches each crime type (cached)."""
     return _cached(doc, "concern_share", lambda: _concern_share(doc))
@@ -972,7 +997,8 @@ def _concern_share(doc: Document) -> dict[str, float]:
     sv = getattr(doc.workbench.intake, "survey", None)
     if sv is None or len(sv) == 0:
         return {}
-    top = survey.survey_top_concerns(sv, weight_col="weight" if "weight" in sv.columns else None)
+    design = evidence_survey_design(doc)
+    top = survey.survey_top_concerns(sv, weight_col=design["weight_col"])
     shares = dict(zip(top["concern"].astype(str).str.lower(), top["share"]))
     mapping = {
         "Violence and sexual offences": ("violence", "violent crime", "knife crime"),
