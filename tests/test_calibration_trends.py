@@ -36,7 +36,7 @@ def test_every_acceptance_line_holds(table):
 
 def test_autocorrelated_null_is_reported(table):
     ar = table[table["scenario"].str.startswith("autocorrelated")]
-    assert len(ar) == 3 and ar["limit"].isna().all() and ar["rate"].between(0, 1).all()
+    assert len(ar) == 3 + 2 and ar["limit"].isna().all() and ar["rate"].between(0, 1).all()  # 2: the seasonal null
 
 
 def test_simulated_scenarios_have_the_stated_mean_variance_and_correlation():
@@ -51,3 +51,15 @@ def test_simulated_scenarios_have_the_stated_mean_variance_and_correlation():
     assert lag1 == pytest.approx(0.6 * 150 / 250, abs=0.03)
     rise = cal.simulate_series("trend_poisson", 4000, rng)
     assert rise[:, 24:].mean() / rise[:, 12:24].mean() == pytest.approx(1.10, rel=0.01)
+
+
+def test_seasonal_null_follows_its_calendar_and_is_reported():
+    y = cal.simulate_series("ar1_seasonal", 4000, np.random.default_rng(2)).astype(float)
+    by_month = y.mean(axis=0)  # January 2023 first
+    assert by_month[6] / 100 == pytest.approx(np.exp(cal.SEASON_AMPLITUDE * np.sin(np.pi / 2)), rel=0.02)  # July
+    assert by_month[0] / 100 == pytest.approx(np.exp(cal.SEASON_AMPLITUDE * np.sin(-np.pi / 2)), rel=0.02)  # January
+    table = cal.results(n_runs=20, seed=1)
+    rows = table[table["scenario"] == cal.SCENARIOS["ar1_seasonal"]]
+    assert set(rows["statement"]) == {'trend "rising"/"falling" (trend_glm p < 0.05)',
+                                      'year on year "statistically significant"'}  # a true season is not counted
+    assert rows["limit"].isna().all()
