@@ -574,3 +574,21 @@ def test_a_weighted_survey_is_shown_weighted_and_says_so(demo_copy, tmp_path):
     total = table.iloc[-1]
     assert float(total["feel safe (%)"]) == pytest.approx(100 * share, abs=0.05)
     assert int(total["feel safe"]) == int(safe.sum())  # the count stays a count of people
+
+
+@pytest.mark.parametrize("weighted, source, d, says, never", [
+    (True, "assumed", 1.0, "allow for the weighting effect (1.30, over all respondents)", "design effect of"),
+    (True, "declared", 1.7, "the declared design effect already allows for the weights", "weighting effect (1.30"),
+    (True, "declared", 1.0, "the declared design effect already allows for the weights", "weighting effect (1.30"),
+    (False, "estimated", 1.4, "design effect of 1.40 (estimated from the sampling points of the feel-safe question",
+     "weights"),
+    (False, "declared", 1.4, "design effect of 1.40 (declared in the data catalogue)", "weights"),
+])
+def test_concerns_note_says_what_the_intervals_allowed_for(weighted, source, d, says, never):
+    con = {"design": pd.Series({"weighted": weighted, "weights_in_design_effect": source == "declared",
+                                "design_effect": d, "source": source}),
+           "top": pd.DataFrame({"weighting_effect": [1.3]})}
+    note = audit._concerns_design_note(con)
+    assert says in note and never not in note
+    if not weighted and d == 1:
+        assert note == ""

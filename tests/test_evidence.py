@@ -317,3 +317,22 @@ def test_survey_design_follows_the_catalogue(doc):
         ds.design_effect = None
     assert declared["source"] == "declared" and declared["design_effect"] == 1.7
     assert declared["weights_in_design_effect"]
+
+
+def test_a_survey_that_never_asked_about_feeling_safe_still_gives_concerns(demo_copy, tmp_path):
+    """Only respondent and area are required of a survey: the concern shares and the survey's
+    design (assumed 1, nothing to estimate from) must not need the feel-safe answers."""
+    from assessment.reporting.document import open_document
+
+    def edit(raw):
+        raw["datasets"]["residents_survey"]["columns"].pop("safe_after_dark")
+
+    cat, _ = demo_copy(edit)
+    other = open_document(cat, document="strategic_assessment", out_dir=tmp_path / "o", run_date="2026-11-25")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "safe_after_dark" not in other.workbench.intake.survey.columns
+        shares = evidence.evidence_concern_share(other)
+        design = evidence.evidence_survey_design(other)
+    assert shares and all(0 <= v <= 1 for v in shares.values())
+    assert design["source"] == "assumed" and design["n"] == len(other.workbench.intake.survey)

@@ -401,3 +401,15 @@ def test_top_concerns_intervals_allow_for_a_design_effect_and_the_weights():
     assert both["design_effect"].iloc[0] == pytest.approx(2.0 * both["weighting_effect"].iloc[0])
     declared = survey_top_concerns(sv, design_effect=2.0, weight_col="weight", weights_in_design_effect=True)
     assert (declared["design_effect"] == 2.0).all()
+
+
+def test_design_effect_needs_the_safety_answers_only_to_estimate():
+    sv = _weighted().drop(columns="safe_after_dark")
+    declared = survey_design_effect(sv, declared=1.6, weight_col="weight").iloc[0]
+    assert declared["source"] == "declared" and declared["design_effect"] == 1.6 and declared["n"] == len(sv)
+    w = sv["weight"]
+    assert declared["weighting_effect"] == pytest.approx(len(w) * (w ** 2).sum() / w.sum() ** 2, rel=1e-12)
+    assumed = survey_design_effect(sv).iloc[0]
+    assert assumed["source"] == "assumed" and assumed["design_effect"] == 1
+    with pytest.raises(ValueError, match="safe_after_dark"):
+        survey_design_effect(sv.assign(cluster="a"), cluster_col="cluster")

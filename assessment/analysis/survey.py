@@ -190,7 +190,8 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
         - ``n_clusters`` (int): clusters with a valid answer (0 unless estimated).
         - ``cluster_size`` (float): Kish's mean cluster size, the sum of squared cluster sizes
           over the answers (NaN unless estimated).
-        - ``n`` (int): valid answers.
+        - ``n`` (int): valid answers (every respondent when the survey has no ``answer_col``,
+          which is needed only to estimate).
         - ``weighting_effect`` (float, at least 1): Kish's design effect of the weights over all
           valid answers, ``n sum(w^2) / sum(w)^2`` (1 without ``weight_col``).
 
@@ -212,9 +213,13 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
     that of the unweighted answers. The weighting effect is Kish's (1965; 1992, "Weighting for
     unequal P_i", *Journal of Official Statistics* 8): ``1 + cv^2`` of the weights.
     """
-    check_dataframe(survey, "survey", [answer_col])
+    check_type(survey, "survey", pd.DataFrame)
     if declared is not None:
         check_design_effect(declared, "design_effect", where)
+    if answer_col not in survey.columns and (declared is not None or cluster_col is None):
+        # nothing to estimate from: declared or assumed, over every respondent (a survey need not ask it)
+        survey = survey.assign(**{answer_col: SAFE_ANSWERS[0]})
+    check_dataframe(survey, "survey", [answer_col])
     w = _weights(survey, weight_col)
     valid, is_safe, _ = _safety_answers(survey, answer_col, safe, exclude)
     n_valid = int(valid.sum())

@@ -25,8 +25,8 @@ middle of the series) with Poisson and with over-dispersed noise, for power.
 
 Crime counts also follow the calendar, so the autocorrelated null is drawn once more around
 a seasonal mean (log-mean ``0.25 sin(2 pi (m - 4) / 12)`` for month of the year ``m``: about
-28% above the average in July and 22% below it in January; an illustration, not an estimate
-from any data), reported for the trend and year-on-year statements (a seasonal pattern is
+28% above the level of 100 in July and 22% below it in January; an illustration, not an
+estimate from any data), reported for the trend and year-on-year statements (a seasonal pattern is
 then true, so that statement is not counted). Busier months then carry more of the latent
 variation, which is what Zeger's ``D^1/2 R D^1/2`` in ``trend_glm`` allows for.
 """

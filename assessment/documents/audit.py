@@ -1002,6 +1002,25 @@ def _design_words(design: pd.Series) -> tuple[str, bool]:
             "weight column allows for it.", True)
 
 
+def _concerns_design_note(con: dict) -> str:
+    """What the top concerns' intervals allow for: the weights and the survey's design effect, as computed."""
+    design = con["design"]
+    declared = bool(design["weights_in_design_effect"])
+    d = float(design["design_effect"])
+    text = ""
+    if design["weighted"]:
+        text += " Shares are weighted with the survey's weights; the residents naming each concern are counted " \
+                "unweighted"
+        text += ("; the declared design effect already allows for the weights." if declared else
+                 f", and the intervals allow for the weighting effect "
+                 f"({float(con['top']['weighting_effect'].iloc[0]):.2f}, over all respondents).")
+    if d > 1:
+        where = ("declared in the data catalogue" if declared else
+                 "estimated from the sampling points of the feel-safe question, which stands for every question")
+        text += f" The intervals allow for the survey's design effect of {d:.2f} ({where})."
+    return text
+
+
 def section_consultation(doc: Document) -> Section:
     """Consultation results: response counts, feeling safe by ward, top concerns and comments."""
     sec = Section("Consultation: what residents told us")
@@ -1101,17 +1120,7 @@ def section_consultation(doc: Document) -> Section:
                       decimals={"share (%)": 1, "95% CI low (%)": 1, "95% CI high (%)": 1},
                       notes=[x for x in [fn, "Each resident could name up to three concerns, so shares add up to more "
                                              "than 100%."
-                                             + (" Shares are weighted with the survey's weights; the residents "
-                                                "naming each concern are counted unweighted, and the intervals "
-                                                "allow for the weighting effect "
-                                                f"({float(con['top']['weighting_effect'].iloc[0]):.2f}, over all "
-                                                "respondents)."
-                                                if con["design"]["weighted"] else "")
-                                             + (f" The intervals allow for the survey's design effect of "
-                                                f"{float(con['design']['design_effect']):.2f} "
-                                                f"({_DESIGN_SOURCE[con['design']['source']]}; the feel-safe "
-                                                "question's stands for every question)."
-                                                if float(con["design"]["design_effect"]) > 1 else "")] if x]))
+                                             + _concerns_design_note(con)] if x]))
     sv = _survey(doc)
     if survey_key and sv is not None and len(sv) and len(top):
         # the table counts people, so the five most named by count (the same five as by share without weights)

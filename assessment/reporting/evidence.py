@@ -997,8 +997,7 @@ def _concern_share(doc: Document) -> dict[str, float]:
     sv = getattr(doc.workbench.intake, "survey", None)
     if sv is None or len(sv) == 0:
         return {}
-    design = evidence_survey_design(doc)
-    top = survey.survey_top_concerns(sv, weight_col=design["weight_col"])
+    top = survey.survey_top_concerns(sv, weight_col="weight" if "weight" in sv.columns else None)  # shares only
     shares = dict(zip(top["concern"].astype(str).str.lower(), top["share"]))
     mapping = {
         "Violence and sexual offences": ("violence", "violent crime", "knife crime"),
