@@ -216,12 +216,12 @@ def survey_design_effect(survey: pd.DataFrame, cluster_col: str | None = None, d
     check_type(survey, "survey", pd.DataFrame)
     if declared is not None:
         check_design_effect(declared, "design_effect", where)
-    if answer_col not in survey.columns and (declared is not None or cluster_col is None):
-        # nothing to estimate from: declared or assumed, over every respondent (a survey need not ask it)
-        survey = survey.assign(**{answer_col: SAFE_ANSWERS[0]})
-    check_dataframe(survey, "survey", [answer_col])
+    if answer_col in survey.columns or not (declared is not None or cluster_col is None):
+        check_dataframe(survey, "survey", [answer_col])
+        valid, is_safe, _ = _safety_answers(survey, answer_col, safe, exclude)
+    else:  # nothing to estimate from: declared or assumed, over every respondent (a survey need not ask it)
+        valid = is_safe = pd.Series(True, index=survey.index)
     w = _weights(survey, weight_col)
-    valid, is_safe, _ = _safety_answers(survey, answer_col, safe, exclude)
     n_valid = int(valid.sum())
     weighting = 1.0
     if w is not None:

@@ -184,7 +184,6 @@ class _Recorded:
     design: pd.DataFrame       # the same columns on every month
     kept: np.ndarray           # bool per month of the whole series
     segment: np.ndarray        # stretch index per month (number of breaks at or before it)
-    empty: np.ndarray          # bool per stretch: no event in it
     unrecorded: dict[str, str]  # break month -> which side had nothing
     trend: bool = True         # whether the recorded months can carry a trend (``X`` has ``time_years``)
 
@@ -208,7 +207,7 @@ def _recorded_model(s: pd.Series, br: list[str], use_season: bool, name: str = "
                              "from_none" if empty[k] else "to_none")
     if not unrecorded:  # nothing to leave out: the whole series
         design = _design(s.index, br, use_season)
-        return _Recorded(s, s, design, design, np.ones(len(s), bool), segment, empty, {}), use_season
+        return _Recorded(s, s, design, design, np.ones(len(s), bool), segment, {}), use_season
     kept = ~empty[segment]
     n_kept = int(kept.sum())
     first, last = int(np.argmax(~empty)), int(len(empty) - 1 - np.argmax(~empty[::-1]))
@@ -238,16 +237,17 @@ def _recorded_model(s: pd.Series, br: list[str], use_season: bool, name: str = "
     elif use_season and not seasonal:
         warnings.warn(f"`{name}`: the {n_kept} months in the stretches between series breaks in which anything was "
                       "recorded cannot carry month-of-year terms beside the trend: they are dropped", stacklevel=3)
-    return _Recorded(s, s[kept], design[kept], design, kept, segment, empty, unrecorded, trend), seasonal and trend
+    return _Recorded(s, s[kept], design[kept], design, kept, segment, unrecorded, trend), seasonal and trend
 
 
-def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: float, quasi: bool
-                     ) -> tuple[float, float]:
+def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: float, quasi: bool,
+                     alt: Any) -> tuple[float, float]:
     """Likelihood-ratio test of a step at a break with no event on one side: ``(statistic, inflation)``.
 
     The alternative is the fitted model, in which the empty stretch next to ``brk`` has a mean
     of 0 (it adds nothing to the Poisson deviance); the null fits the same design over the
     recorded months and that stretch together, so the stretch carries its neighbour's level.
+    ``alt`` is the Poisson (or quasi-Poisson) fit on the recorded months, fitted once by the caller.
     ``statistic`` is the deviance difference divided by ``scale`` (the quasi-Poisson or
     Pearson scale, at least 1) and by ``inflation``, the latent AR(1) widening of the step's
     variance, found as for the other terms from the weights of an indicator of the stretch in
@@ -269,7 +269,6 @@ def _unrecorded_step(rec: _Recorded, brk: str, scale: float, rho: float, kappa: 
         X[gap] = (months[rows] >= months[inside][0]).astype(float)
     poisson = sm.families.Poisson()
     null = sm.GLM(y, X, family=poisson).fit()
-    alt = sm.GLM(rec.series, rec.X, family=poisson).fit()
     lr = max(float(null.deviance - alt.deviance), 0.0)
     inflation = 1.0
     if rho > 0 and kappa > 0:
@@ -1485,6 +1484,7 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
             df_ref = min(df_ref, satterthwaite)
         df_ref = max(1.0, df_ref)
     crit = float(stats.t.ppf(1 - alpha / 2, df_ref)) if use_t else float(stats.norm.ppf(1 - alpha / 2))
+    source = "none" if not autocorrelation else "series" if given_rho is None else "pooled"
     rows = []
     for name in terms:
         b = float(params[name])
@@ -1499,15 +1499,20 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
             "estimate_pct": 100 * np.expm1(b), "ci_low": 100 * np.expm1(b - crit * se),
             "ci_high": high, "p_value": float(np.clip(p, 0, 1)),
             "autocorrelation": rho, "se_inflation": float(np.sqrt(inflation[name])),
-            "autocorrelation_source": ("none" if not autocorrelation else "series" if given_rho is None
-                                       else "pooled"),
+            "autocorrelation_source": source,
             "reference_df": df_ref if use_t else np.inf,
             "empty_side": "",
         })
     quasi = fam == "quasi_poisson"
     lr_scale = float(res.scale) if quasi else 1.0 if fam == "poisson" else max(1.0, float(disp))
+    # the alternative of every such step: the Poisson fit on the recorded months (the quasi-Poisson fit is one)
+    alt = res if fam != "negative_binomial" else None
+    if rec.unrecorded and alt is None:
+        import statsmodels.api as sm
+
+        alt = sm.GLM(s, X, family=sm.families.Poisson()).fit()
     for b, side in rec.unrecorded.items():  # steps from or to a stretch with nothing recorded
-        stat, infl = _unrecorded_step(rec, b, lr_scale, rho, k, quasi)
+        stat, infl = _unrecorded_step(rec, b, lr_scale, rho, k, quasi, alt)
         p = (float(stats.f.sf(stat, 1, df_ref)) if use_t else float(stats.chi2.sf(stat, 1))) \
             if np.isfinite(stat) else np.nan
         rows.append({
@@ -1515,16 +1520,14 @@ def trend_glm(series: Any, breaks: Any = None, season: bool = True, alpha: float
             "estimate_pct": {"from_none": np.inf, "to_none": -100.0}.get(side, np.nan),
             "ci_low": np.nan, "ci_high": np.nan, "p_value": p if np.isnan(p) else float(np.clip(p, 0, 1)),
             "autocorrelation": rho, "se_inflation": float(np.sqrt(infl)),
-            "autocorrelation_source": ("none" if not autocorrelation else "series" if given_rho is None
-                                       else "pooled"),
+            "autocorrelation_source": source,
             "reference_df": df_ref if use_t else np.inf,
             "empty_side": {"from_none": "before", "to_none": "after"}.get(side, "both"),
         })
     if not rec.trend:  # no trend from so few recorded months: said as such, never a number
         rows.insert(0, {"term": "trend", "month": None, "estimate_pct": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                         "p_value": np.nan, "autocorrelation": rho, "se_inflation": 1.0,
-                        "autocorrelation_source": ("none" if not autocorrelation else "series" if given_rho is None
-                                                   else "pooled"),
+                        "autocorrelation_source": source,
                         "reference_df": df_ref if use_t else np.inf, "empty_side": ""})
     rows = rows[:1] + sorted(rows[1:], key=lambda r: r["month"])
     out = pd.DataFrame(rows)
